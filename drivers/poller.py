@@ -1,0 +1,173 @@
+"""One thread per board that samples its sensors and watches its health.
+
+The poller reads through the safety layer (so it never talks to a board while a lock
+fires on it) and hands every sample to a callback. The kiosk wraps the callbacks with
+``loop.call_soon_threadsafe``: no state is touched on this thread.
+
+Health, for ``offline_after=3`` (R: ``on_sample(readings)``, N: ``on_sample(None)``)::
+
+    read    ok  ok  fail  fail  fail
+    calls   R   R   N     N     N     on_health(False)
+    then    reopen after 0.5 s, 1 s, 2 s, ... capped at 30 s (each ±jitter),
+            until a reopen and a read both succeed:
+    calls   on_health(True), R, and reads at hz again
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import threading
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+from drivers.base import ChannelReading
+
+__all__ = ["BoardLink", "HealthCallback", "Poller", "SampleCallback", "next_deadline"]
+
+log = logging.getLogger(__name__)
+
+SampleCallback = Callable[[str, dict[int, ChannelReading] | None, float], None]
+"""``on_sample(board, readings or None if the read failed, monotonic time of the read)``"""
+HealthCallback = Callable[[str, bool, str | None], None]
+"""``on_health(board, online, error)``"""
+
+
+class BoardLink(Protocol):
+    """What the poller needs of the safety layer."""
+
+    def read(self, board: str) -> dict[int, ChannelReading]: ...
+
+    def reopen(self, board: str) -> None: ...
+
+
+def next_deadline(previous: float, period: float, now: float) -> float:
+    """The next tick of the grid ``previous + k * period`` that lies after ``now``.
+
+    Ticks are counted from the grid, not from when a read finished, so a slow read
+    does not push every later one back; ticks already missed are skipped, not burst.
+    """
+    following = previous + period
+    if following > now:
+        return following
+    missed = math.floor((now - previous) / period)
+    return previous + (missed + 1) * period
+
+
+class Poller(threading.Thread):
+    """Samples one board at ``hz`` until :meth:`stop`.
+
+    After ``offline_after`` failed reads in a row, ``on_health(board, False, error)`` is
+    called once and the board is reopened with backoff (``backoff_s`` doubling to
+    ``backoff_max_s``, each wait jittered by ``±jitter``). The first good read after that
+    calls ``on_health(board, True, None)`` and then ``on_sample``. Callbacks that raise
+    are logged; they do not stop the poller.
+    """
+
+    def __init__(
+        self,
+        link: BoardLink,
+        board: str,
+        on_sample: SampleCallback,
+        on_health: HealthCallback,
+        *,
+        hz: float = 10.0,
+        offline_after: int = 3,
+        backoff_s: float = 0.5,
+        backoff_max_s: float = 30.0,
+        jitter: float = 0.2,
+    ) -> None:
+        if hz <= 0 or offline_after < 1 or backoff_s <= 0 or not 0 <= jitter < 1:
+            raise ValueError("poller needs hz > 0, offline_after >= 1, backoff_s > 0")
+        super().__init__(name=f"poller:{board}", daemon=True)
+        self.link = link
+        self.board = board
+        self.on_sample = on_sample
+        self.on_health = on_health
+        self.period = 1.0 / hz
+        self.offline_after = offline_after
+        self.backoff_s = backoff_s
+        self.backoff_max_s = max(backoff_max_s, backoff_s)
+        self.jitter = jitter
+        self._stop_event = threading.Event()
+        self._misses = 0
+        self._is_online = True
+        self._backoff = backoff_s
+        self.last_error: str | None = None
+
+    @property
+    def is_online(self) -> bool:
+        return self._is_online
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop polling and wait for the thread (unless called from a callback)."""
+        self._stop_event.set()
+        if self.is_alive() and threading.current_thread() is not self:
+            self.join(timeout)
+
+    def run(self) -> None:
+        deadline = time.monotonic()
+        while not self._stop_event.is_set():
+            if not self._is_online:
+                self._reconnect()
+                deadline = time.monotonic()
+                continue
+            self._poll()
+            deadline = next_deadline(deadline, self.period, time.monotonic())
+            self._stop_event.wait(max(0.0, deadline - time.monotonic()))
+
+    def _poll(self) -> None:
+        t = time.monotonic()
+        try:
+            readings = self.link.read(self.board)
+        except Exception as exc:
+            self._miss(exc)
+            self._deliver(None, t)
+            return
+        self._misses = 0
+        self._deliver(readings, t)
+
+    def _miss(self, exc: Exception) -> None:
+        self._misses += 1
+        self.last_error = str(exc)
+        log.debug("%s: read %d failed: %s", self.name, self._misses, exc)
+        if self._misses >= self.offline_after:
+            self._is_online = False
+            self._backoff = self.backoff_s
+            log.warning("board %r offline after %d failed reads: %s", self.board, self._misses, exc)
+            self._notify_health(False, self.last_error)
+
+    def _reconnect(self) -> None:
+        wait = self._backoff * random.uniform(1 - self.jitter, 1 + self.jitter)
+        if self._stop_event.wait(wait):
+            return
+        try:
+            self.link.reopen(self.board)
+            t = time.monotonic()
+            readings = self.link.read(self.board)
+        except Exception as exc:
+            self.last_error = str(exc)
+            self._backoff = min(self._backoff * 2, self.backoff_max_s)
+            log.debug("%s: reconnect failed (next in ~%.1f s): %s", self.name, self._backoff, exc)
+            return
+        self._is_online = True
+        self._misses = 0
+        self._backoff = self.backoff_s
+        self.last_error = None
+        log.info("board %r back online", self.board)
+        self._notify_health(True, None)
+        self._deliver(readings, t)
+
+    def _deliver(self, readings: dict[int, ChannelReading] | None, t: float) -> None:
+        try:
+            self.on_sample(self.board, readings, t)
+        except Exception:
+            log.exception("%s: on_sample failed", self.name)
+
+    def _notify_health(self, online: bool, error: str | None) -> None:
+        try:
+            self.on_health(self.board, online, error)
+        except Exception:
+            log.exception("%s: on_health failed", self.name)

@@ -1,0 +1,499 @@
+"""A physical model of a locker bank: locks, spring-loaded doors, sensors and a person.
+
+What a caller may rely on:
+
+* A compartment sits behind one lock of one board. A pulse on a lock that is not jammed
+  releases its latch and the spring pops the door open (after ``open_delay_s``, at once
+  by default). Closing a door re-latches it.
+* A simulated person per bank. In ``"auto"`` mode, after a door popped open *by a
+  pulse*, the person takes the item if one is there or puts one in if the compartment
+  is empty (``person_handles_items``) half-way through ``close_delay_s``, and closes the
+  door ``close_delay_s`` after it opened, unless the door is marked ``leave_open``.
+  Doors found open when the bank is loaded from its state file are closed the same way.
+  A forced door is never closed by the person. In ``"manual"`` mode nothing happens by
+  itself: tests call :meth:`Bank.open_door` and :meth:`Bank.close_door`.
+* Time comes from an injectable ``clock``. Scheduled actions run lazily whenever the
+  bank is read (:meth:`Bank.sample`, :meth:`Bank.snapshot`) or on :meth:`Bank.tick`, so
+  there is no background thread and a fake clock makes tests deterministic.
+* With a ``state_file`` the physical state (doors, items, latches, jams, leave-open) is
+  written atomically on every change and loaded at construction: a daemon killed with
+  ``kill -9`` finds the doors as it left them, as real doors do.
+* Every method is thread-safe.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import json
+import logging
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "PERSON_MODES",
+    "Bank",
+    "BoardDead",
+    "UnknownBoard",
+    "UnknownCompartment",
+    "reset_shared_banks",
+    "shared_bank",
+]
+
+log = logging.getLogger(__name__)
+
+PERSON_MODES = ("auto", "manual")
+_STATE_VERSION = 1
+_SAVED_FIELDS = ("door_open", "latched", "item", "jammed", "leave_open")
+
+
+class BoardDead(Exception):
+    """The board does not answer (it was killed by fault injection)."""
+
+    def __init__(self, board: str) -> None:
+        super().__init__(f"board {board!r} is dead")
+        self.board = board
+
+
+class UnknownCompartment(LookupError):
+    """No compartment with that id in this bank."""
+
+
+class UnknownBoard(LookupError):
+    """No board with that name in this bank."""
+
+
+@dataclass
+class _Compartment:
+    cid: str
+    board: str
+    lock: int
+    door_open: bool = False
+    latched: bool = True
+    item: bool = False
+    jammed: bool = False
+    leave_open: bool = False
+    energised_until: float = 0.0
+    fires: int = 0
+    forced: int = 0
+    attended: bool = False  # the auto person is at this door and will close it
+    visit: int = 0  # bumped when the door shuts, so stale person actions are dropped
+    flap_start: float = 0.0
+    flap_until: float = 0.0
+    flap_hz: float = 20.0
+
+    def sensor_open(self, now: float) -> bool:
+        """What the door sensor reads: the door, unless the sensor is flapping."""
+        if now < self.flap_until:
+            # The nudge keeps a read at exactly k/hz (with float error) on phase k.
+            phase = int((now - self.flap_start) * self.flap_hz + 1e-9)
+            # Start inverted so a flap is visible on the very next read.
+            return self.door_open != (phase % 2 == 0)
+        return self.door_open
+
+    def saved_state(self) -> dict[str, bool]:
+        return {name: bool(getattr(self, name)) for name in _SAVED_FIELDS}
+
+
+class Bank:
+    """A bank of compartments with their locks, doors, item sensors and one person."""
+
+    def __init__(
+        self,
+        compartments: Mapping[str, tuple[str, int]] | None = None,
+        *,
+        person: str = "auto",
+        person_handles_items: bool = True,
+        open_delay_s: float = 0.0,
+        close_delay_s: float = 2.0,
+        state_file: str | Path | None = None,
+        fire_log: str | Path | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        _check_person(person)
+        self._lock = threading.RLock()
+        self._clock = clock
+        self._person = person
+        self.person_handles_items = person_handles_items
+        self.open_delay_s = open_delay_s
+        self.close_delay_s = close_delay_s
+        self.state_file = Path(state_file) if state_file else None
+        self.fire_log = Path(fire_log) if fire_log else None
+        self._compartments: dict[str, _Compartment] = {}
+        self._by_lock: dict[tuple[str, int], _Compartment] = {}
+        self._boards: set[str] = set()
+        self._dead: set[str] = set()
+        self._events: list[tuple[float, int, str, str, int]] = []
+        self._seq = itertools.count()
+        self._saved = self._load()
+        for cid, (board, lock) in (compartments or {}).items():
+            self.add_compartment(cid, board, lock)
+
+    # -- layout ---------------------------------------------------------------------
+
+    def add_board(self, board: str) -> None:
+        """Make ``board`` known (idempotent); :meth:`add_compartment` does it too."""
+        with self._lock:
+            self._boards.add(board)
+
+    def add_compartment(self, cid: str, board: str, lock: int) -> None:
+        """Put compartment ``cid`` behind ``lock`` of ``board``. Idempotent for the same
+        mapping; a different mapping for a known id or lock raises ``ValueError``."""
+        with self._lock:
+            known = self._compartments.get(cid)
+            if known is not None:
+                if (known.board, known.lock) != (board, lock):
+                    raise ValueError(
+                        f"compartment {cid!r} is already on board {known.board!r} lock {known.lock}"
+                    )
+                return
+            other = self._by_lock.get((board, lock))
+            if other is not None:
+                raise ValueError(f"lock {lock} of board {board!r} already drives {other.cid!r}")
+            comp = _Compartment(cid, board, lock)
+            self._boards.add(board)
+            self._compartments[cid] = comp
+            self._by_lock[(board, lock)] = comp
+            saved = self._saved.pop(cid, None)
+            if saved:
+                self._restore(comp, saved)
+
+    def boards(self) -> tuple[str, ...]:
+        with self._lock:
+            return tuple(sorted(self._boards))
+
+    # -- the person -----------------------------------------------------------------
+
+    @property
+    def person(self) -> str:
+        return self._person
+
+    def set_person(self, mode: str) -> None:
+        """``"auto"`` or ``"manual"``. Doors already open are not picked up by a person
+        switched to auto; only doors that a later pulse opens are."""
+        _check_person(mode)
+        with self._lock:
+            self._person = mode
+
+    # -- the wire side: what a board does -------------------------------------------
+
+    def energise(self, board: str, lock: int, seconds: float) -> None:
+        """Fire ``lock`` of ``board`` for ``seconds``; the coil goes off by itself.
+
+        Every fire is counted and appended to the fire log, even on a jammed lock.
+        Raises :class:`BoardDead` if the board is dead.
+        """
+        with self._lock:
+            now = self._tick()
+            self._check_alive(board)
+            comp = self._at(board, lock)
+            comp.energised_until = now + max(0.0, seconds)
+            comp.fires += 1
+            self._log_fire(comp)
+            if comp.jammed:
+                return
+            comp.latched = False
+            if self.open_delay_s > 0:
+                self._schedule(now + self.open_delay_s, comp, "pop")
+            else:
+                self._pop(comp, now)
+            self._save()
+
+    def all_off(self, board: str) -> None:
+        """Switch every coil of ``board`` off now. Raises :class:`BoardDead`."""
+        with self._lock:
+            now = self._tick()
+            self._check_alive(board)
+            for comp in self._on_board(board):
+                comp.energised_until = min(comp.energised_until, now)
+
+    def sample(self, board: str) -> dict[int, tuple[bool, bool]]:
+        """``{lock: (door sensor reads open, item present)}`` for every lock of ``board``.
+
+        Raises :class:`BoardDead` if the board is dead.
+        """
+        with self._lock:
+            now = self._tick()
+            self._check_alive(board)
+            return {c.lock: (c.sensor_open(now), c.item) for c in self._on_board(board)}
+
+    def tick(self) -> None:
+        """Run the person's actions that are due by now."""
+        with self._lock:
+            self._tick()
+
+    # -- faults and hands -----------------------------------------------------------
+
+    def jam(self, cid: str) -> None:
+        """From now on a pulse on this lock does nothing."""
+        self._set(cid, jammed=True)
+
+    def unjam(self, cid: str) -> None:
+        self._set(cid, jammed=False)
+
+    def leave_open(self, cid: str, value: bool = True) -> None:
+        """The person never closes this door. Set back to ``False`` while the person is
+        still at an open door, they close it ``close_delay_s`` later."""
+        with self._lock:
+            comp = self._get(cid)
+            comp.leave_open = value
+            if not value and comp.door_open and comp.attended and self._person == "auto":
+                self._schedule(self._clock() + self.close_delay_s, comp, "close")
+            self._save()
+
+    def open_door(self, cid: str) -> None:
+        """A hand opens the door (whatever holds it); the auto person does not close it."""
+        with self._lock:
+            comp = self._get(cid)
+            comp.door_open = True
+            comp.latched = False
+            comp.attended = False
+            self._save()
+
+    def force_open(self, cid: str) -> None:
+        """The door is forced open with no pulse (tamper)."""
+        with self._lock:
+            self.open_door(cid)
+            self._compartments[cid].forced += 1
+
+    def close_door(self, cid: str) -> None:
+        """A hand closes the door; the latch catches it."""
+        with self._lock:
+            self._shut(self._get(cid))
+
+    def set_item(self, cid: str, present: bool) -> None:
+        self._set(cid, item=present)
+
+    def flap(self, cid: str, seconds: float, hz: float = 20.0) -> None:
+        """The door sensor toggles ``hz`` times a second for ``seconds``; the door stays."""
+        if hz <= 0 or seconds < 0:
+            raise ValueError("flap needs hz > 0 and seconds >= 0")
+        with self._lock:
+            comp = self._get(cid)
+            comp.flap_start = self._clock()
+            comp.flap_until = comp.flap_start + seconds
+            comp.flap_hz = hz
+
+    def kill_board(self, board: str) -> None:
+        """Every access to ``board`` raises :class:`BoardDead` until it is revived."""
+        with self._lock:
+            self._check_board(board)
+            self._dead.add(board)
+
+    def revive_board(self, board: str) -> None:
+        with self._lock:
+            self._check_board(board)
+            self._dead.discard(board)
+
+    # -- views ----------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, dict[str, Any]]:
+        """One dict per compartment: the physical truth, for tests and a future window."""
+        with self._lock:
+            now = self._tick()
+            return {cid: self._describe(c, now) for cid, c in sorted(self._compartments.items())}
+
+    def fire_counts(self) -> dict[str, int]:
+        """How often each compartment's lock was fired."""
+        with self._lock:
+            return {cid: c.fires for cid, c in sorted(self._compartments.items())}
+
+    def _describe(self, comp: _Compartment, now: float) -> dict[str, Any]:
+        return {
+            "board": comp.board,
+            "lock": comp.lock,
+            **comp.saved_state(),  # door_open, latched, item, jammed, leave_open
+            "sensor_open": comp.sensor_open(now),
+            "energised": now < comp.energised_until,
+            "fires": comp.fires,
+            "forced": comp.forced,
+            "board_dead": comp.board in self._dead,
+        }
+
+    # -- internals ------------------------------------------------------------------
+
+    def _get(self, cid: str) -> _Compartment:
+        try:
+            return self._compartments[cid]
+        except KeyError:
+            raise UnknownCompartment(f"unknown compartment {cid!r}") from None
+
+    def _at(self, board: str, lock: int) -> _Compartment:
+        try:
+            return self._by_lock[(board, lock)]
+        except KeyError:
+            raise UnknownCompartment(f"no compartment on board {board!r} lock {lock}") from None
+
+    def _on_board(self, board: str) -> list[_Compartment]:
+        return sorted(
+            (c for c in self._compartments.values() if c.board == board), key=lambda c: c.lock
+        )
+
+    def _check_board(self, board: str) -> None:
+        if board not in self._boards:
+            raise UnknownBoard(f"unknown board {board!r}")
+
+    def _check_alive(self, board: str) -> None:
+        self._check_board(board)
+        if board in self._dead:
+            raise BoardDead(board)
+
+    def _set(self, cid: str, **values: bool) -> None:
+        with self._lock:
+            comp = self._get(cid)
+            for name, value in values.items():
+                setattr(comp, name, value)
+            self._save()
+
+    def _schedule(self, due: float, comp: _Compartment, action: str) -> None:
+        heapq.heappush(self._events, (due, next(self._seq), comp.cid, action, comp.visit))
+
+    def _tick(self) -> float:
+        now = self._clock()
+        while self._events and self._events[0][0] <= now:
+            due, _, cid, action, visit = heapq.heappop(self._events)
+            self._run(self._compartments[cid], action, visit, due)
+        return now
+
+    def _run(self, comp: _Compartment, action: str, visit: int, due: float) -> None:
+        if action == "pop":
+            self._pop(comp, due)
+            return
+        person_there = (
+            comp.visit == visit and comp.door_open and comp.attended and self._person == "auto"
+        )
+        if not person_there:
+            return
+        if action == "handle":
+            comp.item = not comp.item
+            self._save()
+        elif action == "close" and not comp.leave_open:
+            self._shut(comp)
+
+    def _pop(self, comp: _Compartment, now: float) -> None:
+        """The spring pushes an unlatched door open and the auto person steps up."""
+        if comp.latched or comp.door_open:
+            return
+        comp.door_open = True
+        if self._person == "auto":
+            self._attend(comp, now, handle_item=self.person_handles_items)
+        self._save()
+
+    def _attend(self, comp: _Compartment, now: float, handle_item: bool) -> None:
+        comp.attended = True
+        if handle_item:
+            self._schedule(now + self.close_delay_s / 2, comp, "handle")
+        self._schedule(now + self.close_delay_s, comp, "close")
+
+    def _shut(self, comp: _Compartment) -> None:
+        comp.door_open = False
+        comp.latched = True
+        comp.attended = False
+        comp.visit += 1
+        self._save()
+
+    def _restore(self, comp: _Compartment, saved: Mapping[str, Any]) -> None:
+        for name in _SAVED_FIELDS:
+            if isinstance(saved.get(name), bool):
+                setattr(comp, name, saved[name])
+        if comp.door_open and self._person == "auto":
+            self._attend(comp, self._clock(), handle_item=False)
+
+    def _log_fire(self, comp: _Compartment) -> None:
+        if self.fire_log is None:
+            return
+        line = f"{time.time():.3f} {comp.board} {comp.lock} {comp.cid}\n"
+        # Opened and closed per fire: the line is in the OS's hands before the pulse
+        # is applied, so it survives a kill -9 of this process.
+        with self.fire_log.open("a", encoding="utf-8") as f:
+            f.write(line)
+
+    def _load(self) -> dict[str, dict[str, Any]]:
+        if self.state_file is None or not self.state_file.exists():
+            return {}
+        try:
+            data = json.loads(self.state_file.read_text(encoding="utf-8"))
+            compartments = data["compartments"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.warning("sim state file %s unreadable, starting fresh: %s", self.state_file, exc)
+            return {}
+        return {str(k): v for k, v in compartments.items() if isinstance(v, dict)}
+
+    def _save(self) -> None:
+        if self.state_file is None:
+            return
+        compartments = dict(self._saved)
+        compartments.update({cid: c.saved_state() for cid, c in self._compartments.items()})
+        text = json.dumps({"version": _STATE_VERSION, "compartments": compartments}, indent=1)
+        try:
+            _write_atomically(self.state_file, text)
+        except OSError as exc:
+            log.warning("sim state not saved to %s: %s", self.state_file, exc)
+
+
+def _check_person(mode: str) -> None:
+    if mode not in PERSON_MODES:
+        raise ValueError(f"person must be one of {PERSON_MODES}, not {mode!r}")
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    # Write-then-rename: a reader (or a restart after kill -9) sees the old file or the
+    # new one, never half of one. No fsync: this guards against a crash of the process,
+    # not of the machine.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+_SHARED: dict[str, Bank] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_bank(
+    state_file: str | Path | None = None,
+    *,
+    person: str = "auto",
+    person_handles_items: bool = True,
+    open_delay_s: float = 0.0,
+    close_delay_s: float = 2.0,
+    fire_log: str | Path | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> Bank:
+    """The process-wide bank for ``state_file`` (or ``"default"`` without one).
+
+    The first caller's settings build the bank; later callers get the same object, so
+    several simulated boards of one config share one bank of doors.
+    """
+    key = str(Path(state_file).resolve()) if state_file else "default"
+    with _SHARED_LOCK:
+        bank = _SHARED.get(key)
+        if bank is None:
+            bank = Bank(
+                person=person,
+                person_handles_items=person_handles_items,
+                open_delay_s=open_delay_s,
+                close_delay_s=close_delay_s,
+                state_file=state_file,
+                fire_log=fire_log,
+                clock=clock,
+            )
+            _SHARED[key] = bank
+        return bank
+
+
+def reset_shared_banks() -> None:
+    """Forget every shared bank (for tests)."""
+    with _SHARED_LOCK:
+        _SHARED.clear()

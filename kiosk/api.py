@@ -1,0 +1,281 @@
+"""The daemon's local API: HTTP+JSON on a Unix socket, with an event stream.
+
+Requests are validated by pydantic models and the OpenAPI schema is served at
+``/openapi.json``. Every route is a thin call into :class:`kiosk.service.Kiosk` or
+:class:`kiosk.technician.Technician`; errors of the :class:`LockerError` family become
+JSON ``{"error": ..., "kind": ...}`` with a status a client can act on.
+"""
+
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, Field
+
+from kiosk import __version__
+from kiosk.domain import ParcelState, Role
+from kiosk.errors import (
+    AuthError,
+    ConflictError,
+    InvalidInput,
+    LockerError,
+    NotFound,
+    Throttled,
+)
+from kiosk.notify import mask_recipient
+from kiosk.service import DoorDidNotOpen, Kiosk
+from kiosk.sessions import Session
+from kiosk.store import CompartmentRow, ParcelRow
+from kiosk.technician import Technician
+
+STATUS_FOR: list[tuple[type[LockerError], int]] = [
+    (Throttled, 429),
+    (AuthError, 401),
+    (NotFound, 404),
+    (ConflictError, 409),
+    (InvalidInput, 400),
+    (DoorDidNotOpen, 502),
+]
+
+Barcode = Annotated[str, Field(min_length=1, max_length=512)]
+Text = Annotated[str, Field(max_length=200)]
+
+
+class PickupRequest(BaseModel):
+    code: Annotated[str, Field(min_length=1, max_length=40)]
+
+
+class SignInRequest(BaseModel):
+    pin: Annotated[str, Field(max_length=40)] | None = None
+    user: Annotated[str, Field(max_length=64)] | None = None
+    badge: Annotated[str, Field(max_length=256)] | None = None
+
+
+class AnnounceRequest(BaseModel):
+    barcode: Barcode
+    size: Annotated[str, Field(min_length=1, max_length=16)]
+    phone: Text | None = None
+    email: Text | None = None
+
+
+class DepositRequest(BaseModel):
+    barcode: Barcode
+    size: Annotated[str, Field(min_length=1, max_length=16)] | None = None
+    phone: Text | None = None
+    email: Text | None = None
+    accessible: bool = False
+
+
+class ReasonRequest(BaseModel):
+    reason: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class SelfTestRequest(BaseModel):
+    take_out_of_service: bool = False
+
+
+def parcel_view(p: ParcelRow) -> dict[str, Any]:
+    return {
+        "id": p.id,
+        "barcode": p.barcode,
+        "size": p.size,
+        "state": str(p.state),
+        "compartment": p.compartment_id,
+        "phone": mask_recipient(p.phone) if p.phone else None,
+        "email": mask_recipient(p.email) if p.email else None,
+        "courier": p.courier,
+        "announced_at": p.announced_at,
+        "stored_at": p.stored_at,
+        "expires_at": p.expires_at,
+        "picked_up_at": p.picked_up_at,
+        "expired_at": p.expired_at,
+        "returned_at": p.returned_at,
+    }
+
+
+def compartment_view(row: CompartmentRow) -> dict[str, Any]:
+    return {"id": row.id, "size": row.size, "state": str(row.state), "reason": row.oos_reason}
+
+
+def create_app(kiosk: Kiosk, tech: Technician) -> FastAPI:
+    app = FastAPI(
+        title="locker-kiosk",
+        version=__version__,
+        description="Local API of a parcel-locker kiosk (Unix socket).",
+    )
+
+    @app.exception_handler(LockerError)
+    async def locker_error(request: Request, exc: LockerError) -> JSONResponse:
+        status = next((code for cls, code in STATUS_FOR if isinstance(exc, cls)), 500)
+        body: dict[str, Any] = {"error": str(exc), "kind": type(exc).__name__}
+        headers = {}
+        if isinstance(exc, Throttled):
+            body["retry_after"] = round(exc.retry_after, 1)
+            headers["Retry-After"] = str(int(exc.retry_after + 0.999))
+        return JSONResponse(body, status_code=status, headers=headers)
+
+    def token(authorization: Annotated[str | None, Header()] = None) -> str | None:
+        if authorization and authorization.lower().startswith("bearer "):
+            return authorization[7:].strip()
+        return None
+
+    def courier(tok: Annotated[str | None, Depends(token)]) -> Session:
+        return kiosk.session(tok, Role.COURIER, Role.TECHNICIAN)
+
+    def technician(tok: Annotated[str | None, Depends(token)]) -> Session:
+        return kiosk.session(tok, Role.TECHNICIAN)
+
+    Courier = Annotated[Session, Depends(courier)]
+    Tech = Annotated[Session, Depends(technician)]
+
+    # -- reading --------------------------------------------------------------------
+
+    @app.get("/v1/status")
+    async def status() -> dict[str, Any]:
+        comps = kiosk.compartments_view()
+        by_state: dict[str, int] = {}
+        for c in comps:
+            by_state[c["state"]] = by_state.get(c["state"], 0) + 1
+        alarms = [e.as_dict() for e in kiosk.store.events(limit=200, newest_first=True)
+                  if e.severity == "alarm"][:10]  # fmt: skip
+        cfg = kiosk.config.kiosk
+        return {
+            "kiosk": {"id": cfg.id, "name": cfg.name, "version": __version__,
+                      "demo": kiosk.config.demo, "operator_contact": cfg.operator_contact},
+            "uptime_s": round(kiosk.uptime_s(), 1),
+            "boards": kiosk.hw.board_status(),
+            "compartments": {
+                "total": len(comps),
+                "by_state": by_state,
+                "free_by_size": kiosk.free_by_size(),
+                "doors_open": sum(1 for c in comps if c["door"] == "OPEN"),
+            },
+            "parcels": kiosk.store.counts(),
+            "operations": [kiosk.op_view(kiosk.store.op(lv.op_id)) for lv in kiosk.live_ops()],
+            "outbox_depth": kiosk.store.outbox_depth(),
+            "keypad": {"retry_after": round(kiosk.throttles["code"].retry_after(), 1)},
+            "alarms": alarms,
+        }  # fmt: skip
+
+    @app.get("/v1/compartments")
+    async def compartments() -> dict[str, Any]:
+        return {"compartments": kiosk.compartments_view()}
+
+    @app.get("/v1/parcels")
+    async def parcels(
+        state: ParcelState | None = None, limit: Annotated[int, Query(ge=1, le=10000)] = 1000
+    ) -> dict[str, Any]:
+        return {"parcels": [parcel_view(p) for p in kiosk.store.parcels(state, limit)]}
+
+    @app.get("/v1/events")
+    async def events(
+        after: Annotated[int, Query(ge=0)] = 0,
+        limit: Annotated[int, Query(ge=1, le=10000)] = 100,
+        newest_first: bool = False,
+    ) -> dict[str, Any]:
+        rows = kiosk.store.events(after, limit, newest_first)
+        return {"events": [e.as_dict() for e in rows]}
+
+    @app.get("/v1/events/verify")
+    async def verify() -> dict[str, Any]:
+        r = kiosk.store.verify_events()
+        return {"ok": r.ok, "rows": r.rows, "first_bad_seq": r.first_bad_seq, "reason": r.reason}
+
+    @app.get("/v1/stream")
+    async def stream() -> StreamingResponse:
+        async def gen() -> AsyncIterator[bytes]:
+            async with kiosk.bus.subscribe() as queue:
+                yield b": connected\n\n"
+                while True:
+                    try:
+                        msg = await asyncio.wait_for(queue.get(), 15)
+                    except TimeoutError:
+                        yield b": keep-alive\n\n"
+                        continue
+                    yield f"data: {json.dumps(msg, default=str)}\n\n".encode()
+
+        return StreamingResponse(gen(), media_type="text/event-stream")
+
+    @app.get("/v1/operations/{op_id}")
+    async def operation(op_id: int, wait: Annotated[float, Query(ge=0, le=60)] = 0) -> Any:
+        return await kiosk.wait_operation(op_id, wait)
+
+    @app.get("/v1/jobs/{job_id}")
+    async def job(job_id: int, wait: Annotated[float, Query(ge=0, le=60)] = 0) -> Any:
+        return await tech.wait_job(job_id, wait)
+
+    # -- customer -------------------------------------------------------------------
+
+    @app.post("/v1/pickup")
+    async def pickup(body: PickupRequest) -> dict[str, Any]:
+        return await kiosk.pickup(body.code)
+
+    # -- sessions -------------------------------------------------------------------
+
+    @app.post("/v1/sessions")
+    async def sign_in(body: SignInRequest) -> dict[str, Any]:
+        s = await kiosk.sign_in(body.pin, body.user, body.badge)
+        return {"token": s.token, "user": s.user, "role": str(s.role)}
+
+    @app.delete("/v1/sessions")
+    async def sign_out(tok: Annotated[str | None, Depends(token)]) -> dict[str, Any]:
+        kiosk.sign_out(tok)
+        return {"ok": True}
+
+    # -- courier --------------------------------------------------------------------
+
+    @app.post("/v1/announcements", status_code=201)
+    async def announce(body: AnnounceRequest, s: Courier) -> dict[str, Any]:
+        return parcel_view(kiosk.announce(s, body.barcode, body.size, body.phone, body.email))
+
+    @app.post("/v1/deposits")
+    async def deposit(body: DepositRequest, s: Courier) -> dict[str, Any]:
+        return await kiosk.deposit(s, body.barcode, body.size, body.phone, body.email,
+                                   body.accessible)  # fmt: skip
+
+    @app.post("/v1/operations/{op_id}/bigger")
+    async def bigger(op_id: int, s: Courier) -> dict[str, Any]:
+        return await kiosk.bigger(s, op_id)
+
+    @app.post("/v1/operations/{op_id}/reopen")
+    async def reopen(op_id: int, s: Courier) -> dict[str, Any]:
+        return await kiosk.reopen(s, op_id)
+
+    @app.post("/v1/operations/{op_id}/cancel")
+    async def cancel(op_id: int, s: Courier) -> dict[str, Any]:
+        return kiosk.cancel(s, op_id)
+
+    @app.post("/v1/returns/next")
+    async def next_return(s: Courier) -> dict[str, Any]:
+        view = await kiosk.next_return(s)
+        if view is None:
+            raise NotFound("No expired parcels to collect.")
+        return view
+
+    # -- technician -----------------------------------------------------------------
+
+    @app.post("/v1/compartments/open-all")
+    async def open_all(s: Tech) -> dict[str, Any]:
+        return tech.start_open_all(s).view()
+
+    @app.post("/v1/compartments/{cid}/open")
+    async def open_one(cid: str, s: Tech) -> dict[str, Any]:
+        return await tech.open(s, cid)
+
+    @app.post("/v1/compartments/{cid}/out-of-service")
+    async def out_of_service(cid: str, body: ReasonRequest, s: Tech) -> dict[str, Any]:
+        return compartment_view(tech.out_of_service(s, cid, body.reason))
+
+    @app.post("/v1/compartments/{cid}/in-service")
+    async def in_service(cid: str, s: Tech) -> dict[str, Any]:
+        return compartment_view(tech.in_service(s, cid))
+
+    @app.post("/v1/selftest")
+    async def selftest(body: SelfTestRequest, s: Tech) -> dict[str, Any]:
+        return tech.start_selftest(s, body.take_out_of_service).view()
+
+    return app

@@ -1,0 +1,107 @@
+"""``locker-kiosk``: run the daemon, the demo, manage users, switch every lock off."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from kiosk import __version__
+from kiosk.config import ConfigError, load_config
+from kiosk.errors import LockerError
+
+EPILOG = """\
+examples:
+  locker-kiosk demo                                  the whole product on a simulator
+  locker-kiosk run --config /etc/locker-kiosk/kiosk.toml
+  locker-kiosk users --config kiosk.toml add anna --role courier
+  locker-kiosk safe-off --config kiosk.toml          every lock output off, no daemon
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from kiosk import users_cli
+
+    parser = argparse.ArgumentParser(
+        prog="locker-kiosk",
+        description="Controller for a bank of parcel lockers: door locks, door sensors, "
+        "pickup codes and courier deposits.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"locker-kiosk {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    run = sub.add_parser("run", help="run the daemon", description="Run the kiosk daemon.")
+    run.add_argument("--config", required=True, help="the kiosk's TOML config")
+    run.add_argument("--data-dir", help="use this data dir instead of the config's")
+    run.add_argument("--ready-file", help=argparse.SUPPRESS)
+    demo = sub.add_parser(
+        "demo",
+        help="the whole product on a simulator, with a throwaway data dir",
+        description="Start the simulator and the daemon with config/demo.toml on a throwaway "
+        "data dir, store a few parcels, print their pickup codes and a guide. Ctrl-C ends it.",
+    )
+    demo.add_argument("--config", help="demo config (default: config/demo.toml)")
+    demo.add_argument("--keep", action="store_true", help="keep the data dir at the end")
+    check = sub.add_parser("check-config", help="validate a config and exit")
+    check.add_argument("--config", required=True)
+    off = sub.add_parser(
+        "safe-off",
+        help="switch every lock output of every board off, without the daemon",
+        description="Open every board of the config and switch every lock output off. "
+        "systemd runs this after the daemon stops, whatever the reason.",
+    )
+    off.add_argument("--config", required=True)
+    users_cli.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    try:
+        return _dispatch(args)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(f"locker-kiosk: {problem}", file=sys.stderr)
+        return 2
+    except LockerError as exc:
+        print(f"locker-kiosk: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "demo":
+        from kiosk.demo import run_demo
+
+        return run_demo(Path(args.config) if args.config else None, keep=args.keep)
+    config = load_config(args.config)
+    if args.command == "check-config":
+        print(f"{args.config}: OK ({len(config.compartments)} compartments, "
+              f"{len(config.boards)} boards)")  # fmt: skip
+        return 0
+    if args.command == "safe-off":
+        from drivers.base import create_driver
+        from drivers.safety import safe_off
+
+        for line in safe_off([create_driver(s) for s in config.board_specs()]):
+            print(line)
+        return 0
+    if getattr(args, "data_dir", None):
+        config = config.with_data_dir(Path(args.data_dir))
+    if args.command == "users":
+        from kiosk import users_cli
+
+        return users_cli.run(args, config)
+    from kiosk.daemon import run
+
+    return run(config, Path(args.ready_file) if args.ready_file else None)

@@ -1,0 +1,530 @@
+"""The kiosk's configuration: one TOML file, read and validated once at start.
+
+:func:`load_config` either returns a complete :class:`Config` (every default filled
+in, relative paths resolved against the file's directory) or raises
+:class:`ConfigError` listing *every* problem found, one per line, each naming the
+file, the key path and what is wrong::
+
+    config/demo.toml: compartments[3].lock: lock 2 of board 'top' is already used by compartment A02
+    config/demo.toml: kiosk.langauges: unknown key (did you mean 'languages'?)
+
+Indices in key paths count from 0 (``compartments[0]`` is the first ``[[compartments]]``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from drivers.base import BoardSpec, ChannelSpec, driver_class, known_drivers
+from kiosk.config_check import Problems, Table, describe, number, suggest
+from kiosk.errors import InvalidInput, LockerError, NotFound
+
+__all__ = [
+    "MAX_PULSE_MS",
+    "BoardConfig",
+    "CompartmentConfig",
+    "Config",
+    "ConfigError",
+    "DoorsSection",
+    "KioskSection",
+    "LocksSection",
+    "NotifySection",
+    "PolicySection",
+    "SecuritySection",
+    "SizeConfig",
+    "load_config",
+]
+
+MAX_PULSE_MS = 2000
+"""The hard cap on a lock pulse; no config may ask for more."""
+
+NOTIFY_BACKENDS = ("log", "webhook", "smtp", "file")
+_ID_RULE = "1-32 characters of A-Z, a-z, 0-9, '_' and '-'"
+_ID_PATTERN = r"[A-Za-z0-9_-]{1,32}"
+_UNIX_SOCKET_PATH_MAX = 107  # sun_path is 108 bytes including the terminating NUL
+
+
+class ConfigError(LockerError):
+    """The config cannot be used. ``problems`` holds one message per problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class SizeConfig:
+    name: str
+    width_mm: int
+    height_mm: int
+    depth_mm: int
+
+
+DEFAULT_SIZES = (
+    SizeConfig("S", 440, 90, 600),
+    SizeConfig("M", 440, 190, 600),
+    SizeConfig("L", 440, 400, 600),
+    SizeConfig("XL", 440, 620, 600),
+)
+
+
+@dataclass(frozen=True)
+class KioskSection:
+    id: str
+    name: str
+    data_dir: Path = Path("/var/lib/locker-kiosk")
+    socket: Path = Path("/run/locker-kiosk/api.sock")
+    languages: tuple[str, ...] = ("en",)
+    operator_contact: str = ""
+
+
+@dataclass(frozen=True)
+class PolicySection:
+    pickup_code_digits: int = 8
+    hold_hours: float = 72.0
+    reminder_hours: tuple[float, ...] = (24.0, 60.0)
+    max_barcode_length: int = 64
+    max_extend_hours: float = 72.0
+
+
+@dataclass(frozen=True)
+class DoorsSection:
+    open_timeout_s: float = 5.0
+    open_retries: int = 1
+    remind_after_s: float = 30.0
+    left_open_after_s: float = 120.0
+    debounce_ms: float = 30.0
+    debounce_polls: int = 2
+    poll_hz: float = 10.0
+    offline_after_misses: int = 3
+
+
+@dataclass(frozen=True)
+class LocksSection:
+    pulse_ms: int = 500
+    gap_ms: int = 150
+
+
+@dataclass(frozen=True)
+class SecuritySection:
+    wrong_codes_before_lockout: int = 5
+    lockout_initial_s: float = 30.0
+    lockout_max_s: float = 1800.0
+    bruteforce_alarm_per_hour: int = 20
+    session_idle_minutes: float = 10.0
+
+
+@dataclass(frozen=True)
+class NotifySection:
+    backend: str = "log"
+    webhook_url: str = ""
+    file_path: Path | None = None
+    webhook_secret: str = ""
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_from: str = ""
+    smtp_starttls: bool = False
+    smtp_username: str = ""
+    smtp_password: str = ""
+    retry_initial_s: float = 5.0
+    retry_max_s: float = 3600.0
+    max_attempts: int = 20
+
+
+@dataclass(frozen=True)
+class BoardConfig:
+    name: str
+    driver: str
+    power_group: str = "main"
+    options: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CompartmentConfig:
+    id: str
+    size: str
+    board: str
+    lock: int
+    accessible: bool = False
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    kiosk: KioskSection
+    policy: PolicySection
+    doors: DoorsSection
+    locks: LocksSection
+    security: SecuritySection
+    notify: NotifySection
+    sizes: tuple[SizeConfig, ...]
+    boards: tuple[BoardConfig, ...]
+    compartments: tuple[CompartmentConfig, ...]
+    demo: bool = False
+
+    def size_names(self) -> tuple[str, ...]:
+        """Size names, smallest first."""
+        return tuple(size.name for size in self.sizes)
+
+    def size_rank(self, name: str) -> int:
+        """0 for the smallest size; :class:`InvalidInput` for an unknown name."""
+        try:
+            return self.size_names().index(name)
+        except ValueError:
+            raise InvalidInput(f"unknown size {name!r}") from None
+
+    def compartment(self, compartment_id: str) -> CompartmentConfig:
+        """The compartment with this id; :class:`NotFound` if there is none."""
+        for compartment in self.compartments:
+            if compartment.id == compartment_id:
+                return compartment
+        raise NotFound(f"no compartment {compartment_id!r}")
+
+    def board_specs(self) -> list[BoardSpec]:
+        """What each board's driver is built from; channels ordered by lock."""
+        return [self._board_spec(board) for board in self.boards]
+
+    def _board_spec(self, board: BoardConfig) -> BoardSpec:
+        mine = sorted((c for c in self.compartments if c.board == board.name), key=lambda c: c.lock)
+        return BoardSpec(
+            name=board.name,
+            driver=board.driver,
+            channels=tuple(ChannelSpec(c.lock, c.id) for c in mine),
+            power_group=board.power_group,
+            options=dict(board.options),
+            data_dir=self.kiosk.data_dir,
+        )
+
+    def with_data_dir(self, path: str | Path) -> Config:
+        """The same config with another data dir; the API socket moves into it."""
+        data_dir = Path(path)
+        kiosk = dataclasses.replace(self.kiosk, data_dir=data_dir, socket=data_dir / "api.sock")
+        return dataclasses.replace(self, kiosk=kiosk)
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate the config at ``path``; :class:`ConfigError` lists every problem."""
+    problems = Problems(str(path))
+    raw = _read_toml(Path(path), problems)
+    if raw is None:
+        raise ConfigError(problems.messages)
+    config = _build(raw, Path(path).absolute(), problems)
+    if problems:
+        raise ConfigError(problems.messages)
+    return config
+
+
+def _read_toml(path: Path, problems: Problems) -> dict[str, Any] | None:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        problems.add("", "cannot read: file not found")
+    except OSError as exc:
+        problems.add("", f"cannot read: {exc.strerror or exc}")
+    except UnicodeDecodeError:
+        problems.add("", "not valid TOML: the file is not UTF-8 text")
+    except tomllib.TOMLDecodeError as exc:
+        problems.add("", f"not valid TOML: {exc}")
+    return None
+
+
+def _build(raw: dict[str, Any], path: Path, problems: Problems) -> Config:
+    top = Table(raw, "", problems)
+    demo = top.get_bool("demo", False)
+    if top.has("kiosk"):
+        kiosk = _read_kiosk(top.table("kiosk"), path.parent)
+    else:
+        top.problem("kiosk", "missing (required): the file needs a [kiosk] table")
+        kiosk = KioskSection(id="", name="")
+    policy = _read_policy(top.table("policy"))
+    doors = _read_doors(top.table("doors"))
+    locks = _read_locks(top.table("locks"))
+    security = _read_security(top.table("security"))
+    notify = _read_notify(top.table("notify"))
+    sizes = _read_sizes(top)
+    boards = _read_boards(top)
+    compartments = _read_compartments(top, sizes, boards)
+    top.check_unknown()
+    return Config(
+        path, kiosk, policy, doors, locks, security, notify, sizes, boards, compartments, demo
+    )
+
+
+def _read_kiosk(t: Table, base: Path) -> KioskSection:
+    kiosk_id = t.get_str("id", pattern=_ID_PATTERN, rule=_ID_RULE)
+    section = KioskSection(
+        id=kiosk_id,
+        name=t.get_str("name", kiosk_id) or kiosk_id,
+        data_dir=_path(t, "data_dir", KioskSection.data_dir, base),
+        socket=_path(t, "socket", KioskSection.socket, base),
+        languages=t.get_list("languages", ("en",), lambda key, v: _language(t, key, v)),
+        operator_contact=t.get_str("operator_contact", ""),
+    )
+    if not section.languages:
+        t.problem("languages", "must name at least one language")
+    if len(str(section.socket).encode()) > _UNIX_SOCKET_PATH_MAX:
+        t.problem("socket", f"path is too long for a Unix socket ({_UNIX_SOCKET_PATH_MAX} bytes)")
+    t.check_unknown()
+    return section
+
+
+def _path(t: Table, name: str, default: Path, base: Path) -> Path:
+    text = t.get_str(name, str(default))
+    if not text:
+        t.problem(name, "must not be empty")
+        return default
+    return base / text  # an absolute ``text`` replaces ``base``
+
+
+def _language(t: Table, key: str, value: object) -> str | None:
+    if isinstance(value, str) and re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*", value):
+        return value
+    t.problems.add(key, f"must be a language code like 'en' or 'pt-BR', got {describe(value)}")
+    return None
+
+
+def _read_policy(t: Table) -> PolicySection:
+    hold = t.get_float("hold_hours", 72.0, above=0, maximum=24 * 60)
+    section = PolicySection(
+        pickup_code_digits=t.get_int("pickup_code_digits", 8, minimum=6, maximum=12),
+        hold_hours=hold,
+        reminder_hours=t.get_list(
+            "reminder_hours", (24.0, 60.0), lambda key, v: t.check_float(key, v, above=0)
+        ),
+        max_barcode_length=t.get_int("max_barcode_length", 64, minimum=8, maximum=256),
+        max_extend_hours=t.get_float("max_extend_hours", 72.0, minimum=0),
+    )
+    if not t.has("reminder_hours"):  # the default reminders are those before expiry
+        reminders = tuple(hours for hours in section.reminder_hours if hours < hold)
+        section = dataclasses.replace(section, reminder_hours=reminders)
+    for i, hours in enumerate(section.reminder_hours):
+        if hours >= hold:
+            t.problem(
+                f"reminder_hours[{i}]",
+                f"must be less than hold_hours ({number(hold)}), got {number(hours)}",
+            )
+    t.check_unknown()
+    return dataclasses.replace(section, reminder_hours=tuple(sorted(section.reminder_hours)))
+
+
+def _read_doors(t: Table) -> DoorsSection:
+    remind = t.get_float("remind_after_s", 30.0, above=0)
+    section = DoorsSection(
+        open_timeout_s=t.get_float("open_timeout_s", 5.0, minimum=0.5, maximum=60),
+        open_retries=t.get_int("open_retries", 1, minimum=0, maximum=3),
+        remind_after_s=remind,
+        left_open_after_s=t.get_float("left_open_after_s", 120.0, above=0),
+        debounce_ms=t.get_float("debounce_ms", 30.0, minimum=0, maximum=1000),
+        debounce_polls=t.get_int("debounce_polls", 2, minimum=1, maximum=20),
+        poll_hz=t.get_float("poll_hz", 10.0, minimum=0.5, maximum=100),
+        offline_after_misses=t.get_int("offline_after_misses", 3, minimum=1, maximum=100),
+    )
+    if section.left_open_after_s <= remind:
+        t.problem(
+            "left_open_after_s",
+            f"must be greater than remind_after_s ({number(remind)}), "
+            f"got {number(section.left_open_after_s)}",
+        )
+    t.check_unknown()
+    return section
+
+
+def _read_locks(t: Table) -> LocksSection:
+    section = LocksSection(
+        pulse_ms=t.get_int("pulse_ms", 500, minimum=50, maximum=MAX_PULSE_MS, cap="the hard cap"),
+        gap_ms=t.get_int("gap_ms", 150, minimum=0, maximum=5000),
+    )
+    t.check_unknown()
+    return section
+
+
+def _read_security(t: Table) -> SecuritySection:
+    initial = t.get_float("lockout_initial_s", 30.0, minimum=1)
+    section = SecuritySection(
+        wrong_codes_before_lockout=t.get_int(
+            "wrong_codes_before_lockout", 5, minimum=1, maximum=20
+        ),
+        lockout_initial_s=initial,
+        lockout_max_s=t.get_float("lockout_max_s", 1800.0, minimum=1),
+        bruteforce_alarm_per_hour=t.get_int("bruteforce_alarm_per_hour", 20, minimum=1),
+        session_idle_minutes=t.get_float("session_idle_minutes", 10.0, minimum=1, maximum=240),
+    )
+    if section.lockout_max_s < initial:
+        t.problem(
+            "lockout_max_s",
+            f"must be at least lockout_initial_s ({number(initial)}), "
+            f"got {number(section.lockout_max_s)}",
+        )
+    t.check_unknown()
+    return section
+
+
+def _read_notify(t: Table) -> NotifySection:
+    backend = t.get_str("backend", "log", choices=NOTIFY_BACKENDS)
+    webhook, smtp, file = t.table("webhook"), t.table("smtp"), t.table("file")
+    initial = t.get_float("retry_initial_s", 5.0, above=0)
+    section = NotifySection(
+        backend=backend,
+        webhook_url=webhook.get_str("url", ""),
+        file_path=_file_path(backend, file),
+        webhook_secret=webhook.get_str("secret", ""),
+        smtp_host=smtp.get_str("host", ""),
+        smtp_port=smtp.get_int("port", 25, minimum=1, maximum=65535),
+        smtp_from=smtp.get_str("from", ""),
+        smtp_starttls=smtp.get_bool("starttls", False),
+        smtp_username=smtp.get_str("username", ""),
+        smtp_password=smtp.get_str("password", ""),
+        retry_initial_s=initial,
+        retry_max_s=t.get_float("retry_max_s", 3600.0, above=0),
+        max_attempts=t.get_int("max_attempts", 20, minimum=1),
+    )
+    if section.retry_max_s < initial:
+        t.problem("retry_max_s", f"must be at least retry_initial_s ({number(initial)})")
+    _check_backend(section, webhook, smtp)
+    for table in (webhook, smtp, file, t):
+        table.check_unknown()
+    return section
+
+
+def _file_path(backend: str, file: Table) -> Path | None:
+    """``[notify.file] path``: a simulated recipients' inbox (demo and tests only)."""
+    raw = file.get_str("path", "")
+    if backend != "file":
+        return Path(raw) if raw else None
+    if not raw:
+        file.problem("path", "is required when backend = 'file'")
+        return None
+    return Path(raw)
+
+
+def _check_backend(section: NotifySection, webhook: Table, smtp: Table) -> None:
+    if section.backend == "webhook":
+        url = urlsplit(section.webhook_url)
+        if url.scheme not in ("http", "https") or not url.netloc:
+            webhook.problem("url", "must be an http:// or https:// URL when backend = 'webhook'")
+        if not section.webhook_secret:
+            webhook.problem("secret", "is required when backend = 'webhook'")
+    if section.backend == "smtp":
+        if not section.smtp_host:
+            smtp.problem("host", "is required when backend = 'smtp'")
+        if not section.smtp_from:
+            smtp.problem("from", "is required when backend = 'smtp'")
+
+
+def _read_sizes(top: Table) -> tuple[SizeConfig, ...]:
+    tables = top.tables("sizes")
+    if tables is None:
+        return DEFAULT_SIZES
+    if not tables:
+        top.problem("sizes", "must list at least one size (or leave [[sizes]] out)")
+    sizes: list[SizeConfig] = []
+    for t in tables:
+        size = SizeConfig(
+            name=t.get_str("name", pattern=r"[A-Za-z0-9]{1,8}", rule="1-8 letters or digits"),
+            width_mm=t.get_int("width_mm", minimum=1, maximum=10_000),
+            height_mm=t.get_int("height_mm", minimum=1, maximum=10_000),
+            depth_mm=t.get_int("depth_mm", minimum=1, maximum=10_000),
+        )
+        t.check_unknown()
+        earlier = [s.name for s in sizes]
+        if size.name and size.name in earlier:
+            where = f"sizes[{earlier.index(size.name)}]"
+            t.problem("name", f"size {size.name!r} is already defined by {where}")
+        elif sizes and 0 < _volume(size) <= _volume(sizes[-1]):
+            smaller = f"size {size.name!r} must be larger than {sizes[-1].name!r} before it"
+            t.problem("name", smaller + " (list sizes smallest first)")
+        sizes.append(size)
+    return tuple(sizes)
+
+
+def _volume(size: SizeConfig) -> int:
+    return size.width_mm * size.height_mm * size.depth_mm
+
+
+def _read_boards(top: Table) -> tuple[BoardConfig, ...]:
+    tables = top.tables("boards")
+    if not tables:
+        top.problem("boards", "at least one [[boards]] table is required")
+        return ()
+    boards: list[BoardConfig] = []
+    for t in tables:
+        name = t.get_str("name", pattern=_ID_PATTERN, rule=_ID_RULE)
+        driver = t.get_str("driver")
+        power_group = t.get_str("power_group", "main", pattern=_ID_PATTERN, rule=_ID_RULE)
+        options = _driver_options(t, driver, t.rest())
+        earlier = [b.name for b in boards]
+        if name and name in earlier:
+            t.problem("name", f"board {name!r} is already defined by boards[{earlier.index(name)}]")
+        boards.append(BoardConfig(name, driver, power_group, options))
+    return tuple(boards)
+
+
+def _driver_options(t: Table, driver: str, given: dict[str, Any]) -> dict[str, Any]:
+    """``given`` checked against the driver's ``OPTIONS``, with its defaults filled in."""
+    if not driver:
+        return given
+    if driver not in known_drivers():
+        t.problem("driver", f"unknown driver {driver!r}" + suggest(driver, known_drivers()))
+        return given
+    try:
+        declared = getattr(driver_class(driver), "OPTIONS", None)
+    except Exception as exc:  # a driver's import may fail in any way; report, don't crash
+        t.problem("driver", f"driver {driver!r} cannot be loaded: {exc}")
+        return given
+    if not isinstance(declared, dict):
+        return given
+    options: dict[str, Any] = {}
+    for name, (kind, default) in declared.items():
+        options[name] = t.check_typed(name, kind, given[name]) if name in given else default
+    for name in given.keys() - declared.keys():
+        t.problem(name, f"unknown option for driver {driver!r}" + suggest(name, declared))
+    return options
+
+
+def _read_compartments(
+    top: Table, sizes: tuple[SizeConfig, ...], boards: tuple[BoardConfig, ...]
+) -> tuple[CompartmentConfig, ...]:
+    tables = top.tables("compartments")
+    if not tables:
+        top.problem("compartments", "at least one [[compartments]] table is required")
+        return ()
+    size_names = [s.name for s in sizes]
+    board_names = [b.name for b in boards]
+    ids: dict[str, int] = {}
+    channels: dict[tuple[str, int], str] = {}
+    result: list[CompartmentConfig] = []
+    for i, t in enumerate(tables):
+        c = CompartmentConfig(
+            id=t.get_str("id", pattern=r"[A-Za-z0-9]{1,8}", rule="1-8 letters or digits"),
+            size=t.get_str("size"),
+            board=t.get_str("board"),
+            lock=t.get_int("lock", minimum=1, maximum=64),
+            accessible=t.get_bool("accessible", False),
+        )
+        t.check_unknown()
+        if c.id in ids:
+            t.problem("id", f"duplicate compartment id {c.id!r} (also compartments[{ids[c.id]}])")
+        elif c.id:
+            ids[c.id] = i
+        if c.size and c.size not in size_names:
+            t.problem("size", f"unknown size {c.size!r} (sizes: {', '.join(size_names)})")
+        if c.board and c.board not in board_names:
+            known = ", ".join(board_names) or "none"
+            t.problem("board", f"board {c.board!r} is not defined in [[boards]] (boards: {known})")
+        if c.lock and (c.board, c.lock) in channels:
+            t.problem(
+                "lock",
+                f"lock {c.lock} of board {c.board!r} is already used by compartment "
+                f"{channels[c.board, c.lock]}",
+            )
+        elif c.lock:
+            channels[c.board, c.lock] = c.id
+        result.append(c)
+    return tuple(result)

@@ -1,0 +1,204 @@
+"""How ``lockerctl`` shows the daemon's answers to a person: short, aligned tables.
+
+Pure functions from the API's JSON to text; nothing here talks to the daemon.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+NONE = "-"
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """Columns aligned on the widest cell, two spaces apart; empty cells shown as ``-``."""
+    cells = [[cell_text(c) for c in row] for row in rows]
+    widths = [len(h) for h in headers]
+    for row in cells:
+        for i, cell in enumerate(row):
+            widths[i] = max(widths[i], len(cell))
+    lines = [headers, *cells]
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in lines
+    )
+
+
+def cell_text(value: Any) -> str:
+    if value is None or value == "":
+        return NONE
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def local_time(ts: float | None) -> str:
+    """UNIX seconds as local time, ``2024-05-01 14:03:27``; ``-`` for none."""
+    if ts is None:
+        return NONE
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
+
+
+def duration(seconds: float) -> str:
+    """``3d 4h``, ``2h 5m``, ``4m 12s`` or ``9s``: the two largest units."""
+    s = int(seconds)
+    days, s = divmod(s, 86400)
+    hours, s = divmod(s, 3600)
+    minutes, s = divmod(s, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes}m"
+    if minutes:
+        return f"{minutes}m {s}s"
+    return f"{s}s"
+
+
+def counts(mapping: dict[str, Any] | None) -> str:
+    """``STORED 3, PICKED_UP 10``; ``none`` when empty."""
+    if not mapping:
+        return "none"
+    return ", ".join(f"{k} {v}" for k, v in mapping.items())
+
+
+def detail_text(detail: dict[str, Any] | None) -> str:
+    """An event's detail as ``k=v`` pairs, in the daemon's order."""
+    if not detail:
+        return ""
+    return " ".join(f"{k}={_short(v)}" for k, v in detail.items())
+
+
+def _short(value: Any) -> str:
+    text = str(value)
+    return f'"{text}"' if " " in text else text
+
+
+# -- the commands' views ----------------------------------------------------------------
+
+
+def status_text(status: dict[str, Any]) -> str:
+    kiosk = status.get("kiosk", {})
+    comps = status.get("compartments", {})
+    demo = " (demo)" if kiosk.get("demo") else ""
+    name = f" {kiosk['name']}" if kiosk.get("name") else ""
+    lines = [
+        f"Kiosk {kiosk.get('id', '?')}{name}, version {kiosk.get('version', '?')}{demo}, "
+        f"up {duration(status.get('uptime_s', 0))}",
+    ]
+    if kiosk.get("operator_contact"):
+        lines.append(f"Operator:      {kiosk['operator_contact']}")
+    lines += [
+        f"Compartments:  {comps.get('total', 0)} total; {counts(comps.get('by_state'))}",
+        f"Free by size:  {counts(comps.get('free_by_size'))}",
+        f"Doors open:    {comps.get('doors_open', 0)}",
+        f"Parcels:       {counts(status.get('parcels'))}",
+        f"Outbox:        {status.get('outbox_depth', 0)} waiting",
+    ]
+    retry = (status.get("keypad") or {}).get("retry_after") or 0
+    lines.append(
+        f"Keypad:        locked for {retry:.0f} s" if retry > 0 else "Keypad:        ready"
+    )
+    lines += ["", "Boards:", _indent(boards_table(status.get("boards", [])))]
+    ops = status.get("operations") or []
+    if ops:
+        lines += ["", "Doors in use:", _indent(operations_table(ops))]
+    alarms = status.get("alarms") or []
+    if alarms:
+        lines += ["", "Recent alarms:", _indent(events_table(alarms))]
+    return "\n".join(lines)
+
+
+def _indent(text: str) -> str:
+    return "\n".join(f"  {line}" for line in text.splitlines())
+
+
+def boards_table(boards: list[dict[str, Any]]) -> str:
+    rows = [
+        [
+            b.get("name"),
+            b.get("driver"),
+            "online" if b.get("online") else "OFFLINE",
+            local_time(b.get("last_seen")),
+            b.get("error"),
+        ]
+        for b in boards
+    ]
+    return table(["NAME", "DRIVER", "STATE", "LAST SEEN", "ERROR"], rows)
+
+
+def operations_table(ops: list[dict[str, Any]]) -> str:
+    rows = [
+        [o.get("compartment"), o.get("purpose"), o.get("status"), o.get("door"), o.get("operation")]
+        for o in ops
+    ]
+    return table(["DOOR", "PURPOSE", "STATUS", "SENSED", "OP"], rows)
+
+
+def compartments_table(compartments: list[dict[str, Any]]) -> str:
+    rows = [
+        [
+            c.get("id"),
+            c.get("size"),
+            f"{c.get('board')}:{c.get('lock')}" + ("" if c.get("board_online", True) else " OFF"),
+            "yes" if c.get("accessible") else "",
+            c.get("state"),
+            c.get("door"),
+            c.get("item"),
+            c.get("operation"),
+            c.get("reason"),
+        ]
+        for c in compartments
+    ]
+    headers = ["ID", "SIZE", "LOCK", "ACCESS", "STATE", "DOOR", "ITEM", "OP", "REASON"]
+    return table(headers, rows)
+
+
+def parcels_table(parcels: list[dict[str, Any]]) -> str:
+    rows = [
+        [
+            p.get("barcode"),
+            p.get("size"),
+            p.get("state"),
+            p.get("compartment"),
+            p.get("phone") or p.get("email"),
+            local_time(p.get("stored_at")),
+            local_time(p.get("expires_at")),
+        ]
+        for p in parcels
+    ]
+    headers = ["BARCODE", "SIZE", "STATE", "DOOR", "RECIPIENT", "STORED", "EXPIRES"]
+    return table(headers, rows)
+
+
+def events_table(events: list[dict[str, Any]]) -> str:
+    return table(EVENT_HEADERS, [event_row(e) for e in events])
+
+
+EVENT_HEADERS = ["SEQ", "TIME", "SEVERITY", "KIND", "DOOR", "ACTOR", "DETAIL"]
+
+
+def event_row(event: dict[str, Any]) -> list[Any]:
+    return [
+        event.get("seq"),
+        local_time(event.get("ts")),
+        event.get("severity"),
+        event.get("kind"),
+        event.get("compartment"),
+        event.get("actor"),
+        detail_text(event.get("detail")),
+    ]
+
+
+def event_line(event: dict[str, Any]) -> str:
+    """One event for ``events --follow``: the table's columns, without alignment to others."""
+    return "  ".join(cell_text(c) for c in event_row(event))
+
+
+def job_result_line(index: int, total: int, result: dict[str, Any]) -> str:
+    """``[3/16] A03 ok`` or ``[4/16] A04 FAILED: door did not open``."""
+    width = len(str(total))
+    head = f"[{index:>{width}}/{total}] {result.get('compartment', '?')}"
+    if result.get("ok"):
+        return f"{head} ok" + (f" ({result['detail']})" if result.get("detail") else "")
+    return f"{head} FAILED: {result.get('detail') or 'no detail'}"

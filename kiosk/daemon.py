@@ -1,0 +1,151 @@
+"""The daemon: one asyncio loop that owns the boards, the store and the local API.
+
+Start order: data dir and key, store, boards (every output off first), use cases,
+then the socket; ``READY=1`` goes to systemd once the socket accepts requests. Stop
+order (SIGTERM, SIGINT): stop accepting, park live door operations in the journal
+(the next start reconciles them), every output off, store closed, exit 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import uvicorn
+
+from kiosk import sdnotify
+from kiosk.api import create_app
+from kiosk.bus import Bus
+from kiosk.codes import load_or_create_key
+from kiosk.config import Config
+from kiosk.dispatch import Dispatcher, ExpiryClock, backend_from_config
+from kiosk.hardware import Hardware
+from kiosk.service import Kiosk
+from kiosk.store import Event, Store
+from kiosk.technician import Technician
+
+log = logging.getLogger("kiosk")
+event_log = logging.getLogger("kiosk.event")
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling: the daemon owns SIGTERM."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def log_event(event: Event) -> None:
+    """One line per event on stderr (the journal). Events never hold a code or PIN."""
+    detail = " ".join(f"{k}={v}" for k, v in sorted(event.detail.items()))
+    level = {"info": logging.INFO, "warning": logging.WARNING}.get(event.severity, logging.ERROR)
+    event_log.log(
+        level,
+        "%s%s%s %s",
+        event.kind,
+        f" compartment={event.compartment}" if event.compartment else "",
+        f" actor={event.actor}" if event.actor else "",
+        detail,
+    )
+
+
+def bind_socket(path: Path) -> socket.socket:
+    """Bind the API's Unix socket (mode 0660); refuse if another daemon answers there."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            probe.connect(str(path))
+        except OSError:
+            path.unlink()  # stale, from a daemon that did not exit cleanly
+        else:
+            raise SystemExit(f"locker-kiosk: another daemon is already listening on {path}")
+        finally:
+            probe.close()
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.bind(str(path))
+    os.chmod(path, 0o660)
+    sock.listen(64)
+    sock.setblocking(False)
+    return sock
+
+
+async def serve(config: Config, ready_file: Path | None = None) -> int:
+    loop = asyncio.get_running_loop()
+    data_dir = config.kiosk.data_dir
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o750)
+    key = load_or_create_key(data_dir / "kiosk.key")
+    store = Store(data_dir / "kiosk.db")
+    store.listeners.append(log_event)
+    bus = Bus()
+    hardware = Hardware(config)
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    tasks: list[asyncio.Task[None]] = []
+    server: _Server | None = None
+    kiosk: Kiosk | None = None
+    try:
+        hardware.start(loop)
+        kiosk = Kiosk(config, store, hardware, key, bus)
+        kiosk.start()
+        tech = Technician(kiosk)
+        dispatcher = Dispatcher(config, store, key, backend_from_config(config))
+        expiry = ExpiryClock(store, config, kiosk.notices)
+        tasks += [
+            loop.create_task(dispatcher.run(), name="outbox"),
+            loop.create_task(expiry.run(), name="expiry"),
+        ]
+        app = create_app(kiosk, tech)
+        sock = bind_socket(config.kiosk.socket)
+        uv = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off")
+        server = _Server(uv)
+        tasks.append(loop.create_task(server.serve(sockets=[sock]), name="api"))
+        while not server.started:
+            if tasks[-1].done():
+                tasks[-1].result()
+            await asyncio.sleep(0.01)
+        log.info("ready: kiosk %s, API on %s", config.kiosk.id, config.kiosk.socket)
+        sdnotify.ready()
+        if ready_file is not None:
+            ready_file.write_text(str(os.getpid()))
+        tasks.append(loop.create_task(_watchdog(), name="watchdog"))
+        await stop.wait()
+        log.info("stopping")
+        sdnotify.stopping()
+        return 0
+    finally:
+        if server is not None:
+            server.should_exit = True
+        if kiosk is not None:
+            await kiosk.doors.park()
+        for task in tasks:
+            if task.get_name() != "api":
+                task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        hardware.close()
+        with contextlib.suppress(Exception):
+            store.log_event("kiosk_stopped", "info", None, None)
+        store.close()
+        with contextlib.suppress(OSError):
+            config.kiosk.socket.unlink()
+
+
+async def _watchdog() -> None:
+    interval = sdnotify.watchdog_interval()
+    if interval is None:
+        return
+    while True:
+        sdnotify.watchdog()
+        await asyncio.sleep(interval)
+
+
+def run(config: Config, ready_file: Path | None = None) -> int:
+    return asyncio.run(serve(config, ready_file))

@@ -1,0 +1,155 @@
+"""``locker-kiosk demo``: the whole product on the simulator, on a throwaway data dir.
+
+The demo is a real deployment in miniature: the daemon runs as its own process with
+``config/demo.toml``, a courier deposits a few parcels through the real API (the
+simulated person closes the doors), and the pickup codes are read from the simulated
+recipients' inbox, as a customer would read them from an SMS.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from kiosk.client import ApiClient, ApiError, DaemonUnreachable
+from kiosk.config import load_config
+
+DEMO_COURIER = ("demo-courier", "1111")
+DEMO_TECHNICIAN = ("demo-tech", "9999")
+PARCELS = [
+    ("1Z999AA10123456784", "S", "+49 151 2345678"),
+    ("JJD0099887766554433", "M", "+49 160 9876543"),
+    ("RR123456785DE", "L", "+49 171 1112223"),
+]
+
+
+def default_config() -> Path:
+    here = Path(__file__).resolve().parent.parent / "config" / "demo.toml"
+    return here
+
+
+def run_demo(config_path: Path | None, keep: bool = False) -> int:
+    config_path = config_path or default_config()
+    load_config(config_path)  # refuse a broken config before starting anything
+    data_dir = Path(tempfile.mkdtemp(prefix="locker-kiosk-demo-"))
+    os.chmod(data_dir, 0o750)
+    socket_path = data_dir / "api.sock"
+    daemon: subprocess.Popen[bytes] | None = None
+    try:
+        for (name, pin), role in ((DEMO_COURIER, "courier"), (DEMO_TECHNICIAN, "technician")):
+            _kiosk(["users", "--config", str(config_path), "--data-dir", str(data_dir), "add",
+                    name, "--role", role, "--pin-stdin"], pin)  # fmt: skip
+        print("starting the daemon on the simulator ...", flush=True)
+        daemon = subprocess.Popen(
+            [sys.executable, "-m", "kiosk", "run", "--config", str(config_path),
+             "--data-dir", str(data_dir)],
+            stderr=open(data_dir / "daemon.log", "ab"),  # noqa: SIM115 - the child owns it
+        )  # fmt: skip
+        client = _wait_ready(socket_path, daemon)
+        codes = _seed(client, data_dir)
+        _print_guide(data_dir, socket_path, codes)
+        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+        while daemon.poll() is None:
+            time.sleep(0.5)
+        print(f"the daemon stopped (exit {daemon.returncode}); see {data_dir}/daemon.log")
+        return 1
+    except KeyboardInterrupt:
+        print("\nstopping the demo ...")
+        return 0
+    finally:
+        if daemon is not None and daemon.poll() is None:
+            daemon.send_signal(signal.SIGTERM)
+            try:
+                daemon.wait(10)
+            except subprocess.TimeoutExpired:
+                daemon.kill()
+        if keep:
+            print(f"data dir kept: {data_dir}")
+        else:
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _kiosk(args: list[str], stdin: str) -> None:
+    """Run a locker-kiosk command (users are managed offline, on the data dir)."""
+    subprocess.run([sys.executable, "-m", "kiosk", *args], input=stdin.encode(), check=True,
+                   stdout=subprocess.DEVNULL)  # fmt: skip
+
+
+def _wait_ready(socket_path: Path, daemon: subprocess.Popen[bytes]) -> ApiClient:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if daemon.poll() is not None:
+            raise SystemExit("the daemon did not start; see daemon.log in the data dir")
+        if socket_path.exists():
+            client = ApiClient(str(socket_path))
+            try:
+                client.get("/v1/status")
+                return client
+            except DaemonUnreachable:
+                pass
+        time.sleep(0.1)
+    raise SystemExit("the daemon did not become ready within 20 s")
+
+
+def _seed(client: ApiClient, data_dir: Path) -> list[tuple[str, str, str]]:
+    """Deposit the demo parcels through the API, as a courier would."""
+    print("a courier deposits three parcels ...", flush=True)
+    client.sign_in(DEMO_COURIER[1], user=DEMO_COURIER[0])
+    ops = []
+    try:
+        for barcode, size, phone in PARCELS:
+            view = client.post("/v1/deposits", {"barcode": barcode, "size": size, "phone": phone})
+            ops.append(view["operation"])
+        for op in ops:
+            client.wait_operation(op, until_done=True)
+    except ApiError as exc:
+        print(f"demo: deposit failed: {exc}", file=sys.stderr)
+    finally:
+        client.sign_out()
+    return _codes_from_inbox(data_dir / "demo-inbox.jsonl", len(ops))
+
+
+def _codes_from_inbox(inbox: Path, expected: int) -> list[tuple[str, str, str]]:
+    deadline = time.monotonic() + 10
+    found: list[tuple[str, str, str]] = []
+    while time.monotonic() < deadline:
+        if inbox.exists():
+            lines = [json.loads(line) for line in inbox.read_text().splitlines() if line]
+            found = [(m["payload"]["barcode"], m["payload"]["compartment"], m["payload"]["code"])
+                     for m in lines if m["kind"] == "parcel_stored"]  # fmt: skip
+            if len(found) >= expected:
+                break
+        time.sleep(0.2)
+    return found
+
+
+def _print_guide(data_dir: Path, socket_path: Path, codes: list[tuple[str, str, str]]) -> None:
+    rows = "\n".join(f"    {code}   door {cid:<4} parcel {bc}" for bc, cid, code in codes)
+    courier, tech = DEMO_COURIER, DEMO_TECHNICIAN
+    first = codes[0][2] if codes else "12345678"
+    print(f"""
+The demo kiosk is running on the simulator (data in {data_dir}).
+
+Pickup codes sent to the recipients (demo only: a real kiosk never shows them):
+{rows}
+
+In another terminal:
+    export LOCKER_SOCKET={socket_path}
+    lockerctl status                       the kiosk at a glance
+    lockerctl pickup {first}                a customer picks up a parcel
+    LOCKER_PIN={courier[1]} lockerctl deposit PARCEL123 --size M --phone +4915112345678
+                                           a courier deposits (user {courier[0]})
+    LOCKER_PIN={tech[1]} lockerctl selftest      a technician tests every lock ({tech[0]})
+    lockerctl events --follow              watch what happens
+    lockerctl compartments                 every door and its state
+
+The simulated person opens each door that unlocks and closes it two seconds later.
+Press Ctrl-C to stop the demo; nothing is left running.
+""", flush=True)  # fmt: skip

@@ -1,0 +1,47 @@
+"""Errors a person can be shown. Messages never contain a pickup code or a PIN."""
+
+from __future__ import annotations
+
+from drivers.errors import LockerError
+
+__all__ = [
+    "AuthError",
+    "ConflictError",
+    "InvalidInput",
+    "LockerError",
+    "NoCompartmentFree",
+    "NotFound",
+    "Throttled",
+]
+
+
+class InvalidInput(LockerError):
+    """Input that does not follow the rules (a malformed barcode, an unknown size)."""
+
+
+class NotFound(LockerError):
+    """The thing asked for does not exist."""
+
+
+class ConflictError(LockerError):
+    """The request does not fit the current state (e.g. the compartment is busy)."""
+
+
+class NoCompartmentFree(ConflictError):
+    """No compartment fits: nothing was reserved."""
+
+    def __init__(self, size: str) -> None:
+        super().__init__(f"no compartment free for size {size}")
+        self.size = size
+
+
+class AuthError(LockerError):
+    """Wrong PIN or code, or a missing or expired session."""
+
+
+class Throttled(LockerError):
+    """Refused because of a lockout; ``retry_after`` is in seconds."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

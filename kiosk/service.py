@@ -1,0 +1,508 @@
+"""The kiosk's use cases: what a customer, a courier and a technician can do.
+
+One :class:`Kiosk` lives on the daemon's event loop and owns all state: the store,
+the hardware view, the live door operations, the allocator and the sessions. Front
+ends (the API, later the fleet link) call its methods; nothing else changes state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from drivers.base import DoorState
+from kiosk import codes, pins
+from kiosk.allocation import Allocator
+from kiosk.barcode import normalize_barcode
+from kiosk.bus import Bus
+from kiosk.config import Config
+from kiosk.domain import CompartmentState, OpStatus, ParcelState, Purpose, Role
+from kiosk.doors import Doors, LiveOp
+from kiosk.errors import (
+    AuthError,
+    ConflictError,
+    InvalidInput,
+    LockerError,
+    NoCompartmentFree,
+    NotFound,
+    Throttled,
+)
+from kiosk.hardware import Hardware
+from kiosk.notices import Notices
+from kiosk.sessions import Session, Sessions
+from kiosk.store import Event, OpRow, ParcelRow, Store
+from kiosk.store.store import CompartmentSpec
+from kiosk.throttle import Throttle
+
+log = logging.getLogger(__name__)
+
+PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{5,22}$")
+EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,}$")
+THROTTLE_META = {"code": "throttle.code", "pin": "throttle.pin"}
+
+
+class DoorDidNotOpen(LockerError):
+    """The lock fired but the door was not seen to open."""
+
+    def __init__(self, compartment: str, help_line: str) -> None:
+        message = f"Door {compartment} did not open."
+        if help_line:
+            message += f" For help: {help_line}"
+        super().__init__(message)
+        self.compartment = compartment
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Knobs tests and the demo may turn; defaults are the product's."""
+
+    wall_clock: Callable[[], float] = time.time
+
+
+class Kiosk:
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        hardware: Hardware,
+        key: bytes,
+        bus: Bus | None = None,
+        settings: Settings | None = None,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.hw = hardware
+        self.key = key
+        self.bus = bus or Bus()
+        self.settings = settings or Settings()
+        self.clock = self.settings.wall_clock
+        sec = config.security
+        self.sessions = Sessions(sec.session_idle_minutes * 60)
+        self.throttles = {name: self._load_throttle(name) for name in THROTTLE_META}
+        self.allocator = Allocator()
+        self.notices = Notices(config)
+        self.doors = Doors(
+            store, hardware, config.doors, self.bus, self._finish_op, self._op_not_opened
+        )
+        self.started_at = time.monotonic()
+        self._reconciling: set[str] = set()
+        store.listeners.append(self._publish_event)
+        hardware.door_listeners.append(self._door_changed)
+        hardware.health_listeners.append(self._board_health)
+
+    # -- start ----------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Sync compartments with the config and adopt unfinished operations.
+
+        Call on the loop after the hardware started. No lock is fired here.
+        """
+        self.store.sync_compartments(
+            [
+                CompartmentSpec(c.id, c.size, c.board, c.lock, c.accessible)
+                for c in self.config.compartments
+            ]
+        )
+        for c in self.config.compartments:
+            self.allocator.add(c.id, self.config.size_rank(c.size), c.accessible)
+        unfinished = self.store.unfinished_ops()
+        for op in unfinished:
+            self._reconciling.add(op.compartment_id)
+            self.doors.adopt(op)
+        self.store.log_event("kiosk_started", "info", None, None, unfinished=len(unfinished))
+        self.refresh_all()
+
+    def refresh_all(self) -> None:
+        for c in self.config.compartments:
+            self._refresh(c.id)
+
+    def _refresh(self, cid: str) -> None:
+        """Recompute whether ``cid`` may be handed out."""
+        row = self.store.compartment(cid)
+        eligible = (
+            row.state is CompartmentState.AVAILABLE
+            and self.hw.door(cid) is DoorState.CLOSED
+            and self.hw.is_board_online(row.board)
+            and self.doors.live_for(cid) is None
+        )
+        self.allocator.set_eligible(cid, eligible)
+
+    # -- listeners (on the loop) ----------------------------------------------------
+
+    def _publish_event(self, event: Event) -> None:
+        self.bus.publish({"type": "event", **event.as_dict()})
+
+    def _door_changed(self, cid: str, old: DoorState, new: DoorState) -> None:
+        self.bus.publish({"type": "door", "compartment": cid, "door": str(new)})
+        live = self.doors.live_for(cid)
+        if new is DoorState.OPEN and live is None and cid not in self._reconciling:
+            if old is DoorState.UNKNOWN:
+                self.store.log_event("door_found_open", "alarm", None, cid)
+            else:
+                self.store.log_event("forced_open", "alarm", None, cid)
+        elif new is DoorState.CLOSED and live is None and old is DoorState.OPEN:
+            self.store.log_event("door_closed", "info", None, cid, operation=None)
+        if new is not DoorState.UNKNOWN:
+            self._reconciling.discard(cid)
+        self._refresh(cid)
+
+    def _board_health(self, board: str, online: bool, error: str | None) -> None:
+        if online:
+            self.store.log_event("board_online", "info", None, None, board=board)
+        else:
+            self.store.log_event("board_offline", "alarm", None, None, board=board, error=error)
+        self.bus.publish({"type": "board", "board": board, "online": online, "error": error})
+        self.refresh_all()
+
+    # -- throttles ------------------------------------------------------------------
+
+    def _load_throttle(self, name: str) -> Throttle:
+        sec = self.config.security
+        params: dict[str, Any] = {
+            "free_attempts": sec.wrong_codes_before_lockout,
+            "initial_lockout_s": sec.lockout_initial_s,
+            "max_lockout_s": sec.lockout_max_s,
+            "alarm_per_hour": sec.bruteforce_alarm_per_hour,
+        }
+        raw = self.store.get_meta(THROTTLE_META[name])
+        if raw:
+            import json
+
+            return Throttle.from_state(json.loads(raw), self.clock, **params)
+        return Throttle(self.clock, **params)
+
+    def _save_throttle(self, name: str) -> None:
+        import json
+
+        self.store.set_meta(THROTTLE_META[name], json.dumps(self.throttles[name].to_state()))
+
+    def _check_throttle(self, name: str) -> None:
+        wait = self.throttles[name].retry_after()
+        if wait > 0:
+            what = "codes" if name == "code" else "sign-ins"
+            raise Throttled(f"Too many wrong tries. The kiosk accepts {what} again in "
+                            f"{int(wait + 0.999)} seconds.", wait)  # fmt: skip
+
+    def _fail(self, name: str, kind: str, **detail: Any) -> None:
+        outcome = self.throttles[name].record_failure()
+        self._save_throttle(name)
+        self.store.log_event(kind, "warning", None, None, in_row=outcome.failures_in_row, **detail)
+        if outcome.locked_for > 0:
+            self.store.log_event(
+                "keypad_locked", "warning", None, None, input=name, seconds=outcome.locked_for
+            )
+        if outcome.alarm:
+            self.store.log_event("brute_force_suspected", "alarm", None, None, input=name)
+
+    def _succeed(self, name: str) -> None:
+        if self.throttles[name].to_state() != Throttle(self.clock).to_state():
+            self.throttles[name].record_success()
+            self._save_throttle(name)
+
+    # -- customer -------------------------------------------------------------------
+
+    async def pickup(self, code_text: str) -> dict[str, Any]:
+        """Open the door of the parcel whose pickup code this is."""
+        self._check_throttle("code")
+        code = codes.normalize_code(code_text, self.config.policy.pickup_code_digits)
+        parcel = self.store.parcel_by_code_tag(codes.code_tag(self.key, code))
+        if parcel is None:
+            self._fail("code", "wrong_code")
+            raise AuthError("That code is not right. Please check it and try again.")
+        self._succeed("code")
+        if parcel.state is ParcelState.EXPIRED:
+            raise ConflictError(
+                "The pickup time for this parcel has ended; it is going back to the sender."
+            )
+        if parcel.state is ParcelState.RETURNED:
+            raise ConflictError("This parcel has been returned to the sender.")
+        if parcel.state is ParcelState.PICKED_UP:
+            raise ConflictError("This parcel has already been picked up.")
+        assert parcel.compartment_id is not None
+        cid = parcel.compartment_id
+        if self.store.compartment(cid).state is CompartmentState.OUT_OF_SERVICE:
+            raise DoorDidNotOpen(cid, self.config.kiosk.operator_contact)
+        op = self.store.begin_op(cid, Purpose.PICKUP, "customer", parcel_id=parcel.id)
+        return await self._open_and_report(op, customer=True)
+
+    # -- courier --------------------------------------------------------------------
+
+    async def sign_in(
+        self, pin: str | None = None, user: str | None = None, badge: str | None = None
+    ) -> Session:
+        self._check_throttle("pin")
+        found = None
+        if badge:
+            found = self.store.user_by_badge(pins.badge_tag(self.key, badge.strip()))
+        elif pin:
+            pin = pins.validate_pin(pin)
+            candidates = [self.store.user(user)] if user and self._user_exists(user) else []
+            if not user:
+                candidates = self.store.users()
+            for candidate in candidates:
+                if await asyncio.to_thread(pins.verify_pin, pin, candidate.pin_hash):
+                    found = candidate
+                    break
+        else:
+            raise InvalidInput("Enter your PIN or scan your badge.")
+        if found is None:
+            self._fail("pin", "sign_in_failed", user=user)
+            raise AuthError("Sign-in failed: PIN or badge not recognised.")
+        self._succeed("pin")
+        self.store.log_event("signed_in", "info", found.name, None, role=str(found.role))
+        return self.sessions.create(found.name, found.role)
+
+    def _user_exists(self, name: str) -> bool:
+        try:
+            self.store.user(name)
+        except NotFound:
+            return False
+        return True
+
+    def sign_out(self, token: str | None) -> None:
+        self.sessions.end(token)
+
+    def session(self, token: str | None, *roles: Role) -> Session:
+        return self.sessions.get(token, *roles)
+
+    def announce(
+        self, session: Session, barcode: str, size: str, phone: str | None, email: str | None
+    ) -> ParcelRow:
+        barcode = self._barcode(barcode)
+        self._check_size(size)
+        phone, email = self._contact(phone, email)
+        return self.store.announce(barcode, size, phone, email, session.user)
+
+    async def deposit(
+        self,
+        session: Session,
+        barcode_text: str,
+        size: str | None = None,
+        phone: str | None = None,
+        email: str | None = None,
+        accessible: bool = False,
+    ) -> dict[str, Any]:
+        """Reserve the best compartment, open it, and follow it until the door closes."""
+        barcode = self._barcode(barcode_text)
+        announced = self.store.parcel_by_barcode(barcode)
+        if announced is not None and announced.state is not ParcelState.ANNOUNCED:
+            raise ConflictError(f"Parcel {barcode} is already in this kiosk.")
+        if announced is not None:
+            size = size or announced.size
+            phone, email = phone or announced.phone, email or announced.email
+        if size is None:
+            raise InvalidInput("Choose a size for this parcel.")
+        self._check_size(size)
+        phone, email = self._contact(phone, email)
+        details = {
+            "barcode": barcode,
+            "size": size,
+            "phone": phone,
+            "email": email,
+            "announced_parcel": announced.id if announced else None,
+            "accessible": accessible,
+        }
+        return await self._deposit_into_best(session, details, self.config.size_rank(size))
+
+    async def _deposit_into_best(
+        self, session: Session, details: dict[str, Any], need_rank: int, note: str = ""
+    ) -> dict[str, Any]:
+        """Open the best free compartment; if its door does not open, the next one."""
+        for _ in range(len(self.config.compartments)):
+            cid = self.allocator.choose(need_rank, bool(details.get("accessible")))
+            if cid is None:
+                raise NoCompartmentFree(self.config.size_names()[need_rank])
+            self.allocator.set_eligible(cid, False)
+            sized = {**details, "size": self.store.compartment(cid).size}
+            op = self.store.begin_op(cid, Purpose.DEPOSIT, session.user, None, sized)
+            view = await self._open_and_report(op, customer=False)
+            if view["status"] != str(OpStatus.OPEN_NOT_DETECTED):
+                if note:
+                    view["message"] = f"{note} {view['message']}"
+                return view
+            note = f"Door {cid} did not open; use door {{next}} instead."
+        raise NoCompartmentFree(self.config.size_names()[need_rank])
+
+    async def bigger(self, session: Session, op_id: int) -> dict[str, Any]:
+        """The parcel does not fit: open a bigger door, free the first one when it closes."""
+        op = self._courier_op(session, op_id, Purpose.DEPOSIT)
+        rank = self.config.size_rank(op.details["size"]) + 1
+        if rank >= len(self.config.sizes):
+            raise NoCompartmentFree(f"bigger than {op.details['size']}")
+        nxt = self.allocator.choose(rank, bool(op.details.get("accessible")))
+        if nxt is None:
+            raise NoCompartmentFree(self.config.size_names()[rank])
+        self.store.update_details(op_id, unused="did not fit")
+        return await self._deposit_into_best(session, dict(op.details), rank)
+
+    async def reopen(self, session: Session, op_id: int) -> dict[str, Any]:
+        op = self._courier_op(session, op_id, None)
+        opened = await self.doors.reopen(op.id)
+        view = self.op_view(self.store.op(op_id))
+        if not opened:
+            view["message"] = f"Door {op.compartment_id} did not open again."
+        return view
+
+    def cancel(self, session: Session, op_id: int) -> dict[str, Any]:
+        """The courier gives up this deposit: the compartment is freed when its door closes."""
+        self._courier_op(session, op_id, Purpose.DEPOSIT)
+        op = self.store.update_details(op_id, unused="cancelled by courier")
+        view = self.op_view(op)
+        view["message"] = f"Deposit cancelled. Please close door {op.compartment_id}."
+        return view
+
+    def _courier_op(self, session: Session, op_id: int, purpose: Purpose | None) -> OpRow:
+        op = self.store.op(op_id)
+        if op.id not in self.doors.live:
+            raise ConflictError(f"Operation {op_id} is finished.")
+        if purpose is not None and op.purpose is not purpose:
+            raise ConflictError(f"Operation {op_id} is not a {purpose}.")
+        if session.role is Role.COURIER and op.actor != session.user:
+            raise AuthError("This operation belongs to another courier.")
+        return op
+
+    async def next_return(self, session: Session) -> dict[str, Any] | None:
+        """Open the next compartment whose parcel expired, for return to the sender."""
+        busy = [lv.compartment for lv in self.doors.live.values()]
+        parcel = self.store.next_expired(skip=busy)
+        if parcel is None:
+            return None
+        assert parcel.compartment_id is not None
+        op = self.store.begin_op(
+            parcel.compartment_id, Purpose.RETURN, session.user, parcel_id=parcel.id
+        )
+        view = await self._open_and_report(op, customer=False)
+        view["barcode"] = parcel.barcode
+        view["remaining"] = len(self.store.parcels(ParcelState.EXPIRED)) - 1
+        return view
+
+    # -- shared by every purpose ----------------------------------------------------
+
+    async def _open_and_report(self, op: OpRow, customer: bool) -> dict[str, Any]:
+        self._refresh(op.compartment_id)
+        live = self.doors.start(op)
+        opened = await asyncio.shield(live.opened)
+        view = self.op_view(self.store.op(op.id))
+        if not opened and customer:
+            self.store.log_event(
+                "customer_needs_help", "alarm", None, op.compartment_id, operation=op.id
+            )
+            raise DoorDidNotOpen(op.compartment_id, self.config.kiosk.operator_contact)
+        return view
+
+    def _finish_op(self, op: OpRow) -> None:
+        """A live operation's door closed: finish it in one transaction."""
+        cid = op.compartment_id
+        if op.purpose is Purpose.DEPOSIT and op.details.get("unused"):
+            self.store.finish_unused_deposit(op.id, op.details["unused"])
+        elif op.purpose is Purpose.DEPOSIT:
+            tag, nonce = self._issue_code()
+            expires_at = self.clock() + self.config.policy.hold_hours * 3600
+            self.store.finish_deposit(
+                op.id,
+                tag,
+                expires_at,
+                lambda pid: self.notices.stored(pid, op, nonce, expires_at),
+            )
+        elif op.purpose in (Purpose.PICKUP, Purpose.RETURN):
+            self.store.finish_removal(op.id)
+        else:
+            self.store.finish_plain(op.id)
+        self.bus.publish({"type": "operation", "kind": "closed", "operation": op.id,
+                          "compartment": cid, "purpose": str(op.purpose)})  # fmt: skip
+        asyncio.get_running_loop().call_soon(self._refresh, cid)
+
+    def _op_not_opened(self, op: OpRow) -> None:
+        asyncio.get_running_loop().call_soon(self._refresh, op.compartment_id)
+
+    def _issue_code(self) -> tuple[str, str]:
+        """A fresh code's tag and the nonce it derives from (the code itself is not kept)."""
+        digits = self.config.policy.pickup_code_digits
+        issued = codes.new_code(self.key, digits, self.store.is_code_tag_live)
+        return issued.tag, issued.nonce
+
+    async def wait_operation(self, op_id: int, timeout: float) -> dict[str, Any]:
+        live = self.doors.live.get(op_id)
+        if live is not None:
+            done = asyncio.shield(live.done)
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(done, timeout)
+        return self.op_view(self.store.op(op_id))
+
+    def op_view(self, op: OpRow) -> dict[str, Any]:
+        cid = op.compartment_id
+        view = {
+            "operation": op.id,
+            "compartment": cid,
+            "purpose": str(op.purpose),
+            "status": str(op.status),
+            "door": str(self.hw.door(cid)),
+            "live": op.id in self.doors.live,
+            "message": self.notices.op_message(op),
+        }
+        if op.parcel_id is not None:
+            view["parcel"] = op.parcel_id
+        if op.details.get("unused"):
+            view["unused"] = op.details["unused"]
+        return view
+
+    # -- validation -----------------------------------------------------------------
+
+    def _barcode(self, text: str) -> str:
+        return normalize_barcode(text, self.config.policy.max_barcode_length)
+
+    def _check_size(self, size: str) -> None:
+        if size not in self.config.size_names():
+            known = ", ".join(self.config.size_names())
+            raise InvalidInput(f"Unknown size {size!r}; sizes here are {known}.")
+
+    @staticmethod
+    def _contact(phone: str | None, email: str | None) -> tuple[str | None, str | None]:
+        phone = phone.strip() if phone else None
+        email = email.strip() if email else None
+        if phone and not PHONE.match(phone):
+            raise InvalidInput("That phone number does not look right.")
+        if email and not EMAIL.match(email):
+            raise InvalidInput("That e-mail address does not look right.")
+        if not phone and not email:
+            raise InvalidInput("Enter the recipient's phone number or e-mail address.")
+        return phone, email
+
+    # -- queries --------------------------------------------------------------------
+
+    def compartments_view(self) -> list[dict[str, Any]]:
+        out = []
+        for row in self.store.compartments():
+            live = self.doors.live_for(row.id)
+            out.append(
+                {
+                    "id": row.id,
+                    "size": row.size,
+                    "board": row.board,
+                    "lock": row.lock,
+                    "accessible": row.accessible,
+                    "state": str(row.state),
+                    "reason": row.oos_reason,
+                    "door": str(self.hw.door(row.id)),
+                    "item": self.hw.item(row.id),
+                    "board_online": self.hw.is_board_online(row.board),
+                    "operation": live.op_id if live else None,
+                }
+            )
+        return out
+
+    def free_by_size(self) -> dict[str, int]:
+        counts = self.allocator.free_counts()
+        return {name: counts.get(i, 0) for i, name in enumerate(self.config.size_names())}
+
+    def live_ops(self) -> list[LiveOp]:
+        return list(self.doors.live.values())
+
+    def uptime_s(self) -> float:
+        return time.monotonic() - self.started_at

@@ -1,0 +1,147 @@
+"""Plain rows the store hands out. Nothing outside the store sees SQL or cursors."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Any
+
+from kiosk.domain import CompartmentState, OpStatus, ParcelState, Purpose, Role
+
+
+@dataclass(frozen=True)
+class CompartmentRow:
+    id: str
+    size: str
+    board: str
+    lock: int
+    accessible: bool
+    state: CompartmentState
+    oos_reason: str | None
+
+    @classmethod
+    def from_row(cls, r: sqlite3.Row) -> CompartmentRow:
+        return cls(
+            r["id"],
+            r["size"],
+            r["board"],
+            r["lock"],
+            bool(r["accessible"]),
+            CompartmentState(r["state"]),
+            r["oos_reason"],
+        )
+
+
+@dataclass(frozen=True)
+class ParcelRow:
+    id: int
+    barcode: str
+    size: str | None
+    phone: str | None
+    email: str | None
+    state: ParcelState
+    compartment_id: str | None
+    courier: str | None
+    announced_at: float | None
+    stored_at: float | None
+    expires_at: float | None
+    picked_up_at: float | None
+    expired_at: float | None
+    returned_at: float | None
+    reminders_sent: int
+
+    @classmethod
+    def from_row(cls, r: sqlite3.Row) -> ParcelRow:
+        return cls(
+            r["id"],
+            r["barcode"],
+            r["size"],
+            r["phone"],
+            r["email"],
+            ParcelState(r["state"]),
+            r["compartment_id"],
+            r["courier"],
+            r["announced_at"],
+            r["stored_at"],
+            r["expires_at"],
+            r["picked_up_at"],
+            r["expired_at"],
+            r["returned_at"],
+            r["reminders_sent"],
+        )
+
+
+@dataclass(frozen=True)
+class OpRow:
+    id: int
+    compartment_id: str
+    purpose: Purpose
+    status: OpStatus
+    parcel_id: int | None
+    actor: str | None
+    details: dict[str, Any] = field(default_factory=dict)
+    fires: int = 0
+    created_at: float = 0.0
+    updated_at: float = 0.0
+
+    @classmethod
+    def from_row(cls, r: sqlite3.Row) -> OpRow:
+        return cls(
+            r["id"],
+            r["compartment_id"],
+            Purpose(r["purpose"]),
+            OpStatus(r["status"]),
+            r["parcel_id"],
+            r["actor"],
+            json.loads(r["details"]),
+            r["fires"],
+            r["created_at"],
+            r["updated_at"],
+        )
+
+
+@dataclass(frozen=True)
+class UserRow:
+    id: int
+    name: str
+    role: Role
+    pin_hash: str
+    has_badge: bool
+    created_at: float
+
+    @classmethod
+    def from_row(cls, r: sqlite3.Row) -> UserRow:
+        return cls(
+            r["id"],
+            r["name"],
+            Role(r["role"]),
+            r["pin_hash"],
+            r["badge_tag"] is not None,
+            r["created_at"],
+        )
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: int
+    key: str
+    kind: str
+    channel: str
+    recipient: str
+    payload: dict[str, Any]
+    attempts: int
+    next_at: float
+
+    @classmethod
+    def from_row(cls, r: sqlite3.Row) -> OutboxRow:
+        return cls(
+            r["id"],
+            r["key"],
+            r["kind"],
+            r["channel"],
+            r["recipient"],
+            json.loads(r["payload"]),
+            r["attempts"],
+            r["next_at"],
+        )

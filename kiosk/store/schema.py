@@ -1,0 +1,167 @@
+"""The database schema and its forward migrations.
+
+Each entry of :data:`MIGRATIONS` moves the schema one version forward and runs in the
+same transaction as the ``user_version`` bump, so a power cut leaves either the old or
+the new schema, never half of one. Never edit a released migration: add a new one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+V1 = """
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+
+CREATE TABLE compartments (
+    id          TEXT PRIMARY KEY,
+    size        TEXT NOT NULL,
+    board       TEXT NOT NULL,
+    lock        INTEGER NOT NULL,
+    accessible  INTEGER NOT NULL DEFAULT 0,
+    state       TEXT NOT NULL DEFAULT 'AVAILABLE'
+                CHECK (state IN ('AVAILABLE', 'RESERVED', 'OCCUPIED', 'OUT_OF_SERVICE')),
+    oos_reason  TEXT,
+    in_config   INTEGER NOT NULL DEFAULT 1
+);
+
+CREATE TABLE parcels (
+    id              INTEGER PRIMARY KEY,
+    barcode         TEXT NOT NULL,
+    size            TEXT,
+    phone           TEXT,
+    email           TEXT,
+    state           TEXT NOT NULL
+                    CHECK (state IN ('ANNOUNCED', 'STORED', 'PICKED_UP', 'EXPIRED',
+                                     'RETURNED', 'CANCELLED')),
+    compartment_id  TEXT REFERENCES compartments(id),
+    code_tag        TEXT,
+    courier         TEXT,
+    announced_at    REAL,
+    stored_at       REAL,
+    expires_at      REAL,
+    picked_up_at    REAL,
+    expired_at      REAL,
+    returned_at     REAL,
+    reminders_sent  INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX parcels_by_code ON parcels(code_tag);
+CREATE INDEX parcels_by_state_expiry ON parcels(state, expires_at);
+-- A pickup code is unique among live parcels; a barcode among parcels not yet gone.
+CREATE UNIQUE INDEX parcels_live_code ON parcels(code_tag)
+    WHERE state IN ('STORED', 'EXPIRED');
+CREATE UNIQUE INDEX parcels_live_barcode ON parcels(barcode)
+    WHERE state IN ('ANNOUNCED', 'STORED', 'EXPIRED');
+-- Never two parcels in one compartment.
+CREATE UNIQUE INDEX parcels_one_per_compartment ON parcels(compartment_id)
+    WHERE state IN ('STORED', 'EXPIRED');
+
+CREATE TABLE door_ops (
+    id              INTEGER PRIMARY KEY,
+    compartment_id  TEXT NOT NULL REFERENCES compartments(id),
+    purpose         TEXT NOT NULL
+                    CHECK (purpose IN ('deposit', 'pickup', 'return', 'technician',
+                                       'self-test')),
+    status          TEXT NOT NULL
+                    CHECK (status IN ('UNLOCK_SENT', 'OPENED', 'LEFT_OPEN', 'CLOSED',
+                                      'OPEN_NOT_DETECTED', 'ABANDONED')),
+    parcel_id       INTEGER REFERENCES parcels(id),
+    actor           TEXT,
+    details         TEXT NOT NULL DEFAULT '{}',
+    fires           INTEGER NOT NULL DEFAULT 0,
+    created_at      REAL NOT NULL,
+    updated_at      REAL NOT NULL
+);
+-- One live operation per compartment at a time.
+CREATE UNIQUE INDEX door_ops_live ON door_ops(compartment_id)
+    WHERE status IN ('UNLOCK_SENT', 'OPENED', 'LEFT_OPEN');
+
+CREATE TABLE users (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL UNIQUE,
+    role        TEXT NOT NULL CHECK (role IN ('courier', 'technician')),
+    pin_hash    TEXT NOT NULL,
+    badge_tag   TEXT UNIQUE,
+    created_at  REAL NOT NULL
+);
+
+CREATE TABLE events (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    ts          REAL NOT NULL,
+    kind        TEXT NOT NULL,
+    severity    TEXT NOT NULL CHECK (severity IN ('info', 'warning', 'alarm')),
+    actor       TEXT,
+    compartment TEXT,
+    detail      TEXT NOT NULL DEFAULT '{}',
+    prev_hash   TEXT NOT NULL,
+    hash        TEXT NOT NULL
+);
+CREATE TRIGGER events_append_only_update BEFORE UPDATE ON events
+BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
+CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events
+BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
+
+CREATE TABLE outbox (
+    id            INTEGER PRIMARY KEY,
+    key           TEXT NOT NULL UNIQUE,
+    kind          TEXT NOT NULL,
+    channel       TEXT NOT NULL,
+    recipient     TEXT NOT NULL,
+    payload       TEXT NOT NULL,
+    attempts      INTEGER NOT NULL DEFAULT 0,
+    next_at       REAL NOT NULL,
+    created_at    REAL NOT NULL,
+    delivered_at  REAL,
+    failed        INTEGER NOT NULL DEFAULT 0,
+    last_error    TEXT
+);
+CREATE INDEX outbox_due ON outbox(next_at) WHERE delivered_at IS NULL AND failed = 0;
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1,)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class SchemaTooNew(Exception):
+    """The database was written by a newer version of this program."""
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Bring the schema up to :data:`SCHEMA_VERSION`; returns the version found."""
+    found = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    if found > SCHEMA_VERSION:
+        raise SchemaTooNew(
+            f"database schema version {found} is newer than this program's "
+            f"({SCHEMA_VERSION}); upgrade locker-kiosk"
+        )
+    for version in range(found, SCHEMA_VERSION):
+        # executescript would commit on its own; run statements one by one instead so
+        # the migration and the version bump share one transaction.
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _split(MIGRATIONS[version]):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {version + 1}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return found
+
+
+def _split(script: str) -> list[str]:
+    """Split a script into statements, keeping trigger bodies whole."""
+    statements: list[str] = []
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        if line.strip().startswith("--"):
+            continue
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        statements.append(buffer.strip())
+    return statements

@@ -1,0 +1,170 @@
+"""What a technician does: open doors, take compartments out of service, self-test.
+
+Open-all and the self-test are *jobs*: they run one door at a time on the loop, publish
+progress on the bus, and can be followed with ``GET /v1/jobs/{id}``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+from drivers.base import DoorState
+from kiosk.domain import CompartmentState, OpStatus, Purpose
+from kiosk.errors import ConflictError, NotFound
+from kiosk.service import Kiosk
+from kiosk.sessions import Session
+from kiosk.store import CompartmentRow
+
+
+@dataclass
+class Job:
+    id: int
+    kind: str
+    total: int
+    results: list[dict[str, Any]] = field(default_factory=list)
+    state: str = "running"
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def view(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "state": self.state,
+            "done": len(self.results),
+            "total": self.total,
+            "results": list(self.results),
+        }
+
+
+class Technician:
+    def __init__(self, kiosk: Kiosk) -> None:
+        self.kiosk = kiosk
+        self.jobs: dict[int, Job] = {}
+        self._ids = itertools.count(1)
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # -- single doors ---------------------------------------------------------------
+
+    async def open(self, session: Session, cid: str) -> dict[str, Any]:
+        k = self.kiosk
+        k.store.compartment(cid)  # NotFound for an unknown id
+        op = k.store.begin_op(cid, Purpose.TECHNICIAN, session.user)
+        return await k._open_and_report(op, customer=False)
+
+    def out_of_service(self, session: Session, cid: str, reason: str) -> CompartmentRow:
+        reason = reason.strip()
+        if not reason:
+            raise ConflictError("Give a reason for taking the compartment out of service.")
+        row = self.kiosk.store.set_out_of_service(cid, reason, session.user)
+        self.kiosk._refresh(cid)
+        return row
+
+    def in_service(self, session: Session, cid: str) -> CompartmentRow:
+        row = self.kiosk.store.set_in_service(cid, session.user)
+        self.kiosk._refresh(cid)
+        return row
+
+    # -- jobs -----------------------------------------------------------------------
+
+    def job(self, job_id: int) -> Job:
+        try:
+            return self.jobs[job_id]
+        except KeyError:
+            raise NotFound(f"no job {job_id}") from None
+
+    async def wait_job(self, job_id: int, timeout: float) -> dict[str, Any]:
+        job = self.job(job_id)
+        if job.state == "running":
+            job.changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(job.changed.wait(), timeout)
+        return job.view()
+
+    def start_open_all(self, session: Session) -> Job:
+        ids = [c.id for c in self.kiosk.config.compartments]
+        return self._start("open-all", ids, self._open_all(session, ids))
+
+    def start_selftest(self, session: Session, take_out_of_service: bool) -> Job:
+        ids = [c.id for c in self.kiosk.config.compartments]
+        return self._start("self-test", ids, self._selftest(session, ids, take_out_of_service))
+
+    def _start(self, kind: str, ids: list[str], coro: Any) -> Job:
+        if any(j.state == "running" for j in self.jobs.values()):
+            raise ConflictError("Another open-all or self-test is still running.")
+        job = Job(next(self._ids), kind, len(ids))
+        self.jobs[job.id] = job
+        self.kiosk.store.log_event(f"{kind}_started", "info", None, None, job=job.id)
+        task = asyncio.get_running_loop().create_task(self._run(job, coro))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return job
+
+    async def _run(self, job: Job, coro: Any) -> None:
+        try:
+            await coro(job)
+        finally:
+            job.state = "done"
+            job.changed.set()
+            failed = [r["compartment"] for r in job.results if not r["ok"]]
+            self.kiosk.store.log_event(f"{job.kind}_finished", "warning" if failed else "info",
+                                       None, None, job=job.id, failed=failed)  # fmt: skip
+            self.kiosk.bus.publish({"type": "job", **job.view()})
+
+    def _record(self, job: Job, cid: str, ok: bool, detail: str) -> None:
+        job.results.append({"compartment": cid, "ok": ok, "detail": detail})
+        job.changed.set()
+        self.kiosk.bus.publish({"type": "job", "id": job.id, "kind": job.kind,
+                                "done": len(job.results), "total": job.total,
+                                "compartment": cid, "ok": ok, "detail": detail})  # fmt: skip
+
+    def _open_all(self, session: Session, ids: list[str]) -> Any:
+        async def run(job: Job) -> None:
+            for cid in ids:
+                try:
+                    view = await self.open(session, cid)
+                except Exception as exc:  # one door's trouble must not stop the rest
+                    self._record(job, cid, False, str(exc))
+                    continue
+                opened = view["status"] != str(OpStatus.OPEN_NOT_DETECTED)
+                self._record(job, cid, opened, view["message"])
+
+        return run
+
+    def _selftest(self, session: Session, ids: list[str], take_oos: bool) -> Any:
+        k = self.kiosk
+        close_within = k.config.doors.left_open_after_s
+
+        async def run(job: Job) -> None:
+            for cid in ids:
+                ok, detail = await self._test_one(session, cid, close_within)
+                if not ok and take_oos:
+                    row = k.store.compartment(cid)
+                    if row.state is not CompartmentState.OUT_OF_SERVICE:
+                        k.store.set_out_of_service(cid, f"self-test: {detail}", session.user)
+                        k._refresh(cid)
+                self._record(job, cid, ok, detail)
+
+        return run
+
+    async def _test_one(self, session: Session, cid: str, close_within: float) -> tuple[bool, str]:
+        k = self.kiosk
+        if not k.hw.is_board_online(k.hw.board_of(cid)):
+            return False, "board offline"
+        if k.doors.live_for(cid) is not None:
+            return False, "busy with another operation"
+        try:
+            op = k.store.begin_op(cid, Purpose.SELF_TEST, session.user)
+        except ConflictError as exc:
+            return False, str(exc)
+        live = k.doors.start(op)
+        if not await asyncio.shield(live.opened):
+            return False, "door did not open"
+        closed = await k.hw.wait_for_door(cid, DoorState.CLOSED, close_within)
+        if not closed:
+            return False, f"door not closed within {close_within:.0f} s"
+        await asyncio.shield(live.done)
+        return True, "opened and closed"

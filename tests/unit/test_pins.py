@@ -1,0 +1,86 @@
+"""PINs of couriers and technicians, and their badges."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from kiosk.errors import InvalidInput
+from kiosk.pins import badge_tag, hash_pin, validate_pin, verify_pin
+
+KEY = bytes(range(32))
+
+
+@pytest.mark.parametrize("pin", ["1234", "0000", "123456789012"])
+def test_pins_of_4_to_12_digits_are_valid(pin: str) -> None:
+    assert validate_pin(pin) == pin
+
+
+@pytest.mark.parametrize("pin", ["123", "1234567890123", "12a4", "", "12 34", "١٢٣٤"])
+def test_other_pins_are_refused_without_repeating_them(pin: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        validate_pin(pin)
+    assert str(caught.value) == "A PIN has 4 to 12 digits"
+
+
+def test_hash_has_the_documented_shape() -> None:
+    scheme, n, r, p, salt, digest = hash_pin("4711").split("$")
+    assert (scheme, n, r, p) == ("scrypt", "16384", "8", "1")
+    assert len(base64.b64decode(salt)) == 16
+    assert len(base64.b64decode(digest)) == 32
+
+
+def test_hash_does_not_contain_the_pin() -> None:
+    assert "947113" not in hash_pin("947113")
+
+
+def test_same_pin_hashes_differently_each_time() -> None:
+    assert hash_pin("4711") != hash_pin("4711")
+
+
+def test_hash_refuses_an_invalid_pin() -> None:
+    with pytest.raises(InvalidInput):
+        hash_pin("12")
+
+
+def test_right_pin_verifies() -> None:
+    assert verify_pin("4711", hash_pin("4711"))
+
+
+def test_wrong_pin_does_not_verify() -> None:
+    stored = hash_pin("4711")
+    assert not verify_pin("4712", stored)
+    assert not verify_pin("47110", stored)
+    assert not verify_pin("", stored)
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        "",
+        "4711",
+        "bcrypt$16384$8$1$AAAA$AAAA",
+        "scrypt$16384$8$1$AAAA",
+        "scrypt$x$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAA",
+        "scrypt$16384$8$1$not base64!$AAAA",
+        "scrypt$16383$8$1$AAAAAAAAAAAAAAAAAAAAAA==$" + "A" * 44,
+        "scrypt$1073741824$8$1$AAAAAAAAAAAAAAAAAAAAAA==$" + "A" * 44,
+        "scrypt$16384$0$1$AAAAAAAAAAAAAAAAAAAAAA==$" + "A" * 44,
+        "scrypt$16384$8$1$$" + "A" * 44,
+    ],
+)
+def test_malformed_stored_value_gives_false_not_an_error(stored: str) -> None:
+    assert verify_pin("4711", stored) is False
+
+
+def test_verify_survives_a_pin_that_cannot_be_encoded() -> None:
+    assert verify_pin("\ud800", hash_pin("4711")) is False
+
+
+def test_badge_tag_is_stable_and_key_dependent() -> None:
+    badge = "B7Q2-99XK-LMN3-0042"
+    assert badge_tag(KEY, badge) == badge_tag(KEY, badge)
+    assert badge_tag(KEY, badge) != badge_tag(bytes(32), badge)
+    assert badge_tag(KEY, badge) != badge_tag(KEY, badge + "x")
+    assert len(badge_tag(KEY, badge)) == 64

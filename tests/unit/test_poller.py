@@ -1,0 +1,185 @@
+"""The poller samples a board, notices when it dies and brings it back."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from drivers.base import BoardSpec, ChannelReading, ChannelSpec, DoorState
+from drivers.errors import BoardOffline
+from drivers.poller import BoardLink, Poller, next_deadline
+from drivers.safety import LockSafety
+from drivers.sim import SimDriver
+from hw_sim.model import reset_shared_banks
+
+Readings = dict[int, ChannelReading]
+
+
+class FakeLink:
+    """Stands in for the safety layer: a board that can die and come back."""
+
+    def __init__(self) -> None:
+        self.is_dead = False
+        self.reads = 0
+        self.reopen_times: list[float] = []
+
+    def read(self, board: str) -> Readings:
+        self.reads += 1
+        if self.is_dead:
+            raise BoardOffline(board, "not answering")
+        return {1: ChannelReading(DoorState.CLOSED, False)}
+
+    def reopen(self, board: str) -> None:
+        self.reopen_times.append(time.monotonic())
+        if self.is_dead:
+            raise BoardOffline(board, "not answering")
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.samples: list[tuple[str, Readings | None, float]] = []
+        self.health: list[tuple[str, bool, str | None]] = []
+
+    def on_sample(self, board: str, readings: Readings | None, t: float) -> None:
+        self.samples.append((board, readings, t))
+
+    def on_health(self, board: str, online: bool, error: str | None) -> None:
+        self.health.append((board, online, error))
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 3.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.005)
+
+
+@pytest.fixture
+def recorder() -> Recorder:
+    return Recorder()
+
+
+@pytest.fixture
+def start_poller(recorder: Recorder) -> Iterator[Callable[..., Poller]]:
+    started: list[Poller] = []
+
+    def start(link: BoardLink, **kwargs: Any) -> Poller:
+        kwargs.setdefault("hz", 100.0)
+        poller = Poller(link, "top", recorder.on_sample, recorder.on_health, **kwargs)
+        poller.start()
+        started.append(poller)
+        return poller
+
+    yield start
+    for poller in started:
+        poller.stop()
+
+
+def test_next_tick_stays_on_the_grid() -> None:
+    assert next_deadline(0.0, 0.1, 0.05) == pytest.approx(0.1)
+    assert next_deadline(0.0, 0.1, 0.35) == pytest.approx(0.4)  # missed ticks skipped
+
+
+def test_slow_reads_do_not_make_the_schedule_drift() -> None:
+    deadline = 0.0
+    for _ in range(1000):
+        deadline = next_deadline(deadline, 0.1, now=deadline + 0.03)
+    assert deadline == pytest.approx(100.0)
+
+
+def test_samples_are_handed_over_with_their_time(
+    start_poller: Callable[..., Poller], recorder: Recorder
+) -> None:
+    start_poller(FakeLink())
+    wait_for(lambda: len(recorder.samples) >= 5)
+    boards, readings, times = zip(*recorder.samples[:5], strict=True)
+    assert set(boards) == {"top"}
+    assert all(r == {1: ChannelReading(DoorState.CLOSED, False)} for r in readings)
+    assert list(times) == sorted(times)
+    assert recorder.health == []
+
+
+def test_dead_board_goes_offline_and_comes_back(
+    start_poller: Callable[..., Poller], recorder: Recorder
+) -> None:
+    link = FakeLink()
+    poller = start_poller(link, offline_after=3, backoff_s=0.02)
+    wait_for(lambda: len(recorder.samples) >= 2)
+    link.is_dead = True
+    wait_for(lambda: len(link.reopen_times) >= 3)
+    assert recorder.health == [("top", False, "board 'top': not answering")]
+    assert not poller.is_online
+    failed = [s for s in recorder.samples if s[1] is None]
+    assert len(failed) == 3  # one None per missed read, none while reconnecting
+
+    link.is_dead = False
+    wait_for(lambda: len(recorder.health) == 2)
+    assert recorder.health[1] == ("top", True, None)
+    wait_for(lambda: recorder.samples[-1][1] is not None)
+    assert poller.is_online
+
+
+def test_reconnect_waits_double_each_time_up_to_the_cap(
+    start_poller: Callable[..., Poller],
+) -> None:
+    link = FakeLink()
+    link.is_dead = True
+    start_poller(link, offline_after=1, backoff_s=0.01, backoff_max_s=0.04, jitter=0.0)
+    wait_for(lambda: len(link.reopen_times) >= 5)
+    times = link.reopen_times
+    waits = [later - earlier for earlier, later in itertools.pairwise(times)]
+    for waited, expected in zip(waits, [0.02, 0.04, 0.04, 0.04], strict=False):
+        assert waited >= expected * 0.9
+
+
+def test_callback_that_raises_does_not_stop_the_poller(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    link = FakeLink()
+
+    def broken(board: str, readings: Readings | None, t: float) -> None:
+        raise RuntimeError("handler bug")
+
+    poller = Poller(link, "top", broken, lambda *args: None, hz=100.0)
+    with caplog.at_level(logging.ERROR):
+        poller.start()
+        wait_for(lambda: link.reads >= 3)
+        poller.stop()
+    assert not poller.is_alive()
+    assert "on_sample failed" in caplog.text
+
+
+def test_stop_ends_the_thread_promptly(start_poller: Callable[..., Poller]) -> None:
+    poller = start_poller(FakeLink(), hz=0.1)  # would sleep 10 s between reads
+    time.sleep(0.02)
+    began = time.monotonic()
+    poller.stop()
+    assert not poller.is_alive()
+    assert time.monotonic() - began < 1.0
+
+
+def test_poller_sees_a_door_pop_open_and_close_through_the_safety_layer(
+    start_poller: Callable[..., Poller], recorder: Recorder
+) -> None:
+    reset_shared_banks()
+    spec = BoardSpec("top", "sim", (ChannelSpec(1, "A01"),), options={"close_delay_s": 0.1})
+    safety = LockSafety([SimDriver(spec)], pulse_s=0.05)
+    safety.start()
+    try:
+        start_poller(safety)
+        assert safety.unlock("top", 1).result(timeout=2).ok
+
+        def last_door() -> DoorState | None:
+            readings = recorder.samples[-1][1] if recorder.samples else None
+            return readings[1].door if readings else None
+
+        wait_for(lambda: last_door() is DoorState.OPEN)
+        wait_for(lambda: last_door() is DoorState.CLOSED)  # the person shut it
+    finally:
+        safety.close()
+        reset_shared_banks()

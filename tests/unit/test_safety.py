@@ -1,0 +1,327 @@
+"""The safety layer keeps its rules whatever the layers above ask of it."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from drivers.base import BoardSpec, ChannelReading, ChannelSpec, DoorState, Driver
+from drivers.errors import BoardOffline, DriverError
+from drivers.safety import MAX_PULSE_S, LockSafety, UnlockResult, safe_off
+
+PULSE = 0.02
+GAP = 0.03
+
+
+@dataclass(frozen=True)
+class Event:
+    board: str
+    what: str
+    lock: int = 0
+    seconds: float = 0.0
+    start: float = 0.0
+    end: float = 0.0
+
+
+class Journal:
+    """What every fake board did, in order, across boards."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+        self._lock = threading.Lock()
+
+    def add(self, event: Event) -> None:
+        with self._lock:
+            self.events.append(event)
+
+    def of(self, board: str) -> list[str]:
+        return [e.what for e in self.events if e.board == board]
+
+    def pulses(self) -> list[Event]:
+        return [e for e in self.events if e.what == "pulse"]
+
+
+class FakeDriver(Driver):
+    """Records every call; a pulse takes its time when the host times it."""
+
+    def __init__(
+        self,
+        name: str,
+        journal: Journal,
+        group: str = "main",
+        *,
+        board_times_pulse: bool = False,
+        fail_open: bool = False,
+    ) -> None:
+        channels = tuple(ChannelSpec(lock, f"{name}{lock}") for lock in range(1, 17))
+        super().__init__(BoardSpec(name, "fake", channels, power_group=group))
+        self.board_times_pulse = board_times_pulse
+        self.journal = journal
+        self.fail_open = fail_open
+        self.fail_pulse = False
+        self.busy = threading.Lock()
+        self.overlaps = 0
+
+    def _enter(self) -> None:
+        if not self.busy.acquire(blocking=False):
+            self.overlaps += 1
+            self.busy.acquire()
+
+    def open(self) -> None:
+        self.journal.add(Event(self.name, "open"))
+        if self.fail_open:
+            raise DriverError(self.name, "no such port /dev/ttyUSB9")
+
+    def close(self) -> None:
+        self.journal.add(Event(self.name, "close"))
+
+    def all_off(self) -> None:
+        self.journal.add(Event(self.name, "all_off"))
+
+    def pulse(self, lock: int, seconds: float) -> None:
+        self._enter()
+        try:
+            start = time.monotonic()
+            if self.fail_pulse:
+                raise DriverError(self.name, "no answer to unlock")
+            if not self.board_times_pulse:
+                time.sleep(seconds)
+            end = time.monotonic()
+            self.journal.add(Event(self.name, "pulse", lock, seconds, start, end))
+        finally:
+            self.busy.release()
+
+    def read(self) -> dict[int, ChannelReading]:
+        self._enter()
+        try:
+            time.sleep(0.001)
+            return {c.lock: ChannelReading(DoorState.CLOSED) for c in self.spec.channels}
+        finally:
+            self.busy.release()
+
+
+@pytest.fixture
+def journal() -> Journal:
+    return Journal()
+
+
+@pytest.fixture
+def make_safety(journal: Journal) -> Iterator[Any]:
+    made: list[LockSafety] = []
+
+    def make(*drivers: Driver, **kwargs: Any) -> LockSafety:
+        kwargs.setdefault("pulse_s", PULSE)
+        kwargs.setdefault("gap_s", GAP)
+        safety = LockSafety(list(drivers), **kwargs)
+        safety.start()
+        made.append(safety)
+        return safety
+
+    yield make
+    for safety in made:
+        safety.close()
+
+
+def results(futures: list[Any]) -> list[UnlockResult]:
+    return [f.result(timeout=5) for f in futures]
+
+
+def test_all_outputs_off_at_start_and_close(journal: Journal, make_safety: Any) -> None:
+    safety = make_safety(FakeDriver("top", journal), FakeDriver("bottom", journal))
+    assert journal.of("top") == ["open", "all_off"]
+    safety.close()
+    assert journal.of("top") == ["open", "all_off", "all_off", "close"]
+    assert journal.of("bottom") == ["open", "all_off", "all_off", "close"]
+
+
+def test_start_and_close_are_idempotent(journal: Journal, make_safety: Any) -> None:
+    safety = make_safety(FakeDriver("top", journal))
+    safety.start()
+    safety.close()
+    safety.close()
+    assert journal.of("top") == ["open", "all_off", "all_off", "close"]
+
+
+def test_board_that_fails_to_open_does_not_stop_the_others(
+    journal: Journal, make_safety: Any
+) -> None:
+    safety = make_safety(FakeDriver("top", journal, fail_open=True), FakeDriver("bottom", journal))
+    status = safety.status()
+    assert not status["top"].is_open and "ttyUSB9" in (status["top"].error or "")
+    assert status["bottom"].is_open and status["bottom"].error is None
+    assert safety.unlock("bottom", 3).result(timeout=5).ok
+    failed = safety.unlock("top", 3).result(timeout=5)
+    assert not failed.ok and "not connected" in (failed.error or "")
+    with pytest.raises(BoardOffline, match="ttyUSB9"):
+        safety.read("top")
+
+
+def test_reopen_brings_a_board_back(journal: Journal, make_safety: Any) -> None:
+    top = FakeDriver("top", journal, fail_open=True)
+    safety = make_safety(top)
+    with pytest.raises(DriverError):
+        safety.reopen("top")
+    top.fail_open = False
+    safety.reopen("top")
+    assert safety.status()["top"].is_open
+    assert journal.of("top")[-3:] == ["close", "open", "all_off"]
+    assert len(safety.read("top")) == 16
+
+
+def test_pulse_is_clamped_to_hard_cap(journal: Journal, make_safety: Any) -> None:
+    # One power group each, so no fire waits for another's 2 s pulse to end.
+    boards = [FakeDriver(name, journal, name, board_times_pulse=True) for name in "abc"]
+    safety = make_safety(*boards, pulse_s=10.0)
+    assert safety.pulse_s == MAX_PULSE_S
+    safety.unlock("a", 1).result(timeout=5)
+    safety.unlock("b", 1, pulse_s=99.0).result(timeout=5)
+    safety.pulse_s = 60.0  # someone pokes the attribute: still clamped at fire time
+    safety.unlock("c", 1).result(timeout=5)
+    assert [p.seconds for p in journal.pulses()] == [MAX_PULSE_S] * 3
+
+
+def test_unlock_requests_run_in_arrival_order(journal: Journal, make_safety: Any) -> None:
+    safety = make_safety(FakeDriver("top", journal))
+    locks = [5, 1, 16, 2, 9]
+    done = results([safety.unlock("top", lock) for lock in locks])
+    assert [p.lock for p in journal.pulses()] == locks
+    assert all(r.ok for r in done)
+    assert [r.fired_at for r in done] == sorted(r.fired_at for r in done)
+
+
+def test_one_lock_at_a_time_within_a_power_group(journal: Journal, make_safety: Any) -> None:
+    safety = make_safety(FakeDriver("top", journal), FakeDriver("bottom", journal))
+    results([safety.unlock(board, 1) for board in ("top", "bottom", "top", "bottom")])
+    pulses = journal.pulses()
+    assert [p.board for p in pulses] == ["top", "bottom", "top", "bottom"]
+    for earlier, later in itertools.pairwise(pulses):
+        assert later.start >= earlier.end
+
+
+def test_gap_between_fires(journal: Journal, make_safety: Any) -> None:
+    safety = make_safety(FakeDriver("top", journal), FakeDriver("bottom", journal))
+    results([safety.unlock(board, 1) for board in ("top", "bottom", "top")])
+    pulses = journal.pulses()
+    for earlier, later in itertools.pairwise(pulses):
+        assert later.start - earlier.end >= GAP
+
+
+def test_gap_counts_from_the_end_of_a_board_timed_pulse(journal: Journal, make_safety: Any) -> None:
+    safety = make_safety(FakeDriver("top", journal, board_times_pulse=True))
+    first, second = results([safety.unlock("top", 1), safety.unlock("top", 2)])
+    assert second.fired_at - first.fired_at >= PULSE + GAP
+
+
+def test_power_groups_fire_independently(journal: Journal, make_safety: Any) -> None:
+    safety = make_safety(
+        FakeDriver("top", journal, "left"), FakeDriver("bottom", journal, "right"), pulse_s=0.3
+    )
+    slow = safety.unlock("top", 1)
+    quick = safety.unlock("bottom", 1)
+    results([slow, quick])
+    top, bottom = sorted(journal.pulses(), key=lambda p: p.board != "top")
+    assert bottom.start < top.end
+
+
+def test_power_groups_from_the_mapping_override_the_spec(
+    journal: Journal, make_safety: Any
+) -> None:
+    safety = make_safety(
+        FakeDriver("top", journal, "left"),
+        FakeDriver("bottom", journal, "right"),
+        power_groups={"top": "shared", "bottom": "shared"},
+    )
+    assert {s.power_group for s in safety.status().values()} == {"shared"}
+
+
+def test_driver_error_becomes_a_failed_result(journal: Journal, make_safety: Any) -> None:
+    top = FakeDriver("top", journal)
+    safety = make_safety(top)
+    top.fail_pulse = True
+    failed = safety.unlock("top", 4).result(timeout=5)
+    assert not failed.ok and failed.error == "board 'top': no answer to unlock"
+    top.fail_pulse = False
+    assert safety.unlock("top", 4).result(timeout=5).ok  # the worker lives on
+
+
+def test_host_timed_board_gets_all_off_after_every_pulse(
+    journal: Journal, make_safety: Any
+) -> None:
+    safety = make_safety(
+        FakeDriver("host", journal), FakeDriver("board", journal, board_times_pulse=True)
+    )
+    results([safety.unlock("host", 1), safety.unlock("board", 1)])
+    assert journal.of("host") == ["open", "all_off", "pulse", "all_off"]
+    assert journal.of("board") == ["open", "all_off", "pulse"]
+
+
+def test_pending_unlocks_fail_with_shutting_down_on_close(
+    journal: Journal, make_safety: Any
+) -> None:
+    safety = make_safety(FakeDriver("top", journal), pulse_s=0.1)
+    futures = [safety.unlock("top", lock) for lock in (1, 2, 3)]
+    time.sleep(0.03)  # the first pulse is on
+    safety.close()
+    first, *rest = results(futures)
+    assert first.ok
+    assert [(r.ok, r.error) for r in rest] == [(False, "shutting down")] * 2
+    assert not safety.unlock("top", 1).result(timeout=1).ok
+    assert journal.of("top")[-2:] == ["all_off", "close"]
+
+
+def test_cancelled_request_does_not_fire(journal: Journal, make_safety: Any) -> None:
+    safety = make_safety(FakeDriver("top", journal), pulse_s=0.1)
+    first = safety.unlock("top", 1)
+    second = safety.unlock("top", 2)
+    assert second.cancel()
+    first.result(timeout=5)
+    safety.unlock("top", 3).result(timeout=5)
+    assert [p.lock for p in journal.pulses()] == [1, 3]
+
+
+def test_reads_and_pulses_never_overlap_on_one_board(journal: Journal, make_safety: Any) -> None:
+    top = FakeDriver("top", journal)
+    safety = make_safety(top, gap_s=0.0)
+    stop = threading.Event()
+
+    def poll() -> None:
+        while not stop.is_set():
+            safety.read("top")
+
+    reader = threading.Thread(target=poll)
+    reader.start()
+    try:
+        results([safety.unlock("top", lock) for lock in range(1, 6)])
+    finally:
+        stop.set()
+        reader.join()
+    assert top.overlaps == 0
+
+
+def test_unknown_board_is_refused_at_once(journal: Journal, make_safety: Any) -> None:
+    safety = make_safety(FakeDriver("top", journal))
+    with pytest.raises(DriverError, match="no such board"):
+        safety.unlock("nowhere", 1)
+
+
+def test_safe_off_reports_each_board(journal: Journal) -> None:
+    lines = safe_off([FakeDriver("bank", journal), FakeDriver("x", journal, fail_open=True)])
+    assert lines == [
+        "board 'bank': all 16 lock outputs off",
+        "board 'x': could not reach the board: no such port /dev/ttyUSB9",
+    ]
+    assert journal.of("bank") == ["open", "all_off", "close"]
+    assert journal.of("x") == ["open", "close"]
+
+
+def test_bad_timing_settings_are_refused() -> None:
+    with pytest.raises(ValueError):
+        LockSafety([], pulse_s=0)
+    with pytest.raises(ValueError):
+        LockSafety([], gap_s=-1)
