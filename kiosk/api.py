@@ -6,7 +6,6 @@ Requests are validated by pydantic models and the OpenAPI schema is served at
 JSON ``{"error": ..., "kind": ...}`` with a status a client can act on.
 """
 
-
 import asyncio
 import json
 from collections.abc import AsyncIterator

@@ -91,6 +91,7 @@ class PolicySection:
     reminder_hours: tuple[float, ...] = (24.0, 60.0)
     max_barcode_length: int = 64
     max_extend_hours: float = 72.0
+    expiry_check_s: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -300,6 +301,7 @@ def _read_policy(t: Table) -> PolicySection:
         ),
         max_barcode_length=t.get_int("max_barcode_length", 64, minimum=8, maximum=256),
         max_extend_hours=t.get_float("max_extend_hours", 72.0, minimum=0),
+        expiry_check_s=t.get_float("expiry_check_s", 60.0, minimum=0.1, maximum=3600),
     )
     if not t.has("reminder_hours"):  # the default reminders are those before expiry
         reminders = tuple(hours for hours in section.reminder_hours if hours < hold)

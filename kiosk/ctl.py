@@ -158,16 +158,6 @@ def follow_job(client: ApiClient, job: dict[str, Any], out: Out) -> dict[str, An
     return final
 
 
-def job_summary(job: dict[str, Any], what: str) -> tuple[str, bool]:
-    results = job.get("results") or []
-    failed = [str(r.get("compartment", "?")) for r in results if not r.get("ok")]
-    passed = len(results) - len(failed)
-    text = f"{what}: {passed} of {job.get('total', len(results))} passed"
-    if failed:
-        text += f"; FAILED: {', '.join(failed)}"
-    return text, not failed
-
-
 # -- commands -----------------------------------------------------------------------------
 
 
@@ -272,7 +262,7 @@ def confirm_open_all(args: argparse.Namespace) -> None:
 
 def cmd_open_all(client: ApiClient, args: argparse.Namespace, out: Out) -> int:
     job = follow_job(client, client.post("/v1/compartments/open-all"), out)
-    text, ok = job_summary(job, "Open all")
+    text, ok = fmt.job_summary(job, "Open all")
     out.show(job, text)
     return EXIT_OK if ok else EXIT_FAILED
 
@@ -280,7 +270,7 @@ def cmd_open_all(client: ApiClient, args: argparse.Namespace, out: Out) -> int:
 def cmd_selftest(client: ApiClient, args: argparse.Namespace, out: Out) -> int:
     body = {"take_out_of_service": args.take_out_of_service}
     job = follow_job(client, client.post("/v1/selftest", body), out)
-    text, ok = job_summary(job, "Self-test")
+    text, ok = fmt.job_summary(job, "Self-test")
     out.show(job, f"{text}. {'PASS' if ok else 'FAIL'}")
     return EXIT_OK if ok else EXIT_FAILED
 
@@ -305,17 +295,9 @@ def cmd_returns(client: ApiClient, args: argparse.Namespace, out: Out) -> int:
         end = collect_returns(client, out, done)
     finally:
         out.data(done)
-    failed = [r for r in done if r.get("status") != "CLOSED"]
-    if not done:
-        out.say(end)
-        return EXIT_OK
-    summary = f"Collected {len(done) - len(failed)} of {len(done)} expired parcels for return."
-    if failed:
-        summary += " Not collected: " + ", ".join(
-            f"{r.get('barcode')} ({r.get('compartment')})" for r in failed
-        )
-    out.say(summary)
-    return EXIT_FAILED if failed else EXIT_OK
+    text, ok = fmt.returns_summary(done, end)
+    out.say(text)
+    return EXIT_OK if ok else EXIT_FAILED
 
 
 def collect_returns(client: ApiClient, out: Out, done: list[dict[str, Any]]) -> str:
@@ -387,13 +369,8 @@ def shared_options(with_defaults: bool) -> argparse.ArgumentParser:
     parent.add_argument(
         "--json", action="store_true", default=default(False), help="print the API's JSON only"
     )
-    parent.add_argument(
-        "--user",
-        metavar="NAME",
-        default=default(None),
-        help="user to sign in as (commands "
-        "that need a courier or technician; default $LOCKER_USER)",
-    )
+    who = "user to sign in as, for commands that sign in (default $LOCKER_USER)"
+    parent.add_argument("--user", metavar="NAME", default=default(None), help=who)
     return parent
 
 

@@ -202,3 +202,30 @@ def job_result_line(index: int, total: int, result: dict[str, Any]) -> str:
     if result.get("ok"):
         return f"{head} ok" + (f" ({result['detail']})" if result.get("detail") else "")
     return f"{head} FAILED: {result.get('detail') or 'no detail'}"
+
+
+def job_summary(job: dict[str, Any], what: str) -> tuple[str, bool]:
+    """``Self-test: 15 of 16 passed; FAILED: A04`` and whether everything passed."""
+    results = job.get("results") or []
+    failed = [str(r.get("compartment", "?")) for r in results if not r.get("ok")]
+    passed = len(results) - len(failed)
+    text = f"{what}: {passed} of {job.get('total', len(results))} passed"
+    if failed:
+        text += f"; FAILED: {', '.join(failed)}"
+    return text, not failed
+
+
+def returns_summary(done: list[dict[str, Any]], end: str) -> tuple[str, bool]:
+    """What a courier collecting returns is told at the end, and whether every door worked.
+
+    ``end`` is the daemon's message when nothing (more) was to collect.
+    """
+    if not done:
+        return end, True
+    failed = [r for r in done if r.get("status") != "CLOSED"]
+    text = f"Collected {len(done) - len(failed)} of {len(done)} expired parcels for return."
+    if failed:
+        text += " Not collected: " + ", ".join(
+            f"{r.get('barcode')} ({r.get('compartment')})" for r in failed
+        )
+    return text, not failed

@@ -98,7 +98,7 @@ async def serve(config: Config, ready_file: Path | None = None) -> int:
         kiosk.start()
         tech = Technician(kiosk)
         dispatcher = Dispatcher(config, store, key, backend_from_config(config))
-        expiry = ExpiryClock(store, config, kiosk.notices)
+        expiry = ExpiryClock(store, config, kiosk.notices, period_s=config.policy.expiry_check_s)
         tasks += [
             loop.create_task(dispatcher.run(), name="outbox"),
             loop.create_task(expiry.run(), name="expiry"),

@@ -1,0 +1,243 @@
+"""A real daemon in a subprocess, on a throwaway data dir, for integration tests.
+
+The daemon runs the sim driver with fast timings; tests talk to it over its real Unix
+socket (:class:`kiosk.client.ApiClient`), run the real ``lockerctl``, and reach into
+the simulated bank through its control socket (:class:`hw_sim.control.SimControl`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from hw_sim.control import SimControl
+from kiosk.client import ApiClient
+
+COURIER = ("carla", "2468")
+COURIER2 = ("conrad", "8642")
+TECHNICIAN = ("tomas", "1357")
+
+SIZES = ["S", "S", "S", "M", "M", "M", "L", "L", "XL", "S", "M", "L"]  # A01..A12
+ACCESSIBLE = {"A10", "A11"}
+
+FAST = {
+    "doors": {
+        "open_timeout_s": 1.0,
+        "open_retries": 1,
+        "remind_after_s": 1.0,
+        "left_open_after_s": 2.0,
+        "debounce_ms": 20,
+        "debounce_polls": 2,
+        "poll_hz": 50,
+        "offline_after_misses": 3,
+    },
+    "locks": {"pulse_ms": 100, "gap_ms": 20},
+    "policy": {"expiry_check_s": 0.5},
+    "security": {"session_idle_minutes": 30},
+}
+
+
+def toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(toml_value(x) for x in v) + "]"
+    return json.dumps(str(v))
+
+
+def render_config(
+    data_dir: Path,
+    sections: dict[str, dict[str, Any]] | None = None,
+    person: str = "auto",
+    close_delay_s: float = 0.4,
+    sizes: list[str] = SIZES,
+) -> str:
+    merged: dict[str, dict[str, Any]] = {k: dict(v) for k, v in FAST.items()}
+    for name, values in (sections or {}).items():
+        merged.setdefault(name, {}).update(values)
+    lines = [
+        "[kiosk]",
+        'id = "TEST-01"',
+        'name = "Test kiosk"',
+        f"data_dir = {json.dumps(str(data_dir))}",
+        f"socket = {json.dumps(str(data_dir / 'api.sock'))}",
+        'operator_contact = "+49 30 999"',
+    ]
+    for name, values in merged.items():
+        lines.append(f"[{name}]")
+        lines += [f"{k} = {toml_value(v)}" for k, v in values.items()]
+    lines += [
+        "[notify]",
+        'backend = "file"',
+        "[notify.file]",
+        'path = "inbox.jsonl"',
+        "[[boards]]",
+        'name = "bank"',
+        'driver = "sim"',
+        f'person = "{person}"',
+        f"close_delay_s = {close_delay_s}",
+    ]
+    for i, size in enumerate(sizes, start=1):
+        cid = f"A{i:02d}"
+        lines += [
+            "[[compartments]]",
+            f'id = "{cid}"',
+            f'size = "{size}"',
+            'board = "bank"',
+            f"lock = {i}",
+            f"accessible = {toml_value(cid in ACCESSIBLE)}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+class Daemon:
+    """One kiosk daemon process and the handles a test needs around it."""
+
+    def __init__(self, root: Path, **config: Any) -> None:
+        self.root = root
+        self.data_dir = root / "data"
+        self.config_path = root / "kiosk.toml"
+        self.config_path.write_text(render_config(self.data_dir, **config))
+        self.socket = self.data_dir / "api.sock"
+        self.log_path = root / "daemon.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._users_added = False
+
+    # -- process --------------------------------------------------------------------
+
+    def kiosk_cmd(self, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "kiosk", *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    def add_users(self) -> None:
+        for (name, pin), role in (
+            (COURIER, "courier"),
+            (COURIER2, "courier"),
+            (TECHNICIAN, "technician"),
+        ):
+            r = self.kiosk_cmd(
+                "users", "--config", str(self.config_path), "add", name, "--role", role,
+                "--pin-stdin", stdin=pin + "\n",
+            )  # fmt: skip
+            assert r.returncode == 0, r.stderr
+        self._users_added = True
+
+    def start(self, timeout: float = 20.0) -> Daemon:
+        if not self._users_added:
+            self.add_users()
+        ready = self.root / "ready"
+        ready.unlink(missing_ok=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "kiosk", "run", "--config", str(self.config_path),
+             "--ready-file", str(ready)],
+            stdout=subprocess.DEVNULL,
+            stderr=open(self.log_path, "ab"),  # noqa: SIM115 - the child owns it
+        )  # fmt: skip
+        deadline = time.monotonic() + timeout
+        while not ready.exists():
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"daemon exited {self.proc.returncode}:\n{self.log()}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"daemon not ready in {timeout} s:\n{self.log()}")
+            time.sleep(0.02)
+        return self
+
+    def stop(self, timeout: float = 15.0) -> int:
+        """SIGTERM and wait; returns the exit code."""
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout)
+
+    def kill9(self) -> None:
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait(10)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    # -- handles --------------------------------------------------------------------
+
+    def client(self, token: str | None = None) -> ApiClient:
+        return ApiClient(str(self.socket), token=token, timeout=30)
+
+    def signed_in(self, who: tuple[str, str] = COURIER) -> ApiClient:
+        c = self.client()
+        c.sign_in(who[1], user=who[0])
+        return c
+
+    def sim(self) -> SimControl:
+        return SimControl(str(self.data_dir / "sim.sock"))
+
+    def ctl(self, *args: str, pin: str | None = None, timeout: float = 60
+            ) -> subprocess.CompletedProcess[str]:  # fmt: skip
+        env = dict(os.environ, LOCKER_SOCKET=str(self.socket))
+        env.pop("LOCKER_PIN", None)
+        if pin is not None:
+            env["LOCKER_PIN"] = pin
+        return subprocess.run(
+            [sys.executable, "-m", "kiosk.ctl", *args],
+            capture_output=True, text=True, env=env, timeout=timeout, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+
+    def inbox(self) -> list[dict[str, Any]]:
+        path = self.data_dir / "inbox.jsonl"
+        if not path.exists():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines() if line]
+
+    def code_for(self, barcode: str, timeout: float = 10.0) -> str:
+        """The pickup code the recipient of ``barcode`` was sent (from the sim inbox)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for m in self.inbox():
+                if m["kind"] == "parcel_stored" and m["payload"]["barcode"] == barcode:
+                    return str(m["payload"]["code"])
+            time.sleep(0.05)
+        raise AssertionError(f"no pickup code was sent for {barcode}")
+
+    def events(self, kind: str | None = None) -> list[dict[str, Any]]:
+        rows = self.client().get("/v1/events", limit=10000)["events"]
+        return [e for e in rows if kind is None or e["kind"] == kind]
+
+    def wait_for(self, predicate: Any, timeout: float = 10.0, what: str = "condition") -> Any:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = predicate()
+            if value:
+                return value
+            time.sleep(0.05)
+        raise AssertionError(f"timed out waiting for {what}")
+
+
+@contextmanager
+def running_daemon(**config: Any) -> Iterator[Daemon]:
+    # Short paths: a Unix socket path must stay under 108 bytes.
+    root = Path(tempfile.mkdtemp(prefix="lk-", dir="/tmp"))
+    daemon = Daemon(root, **config)
+    try:
+        daemon.start()
+        yield daemon
+    finally:
+        if daemon.proc is not None and daemon.proc.poll() is None:
+            daemon.proc.kill()
+            daemon.proc.wait(10)
+        shutil.rmtree(root, ignore_errors=True)
