@@ -355,7 +355,7 @@ def test_a_throttled_keypad_exits_4_with_the_wait_and_without_the_code(
     assert ctl.main(["pickup", "31415926"]) == 4
 
     captured = capsys.readouterr()
-    assert captured.err == "lockerctl: Too many wrong codes; try again in 30 s\n"
+    assert captured.err == "lockerctl: Too many wrong codes.\nlockerctl: try again in 30 s\n"
     assert "31415926" not in captured.err + captured.out
 
 
@@ -506,6 +506,18 @@ def test_a_door_that_did_not_open_fails_the_pickup(
     assert ctl.main(["pickup", "12345678"]) == 1
 
     assert capsys.readouterr().out.splitlines()[-1] == failed
+
+
+def test_ctrl_c_while_waiting_exits_130_and_still_signs_out(
+    daemon: FakeDaemon, capsys: pytest.CaptureFixture[str], pin: str
+) -> None:
+    daemon.on("POST", "/v1/deposits", (200, op("OPENED", True, DOOR_OPEN)))
+    daemon.on("GET", "/v1/operations/5", httpx.Response(200, stream=InterruptedStream([])))
+
+    assert ctl.main(["deposit", "1Z999"]) == 130
+
+    assert "interrupted" in capsys.readouterr().err
+    assert len(daemon.calls("DELETE", "/v1/sessions")) == 1
 
 
 def test_returns_opens_each_door_until_there_are_no_more(

@@ -1,0 +1,189 @@
+"""The door-operation state machine, driven through a fake hardware view."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from drivers.base import DoorState
+from kiosk.bus import Bus
+from kiosk.config import DoorsSection
+from kiosk.domain import CompartmentState, OpStatus, Purpose
+from kiosk.doors import Doors
+from kiosk.store import OpRow, Store
+from kiosk.store.store import CompartmentSpec
+
+FAST = DoorsSection(open_timeout_s=0.2, open_retries=1, remind_after_s=0.2,
+                    left_open_after_s=0.4)  # fmt: skip
+
+
+@dataclass
+class Result:
+    ok: bool
+    error: str | None = None
+
+
+class FakeHardware:
+    """Doors that open after each fire unless jammed; tests close them by hand."""
+
+    def __init__(self) -> None:
+        self.state: dict[str, DoorState] = {}
+        self.fires: list[str] = []
+        self.jammed: set[str] = set()
+        self._waiters: list[tuple[str, DoorState, asyncio.Future[bool]]] = []
+
+    def door(self, cid: str) -> DoorState:
+        return self.state.get(cid, DoorState.CLOSED)
+
+    def set(self, cid: str, state: DoorState) -> None:
+        self.state[cid] = state
+        for c, want, fut in list(self._waiters):
+            if c == cid and want == state and not fut.done():
+                fut.set_result(True)
+
+    async def unlock(self, cid: str) -> Result:
+        self.fires.append(cid)
+        if cid not in self.jammed:
+            asyncio.get_running_loop().call_later(0.02, self.set, cid, DoorState.OPEN)
+        return Result(True)
+
+    async def wait_for_door(self, cid: str, state: DoorState, timeout: float | None) -> bool:
+        if self.door(cid) == state:
+            return True
+        fut: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        entry = (cid, state, fut)
+        self._waiters.append(entry)
+        try:
+            return await asyncio.wait_for(fut, timeout)
+        except TimeoutError:
+            return False
+        finally:
+            self._waiters.remove(entry)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    s = Store(tmp_path / "kiosk.db")
+    s.sync_compartments([CompartmentSpec(f"A0{i}", "M", "bank", i, False) for i in (1, 2)])
+    return s
+
+
+def make_doors(store: Store, hw: FakeHardware, closed: list[OpRow], not_opened: list[OpRow]
+               ) -> Doors:  # fmt: skip
+    def finish(op: OpRow) -> None:
+        closed.append(op)
+        store.finish_plain(op.id)
+
+    return Doors(store, hw, FAST, Bus(), finish, not_opened.append)  # type: ignore[arg-type]
+
+
+def run(coro_fn: Callable[[], object]) -> None:
+    asyncio.run(coro_fn())  # type: ignore[arg-type]
+
+
+def test_an_operation_goes_unlock_sent_opened_closed(store: Store) -> None:
+    hw, closed, not_opened = FakeHardware(), [], []  # type: ignore[var-annotated]
+
+    async def journey() -> None:
+        doors = make_doors(store, hw, closed, not_opened)
+        op = store.begin_op("A01", Purpose.TECHNICIAN, "tomas")
+        assert op.status is OpStatus.UNLOCK_SENT
+        live = doors.start(op)
+        assert await live.opened is True
+        assert store.op(op.id).status is OpStatus.OPENED
+        hw.set("A01", DoorState.CLOSED)
+        assert await live.done is OpStatus.CLOSED
+
+    run(journey)
+    assert [o.compartment_id for o in closed] == ["A01"]
+    assert hw.fires == ["A01"]
+
+
+def test_a_jammed_lock_is_fired_twice_then_open_not_detected(store: Store) -> None:
+    hw, closed, not_opened = FakeHardware(), [], []  # type: ignore[var-annotated]
+    hw.jammed.add("A01")
+
+    async def journey() -> None:
+        doors = make_doors(store, hw, closed, not_opened)
+        live = doors.start(store.begin_op("A01", Purpose.PICKUP, "customer"))
+        assert await live.opened is False
+        assert await live.done is OpStatus.OPEN_NOT_DETECTED
+
+    run(journey)
+    assert hw.fires == ["A01", "A01"]
+    assert store.compartment("A01").state is CompartmentState.OUT_OF_SERVICE
+    assert store.compartment("A01").oos_reason == "door did not open"
+    kinds = [e.kind for e in store.events(limit=100)]
+    assert "unlock_retry" in kinds and "open_not_detected" in kinds
+
+
+def test_a_door_left_open_gets_a_reminder_then_a_left_open_alarm(store: Store) -> None:
+    hw, closed, not_opened = FakeHardware(), [], []  # type: ignore[var-annotated]
+
+    async def journey() -> None:
+        doors = make_doors(store, hw, closed, not_opened)
+        live = doors.start(store.begin_op("A01", Purpose.TECHNICIAN, "tomas"))
+        await live.opened
+        await asyncio.sleep(0.55)
+        assert store.op(live.op_id).status is OpStatus.LEFT_OPEN
+        hw.set("A01", DoorState.CLOSED)
+        assert await live.done is OpStatus.CLOSED
+
+    run(journey)
+    events = store.events(limit=100)
+    reminder = next(e for e in events if e.kind == "door_open_reminder")
+    alarm = next(e for e in events if e.kind == "door_left_open")
+    assert reminder.seq < alarm.seq and alarm.severity == "alarm"
+
+
+def test_an_adopted_operation_whose_door_is_closed_is_abandoned_without_firing(
+    store: Store,
+) -> None:
+    hw, closed, not_opened = FakeHardware(), [], []  # type: ignore[var-annotated]
+    op = store.begin_op("A01", Purpose.DEPOSIT, "carla", details={"barcode": "X", "size": "M"})
+
+    async def journey() -> None:
+        doors = make_doors(store, hw, closed, not_opened)
+        live = doors.adopt(store.op(op.id))
+        assert await live.done is OpStatus.ABANDONED
+
+    run(journey)
+    assert hw.fires == []
+    assert store.compartment("A01").state is CompartmentState.AVAILABLE
+
+
+def test_an_adopted_operation_whose_door_is_open_finishes_when_it_closes(store: Store) -> None:
+    hw, closed, not_opened = FakeHardware(), [], []  # type: ignore[var-annotated]
+    op = store.begin_op("A02", Purpose.TECHNICIAN, "tomas")
+    hw.state["A02"] = DoorState.OPEN
+
+    async def journey() -> None:
+        doors = make_doors(store, hw, closed, not_opened)
+        live = doors.adopt(store.op(op.id))
+        assert await live.opened is True
+        hw.set("A02", DoorState.CLOSED)
+        assert await live.done is OpStatus.CLOSED
+
+    run(journey)
+    assert hw.fires == []
+    assert store.op(op.id).status is OpStatus.CLOSED
+
+
+def test_reopen_updates_the_journal_before_firing_again(store: Store) -> None:
+    hw, closed, not_opened = FakeHardware(), [], []  # type: ignore[var-annotated]
+
+    async def journey() -> None:
+        doors = make_doors(store, hw, closed, not_opened)
+        live = doors.start(store.begin_op("A01", Purpose.TECHNICIAN, "tomas"))
+        await live.opened
+        assert await doors.reopen(live.op_id) is True
+        assert store.op(live.op_id).fires == 2
+        hw.set("A01", DoorState.CLOSED)
+        await live.done
+
+    run(journey)
+    assert hw.fires == ["A01", "A01"]

@@ -1,0 +1,158 @@
+"""The store: pragmas, migrations, the journal, the hash chain, one transaction per use case."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from kiosk.domain import CompartmentState, OpStatus, ParcelState, Purpose
+from kiosk.errors import ConflictError
+from kiosk.store import OutboxItem, Store, StoreError
+from kiosk.store.schema import SCHEMA_VERSION
+from kiosk.store.store import CompartmentSpec
+
+DEPOSIT = {"barcode": "1Z999", "size": "M", "phone": "+4915112345678", "email": None}
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    s = Store(tmp_path / "kiosk.db", clock=lambda: 1_000_000.0)
+    s.sync_compartments([CompartmentSpec(f"A0{i}", "M", "bank", i, False) for i in (1, 2, 3)])
+    return s
+
+
+def note(pid: int) -> list[OutboxItem]:
+    return [OutboxItem(f"k:{pid}", "parcel_stored", "sms", "+49151", {"code_nonce": "ab"})]
+
+
+def stored_parcel(store: Store, cid: str = "A01", tag: str = "tag1") -> int:
+    op = store.begin_op(cid, Purpose.DEPOSIT, "carla", details=dict(DEPOSIT))
+    store.op_opened(op.id)
+    return store.finish_deposit(op.id, tag, 2_000_000.0, note).id
+
+
+def test_database_uses_wal_full_sync_and_foreign_keys(store: Store) -> None:
+    db = store._db
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_reopening_an_existing_database_keeps_its_rows(tmp_path: Path) -> None:
+    Store(tmp_path / "k.db").log_event("hello")
+    again = Store(tmp_path / "k.db")
+    assert [e.kind for e in again.events()] == ["hello"]
+
+
+def test_a_newer_schema_is_refused_with_a_clear_error(tmp_path: Path) -> None:
+    db = sqlite3.connect(tmp_path / "k.db")
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    db.close()
+    with pytest.raises(StoreError, match="newer than this program"):
+        Store(tmp_path / "k.db")
+
+
+def test_a_file_that_is_not_a_database_is_refused_and_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "k.db"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StoreError, match="cannot open the database"):
+        Store(path)
+    assert path.read_bytes() == b"this is not sqlite" * 100
+
+
+def test_deposit_stores_the_parcel_queues_the_notice_and_occupies_the_compartment(
+    store: Store,
+) -> None:
+    pid = stored_parcel(store)
+    parcel = store.parcel(pid)
+    assert parcel.state is ParcelState.STORED and parcel.compartment_id == "A01"
+    assert store.compartment("A01").state is CompartmentState.OCCUPIED
+    assert [r.key for r in store.outbox_due(2e9)] == [f"k:{pid}"]
+    assert store.parcel_by_code_tag("tag1") == parcel
+
+
+def test_a_deposit_that_fails_midway_leaves_nothing_behind(store: Store) -> None:
+    op = store.begin_op("A01", Purpose.DEPOSIT, "carla", details=dict(DEPOSIT))
+
+    def broken(pid: int) -> list[OutboxItem]:
+        raise RuntimeError("power cut")
+
+    with pytest.raises(RuntimeError):
+        store.finish_deposit(op.id, "tag1", 2e6, broken)
+    assert store.parcels() == []
+    assert store.op(op.id).status is OpStatus.UNLOCK_SENT
+    assert store.compartment("A01").state is CompartmentState.RESERVED
+    assert store.outbox_depth() == 0
+
+
+def test_two_live_operations_on_one_compartment_are_refused(store: Store) -> None:
+    store.begin_op("A01", Purpose.TECHNICIAN, "tomas")
+    with pytest.raises(ConflictError, match="busy"):
+        store.begin_op("A01", Purpose.TECHNICIAN, "tomas")
+
+
+def test_a_pickup_code_tag_is_unique_among_live_parcels(store: Store) -> None:
+    stored_parcel(store, "A01", "same")
+    op = store.begin_op("A02", Purpose.DEPOSIT, "carla", details={**DEPOSIT, "barcode": "2"})
+    with pytest.raises(sqlite3.IntegrityError):
+        store.finish_deposit(op.id, "same", 2e6, note)
+    assert store.is_code_tag_live("same")
+
+
+def test_pickup_frees_the_compartment_and_the_code_is_no_longer_live(store: Store) -> None:
+    pid = stored_parcel(store)
+    op = store.begin_op("A01", Purpose.PICKUP, "customer", parcel_id=pid)
+    store.finish_removal(op.id)
+    assert store.parcel(pid).state is ParcelState.PICKED_UP
+    assert store.compartment("A01").state is CompartmentState.AVAILABLE
+    assert not store.is_code_tag_live("tag1")
+    assert store.parcel_by_code_tag("tag1").state is ParcelState.PICKED_UP  # type: ignore[union-attr]
+
+
+def test_expiry_moves_due_parcels_and_queues_their_notices(store: Store) -> None:
+    pid = stored_parcel(store)
+    assert store.expire_due(1_999_999.0, lambda p: []) == []
+    expired = store.expire_due(2_000_000.0, lambda p: note(p.id + 100))
+    assert [p.id for p in expired] == [pid]
+    assert store.parcel(pid).state is ParcelState.EXPIRED
+    assert store.next_expired().id == pid  # type: ignore[union-attr]
+
+
+def test_the_event_log_is_append_only(store: Store) -> None:
+    store.log_event("x")
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        store._db.execute("UPDATE events SET kind = 'y'")
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        store._db.execute("DELETE FROM events")
+
+
+def test_tampering_with_an_event_breaks_the_chain_from_that_row(store: Store) -> None:
+    for i in range(5):
+        store.log_event("tick", detail=i)
+    assert store.verify_events().ok
+    db = store._db
+    db.execute("DROP TRIGGER events_append_only_update")
+    db.execute("UPDATE events SET detail = '{\"detail\":99}' WHERE seq = 3")
+    report = store.verify_events()
+    assert not report.ok and report.first_bad_seq == 3
+
+
+def test_a_delivered_notification_loses_its_code_nonce(store: Store) -> None:
+    stored_parcel(store)
+    row = store.outbox_due(2e9)[0]
+    store.outbox_delivered(row.id, redact=("code_nonce",))
+    payload = store._db.execute("SELECT payload FROM outbox WHERE id = ?", (row.id,)).fetchone()
+    assert "code_nonce" not in payload[0]
+    assert store.outbox_depth() == 0
+
+
+def test_back_in_service_returns_to_occupied_when_a_parcel_is_inside(store: Store) -> None:
+    stored_parcel(store)
+    store.set_out_of_service("A01", "hinge loose", "tomas")
+    assert store.compartment("A01").oos_reason == "hinge loose"
+    assert store.set_in_service("A01", "tomas").state is CompartmentState.OCCUPIED
+    store.set_out_of_service("A02", "hinge loose", "tomas")
+    assert store.set_in_service("A02", "tomas").state is CompartmentState.AVAILABLE
