@@ -188,7 +188,9 @@ def cmd_events(client: ApiClient, args: argparse.Namespace, out: Out) -> int:
     if args.follow:
         for event in events:
             out.data(event, compact=True)
-        out.say(fmt.events_table(events) if events else "No events yet; waiting for new ones.")
+        out.say(fmt.event_line(fmt.EVENT_HEADERS))
+        for event in events:
+            out.say(fmt.event_line(fmt.event_row(event)))
         return follow_events(client, out, max((e.get("seq", 0) for e in events), default=0))
     out.show(answer, fmt.events_table(events) if events else "No events.")
     return EXIT_OK
@@ -212,7 +214,7 @@ def follow_events(client: ApiClient, out: Out, last_seq: int) -> int:
                 continue
             last_seq = message.get("seq", last_seq)
             out.data(message, compact=True)
-            out.say(fmt.event_line(message))
+            out.say(fmt.event_line(fmt.event_row(message)))
     except KeyboardInterrupt:
         return EXIT_OK
     raise CtlError("the daemon closed the event stream (restarting?)", EXIT_UNREACHABLE)
@@ -488,7 +490,8 @@ def main(argv: list[str] | None = None) -> int:
     except ApiError as exc:
         if exc.is_throttled:
             wait = math.ceil(exc.retry_after or 0)
-            warn(f"{exc.message.rstrip('.')}; try again in {wait} s")
+            warn(exc.message)
+            warn(f"try again in {wait} s")
             return EXIT_THROTTLED
         warn(exc.message)
         return EXIT_FAILED

@@ -144,7 +144,7 @@ def compartments_table(compartments: list[dict[str, Any]]) -> str:
             "yes" if c.get("accessible") else "",
             c.get("state"),
             c.get("door"),
-            c.get("item"),
+            "yes" if c.get("item") else "",
             c.get("operation"),
             c.get("reason"),
         ]
@@ -190,9 +190,15 @@ def event_row(event: dict[str, Any]) -> list[Any]:
     ]
 
 
-def event_line(event: dict[str, Any]) -> str:
-    """One event for ``events --follow``: the table's columns, without alignment to others."""
-    return "  ".join(cell_text(c) for c in event_row(event))
+# ``events --follow`` cannot align on rows it has not seen yet: fixed widths instead.
+EVENT_WIDTHS = [5, 19, 8, 22, 5, 14]
+
+
+def event_line(cells: Sequence[Any]) -> str:
+    """One row of ``events --follow``, in columns of fixed width (a long cell pushes the rest)."""
+    texts = [cell_text(c) for c in cells]
+    padded = [t.ljust(w) for t, w in zip(texts, EVENT_WIDTHS, strict=False)]
+    return "  ".join(padded + texts[len(EVENT_WIDTHS) :]).rstrip()
 
 
 def job_result_line(index: int, total: int, result: dict[str, Any]) -> str:

@@ -96,7 +96,7 @@ def test_a_notification_is_given_up_after_max_attempts_with_an_alarm(
 
 def test_a_permanent_failure_is_not_retried(tmp_path: Path, config: Config) -> None:
     backend = Recorder([DeliveryError("no such number", retryable=False)])
-    store, dispatcher, clock = setup(tmp_path, config, backend)
+    _, dispatcher, clock = setup(tmp_path, config, backend)
     asyncio.run(dispatcher.deliver_due())
     clock.now += 3600
     assert asyncio.run(dispatcher.deliver_due()) == 0
