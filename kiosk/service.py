@@ -215,7 +215,10 @@ class Kiosk:
         if parcel is None:
             self._fail("code", "wrong_code")
             raise AuthError("That code is not right. Please check it and try again.")
-        self._succeed("code")
+        # Only a code that opens a door ends a run of wrong codes: a code of a parcel
+        # that is gone must not let anyone reset the throttle at will.
+        if parcel.state is ParcelState.STORED:
+            self._succeed("code")
         if parcel.state is ParcelState.EXPIRED:
             raise ConflictError(
                 "The pickup time for this parcel has ended; it is going back to the sender."
