@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import logging
 import os
 import signal
@@ -25,6 +26,7 @@ from kiosk.bus import Bus
 from kiosk.codes import load_or_create_key
 from kiosk.config import Config
 from kiosk.dispatch import Dispatcher, ExpiryClock, backend_from_config
+from kiosk.errors import LockerError
 from kiosk.hardware import Hardware
 from kiosk.service import Kiosk
 from kiosk.store import Event, Store
@@ -56,19 +58,40 @@ def log_event(event: Event) -> None:
     )
 
 
+class AlreadyRunning(LockerError):
+    """Another daemon owns this data dir or this socket."""
+
+
+def lock_data_dir(data_dir: Path) -> int:
+    """Hold an exclusive lock on the data dir for the daemon's lifetime."""
+    fd = os.open(data_dir / "daemon.lock", os.O_RDWR | os.O_CREAT, 0o640)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise AlreadyRunning(f"another daemon is already running on {data_dir}") from None
+    return fd
+
+
+def check_socket_free(path: Path) -> None:
+    """Refuse if a daemon answers on ``path``; remove a stale socket file."""
+    if not path.exists():
+        return
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(str(path))
+    except OSError:
+        path.unlink()  # stale, from a daemon that did not exit cleanly
+    else:
+        raise AlreadyRunning(f"another daemon is already listening on {path}")
+    finally:
+        probe.close()
+
+
 def bind_socket(path: Path) -> socket.socket:
-    """Bind the API's Unix socket (mode 0660); refuse if another daemon answers there."""
+    """Bind the API's Unix socket with mode 0660."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists():
-        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            probe.connect(str(path))
-        except OSError:
-            path.unlink()  # stale, from a daemon that did not exit cleanly
-        else:
-            raise SystemExit(f"locker-kiosk: another daemon is already listening on {path}")
-        finally:
-            probe.close()
+    check_socket_free(path)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.bind(str(path))
     os.chmod(path, 0o660)
@@ -81,6 +104,8 @@ async def serve(config: Config, ready_file: Path | None = None) -> int:
     loop = asyncio.get_running_loop()
     data_dir = config.kiosk.data_dir
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o750)
+    lock_fd = lock_data_dir(data_dir)
+    check_socket_free(config.kiosk.socket)
     key = load_or_create_key(data_dir / "kiosk.key")
     store = Store(data_dir / "kiosk.db")
     store.listeners.append(log_event)
@@ -134,8 +159,10 @@ async def serve(config: Config, ready_file: Path | None = None) -> int:
         with contextlib.suppress(Exception):
             store.log_event("kiosk_stopped", "info", None, None)
         store.close()
-        with contextlib.suppress(OSError):
-            config.kiosk.socket.unlink()
+        if server is not None:
+            with contextlib.suppress(OSError):
+                config.kiosk.socket.unlink()
+        os.close(lock_fd)
 
 
 async def _watchdog() -> None:

@@ -1,0 +1,124 @@
+"""The daemon as a process: start, systemd readiness, SIGTERM, bad configs, safe-off."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from tests.support.daemon import Daemon, running_daemon
+
+
+def test_daemon_tells_systemd_it_is_ready_and_pings_the_watchdog() -> None:
+    root = Path(tempfile.mkdtemp(prefix="lk-", dir="/tmp"))
+    sock_path = root / "notify.sock"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    listener.bind(str(sock_path))
+    listener.settimeout(20)
+    env = dict(os.environ, NOTIFY_SOCKET=str(sock_path), WATCHDOG_USEC="1000000")
+    daemon = Daemon(root)
+    daemon.add_users()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kiosk", "run", "--config", str(daemon.config_path)],
+        env=env,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        seen: set[str] = set()
+        while not {"READY=1", "WATCHDOG=1"} <= seen:
+            seen.update(listener.recv(4096).decode().splitlines())
+        proc.terminate()
+        assert proc.wait(15) == 0
+        seen.update(listener.recv(4096).decode().splitlines())
+        assert "STOPPING=1" in seen
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        listener.close()
+
+
+def test_sigterm_parks_the_open_door_switches_outputs_off_and_exits_zero() -> None:
+    with running_daemon(person="manual") as daemon:
+        tech = daemon.signed_in(("tomas", "1357"))
+        daemon.sim().set_person("manual")
+        view = tech.post("/v1/compartments/A03/open")
+        assert view["message"] == "Door A03 is open."
+        assert daemon.stop() == 0
+        assert "kiosk_stopped" in daemon.log()
+        # The operation is still in the journal; the next start adopts it, fires nothing.
+        daemon.start()
+        comps = {c["id"]: c for c in daemon.client().get("/v1/compartments")["compartments"]}
+        assert comps["A03"]["door"] == "OPEN" and comps["A03"]["operation"] is not None
+        fire_log = (daemon.data_dir / "sim-fires.log").read_text().splitlines()
+        assert [line.split()[-1] for line in fire_log] == ["A03"]
+        assert all(not c["energised"] for c in daemon.sim().snapshot().values())
+
+
+def test_a_bad_config_refuses_to_start_naming_file_and_key(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[kiosk]\nid = "X"\nlangauges = ["en"]\n[locks]\npulse_ms = 5000\n')
+    r = subprocess.run(
+        [sys.executable, "-m", "kiosk", "run", "--config", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert r.returncode == 2
+    assert f"{bad}: kiosk.langauges: unknown key (did you mean 'languages'?)" in r.stderr
+    assert "locks.pulse_ms: must be at most 2000 (the hard cap), got 5000" in r.stderr
+
+
+def test_a_second_daemon_on_the_same_socket_is_refused(daemon: Daemon) -> None:
+    r = subprocess.run(
+        [sys.executable, "-m", "kiosk", "run", "--config", str(daemon.config_path)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert r.returncode != 0
+    assert f"another daemon is already running on {daemon.data_dir}" in r.stderr
+    assert daemon.client().get("/v1/status")["kiosk"]["id"] == "TEST-01"
+
+
+def test_safe_off_switches_every_lock_output_off_without_the_daemon(tmp_path: Path) -> None:
+    root = Path(tempfile.mkdtemp(prefix="lk-", dir="/tmp"))
+    daemon = Daemon(root)
+    r = daemon.kiosk_cmd("safe-off", "--config", str(daemon.config_path))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "board 'bank': all 12 lock outputs off"
+
+
+def test_users_are_added_listed_and_removed_offline(tmp_path: Path) -> None:
+    root = Path(tempfile.mkdtemp(prefix="lk-", dir="/tmp"))
+    daemon = Daemon(root)
+    cfg = str(daemon.config_path)
+    add = daemon.kiosk_cmd("users", "--config", cfg, "add", "anna", "--role", "courier",
+                           "--badge", "BADGE-0042", "--pin-stdin", stdin="482913\n")  # fmt: skip
+    assert add.returncode == 0 and add.stdout.strip() == "added courier anna with a badge"
+    same_pin = daemon.kiosk_cmd("users", "--config", cfg, "add", "bert", "--role", "courier",
+                                "--pin-stdin", stdin="482913\n")  # fmt: skip
+    assert same_pin.returncode == 1
+    assert "already used by someone else" in same_pin.stderr
+    assert "482913" not in same_pin.stderr
+    short = daemon.kiosk_cmd("users", "--config", cfg, "add", "bert", "--role", "courier",
+                             "--pin-stdin", stdin="12\n")  # fmt: skip
+    assert short.returncode == 1 and "A PIN has 4 to 12 digits" in short.stderr
+    listing = daemon.kiosk_cmd("users", "--config", cfg, "list")
+    assert listing.stdout.split() == ["anna", "courier", "badge"]
+    assert daemon.kiosk_cmd("users", "--config", cfg, "remove", "anna").returncode == 0
+    gone = daemon.kiosk_cmd("users", "--config", cfg, "remove", "anna")
+    assert gone.returncode == 1 and "no user 'anna'" in gone.stderr
+
+
+def test_a_courier_signs_in_with_a_badge(tmp_path: Path) -> None:
+    with running_daemon() as daemon:
+        r = daemon.kiosk_cmd("users", "--config", str(daemon.config_path), "add", "bea",
+                             "--role", "courier", "--badge", "B-77", "--pin-stdin",
+                             stdin="55667788\n")  # fmt: skip
+        assert r.returncode == 0, r.stderr
+        c = daemon.client()
+        c.sign_in(None, badge="B-77")  # type: ignore[arg-type]
+        assert c.token
