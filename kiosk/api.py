@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from kiosk import __version__
+from kiosk.courier import Courier
 from kiosk.domain import ParcelState, Role
 from kiosk.errors import (
     AuthError,
@@ -100,7 +101,7 @@ def compartment_view(row: CompartmentRow) -> dict[str, Any]:
     return {"id": row.id, "size": row.size, "state": str(row.state), "reason": row.oos_reason}
 
 
-def create_app(kiosk: Kiosk, tech: Technician) -> FastAPI:
+def create_app(kiosk: Kiosk, courier_uc: Courier, tech: Technician) -> FastAPI:
     app = FastAPI(
         title="locker-kiosk",
         version=__version__,
@@ -229,28 +230,28 @@ def create_app(kiosk: Kiosk, tech: Technician) -> FastAPI:
 
     @app.post("/v1/announcements", status_code=201)
     async def announce(body: AnnounceRequest, s: Courier) -> dict[str, Any]:
-        return parcel_view(kiosk.announce(s, body.barcode, body.size, body.phone, body.email))
+        return parcel_view(courier_uc.announce(s, body.barcode, body.size, body.phone, body.email))
 
     @app.post("/v1/deposits")
     async def deposit(body: DepositRequest, s: Courier) -> dict[str, Any]:
-        return await kiosk.deposit(s, body.barcode, body.size, body.phone, body.email,
+        return await courier_uc.deposit(s, body.barcode, body.size, body.phone, body.email,
                                    body.accessible)  # fmt: skip
 
     @app.post("/v1/operations/{op_id}/bigger")
     async def bigger(op_id: int, s: Courier) -> dict[str, Any]:
-        return await kiosk.bigger(s, op_id)
+        return await courier_uc.bigger(s, op_id)
 
     @app.post("/v1/operations/{op_id}/reopen")
     async def reopen(op_id: int, s: Courier) -> dict[str, Any]:
-        return await kiosk.reopen(s, op_id)
+        return await courier_uc.reopen(s, op_id)
 
     @app.post("/v1/operations/{op_id}/cancel")
     async def cancel(op_id: int, s: Courier) -> dict[str, Any]:
-        return kiosk.cancel(s, op_id)
+        return courier_uc.cancel(s, op_id)
 
     @app.post("/v1/returns/next")
     async def next_return(s: Courier) -> dict[str, Any]:
-        view = await kiosk.next_return(s)
+        view = await courier_uc.next_return(s)
         if view is None:
             raise NotFound("No expired parcels to collect.")
         return view

@@ -25,6 +25,7 @@ from kiosk.api import create_app
 from kiosk.bus import Bus
 from kiosk.codes import load_or_create_key
 from kiosk.config import Config
+from kiosk.courier import Courier
 from kiosk.dispatch import Dispatcher, ExpiryClock, backend_from_config
 from kiosk.errors import LockerError
 from kiosk.hardware import Hardware
@@ -128,7 +129,7 @@ async def serve(config: Config, ready_file: Path | None = None) -> int:
             loop.create_task(dispatcher.run(), name="outbox"),
             loop.create_task(expiry.run(), name="expiry"),
         ]
-        app = create_app(kiosk, tech)
+        app = create_app(kiosk, Courier(kiosk), tech)
         sock = bind_socket(config.kiosk.socket)
         uv = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off")
         server = _Server(uv)

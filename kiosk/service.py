@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,31 +18,27 @@ from typing import Any
 from drivers.base import DoorState
 from kiosk import codes, pins
 from kiosk.allocation import Allocator
-from kiosk.barcode import normalize_barcode
 from kiosk.bus import Bus
 from kiosk.config import Config
-from kiosk.domain import CompartmentState, OpStatus, ParcelState, Purpose, Role
+from kiosk.domain import CompartmentState, ParcelState, Purpose, Role
 from kiosk.doors import Doors, LiveOp
 from kiosk.errors import (
     AuthError,
     ConflictError,
     InvalidInput,
     LockerError,
-    NoCompartmentFree,
     NotFound,
     Throttled,
 )
 from kiosk.hardware import Hardware
 from kiosk.notices import Notices
 from kiosk.sessions import Session, Sessions
-from kiosk.store import Event, OpRow, ParcelRow, Store
+from kiosk.store import Event, OpRow, Store
 from kiosk.store.store import CompartmentSpec
 from kiosk.throttle import Throttle
 
 log = logging.getLogger(__name__)
 
-PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{5,22}$")
-EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,}$")
 THROTTLE_META = {"code": "throttle.code", "pin": "throttle.pin"}
 
 
@@ -232,7 +227,7 @@ class Kiosk:
         if self.store.compartment(cid).state is CompartmentState.OUT_OF_SERVICE:
             raise DoorDidNotOpen(cid, self.config.kiosk.operator_contact)
         op = self.store.begin_op(cid, Purpose.PICKUP, "customer", parcel_id=parcel.id)
-        return await self._open_and_report(op, customer=True)
+        return await self.open_and_report(op, customer=True)
 
     # -- courier --------------------------------------------------------------------
 
@@ -274,120 +269,9 @@ class Kiosk:
     def session(self, token: str | None, *roles: Role) -> Session:
         return self.sessions.get(token, *roles)
 
-    def announce(
-        self, session: Session, barcode: str, size: str, phone: str | None, email: str | None
-    ) -> ParcelRow:
-        barcode = self._barcode(barcode)
-        self._check_size(size)
-        phone, email = self._contact(phone, email)
-        return self.store.announce(barcode, size, phone, email, session.user)
-
-    async def deposit(
-        self,
-        session: Session,
-        barcode_text: str,
-        size: str | None = None,
-        phone: str | None = None,
-        email: str | None = None,
-        accessible: bool = False,
-    ) -> dict[str, Any]:
-        """Reserve the best compartment, open it, and follow it until the door closes."""
-        barcode = self._barcode(barcode_text)
-        announced = self.store.parcel_by_barcode(barcode)
-        if announced is not None and announced.state is not ParcelState.ANNOUNCED:
-            raise ConflictError(f"Parcel {barcode} is already in this kiosk.")
-        if announced is not None:
-            size = size or announced.size
-            phone, email = phone or announced.phone, email or announced.email
-        if size is None:
-            raise InvalidInput("Choose a size for this parcel.")
-        self._check_size(size)
-        phone, email = self._contact(phone, email)
-        details = {
-            "barcode": barcode,
-            "size": size,
-            "phone": phone,
-            "email": email,
-            "announced_parcel": announced.id if announced else None,
-            "accessible": accessible,
-        }
-        return await self._deposit_into_best(session, details, self.config.size_rank(size))
-
-    async def _deposit_into_best(
-        self, session: Session, details: dict[str, Any], need_rank: int, note: str = ""
-    ) -> dict[str, Any]:
-        """Open the best free compartment; if its door does not open, the next one."""
-        for _ in range(len(self.config.compartments)):
-            cid = self.allocator.choose(need_rank, bool(details.get("accessible")))
-            if cid is None:
-                raise NoCompartmentFree(self.config.size_names()[need_rank])
-            self.allocator.set_eligible(cid, False)
-            sized = {**details, "size": self.store.compartment(cid).size}
-            op = self.store.begin_op(cid, Purpose.DEPOSIT, session.user, None, sized)
-            view = await self._open_and_report(op, customer=False)
-            if view["status"] != str(OpStatus.OPEN_NOT_DETECTED):
-                if note:
-                    view["message"] = f"{note} {view['message']}"
-                return view
-            note = f"Door {cid} did not open; use door {{next}} instead."
-        raise NoCompartmentFree(self.config.size_names()[need_rank])
-
-    async def bigger(self, session: Session, op_id: int) -> dict[str, Any]:
-        """The parcel does not fit: open a bigger door, free the first one when it closes."""
-        op = self._courier_op(session, op_id, Purpose.DEPOSIT)
-        rank = self.config.size_rank(op.details["size"]) + 1
-        if rank >= len(self.config.sizes):
-            raise NoCompartmentFree(f"bigger than {op.details['size']}")
-        nxt = self.allocator.choose(rank, bool(op.details.get("accessible")))
-        if nxt is None:
-            raise NoCompartmentFree(self.config.size_names()[rank])
-        self.store.update_details(op_id, unused="did not fit")
-        return await self._deposit_into_best(session, dict(op.details), rank)
-
-    async def reopen(self, session: Session, op_id: int) -> dict[str, Any]:
-        op = self._courier_op(session, op_id, None)
-        opened = await self.doors.reopen(op.id)
-        view = self.op_view(self.store.op(op_id))
-        if not opened:
-            view["message"] = f"Door {op.compartment_id} did not open again."
-        return view
-
-    def cancel(self, session: Session, op_id: int) -> dict[str, Any]:
-        """The courier gives up this deposit: the compartment is freed when its door closes."""
-        self._courier_op(session, op_id, Purpose.DEPOSIT)
-        op = self.store.update_details(op_id, unused="cancelled by courier")
-        view = self.op_view(op)
-        view["message"] = f"Deposit cancelled. Please close door {op.compartment_id}."
-        return view
-
-    def _courier_op(self, session: Session, op_id: int, purpose: Purpose | None) -> OpRow:
-        op = self.store.op(op_id)
-        if op.id not in self.doors.live:
-            raise ConflictError(f"Operation {op_id} is finished.")
-        if purpose is not None and op.purpose is not purpose:
-            raise ConflictError(f"Operation {op_id} is not a {purpose}.")
-        if session.role is Role.COURIER and op.actor != session.user:
-            raise AuthError("This operation belongs to another courier.")
-        return op
-
-    async def next_return(self, session: Session) -> dict[str, Any] | None:
-        """Open the next compartment whose parcel expired, for return to the sender."""
-        busy = [lv.compartment for lv in self.doors.live.values()]
-        parcel = self.store.next_expired(skip=busy)
-        if parcel is None:
-            return None
-        assert parcel.compartment_id is not None
-        op = self.store.begin_op(
-            parcel.compartment_id, Purpose.RETURN, session.user, parcel_id=parcel.id
-        )
-        view = await self._open_and_report(op, customer=False)
-        view["barcode"] = parcel.barcode
-        view["remaining"] = len(self.store.parcels(ParcelState.EXPIRED)) - 1
-        return view
-
     # -- shared by every purpose ----------------------------------------------------
 
-    async def _open_and_report(self, op: OpRow, customer: bool) -> dict[str, Any]:
+    async def open_and_report(self, op: OpRow, customer: bool) -> dict[str, Any]:
         self._refresh(op.compartment_id)
         live = self.doors.start(op)
         opened = await asyncio.shield(live.opened)
@@ -454,28 +338,6 @@ class Kiosk:
         if op.details.get("unused"):
             view["unused"] = op.details["unused"]
         return view
-
-    # -- validation -----------------------------------------------------------------
-
-    def _barcode(self, text: str) -> str:
-        return normalize_barcode(text, self.config.policy.max_barcode_length)
-
-    def _check_size(self, size: str) -> None:
-        if size not in self.config.size_names():
-            known = ", ".join(self.config.size_names())
-            raise InvalidInput(f"Unknown size {size!r}; sizes here are {known}.")
-
-    @staticmethod
-    def _contact(phone: str | None, email: str | None) -> tuple[str | None, str | None]:
-        phone = phone.strip() if phone else None
-        email = email.strip() if email else None
-        if phone and not PHONE.match(phone):
-            raise InvalidInput("That phone number does not look right.")
-        if email and not EMAIL.match(email):
-            raise InvalidInput("That e-mail address does not look right.")
-        if not phone and not email:
-            raise InvalidInput("Enter the recipient's phone number or e-mail address.")
-        return phone, email
 
     # -- queries --------------------------------------------------------------------
 

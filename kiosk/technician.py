@@ -14,7 +14,7 @@ from typing import Any
 
 from drivers.base import DoorState
 from kiosk.domain import CompartmentState, OpStatus, Purpose
-from kiosk.errors import ConflictError, NotFound
+from kiosk.errors import ConflictError, InvalidInput, NotFound
 from kiosk.service import Kiosk
 from kiosk.sessions import Session
 from kiosk.store import CompartmentRow
@@ -53,12 +53,12 @@ class Technician:
         k = self.kiosk
         k.store.compartment(cid)  # NotFound for an unknown id
         op = k.store.begin_op(cid, Purpose.TECHNICIAN, session.user)
-        return await k._open_and_report(op, customer=False)
+        return await k.open_and_report(op, customer=False)
 
     def out_of_service(self, session: Session, cid: str, reason: str) -> CompartmentRow:
         reason = reason.strip()
         if not reason:
-            raise ConflictError("Give a reason for taking the compartment out of service.")
+            raise InvalidInput("Give a reason for taking the compartment out of service.")
         row = self.kiosk.store.set_out_of_service(cid, reason, session.user)
         self.kiosk._refresh(cid)
         return row

@@ -1,0 +1,155 @@
+"""What a courier does: announce, deposit (with "doesn't fit", "reopen", cancel, a door
+that does not open), and collect expired parcels for return to the sender."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from kiosk.barcode import normalize_barcode
+from kiosk.domain import OpStatus, ParcelState, Purpose, Role
+from kiosk.errors import AuthError, ConflictError, InvalidInput, NoCompartmentFree
+from kiosk.service import Kiosk
+from kiosk.sessions import Session
+from kiosk.store import OpRow, ParcelRow
+
+PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{5,22}$")
+EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,}$")
+
+
+class Courier:
+    def __init__(self, kiosk: Kiosk) -> None:
+        self.k = kiosk
+
+    def announce(
+        self, session: Session, barcode: str, size: str, phone: str | None, email: str | None
+    ) -> ParcelRow:
+        barcode = self._barcode(barcode)
+        self._check_size(size)
+        phone, email = self._contact(phone, email)
+        return self.k.store.announce(barcode, size, phone, email, session.user)
+
+    async def deposit(
+        self,
+        session: Session,
+        barcode_text: str,
+        size: str | None = None,
+        phone: str | None = None,
+        email: str | None = None,
+        accessible: bool = False,
+    ) -> dict[str, Any]:
+        """Reserve the best compartment, open it, and follow it until the door closes."""
+        barcode = self._barcode(barcode_text)
+        announced = self.k.store.parcel_by_barcode(barcode)
+        if announced is not None and announced.state is not ParcelState.ANNOUNCED:
+            raise ConflictError(f"Parcel {barcode} is already in this kiosk.")
+        if announced is not None:
+            size = size or announced.size
+            phone, email = phone or announced.phone, email or announced.email
+        if size is None:
+            raise InvalidInput("Choose a size for this parcel.")
+        self._check_size(size)
+        phone, email = self._contact(phone, email)
+        details = {
+            "barcode": barcode,
+            "size": size,
+            "phone": phone,
+            "email": email,
+            "announced_parcel": announced.id if announced else None,
+            "accessible": accessible,
+        }
+        return await self._deposit_into_best(session, details, self.k.config.size_rank(size))
+
+    async def _deposit_into_best(
+        self, session: Session, details: dict[str, Any], need_rank: int, note: str = ""
+    ) -> dict[str, Any]:
+        """Open the best free compartment; if its door does not open, the next one."""
+        for _ in range(len(self.k.config.compartments)):
+            cid = self.k.allocator.choose(need_rank, bool(details.get("accessible")))
+            if cid is None:
+                raise NoCompartmentFree(self.k.config.size_names()[need_rank])
+            self.k.allocator.set_eligible(cid, False)
+            sized = {**details, "size": self.k.store.compartment(cid).size}
+            op = self.k.store.begin_op(cid, Purpose.DEPOSIT, session.user, None, sized)
+            view = await self.k.open_and_report(op, customer=False)
+            if view["status"] != str(OpStatus.OPEN_NOT_DETECTED):
+                if note:
+                    view["message"] = f"{note.format(next=cid)} {view['message']}"
+                return view
+            note = f"Door {cid} did not open; use door {{next}} instead."
+        raise NoCompartmentFree(self.k.config.size_names()[need_rank])
+
+    async def bigger(self, session: Session, op_id: int) -> dict[str, Any]:
+        """The parcel does not fit: open a bigger door, free the first one when it closes."""
+        op = self._courier_op(session, op_id, Purpose.DEPOSIT)
+        rank = self.k.config.size_rank(op.details["size"]) + 1
+        if rank >= len(self.k.config.sizes):
+            raise NoCompartmentFree(f"bigger than {op.details['size']}")
+        nxt = self.k.allocator.choose(rank, bool(op.details.get("accessible")))
+        if nxt is None:
+            raise NoCompartmentFree(self.k.config.size_names()[rank])
+        self.k.store.update_details(op_id, unused="did not fit")
+        return await self._deposit_into_best(session, dict(op.details), rank)
+
+    async def reopen(self, session: Session, op_id: int) -> dict[str, Any]:
+        op = self._courier_op(session, op_id, None)
+        opened = await self.k.doors.reopen(op.id)
+        view = self.k.op_view(self.k.store.op(op_id))
+        if not opened:
+            view["message"] = f"Door {op.compartment_id} did not open again."
+        return view
+
+    def cancel(self, session: Session, op_id: int) -> dict[str, Any]:
+        """The courier gives up this deposit: the compartment is freed when its door closes."""
+        self._courier_op(session, op_id, Purpose.DEPOSIT)
+        op = self.k.store.update_details(op_id, unused="cancelled by courier")
+        view = self.k.op_view(op)
+        view["message"] = f"Deposit cancelled. Please close door {op.compartment_id}."
+        return view
+
+    def _courier_op(self, session: Session, op_id: int, purpose: Purpose | None) -> OpRow:
+        op = self.k.store.op(op_id)
+        if op.id not in self.k.doors.live:
+            raise ConflictError(f"Operation {op_id} is finished.")
+        if purpose is not None and op.purpose is not purpose:
+            raise ConflictError(f"Operation {op_id} is not a {purpose}.")
+        if session.role is Role.COURIER and op.actor != session.user:
+            raise AuthError("This operation belongs to another courier.")
+        return op
+
+    async def next_return(self, session: Session) -> dict[str, Any] | None:
+        """Open the next compartment whose parcel expired, for return to the sender."""
+        busy = [lv.compartment for lv in self.k.doors.live.values()]
+        parcel = self.k.store.next_expired(skip=busy)
+        if parcel is None:
+            return None
+        assert parcel.compartment_id is not None
+        op = self.k.store.begin_op(
+            parcel.compartment_id, Purpose.RETURN, session.user, parcel_id=parcel.id
+        )
+        view = await self.k.open_and_report(op, customer=False)
+        view["barcode"] = parcel.barcode
+        view["remaining"] = len(self.k.store.parcels(ParcelState.EXPIRED)) - 1
+        return view
+
+    # -- validation -----------------------------------------------------------------
+
+    def _barcode(self, text: str) -> str:
+        return normalize_barcode(text, self.k.config.policy.max_barcode_length)
+
+    def _check_size(self, size: str) -> None:
+        if size not in self.k.config.size_names():
+            known = ", ".join(self.k.config.size_names())
+            raise InvalidInput(f"Unknown size {size!r}; sizes here are {known}.")
+
+    @staticmethod
+    def _contact(phone: str | None, email: str | None) -> tuple[str | None, str | None]:
+        phone = phone.strip() if phone else None
+        email = email.strip() if email else None
+        if phone and not PHONE.match(phone):
+            raise InvalidInput("That phone number does not look right.")
+        if email and not EMAIL.match(email):
+            raise InvalidInput("That e-mail address does not look right.")
+        if not phone and not email:
+            raise InvalidInput("Enter the recipient's phone number or e-mail address.")
+        return phone, email

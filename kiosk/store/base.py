@@ -1,0 +1,179 @@
+"""The store's plumbing: the connection, transactions, the event log, meta."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kiosk.errors import LockerError, NotFound
+from kiosk.store.eventlog import GENESIS, ChainReport, Event, canonical_detail, row_hash
+from kiosk.store.eventlog import verify_rows as _verify_rows
+from kiosk.store.rows import ParcelRow
+from kiosk.store.schema import SchemaTooNew, migrate
+
+LIVE_OPS = ("UNLOCK_SENT", "OPENED", "LEFT_OPEN")
+
+
+class StoreError(LockerError):
+    """The database cannot be opened or written (corrupt, too new, disk full)."""
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """A notification to queue in the same transaction as its cause."""
+
+    key: str
+    kind: str
+    channel: str
+    recipient: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class CompartmentSpec:
+    id: str
+    size: str
+    board: str
+    lock: int
+    accessible: bool
+
+
+class StoreBase:
+    """One connection, used by one thread (the daemon's event loop)."""
+
+    def __init__(self, path: Path, clock: Callable[[], float] = time.time) -> None:
+        self.path = Path(path)
+        self.clock = clock
+        self.listeners: list[Callable[[Event], None]] = []
+        self._pending: list[Event] = []
+        try:
+            self._db = sqlite3.connect(self.path, isolation_level=None)
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.execute("PRAGMA busy_timeout=5000")
+            migrate(self._db)
+        except (sqlite3.DatabaseError, SchemaTooNew) as exc:
+            raise StoreError(f"cannot open the database {self.path}: {exc}") from exc
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- plumbing -------------------------------------------------------------------
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        self._pending = []
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"database busy or unwritable: {exc}") from exc
+        try:
+            yield self._db
+            self._db.execute("COMMIT")
+        except BaseException as exc:
+            self._db.execute("ROLLBACK")
+            self._pending = []
+            if isinstance(exc, sqlite3.OperationalError):
+                raise StoreError(f"database write failed: {exc}") from exc
+            raise
+        events, self._pending = self._pending, []
+        for event in events:
+            for listener in self.listeners:
+                listener(event)
+
+    def _event(
+        self,
+        kind: str,
+        severity: str = "info",
+        actor: str | None = None,
+        compartment: str | None = None,
+        **detail: Any,
+    ) -> Event:
+        """Append to the event log; call inside ``_tx``."""
+        last = self._db.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+        prev = last["hash"] if last else GENESIS
+        seq = (last["seq"] if last else 0) + 1
+        ts = self.clock()
+        detail_json = canonical_detail(detail)
+        digest = row_hash(prev, seq, ts, kind, severity, actor, compartment, detail_json)
+        self._db.execute(
+            "INSERT INTO events (seq, ts, kind, severity, actor, compartment, detail,"
+            " prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?)",
+            (seq, ts, kind, severity, actor, compartment, detail_json, prev, digest),
+        )
+        event = Event(seq, ts, kind, severity, actor, compartment, json.loads(detail_json))
+        self._pending.append(event)
+        return event
+
+    def _queue(self, items: Sequence[OutboxItem]) -> None:
+        now = self.clock()
+        for item in items:
+            self._db.execute(
+                "INSERT OR IGNORE INTO outbox (key, kind, channel, recipient, payload,"
+                " next_at, created_at) VALUES (?,?,?,?,?,?,?)",
+                (item.key, item.kind, item.channel, item.recipient,
+                 json.dumps(item.payload, sort_keys=True), now, now),
+            )  # fmt: skip
+
+    def _one(self, sql: str, *args: Any) -> sqlite3.Row | None:
+        row: sqlite3.Row | None = self._db.execute(sql, args).fetchone()
+        return row
+
+    # -- events ---------------------------------------------------------------------
+
+    def log_event(
+        self,
+        kind: str,
+        severity: str = "info",
+        actor: str | None = None,
+        compartment: str | None = None,
+        **detail: Any,
+    ) -> Event:
+        with self._tx():
+            return self._event(kind, severity, actor, compartment, **detail)
+
+    def events(self, after: int = 0, limit: int = 100, newest_first: bool = False) -> list[Event]:
+        if newest_first:
+            sql = "SELECT * FROM events WHERE seq > ? ORDER BY seq DESC LIMIT ?"
+        else:
+            sql = "SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?"
+        return [
+            Event(r["seq"], r["ts"], r["kind"], r["severity"], r["actor"], r["compartment"],
+                  json.loads(r["detail"]))
+            for r in self._db.execute(sql, (after, limit))
+        ]  # fmt: skip
+
+    def last_event_seq(self) -> int:
+        row = self._one("SELECT MAX(seq) AS s FROM events")
+        return int(row["s"] or 0) if row else 0
+
+    def verify_events(self) -> ChainReport:
+        rows = self._db.execute(
+            "SELECT seq, ts, kind, severity, actor, compartment, detail, prev_hash, hash"
+            " FROM events ORDER BY seq"
+        )
+        return _verify_rows(tuple(r) for r in rows)
+
+    # -- meta -----------------------------------------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        row = self._one("SELECT value FROM meta WHERE key = ?", key)
+        return row["value"] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def parcel(self, pid: int) -> ParcelRow:
+        row = self._one("SELECT * FROM parcels WHERE id = ?", pid)
+        if row is None:
+            raise NotFound(f"no parcel {pid}")
+        return ParcelRow.from_row(row)

@@ -1,0 +1,217 @@
+"""The intent journal: every door operation, committed before its lock fires."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from kiosk.domain import OpStatus, Purpose
+from kiosk.errors import ConflictError, NotFound
+from kiosk.store.base import LIVE_OPS, OutboxItem, StoreBase
+from kiosk.store.rows import OpRow, ParcelRow
+
+
+class JournalMixin(StoreBase):
+    def op(self, op_id: int) -> OpRow:
+        row = self._one("SELECT * FROM door_ops WHERE id = ?", op_id)
+        if row is None:
+            raise NotFound(f"no door operation {op_id}")
+        return OpRow.from_row(row)
+
+    def _live_op(self, cid: str) -> sqlite3.Row | None:
+        return self._one(
+            "SELECT * FROM door_ops WHERE compartment_id = ? AND status IN (?,?,?)",
+            cid,
+            *LIVE_OPS,
+        )
+
+    def unfinished_ops(self) -> list[OpRow]:
+        rows = self._db.execute(
+            "SELECT * FROM door_ops WHERE status IN (?,?,?) ORDER BY id", LIVE_OPS
+        )
+        return [OpRow.from_row(r) for r in rows]
+
+    def begin_op(
+        self,
+        cid: str,
+        purpose: Purpose,
+        actor: str | None,
+        parcel_id: int | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> OpRow:
+        """Commit the intent to unlock ``cid``: the lock may fire only after this returns.
+
+        A deposit reserves the compartment, which must be AVAILABLE.
+        """
+        now = self.clock()
+        with self._tx() as db:
+            comp = self._one("SELECT state FROM compartments WHERE id = ?", cid)
+            if comp is None:
+                raise NotFound(f"no compartment {cid}")
+            if self._live_op(cid) is not None:
+                raise ConflictError(f"compartment {cid} is busy with another door operation")
+            if purpose is Purpose.DEPOSIT:
+                if comp["state"] != "AVAILABLE":
+                    raise ConflictError(f"compartment {cid} is not free")
+                db.execute("UPDATE compartments SET state = 'RESERVED' WHERE id = ?", (cid,))
+            cur = db.execute(
+                "INSERT INTO door_ops (compartment_id, purpose, status, parcel_id, actor,"
+                " details, fires, created_at, updated_at) VALUES (?,?,?,?,?,?,1,?,?)",
+                (cid, str(purpose), "UNLOCK_SENT", parcel_id, actor,
+                 json.dumps(details or {}, sort_keys=True), now, now),
+            )  # fmt: skip
+            op_id = int(cur.lastrowid or 0)
+            self._event("unlock", "info", actor, cid, operation=op_id, purpose=str(purpose))
+        return self.op(op_id)
+
+    def _set_status(self, op_id: int, status: OpStatus, **details: Any) -> OpRow:
+        row = self._one("SELECT * FROM door_ops WHERE id = ?", op_id)
+        if row is None:
+            raise NotFound(f"no door operation {op_id}")
+        merged = json.loads(row["details"])
+        merged.update(details)
+        self._db.execute(
+            "UPDATE door_ops SET status = ?, details = ?, updated_at = ? WHERE id = ?",
+            (str(status), json.dumps(merged, sort_keys=True), self.clock(), op_id),
+        )
+        return OpRow.from_row(row)
+
+    def refire_op(self, op_id: int) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE door_ops SET fires = fires + 1 WHERE id = ?", (op_id,))
+            op = self.op(op_id)
+            self._event("unlock_retry", "warning", op.actor, op.compartment_id, operation=op_id)
+
+    def update_details(self, op_id: int, **details: Any) -> OpRow:
+        with self._tx():
+            self._set_status(op_id, self.op(op_id).status, **details)
+        return self.op(op_id)
+
+    def op_opened(self, op_id: int) -> OpRow:
+        with self._tx():
+            op = self._set_status(op_id, OpStatus.OPENED)
+            self._event("door_opened", "info", op.actor, op.compartment_id, operation=op_id,
+                        purpose=str(op.purpose))  # fmt: skip
+        return self.op(op_id)
+
+    def op_left_open(self, op_id: int, after_s: float) -> OpRow:
+        with self._tx():
+            op = self._set_status(op_id, OpStatus.LEFT_OPEN)
+            self._event("door_left_open", "alarm", op.actor, op.compartment_id,
+                        operation=op_id, open_for_s=round(after_s, 1))  # fmt: skip
+        return self.op(op_id)
+
+    def op_open_not_detected(self, op_id: int) -> OpRow:
+        """The door did not open: the compartment goes out of service, a deposit's
+        reservation is dropped, a parcel inside stays where it is."""
+        with self._tx() as db:
+            op = self._set_status(op_id, OpStatus.OPEN_NOT_DETECTED)
+            db.execute(
+                "UPDATE compartments SET state = 'OUT_OF_SERVICE', oos_reason = ? WHERE id = ?",
+                ("door did not open", op.compartment_id),
+            )
+            self._event("open_not_detected", "alarm", op.actor, op.compartment_id,
+                        operation=op_id, purpose=str(op.purpose))  # fmt: skip
+        return self.op(op_id)
+
+    def abandon_op(self, op_id: int, reason: str) -> OpRow:
+        """End an operation whose door never opened (reconciled at start)."""
+        with self._tx() as db:
+            op = self._set_status(op_id, OpStatus.ABANDONED, reason=reason)
+            if op.purpose is Purpose.DEPOSIT:
+                db.execute(
+                    "UPDATE compartments SET state = 'AVAILABLE'"
+                    " WHERE id = ? AND state = 'RESERVED'",
+                    (op.compartment_id,),
+                )
+            self._event("operation_abandoned", "warning", op.actor, op.compartment_id,
+                        operation=op_id, reason=reason)  # fmt: skip
+        return self.op(op_id)
+
+    def finish_plain(self, op_id: int) -> OpRow:
+        """A technician's or self-test door closed: nothing changes hands."""
+        with self._tx():
+            op = self._set_status(op_id, OpStatus.CLOSED)
+            self._event("door_closed", "info", op.actor, op.compartment_id, operation=op_id,
+                        purpose=str(op.purpose))  # fmt: skip
+        return self.op(op_id)
+
+    def finish_deposit(
+        self,
+        op_id: int,
+        code_tag: str,
+        expires_at: float,
+        notifications: Callable[[int], Sequence[OutboxItem]],
+    ) -> ParcelRow:
+        """The courier closed the door: the parcel is STORED, its code's tag kept and the
+        recipient's notification queued, all in one transaction."""
+        now = self.clock()
+        with self._tx() as db:
+            op = self._set_status(op_id, OpStatus.CLOSED, outcome="stored")
+            d = op.details
+            announced = d.get("announced_parcel")
+            if announced is not None:
+                db.execute(
+                    "UPDATE parcels SET state = 'STORED', compartment_id = ?, code_tag = ?,"
+                    " courier = ?, stored_at = ?, expires_at = ?, size = ?"
+                    " WHERE id = ? AND state = 'ANNOUNCED'",
+                    (op.compartment_id, code_tag, op.actor, now, expires_at, d["size"],
+                     announced),
+                )  # fmt: skip
+                pid = int(announced)
+            else:
+                cur = db.execute(
+                    "INSERT INTO parcels (barcode, size, phone, email, state, compartment_id,"
+                    " code_tag, courier, stored_at, expires_at)"
+                    " VALUES (?,?,?,?, 'STORED', ?,?,?,?,?)",
+                    (d["barcode"], d["size"], d.get("phone"), d.get("email"),
+                     op.compartment_id, code_tag, op.actor, now, expires_at),
+                )  # fmt: skip
+                pid = int(cur.lastrowid or 0)
+            db.execute("UPDATE door_ops SET parcel_id = ? WHERE id = ?", (pid, op_id))
+            db.execute(
+                "UPDATE compartments SET state = 'OCCUPIED' WHERE id = ? AND state = 'RESERVED'",
+                (op.compartment_id,),
+            )
+            self._queue(notifications(pid))
+            self._event("parcel_stored", "info", op.actor, op.compartment_id, operation=op_id,
+                        parcel=pid, barcode=d["barcode"])  # fmt: skip
+        return self.parcel(pid)
+
+    def finish_unused_deposit(self, op_id: int, reason: str) -> OpRow:
+        """A deposit door closed without a parcel (it did not fit): the compartment is free."""
+        with self._tx() as db:
+            op = self._set_status(op_id, OpStatus.CLOSED, outcome=reason)
+            db.execute(
+                "UPDATE compartments SET state = 'AVAILABLE' WHERE id = ? AND state = 'RESERVED'",
+                (op.compartment_id,),
+            )
+            self._event("compartment_freed", "info", op.actor, op.compartment_id,
+                        operation=op_id, reason=reason)  # fmt: skip
+        return self.op(op_id)
+
+    def finish_removal(self, op_id: int) -> ParcelRow:
+        """A pickup or return door closed: the parcel has left, the compartment is free."""
+        now = self.clock()
+        with self._tx() as db:
+            op = self._set_status(op_id, OpStatus.CLOSED)
+            if op.parcel_id is None:
+                raise ConflictError(f"operation {op_id} has no parcel")
+            if op.purpose is Purpose.PICKUP:
+                state, column, kind = "PICKED_UP", "picked_up_at", "parcel_picked_up"
+            else:
+                state, column, kind = "RETURNED", "returned_at", "parcel_returned"
+            db.execute(
+                f"UPDATE parcels SET state = ?, {column} = ? WHERE id = ?",
+                (state, now, op.parcel_id),
+            )
+            db.execute(
+                "UPDATE compartments SET state = 'AVAILABLE'"
+                " WHERE id = ? AND state IN ('OCCUPIED', 'RESERVED')",
+                (op.compartment_id,),
+            )
+            self._event(kind, "info", op.actor, op.compartment_id, operation=op_id,
+                        parcel=op.parcel_id)  # fmt: skip
+        return self.parcel(op.parcel_id)
