@@ -42,7 +42,9 @@ def store_parcel(
     view = courier.post("/v1/deposits", body)
     done = courier.wait_operation(view["operation"])
     assert done["status"] == "CLOSED", done
-    return view["compartment"], daemon.code_for(barcode)
+    # The barcode as stored (a scanner's prefix and control characters are dropped).
+    (stored,) = [p for p in courier.get("/v1/parcels")["parcels"] if p["id"] == done["parcel"]]
+    return view["compartment"], daemon.code_for(stored["barcode"])
 
 
 def refused(call: Callable[[], Any], status: int) -> ApiError:

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,8 @@ from kiosk.client import ApiClient
 COURIER = ("carla", "2468")
 COURIER2 = ("conrad", "8642")
 TECHNICIAN = ("tomas", "1357")
+DEFAULT_USERS = ((COURIER, "courier"), (COURIER2, "courier"), (TECHNICIAN, "technician"))
+"""``((name, pin), role)`` of the people every test daemon knows unless told otherwise."""
 
 SIZES = ["S", "S", "S", "M", "M", "M", "L", "L", "XL", "S", "M", "L"]  # A01..A12
 ACCESSIBLE = {"A10", "A11"}
@@ -105,8 +107,15 @@ def render_config(
 class Daemon:
     """One kiosk daemon process and the handles a test needs around it."""
 
-    def __init__(self, root: Path, **config: Any) -> None:
+    def __init__(
+        self,
+        root: Path,
+        users: Sequence[tuple[tuple[str, str], str]] = DEFAULT_USERS,
+        **config: Any,
+    ) -> None:
+        """``users``: the ``((name, pin), role)`` added before the first start."""
         self.root = root
+        self.users = tuple(users)
         self.data_dir = root / "data"
         self.config_path = root / "kiosk.toml"
         self.config_path.write_text(render_config(self.data_dir, **config))
@@ -127,11 +136,7 @@ class Daemon:
         )
 
     def add_users(self) -> None:
-        for (name, pin), role in (
-            (COURIER, "courier"),
-            (COURIER2, "courier"),
-            (TECHNICIAN, "technician"),
-        ):
+        for (name, pin), role in self.users:
             r = self.kiosk_cmd(
                 "users", "--config", str(self.config_path), "add", name, "--role", role,
                 "--pin-stdin", stdin=pin + "\n",
