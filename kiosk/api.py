@@ -161,6 +161,11 @@ def create_app(kiosk: Kiosk, courier_uc: Courier, tech: Technician) -> FastAPI:
             "alarms": alarms,
         }  # fmt: skip
 
+    @app.get("/v1/kiosk")
+    async def kiosk_info() -> dict[str, Any]:
+        """What a front end needs to draw this kiosk: names, sizes, the wall, settings."""
+        return kiosk.info()
+
     @app.get("/v1/compartments")
     async def compartments() -> dict[str, Any]:
         return {"compartments": kiosk.compartments_view()}
@@ -231,6 +236,12 @@ def create_app(kiosk: Kiosk, courier_uc: Courier, tech: Technician) -> FastAPI:
     @app.post("/v1/announcements", status_code=201)
     async def announce(body: AnnounceRequest, s: Courier) -> dict[str, Any]:
         return parcel_view(courier_uc.announce(s, body.barcode, body.size, body.phone, body.email))
+
+    @app.get("/v1/deposits/lookup")
+    async def deposit_lookup(
+        barcode: Annotated[str, Query(min_length=1, max_length=512)], s: Courier
+    ) -> dict[str, Any]:
+        return courier_uc.lookup(s, barcode)
 
     @app.post("/v1/deposits")
     async def deposit(body: DepositRequest, s: Courier) -> dict[str, Any]:

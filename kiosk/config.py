@@ -122,6 +122,17 @@ class SecuritySection:
 
 
 @dataclass(frozen=True)
+class UiSection:
+    """What the touchscreen needs to know; it fetches this from the daemon."""
+
+    idle_timeout_s: float = 60.0
+    more_time_s: float = 30.0
+    display_dpi: float = 133.0  # the official 7" display: 800 px over 152 mm
+    large_text: bool = False
+    key_sound: bool = False
+
+
+@dataclass(frozen=True)
 class NotifySection:
     backend: str = "log"
     webhook_url: str = ""
@@ -153,6 +164,8 @@ class CompartmentConfig:
     board: str
     lock: int
     accessible: bool = False
+    column: int = 0  # place on the wall picture; 0 = laid out automatically
+    row: int = 0
 
 
 @dataclass(frozen=True)
@@ -168,6 +181,7 @@ class Config:
     boards: tuple[BoardConfig, ...]
     compartments: tuple[CompartmentConfig, ...]
     demo: bool = False
+    ui: UiSection = UiSection()
 
     def size_names(self) -> tuple[str, ...]:
         """Size names, smallest first."""
@@ -252,10 +266,23 @@ def _build(raw: dict[str, Any], path: Path, problems: Problems) -> Config:
     sizes = _read_sizes(top)
     boards = _read_boards(top)
     compartments = _read_compartments(top, sizes, boards)
+    ui = _read_ui(top.table("ui"))
     top.check_unknown()
     return Config(
-        path, kiosk, policy, doors, locks, security, notify, sizes, boards, compartments, demo
+        path, kiosk, policy, doors, locks, security, notify, sizes, boards, compartments, demo, ui
     )
+
+
+def _read_ui(t: Table) -> UiSection:
+    section = UiSection(
+        idle_timeout_s=t.get_float("idle_timeout_s", 60.0, minimum=10, maximum=600),
+        more_time_s=t.get_float("more_time_s", 30.0, minimum=20, maximum=120),
+        display_dpi=t.get_float("display_dpi", 133.0, minimum=50, maximum=600),
+        large_text=t.get_bool("large_text", False),
+        key_sound=t.get_bool("key_sound", False),
+    )
+    t.check_unknown()
+    return section
 
 
 def _read_kiosk(t: Table, base: Path) -> KioskSection:
@@ -509,6 +536,8 @@ def _read_compartments(
             board=t.get_str("board"),
             lock=t.get_int("lock", minimum=1, maximum=64),
             accessible=t.get_bool("accessible", False),
+            column=t.get_int("column", 0, minimum=0, maximum=64),
+            row=t.get_int("row", 0, minimum=0, maximum=64),
         )
         t.check_unknown()
         if c.id in ids:

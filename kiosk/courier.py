@@ -29,6 +29,19 @@ class Courier:
         phone, email = self._contact(phone, email)
         return self.k.store.announce(barcode, size, phone, email, session.user)
 
+    def lookup(self, session: Session, barcode_text: str) -> dict[str, Any]:
+        """What the kiosk knows of a parcel about to be deposited (for the screen)."""
+        barcode = self._barcode(barcode_text)
+        parcel = self.k.store.parcel_by_barcode(barcode)
+        if parcel is not None and parcel.state is not ParcelState.ANNOUNCED:
+            raise ConflictError(f"Parcel {barcode} is already in this kiosk.")
+        return {
+            "barcode": barcode,
+            "announced": parcel is not None,
+            "size": parcel.size if parcel else None,
+            "has_contact": bool(parcel and (parcel.phone or parcel.email)),
+        }
+
     async def deposit(
         self,
         session: Session,

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +20,7 @@ from drivers.base import DoorState
 from kiosk import codes, pins
 from kiosk.allocation import Allocator
 from kiosk.bus import Bus
-from kiosk.config import Config
+from kiosk.config import CompartmentConfig, Config
 from kiosk.domain import CompartmentState, ParcelState, Purpose, Role
 from kiosk.doors import Doors, LiveOp
 from kiosk.errors import (
@@ -366,8 +367,40 @@ class Kiosk:
         counts = self.allocator.free_counts()
         return {name: counts.get(i, 0) for i, name in enumerate(self.config.size_names())}
 
+    def info(self) -> dict[str, Any]:
+        cfg = self.config
+        return {
+            "id": cfg.kiosk.id,
+            "name": cfg.kiosk.name,
+            "operator_contact": cfg.kiosk.operator_contact,
+            "languages": list(cfg.kiosk.languages),
+            "demo": cfg.demo,
+            "pickup_code_digits": cfg.policy.pickup_code_digits,
+            "max_barcode_length": cfg.policy.max_barcode_length,
+            "sizes": [dataclasses.asdict(s) for s in cfg.sizes],
+            "wall": wall_layout(cfg.compartments),
+            "ui": dataclasses.asdict(cfg.ui),
+        }
+
     def live_ops(self) -> list[LiveOp]:
         return list(self.doors.live.values())
 
     def uptime_s(self) -> float:
         return time.monotonic() - self.started_at
+
+
+def wall_layout(compartments: Sequence[CompartmentConfig]) -> list[dict[str, Any]]:
+    """Where each door sits on the wall picture: its configured column and row, or one
+    column per id letter (A01, A02 ... in column A), in id order from the top."""
+    letters: list[str] = []
+    rows: dict[str, int] = {}
+    out = []
+    for c in compartments:
+        letter = c.id.rstrip("0123456789") or "A"
+        if letter not in letters:
+            letters.append(letter)
+        rows[letter] = rows.get(letter, 0) + 1
+        out.append({"id": c.id, "size": c.size, "accessible": c.accessible,
+                    "column": c.column or letters.index(letter) + 1,
+                    "row": c.row or rows[letter]})  # fmt: skip
+    return out

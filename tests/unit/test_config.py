@@ -124,7 +124,11 @@ def test_demo_config_loads() -> None:
     assert [(b.name, b.driver, b.options["person"]) for b in config.boards] == [
         ("bank", "sim", "auto")
     ]
-    assert [c.id for c in config.compartments] == [f"A{n:02d}" for n in range(1, 17)]
+    assert [c.id for c in config.compartments] == (
+        [f"A{n:02d}" for n in range(1, 7)]
+        + [f"B{n:02d}" for n in range(1, 6)]
+        + [f"C{n:02d}" for n in range(1, 6)]
+    )
     assert [c.lock for c in config.compartments] == list(range(1, 17))
     assert {
         size: [c.size for c in config.compartments].count(size) for size in ("S", "M", "L", "XL")
@@ -134,7 +138,7 @@ def test_demo_config_loads() -> None:
         "L": 3,
         "XL": 2,
     }
-    assert [c.id for c in config.compartments if c.accessible] == ["A13", "A14"]
+    assert [c.id for c in config.compartments if c.accessible] == ["A06", "C05"]
 
 
 def test_full_example_config_shows_every_default(tmp_path: Path) -> None:
