@@ -112,6 +112,10 @@ def create_app(kiosk: Kiosk, courier_uc: Courier, tech: Technician) -> FastAPI:
     async def locker_error(request: Request, exc: LockerError) -> JSONResponse:
         status = next((code for cls, code in STATUS_FOR if isinstance(exc, cls)), 500)
         body: dict[str, Any] = {"error": str(exc), "kind": type(exc).__name__}
+        details = {k: getattr(exc, k) for k in ("reason", "compartment", "size")
+                   if getattr(exc, k, None) is not None}  # fmt: skip
+        if details:
+            body["details"] = details
         headers = {}
         if isinstance(exc, Throttled):
             body["retry_after"] = round(exc.retry_after, 1)
@@ -251,6 +255,10 @@ def create_app(kiosk: Kiosk, courier_uc: Courier, tech: Technician) -> FastAPI:
     @app.post("/v1/operations/{op_id}/bigger")
     async def bigger(op_id: int, s: Courier) -> dict[str, Any]:
         return await courier_uc.bigger(s, op_id)
+
+    @app.post("/v1/operations/{op_id}/not-opened")
+    async def not_opened(op_id: int, s: Courier) -> dict[str, Any]:
+        return await courier_uc.not_opened(s, op_id)
 
     @app.post("/v1/operations/{op_id}/reopen")
     async def reopen(op_id: int, s: Courier) -> dict[str, Any]:

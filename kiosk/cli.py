@@ -15,6 +15,7 @@ EPILOG = """\
 examples:
   locker-kiosk demo                                  the whole product on a simulator
   locker-kiosk run --config /etc/locker-kiosk/kiosk.toml
+  locker-kiosk ui --fullscreen                       the touchscreen
   locker-kiosk users --config kiosk.toml add anna --role courier
   locker-kiosk safe-off --config kiosk.toml          every lock output off, no daemon
 """
@@ -55,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     off.add_argument("--config", required=True)
     users_cli.add_parser(sub)
+    from kiosk.ui import main as ui_main
+
+    ui_main.add_parser(sub)
     return parser
 
 
@@ -84,6 +88,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from kiosk.demo import run_demo
 
         return run_demo(Path(args.config) if args.config else None, keep=args.keep)
+    if args.command == "ui":
+        from kiosk.ui import main as ui_main
+
+        return ui_main.run(args)
     config = load_config(args.config)
     if args.command == "check-config":
         print(f"{args.config}: OK ({len(config.compartments)} compartments, "

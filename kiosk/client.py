@@ -57,13 +57,20 @@ class ApiError(ClientError):
     """
 
     def __init__(
-        self, status: int, message: str, kind: str | None = None, retry_after: float | None = None
+        self,
+        status: int,
+        message: str,
+        kind: str | None = None,
+        retry_after: float | None = None,
+        details: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.kind = kind
         self.retry_after = retry_after
+        #: machine-readable facts of the refusal (``reason``, ``compartment``, ``size``)
+        self.details = details or {}
 
     @property
     def is_throttled(self) -> bool:
@@ -299,7 +306,10 @@ def error_from_response(response: httpx.Response) -> ApiError:
         message = f"the daemon answered {status} {response.reason_phrase}".rstrip()
     if retry_after is None and status == 429:
         retry_after = _float(response.headers.get("Retry-After"))
-    return ApiError(status, message, kind, retry_after)
+    details = body.get("details") if isinstance(body, dict) else None
+    return ApiError(
+        status, message, kind, retry_after, details if isinstance(details, dict) else None
+    )
 
 
 def _error_fields(body: Any) -> tuple[str | None, str | None, float | None]:

@@ -104,6 +104,17 @@ class Courier:
         self.k.store.update_details(op_id, unused="did not fit")
         return await self._deposit_into_best(session, dict(op.details), rank)
 
+    async def not_opened(self, session: Session, op_id: int) -> dict[str, Any]:
+        """The courier says the door did not open although its sensor says it did: the
+        compartment goes out of service and another one of the same size opens."""
+        op = self._courier_op(session, op_id, Purpose.DEPOSIT)
+        self.k.store.update_details(op_id, unused="door did not open (courier)")
+        self.k.store.set_out_of_service(
+            op.compartment_id, "courier reported: door did not open", session.user
+        )
+        rank = self.k.config.size_rank(op.details["size"])
+        return await self._deposit_into_best(session, dict(op.details), rank)
+
     async def reopen(self, session: Session, op_id: int) -> dict[str, Any]:
         op = self._courier_op(session, op_id, None)
         opened = await self.k.doors.reopen(op.id)

@@ -24,14 +24,22 @@ class NotFound(LockerError):
 
 
 class ConflictError(LockerError):
-    """The request does not fit the current state (e.g. the compartment is busy)."""
+    """The request does not fit the current state (e.g. the compartment is busy).
+
+    ``reason`` is a short machine-readable word for front ends that word the message
+    themselves (in the person's language).
+    """
+
+    def __init__(self, message: str, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class NoCompartmentFree(ConflictError):
     """No compartment fits: nothing was reserved."""
 
     def __init__(self, size: str) -> None:
-        super().__init__(f"no compartment free for size {size}")
+        super().__init__(f"no compartment free for size {size}", "no_compartment")
         self.size = size
 
 

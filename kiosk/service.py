@@ -217,12 +217,13 @@ class Kiosk:
             self._succeed("code")
         if parcel.state is ParcelState.EXPIRED:
             raise ConflictError(
-                "The pickup time for this parcel has ended; it is going back to the sender."
+                "The pickup time for this parcel has ended; it is going back to the sender.",
+                "expired",
             )
         if parcel.state is ParcelState.RETURNED:
-            raise ConflictError("This parcel has been returned to the sender.")
+            raise ConflictError("This parcel has been returned to the sender.", "returned")
         if parcel.state is ParcelState.PICKED_UP:
-            raise ConflictError("This parcel has already been picked up.")
+            raise ConflictError("This parcel has already been picked up.", "picked_up")
         assert parcel.compartment_id is not None
         cid = parcel.compartment_id
         if self.store.compartment(cid).state is CompartmentState.OUT_OF_SERVICE:

@@ -1,0 +1,361 @@
+"""The touchscreen application: one pygame loop that never waits on the daemon.
+
+The loop sleeps in ``pygame.event.wait`` until something happens: a tap, a key, a
+message from the daemon link (posted from its threads as a pygame event), or the next
+deadline of a countdown. Then it handles everything that is queued and redraws. API
+calls go to :class:`~kiosk.ui.link.DaemonLink`'s worker; their results come back as
+messages and run the callback the screen registered.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pygame
+
+from kiosk.ui import i18n, theme
+from kiosk.ui.i18n import _
+from kiosk.ui.link import DaemonLink, Message
+from kiosk.ui.sound import Sound
+from kiosk.ui.wedge import WedgeDetector
+from kiosk.ui.widgets import Button, Painter, Rect, rows
+
+log = logging.getLogger(__name__)
+
+LINK_EVENT = pygame.USEREVENT + 1
+Callback = Callable[[Message], None]
+
+
+class App:
+    def __init__(
+        self,
+        socket: str,
+        size: tuple[int, int] = (800, 480),
+        fullscreen: bool = False,
+        lang: str | None = None,
+        large_text: bool | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        start_link: bool = True,
+    ) -> None:
+        pygame.display.init()
+        pygame.font.init()
+        flags = pygame.FULLSCREEN if fullscreen else 0
+        self.surface = pygame.display.set_mode(size, flags)
+        pygame.display.set_caption("locker-kiosk")
+        pygame.key.set_repeat(0)
+        self.clock = clock
+        self.size = self.surface.get_size()
+        self.kiosk: dict[str, Any] | None = None
+        self.status: dict[str, Any] | None = None
+        self.online = False
+        self.session: dict[str, Any] | None = None
+        self.fixed_lang = lang
+        self.large_text_override = large_text
+        i18n.set_language(lang or "en")
+        self.link = DaemonLink(socket, self._post)
+        self.pending: dict[int, Callback | None] = {}
+        self.buttons: list[Button] = []
+        self.texts: list[str] = []
+        self.dirty = True
+        self.running = True
+        self.last_input = clock()
+        self.sound = Sound(False)
+        self.wedge = WedgeDetector(clock)
+        from kiosk.ui.screens.home import HomeScreen
+
+        self.screen: Screen = HomeScreen(self)
+        self.dialog: Screen | None = None
+        if start_link:
+            self.link.start()
+
+    # -- settings from the daemon ---------------------------------------------------
+
+    @property
+    def ui(self) -> dict[str, Any]:
+        return (self.kiosk or {}).get("ui", {})
+
+    @property
+    def metrics(self) -> theme.Metrics:
+        large = (
+            self.ui.get("large_text", False)
+            if self.large_text_override is None
+            else (self.large_text_override)
+        )
+        return theme.Metrics(self.size[0], self.size[1], self.ui.get("display_dpi", 133.0), large)
+
+    def set_large_text(self, on: bool) -> None:
+        self.large_text_override = on
+        self.dirty = True
+
+    # -- the daemon -----------------------------------------------------------------
+
+    def _post(self, message: Message) -> None:
+        """From the link's threads: wake the loop with a message."""
+        # pygame.error: the display is gone, the app is shutting down
+        with contextlib.suppress(pygame.error):
+            pygame.event.post(pygame.event.Event(LINK_EVENT, msg=message))
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        on_done: Callback | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> int:
+        token = self.session["token"] if self.session else None
+        call_id = self.link.call(method, path, body, token, params)
+        self.pending[call_id] = on_done
+        return call_id
+
+    def _on_link(self, msg: Message) -> None:
+        kind = msg.get("kind")
+        if kind == "result":
+            callback = self.pending.pop(msg["id"], None)
+            if callback is not None:
+                callback(msg)
+        elif kind == "kiosk":
+            self.kiosk = msg["data"]
+            self.sound.enabled = bool(self.ui.get("key_sound", False))
+            if self.fixed_lang is None and i18n.language() not in self.kiosk["languages"]:
+                i18n.set_language(self.kiosk["languages"][0])
+            self.refresh_status()
+        elif kind == "link":
+            self.online = bool(msg["online"])
+            if not self.online:
+                self.status = None
+        elif kind == "stream":
+            data = msg["data"]
+            if data.get("type") == "board":
+                self.refresh_status()
+            if data.get("type") == "scan":
+                self.scan(str(data.get("text", "")))
+                return
+        for screen in (self.dialog, self.screen):
+            if screen is not None:
+                screen.on_message(msg)
+        self.dirty = True
+
+    def refresh_status(self) -> None:
+        def done(result: Message) -> None:
+            if result["ok"]:
+                self.status = result["data"]
+
+        self.call("GET", "/v1/status", on_done=done)
+
+    @property
+    def out_of_service(self) -> bool:
+        """No board answers: nothing can be opened."""
+        boards = (self.status or {}).get("boards", [])
+        return bool(boards) and not any(b["online"] for b in boards)
+
+    # -- navigation -----------------------------------------------------------------
+
+    def goto(self, screen: Screen) -> None:
+        self.screen = screen
+        self.dialog = None
+        self.last_input = self.clock()
+        self.dirty = True
+
+    def show_dialog(self, dialog: Screen | None) -> None:
+        self.dialog = dialog
+        self.dirty = True
+
+    def home(self, sign_out: bool = True) -> None:
+        from kiosk.ui.screens.home import HomeScreen
+
+        if sign_out:
+            self.sign_out()
+        self.goto(HomeScreen(self))
+
+    def sign_out(self) -> None:
+        if self.session is not None:
+            self.call("DELETE", "/v1/sessions")
+            self.session = None
+
+    def set_language(self, code: str) -> None:
+        i18n.set_language(code)
+        self.dirty = True
+
+    # -- input ----------------------------------------------------------------------
+
+    def handle(self, event: pygame.event.Event) -> None:
+        if event.type == pygame.QUIT:
+            self.running = False
+        elif event.type == LINK_EVENT:
+            self._on_link(event.msg)
+        elif event.type == pygame.MOUSEBUTTONDOWN and event.button == 1:
+            self.tap(event.pos)
+        elif event.type == pygame.FINGERDOWN:
+            w, h = self.size
+            self.tap((int(event.x * w), int(event.y * h)))
+        elif event.type == pygame.KEYDOWN:
+            self.last_input = self.clock()
+            for kind, text in self.wedge.feed(event.key, event.unicode):
+                self._deliver_key(kind, text)
+        elif event.type == pygame.VIDEORESIZE:
+            self.surface = pygame.display.set_mode((event.w, event.h), pygame.RESIZABLE)
+            self.size = (event.w, event.h)
+        self.dirty = True
+
+    def _deliver_key(self, kind: str, text: str) -> None:
+        if kind == "scan":
+            self.scan(text)
+            return
+        target = self.dialog or self.screen
+        if kind == "enter":
+            target.on_enter()
+        elif kind == "backspace":
+            target.on_backspace()
+        elif kind == "escape":
+            target.on_escape()
+        else:
+            target.on_text(text)
+        self.sound.click()
+
+    def tap(self, pos: tuple[int, int]) -> None:
+        self.last_input = self.clock()
+        for button in reversed(self.buttons):
+            if button.hit(pos):
+                self.sound.click()
+                assert button.on_tap is not None
+                button.on_tap()
+                self.dirty = True
+                return
+
+    def scan(self, text: str) -> None:
+        """A barcode from a scanner: the screen on show decides what it means."""
+        self.last_input = self.clock()
+        target = self.dialog or self.screen
+        if not target.on_scan(text):
+            self.sound.error()
+        self.dirty = True
+
+    # -- the loop -------------------------------------------------------------------
+
+    def _next_deadline(self) -> float | None:
+        deadlines = [d for d in (self.screen.next_timer(), self.wedge.next_flush()) if d]
+        if self.dialog is not None and self.dialog.next_timer():
+            deadlines.append(self.dialog.next_timer())  # type: ignore[arg-type]
+        if self.screen.idle_timeout and self.dialog is None:
+            deadlines.append(self.last_input + float(self.ui.get("idle_timeout_s", 60.0)))
+        return min(deadlines) if deadlines else None
+
+    def step(self, max_wait_s: float | None = None) -> None:
+        """Wait for something to happen (at most ``max_wait_s``), handle it, redraw."""
+        deadline = self._next_deadline()
+        wait = None if deadline is None else max(0.0, deadline - self.clock())
+        if max_wait_s is not None:
+            wait = max_wait_s if wait is None else min(wait, max_wait_s)
+        event = pygame.event.wait(-1 if wait is None else max(1, int(wait * 1000)))
+        if event.type != pygame.NOEVENT:
+            self.handle(event)
+        for event in pygame.event.get():
+            self.handle(event)
+        self._timers()
+        if self.dirty:
+            self.draw()
+
+    def _timers(self) -> None:
+        now = self.clock()
+        for kind, text in self.wedge.flush_due():
+            self._deliver_key(kind, text)
+        for screen in (self.screen, self.dialog):
+            if screen is not None and screen.next_timer() is not None:
+                if screen.next_timer() <= now:  # type: ignore[operator]
+                    screen.on_timer()
+                self.dirty = True
+        idle_s = float(self.ui.get("idle_timeout_s", 60.0))
+        if self.screen.idle_timeout and self.dialog is None and now - self.last_input >= idle_s:
+            from kiosk.ui.screens.dialogs import MoreTimeDialog
+
+            self.show_dialog(MoreTimeDialog(self, float(self.ui.get("more_time_s", 30.0))))
+
+    def run(self) -> None:
+        try:
+            while self.running:
+                self.step()
+        finally:
+            self.link.stop()
+            pygame.quit()
+
+    def draw(self) -> None:
+        m = self.metrics
+        painter = Painter(self.surface, m)
+        self.surface.fill(theme.PAPER)
+        area = Rect(0, 0, *self.size).inflate(-2 * m.gap, -2 * m.gap)
+        header, body = rows(area, [1, 7], m.gap)
+        self._header(painter, header)
+        buttons = self.screen.build(body, painter)
+        if self.dialog is not None:
+            shade = pygame.Surface(self.size, pygame.SRCALPHA)
+            shade.fill((0, 0, 0, 150))
+            self.surface.blit(shade, (0, 0))
+            buttons = self.dialog.build(body.inflate(-4 * m.gap, -2 * m.gap), painter)
+        for button in buttons:
+            painter.button(button)
+        pygame.display.flip()
+        self.buttons = buttons
+        self.texts = painter.texts
+        self.dirty = False
+
+    def _header(self, p: Painter, rect: Rect) -> None:
+        name = (self.kiosk or {}).get("name", "")
+        if not self.online:
+            p.fill(rect, theme.DANGER, p.metrics.gap)
+            p.text(
+                _("Out of service: the kiosk is starting or restarting. Please wait."),
+                rect,
+                theme.DANGER_TEXT,
+                0.8,
+            )
+        elif self.out_of_service:
+            p.fill(rect, theme.DANGER, p.metrics.gap)
+            p.text(
+                _("Out of service: the lockers cannot be opened right now."),
+                rect,
+                theme.DANGER_TEXT,
+                0.8,
+            )
+        else:
+            p.fill(rect, theme.PANEL, p.metrics.gap)
+            p.text(name, rect, theme.INK, 0.9)
+
+
+class Screen:
+    """One screen. ``build`` draws it and returns its buttons; the rest are hooks."""
+
+    idle_timeout = True
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    def build(self, area: Rect, p: Painter) -> list[Button]:
+        raise NotImplementedError
+
+    def on_message(self, msg: Message) -> None:
+        """A result, stream or link message (every one, for screens that follow them)."""
+
+    def on_text(self, text: str) -> None:
+        """A printable key typed by a person."""
+
+    def on_enter(self) -> None: ...
+
+    def on_backspace(self) -> None: ...
+
+    def on_escape(self) -> None:
+        self.app.home()
+
+    def on_scan(self, text: str) -> bool:
+        """A scanned barcode; False if this screen has no use for one."""
+        return False
+
+    def next_timer(self) -> float | None:
+        """When this screen next needs ``on_timer`` (app clock), or None."""
+        return None
+
+    def on_timer(self) -> None: ...

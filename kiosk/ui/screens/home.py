@@ -1,0 +1,108 @@
+"""Home: pick up a parcel, the courier entry, languages, large text, the help line."""
+
+from __future__ import annotations
+
+from kiosk.ui import i18n, theme
+from kiosk.ui.app import App, Screen
+from kiosk.ui.i18n import _
+from kiosk.ui.widgets import Button, Painter, Rect, cols, rows
+
+
+class HomeScreen(Screen):
+    idle_timeout = False
+
+    def __init__(self, app: App) -> None:
+        super().__init__(app)
+
+    def build(self, area: Rect, p: Painter) -> list[Button]:
+        m = p.metrics
+        kiosk = self.app.kiosk or {}
+        main, footer = rows(area, [5, 1.3], m.gap)
+        if m.is_portrait:
+            pickup, courier = rows(main, [3, 1], m.gap)
+        else:
+            pickup, courier = cols(main, [3, 1.2], m.gap)
+        usable = self.app.online and not self.app.out_of_service
+        buttons = [
+            Button(
+                pickup,
+                _("Pick up a parcel"),
+                self.pickup,
+                "primary",
+                usable,
+                "pickup",
+                1.8,
+                _("Type your pickup code or show its QR code"),
+            ),
+            Button(
+                courier,
+                _("Courier"),
+                self.courier,
+                "secondary",
+                self.app.online,
+                "courier",
+                1.1,
+                _("Deliver or collect"),
+            ),
+        ]
+        help_rect, *tool_rects = cols(footer, [4, 1, 1, 1.3], m.gap)
+        contact = kiosk.get("operator_contact", "")
+        if contact:
+            p.text(
+                _("Help: {contact}").format(contact=contact),
+                help_rect,
+                theme.INK,
+                0.75,
+                align="left",
+            )
+        languages = kiosk.get("languages", ["en"])
+        for rect, code in zip(tool_rects[:2], languages[:2], strict=False):
+            current = i18n.language() == code
+            buttons.append(
+                Button(
+                    rect,
+                    i18n.LANGUAGE_NAMES.get(code, code),
+                    lambda c=code: self.app.set_language(c),  # type: ignore[misc]
+                    "ok" if current else "key",
+                    name=f"lang-{code}",
+                    size=0.7,
+                )
+            )
+        large = self.app.metrics.large_text
+        buttons.append(
+            Button(
+                tool_rects[2],
+                _("Large text"),
+                lambda: self.app.set_large_text(not large),
+                "ok" if large else "key",
+                name="large-text",
+                size=0.7,
+            )
+        )
+        return buttons
+
+    def pickup(self) -> None:
+        from kiosk.ui.screens.pickup import PickupScreen
+
+        self.app.goto(PickupScreen(self.app))
+
+    def courier(self) -> None:
+        from kiosk.ui.screens.signin import SignInScreen
+
+        self.app.goto(SignInScreen(self.app))
+
+    def on_scan(self, text: str) -> bool:
+        """A pickup QR code shown to the scanner works like typing the code."""
+        from kiosk.ui.screens.pickup import PickupScreen
+
+        screen = PickupScreen(self.app)
+        self.app.goto(screen)
+        return screen.on_scan(text)
+
+    def on_text(self, text: str) -> None:
+        if text.isdigit():
+            self.pickup()
+            self.app.screen.on_text(text)
+
+    def on_escape(self) -> None:
+        """Home is home."""

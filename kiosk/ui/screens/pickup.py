@@ -1,0 +1,163 @@
+"""The customer's keypad: type the pickup code (or scan its QR code), the door opens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kiosk.ui import theme
+from kiosk.ui.app import App, Screen
+from kiosk.ui.i18n import _
+from kiosk.ui.link import Message
+from kiosk.ui.screens.keypad import keypad
+from kiosk.ui.widgets import Button, Painter, Rect, cols, rows
+
+
+def error_text(result: Message, app: App) -> str:
+    """The person's words for a refusal of the daemon (never the daemon's English)."""
+    details = result.get("details") or {}
+    kind, status = result.get("error_kind"), result.get("status")
+    contact = (app.kiosk or {}).get("operator_contact", "")
+    reason = details.get("reason")
+    if kind == "DaemonUnreachable" or status == 0:
+        return _("The kiosk is not answering. Please try again in a moment.")
+    if kind == "DoorDidNotOpen" or status == 502:
+        door = details.get("compartment", "")
+        return _("Door {door} did not open. For help: {contact}").format(door=door, contact=contact)
+    if reason == "expired":
+        return _("The pickup time for this parcel has ended; it is going back to the sender.")
+    if reason == "returned":
+        return _("This parcel has been returned to the sender.")
+    if reason == "picked_up":
+        return _("This parcel has already been picked up.")
+    if status == 429:
+        return _("Too many wrong tries. Please wait.")
+    if status == 401:
+        return _("That code is not right. Please check it and try again.")
+    return _("Something went wrong. For help: {contact}").format(contact=contact)
+
+
+class PickupScreen(Screen):
+    def __init__(self, app: App) -> None:
+        super().__init__(app)
+        self.code = ""
+        self.message = ""
+        self.busy = False
+        self.locked_until: float | None = None
+
+    @property
+    def digits(self) -> int:
+        return int((self.app.kiosk or {}).get("pickup_code_digits", 8))
+
+    def build(self, area: Rect, p: Painter) -> list[Button]:
+        m = p.metrics
+        left, right = (rows if m.is_portrait else cols)(area, [1, 1.1], m.gap)
+        title, shown, note, actions = rows(left, [1, 1.2, 1.6, 1], m.gap)
+        p.text(_("Type your pickup code"), title, theme.INK, 1.1)
+        p.fill(shown, theme.PANEL, m.gap)
+        masked = " ".join(self.code.ljust(self.digits, "_"))
+        p.text(masked, shown, theme.INK, 1.5)
+        if self.locked_until is not None:
+            wait = max(0, int(self.locked_until - self.app.clock() + 0.999))
+            note_text = _("Too many wrong codes. Please wait {seconds} s.").format(seconds=wait)
+            p.text(note_text, note, theme.DANGER, 0.9)
+        elif self.busy:
+            p.text(_("Checking your code…"), note, theme.INK, 0.9)
+        elif self.message:
+            p.text(self.message, note, theme.DANGER, 0.9)
+        back, ok = cols(actions, [1, 1.4], m.gap)
+        can_send = len(self.code) == self.digits and not self.busy and self.locked_until is None
+        buttons = [
+            Button(back, _("Back"), lambda: self.app.home(), "secondary", name="back"),
+            Button(ok, _("OK"), self.submit, "ok", can_send, name="ok", size=1.2),
+        ]
+        return buttons + keypad(right, m.gap, self.on_text, self.clear, self.on_backspace)
+
+    # -- input ----------------------------------------------------------------------
+
+    def on_text(self, text: str) -> None:
+        if text.isdigit() and len(self.code) < self.digits and not self.busy:
+            self.code += text
+            self.message = ""
+
+    def on_backspace(self) -> None:
+        self.code = self.code[:-1]
+
+    def clear(self) -> None:
+        self.code = ""
+        self.message = ""
+
+    def on_enter(self) -> None:
+        self.submit()
+
+    def on_scan(self, text: str) -> bool:
+        digits = "".join(ch for ch in text if ch.isdigit())
+        if len(digits) != self.digits or len(text.strip()) > self.digits + 4:
+            self.message = _(
+                "That is not a pickup code. Please scan the QR code from your message."
+            )
+            return False
+        self.code = digits
+        self.submit()
+        return True
+
+    def submit(self) -> None:
+        if self.busy or self.locked_until is not None:
+            return
+        if len(self.code) != self.digits:
+            self.message = _("A pickup code has {digits} digits.").format(digits=self.digits)
+            return
+        self.busy = True
+        self.app.call("POST", "/v1/pickup", {"code": self.code}, on_done=self._answered)
+
+    def _answered(self, result: Message) -> None:
+        self.busy = False
+        self.code = ""
+        if result["ok"]:
+            from kiosk.ui.screens.door import DoorScreen
+
+            self.app.goto(DoorScreen(self.app, result["data"], role="customer"))
+            return
+        self.app.sound.error()
+        if result.get("status") == 429:
+            self.locked_until = self.app.clock() + float(result.get("retry_after") or 30)
+        self.message = error_text(result, self.app)
+
+    # -- the lockout countdown ------------------------------------------------------
+
+    def next_timer(self) -> float | None:
+        if self.locked_until is None:
+            return None
+        return min(self.locked_until, self.app.clock() + 1.0)
+
+    def on_timer(self) -> None:
+        if self.locked_until is not None and self.app.clock() >= self.locked_until:
+            self.locked_until = None
+            self.message = ""
+
+
+def op_message(view: dict[str, Any]) -> str:
+    """What a screen says about a door operation, in the person's language."""
+    door = view["compartment"]
+    status, purpose = view["status"], view["purpose"]
+    if status == "OPEN_NOT_DETECTED":
+        return _("Door {door} did not open.").format(door=door)
+    if status == "CLOSED":
+        if purpose == "deposit" and view.get("unused"):
+            return _("Door {door} closed; the compartment is free again.").format(door=door)
+        if purpose == "deposit":
+            return _("Stored in {door}; the recipient has been notified.").format(door=door)
+        if purpose == "pickup":
+            return _("Thank you!")
+        if purpose == "return":
+            return _("Parcel from {door} collected for return to the sender.").format(door=door)
+        return _("Door {door} closed.").format(door=door)
+    if view.get("unused"):
+        return _("Door {door} is open: take the parcel out and close the door.").format(door=door)
+    texts = {
+        "pickup": _("Door {door} is open: take your parcel and close the door."),
+        "deposit": _("Door {door} is open: put the parcel in and close the door."),
+        "return": _("Door {door} is open: take the expired parcel and close the door."),
+        "technician": _("Door {door} is open."),
+        "self-test": _("Door {door} is open for the self-test: close it again."),
+    }
+    return texts.get(purpose, texts["technician"]).format(door=door)

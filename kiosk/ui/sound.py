@@ -1,0 +1,57 @@
+"""A short click on each key press and a low tone on errors, if wanted and possible.
+
+Sound is optional: without an audio device (or with ``key_sound = false``) every call
+is silently nothing.
+"""
+
+from __future__ import annotations
+
+import array
+import math
+
+import pygame
+
+RATE = 22050
+
+
+def _tone(freq: float, seconds: float, volume: float = 0.3) -> bytes:
+    n = int(RATE * seconds)
+    samples = array.array(
+        "h",
+        (
+            int(volume * 32767 * math.sin(2 * math.pi * freq * i / RATE) * (1 - i / n))
+            for i in range(n)
+        ),
+    )
+    return samples.tobytes()
+
+
+class Sound:
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self._sounds: dict[str, pygame.mixer.Sound] | None = None
+
+    def _ready(self) -> bool:
+        if not self.enabled:
+            return False
+        if self._sounds is None:
+            try:
+                pygame.mixer.init(RATE, -16, 1)
+                self._sounds = {
+                    "click": pygame.mixer.Sound(buffer=_tone(1800, 0.03)),
+                    "error": pygame.mixer.Sound(buffer=_tone(220, 0.25)),
+                }
+            except pygame.error:
+                self.enabled = False  # no audio device: stay silent
+                return False
+        return True
+
+    def click(self) -> None:
+        if self._ready():
+            assert self._sounds is not None
+            self._sounds["click"].play()
+
+    def error(self) -> None:
+        if self._ready():
+            assert self._sounds is not None
+            self._sounds["error"].play()

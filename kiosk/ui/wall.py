@@ -1,0 +1,62 @@
+"""A picture of the locker wall: columns of doors, each as tall as its size.
+
+Used to show a customer or a courier which door opened, and as the technician's grid
+(colour by state, door and board health). Returns the rectangle of every door so a
+screen can make them tappable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from kiosk.ui import theme
+from kiosk.ui.theme import Color
+from kiosk.ui.widgets import Painter, Rect, cols
+
+Colorer = Callable[[dict[str, Any]], tuple[Color, Color, str]]
+
+
+def plain(door: dict[str, Any]) -> tuple[Color, Color, str]:
+    return theme.PANEL, theme.INK, door["id"]
+
+
+def draw_wall(
+    p: Painter,
+    area: Rect,
+    kiosk: dict[str, Any] | None,
+    highlight: str | None = None,
+    colorer: Colorer = plain,
+) -> dict[str, Rect]:
+    if not kiosk or not kiosk.get("wall"):
+        return {}
+    heights = {s["name"]: s["height_mm"] for s in kiosk["sizes"]}
+    columns: dict[int, list[dict[str, Any]]] = {}
+    for door in kiosk["wall"]:
+        columns.setdefault(door["column"], []).append(door)
+    order = sorted(columns)
+    gap = max(2, p.metrics.gap // 3)
+    tallest = max(sum(heights[d["size"]] for d in columns[c]) for c in order)
+    rects: dict[str, Rect] = {}
+    for col_rect, c in zip(cols(area, [1] * len(order), gap), order, strict=True):
+        doors = sorted(columns[c], key=lambda d: d["row"])
+        free = col_rect.height - gap * (len(doors) - 1)
+        y = col_rect.top
+        for door in doors:
+            h = max(4, round(free * heights[door["size"]] / tallest))
+            rect = Rect(col_rect.left, y, col_rect.width, h)
+            rects[door["id"]] = rect
+            fill, ink, label = colorer(door)
+            if door["id"] == highlight:
+                fill, ink = theme.HIGHLIGHT, theme.INK
+            p.fill(rect, fill, 3)
+            p.outline(
+                rect,
+                theme.INK if door["id"] == highlight else theme.SECONDARY,
+                6 if door["id"] == highlight else 1,
+                3,
+            )
+            if h >= p.font(0.6).get_linesize():
+                p.text(label, rect, ink, 0.6)
+            y += h + gap
+    return rects

@@ -1,0 +1,147 @@
+"""Drawing helpers and the few widgets the kiosk needs.
+
+Screens rebuild their widgets on every frame from their state (there are a few dozen at
+most), so nothing on screen can be stale after a language switch or a resize. The
+painter records every string it draws: tests read the screen as a person would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pygame
+
+from kiosk.ui import theme
+from kiosk.ui.theme import Color, Metrics
+
+Rect = pygame.Rect
+
+STYLES: dict[str, tuple[Color, Color]] = {
+    "primary": (theme.PRIMARY, theme.PRIMARY_TEXT),
+    "secondary": (theme.SECONDARY, theme.SECONDARY_TEXT),
+    "danger": (theme.DANGER, theme.DANGER_TEXT),
+    "ok": (theme.OK, theme.OK_TEXT),
+    "key": (theme.PANEL, theme.INK),
+    "warn": (theme.WARN, theme.WARN_TEXT),
+    "disabled": (theme.DISABLED, theme.DISABLED_TEXT),
+}
+
+
+@dataclass
+class Button:
+    rect: Rect
+    label: str
+    on_tap: Callable[[], None] | None = None
+    style: str = "primary"
+    enabled: bool = True
+    name: str = ""
+    size: float = 1.0
+    sublabel: str = ""
+
+    def hit(self, pos: tuple[int, int]) -> bool:
+        return self.enabled and self.on_tap is not None and self.rect.collidepoint(pos)
+
+
+@dataclass
+class Painter:
+    surface: pygame.Surface
+    metrics: Metrics
+    texts: list[str] = field(default_factory=list)
+    _fonts: dict[int, pygame.font.Font] = field(default_factory=dict)
+
+    def font(self, size: float = 1.0) -> pygame.font.Font:
+        px = max(10, round(self.metrics.unit * size))
+        if px not in self._fonts:
+            self._fonts[px] = pygame.font.Font(None, round(px * 1.35))
+        return self._fonts[px]
+
+    def fill(self, rect: Rect, color: Color, radius: int = 0) -> None:
+        pygame.draw.rect(self.surface, color, rect, border_radius=radius)
+
+    def outline(self, rect: Rect, color: Color, width: int = 3, radius: int = 0) -> None:
+        pygame.draw.rect(self.surface, color, rect, width, border_radius=radius)
+
+    def text(
+        self,
+        text: str,
+        rect: Rect,
+        color: Color = theme.INK,
+        size: float = 1.0,
+        align: str = "center",
+    ) -> int:
+        """Draw ``text`` wrapped into ``rect``; returns the height used."""
+        if not text:
+            return 0
+        self.texts.append(text)
+        font = self.font(size)
+        lines = wrap(text, font, rect.width)
+        line_h = font.get_linesize()
+        total = line_h * len(lines)
+        y = rect.top + max(0, (rect.height - total) // 2) if align == "center" else rect.top
+        for line in lines:
+            image = font.render(line, True, color)
+            x = rect.centerx - image.get_width() // 2 if align == "center" else rect.left
+            self.surface.blit(image, (x, y))
+            y += line_h
+        return total
+
+    def button(self, b: Button) -> None:
+        bg, fg = STYLES["disabled" if not b.enabled else b.style]
+        radius = self.metrics.gap
+        self.fill(b.rect, bg, radius)
+        if b.sublabel:
+            top = b.rect.copy()
+            top.height = b.rect.height * 3 // 5
+            bottom = b.rect.copy()
+            bottom.top = top.bottom - self.metrics.gap
+            bottom.height = b.rect.height - top.height
+            self.text(b.label, top, fg, b.size)
+            self.text(b.sublabel, bottom, fg, 0.7)
+        else:
+            self.text(b.label, b.rect.inflate(-self.metrics.gap, 0), fg, b.size)
+
+
+def wrap(text: str, font: pygame.font.Font, width: int) -> list[str]:
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        words = paragraph.split(" ")
+        line = ""
+        for word in words:
+            trial = f"{line} {word}".strip()
+            if font.size(trial)[0] <= width or not line:
+                line = trial
+            else:
+                lines.append(line)
+                line = word
+        lines.append(line)
+    return lines
+
+
+def rows(area: Rect, weights: list[float], gap: int) -> list[Rect]:
+    """Split ``area`` top to bottom in proportion to ``weights``."""
+    free = area.height - gap * (len(weights) - 1)
+    total = sum(weights)
+    out, y = [], area.top
+    for w in weights:
+        h = round(free * w / total)
+        out.append(Rect(area.left, y, area.width, h))
+        y += h + gap
+    return out
+
+
+def cols(area: Rect, weights: list[float], gap: int) -> list[Rect]:
+    """Split ``area`` left to right in proportion to ``weights``."""
+    free = area.width - gap * (len(weights) - 1)
+    total = sum(weights)
+    out, x = [], area.left
+    for w in weights:
+        wd = round(free * w / total)
+        out.append(Rect(x, area.top, wd, area.height))
+        x += wd + gap
+    return out
+
+
+def grid(area: Rect, n_cols: int, n_rows: int, gap: int) -> list[Rect]:
+    """Cells of an ``n_cols`` × ``n_rows`` grid, row by row."""
+    return [cell for row in rows(area, [1] * n_rows, gap) for cell in cols(row, [1] * n_cols, gap)]

@@ -1,0 +1,42 @@
+"""A customer at the touchscreen: code typed or scanned, the door opens, thank you."""
+
+from __future__ import annotations
+
+from tests.support.daemon import Daemon
+from tests.support.ui import UiDriver
+
+
+def stored(daemon: Daemon, barcode: str = "1Z999AA10123456784", size: str = "M") -> tuple[str, str]:
+    courier = daemon.signed_in()
+    view = courier.post("/v1/deposits", {"barcode": barcode, "size": size,
+                                         "phone": "+4915112345678"})
+    courier.wait_operation(view["operation"], until_done=True)
+    return view["compartment"], daemon.code_for(barcode)
+
+
+def test_customer_types_the_code_and_the_right_door_opens(daemon: Daemon, ui: UiDriver) -> None:
+    door, code = stored(daemon)
+    ui.tap("Pick up a parcel")
+    ui.wait_for_text("Type your pickup code")
+    for digit in code:
+        ui.tap(f"key-{digit}")
+    ui.tap("OK")
+    ui.wait_for_text(f"Door {door} is open: take your parcel and close the door.")
+    ui.wait_for_text("Thank you!")
+    parcels = daemon.client().get("/v1/parcels")["parcels"]
+    assert parcels[0]["state"] == "PICKED_UP" and parcels[0]["compartment"] == door
+
+
+def test_a_wrong_code_says_so_and_opens_nothing(daemon: Daemon, ui: UiDriver) -> None:
+    stored(daemon)
+    ui.tap("Pick up a parcel")
+    ui.type("12345678")
+    ui.tap("OK")
+    ui.wait_for_text("That code is not right. Please check it and try again.")
+    assert daemon.events("unlock")[-1]["detail"]["purpose"] == "deposit"
+
+
+def test_a_scanned_qr_code_on_the_home_screen_opens_the_door(daemon: Daemon, ui: UiDriver) -> None:
+    door, code = stored(daemon)
+    ui.scan(code)
+    ui.wait_for_text(f"Door {door} is open: take your parcel and close the door.")
