@@ -12,10 +12,10 @@ os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
-import pygame  # noqa: E402
+import pygame
 
-from kiosk.ui.app import App  # noqa: E402
-from kiosk.ui.widgets import Button  # noqa: E402
+from kiosk.ui.app import App
+from kiosk.ui.widgets import Button
 
 
 class UiDriver:
