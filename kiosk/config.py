@@ -133,6 +133,16 @@ class UiSection:
 
 
 @dataclass(frozen=True)
+class ScannerSection:
+    """A barcode scanner the daemon reads (a keyboard-wedge scanner typing into the
+    touchscreen window needs nothing here)."""
+
+    backend: str = "none"  # none | evdev | serial
+    device: str = ""
+    baud: int = 9600
+
+
+@dataclass(frozen=True)
 class NotifySection:
     backend: str = "log"
     webhook_url: str = ""
@@ -182,6 +192,7 @@ class Config:
     compartments: tuple[CompartmentConfig, ...]
     demo: bool = False
     ui: UiSection = UiSection()
+    scanner: ScannerSection = ScannerSection()
 
     def size_names(self) -> tuple[str, ...]:
         """Size names, smallest first."""
@@ -267,10 +278,35 @@ def _build(raw: dict[str, Any], path: Path, problems: Problems) -> Config:
     boards = _read_boards(top)
     compartments = _read_compartments(top, sizes, boards)
     ui = _read_ui(top.table("ui"))
+    scanner = _read_scanner(top.table("scanner"))
     top.check_unknown()
     return Config(
-        path, kiosk, policy, doors, locks, security, notify, sizes, boards, compartments, demo, ui
+        path,
+        kiosk,
+        policy,
+        doors,
+        locks,
+        security,
+        notify,
+        sizes,
+        boards,
+        compartments,
+        demo,
+        ui,
+        scanner,
     )
+
+
+def _read_scanner(t: Table) -> ScannerSection:
+    section = ScannerSection(
+        backend=t.get_str("backend", "none", choices=("none", "evdev", "serial")),
+        device=t.get_str("device", ""),
+        baud=t.get_int("baud", 9600, minimum=1200, maximum=921600),
+    )
+    if section.backend != "none" and not section.device:
+        t.problem("device", f"is required when backend = {section.backend!r}")
+    t.check_unknown()
+    return section
 
 
 def _read_ui(t: Table) -> UiSection:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import uvicorn
 
+from drivers.scanner import Scanner, create_scanner
 from kiosk import sdnotify
 from kiosk.api import create_app
 from kiosk.bus import Bus
@@ -116,6 +117,7 @@ async def serve(config: Config, ready_file: Path | None = None) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     tasks: list[asyncio.Task[None]] = []
+    scanner: Scanner | None = None
     server: _Server | None = None
     kiosk: Kiosk | None = None
     try:
@@ -143,6 +145,7 @@ async def serve(config: Config, ready_file: Path | None = None) -> int:
         if ready_file is not None:
             ready_file.write_text(str(os.getpid()))
         tasks.append(loop.create_task(_watchdog(), name="watchdog"))
+        scanner = start_scanner(config, loop, bus)
         await stop.wait()
         log.info("stopping")
         sdnotify.stopping()
@@ -156,6 +159,8 @@ async def serve(config: Config, ready_file: Path | None = None) -> int:
             if task.get_name() != "api":
                 task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if scanner is not None:
+            scanner.stop()
         hardware.close()
         with contextlib.suppress(Exception):
             store.log_event("kiosk_stopped", "info", None, None)
@@ -164,6 +169,21 @@ async def serve(config: Config, ready_file: Path | None = None) -> int:
             with contextlib.suppress(OSError):
                 config.kiosk.socket.unlink()
         os.close(lock_fd)
+
+
+def start_scanner(config: Config, loop: asyncio.AbstractEventLoop, bus: Bus) -> Scanner | None:
+    """Scans go to front ends on the event stream, never to a log: one may be a code."""
+    sc = config.scanner
+    if sc.backend == "none":
+        return None
+
+    def on_scan(text: str) -> None:
+        loop.call_soon_threadsafe(bus.publish, {"type": "scan", "text": text})
+
+    scanner = create_scanner(sc.backend, sc.device, on_scan, sc.baud)
+    scanner.start()
+    log.info("reading the %s scanner at %s", sc.backend, sc.device)
+    return scanner
 
 
 async def _watchdog() -> None:

@@ -32,13 +32,10 @@ def keypad(
             buttons.append(Button(rect, _("Delete"), on_back, "key", name="key-back", size=0.8))
         else:
             buttons.append(
-                Button(
-                    rect,
-                    key,
-                    lambda k=key: on_digit(k),
-                    "key",  # type: ignore[misc]
-                    name=f"key-{key}",
-                    size=1.4,
-                )
+                Button(rect, key, _digit(on_digit, key), "key", name=f"key-{key}", size=1.4)
             )
     return buttons
+
+
+def _digit(on_digit: Callable[[str], None], key: str) -> Callable[[], None]:
+    return lambda: on_digit(key)
