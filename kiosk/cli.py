@@ -59,6 +59,13 @@ def build_parser() -> argparse.ArgumentParser:
     from kiosk.ui import main as ui_main
 
     ui_main.add_parser(sub)
+    win = sub.add_parser(
+        "sim-window",
+        help="a window onto the simulated locker bank (doors, locks, parcels, faults)",
+        description="Show the simulator's doors and let you open, close, jam or force them.",
+    )
+    win.add_argument("--control", required=True, help="the simulator's control socket "
+                     "(sim.sock in the data dir)")  # fmt: skip
     return parser
 
 
@@ -88,6 +95,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from kiosk.demo import run_demo
 
         return run_demo(Path(args.config) if args.config else None, keep=args.keep)
+    if args.command == "sim-window":
+        from hw_sim.window import run_window
+
+        return run_window(args.control)
     if args.command == "ui":
         from kiosk.ui import main as ui_main
 

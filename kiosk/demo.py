@@ -8,6 +8,7 @@ recipients' inbox, as a customer would read them from an SMS.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -42,6 +43,7 @@ def run_demo(config_path: Path | None, keep: bool = False) -> int:
     os.chmod(data_dir, 0o750)
     socket_path = data_dir / "api.sock"
     daemon: subprocess.Popen[bytes] | None = None
+    windows: list[subprocess.Popen[bytes]] = []
     try:
         for (name, pin), role in ((DEMO_COURIER, "courier"), (DEMO_TECHNICIAN, "technician")):
             _kiosk(["users", "--config", str(config_path), "--data-dir", str(data_dir), "add",
@@ -54,6 +56,7 @@ def run_demo(config_path: Path | None, keep: bool = False) -> int:
         )  # fmt: skip
         client = _wait_ready(socket_path, daemon)
         codes = _seed(client, data_dir)
+        windows = _start_windows(data_dir, socket_path)
         _print_guide(data_dir, socket_path, codes)
         signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
         while daemon.poll() is None:
@@ -64,6 +67,11 @@ def run_demo(config_path: Path | None, keep: bool = False) -> int:
         print("\nstopping the demo ...")
         return 0
     finally:
+        for child in windows:
+            if child.poll() is None:
+                child.terminate()
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    child.wait(5)
         if daemon is not None and daemon.poll() is None:
             daemon.send_signal(signal.SIGTERM)
             try:
@@ -74,6 +82,35 @@ def run_demo(config_path: Path | None, keep: bool = False) -> int:
             print(f"data dir kept: {data_dir}")
         else:
             shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def has_display() -> bool:
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def _start_windows(data_dir: Path, socket_path: Path) -> list[subprocess.Popen[bytes]]:
+    """The touchscreen and the simulator's window; offscreen when there is no display."""
+    log = open(data_dir / "ui.log", "ab")  # noqa: SIM115 - the children own it
+    env = dict(os.environ)
+    if not has_display():
+        env["SDL_VIDEODRIVER"] = "dummy"
+        env["SDL_AUDIODRIVER"] = "dummy"
+        print("no display: the touchscreen runs offscreen (drive it with lockerctl, or run "
+              "./run-demo on a desktop to see it)", flush=True)  # fmt: skip
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-m", "kiosk", "ui", "--socket", str(socket_path)],
+            env=env,
+            stderr=log,
+            stdout=log,
+        ),
+    ]
+    if has_display():
+        children.append(subprocess.Popen(
+            [sys.executable, "-m", "kiosk", "sim-window", "--control", str(data_dir / "sim.sock")],
+            env=env, stderr=log, stdout=log,
+        ))  # fmt: skip
+    return children
 
 
 def _kiosk(args: list[str], stdin: str) -> None:
