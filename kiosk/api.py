@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from kiosk import __version__
+from kiosk.bus import CLOSED
 from kiosk.courier import Courier
 from kiosk.domain import ParcelState, Role
 from kiosk.errors import (
@@ -205,6 +206,8 @@ def create_app(kiosk: Kiosk, courier_uc: Courier, tech: Technician) -> FastAPI:
                     except TimeoutError:
                         yield b": keep-alive\n\n"
                         continue
+                    if msg is CLOSED or kiosk.bus.closed:
+                        return
                     yield f"data: {json.dumps(msg, default=str)}\n\n".encode()
 
         return StreamingResponse(gen(), media_type="text/event-stream")

@@ -12,12 +12,23 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 Message = dict[str, Any]
+#: what a subscriber receives when the bus closes
+CLOSED: Message = {"type": "closed"}
 
 
 class Bus:
     def __init__(self, queue_size: int = 500) -> None:
         self._queue_size = queue_size
         self._subscribers: set[asyncio.Queue[Message]] = set()
+        self.closed = False
+
+    def close(self) -> None:
+        """End every subscription (the daemon is stopping)."""
+        self.closed = True
+        for queue in self._subscribers:
+            if queue.full():
+                queue.get_nowait()
+            queue.put_nowait(CLOSED)
 
     def publish(self, message: Message) -> None:
         for queue in self._subscribers:

@@ -133,7 +133,9 @@ async def serve(config: Config, ready_file: Path | None = None) -> int:
         ]
         app = create_app(kiosk, Courier(kiosk), tech)
         sock = bind_socket(config.kiosk.socket)
-        uv = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off")
+        uv = uvicorn.Config(
+            app, log_config=None, access_log=False, lifespan="off", timeout_graceful_shutdown=3
+        )
         server = _Server(uv)
         tasks.append(loop.create_task(server.serve(sockets=[sock]), name="api"))
         while not server.started:
@@ -153,6 +155,7 @@ async def serve(config: Config, ready_file: Path | None = None) -> int:
     finally:
         if server is not None:
             server.should_exit = True
+        bus.close()
         if kiosk is not None:
             await kiosk.doors.park()
         for task in tasks:

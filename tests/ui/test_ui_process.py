@@ -1,0 +1,89 @@
+"""The touchscreen as a process of its own: it never imports the core, survives the
+daemon's restart, never waits on the API while drawing, and times out idle people."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pygame
+
+from kiosk.ui.wedge import HOLD_S, WedgeDetector
+from tests.support.daemon import Daemon
+from tests.support.ui import UiDriver
+
+
+def test_the_ui_never_imports_the_core_or_a_driver() -> None:
+    code = (
+        "import sys, pkgutil, importlib, kiosk.ui, kiosk.ui.screens\n"
+        "for pkg in (kiosk.ui, kiosk.ui.screens):\n"
+        "    for m in pkgutil.iter_modules(pkg.__path__):\n"
+        "        importlib.import_module(pkg.__name__ + '.' + m.name)\n"
+        "allowed = {'kiosk', 'kiosk.client'}\n"
+        "bad = sorted(n for n in sys.modules if (n.startswith('kiosk.') or n.startswith('drivers')"
+        " or n.startswith('hw_sim')) and not n.startswith('kiosk.ui') and n not in allowed)\n"
+        "print(','.join(bad))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+def test_the_ui_shows_out_of_service_while_the_daemon_restarts(
+    daemon: Daemon, ui: UiDriver
+) -> None:
+    assert ui.button("pickup").enabled
+    daemon.stop()
+    ui.wait_for_text("Out of service: the kiosk is starting or restarting. Please wait.")
+    assert not ui.button("pickup").enabled
+    daemon.start()
+    ui.wait_until(lambda: ui.button("pickup").enabled, timeout=15, what="the UI to reconnect")
+    assert ui.shows("Test kiosk")
+
+
+def test_drawing_never_waits_for_the_daemon(daemon: Daemon, ui: UiDriver) -> None:
+    ui.tap("Pick up a parcel")
+    daemon.proc.send_signal(19)  # SIGSTOP: the daemon hangs, its socket stays open
+    try:
+        ui.type("1234")
+        started = time.monotonic()
+        ui.type("5678")
+        ui.tap("OK")  # the request hangs in the link's worker thread
+        for _ in range(20):
+            ui.key(pygame.K_BACKSPACE)
+            ui.pump(0.01)
+        assert time.monotonic() - started < 3.0
+        assert ui.shows("Checking your code…")
+    finally:
+        daemon.proc.send_signal(18)  # SIGCONT
+
+
+def test_an_idle_screen_asks_for_more_time_then_goes_home(daemon: Daemon, ui: UiDriver) -> None:
+    ui.tap("Pick up a parcel")
+    ui.type("123")
+    ui.advance(61)
+    ui.wait_for_text("Need more time?")
+    ui.tap("more-time")
+    assert ui.shows("Type your pickup code")
+    ui.advance(61)
+    ui.wait_for_text("Need more time?")
+    ui.advance(31)
+    ui.wait_for_text("Pick up a parcel")
+
+
+def test_a_burst_of_keys_ending_in_enter_is_a_scan_and_slow_typing_is_typing() -> None:
+    now = [0.0]
+    wedge = WedgeDetector(lambda: now[0])
+    out = []
+    for ch in "1Z999AA1":
+        out += wedge.feed(ord(ch), ch)
+        now[0] += 0.003
+    out += wedge.feed(pygame.K_RETURN, "\r")
+    assert out == [("scan", "1Z999AA1")]
+    typed = []
+    for ch in "42":
+        typed += wedge.feed(ord(ch), ch)
+        now[0] += HOLD_S + 0.1
+        typed += wedge.flush_due()
+    typed += wedge.feed(pygame.K_RETURN, "\r")
+    assert typed == [("text", "4"), ("text", "2"), ("enter", "")]
