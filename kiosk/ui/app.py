@@ -189,10 +189,13 @@ class App:
         elif event.type == LINK_EVENT:
             self._on_link(event.msg)
         elif event.type == pygame.MOUSEBUTTONDOWN and event.button == 1:
+            # A touch arrives as this too (SDL turns touches into mouse events), so
+            # FINGERDOWN is not handled as well: one touch is one tap.
             self.tap(event.pos)
-        elif event.type == pygame.FINGERDOWN:
-            w, h = self.size
-            self.tap((int(event.x * w), int(event.y * h)))
+        elif event.type == pygame.MOUSEMOTION and event.buttons[0]:
+            # SDL turns a finger's drag into this too, so FINGERMOTION is not handled twice
+            self.last_input = self.clock()
+            (self.dialog or self.screen).on_drag(event.rel[1])
         elif event.type == pygame.KEYDOWN:
             self.last_input = self.clock()
             for kind, text in self.wedge.feed(event.key, event.unicode):
@@ -344,6 +347,9 @@ class Screen:
         """A printable key typed by a person."""
 
     def on_enter(self) -> None: ...
+
+    def on_drag(self, dy: int) -> None:
+        """A finger (or the mouse button) held down moved ``dy`` pixels down."""
 
     def on_backspace(self) -> None: ...
 

@@ -27,6 +27,9 @@ STYLES: dict[str, tuple[Color, Color]] = {
     "disabled": (theme.DISABLED, theme.DISABLED_TEXT),
 }
 
+AREA = "area"
+"""The style of a button the screen drew itself (a door on the wall): only its tap counts."""
+
 
 @dataclass
 class Button:
@@ -87,6 +90,8 @@ class Painter:
         return total
 
     def button(self, b: Button) -> None:
+        if b.style == AREA:
+            return
         bg, fg = STYLES["disabled" if not b.enabled else b.style]
         radius = self.metrics.gap
         self.fill(b.rect, bg, radius)

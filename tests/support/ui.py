@@ -44,8 +44,9 @@ class UiDriver:
             if time.monotonic() >= end:
                 return
 
-    def wait_until(self, predicate: Callable[[], bool], timeout: float = 10.0,
-                   what: str = "condition") -> None:
+    def wait_until(
+        self, predicate: Callable[[], bool], timeout: float = 10.0, what: str = "condition"
+    ) -> None:
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             self.pump(0.02)

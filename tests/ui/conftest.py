@@ -15,7 +15,8 @@ def daemon() -> Iterator[Daemon]:
 @pytest.fixture
 def ui(daemon: Daemon) -> Iterator[UiDriver]:
     driver = UiDriver(str(daemon.socket))
-    driver.wait_until(lambda: driver.app.online and driver.app.kiosk is not None,
-                      what="the UI to connect")
+    driver.wait_until(
+        lambda: driver.app.online and driver.app.kiosk is not None, what="the UI to connect"
+    )
     yield driver
     driver.close()

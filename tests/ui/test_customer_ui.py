@@ -8,8 +8,9 @@ from tests.support.ui import UiDriver
 
 def stored(daemon: Daemon, barcode: str = "1Z999AA10123456784", size: str = "M") -> tuple[str, str]:
     courier = daemon.signed_in()
-    view = courier.post("/v1/deposits", {"barcode": barcode, "size": size,
-                                         "phone": "+4915112345678"})
+    view = courier.post(
+        "/v1/deposits", {"barcode": barcode, "size": size, "phone": "+4915112345678"}
+    )
     courier.wait_operation(view["operation"], until_done=True)
     return view["compartment"], daemon.code_for(barcode)
 

@@ -1,0 +1,128 @@
+"""The courier's menu after sign-in: deposit parcels, collect returns, sign out.
+
+Also the wording of the daemon's refusals that every courier screen shares. A scan on
+the menu is taken as a parcel barcode and starts a deposit with it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kiosk.ui import i18n, theme
+from kiosk.ui.app import App, Screen
+from kiosk.ui.i18n import _
+from kiosk.ui.link import Message
+from kiosk.ui.screens.pickup import error_text
+from kiosk.ui.widgets import Button, Painter, Rect, cols, rows
+
+
+def courier_error(result: Message, app: App) -> str:
+    """A refusal of a courier request, in the person's words (never the daemon's)."""
+    details = result.get("details") or {}
+    if result.get("status") == 401:
+        return _("You have been signed out. Please sign in again.")
+    if details.get("reason") == "no_compartment":
+        size = details.get("size", "")
+        return _("No compartment of size {size} or larger is free.").format(size=size)
+    return error_text(result, app)
+
+
+def is_session_lost(result: Message) -> bool:
+    return not result["ok"] and result.get("status") == 401
+
+
+def session_lost(app: App) -> None:
+    """The daemon no longer knows this session (expired, or the daemon restarted)."""
+    from kiosk.ui.screens.signin import SignInScreen
+
+    app.session = None
+    app.goto(SignInScreen(app, _("You have been signed out. Please sign in again.")))
+
+
+def user_name(app: App) -> str:
+    return str((app.session or {}).get("user", ""))
+
+
+class CourierMenuScreen(Screen):
+    def __init__(self, app: App) -> None:
+        super().__init__(app)
+        self.expired: int | None = None
+        self.loading = False
+        self.stale = False  # something changed while a count was on its way
+        self._load()
+
+    def _load(self) -> None:
+        if self.loading:
+            self.stale = True
+            return
+        self.loading = True
+        self.stale = False
+        self.app.call("GET", "/v1/status", on_done=self._loaded)
+
+    def _loaded(self, result: Message) -> None:
+        self.loading = False
+        if result["ok"]:
+            self.app.status = result["data"]
+            self.expired = int(result["data"].get("parcels", {}).get("EXPIRED", 0))
+        if self.stale:
+            self._load()
+
+    def on_message(self, msg: Message) -> None:
+        data: dict[str, Any] = msg.get("data") or {}
+        # The number of expired parcels changes when one expires or a door closes.
+        changed = data.get("kind") == "parcel_expired" or data.get("type") == "operation"
+        back_online = msg.get("kind") == "link" and bool(msg.get("online"))
+        if (msg.get("kind") == "stream" and changed) or back_online:
+            self._load()
+
+    def build(self, area: Rect, p: Painter) -> list[Button]:
+        m = p.metrics
+        title, main, footer = rows(area, [0.8, 4, 1.1], m.gap)
+        p.text(_("Signed in as {name}").format(name=user_name(self.app)), title, theme.INK, 1.0)
+        deposit, returns = (rows if m.is_portrait else cols)(main, [1.4, 1], m.gap)
+        _spacer, sign_out = cols(footer, [2, 1], m.gap)
+        return [
+            Button(
+                deposit,
+                _("Deposit parcels"),
+                self.deposit,
+                "primary",
+                name="deposit",
+                size=1.4,
+                sublabel=_("Scan a parcel or type its barcode"),
+            ),
+            Button(
+                returns,
+                _("Collect returns"),
+                self.collect_returns,
+                "secondary",
+                name="returns",
+                size=1.1,
+                sublabel=self._returns_note(),
+            ),
+            Button(sign_out, _("Sign out"), lambda: self.app.home(), "key", name="sign-out"),
+        ]
+
+    def _returns_note(self) -> str:
+        if self.expired is None:
+            return _("Counting expired parcels…")
+        if self.expired == 0:
+            return _("No expired parcels")
+        return i18n.ngettext(
+            "{count} expired parcel to collect", "{count} expired parcels to collect", self.expired
+        ).format(count=self.expired)
+
+    def deposit(self, barcode: str | None = None) -> None:
+        from kiosk.ui.screens.deposit import ParcelScreen
+
+        self.app.goto(ParcelScreen(self.app, barcode))
+
+    def collect_returns(self) -> None:
+        from kiosk.ui.screens.returns import ReturnsScreen
+
+        self.app.goto(ReturnsScreen(self.app))
+
+    def on_scan(self, text: str) -> bool:
+        """A parcel shown to the scanner starts its deposit."""
+        self.deposit(text)
+        return True

@@ -1,0 +1,90 @@
+"""An on-screen keyboard of letters and digits, for typing a parcel barcode by hand.
+
+Keys are never smaller than the 9 mm touch target of the configured display. Where ten
+keys side by side fit (landscape), the keys sit as on a keyboard::
+
+    1 2 3 4 5 6 7 8 9 0
+    Q W E R T Y U I O P
+    A S D F G H J K L Del
+    Z X C V B N M [Clear]
+
+Where they do not (portrait), the digits and the alphabet fill as many columns as fit,
+in reading order, with Delete and Clear last.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from kiosk.ui.i18n import _
+from kiosk.ui.widgets import Button, Rect, cols, rows
+
+QWERTY = ["1234567890", "QWERTYUIOP", "ASDFGHJKL", "ZXCVBNM"]
+ALPHABET = "1234567890ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def keyboard(
+    area: Rect,
+    gap: int,
+    min_target: int,
+    on_char: Callable[[str], None],
+    on_clear: Callable[[], None],
+    on_back: Callable[[], None],
+) -> list[Button]:
+    """The keys, laid out in ``area``; each key is named ``key-<char>`` for tests."""
+    if (area.width - 9 * gap) // 10 >= min_target:
+        return _qwerty(area, gap, on_char, on_clear, on_back)
+    return _columns(area, gap, min_target, on_char, on_clear, on_back)
+
+
+def columns_that_fit(width: int, gap: int, min_target: int) -> int:
+    """How many keys of at least ``min_target`` fit side by side in ``width``."""
+    return max(1, min(10, (width + gap) // (min_target + gap)))
+
+
+def _char_key(rect: Rect, char: str, on_char: Callable[[str], None]) -> Button:
+    return Button(rect, char, lambda: on_char(char), "key", name=f"key-{char}", size=1.1)
+
+
+def _edit_keys(
+    back: Rect, clear: Rect, on_clear: Callable[[], None], on_back: Callable[[], None]
+) -> list[Button]:
+    return [
+        Button(back, _("Delete"), on_back, "key", name="key-back", size=0.7),
+        Button(clear, _("Clear"), on_clear, "key", name="key-clear", size=0.7),
+    ]
+
+
+def _qwerty(
+    area: Rect,
+    gap: int,
+    on_char: Callable[[str], None],
+    on_clear: Callable[[], None],
+    on_back: Callable[[], None],
+) -> list[Button]:
+    buttons: list[Button] = []
+    lines = rows(area, [1] * len(QWERTY), gap)
+    cells = [cols(line, [1] * 10, gap) for line in lines]
+    for row_cells, chars in zip(cells, QWERTY, strict=True):
+        buttons += [_char_key(r, ch, on_char) for r, ch in zip(row_cells, chars, strict=False)]
+    back = cells[2][9]
+    last = cells[3]
+    clear = last[7].union(last[9])
+    return buttons + _edit_keys(back, clear, on_clear, on_back)
+
+
+def _columns(
+    area: Rect,
+    gap: int,
+    min_target: int,
+    on_char: Callable[[str], None],
+    on_clear: Callable[[], None],
+    on_back: Callable[[], None],
+) -> list[Button]:
+    n_cols = columns_that_fit(area.width, gap, min_target)
+    n_keys = len(ALPHABET) + 2
+    n_rows = -(-n_keys // n_cols)
+    cells = [c for line in rows(area, [1] * n_rows, gap) for c in cols(line, [1] * n_cols, gap)]
+    buttons = [_char_key(r, ch, on_char) for r, ch in zip(cells, ALPHABET, strict=False)]
+    back, clear = cells[len(ALPHABET)], cells[len(ALPHABET) + 1]
+    return buttons + _edit_keys(back, clear, on_clear, on_back)

@@ -1,0 +1,387 @@
+"""The technician's grid: every compartment coloured by state, door and board health.
+
+Tapping a compartment shows its detail and what can be done with it: open it, take it
+out of service (with a reason picked from a short list) or put it back. The toolbar
+opens all doors (after a confirmation), runs the self-test, shows the event log and
+signs out. The grid follows the daemon's event stream and re-reads
+``GET /v1/compartments`` whenever a door, an event or a board changes.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from kiosk.ui import theme
+from kiosk.ui.app import App, Screen
+from kiosk.ui.i18n import N_, _
+from kiosk.ui.link import Message
+from kiosk.ui.screens.pickup import op_message
+from kiosk.ui.theme import Color, Metrics
+from kiosk.ui.wall import draw_doors, wall_rects
+from kiosk.ui.widgets import AREA, Button, Painter, Rect, cols, grid, rows
+
+REASONS = [
+    N_("Door does not close"),
+    N_("Lock broken"),
+    N_("Sensor fault"),
+    N_("Dirty or damaged"),
+    N_("Other"),
+]
+"""Why a compartment is out of service; the daemon stores the English words."""
+
+STATE_MARKS = {
+    "AVAILABLE": N_("free"),
+    "RESERVED": N_("reserved"),
+    "OCCUPIED": N_("in use"),
+    "OUT_OF_SERVICE": N_("out of service"),
+}
+STATE_LINES = {
+    "AVAILABLE": N_("State: free."),
+    "RESERVED": N_("State: reserved for a deposit."),
+    "OCCUPIED": N_("State: holds a parcel."),
+    "OUT_OF_SERVICE": N_("State: out of service."),
+}
+DOOR_LINES = {
+    "OPEN": N_("Door: open."),
+    "CLOSED": N_("Door: closed."),
+    "UNKNOWN": N_("Door: unknown, the sensor gives no answer."),
+}
+DETAILS = {
+    "door did not open": N_("The door did not open."),
+    "board offline": N_("Its board is offline."),
+    "busy with another operation": N_("It was busy with another door operation."),
+    "opened and closed": N_("Opened and closed."),
+}
+STREAM_TYPES = ("door", "event", "board", "operation")
+
+
+def tech_error_text(result: Message, app: App, conflict: str = "") -> str:
+    """A technician's words for a refusal of the daemon."""
+    status = result.get("status")
+    contact = (app.kiosk or {}).get("operator_contact", "")
+    if status == 0:
+        return _("The kiosk is not answering. Please try again in a moment.")
+    if status == 401:
+        return _("Your sign-in has ended. Please sign out and sign in again.")
+    if status == 404:
+        return _("The kiosk no longer knows this; it may have restarted.")
+    if status == 409:
+        return conflict or _("Not now: a door operation on this compartment is in progress.")
+    return _("Something went wrong. For help: {contact}").format(contact=contact)
+
+
+def detail_text(detail: str) -> str:
+    """The person's words for a self-test or open-all result of the daemon."""
+    if detail in DETAILS:
+        return _(DETAILS[detail])
+    if detail.startswith("door not closed within"):
+        seconds = detail.removeprefix("door not closed within").strip().removesuffix("s").strip()
+        return _("The door was not closed within {seconds} s.").format(seconds=seconds)
+    return _("Failed: {detail}").format(detail=detail)
+
+
+def reason_text(reason: str) -> str:
+    """The person's words for why a compartment is out of service."""
+    if reason in REASONS:
+        return _(reason)
+    if reason == "courier reported: door did not open":
+        return _("A courier reported that the door did not open.")
+    if reason.startswith("self-test: "):
+        return _("Self-test: {detail}").format(detail=detail_text(reason[len("self-test: ") :]))
+    if reason in DETAILS or reason.startswith("door not closed within"):
+        return detail_text(reason)
+    return reason
+
+
+def door_rects(area: Rect, kiosk: dict[str, Any] | None, m: Metrics) -> dict[str, Rect]:
+    """The wall picture's doors where each is big enough to tap; otherwise an even grid
+    of the same doors in wall order (down each column, then across)."""
+    gap = max(2, m.gap // 3)
+    rects = wall_rects(area, kiosk, gap)
+    if not rects or min(r.height for r in rects.values()) >= m.min_target:
+        return rects
+    assert kiosk is not None
+    doors = sorted(kiosk["wall"], key=lambda d: (d["column"], d["row"]))
+    n_rows = max(1, min(len(doors), (area.height + gap) // (m.min_target + gap)))
+    n_cols = -(-len(doors) // n_rows)
+    n_rows = -(-len(doors) // n_cols)
+    cells = grid(area, n_cols, n_rows, gap)
+    return {d["id"]: cells[(i % n_rows) * n_cols + i // n_rows] for i, d in enumerate(doors)}
+
+
+def back_to_grid(app: App) -> None:
+    app.goto(TechnicianScreen(app))
+
+
+class TechnicianScreen(Screen):
+    def __init__(self, app: App) -> None:
+        super().__init__(app)
+        self.compartments: dict[str, dict[str, Any]] = {}
+        self.selected: str | None = None
+        self.picking_reason = False
+        self.busy = False
+        self.note = ""
+        self.loading = False
+        self.stale = False
+        self.refresh()
+
+    # -- the daemon -----------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Re-read every compartment; calls that arrive while one is out are folded into one."""
+        if self.loading:
+            self.stale = True
+            return
+        self.loading = True
+        self.app.call("GET", "/v1/compartments", on_done=self._loaded)
+
+    def _loaded(self, result: Message) -> None:
+        self.loading = False
+        if result["ok"]:
+            self.compartments = {c["id"]: c for c in result["data"]["compartments"]}
+        if self.stale:
+            self.stale = False
+            self.refresh()
+
+    def on_message(self, msg: Message) -> None:
+        if msg.get("kind") == "link" and msg.get("online"):
+            self.refresh()
+        elif msg.get("kind") == "stream" and msg["data"].get("type") in STREAM_TYPES:
+            data = msg["data"]
+            if data["type"] == "door" and data.get("compartment") in self.compartments:
+                self.compartments[data["compartment"]]["door"] = data["door"]
+            self.refresh()
+
+    # -- drawing --------------------------------------------------------------------
+
+    def build(self, area: Rect, p: Painter) -> list[Button]:
+        m = p.metrics
+        main, toolbar = rows(area, [6, 1.3], m.gap)
+        split = rows(main, [1, 1], m.gap) if m.is_portrait else cols(main, [1.2, 1], m.gap)
+        wall_area, panel = split
+        buttons = self._grid(wall_area, p)
+        p.outline(panel, theme.PANEL, 3, m.gap)
+        inner = panel.inflate(-2 * m.gap, -2 * m.gap)
+        if self.selected is None:
+            buttons += self._summary(inner, p)
+        elif self.picking_reason:
+            buttons += self._reasons(inner, p)
+        else:
+            buttons += self._detail(inner, p)
+        return buttons + self._toolbar(toolbar, m.gap)
+
+    def _grid(self, area: Rect, p: Painter) -> list[Button]:
+        rects = door_rects(area, self.app.kiosk, p.metrics)
+        draw_doors(p, rects, self.app.kiosk, colorer=self._color)
+        if self.selected in rects:
+            p.outline(rects[self.selected].inflate(4, 4), theme.PRIMARY, 5, 4)
+        return [
+            Button(rect, cid, partial(self.select, cid), AREA, name=f"door-{cid}")
+            for cid, rect in rects.items()
+        ]
+
+    def _color(self, door: dict[str, Any]) -> tuple[Color, Color, str]:
+        c = self.compartments.get(door["id"])
+        if c is None:
+            return theme.PANEL, theme.INK, door["id"]
+        if not c["board_online"]:
+            fill, ink, mark = theme.DISABLED, theme.DISABLED_TEXT, _("offline")
+        elif c["door"] in ("OPEN", "UNKNOWN"):
+            fill, ink = theme.STATE_COLORS[c["door"]]
+            mark = _("open") if c["door"] == "OPEN" else _("door unknown")
+        else:
+            fill, ink = theme.STATE_COLORS[c["state"]]
+            mark = _(STATE_MARKS.get(c["state"], c["state"]))
+        return fill, ink, f"{door['id']}\n{mark}"
+
+    def _summary(self, area: Rect, p: Painter) -> list[Button]:
+        title, body, note = rows(area, [1, 2.5, 1.2], p.metrics.gap)
+        user = (self.app.session or {}).get("user", "")
+        p.text(_("Technician: {user}").format(user=user), title, theme.INK, 1.0)
+        comps = list(self.compartments.values())
+        lines = [
+            _("{count} free, {used} in use, {out} out of service.").format(
+                count=sum(c["state"] == "AVAILABLE" for c in comps),
+                used=sum(c["state"] in ("OCCUPIED", "RESERVED") for c in comps),
+                out=sum(c["state"] == "OUT_OF_SERVICE" for c in comps),
+            ),
+            _("Doors open: {count}.").format(count=sum(c["door"] == "OPEN" for c in comps)),
+        ]
+        for board in sorted({c["board"] for c in comps if not c["board_online"]}):
+            lines.append(_("Board {board} is offline.").format(board=board))
+        p.text("\n".join(lines), body, theme.INK, 0.75)
+        p.text(self.note or _("Tap a compartment to see it and act on it."), note, theme.INK, 0.7)
+        return []
+
+    def _detail(self, area: Rect, p: Painter) -> list[Button]:
+        assert self.selected is not None
+        cid, gap = self.selected, p.metrics.gap
+        c = self.compartments.get(cid, {})
+        # two rows of buttons, each a comfortable touch target, under the text
+        action_h = 2 * round(p.metrics.min_target * 1.15) + gap
+        text_area = Rect(area.left, area.top, area.width, area.height - action_h - gap)
+        actions = Rect(area.left, area.bottom - action_h, area.width, action_h)
+        title, body, note = rows(text_area, [0.9, 2, 1], gap)
+        p.text(_("Compartment {door}").format(door=cid), title, theme.INK, 1.0)
+        p.text("\n".join(self._lines(c)), body, theme.INK, 0.7)
+        if self.busy:
+            p.text(_("Working on it…"), note, theme.INK, 0.7)
+        elif self.note:
+            p.text(self.note, note, theme.INK, 0.7)
+        top, bottom = rows(actions, [1, 1], gap)
+        left, right = cols(top, [1, 1], gap)
+        out = c.get("state") == "OUT_OF_SERVICE"
+        can_act = bool(c) and not self.busy
+        if out:
+            service = Button(right, _("Back in service"), self.in_service, "ok", name="in-service")
+        else:
+            service = Button(
+                right, _("Out of service"), self.pick_reason, "warn", name="out-of-service"
+            )
+        service.enabled, service.size = can_act, 0.8
+        return [
+            Button(left, _("Open"), self.open, "primary", can_act, "open", 0.8),
+            service,
+            Button(bottom, _("Back"), self.deselect, "secondary", name="back", size=0.8),
+        ]
+
+    def _lines(self, c: dict[str, Any]) -> list[str]:
+        if not c:
+            return [_("Loading…")]
+        lines = [_(STATE_LINES.get(c["state"], c["state"])), _(DOOR_LINES[c["door"]])]
+        if c.get("reason"):
+            lines.append(_("Reason: {reason}").format(reason=reason_text(c["reason"])))
+        if not c["board_online"]:
+            lines.append(_("Its board {board} is offline.").format(board=c["board"]))
+        return lines
+
+    def _reasons(self, area: Rect, p: Painter) -> list[Button]:
+        title, choices = rows(area, [1, 3.5], p.metrics.gap)
+        p.text(
+            _("Why is {door} out of service?").format(door=self.selected), title, theme.INK, 0.85
+        )
+        cells = grid(choices, 2, 3, p.metrics.gap)
+        buttons = [
+            Button(
+                cell,
+                _(reason),
+                partial(self.out_of_service, reason),
+                "key",
+                name=f"reason-{i}",
+                size=0.7,
+            )
+            for i, (cell, reason) in enumerate(zip(cells, REASONS, strict=False))
+        ]
+        cancel = Button(cells[-1], _("Cancel"), self.cancel_reason, "secondary", name="cancel")
+        return [*buttons, cancel]
+
+    def _toolbar(self, area: Rect, gap: int) -> list[Button]:
+        a, b, c, d = cols(area, [1, 1, 1, 1], gap)
+        return [
+            Button(a, _("Open all"), self.confirm_open_all, "danger", name="open-all", size=0.8),
+            Button(b, _("Self-test"), self.selftest, "primary", name="selftest", size=0.8),
+            Button(c, _("Event log"), self.event_log, "secondary", name="event-log", size=0.8),
+            Button(
+                d, _("Sign out"), lambda: self.app.home(), "secondary", name="sign-out", size=0.8
+            ),
+        ]
+
+    # -- one compartment ------------------------------------------------------------
+
+    def select(self, cid: str) -> None:
+        self.selected = None if self.selected == cid else cid
+        self.picking_reason = False
+        self.note = ""
+
+    def deselect(self) -> None:
+        self.selected = None
+        self.picking_reason = False
+        self.note = ""
+
+    def pick_reason(self) -> None:
+        self.picking_reason = True
+
+    def cancel_reason(self) -> None:
+        self.picking_reason = False
+
+    def open(self) -> None:
+        self._post("open", None, self._opened)
+
+    def out_of_service(self, reason: str) -> None:
+        self.picking_reason = False
+        self._post("out-of-service", {"reason": reason}, self._changed)
+
+    def in_service(self) -> None:
+        self._post("in-service", None, self._changed)
+
+    def _post(self, action: str, body: dict[str, Any] | None, done: Any) -> None:
+        if self.selected is None or self.busy:
+            return
+        self.busy = True
+        self.note = ""
+        cid = self.selected
+        self.app.call(
+            "POST", f"/v1/compartments/{cid}/{action}", body, on_done=lambda r: done(cid, r)
+        )
+
+    def _opened(self, cid: str, result: Message) -> None:
+        self.busy = False
+        self.note = (
+            op_message(result["data"]) if result["ok"] else tech_error_text(result, self.app)
+        )
+        self.refresh()
+
+    def _changed(self, cid: str, result: Message) -> None:
+        self.busy = False
+        if not result["ok"]:
+            self.note = tech_error_text(result, self.app)
+            self.refresh()
+            return
+        if cid in self.compartments:  # shown at once; the refresh brings the rest
+            self.compartments[cid].update(result["data"])
+        if result["data"]["state"] == "OUT_OF_SERVICE":
+            self.note = _("{door} is out of service.").format(door=cid)
+        else:
+            self.note = _("{door} is back in service.").format(door=cid)
+        self.refresh()
+
+    def on_escape(self) -> None:
+        if self.picking_reason:
+            self.cancel_reason()
+        elif self.selected is not None:
+            self.deselect()
+        else:
+            self.app.home()
+
+    # -- the toolbar ----------------------------------------------------------------
+
+    def confirm_open_all(self) -> None:
+        from kiosk.ui.screens.dialogs import ConfirmDialog
+
+        count = len((self.app.kiosk or {}).get("wall", []))
+        self.app.show_dialog(
+            ConfirmDialog(
+                self.app,
+                _("Open all {count} doors, one after another?").format(count=count),
+                _("Open all doors"),
+                self.open_all,
+            )
+        )
+
+    def open_all(self) -> None:
+        from kiosk.ui.screens.selftest import JobScreen
+
+        screen = JobScreen(self.app, "open-all")
+        self.app.goto(screen)
+        screen.start()
+
+    def selftest(self) -> None:
+        from kiosk.ui.screens.selftest import JobScreen
+
+        self.app.goto(JobScreen(self.app, "self-test"))
+
+    def event_log(self) -> None:
+        from kiosk.ui.screens.eventlog import EventLogScreen
+
+        self.app.goto(EventLogScreen(self.app))
