@@ -132,6 +132,9 @@ class Driver(ABC):
 # machine without gpiozero still runs the serial drivers.
 _REGISTRY: dict[str, str] = {
     "sim": "drivers.sim:SimDriver",
+    "gpio": "drivers.gpio:GpioDriver",
+    "modbus": "drivers.modbus:ModbusRelayDriver",
+    "kerong": "drivers.kerong:KerongDriver",
 }
 
 

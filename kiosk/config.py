@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from drivers.base import BoardSpec, ChannelSpec, driver_class, known_drivers
+from drivers.base import BoardSpec, ChannelSpec, create_driver, driver_class, known_drivers
+from drivers.errors import DriverError
 from kiosk.config_check import Problems, Table, describe, number, suggest
 from kiosk.errors import InvalidInput, LockerError, NotFound
 
@@ -241,9 +242,37 @@ def load_config(path: str | Path) -> Config:
     if raw is None:
         raise ConfigError(problems.messages)
     config = _build(raw, Path(path).absolute(), problems)
+    if not problems:  # a driver is built only from options that passed their type checks
+        _check_boards(config, problems)
     if problems:
         raise ConfigError(problems.messages)
     return config
+
+
+def _check_boards(config: Config, problems: Problems) -> None:
+    """Build (not open) every board's driver; what its constructor refuses is a problem.
+
+    A driver refuses at construction what it cannot be built from (a ``gpio`` board: a
+    pin listed twice, a compartment on a lock without a pin). A driver that claims GPIO
+    pins lists them in ``gpio_pins`` (``{bcm: use}``): the pins belong to the one Pi, so
+    two boards claiming one pin are refused too.
+    """
+    claimed: dict[int, tuple[str, str]] = {}
+    for i, spec in enumerate(config.board_specs()):
+        key = f"boards[{i}]"
+        try:
+            driver = create_driver(spec)
+        except DriverError as exc:
+            problems.add(key, str(exc).removeprefix(f"board {exc.board!r}: "))
+            continue
+        except Exception as exc:  # a driver's constructor may fail in any way; report it
+            problems.add(key, f"driver {spec.driver!r} cannot be built: {exc}")
+            continue
+        for pin, use in dict(getattr(driver, "gpio_pins", {})).items():
+            board, their_use = claimed.setdefault(pin, (spec.name, use))
+            if board != spec.name:
+                message = f"GPIO {pin} ({use}) is already used by board {board!r} ({their_use})"
+                problems.add(key, message)
 
 
 def _read_toml(path: Path, problems: Problems) -> dict[str, Any] | None:

@@ -13,7 +13,7 @@ import difflib
 import math
 import re
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_args, get_origin
 
 T = TypeVar("T")
 
@@ -255,7 +255,17 @@ class Table:
         return tuple(converted for converted in items if converted is not None)
 
     def check_typed(self, name: str, kind: type, value: object) -> object:
-        """``value`` if it is a ``kind`` (an integer is fine for a float, a bool never an int)."""
+        """``value`` if it is a ``kind`` (an integer is fine for a float, a bool never an int).
+
+        ``kind`` may be ``list[T]``: an array whose every element is checked as a ``T``
+        (a problem per bad element, keyed ``name[i]``).
+        """
+        if get_origin(kind) is list:
+            if not isinstance(value, list):
+                self.problem(name, f"must be an array, got {describe(value)}")
+                return value
+            (element,) = get_args(kind)
+            return [self.check_typed(f"{name}[{i}]", element, v) for i, v in enumerate(value)]
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
             return float(value)
         if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):

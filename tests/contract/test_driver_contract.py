@@ -20,6 +20,7 @@ import pytest
 from drivers.base import BoardSpec, ChannelReading, ChannelSpec, DoorState, Driver, create_driver
 from drivers.errors import DriverError
 from hw_sim.model import Bank, reset_shared_banks, shared_bank
+from tests.contract.rig_gpio import GpioRig
 
 LOCKS = (1, 2, 3, 4)
 NO_SUCH_LOCK = 99
@@ -73,6 +74,7 @@ class SimRig:
 
 RIGS: dict[str, Callable[[Path], Rig]] = {
     "sim": SimRig,
+    "gpio": GpioRig,
 }
 
 

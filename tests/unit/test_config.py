@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 import drivers.base
 from drivers.base import BoardSpec, ChannelReading, ChannelSpec, Driver
+from drivers.errors import DriverError
 from kiosk.config import (
     DEFAULT_SIZES,
     MAX_PULSE_MS,
@@ -70,10 +71,24 @@ class FakeSimDriver(FakeDriver):
     }
 
 
+class PinnedDriver(FakeDriver):
+    """Claims GPIO pins as the gpio driver does, and refuses a pin listed twice."""
+
+    OPTIONS: ClassVar[dict[str, tuple[type, object]]] = {"pins": (list[int], ())}
+
+    def __init__(self, spec: BoardSpec) -> None:
+        super().__init__(spec)
+        pins = list(spec.options["pins"])
+        if len(set(pins)) != len(pins):
+            raise DriverError(spec.name, "a pin is listed twice")
+        self.gpio_pins = {pin: f"pins[{i}]" for i, pin in enumerate(pins)}
+
+
 @pytest.fixture(autouse=True)
 def fake_drivers(monkeypatch: pytest.MonkeyPatch) -> None:
     registry = drivers.base._REGISTRY
     monkeypatch.setitem(registry, "fake", f"{__name__}:FakeDriver")
+    monkeypatch.setitem(registry, "pinned", f"{__name__}:PinnedDriver")
     monkeypatch.setitem(registry, "broken", "no_such_module_for_tests:Driver")
     if importlib.util.find_spec("drivers.sim") is None:
         monkeypatch.setitem(registry, "sim", f"{__name__}:FakeSimDriver")
@@ -299,11 +314,11 @@ def test_compartment_on_an_undefined_board_is_refused(tmp_path: Path) -> None:
 
 
 def test_unknown_driver_lists_the_known_ones(tmp_path: Path) -> None:
-    path = write_config(tmp_path, '[[boards]]\nname = "low"\ndriver = "kerongg"')
+    path = write_config(tmp_path, '[[boards]]\nname = "low"\ndriver = "zigbee"')
 
     (problem,) = problems_of(path)
 
-    assert problem.startswith(f"{path}: boards[1].driver: unknown driver 'kerongg' (")
+    assert problem.startswith(f"{path}: boards[1].driver: unknown driver 'zigbee' (")
     assert "fake" in problem
 
 
@@ -337,6 +352,46 @@ def test_driver_options_accept_an_integer_for_a_number(tmp_path: Path) -> None:
 
     assert config.boards[1].options["reply_timeout_s"] == 1.0
     assert config.boards[1].options["baud"] == 19200
+
+
+def test_array_options_are_checked_element_by_element(tmp_path: Path) -> None:
+    path = write_config(
+        tmp_path,
+        '[[boards]]\nname = "low"\ndriver = "pinned"\npins = [4, "5", true]\n'
+        '[[boards]]\nname = "aux"\ndriver = "pinned"\npins = 6',
+    )
+
+    assert sorted(problems_of(path)) == [
+        f"{path}: boards[1].pins[1]: must be an integer, got '5' (string)",
+        f"{path}: boards[1].pins[2]: must be an integer, got true (boolean)",
+        f"{path}: boards[2].pins: must be an array, got 6 (integer)",
+    ]
+
+
+def test_array_option_of_integers_is_accepted(tmp_path: Path) -> None:
+    config = load_config(
+        write_config(tmp_path, '[[boards]]\nname = "low"\ndriver = "pinned"\npins = [4, 5]')
+    )
+
+    assert config.boards[1].options["pins"] == [4, 5]
+
+
+def test_what_a_driver_refuses_to_be_built_from_is_a_config_problem(tmp_path: Path) -> None:
+    path = write_config(tmp_path, '[[boards]]\nname = "low"\ndriver = "pinned"\npins = [4, 4]')
+
+    assert problems_of(path) == [f"{path}: boards[1]: a pin is listed twice"]
+
+
+def test_one_gpio_pin_on_two_boards_is_refused(tmp_path: Path) -> None:
+    path = write_config(
+        tmp_path,
+        '[[boards]]\nname = "low"\ndriver = "pinned"\npins = [4, 17]\n'
+        '[[boards]]\nname = "aux"\ndriver = "pinned"\npins = [18, 17]',
+    )
+
+    assert problems_of(path) == [
+        f"{path}: boards[2]: GPIO 17 (pins[1]) is already used by board 'low' (pins[1])"
+    ]
 
 
 def test_duplicate_board_name_is_refused(tmp_path: Path) -> None:
