@@ -44,7 +44,10 @@ def store_parcel(
     assert done["status"] == "CLOSED", done
     # The barcode as stored (a scanner's prefix and control characters are dropped).
     (stored,) = [p for p in courier.get("/v1/parcels")["parcels"] if p["id"] == done["parcel"]]
-    return view["compartment"], daemon.code_for(stored["barcode"])
+    code = daemon.code_for(stored["barcode"])
+    # Delivered and logged: later looks at the event log see the whole deposit.
+    daemon.wait_for(lambda: courier.get("/v1/status")["outbox_depth"] == 0, what="delivery")
+    return view["compartment"], code
 
 
 def refused(call: Callable[[], Any], status: int) -> ApiError:
