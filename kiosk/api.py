@@ -22,6 +22,7 @@ from kiosk.domain import ParcelState, Role
 from kiosk.errors import (
     AuthError,
     ConflictError,
+    Forbidden,
     InvalidInput,
     LockerError,
     NotFound,
@@ -35,6 +36,7 @@ from kiosk.technician import Technician
 
 STATUS_FOR: list[tuple[type[LockerError], int]] = [
     (Throttled, 429),
+    (Forbidden, 403),
     (AuthError, 401),
     (NotFound, 404),
     (ConflictError, 409),
@@ -196,10 +198,21 @@ def create_app(kiosk: Kiosk, courier_uc: Courier, tech: Technician) -> FastAPI:
         return {"ok": r.ok, "rows": r.rows, "first_bad_seq": r.first_bad_seq, "reason": r.reason}
 
     @app.get("/v1/stream")
-    async def stream() -> StreamingResponse:
+    async def stream(after: Annotated[int | None, Query(ge=0)] = None) -> StreamingResponse:
+        """Server-sent events. With ``after``, logged events after that sequence number are
+        replayed first, so a client that read the log and then connects misses nothing."""
+
+        def frame(msg: dict[str, Any]) -> bytes:
+            return f"data: {json.dumps(msg, default=str)}\n\n".encode()
+
         async def gen() -> AsyncIterator[bytes]:
             async with kiosk.bus.subscribe() as queue:
                 yield b": connected\n\n"
+                last = after
+                if after is not None:
+                    for event in kiosk.store.events(after, limit=10000):
+                        last = event.seq
+                        yield frame({"type": "event", **event.as_dict()})
                 while True:
                     try:
                         msg = await asyncio.wait_for(queue.get(), 15)
@@ -208,7 +221,9 @@ def create_app(kiosk: Kiosk, courier_uc: Courier, tech: Technician) -> FastAPI:
                         continue
                     if msg is CLOSED or kiosk.bus.closed:
                         return
-                    yield f"data: {json.dumps(msg, default=str)}\n\n".encode()
+                    if last is not None and msg.get("type") == "event" and msg["seq"] <= last:
+                        continue  # already replayed
+                    yield frame(msg)
 
         return StreamingResponse(gen(), media_type="text/event-stream")
 

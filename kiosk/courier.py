@@ -8,7 +8,7 @@ from typing import Any
 
 from kiosk.barcode import normalize_barcode
 from kiosk.domain import OpStatus, ParcelState, Purpose, Role
-from kiosk.errors import AuthError, ConflictError, InvalidInput, NoCompartmentFree
+from kiosk.errors import ConflictError, Forbidden, InvalidInput, NoCompartmentFree
 from kiosk.service import Kiosk
 from kiosk.sessions import Session
 from kiosk.store import OpRow, ParcelRow
@@ -138,7 +138,7 @@ class Courier:
         if purpose is not None and op.purpose is not purpose:
             raise ConflictError(f"Operation {op_id} is not a {purpose}.")
         if session.role is Role.COURIER and op.actor != session.user:
-            raise AuthError("This operation belongs to another courier.")
+            raise Forbidden("This operation belongs to another courier.")
         return op
 
     async def next_return(self, session: Session) -> dict[str, Any] | None:

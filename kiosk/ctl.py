@@ -209,7 +209,7 @@ def verify_events(client: ApiClient, out: Out) -> int:
 def follow_events(client: ApiClient, out: Out, last_seq: int) -> int:
     """Print events from the stream until Ctrl-C (exit 0) or the daemon closes it (exit 3)."""
     try:
-        for message in client.stream():
+        for message in client.stream(f"/v1/stream?after={last_seq}"):
             if message.get("type") != "event" or message.get("seq", 0) <= last_seq:
                 continue
             last_seq = message.get("seq", last_seq)

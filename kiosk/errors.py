@@ -7,6 +7,7 @@ from drivers.errors import LockerError
 __all__ = [
     "AuthError",
     "ConflictError",
+    "Forbidden",
     "InvalidInput",
     "LockerError",
     "NoCompartmentFree",
@@ -45,6 +46,10 @@ class NoCompartmentFree(ConflictError):
 
 class AuthError(LockerError):
     """Wrong PIN or code, or a missing or expired session."""
+
+
+class Forbidden(AuthError):
+    """Signed in, but this is not yours to do (another courier's operation)."""
 
 
 class Throttled(LockerError):

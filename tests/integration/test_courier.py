@@ -273,7 +273,7 @@ def test_courier_cannot_act_on_another_couriers_deposit(manual: Daemon) -> None:
     conrad = manual.signed_in(COURIER2)
     for action in ("bigger", "reopen", "cancel"):
         err = refused(lambda a=action: conrad.post(f"/v1/operations/{view['operation']}/{a}"),
-                      401)  # fmt: skip
+                      403)  # fmt: skip
         assert err.message == "This operation belongs to another courier."
     assert manual.sim().fire_counts()[view["compartment"]] == 1
     manual.sim().close_door(view["compartment"])
