@@ -1,0 +1,384 @@
+"""A Waveshare-style Modbus RTU relay board (8 relays), with door inputs.
+
+Lock ``n`` is relay ``n - 1`` and door input ``n - 1``. The inputs are the board's own
+(its "(D)" variant: FC02 discrete inputs 0-7) or those of a separate Modbus input board
+on the same bus (``input_address``). Reads and plain writes go through pymodbus's
+serial client; a lock fires with the board-timed "flash on" command, which pymodbus's
+``write_coil`` cannot send (it only knows ``FF00``/``0000``), so it is a hand-built
+frame with CRC-16/MODBUS. Relay 1 on for 700 ms at address 1 (the golden frame)::
+
+    01  05  02 00  00 07  8D B0
+    |   |   |      |      CRC-16/MODBUS, low byte first
+    |   |   |      on-time in 100 ms units (1..20 here: 0.1-2.0 s)
+    |   |   coil 0x0200 + relay index
+    |   FC05 write single coil
+    address
+
+The board switches the relay off by itself, so a Pi that dies mid-pulse cannot leave a
+lock energised (``board_times_pulse``). The board echoes the request; the echo is read
+and checked. The on-time has a resolution of 100 ms (rounded, then clamped to 1..20).
+
+Options (``[[boards]]`` keys, validated against :attr:`ModbusRelayDriver.OPTIONS`):
+
+``port`` (required), ``baud`` (9600), ``address`` (1..247), ``timeout_s`` (0.2),
+``retries`` (2: attempts after the first), ``inputs`` (``"self"``: doors are read
+over FC02, from this board or from ``input_address``; ``"none"``: no door inputs),
+``input_address`` (0 = the relay board itself), ``input_closed_level`` (1 or 0: the
+input level that means "door closed"), ``rs485`` (kernel RS-485 mode, off).
+
+With ``inputs = "none"`` every door reads ``UNKNOWN`` (a poll of the relays still tells
+whether the board answers). Such a board cannot confirm a door: the closed loop will
+record ``OPEN_NOT_DETECTED`` for every unlock, so it suits only boards whose doors are
+sensed elsewhere.
+
+Errors: a time-out is :class:`~drivers.errors.BoardOffline`; a CRC error or a garbled or
+mismatched reply is :class:`BadReply`; a Modbus exception response is
+:class:`ModbusExceptionReply`; each names the board. Time-outs and bad replies are
+retried (``retries`` times, waits growing 20, 40, 80 ms ...); a flash is retried only
+while the lock's longest possible continuous on-time stays within
+:data:`~drivers.safety.MAX_PULSE_S`. Every frame starts after at least 3.5 character
+times of silence on the bus (4 ms at 9600 baud; 1.75 ms above 19200).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, TypeVar
+
+import serial
+import serial.rs485
+from pymodbus.client import ModbusSerialClient
+from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
+from pymodbus.framer import FramerType
+
+from drivers.base import BoardSpec, ChannelReading, DoorState, Driver
+from drivers.errors import BoardOffline, DriverError
+from drivers.modbus_frames import (
+    FC_READ_COILS,
+    FC_READ_INPUTS,
+    FC_WRITE_COIL,
+    RELAYS,
+    BadReply,
+    ModbusExceptionReply,
+    check_echo,
+    check_response,
+    door_readings,
+    echo_complete,
+    flash_frame,
+    flash_units,
+    frame_start,
+    silence_s,
+)
+from drivers.safety import MAX_PULSE_S
+
+__all__ = ["BadReply", "ModbusExceptionReply", "ModbusRelayDriver"]
+
+_T = TypeVar("_T")
+
+_RETRY_WAIT_S = 0.02
+_INPUTS = ("self", "none")
+
+
+@dataclass
+class _Counters:
+    frames: int = 0
+    replies: int = 0
+    retries: int = 0
+    pulses: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+    last_seen: float | None = None
+    last_error: str | None = None
+
+
+class ModbusRelayDriver(Driver):
+    """One Waveshare-style Modbus RTU relay board. See the module docstring."""
+
+    OPTIONS: ClassVar[dict[str, tuple[type, object]]] = {
+        "port": (str, ""),
+        "baud": (int, 9600),
+        "address": (int, 1),
+        "timeout_s": (float, 0.2),
+        "retries": (int, 2),
+        "inputs": (str, "self"),
+        "input_address": (int, 0),
+        "input_closed_level": (int, 1),
+        "rs485": (bool, False),
+    }
+
+    board_times_pulse = True
+
+    def __init__(self, spec: BoardSpec) -> None:
+        super().__init__(spec)
+        self.port = str(self._option("port"))
+        self.baud = int(self._option("baud"))
+        self.address = int(self._option("address"))
+        self.timeout_s = float(self._option("timeout_s"))
+        self.retries = int(self._option("retries"))
+        self.inputs = str(self._option("inputs"))
+        self.input_address = int(self._option("input_address")) or self.address
+        self.closed_level = int(self._option("input_closed_level"))
+        self.rs485 = bool(self._option("rs485"))
+        self._locks = tuple(sorted(channel.lock for channel in spec.channels))
+        self._check_options()
+        self._client: ModbusSerialClient | None = None
+        self._quiet_at = 0.0
+        self._rx_seen = False
+        self._expect = (self.address, FC_READ_INPUTS)  # the reply _trace resyncs on
+        self._counters = _Counters()
+
+    def _option(self, key: str) -> Any:
+        return self.spec.options.get(key, self.OPTIONS[key][1])
+
+    def _check_options(self) -> None:
+        problems = []
+        if not self.port:
+            problems.append("option port is required")
+        if self.baud <= 0 or self.timeout_s <= 0 or not 0 <= self.retries <= 10:
+            problems.append("options need baud > 0, timeout_s > 0 and retries in 0..10")
+        if not 1 <= self.address <= 247 or not 0 <= int(self._option("input_address")) <= 247:
+            problems.append("address must be in 1..247 and input_address in 0..247")
+        if self.inputs not in _INPUTS:
+            problems.append(f"option inputs must be one of {_INPUTS}, not {self.inputs!r}")
+        elif self.inputs == "none" and self._option("input_address"):
+            problems.append("input_address needs inputs = 'self'")
+        if self.closed_level not in (0, 1):
+            problems.append("option input_closed_level must be 0 or 1")
+        if any(not 1 <= lock <= RELAYS for lock in self._locks):
+            problems.append(f"locks must be in 1..{RELAYS} on this board")
+        if problems:
+            raise DriverError(self.name, "; ".join(problems))
+
+    # -- life cycle ---------------------------------------------------------------------
+
+    def open(self) -> None:
+        if self._client is not None:
+            return
+        client = ModbusSerialClient(
+            self.port,
+            framer=FramerType.RTU,
+            baudrate=self.baud,
+            timeout=self.timeout_s,
+            retries=0,  # ours, with growing waits and per-kind counters
+            name=f"modbus:{self.name}",
+            trace_packet=self._trace,
+        )
+        if not client.connect() or client.socket is None:
+            raise BoardOffline(self.name, f"cannot open serial port {self.port!r}")
+        if self.rs485:
+            try:
+                client.socket.rs485_mode = serial.rs485.RS485Settings()
+            except (ValueError, OSError, serial.SerialException) as exc:
+                client.close()
+                raise DriverError(self.name, f"kernel RS-485 mode refused: {exc}") from exc
+        self._client = client
+        self._quiet_at = 0.0
+
+    def close(self) -> None:
+        if self._client is None:
+            return
+        try:
+            self.all_off()
+        except DriverError as exc:
+            self._counters.last_error = str(exc)
+        finally:
+            client, self._client = self._client, None
+            client.close()
+
+    # -- what the safety layer calls ------------------------------------------------------
+
+    def all_off(self) -> None:
+        """FC05 ``0000`` to every relay. Stops at the first relay the board ignores."""
+        if self._client is None:
+            raise BoardOffline(self.name, "not open")
+        failures = []
+        for relay in range(RELAYS):
+            try:
+                self._exchange(self._at(f"relay {relay + 1} off"), self._switch_off(relay))
+            except BoardOffline:
+                raise
+            except DriverError as exc:
+                failures.append(str(exc).removeprefix(f"board {self.name!r}: "))
+        if failures:
+            raise DriverError(self.name, "; ".join(failures))
+
+    def pulse(self, lock: int, seconds: float) -> None:
+        """Send the flash command for ``lock`` and check the echo; returns at once."""
+        if lock not in self._locks:
+            raise DriverError(self.name, f"no lock {lock} on this board")
+        frame = flash_frame(self.address, lock - 1, seconds)
+        on_s = flash_units(seconds) / 10
+
+        def within_cap(elapsed: float) -> bool:
+            # A retry after a lost echo may re-fire a lock that is already on.
+            return elapsed + on_s <= MAX_PULSE_S
+
+        what = self._at(f"flash lock {lock}")
+        self._exchange(what, self._send_raw(frame), may_retry=within_cap)
+        self._counters.pulses += 1
+
+    def read(self) -> dict[int, ChannelReading]:
+        if self.inputs == "none":
+            self._exchange(self._at("read relays"), self._read_relays)
+            return {lock: ChannelReading(DoorState.UNKNOWN) for lock in self._locks}
+        return self._exchange(self._at("read inputs", self.input_address), self._read_inputs)
+
+    def stats(self) -> dict[str, Any]:
+        """``frames`` sent, good ``replies``, ``errors`` by kind (``timeout``, ``crc``,
+        ``exception``, ``bad_reply``, ``port``), ``retries``, ``pulses``, ``last_seen``
+        (wall-clock time of the last good reply) and ``last_error``."""
+        c = self._counters
+        return {
+            "frames": c.frames,
+            "replies": c.replies,
+            "errors": dict(c.errors),
+            "retries": c.retries,
+            "pulses": c.pulses,
+            "last_seen": c.last_seen,
+            "last_error": c.last_error,
+        }
+
+    # -- one request, its retries and its errors -----------------------------------------
+
+    def _exchange(
+        self,
+        what: str,
+        attempt: Callable[[ModbusSerialClient], _T],
+        *,
+        may_retry: Callable[[float], bool] = lambda elapsed: True,
+    ) -> _T:
+        client = self._client
+        if client is None:
+            raise BoardOffline(self.name, "not open")
+        started = time.monotonic()
+        error: DriverError = BoardOffline(self.name, "no reply")
+        attempts = 0
+        while attempts <= self.retries:
+            if attempts:
+                if not may_retry(time.monotonic() - started):
+                    break
+                self._counters.retries += 1
+                time.sleep(_RETRY_WAIT_S * 2 ** (attempts - 1))
+            attempts += 1
+            try:
+                result = self._attempt(client, attempt)
+            except (BadReply, BoardOffline) as exc:
+                error = exc
+                continue
+            except ModbusExceptionReply as exc:
+                refused = ModbusExceptionReply(self.name, f"{what}: {_reason(exc)}", exc.code)
+                self._counters.last_error = str(refused)
+                raise refused from None
+            self._counters.replies += 1
+            self._counters.last_seen = time.time()
+            return result
+        tried = f"{attempts} attempt{'s' if attempts > 1 else ''}"
+        context = f"{what}: {_reason(error)} ({tried})"
+        final = (
+            BadReply(self.name, context, error.kind)
+            if isinstance(error, BadReply)
+            else BoardOffline(self.name, context)
+        )
+        self._counters.last_error = str(final)
+        raise final
+
+    def _attempt(
+        self, client: ModbusSerialClient, attempt: Callable[[ModbusSerialClient], _T]
+    ) -> _T:
+        self._wait_for_silence()
+        self._rx_seen = False
+        self._counters.frames += 1
+        try:
+            return attempt(client)
+        except ModbusExceptionReply as exc:
+            raise self._count("exception", exc) from None
+        except BadReply as exc:
+            raise self._count(exc.kind, exc) from None
+        except BoardOffline as exc:
+            raise self._count("timeout", exc) from None
+        except ConnectionException as exc:
+            raise self._count("port", BoardOffline(self.name, f"serial port: {exc}")) from exc
+        except ModbusIOException as exc:
+            if self._rx_seen:  # bytes came, no valid frame: pymodbus dropped a CRC error
+                garbled = BadReply(self.name, "CRC error or garbled reply", "crc")
+                raise self._count("crc", garbled) from exc
+            raise self._count("timeout", BoardOffline(self.name, "no reply")) from exc
+        except (ModbusException, OSError, ValueError, serial.SerialException) as exc:
+            raise self._count("port", BoardOffline(self.name, f"serial port: {exc}")) from exc
+        finally:
+            self._quiet_at = time.monotonic() + silence_s(self.baud)
+
+    def _at(self, what: str, address: int | None = None) -> str:
+        return f"{what} at address {address or self.address}"
+
+    def _count(self, kind: str, error: DriverError) -> DriverError:
+        self._counters.errors[kind] = self._counters.errors.get(kind, 0) + 1
+        self._counters.last_error = str(error)
+        return error
+
+    def _wait_for_silence(self) -> None:
+        wait = self._quiet_at - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+
+    def _trace(self, sending: bool, data: bytes) -> bytes:
+        """pymodbus's hook on raw bytes: note that bytes came, and drop line noise
+        before the reply's header (pymodbus's own hunt gives up on a false start)."""
+        if sending or not data:
+            return data
+        self._rx_seen = True
+        return data[frame_start(data, *self._expect) :]
+
+    # -- the requests ---------------------------------------------------------------------
+
+    def _switch_off(self, relay: int) -> Callable[[ModbusSerialClient], None]:
+        def attempt(client: ModbusSerialClient) -> None:
+            self._expect = (self.address, FC_WRITE_COIL)
+            reply = client.write_coil(relay, False, device_id=self.address)
+            check_response(reply, FC_WRITE_COIL, self.name)
+            if reply.address != relay:
+                raise BadReply(self.name, f"reply for coil {reply.address}, not {relay}")
+
+        return attempt
+
+    def _send_raw(self, frame: bytes) -> Callable[[ModbusSerialClient], None]:
+        def attempt(client: ModbusSerialClient) -> None:
+            port = client.socket
+            if port is None:
+                raise BoardOffline(self.name, "serial port closed")
+            port.reset_input_buffer()
+            port.write(frame)
+            check_echo(frame, self._read_echo(port, frame), self.name)
+
+        return attempt
+
+    def _read_echo(self, port: serial.Serial, request: bytes) -> bytes:
+        """Bytes from the port until the echo (or an exception frame) or the time-out."""
+        reply = b""
+        deadline = time.monotonic() + self.timeout_s
+        while time.monotonic() < deadline and not echo_complete(request, reply):
+            waiting = port.in_waiting
+            if waiting:
+                reply += port.read(waiting)
+                self._rx_seen = True
+            else:
+                time.sleep(max(0.0005, 20 / self.baud))
+        return reply
+
+    def _read_relays(self, client: ModbusSerialClient) -> list[bool]:
+        self._expect = (self.address, FC_READ_COILS)
+        reply = client.read_coils(0, count=RELAYS, device_id=self.address)
+        check_response(reply, FC_READ_COILS, self.name)
+        if len(reply.bits) < RELAYS:
+            raise BadReply(self.name, f"reply holds {len(reply.bits)} relays, expected {RELAYS}")
+        return list(reply.bits[:RELAYS])
+
+    def _read_inputs(self, client: ModbusSerialClient) -> dict[int, ChannelReading]:
+        self._expect = (self.input_address, FC_READ_INPUTS)
+        reply = client.read_discrete_inputs(0, count=RELAYS, device_id=self.input_address)
+        return door_readings(reply, self.input_address, self._locks, self.closed_level, self.name)
+
+
+def _reason(error: DriverError) -> str:
+    return str(error).removeprefix(f"board {error.board!r}: ")

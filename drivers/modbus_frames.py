@@ -1,0 +1,188 @@
+"""Modbus RTU framing for the relay-board driver: CRC, the flash frame, reply checks.
+
+Pure functions, no I/O, so the golden frame and the fuzz tests pin them directly.
+Relay 1 on for 700 ms at address 1 (the golden frame from ``HARDWARE.md``)::
+
+    01  05  02 00  00 07  8D B0
+    |   |   |      |      CRC-16/MODBUS, low byte first
+    |   |   |      on-time in 100 ms units (1..20 here: 0.1-2.0 s)
+    |   |   coil 0x0200 + relay index
+    |   FC05 write single coil
+    address
+
+The hardware emulator (:mod:`hw_sim.modbus_emu`) has its own framing on purpose: the
+two sides meet only on the wire and in the golden frames.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from pymodbus.pdu import ModbusPDU
+
+from drivers.base import ChannelReading, DoorState
+from drivers.errors import BoardOffline, DriverError
+
+__all__ = [
+    "FC_READ_COILS",
+    "FC_READ_INPUTS",
+    "FC_WRITE_COIL",
+    "FLASH_BASE",
+    "RELAYS",
+    "BadReply",
+    "ModbusExceptionReply",
+    "check_echo",
+    "check_response",
+    "crc16_modbus",
+    "door_readings",
+    "echo_complete",
+    "flash_frame",
+    "flash_units",
+    "frame_start",
+    "silence_s",
+    "with_crc",
+]
+
+RELAYS = 8
+FLASH_BASE = 0x0200
+FC_READ_COILS, FC_READ_INPUTS, FC_WRITE_COIL = 0x01, 0x02, 0x05
+_EXCEPTION_NAMES = {1: "illegal function", 2: "illegal data address", 3: "illegal data value"}
+
+
+class BadReply(DriverError):
+    """A reply with a CRC error, garbled (``kind`` ``"crc"``), or not the answer to the
+    request (``kind`` ``"bad_reply"``)."""
+
+    def __init__(self, board: str, message: str, kind: str = "bad_reply") -> None:
+        super().__init__(board, message)
+        self.kind = kind
+
+
+class ModbusExceptionReply(DriverError):
+    """The board answered with a Modbus exception response; ``code`` is its code."""
+
+    def __init__(self, board: str, message: str, code: int) -> None:
+        super().__init__(board, message)
+        self.code = code
+
+
+# -- framing (pure; pinned by the golden frame in tests/unit/test_modbus_frames.py) --
+
+
+def _crc_table() -> tuple[int, ...]:
+    table = []
+    for byte in range(256):
+        crc = byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
+        table.append(crc)
+    return tuple(table)
+
+
+_CRC_TABLE = _crc_table()
+
+
+def crc16_modbus(data: bytes) -> int:
+    """CRC-16/MODBUS (poly 0xA001 reflected, init 0xFFFF). ``b"123456789"`` -> 0x4B37."""
+    crc = 0xFFFF
+    for byte in data:
+        crc = (crc >> 8) ^ _CRC_TABLE[(crc ^ byte) & 0xFF]
+    return crc
+
+
+def with_crc(body: bytes) -> bytes:
+    """``body`` followed by its CRC, low byte first, as RTU sends it."""
+    return body + crc16_modbus(body).to_bytes(2, "little")
+
+
+def flash_units(seconds: float) -> int:
+    """A pulse length as the board's on-time: 100 ms units, rounded, clamped to 1..20."""
+    return max(1, min(20, round(seconds * 10)))
+
+
+def flash_frame(address: int, relay: int, seconds: float) -> bytes:
+    """The "flash on" request: relay ``relay`` (from 0) on for ``seconds``, board-timed.
+
+    ``flash_frame(1, 0, 0.7) == bytes.fromhex("0105020000078DB0")``.
+    """
+    if not 0 <= relay < RELAYS:
+        raise ValueError(f"relay index {relay} outside 0..{RELAYS - 1}")
+    units = flash_units(seconds)
+    body = bytes([address, FC_WRITE_COIL]) + (FLASH_BASE + relay).to_bytes(2, "big")
+    return with_crc(body + units.to_bytes(2, "big"))
+
+
+def check_echo(request: bytes, reply: bytes, board: str) -> None:
+    """Accept ``reply`` if it holds the echo of the FC05 ``request``; raise otherwise.
+
+    Bytes before the echo (line noise) are skipped. No bytes at all is
+    :class:`~drivers.errors.BoardOffline`; an exception frame from the addressed board
+    is :class:`ModbusExceptionReply`; anything else is :class:`BadReply`.
+    """
+    if request in reply:
+        return
+    if not reply:
+        raise BoardOffline(board, "no reply")
+    code = _exception_code(request[0], request[1], reply)
+    if code is not None:
+        name = _EXCEPTION_NAMES.get(code, "unknown")
+        raise ModbusExceptionReply(board, f"Modbus exception {code:02X} ({name})", code)
+    raise BadReply(board, f"CRC error or garbled reply: {reply[:32].hex(' ')}", "crc")
+
+
+def _exception_code(address: int, function: int, reply: bytes) -> int | None:
+    """The code of a CRC-valid exception frame for ``function`` from ``address``."""
+    for start in range(len(reply) - 4):
+        frame = reply[start : start + 5]
+        if frame[:2] == bytes([address, function | 0x80]) and with_crc(frame[:3]) == frame:
+            return frame[2]
+    return None
+
+
+def frame_start(data: bytes, address: int, function: int) -> int:
+    """Where a reply from ``address`` to ``function`` (or its exception) may start in
+    ``data``: the first such header, else 0. Skips line noise before a reply."""
+    for start in range(len(data) - 1):
+        if data[start] == address and data[start + 1] in (function, function | 0x80):
+            return start
+    return 0
+
+
+def echo_complete(request: bytes, reply: bytes) -> bool:
+    """Whether ``reply`` holds the echo of ``request`` or an exception frame for it."""
+    return request in reply or _exception_code(request[0], request[1], reply) is not None
+
+
+def check_response(response: ModbusPDU, function: int, board: str) -> None:
+    """Raise unless a pymodbus ``response`` is a normal reply with ``function``."""
+    if response.isError():
+        code = int(getattr(response, "exception_code", 0))
+        name = _EXCEPTION_NAMES.get(code, "unknown")
+        raise ModbusExceptionReply(board, f"Modbus exception {code:02X} ({name})", code)
+    if response.function_code != function:
+        raise BadReply(board, f"reply to another request (function {response.function_code})")
+
+
+def door_readings(
+    response: ModbusPDU, address: int, locks: Iterable[int], closed_level: int, board: str
+) -> dict[int, ChannelReading]:
+    """Door states from a pymodbus FC02 response; raise unless it is a full, valid one.
+
+    Input ``lock - 1`` at ``closed_level`` reads ``CLOSED``, at the other level ``OPEN``.
+    """
+    check_response(response, FC_READ_INPUTS, board)
+    if response.dev_id != address:
+        raise BadReply(board, f"reply from address {response.dev_id}, not {address}")
+    bits = list(response.bits or ())
+    if len(bits) < RELAYS:
+        raise BadReply(board, f"reply holds {len(bits)} inputs, expected {RELAYS}")
+    closed = bool(closed_level)
+    return {
+        lock: ChannelReading(DoorState.CLOSED if bits[lock - 1] is closed else DoorState.OPEN)
+        for lock in locks
+    }
+
+
+def silence_s(baud: int) -> float:
+    """The 3.5-character gap Modbus RTU needs between frames (11-bit characters)."""
+    return 0.00175 if baud > 19200 else 3.5 * 11 / baud

@@ -1,0 +1,404 @@
+"""A Waveshare-style Modbus RTU relay board, (D) variant, on a pseudo-terminal.
+
+Written from ``shared/HARDWARE.md``, not from the driver: it has its own CRC and
+framing, so a framing bug in ``drivers/`` cannot pass its own test. The board's relays
+and inputs are the :class:`~hw_sim.model.Bank`'s locks and door sensors: relay ``n``
+(from 0) drives lock ``n + 1`` of ``board``, input ``n`` reads its door.
+
+What it answers (8 relays, 8 inputs, default address 1, 8N1):
+
+=========================  ============================================================
+FC01 read coils 0-7        the relays (a flash counts as on until it ends)
+FC02 read inputs 0-7       ``input_closed_level`` for a closed door, the other level for
+                           an open one; inputs with nothing wired read 0
+FC05 coil n, FF00 / 0000   relay on (held) / off
+FC05 coil 0x0200 + n       "flash on": on for ``value`` x 100 ms, then off by itself;
+                           the lock is fired with ``bank.energise(board, n + 1, s)``
+FC03 / FC06 reg 0x4000     the device address (read / set)
+=========================  ============================================================
+
+Relay 1 on for 700 ms (the golden frame), answered with the same 8 bytes as the echo::
+
+    01 05 02 00 00 07 8D B0
+
+Another function is exception 01, a coil or register out of range exception 02, a bad
+value exception 03. A frame with a bad CRC, or for another address, gets silence;
+address 0 is a broadcast: writes are done on every unit and nobody answers. A dead
+board in the bank (``bank.kill_board``) is silent too.
+
+A request ends when it has the length its function code implies, or at 3.5 character
+times of silence (what a real board goes by). With ``pacing`` a reply leaves no earlier
+than the request's wire time plus the 3.5-character gap, and takes its own wire time.
+A separate input board on the same bus (``input_address``) answers FC02 and the address
+register only; the relay board then has no inputs of its own.
+
+The Bank has no per-lock "off": switching one held relay off leaves the model's other
+coils as they were, and the bank's coils go off once every relay is off.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import queue
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hw_sim.model import Bank, BoardDead
+from hw_sim.pty_link import PtyLink
+
+__all__ = ["Counters", "Faults", "ModbusRelayEmulator", "crc16", "frame_with_crc"]
+
+log = logging.getLogger(__name__)
+
+CHANNELS = 8
+BROADCAST = 0
+ADDRESS_REGISTER = 0x4000
+FLASH_BASE = 0x0200
+ON, OFF = 0xFF00, 0x0000
+_HELD_S = 3600.0  # what the bank is told for a relay switched on until further notice
+
+
+def crc16(data: bytes) -> int:
+    """CRC-16/MODBUS, bit by bit: reflected poly 0xA001, start 0xFFFF."""
+    crc = 0xFFFF
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            lsb = crc & 1
+            crc >>= 1
+            if lsb:
+                crc ^= 0xA001
+    return crc
+
+
+def frame_with_crc(body: bytes) -> bytes:
+    """``body`` and its CRC, low byte first."""
+    crc = crc16(body)
+    return body + bytes([crc & 0xFF, crc >> 8])
+
+
+def _request_length(buffer: bytes) -> int | None:
+    """How long the request starting ``buffer`` is, if its function code says so."""
+    if len(buffer) < 2:
+        return None
+    if buffer[1] in (1, 2, 3, 4, 5, 6):
+        return 8
+    if buffer[1] in (15, 16) and len(buffer) >= 7:
+        return 9 + buffer[6]
+    return None
+
+
+@dataclass
+class Faults:
+    """What goes wrong, set at any time. Probabilities are per reply."""
+
+    corrupt_crc_p: float = 0.0  # reply sent with a wrong CRC
+    drop_p: float = 0.0  # request done, reply not sent
+    garbage_p: float = 0.0  # ``garbage`` sent before the reply
+    garbage: bytes = b"\x00\xff\x5a"
+    late_p: float = 0.0  # reply held back ``late_s``
+    late_s: float = 0.0
+    silent: bool = False  # nothing heard, nothing done, nothing said
+
+
+@dataclass
+class Counters:
+    """What the emulated board saw and did."""
+
+    requests: int = 0  # frames with a good CRC for a unit of this bus (or broadcast)
+    replies: int = 0
+    exceptions: int = 0
+    broadcasts: int = 0
+    crc_errors: int = 0  # frames dropped for a bad CRC (or too short)
+    ignored: int = 0  # good frames for another address
+    flashes: int = 0
+    corrupted: int = 0
+    dropped: int = 0
+    garbage: int = 0
+    late: int = 0
+    silent: int = 0
+    by_function: dict[int, int] = field(default_factory=dict)
+
+
+@dataclass
+class _Unit:
+    address: int
+    relays: bool
+    inputs: bool
+
+
+class _Refused(Exception):
+    """A Modbus exception response with ``code``."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+class ModbusRelayEmulator:
+    """One relay board (and optionally a separate input board) on a new pty."""
+
+    def __init__(
+        self,
+        bank: Bank,
+        board: str,
+        *,
+        address: int = 1,
+        has_inputs: bool = True,
+        input_address: int | None = None,
+        input_closed_level: int = 1,
+        baud: int = 9600,
+        pacing: bool = False,
+        faults: Faults | None = None,
+        seed: int | None = None,
+        link_path: str | Path | None = None,
+    ) -> None:
+        if input_closed_level not in (0, 1):
+            raise ValueError("input_closed_level must be 0 or 1")
+        self.bank = bank
+        self.board = board
+        self.closed_level = input_closed_level
+        self.baud = baud
+        self.pacing = pacing
+        self.faults = faults or Faults()
+        self.counters = Counters()
+        separate = input_address is not None and input_address != address
+        self.units = [_Unit(address, relays=True, inputs=has_inputs and not separate)]
+        if separate and input_address is not None:
+            self.units.append(_Unit(input_address, relays=False, inputs=True))
+        self._on_until = [0.0] * CHANNELS
+        self._rng = random.Random(seed)
+        self._lock = threading.Lock()
+        self._chunks: queue.SimpleQueue[tuple[bytes, float] | None] = queue.SimpleQueue()
+        self._link = PtyLink(link_path)
+        self._worker: threading.Thread | None = None
+
+    @property
+    def device(self) -> str:
+        """The serial port path for the driver."""
+        return self._link.device
+
+    @property
+    def silence_s(self) -> float:
+        """3.5 character times (11-bit characters), 1.75 ms above 19200 baud."""
+        return 0.00175 if self.baud > 19200 else 3.5 * 11 / self.baud
+
+    def start(self) -> ModbusRelayEmulator:
+        if self._worker is None:
+            self._worker = threading.Thread(
+                target=self._serve, name=f"modbus-emu:{self.board}", daemon=True
+            )
+            self._worker.start()
+            self._link.start(lambda data, t: self._chunks.put((data, t)), f"pty:{self.board}")
+        return self
+
+    def close(self) -> None:
+        """Stop answering and close the pty. Idempotent."""
+        self._link.close()
+        self._chunks.put(None)
+        if self._worker is not None:
+            self._worker.join(2.0)
+
+    def __enter__(self) -> ModbusRelayEmulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def relays(self) -> tuple[bool, ...]:
+        """Which relays are on now."""
+        now = time.monotonic()
+        with self._lock:
+            return tuple(now < until for until in self._on_until)
+
+    # -- one request ----------------------------------------------------------------------
+
+    def handle(self, frame: bytes) -> bytes | None:
+        """Do what one request frame asks; the reply frame, or ``None`` for silence.
+
+        No faults and no pacing here: :meth:`handle` is the board's logic alone.
+        """
+        if len(frame) < 4 or frame_with_crc(frame[:-2]) != frame:
+            self.counters.crc_errors += 1
+            return None
+        address, function, data = frame[0], frame[1], frame[2:-2]
+        targets = [u for u in self.units if address in (u.address, BROADCAST)]
+        if not targets or (address == BROADCAST and function not in (5, 6)):
+            self.counters.ignored += 1
+            return None
+        self.counters.requests += 1
+        by_function = self.counters.by_function
+        by_function[function] = by_function.get(function, 0) + 1
+        try:
+            self._check_alive()
+            if address == BROADCAST:
+                self._broadcast(targets, function, data)
+                return None
+            reply = self._execute(targets[0], function, data)
+        except BoardDead:
+            return None
+        except _Refused as refused:
+            self.counters.exceptions += 1
+            return frame_with_crc(bytes([address, function | 0x80, refused.code]))
+        return frame_with_crc(bytes([address, function]) + reply)
+
+    def _broadcast(self, units: list[_Unit], function: int, data: bytes) -> None:
+        """A write to address 0: every unit that can does it; nobody answers."""
+        self.counters.broadcasts += 1
+        for unit in units:
+            with contextlib.suppress(_Refused):
+                self._execute(unit, function, data)
+
+    def _execute(self, unit: _Unit, function: int, data: bytes) -> bytes:
+        if function == 1 and unit.relays:
+            start, count = _range(data)
+            return _bits(self.relays()[start : start + count])
+        if function == 2 and unit.inputs:
+            start, count = _range(data)
+            return _bits(self._inputs()[start : start + count])
+        if function == 3:
+            start, count = _pair(data)
+            if (start, count) != (ADDRESS_REGISTER, 1):
+                raise _Refused(2)
+            return bytes([2, 0, unit.address])
+        if function == 5 and unit.relays:
+            self._write_coil(*_pair(data))
+            return data
+        if function == 6:
+            register, value = _pair(data)
+            if register != ADDRESS_REGISTER:
+                raise _Refused(2)
+            if not 1 <= value <= 247:
+                raise _Refused(3)
+            unit.address = value  # the reply still carries the address it was asked at
+            return data
+        raise _Refused(1)
+
+    def _write_coil(self, coil: int, value: int) -> None:
+        if coil < CHANNELS:
+            if value not in (ON, OFF):
+                raise _Refused(3)
+            self._switch(coil, _HELD_S if value == ON else 0.0)
+        elif FLASH_BASE <= coil < FLASH_BASE + CHANNELS:
+            if value == 0:
+                raise _Refused(3)
+            self.counters.flashes += 1
+            self._switch(coil - FLASH_BASE, value * 0.1)
+        else:
+            raise _Refused(2)
+
+    def _switch(self, relay: int, seconds: float) -> None:
+        """Relay on for ``seconds`` (off for 0), and the bank's coil with it."""
+        try:
+            if seconds > 0:
+                self.bank.energise(self.board, relay + 1, seconds)
+            elif not any(on for i, on in enumerate(self.relays()) if i != relay):
+                self.bank.all_off(self.board)
+        except LookupError:
+            pass  # a relay with no lock wired still clicks
+        with self._lock:
+            self._on_until[relay] = time.monotonic() + seconds if seconds > 0 else 0.0
+
+    def _check_alive(self) -> None:
+        """Raise :class:`BoardDead` if the bank has killed this board."""
+        with contextlib.suppress(LookupError):  # a board the bank does not know is empty
+            self.bank.sample(self.board)
+
+    def _inputs(self) -> list[bool]:
+        levels = [False] * CHANNELS
+        try:
+            sample = self.bank.sample(self.board)
+        except LookupError:
+            return levels
+        closed = bool(self.closed_level)
+        for lock, (is_open, _item) in sample.items():
+            if 1 <= lock <= CHANNELS:
+                levels[lock - 1] = closed != is_open
+        return levels
+
+    # -- the wire -------------------------------------------------------------------------
+
+    def _serve(self) -> None:
+        buffer, first_at = b"", 0.0
+        while True:
+            try:
+                chunk = self._chunks.get(timeout=max(self.silence_s, 0.002) if buffer else None)
+            except queue.Empty:
+                self._answer(buffer, first_at)  # silence ends the frame, whatever it holds
+                buffer = b""
+                continue
+            if chunk is None:
+                return
+            data, at = chunk
+            first_at = first_at if buffer else at
+            buffer += data
+            while (size := _request_length(buffer)) is not None and len(buffer) >= size:
+                self._answer(buffer[:size], first_at)
+                buffer = buffer[size:]
+
+    def _answer(self, frame: bytes, first_at: float) -> None:
+        faults = self.faults
+        if faults.silent:
+            self.counters.silent += 1
+            return
+        try:
+            reply = self.handle(frame)
+        except Exception:
+            log.exception("modbus emulator %s: request %s failed", self.board, frame.hex(" "))
+            return
+        if reply is None:
+            return
+        if self._rng.random() < faults.drop_p:
+            self.counters.dropped += 1
+            return
+        self._send(self._spoil(reply), len(frame), first_at)
+
+    def _spoil(self, reply: bytes) -> bytes:
+        faults = self.faults
+        if self._rng.random() < faults.corrupt_crc_p:
+            self.counters.corrupted += 1
+            reply = reply[:-1] + bytes([reply[-1] ^ 0x5A])
+        if self._rng.random() < faults.garbage_p:
+            self.counters.garbage += 1
+            reply = faults.garbage + reply
+        return reply
+
+    def _send(self, reply: bytes, request_size: int, first_at: float) -> None:
+        if self.pacing:
+            self._link.pace(request_size, self.baud, first_at)
+            time.sleep(self.silence_s)
+        if self.faults.late_s > 0 and self._rng.random() < self.faults.late_p:
+            self.counters.late += 1
+            time.sleep(self.faults.late_s)
+        self._link.write(reply, baud=self.baud if self.pacing else None)
+        self.counters.replies += 1
+
+
+def _pair(data: bytes) -> tuple[int, int]:
+    """The two big-endian 16-bit fields every fixed-size request carries."""
+    if len(data) != 4:
+        raise _Refused(3)
+    return int.from_bytes(data[:2], "big"), int.from_bytes(data[2:], "big")
+
+
+def _range(data: bytes) -> tuple[int, int]:
+    start, count = _pair(data)
+    if not 1 <= count <= 2000:
+        raise _Refused(3)
+    if start + count > CHANNELS:
+        raise _Refused(2)
+    return start, count
+
+
+def _bits(values: tuple[bool, ...] | list[bool]) -> bytes:
+    """A byte count and the bits packed first-bit-lowest, as FC01/FC02 replies carry."""
+    packed = bytearray(math.ceil(len(values) / 8))
+    for i, value in enumerate(values):
+        if value:
+            packed[i // 8] |= 1 << (i % 8)
+    return bytes([len(packed)]) + bytes(packed)

@@ -1,0 +1,283 @@
+"""The Modbus relay driver against the relay (D) board emulator on a pseudo-terminal.
+
+Everything here runs the real serial code: pymodbus's client and the driver's own flash
+frames on the pty's slave, :mod:`hw_sim.modbus_emu` on its master, a bank of doors
+behind it. Doors are opened and closed by hand (manual person) unless a test says so.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from drivers.base import BoardSpec, ChannelSpec, DoorState, create_driver
+from drivers.errors import BoardOffline, DriverError
+from drivers.modbus import BadReply, ModbusExceptionReply, ModbusRelayDriver
+from hw_sim.modbus_emu import Faults, ModbusRelayEmulator, frame_with_crc
+from hw_sim.model import Bank
+
+BOARD = "wall-left"
+LOCKS = (1, 2, 3, 4)
+
+Rig = Callable[..., tuple[ModbusRelayEmulator, ModbusRelayDriver]]
+
+
+@pytest.fixture
+def bank() -> Bank:
+    made = Bank(person="manual")
+    for lock in LOCKS:
+        made.add_compartment(f"C{lock:02d}", BOARD, lock)
+    return made
+
+
+@pytest.fixture
+def rig(bank: Bank) -> Iterator[Rig]:
+    """``rig(emulator options..., driver={driver options})``: both started and open."""
+    made: list[tuple[ModbusRelayEmulator, ModbusRelayDriver]] = []
+
+    def build(
+        driver: dict[str, Any] | None = None, **emulator: Any
+    ) -> tuple[ModbusRelayEmulator, ModbusRelayDriver]:
+        emu = ModbusRelayEmulator(bank, BOARD, **emulator).start()
+        options = {"port": emu.device, "timeout_s": 0.05, "retries": 1, **(driver or {})}
+        channels = tuple(ChannelSpec(lock, f"C{lock:02d}") for lock in LOCKS)
+        made_driver = create_driver(BoardSpec(BOARD, "modbus", channels, options=options))
+        assert isinstance(made_driver, ModbusRelayDriver)
+        made_driver.open()
+        made.append((emu, made_driver))
+        return emu, made_driver
+
+    yield build
+    for emu, driver in made:
+        emu.faults = Faults()
+        driver.close()
+        emu.close()
+
+
+def doors(driver: ModbusRelayDriver) -> dict[int, DoorState]:
+    return {lock: reading.door for lock, reading in driver.read().items()}
+
+
+ALL_CLOSED = dict.fromkeys(LOCKS, DoorState.CLOSED)
+
+
+# -- reads --------------------------------------------------------------------------
+
+
+def test_closed_doors_read_closed_and_an_opened_door_reads_open(rig: Rig, bank: Bank) -> None:
+    _, driver = rig()
+    assert doors(driver) == ALL_CLOSED
+    bank.open_door("C02")
+    assert doors(driver) == {**ALL_CLOSED, 2: DoorState.OPEN}
+
+
+def test_inputs_wired_active_low_read_the_same_doors(rig: Rig, bank: Bank) -> None:
+    _, driver = rig(input_closed_level=0, driver={"input_closed_level": 0})
+    bank.open_door("C04")
+    assert doors(driver) == {**ALL_CLOSED, 4: DoorState.OPEN}
+
+
+def test_doors_on_a_separate_input_board_are_read_at_its_address(rig: Rig, bank: Bank) -> None:
+    _, driver = rig(address=1, input_address=9, driver={"input_address": 9})
+    bank.open_door("C03")
+    assert doors(driver) == {**ALL_CLOSED, 3: DoorState.OPEN}
+
+
+def test_a_board_without_inputs_reads_every_door_unknown_but_still_notices_death(
+    rig: Rig, bank: Bank
+) -> None:
+    _, driver = rig(has_inputs=False, driver={"inputs": "none"})
+    assert set(doors(driver).values()) == {DoorState.UNKNOWN}
+    bank.kill_board(BOARD)
+    with pytest.raises(BoardOffline):
+        driver.read()
+
+
+# -- pulses and all_off ------------------------------------------------------------------
+
+
+def test_a_flash_pulse_opens_exactly_the_right_door(rig: Rig, bank: Bank) -> None:
+    emu, driver = rig()
+    driver.pulse(3, 0.5)
+    assert bank.fire_counts() == {"C01": 0, "C02": 0, "C03": 1, "C04": 0}
+    assert emu.relays()[:4] == (False, False, True, False)
+    assert doors(driver) == {**ALL_CLOSED, 3: DoorState.OPEN}
+    assert emu.counters.flashes == 1
+
+
+def test_the_board_switches_a_flashed_relay_off_by_itself(rig: Rig) -> None:
+    emu, driver = rig()
+    assert driver.board_times_pulse
+    driver.pulse(1, 0.1)
+    assert emu.relays()[0]
+    time.sleep(0.15)
+    assert not any(emu.relays())
+
+
+def test_all_off_switches_every_relay_off(rig: Rig) -> None:
+    emu, driver = rig()
+    for relay in (0, 5, 7):  # held on with plain FF00 writes, as a stray master might
+        emu.handle(frame_with_crc(bytes([1, 5, 0, relay, 0xFF, 0x00])))
+    assert sum(emu.relays()) == 3
+    driver.all_off()
+    assert not any(emu.relays())
+
+
+def test_a_pulse_on_a_lock_with_no_compartment_is_refused(rig: Rig, bank: Bank) -> None:
+    _, driver = rig()
+    with pytest.raises(DriverError, match=BOARD):
+        driver.pulse(7, 0.5)
+    assert sum(bank.fire_counts().values()) == 0
+
+
+# -- errors, with the board's name -------------------------------------------------------
+
+
+def test_a_modbus_exception_reply_is_a_driver_error_naming_the_board(rig: Rig) -> None:
+    emu, driver = rig(has_inputs=False)  # a plain relay board: FC02 is not supported
+    with pytest.raises(ModbusExceptionReply) as caught:
+        driver.read()
+    assert caught.value.code == 1
+    assert BOARD in str(caught.value)
+    assert emu.counters.exceptions == 1  # a refusal is final: not retried
+    assert driver.stats()["errors"] == {"exception": 1}
+
+
+def test_crc_errors_on_reads_are_retried_then_a_driver_error_naming_the_board(
+    rig: Rig,
+) -> None:
+    emu, driver = rig()
+    emu.faults.corrupt_crc_p = 1.0
+    with pytest.raises(BadReply) as caught:
+        driver.read()
+    assert BOARD in str(caught.value)
+    assert caught.value.kind == "crc"
+    assert driver.stats()["errors"] == {"crc": 2}
+    assert driver.stats()["retries"] == 1
+
+
+def test_a_corrupted_echo_is_retried_only_within_the_on_time_cap(rig: Rig, bank: Bank) -> None:
+    emu, driver = rig()
+    emu.faults.corrupt_crc_p = 1.0
+    with pytest.raises(BadReply, match=BOARD):
+        driver.pulse(1, 0.5)  # 0.5 s + the retry's delay stays under 2 s: sent twice
+    assert bank.fire_counts()["C01"] == 2
+    with pytest.raises(BadReply, match=BOARD):
+        driver.pulse(2, 2.0)  # a second 2 s flash could make it longer than 2 s: once
+    assert bank.fire_counts()["C02"] == 1
+
+
+def test_line_noise_before_a_reply_is_skipped(rig: Rig, bank: Bank) -> None:
+    emu, driver = rig()
+    emu.faults.garbage_p = 1.0
+    bank.open_door("C01")
+    assert doors(driver) == {**ALL_CLOSED, 1: DoorState.OPEN}
+    driver.pulse(2, 0.3)
+    assert bank.fire_counts()["C02"] == 1
+    assert driver.stats()["errors"] == {}
+
+
+def test_a_lost_reply_is_made_good_by_a_retry(rig: Rig) -> None:
+    emu, driver = rig(seed=1, driver={"retries": 3})
+    emu.faults.drop_p = 0.3
+    for _ in range(10):
+        assert doors(driver) == ALL_CLOSED
+    assert emu.counters.dropped > 0
+    assert driver.stats()["retries"] == emu.counters.dropped
+
+
+def test_a_late_reply_is_not_taken_for_the_answer_to_the_next_request(rig: Rig, bank: Bank) -> None:
+    emu, driver = rig(driver={"retries": 0})
+    emu.faults.late_s, emu.faults.late_p = 0.08, 1.0
+    with pytest.raises(BoardOffline):
+        driver.read()
+    emu.faults.late_s = 0.0
+    time.sleep(0.1)  # the stale "all closed" reply is in the port's buffer now
+    bank.open_door("C02")
+    assert doors(driver) == {**ALL_CLOSED, 2: DoorState.OPEN}
+
+
+def test_a_silent_board_is_offline_then_answers_again_without_a_reopen(
+    rig: Rig, bank: Bank
+) -> None:
+    emu, driver = rig()
+    emu.faults.silent = True
+    with pytest.raises(BoardOffline, match=BOARD):
+        driver.read()
+    with pytest.raises(BoardOffline, match=BOARD):
+        driver.pulse(1, 0.5)
+    assert bank.fire_counts()["C01"] == 0
+    emu.faults.silent = False
+    assert doors(driver) == ALL_CLOSED
+    driver.pulse(1, 0.5)
+    assert bank.fire_counts()["C01"] == 1
+
+
+def test_an_unopenable_port_is_offline_naming_the_board(bank: Bank) -> None:
+    spec = BoardSpec(BOARD, "modbus", (ChannelSpec(1, "C01"),), options={"port": "/nonexistent"})
+    with pytest.raises(BoardOffline, match=BOARD):
+        create_driver(spec).open()
+
+
+def test_kernel_rs485_mode_on_a_pty_is_refused_naming_the_board(bank: Bank) -> None:
+    with ModbusRelayEmulator(bank, BOARD) as emu:
+        options = {"port": emu.device, "rs485": True}
+        driver = create_driver(
+            BoardSpec(BOARD, "modbus", (ChannelSpec(1, "C01"),), options=options)
+        )
+        with pytest.raises(DriverError, match="RS-485"):
+            driver.open()
+
+
+@pytest.mark.parametrize(
+    ("options", "complaint"),
+    [
+        ({}, "port is required"),
+        ({"port": "/dev/ttyUSB0", "address": 0}, "address"),
+        ({"port": "/dev/ttyUSB0", "inputs": "sometimes"}, "inputs"),
+        ({"port": "/dev/ttyUSB0", "inputs": "none", "input_address": 3}, "input_address"),
+        ({"port": "/dev/ttyUSB0", "input_closed_level": 2}, "input_closed_level"),
+    ],
+)
+def test_bad_options_are_refused_naming_the_board(options: dict[str, Any], complaint: str) -> None:
+    with pytest.raises(DriverError, match=complaint) as caught:
+        create_driver(BoardSpec(BOARD, "modbus", (ChannelSpec(1, "C01"),), options=options))
+    assert BOARD in str(caught.value)
+
+
+def test_a_lock_beyond_the_eighth_relay_is_refused() -> None:
+    spec = BoardSpec(BOARD, "modbus", (ChannelSpec(9, "C09"),), options={"port": "/dev/x"})
+    with pytest.raises(DriverError, match=r"1\.\.8"):
+        create_driver(spec)
+
+
+# -- counters and pacing -------------------------------------------------------------------
+
+
+def test_stats_count_frames_errors_retries_and_last_seen(rig: Rig) -> None:
+    emu, driver = rig()
+    before = time.time()
+    driver.read()
+    driver.pulse(1, 0.2)
+    emu.faults.silent = True
+    with pytest.raises(BoardOffline):
+        driver.read()
+    stats = driver.stats()
+    assert stats["frames"] == 4  # read, flash, read + its retry
+    assert stats["replies"] == 2
+    assert stats["errors"] == {"timeout": 2}
+    assert stats["retries"] == 1
+    assert stats["pulses"] == 1
+    assert stats["last_seen"] >= before
+    assert BOARD in stats["last_error"]
+
+
+def test_a_paced_board_at_9600_baud_still_reads_and_fires(rig: Rig, bank: Bank) -> None:
+    _, driver = rig(pacing=True, driver={"timeout_s": 0.2})
+    bank.open_door("C04")
+    assert doors(driver) == {**ALL_CLOSED, 4: DoorState.OPEN}
+    driver.pulse(2, 0.2)
+    assert bank.fire_counts()["C02"] == 1
