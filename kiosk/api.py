@@ -29,7 +29,7 @@ from kiosk.errors import (
     Throttled,
 )
 from kiosk.notify import mask_recipient
-from kiosk.service import DoorDidNotOpen, Kiosk
+from kiosk.service import DoorDidNotOpen, DoorUnavailable, Kiosk
 from kiosk.sessions import Session
 from kiosk.store import CompartmentRow, ParcelRow
 from kiosk.technician import Technician
@@ -42,6 +42,7 @@ STATUS_FOR: list[tuple[type[LockerError], int]] = [
     (ConflictError, 409),
     (InvalidInput, 400),
     (DoorDidNotOpen, 502),
+    (DoorUnavailable, 503),
 ]
 
 Barcode = Annotated[str, Field(min_length=1, max_length=512)]

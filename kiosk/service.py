@@ -54,6 +54,19 @@ class DoorDidNotOpen(LockerError):
         self.compartment = compartment
 
 
+class DoorUnavailable(LockerError):
+    """The parcel's door cannot be opened now (out of service, board offline); no lock
+    was fired."""
+
+    def __init__(self, compartment: str, help_line: str) -> None:
+        message = f"Door {compartment} cannot be opened right now."
+        if help_line:
+            message += f" For help: {help_line}"
+        super().__init__(message)
+        self.compartment = compartment
+        self.reason = "door_unavailable"
+
+
 @dataclass(frozen=True)
 class Settings:
     """Knobs tests and the demo may turn; defaults are the product's."""
@@ -226,8 +239,17 @@ class Kiosk:
             raise ConflictError("This parcel has already been picked up.", "picked_up")
         assert parcel.compartment_id is not None
         cid = parcel.compartment_id
-        if self.store.compartment(cid).state is CompartmentState.OUT_OF_SERVICE:
-            raise DoorDidNotOpen(cid, self.config.kiosk.operator_contact)
+        row = self.store.compartment(cid)
+        # A board that does not answer cannot fire the lock: trying would only record
+        # OPEN_NOT_DETECTED and take a sound compartment out of service.
+        if row.state is CompartmentState.OUT_OF_SERVICE or not self.hw.is_board_online(row.board):
+            why = (
+                "out of service"
+                if row.state is CompartmentState.OUT_OF_SERVICE
+                else "board offline"
+            )
+            self.store.log_event("pickup_refused", "warning", "customer", cid, reason=why)
+            raise DoorUnavailable(cid, self.config.kiosk.operator_contact)
         op = self.store.begin_op(cid, Purpose.PICKUP, "customer", parcel_id=parcel.id)
         return await self.open_and_report(op, customer=True)
 

@@ -65,18 +65,27 @@ def render_config(
     person: str = "auto",
     close_delay_s: float = 0.4,
     sizes: list[str] = SIZES,
+    open_delay_s: float = 0.0,
+    ids: Sequence[str] | None = None,
 ) -> str:
+    """A daemon config on the sim driver with fast timings.
+
+    ``sections`` add to (or replace keys of) any table, ``[kiosk]`` included.
+    ``ids`` names the compartments (default A01, A02, ...): the wall picture gives each
+    id letter a column of its own, so ``["A01", "A02", "B01"]`` makes two columns.
+    """
     merged: dict[str, dict[str, Any]] = {k: dict(v) for k, v in FAST.items()}
     for name, values in (sections or {}).items():
         merged.setdefault(name, {}).update(values)
-    lines = [
-        "[kiosk]",
-        'id = "TEST-01"',
-        'name = "Test kiosk"',
-        f"data_dir = {json.dumps(str(data_dir))}",
-        f"socket = {json.dumps(str(data_dir / 'api.sock'))}",
-        'operator_contact = "+49 30 999"',
-    ]
+    kiosk: dict[str, Any] = {
+        "id": "TEST-01",
+        "name": "Test kiosk",
+        "data_dir": str(data_dir),
+        "socket": str(data_dir / "api.sock"),
+        "operator_contact": "+49 30 999",
+        **merged.pop("kiosk", {}),
+    }
+    lines = ["[kiosk]"] + [f"{k} = {toml_value(v)}" for k, v in kiosk.items()]
     for name, values in merged.items():
         lines.append(f"[{name}]")
         lines += [f"{k} = {toml_value(v)}" for k, v in values.items()]
@@ -91,8 +100,12 @@ def render_config(
         f'person = "{person}"',
         f"close_delay_s = {close_delay_s}",
     ]
-    for i, size in enumerate(sizes, start=1):
-        cid = f"A{i:02d}"
+    if open_delay_s:
+        lines.append(f"open_delay_s = {open_delay_s}")
+    names = list(ids) if ids is not None else [f"A{i:02d}" for i in range(1, len(sizes) + 1)]
+    if len(names) != len(sizes):
+        raise ValueError(f"{len(names)} ids for {len(sizes)} sizes")
+    for i, (cid, size) in enumerate(zip(names, sizes, strict=True), start=1):
         lines += [
             "[[compartments]]",
             f'id = "{cid}"',

@@ -23,6 +23,11 @@ def error_text(result: Message, app: App) -> str:
     if kind == "DoorDidNotOpen" or status == 502:
         door = details.get("compartment", "")
         return _("Door {door} did not open. For help: {contact}").format(door=door, contact=contact)
+    if reason == "door_unavailable":
+        door = details.get("compartment", "")
+        return _("Door {door} cannot be opened right now. For help: {contact}").format(
+            door=door, contact=contact
+        )
     if reason == "expired":
         return _("The pickup time for this parcel has ended; it is going back to the sender.")
     if reason == "returned":

@@ -1,0 +1,183 @@
+"""Door faults: each gives its defined outcome and event, seen through the API.
+
+The daemon runs the sim driver with fast timings (``tests.support.daemon.FAST``): a door
+must open within 1 s (one retry), a reminder after 1 s open, ``LEFT_OPEN`` after 2 s.
+Compartment A01 is the first S a deposit gets; the simulated person closes a door that
+a pulse opened 0.4 s later.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from kiosk.client import ApiError
+from tests.faults.conftest import compartments, fire_log, kinds, parcel, store_parcel
+from tests.support.daemon import Daemon, running_daemon
+
+
+def test_jammed_lock_on_pickup_tells_customer_who_to_call_and_takes_door_out(
+    daemon: Daemon,
+) -> None:
+    store_parcel(daemon, "JAM-0001")
+    code = daemon.code_for("JAM-0001")
+    sim = daemon.sim()
+    sim.jam("A01")
+    fires_before = sim.fire_counts()["A01"]
+
+    with pytest.raises(ApiError) as refused:
+        daemon.client().post("/v1/pickup", {"code": code})
+
+    assert refused.value.status == 502
+    assert "did not open" in refused.value.message
+    assert "+49 30 999" in refused.value.message
+    assert code not in refused.value.message
+    # One fire and one retry, both in the sim's counter and in its fire log.
+    assert sim.fire_counts()["A01"] == fires_before + 2
+    assert fire_log(daemon).count("A01") == fires_before + 2
+    alarms = [e for e in daemon.events() if e["severity"] == "alarm"]
+    assert kinds(alarms) == ["open_not_detected", "customer_needs_help"]
+    assert all(e["compartment"] == "A01" for e in alarms)
+    op = daemon.client().get(f"/v1/operations/{alarms[0]['detail']['operation']}")
+    assert (op["purpose"], op["status"]) == ("pickup", "OPEN_NOT_DETECTED")
+    assert "unlock_retry" in kinds(daemon.events())
+    a01 = compartments(daemon)["A01"]
+    assert (a01["state"], a01["reason"]) == ("OUT_OF_SERVICE", "door did not open")
+    stuck = parcel(daemon, "JAM-0001")
+    assert (stuck["state"], stuck["compartment"]) == ("STORED", "A01")
+
+
+def test_jammed_lock_on_deposit_gives_courier_another_door(daemon: Daemon) -> None:
+    daemon.sim().jam("A01")
+    courier = daemon.signed_in()
+
+    view = courier.post("/v1/deposits", {"barcode": "JAM-0002", "size": "S",
+                                         "phone": "+4915112345678"})  # fmt: skip
+
+    assert view["compartment"] == "A02"
+    assert view["message"].startswith("Door A01 did not open")
+    final = courier.wait_operation(view["operation"], until_done=True)
+    assert final["message"] == "Stored in A02; the recipient has been notified."
+    assert compartments(daemon)["A01"]["state"] == "OUT_OF_SERVICE"
+    assert parcel(daemon, "JAM-0002")["compartment"] == "A02"
+
+
+def test_door_left_open_reminds_then_alarms_and_still_finishes_on_close(
+    daemon: Daemon,
+) -> None:
+    sim = daemon.sim()
+    sim.leave_open("A01")
+    courier = daemon.signed_in()
+    view = courier.post("/v1/deposits", {"barcode": "OPEN-0001", "size": "S",
+                                         "phone": "+4915112345678"})  # fmt: skip
+    assert view["compartment"] == "A01"
+    op_id = view["operation"]
+
+    daemon.wait_for(lambda: daemon.events("door_left_open"), timeout=10, what="LEFT_OPEN")
+    ours = [e for e in daemon.events() if e["detail"].get("operation") == op_id]
+    assert kinds(ours)[-2:] == ["door_open_reminder", "door_left_open"]
+    assert ours[-1]["severity"] == "alarm"
+    left = courier.get(f"/v1/operations/{op_id}")
+    assert (left["status"], left["live"], left["door"]) == ("LEFT_OPEN", True, "OPEN")
+
+    sim.close_door("A01")
+    final = courier.wait_operation(op_id, until_done=True)
+
+    assert (final["status"], final["door"]) == ("CLOSED", "CLOSED")
+    assert final["message"] == "Stored in A01; the recipient has been notified."
+    stored = parcel(daemon, "OPEN-0001")
+    assert (stored["state"], stored["compartment"]) == ("STORED", "A01")
+    assert compartments(daemon)["A01"]["state"] == "OCCUPIED"
+
+
+def test_forced_door_raises_alarm_and_is_not_handed_out_while_open(daemon: Daemon) -> None:
+    sim = daemon.sim()
+    free_s = daemon.client().get("/v1/status")["compartments"]["free_by_size"]["S"]
+
+    sim.force_open("A01")
+
+    alarm = daemon.wait_for(lambda: daemon.events("forced_open"), what="forced_open")
+    assert (alarm[0]["compartment"], alarm[0]["severity"]) == ("A01", "alarm")
+    daemon.wait_for(lambda: compartments(daemon)["A01"]["door"] == "OPEN", what="door OPEN")
+    status = daemon.client().get("/v1/status")
+    assert status["compartments"]["free_by_size"]["S"] == free_s - 1
+    assert status["compartments"]["doors_open"] == 1
+    view = store_parcel(daemon, "FORCED-0001")
+    assert view["compartment"] == "A02"
+    assert fire_log(daemon) == ["A02"]  # A01's lock was never fired
+
+    sim.close_door("A01")
+
+    daemon.wait_for(lambda: daemon.events("door_closed"), what="door_closed")
+    assert store_parcel(daemon, "FORCED-0002")["compartment"] == "A01"
+    assert len(daemon.events("forced_open")) == 1
+
+
+def test_flapping_sensor_on_a_closed_door_is_debounced() -> None:
+    # A door state counts once it held for the debounce window *and* N polls. Flapping at
+    # 50 Hz sampled at 50 Hz, two polls in a row now and then land on the same half-period
+    # (jitter), so a 20 ms/2-poll window (the test default) lets a false OPEN through
+    # about one flap in four on a busy machine. A window several polls wide does not.
+    with running_daemon(sections={"doors": {"debounce_ms": 100, "debounce_polls": 3}}) as d:
+        sim = d.sim()
+        before = d.events()[-1]["seq"]
+
+        sim.flap("A03", 0.3, hz=50)
+        seen = set()
+        for _ in range(20):
+            seen.add(sim.snapshot()["A03"]["sensor_open"])
+            time.sleep(0.007)
+        time.sleep(0.8)
+
+        assert seen == {True, False}, "the sensor should have flapped"
+        assert sim.snapshot()["A03"]["sensor_open"] is False
+        after = [e for e in d.events() if e["seq"] > before]
+        assert [e for e in after if e["compartment"] == "A03"] == []
+        assert not [e for e in after if e["severity"] == "alarm"]
+        a03 = compartments(d)["A03"]
+        assert (a03["door"], a03["state"]) == ("CLOSED", "AVAILABLE")
+
+
+def test_dead_board_takes_its_doors_offline_until_it_answers_again(daemon: Daemon) -> None:
+    store_parcel(daemon, "DEAD-0001")
+    code = daemon.code_for("DEAD-0001")
+    fires_before = fire_log(daemon)
+    sim = daemon.sim()
+    courier = daemon.signed_in()
+
+    sim.kill_board("bank")
+
+    offline = daemon.wait_for(lambda: daemon.events("board_offline"), what="board_offline")
+    assert (offline[0]["severity"], offline[0]["detail"]["board"]) == ("alarm", "bank")
+    assert {c["door"] for c in compartments(daemon).values()} == {"UNKNOWN"}
+    assert not any(c["board_online"] for c in compartments(daemon).values())
+    (board,) = daemon.client().get("/v1/status")["boards"]
+    assert (board["name"], board["online"]) == ("bank", False)
+    with pytest.raises(ApiError) as refused:
+        courier.post("/v1/deposits", {"barcode": "DEAD-0002", "size": "S",
+                                      "phone": "+4915112345678"})  # fmt: skip
+    assert refused.value.status == 409
+    assert "no compartment free" in refused.value.message
+    with pytest.raises(ApiError) as no_pickup:
+        daemon.client().post("/v1/pickup", {"code": code})
+    assert no_pickup.value.status == 503
+    assert no_pickup.value.message == "Door A01 cannot be opened right now. For help: +49 30 999"
+    assert daemon.events("pickup_refused")[-1]["detail"] == {"reason": "board offline"}
+    assert fire_log(daemon) == fires_before
+    # The board is down, not the compartment: it stays in service with its parcel.
+    assert compartments(daemon)["A01"]["state"] == "OCCUPIED"
+
+    sim.revive_board("bank")
+
+    online = daemon.wait_for(lambda: daemon.events("board_online"), timeout=15,
+                             what="board_online")  # fmt: skip
+    assert online[-1]["detail"]["board"] == "bank"
+    daemon.wait_for(
+        lambda: {c["door"] for c in compartments(daemon).values()} == {"CLOSED"},
+        what="doors CLOSED",
+    )
+    assert daemon.client().get("/v1/status")["boards"][0]["online"] is True
+    assert store_parcel(daemon, "DEAD-0002")["compartment"] == "A02"
+    pickup = daemon.client().post("/v1/pickup", {"code": code})
+    assert daemon.client().wait_operation(pickup["operation"])["message"] == "Thank you!"
