@@ -21,6 +21,7 @@ from drivers.base import BoardSpec, ChannelReading, ChannelSpec, DoorState, Driv
 from drivers.errors import DriverError
 from hw_sim.model import Bank, reset_shared_banks, shared_bank
 from tests.contract.rig_gpio import GpioRig
+from tests.contract.rig_kerong import KerongRig
 from tests.contract.rig_modbus import ModbusRig
 
 LOCKS = (1, 2, 3, 4)
@@ -77,6 +78,7 @@ RIGS: dict[str, Callable[[Path], Rig]] = {
     "sim": SimRig,
     "gpio": GpioRig,
     "modbus": ModbusRig,
+    "kerong": KerongRig,
 }
 
 
