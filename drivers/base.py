@@ -88,6 +88,13 @@ class BoardSpec:
     options: Mapping[str, Any] = field(default_factory=dict)
     data_dir: Path | None = None
 
+    def resolve_port(self, port: str) -> str:
+        """A relative serial port path lives in the data dir (the simulator links its
+        pseudo-terminals there); absolute paths and pyserial URLs are kept as given."""
+        if not port or "://" in port or Path(port).is_absolute() or self.data_dir is None:
+            return port
+        return str(self.data_dir / port)
+
 
 class Driver(ABC):
     """One lock control board. See the module docstring for the contract."""

@@ -10,7 +10,8 @@ Frames are in :mod:`drivers.kerong_frames`; boards on one port share a
 Options (``[[boards]]`` keys, declared in :attr:`KerongDriver.OPTIONS`):
 
 ``port``             required: a device path or a pyserial URL (``socket://host:port``
-                     for a network front end).
+                     for a network front end); a relative path is taken inside the data
+                     dir, where ``locker-kiosk sim`` links its emulated buses.
 ``baud``             19200, the factory default (one field board answered only at 9600).
 ``address``          the board's id, 0..15.
 ``lock_closed_bit``  [?] the value of a lock-feedback bit that means latched (closed): 1
@@ -133,7 +134,7 @@ class KerongDriver(Driver):
 
     def __init__(self, spec: BoardSpec) -> None:
         super().__init__(spec)
-        self.port: str = self._option("port", str)
+        self.port: str = spec.resolve_port(self._option("port", str))
         self.address: int = self._option("address", int)
         self.baud: int = self._option("baud", int)
         self.closed_bit: int = self._option("lock_closed_bit", int)

@@ -111,7 +111,7 @@ class ModbusRelayDriver(Driver):
 
     def __init__(self, spec: BoardSpec) -> None:
         super().__init__(spec)
-        self.port = str(self._option("port"))
+        self.port = spec.resolve_port(str(self._option("port")))
         self.baud = int(self._option("baud"))
         self.address = int(self._option("address"))
         self.timeout_s = float(self._option("timeout_s"))

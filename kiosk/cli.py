@@ -59,6 +59,33 @@ def build_parser() -> argparse.ArgumentParser:
     from kiosk.ui import main as ui_main
 
     ui_main.add_parser(sub)
+    sim = sub.add_parser(
+        "sim",
+        help="emulate the config's Kerong and Modbus boards on pseudo-terminals",
+        description="Start emulated lock control boards for every Kerong bus and Modbus "
+        "board of the config, each on a pseudo-terminal linked at the board's port (a "
+        "relative port lives in the data dir), with a simulated bank behind them.",
+    )
+    sim.add_argument("--config", required=True, help="the kiosk's TOML config")
+    sim.add_argument("--data-dir", help="use this data dir instead of the config's")
+    sim.add_argument(
+        "--person",
+        choices=("auto", "manual"),
+        default="auto",
+        help="auto: a simulated person uses every door that pops open",
+    )
+    sim.add_argument(
+        "--close-delay",
+        type=float,
+        default=2.0,
+        metavar="S",
+        help="how long the simulated person keeps a door open (default 2 s)",
+    )
+    sim.add_argument(
+        "--pace",
+        action="store_true",
+        help="deliver bytes at the wire speed of each board's baud rate",
+    )
     win = sub.add_parser(
         "sim-window",
         help="a window onto the simulated locker bank (doors, locks, parcels, faults)",
@@ -117,6 +144,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 0
     if getattr(args, "data_dir", None):
         config = config.with_data_dir(Path(args.data_dir))
+    if args.command == "sim":
+        from kiosk.simulator import run_simulator
+
+        return run_simulator(config, args.person, args.close_delay, args.pace)
     if args.command == "users":
         from kiosk import users_cli
 

@@ -124,6 +124,8 @@ async def serve(config: Config, ready_file: Path | None = None) -> int:
         hardware.start(loop)
         kiosk = Kiosk(config, store, hardware, key, bus)
         kiosk.start()
+        if not await hardware.settled(timeout=3.0):
+            log.warning("starting with some doors not yet read")
         tech = Technician(kiosk)
         dispatcher = Dispatcher(config, store, key, backend_from_config(config))
         expiry = ExpiryClock(store, config, kiosk.notices, period_s=config.policy.expiry_check_s)

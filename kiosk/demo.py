@@ -1,9 +1,10 @@
 """``locker-kiosk demo``: the whole product on the simulator, on a throwaway data dir.
 
-The demo is a real deployment in miniature: the daemon runs as its own process with
-``config/demo.toml``, a courier deposits a few parcels through the real API (the
-simulated person closes the doors), and the pickup codes are read from the simulated
-recipients' inbox, as a customer would read them from an SMS.
+The demo is a real deployment in miniature: ``locker-kiosk sim`` emulates the config's
+two Kerong boards on a pseudo-terminal, the daemon runs as its own process with
+``config/demo.toml`` and its real serial driver, a courier deposits a few parcels
+through the real API (the simulated person closes the doors), and the pickup codes are
+read from the simulated recipients' inbox, as a customer would read them from an SMS.
 """
 
 from __future__ import annotations
@@ -48,7 +49,9 @@ def run_demo(config_path: Path | None, keep: bool = False) -> int:
         for (name, pin), role in ((DEMO_COURIER, "courier"), (DEMO_TECHNICIAN, "technician")):
             _kiosk(["users", "--config", str(config_path), "--data-dir", str(data_dir), "add",
                     name, "--role", role, "--pin-stdin"], pin)  # fmt: skip
-        print("starting the daemon on the simulator ...", flush=True)
+        sim = _start_simulator(config_path, data_dir)
+        windows.append(sim)
+        print("starting the daemon on the emulated boards ...", flush=True)
         daemon = subprocess.Popen(
             [sys.executable, "-m", "kiosk", "run", "--config", str(config_path),
              "--data-dir", str(data_dir)],
@@ -56,7 +59,7 @@ def run_demo(config_path: Path | None, keep: bool = False) -> int:
         )  # fmt: skip
         client = _wait_ready(socket_path, daemon)
         codes = _seed(client, data_dir)
-        windows = _start_windows(data_dir, socket_path)
+        windows += _start_windows(data_dir, socket_path)
         _print_guide(data_dir, socket_path, codes)
         signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
         while daemon.poll() is None:
@@ -82,6 +85,31 @@ def run_demo(config_path: Path | None, keep: bool = False) -> int:
             print(f"data dir kept: {data_dir}")
         else:
             shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _start_simulator(config_path: Path, data_dir: Path) -> subprocess.Popen[bytes]:
+    """The emulated lock control boards, on pseudo-terminals in the data dir."""
+    print("starting the emulated lock control boards ...", flush=True)
+    sim = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "kiosk",
+            "sim",
+            "--config",
+            str(config_path),
+            "--data-dir",
+            str(data_dir),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=open(data_dir / "sim.log", "ab"),  # noqa: SIM115
+    )
+    deadline = time.monotonic() + 15
+    while not (data_dir / "sim.sock").exists():
+        if sim.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit("the simulator did not start; see sim.log in the data dir")
+        time.sleep(0.05)
+    return sim
 
 
 def has_display() -> bool:
@@ -188,5 +216,6 @@ In another terminal:
     lockerctl compartments                 every door and its state
 
 The simulated person opens each door that unlocks and closes it two seconds later.
+The daemon talks to two emulated Kerong boards over a pseudo-terminal ({data_dir}/kerong-bus).
 Press Ctrl-C to stop the demo; nothing is left running.
 """, flush=True)  # fmt: skip

@@ -187,6 +187,21 @@ class Hardware:
         finally:
             self._waiters[cid].remove(entry)
 
+    async def settled(self, timeout: float) -> bool:
+        """Wait until every board was heard from and every door of an online board has a
+        debounced state, so the first request after start sees the doors as they are."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            unheard = [h for h in self.boards.values() if h.error == "not polled yet"]
+            unknown = [cid for cid, view in self.doors.items()
+                       if view.state is DoorState.UNKNOWN
+                       and self.boards[self._where[cid][0]].online]  # fmt: skip
+            if not unheard and not unknown:
+                return True
+            await asyncio.sleep(0.02)
+        return False
+
     def board_status(self) -> list[dict[str, Any]]:
         stats = {d.name: d.stats() for d in self._drivers}
         return [

@@ -136,15 +136,18 @@ def test_demo_config_loads() -> None:
     assert config.kiosk.name == "Demo kiosk, Main Street 1"
     assert config.kiosk.languages == ("en", "de")
     assert config.kiosk.operator_contact == "Call +49 30 1234567 (24 h)"
-    assert [(b.name, b.driver, b.options["person"]) for b in config.boards] == [
-        ("bank", "sim", "auto")
+    assert [(b.name, b.driver, b.options["address"]) for b in config.boards] == [
+        ("left", "kerong", 0),
+        ("right", "kerong", 1),
     ]
     assert [c.id for c in config.compartments] == (
         [f"A{n:02d}" for n in range(1, 7)]
         + [f"B{n:02d}" for n in range(1, 6)]
         + [f"C{n:02d}" for n in range(1, 6)]
     )
-    assert [c.lock for c in config.compartments] == list(range(1, 17))
+    assert [(c.board, c.lock) for c in config.compartments] == (
+        [("left", n) for n in range(1, 12)] + [("right", n) for n in range(1, 6)]
+    )
     assert {
         size: [c.size for c in config.compartments].count(size) for size in ("S", "M", "L", "XL")
     } == {

@@ -1,0 +1,143 @@
+"""The daemon's real serial drivers against emulated boards: two Kerong CU16 boards on
+one bus and a Modbus relay (D) board, each on a pseudo-terminal from ``locker-kiosk sim``."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from hw_sim.control import SimControl
+from kiosk.client import ApiClient
+
+CONFIG = """
+[kiosk]
+id = "EMU-01"
+data_dir = "{data}"
+socket = "{data}/api.sock"
+[doors]
+open_timeout_s = 2.0
+remind_after_s = 5
+left_open_after_s = 10
+poll_hz = 20
+[locks]
+pulse_ms = 100
+gap_ms = 20
+[notify]
+backend = "file"
+[notify.file]
+path = "inbox.jsonl"
+[[boards]]
+name = "top"
+driver = "kerong"
+port = "bus0"
+address = 0
+[[boards]]
+name = "middle"
+driver = "kerong"
+port = "bus0"
+address = 3
+[[boards]]
+name = "relays"
+driver = "modbus"
+port = "relays"
+address = 7
+{compartments}
+"""
+
+
+def compartment(cid: str, size: str, board: str, lock: int) -> str:
+    return f'[[compartments]]\nid = "{cid}"\nsize = "{size}"\nboard = "{board}"\nlock = {lock}\n'
+
+
+LAYOUT = (
+    [("A0%d" % i, "S", "top", i) for i in (1, 2)]
+    + [("B0%d" % i, "M", "middle", i) for i in (1, 2)]
+    + [("C0%d" % i, "L", "relays", i) for i in (1, 2)]
+)
+
+
+def kiosk(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "kiosk", *args], input=stdin, text=True,
+                          capture_output=True, timeout=60)  # fmt: skip
+
+
+@pytest.fixture
+def emulated() -> Iterator[tuple[Path, ApiClient, SimControl]]:
+    root = Path(tempfile.mkdtemp(prefix="lk-emu-", dir="/tmp"))
+    data = root / "data"
+    config = root / "kiosk.toml"
+    config.write_text(CONFIG.format(data=data, compartments="".join(
+        compartment(*c) for c in LAYOUT)))  # fmt: skip
+    assert kiosk("users", "--config", str(config), "add", "carla", "--role", "courier",
+                 "--pin-stdin", stdin="2468\n").returncode == 0  # fmt: skip
+    sim = subprocess.Popen([sys.executable, "-m", "kiosk", "sim", "--config", str(config),
+                            "--close-delay", "0.5"], stdout=subprocess.PIPE, text=True)  # fmt: skip
+    daemon = None
+    try:
+        assert sim.stdout is not None
+        lines = [sim.stdout.readline() for _ in range(3)]
+        assert any("kerong bus" in line and "'middle' (address 3)" in line for line in lines)
+        daemon = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "kiosk",
+                "run",
+                "--config",
+                str(config),
+                "--ready-file",
+                str(root / "ready"),
+            ],
+            stderr=open(root / "daemon.log", "w"),
+        )
+        deadline = time.monotonic() + 20
+        while not (root / "ready").exists():
+            assert daemon.poll() is None and time.monotonic() < deadline, (
+                root / "daemon.log"
+            ).read_text()
+            time.sleep(0.05)
+        yield root, ApiClient(str(data / "api.sock")), SimControl(str(data / "sim.sock"))
+    finally:
+        for proc in (daemon, sim):
+            if proc is not None and proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(15)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_every_board_answers_through_its_real_driver(emulated: tuple) -> None:
+    _, client, _ = emulated
+    boards = {b["name"]: b for b in client.get("/v1/status")["boards"]}
+    assert {n: (b["driver"], b["online"]) for n, b in boards.items()} == {
+        "top": ("kerong", True),
+        "middle": ("kerong", True),
+        "relays": ("modbus", True),
+    }
+    assert boards["top"]["stats"]["replies_ok"] > 0
+    doors = {c["id"]: c["door"] for c in client.get("/v1/compartments")["compartments"]}
+    assert set(doors.values()) == {"CLOSED"}
+
+
+def test_deposit_and_pickup_open_the_right_doors_on_each_kind_of_board(emulated: tuple) -> None:
+    root, client, sim = emulated
+    courier = ApiClient(client.socket)
+    courier.sign_in("2468", user="carla")
+    for barcode, size, door, board in (("KR-1", "M", "B01", "middle"),
+                                       ("MB-1", "L", "C01", "relays")):  # fmt: skip
+        view = courier.post("/v1/deposits", {"barcode": barcode, "size": size,
+                                             "phone": "+4915112345678"})  # fmt: skip
+        assert view["compartment"] == door
+        courier.wait_operation(view["operation"], until_done=True)
+    fires = [
+        line.split()[1:] for line in (root / "data" / "sim-fires.log").read_text().splitlines()
+    ]
+    assert fires == [["middle", "1", "B01"], ["relays", "1", "C01"]]
+    assert sim.snapshot()["B01"]["item"] and sim.snapshot()["C01"]["item"]
