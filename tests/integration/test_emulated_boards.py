@@ -58,9 +58,9 @@ def compartment(cid: str, size: str, board: str, lock: int) -> str:
 
 
 LAYOUT = (
-    [("A0%d" % i, "S", "top", i) for i in (1, 2)]
-    + [("B0%d" % i, "M", "middle", i) for i in (1, 2)]
-    + [("C0%d" % i, "L", "relays", i) for i in (1, 2)]
+    [(f"A0{i}", "S", "top", i) for i in (1, 2)]
+    + [(f"B0{i}", "M", "middle", i) for i in (1, 2)]
+    + [(f"C0{i}", "L", "relays", i) for i in (1, 2)]
 )
 
 
@@ -96,7 +96,7 @@ def emulated() -> Iterator[tuple[Path, ApiClient, SimControl]]:
                 "--ready-file",
                 str(root / "ready"),
             ],
-            stderr=open(root / "daemon.log", "w"),
+            stderr=open(root / "daemon.log", "w"),  # noqa: SIM115 - the child owns it
         )
         deadline = time.monotonic() + 20
         while not (root / "ready").exists():
@@ -130,7 +130,7 @@ def test_deposit_and_pickup_open_the_right_doors_on_each_kind_of_board(emulated:
     root, client, sim = emulated
     courier = ApiClient(client.socket)
     courier.sign_in("2468", user="carla")
-    for barcode, size, door, board in (("KR-1", "M", "B01", "middle"),
+    for barcode, size, door, _board in (("KR-1", "M", "B01", "middle"),
                                        ("MB-1", "L", "C01", "relays")):  # fmt: skip
         view = courier.post("/v1/deposits", {"barcode": barcode, "size": size,
                                              "phone": "+4915112345678"})  # fmt: skip
