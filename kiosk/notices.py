@@ -43,6 +43,11 @@ class Notices:
 
     def _closed_message(self, op: OpRow) -> str:
         cid = op.compartment_id
+        check = op.details.get("item_check")
+        if check == "still_inside":
+            return f"Door {cid} closed, but a parcel still seems to be inside. Please check."
+        if check == "empty":
+            return f"Door {cid} closed, but the compartment looks empty. Please check."
         if op.purpose is Purpose.DEPOSIT and op.details.get("unused"):
             return f"Door {cid} closed; the compartment is free again."
         if op.purpose is Purpose.DEPOSIT:

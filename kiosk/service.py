@@ -310,6 +310,11 @@ class Kiosk:
     def _finish_op(self, op: OpRow) -> None:
         """A live operation's door closed: finish it in one transaction."""
         cid = op.compartment_id
+        check = self._item_check(op)
+        if check is not None:
+            op = self.store.update_details(op.id, item_check=check)
+            self.store.log_event(f"item_{check}", "warning", op.actor, cid, operation=op.id,
+                                 purpose=str(op.purpose))  # fmt: skip
         if op.purpose is Purpose.DEPOSIT and op.details.get("unused"):
             self.store.finish_unused_deposit(op.id, op.details["unused"])
         elif op.purpose is Purpose.DEPOSIT:
@@ -328,6 +333,18 @@ class Kiosk:
         self.bus.publish({"type": "operation", "kind": "closed", "operation": op.id,
                           "compartment": cid, "purpose": str(op.purpose)})  # fmt: skip
         asyncio.get_running_loop().call_soon(self._refresh, cid)
+
+    def _item_check(self, op: OpRow) -> str | None:
+        """What the item sensor says about a door that just closed, if it disagrees:
+        a parcel still inside after a pickup or return, nothing inside after a deposit."""
+        item = self.hw.item(op.compartment_id)
+        if item is None:
+            return None  # no item sensor on this board
+        if op.purpose in (Purpose.PICKUP, Purpose.RETURN) and item:
+            return "still_inside"
+        if op.purpose is Purpose.DEPOSIT and not op.details.get("unused") and not item:
+            return "empty"
+        return None
 
     def _op_not_opened(self, op: OpRow) -> None:
         asyncio.get_running_loop().call_soon(self._refresh, op.compartment_id)
@@ -361,6 +378,8 @@ class Kiosk:
             view["parcel"] = op.parcel_id
         if op.details.get("unused"):
             view["unused"] = op.details["unused"]
+        if op.details.get("item_check"):
+            view["item_check"] = op.details["item_check"]
         return view
 
     # -- queries --------------------------------------------------------------------

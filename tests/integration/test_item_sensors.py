@@ -1,0 +1,48 @@
+"""The item sensor checks what a closed door says: a parcel left behind after a pickup,
+or an empty compartment after a deposit, is an event and a message on the screen."""
+
+from __future__ import annotations
+
+from tests.support.daemon import running_daemon
+
+PHONE = "+4915112345678"
+
+
+def test_a_parcel_left_inside_after_pickup_is_reported() -> None:
+    with running_daemon(person="manual") as daemon:
+        sim = daemon.sim()
+        courier = daemon.signed_in()
+        view = courier.post("/v1/deposits", {"barcode": "ITEM-1", "size": "S", "phone": PHONE})
+        door = view["compartment"]
+        sim.set_item(door, True)
+        sim.close_door(door)
+        courier.wait_operation(view["operation"], until_done=True)
+        customer = daemon.client()
+        pickup = customer.post("/v1/pickup", {"code": daemon.code_for("ITEM-1")})
+        sim.close_door(door)  # closed again without taking the parcel
+        final = customer.wait_operation(pickup["operation"], until_done=True)
+        assert final["item_check"] == "still_inside"
+        assert final["message"] == (
+            f"Door {door} closed, but a parcel still seems to be inside. Please check."
+        )
+        event = daemon.events("item_still_inside")[-1]
+        assert (event["compartment"], event["severity"]) == (door, "warning")
+
+
+def test_a_deposit_closed_on_an_empty_compartment_is_reported() -> None:
+    with running_daemon(person="manual") as daemon:
+        sim = daemon.sim()
+        courier = daemon.signed_in()
+        view = courier.post("/v1/deposits", {"barcode": "ITEM-2", "size": "S", "phone": PHONE})
+        sim.close_door(view["compartment"])  # nothing was put in
+        final = courier.wait_operation(view["operation"], until_done=True)
+        assert final["item_check"] == "empty"
+        assert daemon.events("item_empty")[-1]["compartment"] == view["compartment"]
+
+
+def test_no_report_when_the_item_sensor_agrees(daemon) -> None:  # type: ignore[no-untyped-def]
+    courier = daemon.signed_in()
+    view = courier.post("/v1/deposits", {"barcode": "ITEM-3", "size": "S", "phone": PHONE})
+    final = courier.wait_operation(view["operation"], until_done=True)
+    assert "item_check" not in final
+    assert daemon.events("item_empty") == []
