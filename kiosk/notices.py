@@ -43,11 +43,7 @@ class Notices:
 
     def _closed_message(self, op: OpRow) -> str:
         cid = op.compartment_id
-        check = op.details.get("item_check")
-        if check == "still_inside":
-            return f"Door {cid} closed, but a parcel still seems to be inside. Please check."
-        if check == "empty":
-            return f"Door {cid} closed, but the compartment looks empty. Please check."
+
         if op.purpose is Purpose.DEPOSIT and op.details.get("unused"):
             return f"Door {cid} closed; the compartment is free again."
         if op.purpose is Purpose.DEPOSIT:
@@ -57,6 +53,16 @@ class Notices:
         if op.purpose is Purpose.RETURN:
             return f"Parcel from {cid} collected for return to the sender."
         return f"Door {cid} closed."
+
+    def item_notice(self, op: OpRow) -> str | None:
+        """A second line when the item sensor disagrees with what should have happened."""
+        cid = op.compartment_id
+        check = op.details.get("item_check")
+        if check == "still_inside":
+            return f"A parcel still seems to be inside door {cid}. Please check."
+        if check == "empty":
+            return f"Compartment {cid} looks empty. Did the parcel go in?"
+        return None
 
     # -- notifications --------------------------------------------------------------
 

@@ -380,6 +380,7 @@ class Kiosk:
             view["unused"] = op.details["unused"]
         if op.details.get("item_check"):
             view["item_check"] = op.details["item_check"]
+            view["notice"] = self.notices.item_notice(op)
         return view
 
     # -- queries --------------------------------------------------------------------

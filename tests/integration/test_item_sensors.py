@@ -22,9 +22,8 @@ def test_a_parcel_left_inside_after_pickup_is_reported() -> None:
         sim.close_door(door)  # closed again without taking the parcel
         final = customer.wait_operation(pickup["operation"], until_done=True)
         assert final["item_check"] == "still_inside"
-        assert final["message"] == (
-            f"Door {door} closed, but a parcel still seems to be inside. Please check."
-        )
+        assert final["message"] == "Thank you!"
+        assert final["notice"] == f"A parcel still seems to be inside door {door}. Please check."
         event = daemon.events("item_still_inside")[-1]
         assert (event["compartment"], event["severity"]) == (door, "warning")
 
@@ -37,6 +36,10 @@ def test_a_deposit_closed_on_an_empty_compartment_is_reported() -> None:
         sim.close_door(view["compartment"])  # nothing was put in
         final = courier.wait_operation(view["operation"], until_done=True)
         assert final["item_check"] == "empty"
+        assert (
+            final["notice"]
+            == f"Compartment {view['compartment']} looks empty. Did the parcel go in?"
+        )
         assert daemon.events("item_empty")[-1]["compartment"] == view["compartment"]
 
 

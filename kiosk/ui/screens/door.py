@@ -13,7 +13,7 @@ from kiosk.ui import theme
 from kiosk.ui.app import App, Screen
 from kiosk.ui.i18n import _
 from kiosk.ui.link import Message
-from kiosk.ui.screens.pickup import error_text, op_message
+from kiosk.ui.screens.pickup import error_text, item_notice, op_message
 from kiosk.ui.wall import draw_wall
 from kiosk.ui.widgets import Button, Painter, Rect, cols, rows
 
@@ -55,8 +55,9 @@ class DoorScreen(Screen):
         text, notes, actions = rows(side, [2, 1, 1.4], m.gap)
         color = theme.OK if self.view["status"] == "CLOSED" else theme.INK
         p.text(op_message(self.view), text, color if color != theme.OK else theme.INK, 1.15)
-        if self.note:
-            p.text(self.note, notes, theme.DANGER, 0.8)
+        note = item_notice(self.view) or self.note
+        if note:
+            p.text(note, notes, theme.DANGER, 0.8)
         return self._actions(actions, m.gap)
 
     def _actions(self, area: Rect, gap: int) -> list[Button]:

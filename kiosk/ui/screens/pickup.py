@@ -175,3 +175,15 @@ def op_message(view: dict[str, Any]) -> str:
         "self-test": _("Door {door} is open for the self-test: close it again."),
     }
     return texts.get(purpose, texts["technician"]).format(door=door)
+
+
+def item_notice(view: dict[str, Any]) -> str:
+    """The item sensor's warning for a closed door, or nothing."""
+    door = view["compartment"]
+    if view.get("item_check") == "still_inside":
+        return _("A parcel still seems to be inside door {door}. Did you take everything?").format(
+            door=door
+        )
+    if view.get("item_check") == "empty":
+        return _("Compartment {door} looks empty. Did the parcel go in?").format(door=door)
+    return ""
