@@ -60,6 +60,7 @@ class App:
         self.pending: dict[int, Callback | None] = {}
         self.buttons: list[Button] = []
         self.texts: list[str] = []
+        self.overflows: list[str] = []
         self.dirty = True
         self.running = True
         self.last_input = clock()
@@ -267,6 +268,7 @@ class App:
         now = self.clock()
         for kind, text in self.wedge.flush_due():
             self._deliver_key(kind, text)
+            self.dirty = True  # typed keys held back by the wedge detector show now
         for screen in (self.screen, self.dialog):
             if screen is not None and screen.next_timer() is not None:
                 if screen.next_timer() <= now:  # type: ignore[operator]
@@ -304,6 +306,7 @@ class App:
         pygame.display.flip()
         self.buttons = buttons
         self.texts = painter.texts
+        self.overflows = painter.overflows
         self.dirty = False
 
     def _header(self, p: Painter, rect: Rect) -> None:

@@ -41,8 +41,9 @@ class Sound:
                     "click": pygame.mixer.Sound(buffer=_tone(1800, 0.03)),
                     "error": pygame.mixer.Sound(buffer=_tone(220, 0.25)),
                 }
-            except pygame.error:
-                self.enabled = False  # no audio device: stay silent
+            except (pygame.error, NotImplementedError):
+                # no audio device, or a pygame built without its mixer: stay silent
+                self.enabled = False
                 return False
         return True
 

@@ -27,6 +27,9 @@ STYLES: dict[str, tuple[Color, Color]] = {
     "disabled": (theme.DISABLED, theme.DISABLED_TEXT),
 }
 
+SMALLEST = 0.55
+"""The smallest text size (of :attr:`Metrics.unit`) that text is shrunk to so it fits."""
+
 AREA = "area"
 """The style of a button the screen drew itself (a door on the wall): only its tap counts."""
 
@@ -51,6 +54,9 @@ class Painter:
     surface: pygame.Surface
     metrics: Metrics
     texts: list[str] = field(default_factory=list)
+    overflows: list[str] = field(default_factory=list)
+    """Text that did not fit its rectangle (a word wider than it, or lines taller):
+    a layout bug, which ``tests/ui/test_accessibility.py`` looks for."""
     _fonts: dict[int, pygame.font.Font] = field(default_factory=dict)
 
     def font(self, size: float = 1.0) -> pygame.font.Font:
@@ -77,8 +83,7 @@ class Painter:
         if not text:
             return 0
         self.texts.append(text)
-        font = self.font(size)
-        lines = wrap(text, font, rect.width)
+        font, lines = self._fit(text, rect, size)
         line_h = font.get_linesize()
         total = line_h * len(lines)
         y = rect.top + max(0, (rect.height - total) // 2) if align == "center" else rect.top
@@ -88,6 +93,25 @@ class Painter:
             self.surface.blit(image, (x, y))
             y += line_h
         return total
+
+    def _fit(self, text: str, rect: Rect, size: float) -> tuple[pygame.font.Font, list[str]]:
+        """The font and lines of ``text`` in ``rect``: at ``size``, or a little smaller
+        (never under :data:`SMALLEST`) where a long word or a translation would not fit.
+        Text that does not fit even then is recorded in :attr:`overflows`."""
+        smallest = min(size, SMALLEST)
+        while True:
+            font = self.font(size)
+            lines = wrap(text, font, rect.width)
+            widest = max(font.size(line)[0] for line in lines)
+            height = font.get_linesize() * len(lines)
+            if widest <= rect.width and height <= rect.height:
+                return font, lines
+            if size <= smallest:
+                self.overflows.append(
+                    f"{text!r}: {widest}×{height} px drawn in {rect.width}×{rect.height} px"
+                )
+                return font, lines
+            size = max(smallest, size - 0.05)
 
     def button(self, b: Button) -> None:
         if b.style == AREA:

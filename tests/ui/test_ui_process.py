@@ -87,3 +87,23 @@ def test_a_burst_of_keys_ending_in_enter_is_a_scan_and_slow_typing_is_typing() -
         typed += wedge.flush_due()
     typed += wedge.feed(pygame.K_RETURN, "\r")
     assert typed == [("text", "4"), ("text", "2"), ("enter", "")]
+
+
+def test_a_typed_key_is_drawn_without_waiting_for_another_event(
+    daemon: Daemon, ui: UiDriver
+) -> None:
+    ui.tap("Pick up a parcel")
+    ui.pump(0.2)
+    drawn: list[list[str]] = []
+    draw = ui.app.draw
+
+    def spy() -> None:
+        draw()
+        drawn.append(list(ui.app.texts))
+
+    ui.app.draw = spy  # type: ignore[method-assign]
+    ui.key(ord("7"), "7")  # held back by the wedge detector, then shown as typing
+    started = time.monotonic()
+    while time.monotonic() - started < 0.5:
+        ui.app.step(max_wait_s=0.1)  # the loop's own drawing; UiDriver.texts() would draw
+    assert any("7 _ _ _ _ _ _ _" in text for texts in drawn for text in texts)

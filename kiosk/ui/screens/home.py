@@ -45,7 +45,11 @@ class HomeScreen(Screen):
                 _("Deliver or collect"),
             ),
         ]
-        help_rect, *tool_rects = cols(footer, [4, 1, 1, 1.3], m.gap)
+        if m.is_portrait:  # too narrow for the help line beside the buttons
+            help_row, tools = rows(footer, [1, 2], m.gap)
+            help_rect, tool_rects = help_row, cols(tools, [1, 1, 1.3], m.gap)
+        else:
+            help_rect, *tool_rects = cols(footer, [4, 1, 1, 1.3], m.gap)
         contact = kiosk.get("operator_contact", "")
         if contact:
             p.text(

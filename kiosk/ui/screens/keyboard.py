@@ -5,11 +5,12 @@ keys side by side fit (landscape), the keys sit as on a keyboard::
 
     1 2 3 4 5 6 7 8 9 0
     Q W E R T Y U I O P
-    A S D F G H J K L Del
-    Z X C V B N M [Clear]
+    A S D F G H J K L
+    Z X C V B N M [Del][Clear]
 
 Where they do not (portrait), the digits and the alphabet fill as many columns as fit,
-in reading order, with Delete and Clear last.
+in reading order, with Delete and Clear sharing what is left of the last row. Delete and
+Clear are wider than a letter, as their words are (in German too).
 """
 
 from __future__ import annotations
@@ -67,9 +68,7 @@ def _qwerty(
     cells = [cols(line, [1] * 10, gap) for line in lines]
     for row_cells, chars in zip(cells, QWERTY, strict=True):
         buttons += [_char_key(r, ch, on_char) for r, ch in zip(row_cells, chars, strict=False)]
-    back = cells[2][9]
-    last = cells[3]
-    clear = last[7].union(last[9])
+    back, clear = cols(cells[3][7].union(cells[3][9]), [1, 1], gap)  # the rest of Z X C…
     return buttons + _edit_keys(back, clear, on_clear, on_back)
 
 
@@ -86,5 +85,10 @@ def _columns(
     n_rows = -(-n_keys // n_cols)
     cells = [c for line in rows(area, [1] * n_rows, gap) for c in cols(line, [1] * n_cols, gap)]
     buttons = [_char_key(r, ch, on_char) for r, ch in zip(cells, ALPHABET, strict=False)]
-    back, clear = cells[len(ALPHABET)], cells[len(ALPHABET) + 1]
+    spare = cells[len(ALPHABET) :]
+    if all(cell.top == spare[0].top for cell in spare):  # share the rest of the last row
+        half = len(spare) // 2
+        back, clear = spare[0].unionall(spare[1:half]), spare[half].unionall(spare[half + 1 :])
+    else:
+        back, clear = spare[0], spare[1]
     return buttons + _edit_keys(back, clear, on_clear, on_back)

@@ -147,15 +147,6 @@ def op_message(view: dict[str, Any]) -> str:
     if status == "OPEN_NOT_DETECTED":
         return _("Door {door} did not open.").format(door=door)
     if status == "CLOSED":
-        if view.get("item_check") == "still_inside":
-            return _(
-                "Door {door} is closed, but a parcel still seems to be inside. "
-                "Did you take everything?"
-            ).format(door=door)
-        if view.get("item_check") == "empty":
-            return _(
-                "Door {door} is closed, but the compartment looks empty. Did the parcel go in?"
-            ).format(door=door)
         if purpose == "deposit" and view.get("unused"):
             return _("Door {door} closed; the compartment is free again.").format(door=door)
         if purpose == "deposit":

@@ -28,8 +28,10 @@ def is_done(view: dict[str, Any]) -> bool:
     return view.get("status") in DONE or view.get("live") is False
 
 
-def checklist_line(view: dict[str, Any]) -> str:
-    door, barcode = view.get("compartment", ""), shown_barcode(view.get("barcode", ""))
+def checklist_line(view: dict[str, Any], barcode: str | None = None) -> str:
+    door = view.get("compartment", "")
+    if barcode is None:
+        barcode = shown_barcode(view.get("barcode", ""))
     if view.get("status") == "CLOSED":
         return _("{door}: {barcode}, collected").format(door=door, barcode=barcode)
     if is_done(view):
@@ -56,7 +58,19 @@ def draw_checklist(p: Painter, area: Rect, collected: list[dict[str, Any]]) -> N
             tick(p, box)
         text = line.copy()
         text.left, text.width = box.right + p.metrics.gap, line.width - line_h - p.metrics.gap
-        p.text(checklist_line(view), text, theme.INK, 0.7, align="left")
+        p.text(fitted_line(p, view, text.width), text, theme.INK, 0.7, align="left")
+
+
+def fitted_line(p: Painter, view: dict[str, Any], width: int) -> str:
+    """The checklist line of ``view`` on one line of ``width``: a long barcode loses its
+    front ("…4567"), as its end is what a courier compares with the label."""
+    font = p.font(0.7)
+    barcode = shown_barcode(view.get("barcode", ""))
+    line = checklist_line(view, barcode)
+    while font.size(line)[0] > width and len(barcode) > 4:
+        barcode = barcode[1:]
+        line = checklist_line(view, "…" + barcode)
+    return line
 
 
 def tick(p: Painter, box: Rect) -> None:

@@ -96,7 +96,8 @@ def reason_text(reason: str) -> str:
 
 def door_rects(area: Rect, kiosk: dict[str, Any] | None, m: Metrics) -> dict[str, Rect]:
     """The wall picture's doors where each is big enough to tap; otherwise an even grid
-    of the same doors in wall order (down each column, then across)."""
+    of the same doors: one grid column per wall column where they fit, else in wall
+    order (down each column, then across)."""
     gap = max(2, m.gap // 3)
     rects = wall_rects(area, kiosk, gap)
     if not rects or min(r.height for r in rects.values()) >= m.min_target:
@@ -104,10 +105,24 @@ def door_rects(area: Rect, kiosk: dict[str, Any] | None, m: Metrics) -> dict[str
     assert kiosk is not None
     doors = sorted(kiosk["wall"], key=lambda d: (d["column"], d["row"]))
     n_rows = max(1, min(len(doors), (area.height + gap) // (m.min_target + gap)))
+    by_column = wall_columns(doors)
+    tallest, n_wall = max(len(c) for c in by_column), len(by_column)
+    if tallest <= n_rows and (area.width + gap) // n_wall - gap >= m.min_target:
+        cells = grid(area, n_wall, tallest, gap)
+        return {d["id"]: cells[j * n_wall + i]
+                for i, column in enumerate(by_column) for j, d in enumerate(column)}  # fmt: skip
     n_cols = -(-len(doors) // n_rows)
     n_rows = -(-len(doors) // n_cols)
     cells = grid(area, n_cols, n_rows, gap)
     return {d["id"]: cells[(i % n_rows) * n_cols + i // n_rows] for i, d in enumerate(doors)}
+
+
+def wall_columns(doors: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """``doors`` (in wall order) grouped by their column on the wall."""
+    columns: dict[int, list[dict[str, Any]]] = {}
+    for door in doors:
+        columns.setdefault(door["column"], []).append(door)
+    return list(columns.values())
 
 
 def back_to_grid(app: App) -> None:
@@ -222,13 +237,11 @@ class TechnicianScreen(Screen):
         action_h = 2 * round(p.metrics.min_target * 1.15) + gap
         text_area = Rect(area.left, area.top, area.width, area.height - action_h - gap)
         actions = Rect(area.left, area.bottom - action_h, area.width, action_h)
-        title, body, note = rows(text_area, [0.9, 2, 1], gap)
+        title, body = rows(text_area, [0.9, 3], gap)
         p.text(_("Compartment {door}").format(door=cid), title, theme.INK, 1.0)
-        p.text("\n".join(self._lines(c)), body, theme.INK, 0.7)
-        if self.busy:
-            p.text(_("Working on it…"), note, theme.INK, 0.7)
-        elif self.note:
-            p.text(self.note, note, theme.INK, 0.7)
+        # the note under the lines, in one block: a long reason may take its room
+        note = _("Working on it…") if self.busy else self.note
+        p.text("\n".join([*self._lines(c), *([note] if note else [])]), body, theme.INK, 0.7)
         top, bottom = rows(actions, [1, 1], gap)
         left, right = cols(top, [1, 1], gap)
         out = c.get("state") == "OUT_OF_SERVICE"
@@ -249,7 +262,8 @@ class TechnicianScreen(Screen):
     def _lines(self, c: dict[str, Any]) -> list[str]:
         if not c:
             return [_("Loading…")]
-        lines = [_(STATE_LINES.get(c["state"], c["state"])), _(DOOR_LINES[c["door"]])]
+        state, door = STATE_LINES.get(c["state"], c["state"]), DOOR_LINES[c["door"]]
+        lines = [_(state), _(door)]
         if c.get("reason"):
             lines.append(_("Reason: {reason}").format(reason=reason_text(c["reason"])))
         if not c["board_online"]:
@@ -273,7 +287,9 @@ class TechnicianScreen(Screen):
             )
             for i, (cell, reason) in enumerate(zip(cells, REASONS, strict=False))
         ]
-        cancel = Button(cells[-1], _("Cancel"), self.cancel_reason, "secondary", name="cancel")
+        cancel = Button(
+            cells[-1], _("Cancel"), self.cancel_reason, "secondary", name="cancel", size=0.7
+        )
         return [*buttons, cancel]
 
     def _toolbar(self, area: Rect, gap: int) -> list[Button]:

@@ -1,0 +1,304 @@
+"""Every string on the touchscreen comes from a catalog, and German is complete.
+
+The catalogs are checked against the code (a string added without a catalog entry
+fails), against each other (the committed .mo is the compiled .po) and for their
+placeholders. Then the main journeys are walked in German against a real daemon: no
+lookup may miss the catalog, and nothing English may be left on any screen.
+"""
+
+from __future__ import annotations
+
+import gettext
+import io
+import re
+import shutil
+import string
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+from kiosk.ui import i18n
+from kiosk.ui.i18n import _
+from kiosk.ui.screens.selftest import JobScreen
+from tests.support.daemon import COURIER, TECHNICIAN, Daemon
+from tests.support.ui import UiDriver
+from tests.ui.test_customer_ui import stored
+
+ROOT = Path(__file__).resolve().parents[2]
+LOCALE = ROOT / "kiosk" / "ui" / "locale"
+POT = LOCALE / f"{i18n.DOMAIN}.pot"
+KEYWORDS: dict[str, Any] = {"_": None, "N_": None, "ngettext": (1, 2)}
+"""The keywords tools/i18n.sh extracts."""
+
+
+def read(path: Path, locale: str | None = None) -> Catalog:
+    with path.open("rb") as f:
+        return read_po(f, locale=locale)
+
+
+def po_path(lang: str) -> Path:
+    return LOCALE / lang / "LC_MESSAGES" / f"{i18n.DOMAIN}.po"
+
+
+def translations() -> list[str]:
+    return [lang for lang in i18n.available_languages() if lang != "en"]
+
+
+def ids(catalog: Catalog) -> set[Any]:
+    return {m.id for m in catalog if m.id}
+
+
+def in_the_code() -> set[Any]:
+    """The messages of kiosk/ui as Babel extracts them today."""
+    with (ROOT / "babel.cfg").open() as f:
+        method_map, options_map = parse_mapping_cfg(f)
+    found = extract_from_dir(ROOT / "kiosk" / "ui", method_map, options_map, KEYWORDS)
+    return {message for _file, _line, message, _comments, _context in found}
+
+
+def fields(text: str) -> set[str]:
+    return {name for _lit, name, _spec, _conv in string.Formatter().parse(text) if name}
+
+
+# -- the catalogs -----------------------------------------------------------------------
+
+
+def test_german_is_a_language_of_the_kiosk() -> None:
+    assert "de" in translations()
+
+
+def test_the_template_holds_exactly_the_strings_of_the_code() -> None:
+    code, template = in_the_code(), ids(read(POT))
+    assert not code - template, (
+        f"not in the catalog template (run tools/i18n.sh): {code - template}"
+    )
+    assert not template - code, f"no longer in the code (run tools/i18n.sh): {template - code}"
+
+
+@pytest.mark.parametrize("lang", translations())
+def test_every_string_is_translated(lang: str) -> None:
+    catalog = read(po_path(lang), lang)
+    assert ids(catalog) == ids(read(POT)), "the .po is behind the template: run tools/i18n.sh"
+    fuzzy = [m.id for m in catalog if m.id and m.fuzzy]
+    untranslated = [m.id for m in catalog if m.id and not all(as_list(m.string))]
+    assert not fuzzy, f"fuzzy entries in {lang}: {fuzzy}"
+    assert not untranslated, f"untranslated in {lang}: {untranslated}"
+
+
+@pytest.mark.parametrize("lang", translations())
+def test_translations_keep_every_placeholder(lang: str) -> None:
+    for m in read(po_path(lang), lang):
+        if not m.id:
+            continue
+        wanted = set().union(*(fields(s) for s in as_list(m.id)))
+        for text in as_list(m.string):
+            assert fields(text) == wanted, f"{m.id!r} → {text!r}"
+
+
+@pytest.mark.parametrize("lang", translations())
+def test_the_committed_mo_is_the_compiled_po(lang: str) -> None:
+    compiled = io.BytesIO()
+    write_mo(compiled, read(po_path(lang), lang))
+    committed = po_path(lang).with_suffix(".mo").read_bytes()
+    ours, theirs = (
+        gettext.GNUTranslations(io.BytesIO(b)) for b in (compiled.getvalue(), committed)
+    )
+    assert ours._catalog == theirs._catalog, "the .mo is stale: run tools/i18n.sh"
+
+
+def test_the_catalog_script_changes_nothing_when_run_again() -> None:
+    """tools/i18n.sh, twice, on a copy of the tree (the real one stays untouched)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = Path(tmp)
+        shutil.copy(ROOT / "babel.cfg", tree)
+        shutil.copytree(ROOT / "tools", tree / "tools")
+        shutil.copytree(
+            ROOT / "kiosk" / "ui", tree / "kiosk" / "ui", ignore=shutil.ignore_patterns("*.pyc")
+        )
+        pybabel = ROOT / ".venv" / "bin" / "pybabel"
+        env = {"PATH": "/usr/bin:/bin", "PYBABEL": str(pybabel) if pybabel.exists() else "pybabel"}
+
+        def run() -> dict[Path, bytes]:
+            subprocess.run(
+                ["sh", "tools/i18n.sh"], cwd=tree, env=env, check=True, capture_output=True
+            )
+            return {p: p.read_bytes() for p in (tree / "kiosk/ui/locale").rglob("*") if p.is_file()}
+
+        assert run() == run()
+
+
+def as_list(value: str | tuple[str, ...] | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
+
+
+# -- no English on a German screen ----------------------------------------------------------
+
+
+def english_patterns(lang: str) -> list[re.Pattern[str]]:
+    """The English source strings (placeholders as wildcards) that differ in ``lang``."""
+    patterns = []
+    for m in read(po_path(lang), lang):
+        if not m.id:
+            continue
+        for english, translated in zip(as_list(m.id), as_list(m.string), strict=False):
+            if english == translated:
+                continue  # "OK", "PIN", "{door}: {detail}": the same in both
+            parts = string.Formatter().parse(english)
+            regex = "".join(re.escape(lit) + (".+" if name is not None else "")
+                            for lit, name, _spec, _conv in parts)  # fmt: skip
+            patterns.append(re.compile(regex, re.DOTALL))
+    return patterns
+
+
+def english_left(seen: set[str], lang: str) -> list[str]:
+    patterns = english_patterns(lang)
+    pieces = seen | {line for text in seen for line in text.split("\n")}
+    return sorted(t for t in pieces if any(p.fullmatch(t) for p in patterns))
+
+
+@pytest.fixture
+def bilingual() -> Iterator[Daemon]:
+    """A kiosk offering English and German, with four doors (a short self-test)."""
+    root = Path(tempfile.mkdtemp(prefix="lk-", dir="/tmp"))
+    daemon = Daemon(root, sizes=["S", "M", "L", "XL"])
+    config = daemon.config_path.read_text()
+    daemon.config_path.write_text(
+        config.replace("[kiosk]\n", '[kiosk]\nlanguages = ["en", "de"]\n')
+    )
+    try:
+        yield daemon.start()
+    finally:
+        if daemon.proc is not None and daemon.proc.poll() is None:
+            daemon.proc.kill()
+            daemon.proc.wait(10)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+class Watched(UiDriver):
+    """The UI, remembering every string of every frame it drew."""
+
+    def __init__(self, socket: str) -> None:
+        super().__init__(socket)
+        self.seen: set[str] = set()
+        draw = self.app.draw
+
+        def draw_and_remember() -> None:
+            draw()
+            self.seen.update(self.app.texts)
+
+        self.app.draw = draw_and_remember
+
+    def type_keys(self, digits: str) -> None:
+        for ch in digits:
+            self.tap(f"key-{ch}")
+
+
+def test_the_journeys_in_german_show_no_english_and_miss_no_string(bilingual: Daemon) -> None:
+    daemon = bilingual
+    door, code = stored(daemon, barcode="JJD000111", size="M")
+    ui = Watched(str(daemon.socket))
+    try:
+        ui.wait_until(lambda: ui.app.online and ui.app.kiosk is not None, what="the UI")
+        ui.wait_for_text("Pick up a parcel")
+        ui.tap("lang-de")  # the choice on the home screen
+        ui.seen.clear()
+        i18n.missing.clear()
+        ui.wait_for_text("Paket abholen")
+        customer_journeys(ui, door, code)
+        courier_journey(ui)
+        technician_journey(ui)
+        left = english_left(ui.seen, "de")
+        assert not i18n.missing, f"no German for: {sorted(i18n.missing)}"
+        assert not left, f"English on a German screen: {left}"
+        ui.tap("lang-en")
+        ui.wait_for_text("Pick up a parcel")
+    finally:
+        i18n.set_language("en")
+        ui.close()
+
+
+def customer_journeys(ui: Watched, door: str, code: str) -> None:
+    ui.tap("pickup")
+    ui.type_keys(str((int(code[0]) + 1) % 10) + code[1:])  # one digit wrong
+    ui.tap("ok")
+    ui.wait_for_text(_("That code is not right. Please check it and try again."))
+    ui.type_keys(code)
+    ui.tap("ok")
+    ui.wait_for_text(
+        _("Door {door} is open: take your parcel and close the door.").format(door=door)
+    )
+    ui.wait_for_text(_("Thank you!"))
+    ui.tap("done")
+    ui.wait_for_text(_("Pick up a parcel"))
+
+
+def courier_journey(ui: Watched) -> None:
+    ui.tap("courier")
+    ui.wait_for_text(_("Type your PIN or scan your badge."))
+    ui.type_keys(COURIER[1])
+    ui.tap("ok")
+    ui.wait_for_text(_("Signed in as {name}").format(name=COURIER[0]))
+    ui.tap("deposit")
+    ui.type_keys("PKG7")
+    ui.tap("ok")
+    ui.wait_for_text(_("Choose a size for parcel {barcode}.").format(barcode="PKG7"))
+    ui.tap("size-S")
+    ui.wait_for_text(_("The recipient's phone number"))
+    ui.tap("key-extra")  # the "+"
+    ui.type_keys("4915112345678")
+    ui.tap("ok")
+    ui.wait_for_text(_("Stored in {door}; the recipient has been notified.").format(door="A01"))
+    ui.tap("next")
+    ui.tap("menu")
+    ui.tap("returns")
+    ui.wait_for_text(_("There are no expired parcels to collect."))
+    ui.tap("sign-out")
+    ui.wait_for_text(_("Pick up a parcel"))
+
+
+def technician_journey(ui: Watched) -> None:
+    ui.tap("courier")
+    ui.type_keys(TECHNICIAN[1])
+    ui.tap("ok")
+    ui.wait_for_text(_("Technician: {user}").format(user=TECHNICIAN[0]))
+    ui.wait_for_text("A04\n" + _("free"))
+    ui.tap("door-A02")
+    ui.wait_for_text(_("Compartment {door}").format(door="A02"))
+    ui.tap("out-of-service")
+    ui.wait_for_text(_("Why is {door} out of service?").format(door="A02"))
+    ui.tap("cancel")
+    ui.tap("back")
+    ui.tap("open-all")
+    ui.wait_for_text(_("Open all {count} doors, one after another?").format(count=4))
+    ui.tap("cancel")
+    ui.tap("selftest")
+    ui.wait_for_text(_("Self-test of every lock and door sensor."))
+    ui.tap("take-out-of-service")
+    ui.tap("start")
+    ui.wait_until(lambda: isinstance(ui.app.screen, JobScreen) and ui.app.screen.job is not None
+                  and not ui.app.screen.running, timeout=30, what="the self-test")  # fmt: skip
+    ui.wait_for_text(_("Self-test finished: {passed} passed, {failed} failed.")
+                     .format(passed=4, failed=0))  # fmt: skip
+    ui.tap("back")
+    ui.tap("event-log")
+    ui.wait_for_text(_("Event log, newest first"))
+    ui.wait_until(lambda: ui.shows(_("Info")), what="the events")
+    ui.tap("older")
+    ui.tap("newer")
+    ui.advance(61)  # the idle time-out
+    ui.wait_for_text(_("Need more time?"))
+    ui.tap("more-time")
+    ui.advance(61)
+    ui.wait_for_text(_("Need more time?"))
+    ui.tap("finish")
+    ui.wait_for_text(_("Pick up a parcel"))
+    assert ui.app.session is None
