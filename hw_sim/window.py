@@ -90,11 +90,14 @@ def draw(
             x += image.get_width() + 10
         if s["item"]:
             pygame.draw.rect(surface, ITEM, (rect.right - 26, rect.bottom - 22, 20, 16))
-    legend = (f"person: {person}   click: open/close   right-click: jam   "
-              "p: person   k: board dead   f: force open   l: left open")  # fmt: skip
-    surface.blit(font.render(legend, True, INK), (10, height - 50))
+    # Two short lines: one long one ran off the default 520-pixel window.
+    legend = [f"person: {person}   click: open/close   right-click: jam",
+              "p: person   k: board dead   f: force open   l: left open"]  # fmt: skip
+    line_h = font.get_linesize()
+    for i, line in enumerate(legend):
+        surface.blit(font.render(line, True, INK), (10, height - 60 + i * line_h))
     surface.blit(font.render("blue box = parcel inside (item sensor)", True, ITEM),
-                 (10, height - 28))  # fmt: skip
+                 (10, height - 60 + 2 * line_h))  # fmt: skip
     return rects
 
 
