@@ -10,6 +10,7 @@ import pygame
 import pytest
 
 from kiosk.client import ApiError
+from kiosk.ui.event_names import event_name
 from kiosk.ui.screens.eventlog import EventLogScreen
 from tests.support.daemon import TECHNICIAN, Daemon
 from tests.support.ui import UiDriver
@@ -147,7 +148,7 @@ def test_open_all_asks_first_then_opens_every_door(daemon: Daemon, ui: UiDriver)
 
 
 def shown_kinds(ui: UiDriver) -> list[str]:
-    """The event kinds in the log's rows, top to bottom (the third of five columns)."""
+    """The event names in the log's rows, top to bottom (the third of five columns)."""
     texts = ui.texts()
     cells = texts[texts.index("Who") + 1 :]
     return [cells[i + 2] for i in range(0, len(cells) - 4, 5)]
@@ -165,10 +166,10 @@ def test_the_event_log_shows_the_newest_first_and_pages_back(daemon: Daemon, ui:
 
     screen = ui.app.screen
     assert isinstance(screen, EventLogScreen)
-    newest = [e["kind"] for e in reversed(daemon.events())]
+    newest = [event_name(e["kind"]) for e in reversed(daemon.events())]
     page = screen.page
     assert shown_kinds(ui) == newest[:page]
-    assert shown_kinds(ui)[0] == "signed_in"
+    assert shown_kinds(ui)[0] == "Signed in"
 
     ui.tap("Older")
     assert shown_kinds(ui) == newest[page : 2 * page]
@@ -188,7 +189,7 @@ def test_the_event_log_shows_the_newest_first_and_pages_back(daemon: Daemon, ui:
     # back at the top, a new event joins the log as it happens
     ui.tap("Newer")
     tech.post("/v1/compartments/A09/out-of-service", {"reason": "Sensor fault"})
-    ui.wait_until(lambda: shown_kinds(ui)[0] == "out_of_service", what="the new event")
+    ui.wait_until(lambda: shown_kinds(ui)[0] == "Out of service", what="the new event")
     assert ui.shows("A09")
 
 

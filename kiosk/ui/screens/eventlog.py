@@ -14,6 +14,7 @@ from typing import Any
 
 from kiosk.ui import theme
 from kiosk.ui.app import App, Screen
+from kiosk.ui.event_names import event_name
 from kiosk.ui.i18n import N_, _
 from kiosk.ui.link import Message
 from kiosk.ui.screens.technician import back_to_grid
@@ -176,7 +177,7 @@ class EventLogScreen(Screen):
         texts = [
             when(event["ts"]),
             _(SEVERITIES[severity]) if severity in SEVERITIES else severity,
-            event["kind"],
+            event_name(event["kind"]),
             event.get("compartment") or "–",
             event.get("actor") or "–",
         ]
