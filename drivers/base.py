@@ -23,17 +23,57 @@ What a driver **must** implement:
     One raw sample of every channel: ``{lock: ChannelReading}``. Raise
     :class:`~drivers.errors.DriverError` when the board cannot be read; never guess
     ``CLOSED``. Debouncing is *not* the driver's job: the kiosk debounces raw samples.
+    A read may cost the driver's whole retry schedule (a Kerong board that does not
+    answer: ``retries + 1`` time-outs and the waits between them, about 0.5 s).
 
 What a driver **may** implement:
 
 ``board_times_pulse``
     ``True`` when the board itself switches the output off (the safety layer then does
     not rely on the host's timer).
+``pulse_length(seconds)``
+    How long the coil stays energised after ``pulse(lock, seconds)``, where the board has
+    its own say: a Kerong board's energise time, a Modbus flash in 100 ms steps. The
+    safety layer spaces the fires of a power group by it, so a board that holds a
+    lock longer than asked cannot overlap the next fire on its supply. Default:
+    ``seconds``.
 ``stats()``
     Counters for ``lockerctl status`` (frames, errors, retries, last seen).
+``read_within(budget_s)``
+    :meth:`read` that returns or raises within about ``budget_s`` seconds, counted from
+    when the driver has its bus; retries only while they fit. The poller reads this way
+    (half a poll period), because the next poll is the retry: a board that stopped
+    answering must be reported offline in a few poll periods, not after a retry
+    schedule meant for unlocks. The budget may be overrun by one attempt's minimum
+    (the frames' wire time and a margin) when it is shorter than that, and by the
+    wait for a bus shared with other boards. Default: :meth:`read`, for drivers whose
+    read is quick anyway (sim, GPIO).
+
+For the technician's tools (``lockerctl discover`` and ``lockerctl scan-bus``), a driver
+**may** also implement:
+
+``channel_count``
+    How many lock channels the board has, wired in the config or not (a Kerong CU16: 16,
+    a Modbus relay board: 8). The default is the highest lock of the config, so a
+    driver that does not say covers only what the config already knows.
+``read_all()``
+    One raw sample of every channel of the board (1..``channel_count``), configured or
+    not, as :meth:`read` does for the configured ones. Default: :meth:`read`.
+``pulse_channel(channel, seconds)``
+    :meth:`pulse` on any channel in 1..``channel_count``, configured or not; only
+    discovery calls it, and only through the safety layer (which applies the same cap,
+    gap and one-at-a-time rule as to :meth:`pulse`). Default: :meth:`pulse` (so an
+    unconfigured channel is refused).
+``scan_bus()``
+    The addresses that answer on the board's bus, sorted, the board's own included if
+    it answers. It may take a second or two: it must hold the bus only frame by frame,
+    so polling goes on meanwhile, and it is called without the safety layer's board lock
+    (the driver serialises its own frames). Default: raise
+    :class:`~drivers.errors.UnsupportedError` (a board without a bus: sim, GPIO).
 
 Drivers run on worker threads owned by the safety layer and the poller; a driver needs
-no locking of its own unless it shares a bus with another driver.
+no locking of its own unless it shares a bus with another driver, or implements
+``scan_bus()``.
 """
 
 from __future__ import annotations
@@ -46,7 +86,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from drivers.errors import DriverError, UnknownDriver
+from drivers.errors import DriverError, UnknownDriver, UnsupportedError
 
 
 class DoorState(StrEnum):
@@ -123,9 +163,36 @@ class Driver(ABC):
     @abstractmethod
     def read(self) -> dict[int, ChannelReading]: ...
 
+    def pulse_length(self, seconds: float) -> float:
+        """How long a coil stays on after ``pulse(lock, seconds)``; by default ``seconds``."""
+        return seconds
+
+    def read_within(self, budget_s: float) -> dict[int, ChannelReading]:
+        """:meth:`read` within about ``budget_s`` seconds; by default just :meth:`read`."""
+        return self.read()
+
     def stats(self) -> dict[str, Any]:
         """Counters for status displays; drivers add their own."""
         return {}
+
+    # -- may: the technician's tools (see the module docstring) -----------------------
+
+    @property
+    def channel_count(self) -> int:
+        """Lock channels on the board; by default the highest configured lock."""
+        return max((channel.lock for channel in self.spec.channels), default=0)
+
+    def read_all(self) -> dict[int, ChannelReading]:
+        """A raw sample of every channel, configured or not; by default :meth:`read`."""
+        return self.read()
+
+    def pulse_channel(self, channel: int, seconds: float) -> None:
+        """:meth:`pulse` on any channel of the board; by default configured ones only."""
+        self.pulse(channel, seconds)
+
+    def scan_bus(self) -> list[int]:
+        """The addresses answering on the board's bus; by default unsupported."""
+        raise UnsupportedError(self.name, f"the {self.spec.driver} driver has no bus to scan")
 
     def __enter__(self) -> Driver:
         self.open()

@@ -192,6 +192,12 @@ class GpioDriver(Driver):
     def stats(self) -> dict[str, Any]:
         return {**self._counts, "last_error": self._last_error}
 
+    @property
+    def channel_count(self) -> int:
+        """One channel per entry of ``lock_pins``; :meth:`pulse` and :meth:`read` already
+        reach every one of them, so ``read_all`` and ``pulse_channel`` need nothing more."""
+        return len(self.layout.lock_pins)
+
     # -- pins -----------------------------------------------------------------------
 
     def _pin_factory(self) -> Any:

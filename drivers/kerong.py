@@ -16,7 +16,9 @@ Options (``[[boards]]`` keys, declared in :attr:`KerongDriver.OPTIONS`):
 ``address``          the board's id, 0..15.
 ``lock_closed_bit``  [?] the value of a lock-feedback bit that means latched (closed): 1
                      by default, 0 on boards wired the other way.
-``timeout_s``        how long to wait for a reply after a request.
+``timeout_s``        how long to wait for a reply after a request (0.1). A poll has half
+                     a poll period: under a quarter period, a lost reply is asked
+                     again within the same poll.
 ``retries``          further attempts after a failed one (waits 20, 40, 80 ms, ...).
 ``rs485``            kernel RS-485 mode; off by default: most USB adapters switch
                      direction themselves, and a pty refuses it.
@@ -24,16 +26,28 @@ Options (``[[boards]]`` keys, declared in :attr:`KerongDriver.OPTIONS`):
 ``energise_ms``      [?] unconfirmed: if non-zero, set the board's unlock time with
                      command 0x37 at open (10 ms units, at most 2000 ms). 0 leaves the
                      board's own setting (Kerong suggests 500 ms solenoid, 1000 ms motor).
+                     The safety layer spaces a power group's fires by this time (by
+                     500 ms at least when 0: :meth:`~KerongDriver.pulse_length`).
 
 What a caller may rely on:
 
 * :meth:`~KerongDriver.read` returns a reading of every configured lock only from a
   reply that passed every check; otherwise it retries and finally raises
-  :class:`~drivers.errors.BoardOffline`. It never guesses ``CLOSED``.
+  :class:`~drivers.errors.BoardOffline`. It never guesses ``CLOSED``. A board that
+  does not answer costs it ``retries + 1`` time-outs and the waits between them
+  (0.1 s x 4 + 20 + 40 + 80 ms = 0.54 s with the defaults);
+  :meth:`~KerongDriver.read_within`, the poller's read, stops at its budget instead.
 * The board times every pulse itself (``board_times_pulse``): ``seconds`` of
   :meth:`~KerongDriver.pulse` is not sent; the board's energise time applies.
 * Every pyserial or OS error leaves as a :class:`~drivers.errors.DriverError` naming
   the board.
+
+For the technician's tools: a CU16 has 16 channels (``channel_count``), whatever the
+config wires; :meth:`~KerongDriver.read_all` and :meth:`~KerongDriver.pulse_channel`
+reach all of them, and :meth:`~KerongDriver.scan_bus` sends a status request (0x30) to
+every address 0..15 of the bus, one exchange at a time under the bus lock (the boards'
+polls go on between them), at this board's baud. Scan frames are not counted in
+:meth:`~KerongDriver.stats`: they are the bus's, not this board's.
 """
 
 from __future__ import annotations
@@ -69,7 +83,11 @@ log = logging.getLogger(__name__)
 ERROR_KINDS = ("timeout", "checksum", "framing", "io")
 _FIRST_WAIT_S = 0.02
 _MAX_WAIT_S = 0.16
+_REPLY_MARGIN_S = 0.005
+_REQUEST_LEN = 5
 _MAX_ENERGISE_MS = 2000  # the safety layer's hard cap on a pulse
+_ASSUMED_ENERGISE_S = 0.5  # [?] a board's own unlock time: Kerong's advice for solenoids
+_ALL_LOCKS = tuple(range(1, LOCKS_PER_BOARD + 1))
 
 
 def readings_from_reply(
@@ -197,28 +215,30 @@ class KerongDriver(Driver):
         """
         if lock not in self._locks:
             raise DriverError(self.name, f"no lock {lock} on this board (wired: {self._locks})")
-        bus = self._attached()
-        with bus.lock:
-            try:
-                ser = self._send(bus, unlock_request(self.address, lock))
-                reply, _, heard = self._receive(ser)
-            except SERIAL_ERRORS as exc:
-                self._count_error("io", str(exc))
-                raise BoardOffline(self.name, f"unlock of lock {lock} not sent: {exc}") from exc
-        if reply is not None:
-            self._seen()
-        if heard:
-            return
-        try:
-            self._exchange(status_request(self.address))
-        except BoardOffline as exc:
-            raise BoardOffline(
-                self.name, f"no answer after the unlock of lock {lock}; it may not have fired"
-            ) from exc
+        self._unlock(lock)
+
+    def pulse_length(self, seconds: float) -> float:
+        """The board's energise time: ``energise_ms`` when set; otherwise the board's own
+        setting, which the host cannot read, taken to be at least Kerong's 500 ms for
+        solenoid locks (set ``energise_ms`` for motor locks, 1000 ms)."""
+        if self.energise_ms:
+            return self.energise_ms / 1000
+        return max(seconds, _ASSUMED_ENERGISE_S)
 
     def read(self) -> dict[int, ChannelReading]:
         """One status exchange (with retries); raises :class:`BoardOffline`."""
         reply = self._exchange(status_request(self.address))
+        return readings_from_reply(reply, self._locks, self.closed_bit, self.item_sensors)
+
+    def read_within(self, budget_s: float) -> dict[int, ChannelReading]:
+        """:meth:`read`, given up after about ``budget_s`` (from when the bus is ours).
+
+        Each attempt waits ``timeout_s`` or what is left of the budget, whichever is
+        less, but never less than the exchange's wire time and a margin; a retry
+        starts only while that much is left. A damaged reply comes back early, so it
+        is usually retried within the budget; a lost one usually is not.
+        """
+        reply = self._exchange(status_request(self.address), budget_s)
         return readings_from_reply(reply, self._locks, self.closed_bit, self.item_sensors)
 
     def stats(self) -> dict[str, Any]:
@@ -239,39 +259,127 @@ class KerongDriver(Driver):
             "last_error": c.last_error,
         }
 
+    # -- the technician's tools -----------------------------------------------------
+
+    @property
+    def channel_count(self) -> int:
+        return LOCKS_PER_BOARD
+
+    def read_all(self) -> dict[int, ChannelReading]:
+        """Like :meth:`read`, for all 16 channels of the board."""
+        reply = self._exchange(status_request(self.address))
+        return readings_from_reply(reply, _ALL_LOCKS, self.closed_bit, self.item_sensors)
+
+    def pulse_channel(self, channel: int, seconds: float) -> None:
+        """Like :meth:`pulse`, for any of the 16 channels, wired in the config or not."""
+        if channel not in _ALL_LOCKS:
+            raise DriverError(self.name, f"no channel {channel} on a CU16 (1..{LOCKS_PER_BOARD})")
+        self._unlock(channel)
+
+    def scan_bus(self) -> list[int]:
+        """The addresses 0..15 that answer a status request on this board's bus.
+
+        Each address gets one request (a second one if something garbled came back)
+        and ``timeout_s`` to answer; the bus is held for one exchange at a time. Raises
+        :class:`BoardOffline` when the port cannot be used.
+        """
+        bus = self._attached()
+        return [address for address in range(MAX_ADDRESS + 1) if self._answers(bus, address)]
+
+    def _answers(self, bus: KerongBus, address: int) -> bool:
+        for _attempt in range(2):  # a second try only after a garbled answer
+            replied, heard = self._probe(bus, address)
+            if replied or not heard:
+                return replied
+        return False
+
+    def _probe(self, bus: KerongBus, address: int) -> tuple[bool, bool]:
+        """One status exchange with ``address``: (a valid reply came, any byte came)."""
+        with bus.lock:
+            if self._bus is not bus:
+                raise BoardOffline(self.name, "closed during the bus scan")
+            try:
+                ser = bus.connection(self.baud, self.timeout_s)
+                ser.reset_input_buffer()
+                ser.write(status_request(address))
+                reply, _, heard = self._receive(ser, address)
+            except SERIAL_ERRORS as exc:
+                raise BoardOffline(self.name, f"bus scan on {self.port} failed: {exc}") from exc
+        return reply is not None, heard
+
     # -- exchanges ------------------------------------------------------------------
 
-    def _exchange(self, request: bytes) -> StatusReply:
+    def _exchange(self, request: bytes, budget_s: float | None = None) -> StatusReply:
         """Send ``request`` until a valid status reply comes back, or raise BoardOffline.
 
         Each attempt holds the bus only for itself: the waits between attempts let the
         other boards on the bus be polled. After an attempt that heard nothing at all
         (the field's "stuck busy" board) or an I/O error, the port is flushed and reopened.
+        With ``budget_s`` (see :meth:`read_within`), attempts stop when it is spent.
         """
         bus = self._attached()
         wait = _FIRST_WAIT_S
         failure: _Failure | None = None
+        deadline: float | None = None
+        attempts = 0
         for attempt in range(self.retries + 1):
             if attempt:
+                if deadline is not None and deadline - time.monotonic() < wait + self._least_s:
+                    break
                 self._counters.retries += 1
                 time.sleep(wait)
                 wait = min(wait * 2, _MAX_WAIT_S)
             with bus.lock:
+                timeout_s = self.timeout_s
+                if budget_s is not None:
+                    # Counted from when the bus is ours: waiting for another board's
+                    # exchange must not cost this board its answer.
+                    now = time.monotonic()
+                    deadline = now + budget_s if deadline is None else deadline
+                    timeout_s = max(min(timeout_s, deadline - now), self._least_s)
                 if failure is not None and failure.stuck:
                     self._reopen(bus)
+                attempts += 1
                 try:
-                    return self._attempt(bus, request)
+                    return self._attempt(bus, request, timeout_s)
                 except _Failure as exc:
                     failure = exc
         raise BoardOffline(
             self.name,
             f"no valid reply from address {self.address} on {self.port} "
-            f"after {self.retries + 1} attempts: {failure}",
+            f"after {attempts} attempt{'s' if attempts > 1 else ''}: {failure}",
         )
 
-    def _attempt(self, bus: KerongBus, request: bytes) -> StatusReply:
+    @property
+    def _least_s(self) -> float:
+        """The shortest wait for a reply worth an attempt: request and reply on the wire,
+        and a margin for the board and the host."""
+        return (_REQUEST_LEN + STATUS_REPLY_LEN) * 10 / self.baud + _REPLY_MARGIN_S
+
+    def _unlock(self, lock: int) -> None:
+        """The unlock exchange of :meth:`pulse`, for any channel of the board."""
+        bus = self._attached()
+        with bus.lock:
+            try:
+                ser = self._send(bus, unlock_request(self.address, lock))
+                reply, _, heard = self._receive(ser)
+            except SERIAL_ERRORS as exc:
+                self._count_error("io", str(exc))
+                raise BoardOffline(self.name, f"unlock of lock {lock} not sent: {exc}") from exc
+        if reply is not None:
+            self._seen()
+        if heard:
+            return
         try:
-            reply, rejected, heard = self._receive(self._send(bus, request))
+            self._exchange(status_request(self.address))
+        except BoardOffline as exc:
+            raise BoardOffline(
+                self.name, f"no answer after the unlock of lock {lock}; it may not have fired"
+            ) from exc
+
+    def _attempt(self, bus: KerongBus, request: bytes, timeout_s: float) -> StatusReply:
+        try:
+            reply, rejected, heard = self._receive(self._send(bus, request), timeout_s=timeout_s)
         except SERIAL_ERRORS as exc:
             self._count_error("io", str(exc))
             raise _Failure(f"serial error: {exc}", stuck=True) from exc
@@ -281,7 +389,7 @@ class KerongDriver(Driver):
         if rejected is not None:
             self._count_error(rejected.kind, str(rejected))
             raise _Failure(f"bad reply: {rejected}", stuck=False)
-        message = f"no reply within {self.timeout_s} s" if not heard else "incomplete reply"
+        message = f"no reply within {timeout_s:.3g} s" if not heard else "incomplete reply"
         self._count_error("timeout", message)
         raise _Failure(message, stuck=not heard)
 
@@ -293,18 +401,22 @@ class KerongDriver(Driver):
         self._counters.frames_sent += 1
         return ser
 
-    def _receive(self, ser: serial.Serial) -> _Received:
-        """Read until a valid status reply of this board or ``timeout_s`` has passed.
+    def _receive(
+        self, ser: serial.Serial, address: int | None = None, timeout_s: float | None = None
+    ) -> _Received:
+        """Read until a valid status reply of this board (or of ``address``) or
+        ``timeout_s`` (by default the board's option) has passed.
 
         Returns (the reply or ``None``, the last rejected frame's error or ``None``,
         whether any byte came at all). Noise before a reply is skipped, not fatal.
         """
-        deadline = time.monotonic() + self.timeout_s
+        address = self.address if address is None else address
+        deadline = time.monotonic() + (self.timeout_s if timeout_s is None else timeout_s)
         buffer = bytearray()
         rejected: FrameError | None = None
         heard = False
         while True:
-            reply, last = scan_status_reply(buffer, self.address)
+            reply, last = scan_status_reply(buffer, address)
             rejected = last or rejected
             if reply is not None:
                 return reply, rejected, True

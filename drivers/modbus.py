@@ -26,6 +26,12 @@ over FC02, from this board or from ``input_address``; ``"none"``: no door inputs
 ``input_address`` (0 = the relay board itself), ``input_closed_level`` (1 or 0: the
 input level that means "door closed"), ``rs485`` (kernel RS-485 mode, off).
 
+Several boards on one port (two relay boards and an input board on one RS-485 bus) share
+one :class:`~drivers.modbus_bus.ModbusBus`: one pymodbus client, one lock. Each
+exchange holds the bus, so frames of different boards never interleave, and the waits
+between retries leave the bus to the others. Every board on a port needs the same
+``baud`` and ``rs485``, and addresses no other board on it uses.
+
 With ``inputs = "none"`` every door reads ``UNKNOWN`` (a poll of the relays still tells
 whether the board answers). Such a board cannot confirm a door: the closed loop will
 record ``OPEN_NOT_DETECTED`` for every unlock, so it suits only boards whose doors are
@@ -38,24 +44,33 @@ retried (``retries`` times, waits growing 20, 40, 80 ms ...); a flash is retried
 while the lock's longest possible continuous on-time stays within
 :data:`~drivers.safety.MAX_PULSE_S`. Every frame starts after at least 3.5 character
 times of silence on the bus (4 ms at 9600 baud; 1.75 ms above 19200).
+
+For the technician's tools: the board has 8 channels (``channel_count``), whatever the
+config wires; :meth:`~ModbusRelayDriver.read_all` and
+:meth:`~ModbusRelayDriver.pulse_channel` reach all of them. :meth:`~ModbusRelayDriver.scan_bus`
+reads the device address register (FC03 0x4000) at addresses 1..32 (all 247 would take
+too long) with a short time-out; any CRC-valid answer, an exception included, counts.
+A scan runs beside polling: every frame on the port, the scan's and those of every
+board on the bus, is sent under the bus's lock, so they interleave frame by frame. Scan
+frames are not counted in :meth:`~ModbusRelayDriver.stats`.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
 import serial
-import serial.rs485
 from pymodbus.client import ModbusSerialClient
 from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
-from pymodbus.framer import FramerType
 
 from drivers.base import BoardSpec, ChannelReading, DoorState, Driver
 from drivers.errors import BoardOffline, DriverError
+from drivers.modbus_bus import ModbusBus, PortRefused, attach_bus, detach_bus
 from drivers.modbus_frames import (
+    ADDRESS_REGISTER,
     FC_READ_COILS,
     FC_READ_INPUTS,
     FC_WRITE_COIL,
@@ -69,6 +84,8 @@ from drivers.modbus_frames import (
     flash_frame,
     flash_units,
     frame_start,
+    read_register_frame,
+    register_reply_from,
     silence_s,
 )
 from drivers.safety import MAX_PULSE_S
@@ -78,6 +95,10 @@ __all__ = ["BadReply", "ModbusExceptionReply", "ModbusRelayDriver"]
 _T = TypeVar("_T")
 
 _RETRY_WAIT_S = 0.02
+SCAN_ADDRESSES = range(1, 33)
+"""What :meth:`ModbusRelayDriver.scan_bus` asks by default (1..247 would take minutes)."""
+SCAN_TIMEOUT_S = 0.05
+_ALL_LOCKS = tuple(range(1, RELAYS + 1))
 _INPUTS = ("self", "none")
 
 
@@ -122,8 +143,7 @@ class ModbusRelayDriver(Driver):
         self.rs485 = bool(self._option("rs485"))
         self._locks = tuple(sorted(channel.lock for channel in spec.channels))
         self._check_options()
-        self._client: ModbusSerialClient | None = None
-        self._quiet_at = 0.0
+        self._bus: ModbusBus | None = None  # shared with the other boards on the port
         self._rx_seen = False
         self._expect = (self.address, FC_READ_INPUTS)  # the reply _trace resyncs on
         self._counters = _Counters()
@@ -153,44 +173,44 @@ class ModbusRelayDriver(Driver):
     # -- life cycle ---------------------------------------------------------------------
 
     def open(self) -> None:
-        if self._client is not None:
+        """Claim the bus and open its port (shared with the other boards on it)."""
+        if self._bus is not None:
             return
-        client = ModbusSerialClient(
-            self.port,
-            framer=FramerType.RTU,
-            baudrate=self.baud,
-            timeout=self.timeout_s,
-            retries=0,  # ours, with growing waits and per-kind counters
-            name=f"modbus:{self.name}",
-            trace_packet=self._trace,
-        )
-        if not client.connect() or client.socket is None:
-            raise BoardOffline(self.name, f"cannot open serial port {self.port!r}")
-        if self.rs485:
-            try:
-                client.socket.rs485_mode = serial.rs485.RS485Settings()
-            except (ValueError, OSError, serial.SerialException) as exc:
-                client.close()
-                raise DriverError(self.name, f"kernel RS-485 mode refused: {exc}") from exc
-        self._client = client
-        self._quiet_at = 0.0
+        addresses = {self.address, self.input_address}
+        try:
+            bus = attach_bus(
+                self.port, self, self.name, addresses, baud=self.baud, rs485=self.rs485
+            )
+        except ValueError as exc:
+            raise DriverError(self.name, str(exc)) from exc
+        try:
+            with bus.lock:
+                bus.client(self.timeout_s)
+        except PortRefused as exc:
+            detach_bus(bus, self)
+            kind = DriverError if exc.rs485 else BoardOffline
+            raise kind(self.name, str(exc)) from exc
+        self._bus = bus
 
     def close(self) -> None:
-        if self._client is None:
+        """Relays off (best effort), then leave the bus; the last board on it closes the
+        port. Idempotent."""
+        if self._bus is None:
             return
         try:
             self.all_off()
         except DriverError as exc:
             self._counters.last_error = str(exc)
         finally:
-            client, self._client = self._client, None
-            client.close()
+            bus, self._bus = self._bus, None
+            if bus is not None:
+                detach_bus(bus, self)
 
     # -- what the safety layer calls ------------------------------------------------------
 
     def all_off(self) -> None:
         """FC05 ``0000`` to every relay. Stops at the first relay the board ignores."""
-        if self._client is None:
+        if self._bus is None:
             raise BoardOffline(self.name, "not open")
         failures = []
         for relay in range(RELAYS):
@@ -207,6 +227,13 @@ class ModbusRelayDriver(Driver):
         """Send the flash command for ``lock`` and check the echo; returns at once."""
         if lock not in self._locks:
             raise DriverError(self.name, f"no lock {lock} on this board")
+        self._flash(lock, seconds)
+
+    def pulse_length(self, seconds: float) -> float:
+        """The flash's on-time: ``seconds`` in the board's 100 ms steps (0.1-2.0 s)."""
+        return flash_units(seconds) / 10
+
+    def _flash(self, lock: int, seconds: float) -> None:
         frame = flash_frame(self.address, lock - 1, seconds)
         on_s = flash_units(seconds) / 10
 
@@ -219,10 +246,14 @@ class ModbusRelayDriver(Driver):
         self._counters.pulses += 1
 
     def read(self) -> dict[int, ChannelReading]:
+        return self._read(self._locks)
+
+    def _read(self, locks: tuple[int, ...]) -> dict[int, ChannelReading]:
         if self.inputs == "none":
             self._exchange(self._at("read relays"), self._read_relays)
-            return {lock: ChannelReading(DoorState.UNKNOWN) for lock in self._locks}
-        return self._exchange(self._at("read inputs", self.input_address), self._read_inputs)
+            return {lock: ChannelReading(DoorState.UNKNOWN) for lock in locks}
+        read_inputs = self._read_inputs(locks)
+        return self._exchange(self._at("read inputs", self.input_address), read_inputs)
 
     def stats(self) -> dict[str, Any]:
         """``frames`` sent, good ``replies``, ``errors`` by kind (``timeout``, ``crc``,
@@ -239,6 +270,64 @@ class ModbusRelayDriver(Driver):
             "last_error": c.last_error,
         }
 
+    # -- the technician's tools ---------------------------------------------------------
+
+    @property
+    def channel_count(self) -> int:
+        return RELAYS
+
+    def read_all(self) -> dict[int, ChannelReading]:
+        """Like :meth:`read`, for all 8 door inputs."""
+        return self._read(_ALL_LOCKS)
+
+    def pulse_channel(self, channel: int, seconds: float) -> None:
+        """Like :meth:`pulse`, for any of the 8 relays, wired in the config or not."""
+        if channel not in _ALL_LOCKS:
+            raise DriverError(self.name, f"no channel {channel} on this board (1..{RELAYS})")
+        self._flash(channel, seconds)
+
+    def scan_bus(self, addresses: Iterable[int] = SCAN_ADDRESSES) -> list[int]:
+        """The ``addresses`` that answer a read of the address register, sorted.
+
+        Each gets one request and :data:`SCAN_TIMEOUT_S` (more at a slow baud); the
+        port is held for one exchange at a time. Raises :class:`BoardOffline` when the
+        port cannot be used.
+        """
+        timeout_s = max(SCAN_TIMEOUT_S, 40 * 11 / self.baud)
+        return sorted(a for a in set(addresses) if self._answers(a, timeout_s))
+
+    def _answers(self, address: int, timeout_s: float) -> bool:
+        frame = read_register_frame(address, ADDRESS_REGISTER)
+        bus = self._bus
+        if bus is None:
+            raise BoardOffline(self.name, "not open")
+        with bus.lock:
+            if self._bus is not bus:  # closed meanwhile: the port must not be reopened
+                raise BoardOffline(self.name, "closed during the bus scan")
+            try:
+                port = bus.client(timeout_s).socket
+            except PortRefused as exc:
+                raise BoardOffline(self.name, str(exc)) from exc
+            if port is None:
+                raise BoardOffline(self.name, "not open")
+            _wait_until(bus.quiet_at)
+            try:
+                port.reset_input_buffer()
+                port.write(frame)
+                heard = b""
+                deadline = time.monotonic() + timeout_s
+                while time.monotonic() < deadline and not register_reply_from(address, heard):
+                    waiting = port.in_waiting
+                    if waiting:
+                        heard += port.read(waiting)
+                    else:
+                        time.sleep(max(0.0005, 20 / self.baud))
+            except (OSError, ValueError, serial.SerialException) as exc:
+                raise BoardOffline(self.name, f"bus scan on {self.port} failed: {exc}") from exc
+            finally:
+                bus.quiet_at = time.monotonic() + silence_s(self.baud)
+        return register_reply_from(address, heard)
+
     # -- one request, its retries and its errors -----------------------------------------
 
     def _exchange(
@@ -248,8 +337,8 @@ class ModbusRelayDriver(Driver):
         *,
         may_retry: Callable[[float], bool] = lambda elapsed: True,
     ) -> _T:
-        client = self._client
-        if client is None:
+        bus = self._bus
+        if bus is None:
             raise BoardOffline(self.name, "not open")
         started = time.monotonic()
         error: DriverError = BoardOffline(self.name, "no reply")
@@ -262,7 +351,7 @@ class ModbusRelayDriver(Driver):
                 time.sleep(_RETRY_WAIT_S * 2 ** (attempts - 1))
             attempts += 1
             try:
-                result = self._attempt(client, attempt)
+                result = self._attempt(bus, attempt)
             except (BadReply, BoardOffline) as exc:
                 error = exc
                 continue
@@ -283,10 +372,28 @@ class ModbusRelayDriver(Driver):
         self._counters.last_error = str(final)
         raise final
 
-    def _attempt(
-        self, client: ModbusSerialClient, attempt: Callable[[ModbusSerialClient], _T]
+    def _attempt(self, bus: ModbusBus, attempt: Callable[[ModbusSerialClient], _T]) -> _T:
+        with bus.lock:
+            if self._bus is not bus:  # closed meanwhile: the port must not be reopened
+                raise BoardOffline(self.name, "closed")
+            try:
+                client = bus.client(self.timeout_s)
+            except PortRefused as exc:
+                raise self._count("port", BoardOffline(self.name, str(exc))) from exc
+            bus.tracer = self._trace
+            try:
+                return self._attempt_on_wire(bus, client, attempt)
+            finally:
+                bus.tracer = None
+
+    def _attempt_on_wire(
+        self,
+        bus: ModbusBus,
+        client: ModbusSerialClient,
+        attempt: Callable[[ModbusSerialClient], _T],
     ) -> _T:
-        self._wait_for_silence()
+        """One request and its reply; the caller holds the bus."""
+        _wait_until(bus.quiet_at)
         self._rx_seen = False
         self._counters.frames += 1
         try:
@@ -307,7 +414,7 @@ class ModbusRelayDriver(Driver):
         except (ModbusException, OSError, ValueError, serial.SerialException) as exc:
             raise self._count("port", BoardOffline(self.name, f"serial port: {exc}")) from exc
         finally:
-            self._quiet_at = time.monotonic() + silence_s(self.baud)
+            bus.quiet_at = time.monotonic() + silence_s(self.baud)
 
     def _at(self, what: str, address: int | None = None) -> str:
         return f"{what} at address {address or self.address}"
@@ -316,11 +423,6 @@ class ModbusRelayDriver(Driver):
         self._counters.errors[kind] = self._counters.errors.get(kind, 0) + 1
         self._counters.last_error = str(error)
         return error
-
-    def _wait_for_silence(self) -> None:
-        wait = self._quiet_at - time.monotonic()
-        if wait > 0:
-            time.sleep(wait)
 
     def _trace(self, sending: bool, data: bytes) -> bytes:
         """pymodbus's hook on raw bytes: note that bytes came, and drop line noise
@@ -374,10 +476,22 @@ class ModbusRelayDriver(Driver):
             raise BadReply(self.name, f"reply holds {len(reply.bits)} relays, expected {RELAYS}")
         return list(reply.bits[:RELAYS])
 
-    def _read_inputs(self, client: ModbusSerialClient) -> dict[int, ChannelReading]:
-        self._expect = (self.input_address, FC_READ_INPUTS)
-        reply = client.read_discrete_inputs(0, count=RELAYS, device_id=self.input_address)
-        return door_readings(reply, self.input_address, self._locks, self.closed_level, self.name)
+    def _read_inputs(
+        self, locks: tuple[int, ...]
+    ) -> Callable[[ModbusSerialClient], dict[int, ChannelReading]]:
+        def attempt(client: ModbusSerialClient) -> dict[int, ChannelReading]:
+            self._expect = (self.input_address, FC_READ_INPUTS)
+            reply = client.read_discrete_inputs(0, count=RELAYS, device_id=self.input_address)
+            return door_readings(reply, self.input_address, locks, self.closed_level, self.name)
+
+        return attempt
+
+
+def _wait_until(moment: float) -> None:
+    """Sleep until monotonic ``moment`` (the end of the silence after the last frame)."""
+    wait = moment - time.monotonic()
+    if wait > 0:
+        time.sleep(wait)
 
 
 def _reason(error: DriverError) -> str:

@@ -24,8 +24,10 @@ from drivers.base import ChannelReading, DoorState
 from drivers.errors import BoardOffline, DriverError
 
 __all__ = [
+    "ADDRESS_REGISTER",
     "FC_READ_COILS",
     "FC_READ_INPUTS",
+    "FC_READ_REGISTERS",
     "FC_WRITE_COIL",
     "FLASH_BASE",
     "RELAYS",
@@ -39,13 +41,16 @@ __all__ = [
     "flash_frame",
     "flash_units",
     "frame_start",
+    "read_register_frame",
+    "register_reply_from",
     "silence_s",
     "with_crc",
 ]
 
 RELAYS = 8
 FLASH_BASE = 0x0200
-FC_READ_COILS, FC_READ_INPUTS, FC_WRITE_COIL = 0x01, 0x02, 0x05
+FC_READ_COILS, FC_READ_INPUTS, FC_READ_REGISTERS, FC_WRITE_COIL = 0x01, 0x02, 0x03, 0x05
+ADDRESS_REGISTER = 0x4000  # the board's device address (FC03 read / FC06 write)
 _EXCEPTION_NAMES = {1: "illegal function", 2: "illegal data address", 3: "illegal data value"}
 
 
@@ -110,6 +115,26 @@ def flash_frame(address: int, relay: int, seconds: float) -> bytes:
     units = flash_units(seconds)
     body = bytes([address, FC_WRITE_COIL]) + (FLASH_BASE + relay).to_bytes(2, "big")
     return with_crc(body + units.to_bytes(2, "big"))
+
+
+def read_register_frame(address: int, register: int) -> bytes:
+    """FC03 for one holding register: ``read_register_frame(1, 0x4000)`` is
+    ``01 03 40 00 00 01 91 CA``."""
+    body = bytes([address, FC_READ_REGISTERS]) + register.to_bytes(2, "big") + b"\x00\x01"
+    return with_crc(body)
+
+
+def register_reply_from(address: int, data: bytes) -> bool:
+    """Whether ``data`` holds a CRC-valid answer of ``address`` to a one-register FC03:
+    the register (``ADDR 03 02 HI LO CRC``) or an exception (a device that refuses
+    the request is still a device at that address)."""
+    for start in range(len(data) - 4):
+        if data[start] != address:
+            continue
+        reply = data[start : start + 7]
+        if reply[1:3] == bytes([FC_READ_REGISTERS, 2]) and with_crc(reply[:5]) == reply:
+            return True
+    return _exception_code(address, FC_READ_REGISTERS, data) is not None
 
 
 def check_echo(request: bytes, reply: bytes, board: str) -> None:

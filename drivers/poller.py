@@ -4,13 +4,34 @@ The poller reads through the safety layer (so it never talks to a board while a 
 fires on it) and hands every sample to a callback. The kiosk wraps the callbacks with
 ``loop.call_soon_threadsafe``: no state is touched on this thread.
 
-Health, for ``offline_after=3`` (R: ``on_sample(readings)``, N: ``on_sample(None)``)::
+Every poll is one read with half a poll period as its budget
+(:meth:`drivers.base.Driver.read_within`). The next poll is the retry, so the driver's
+own retry schedule (meant for unlocks, about 0.5 s for a silent Kerong board) does not
+delay the verdict, and a silent board leaves the bus free half of the time for the other
+boards on it.
 
-    read    ok  ok  fail  fail  fail
-    calls   R   R   N     N     N     on_health(False)
-    then    reopen after 0.5 s, 1 s, 2 s, ... capped at 30 s (each ±jitter),
-            until a reopen and a read both succeed:
-    calls   on_health(True), R, and reads at hz again
+Health, for ``offline_after=2`` (R: ``on_sample(readings)``, N: ``on_sample(None)``)::
+
+    poll    ok  ok  fail  fail                 fail ... ok
+    calls   R   R   N     N on_health(False)            on_health(True), R
+                          then, while offline: a read every period (no on_sample
+                          for a failed one)
+
+A board that is not connected (:class:`~drivers.errors.NotConnected`: it failed to
+open, or its reopen failed) is reopened instead of read, after 0.5 s, 1 s, 2 s, ...
+capped at 30 s (each ±jitter) until a reopen succeeds. A board whose driver is open but
+gets no answer is only read: the driver recovers its own port (a Kerong bus is flushed
+and reopened between attempts), and a reopen would have to switch its outputs off
+first, which a silent board refuses, leaving it unconnected until the next reopen.
+
+Bounds, with P the poll period (plus the wait for a bus shared with other boards):
+
+* offline: the first poll after the board stopped answering starts within P, each
+  failed poll ends half a period after it started, so ``on_health(False)`` comes at most
+  ``(offline_after + 0.5) * P`` after the board's last answer: 2.5 P by default;
+* online: an offline board is read every period, so ``on_health(True)`` comes within P
+  and one reply of the board answering again (a board that is not connected: at its
+  next reopen).
 """
 
 from __future__ import annotations
@@ -24,10 +45,21 @@ from collections.abc import Callable
 from typing import Protocol
 
 from drivers.base import ChannelReading
+from drivers.errors import NotConnected
 
-__all__ = ["BoardLink", "HealthCallback", "Poller", "SampleCallback", "next_deadline"]
+__all__ = [
+    "READ_BUDGET",
+    "BoardLink",
+    "HealthCallback",
+    "Poller",
+    "SampleCallback",
+    "next_deadline",
+]
 
 log = logging.getLogger(__name__)
+
+READ_BUDGET = 0.5
+"""A poll's read may take this fraction of the poll period."""
 
 SampleCallback = Callable[[str, dict[int, ChannelReading] | None, float], None]
 """``on_sample(board, readings or None if the read failed, monotonic time of the read)``"""
@@ -38,7 +70,7 @@ HealthCallback = Callable[[str, bool, str | None], None]
 class BoardLink(Protocol):
     """What the poller needs of the safety layer."""
 
-    def read(self, board: str) -> dict[int, ChannelReading]: ...
+    def read(self, board: str, budget_s: float | None = None) -> dict[int, ChannelReading]: ...
 
     def reopen(self, board: str) -> None: ...
 
@@ -59,11 +91,12 @@ def next_deadline(previous: float, period: float, now: float) -> float:
 class Poller(threading.Thread):
     """Samples one board at ``hz`` until :meth:`stop`.
 
-    After ``offline_after`` failed reads in a row, ``on_health(board, False, error)`` is
-    called once and the board is reopened with backoff (``backoff_s`` doubling to
-    ``backoff_max_s``, each wait jittered by ``±jitter``). The first good read after that
-    calls ``on_health(board, True, None)`` and then ``on_sample``. Callbacks that raise
-    are logged; they do not stop the poller.
+    After ``offline_after`` failed polls in a row, ``on_health(board, False, error)`` is
+    called once; the board is then read every period, or, while it is not connected,
+    reopened with backoff (``backoff_s`` doubling to ``backoff_max_s``, each wait
+    jittered by ``±jitter``). The first good read after that calls
+    ``on_health(board, True, None)`` and then ``on_sample``. Callbacks that raise are
+    logged; they do not stop the poller.
     """
 
     def __init__(
@@ -74,7 +107,7 @@ class Poller(threading.Thread):
         on_health: HealthCallback,
         *,
         hz: float = 10.0,
-        offline_after: int = 3,
+        offline_after: int = 2,
         backoff_s: float = 0.5,
         backoff_max_s: float = 30.0,
         jitter: float = 0.2,
@@ -87,6 +120,7 @@ class Poller(threading.Thread):
         self.on_sample = on_sample
         self.on_health = on_health
         self.period = 1.0 / hz
+        self.budget_s = self.period * READ_BUDGET
         self.offline_after = offline_after
         self.backoff_s = backoff_s
         self.backoff_max_s = max(backoff_max_s, backoff_s)
@@ -95,6 +129,8 @@ class Poller(threading.Thread):
         self._misses = 0
         self._is_online = True
         self._backoff = backoff_s
+        self._reopen_at = 0.0
+        self._is_connected = True
         self.last_error: str | None = None
 
     @property
@@ -110,18 +146,17 @@ class Poller(threading.Thread):
     def run(self) -> None:
         deadline = time.monotonic()
         while not self._stop_event.is_set():
-            if not self._is_online:
-                self._reconnect()
-                deadline = time.monotonic()
-                continue
-            self._poll()
+            if self._is_online:
+                self._poll()
+            else:
+                self._poll_offline()
             deadline = next_deadline(deadline, self.period, time.monotonic())
             self._stop_event.wait(max(0.0, deadline - time.monotonic()))
 
     def _poll(self) -> None:
         t = time.monotonic()
         try:
-            readings = self.link.read(self.board)
+            readings = self.link.read(self.board, self.budget_s)
         except Exception as exc:
             self._miss(exc)
             self._deliver(None, t)
@@ -132,25 +167,27 @@ class Poller(threading.Thread):
     def _miss(self, exc: Exception) -> None:
         self._misses += 1
         self.last_error = str(exc)
+        self._is_connected = not isinstance(exc, NotConnected)
         log.debug("%s: read %d failed: %s", self.name, self._misses, exc)
         if self._misses >= self.offline_after:
             self._is_online = False
             self._backoff = self.backoff_s
+            self._reopen_at = time.monotonic() + self._jittered(self._backoff)
             log.warning("board %r offline after %d failed reads: %s", self.board, self._misses, exc)
             self._notify_health(False, self.last_error)
 
-    def _reconnect(self) -> None:
-        wait = self._backoff * random.uniform(1 - self.jitter, 1 + self.jitter)
-        if self._stop_event.wait(wait):
+    def _poll_offline(self) -> None:
+        """One poll of an offline board: a read, or a reopen when it is not connected."""
+        if not self._is_connected and (time.monotonic() < self._reopen_at or not self._reopen()):
             return
+        t = time.monotonic()
         try:
-            self.link.reopen(self.board)
-            t = time.monotonic()
-            readings = self.link.read(self.board)
+            readings = self.link.read(self.board, self.budget_s)
         except Exception as exc:
             self.last_error = str(exc)
-            self._backoff = min(self._backoff * 2, self.backoff_max_s)
-            log.debug("%s: reconnect failed (next in ~%.1f s): %s", self.name, self._backoff, exc)
+            if isinstance(exc, NotConnected) and self._is_connected:
+                self._is_connected = False
+                self._reopen_at = time.monotonic() + self._jittered(self._backoff)
             return
         self._is_online = True
         self._misses = 0
@@ -159,6 +196,23 @@ class Poller(threading.Thread):
         log.info("board %r back online", self.board)
         self._notify_health(True, None)
         self._deliver(readings, t)
+
+    def _reopen(self) -> bool:
+        """Close and open the board again; on failure, schedule the next try later."""
+        try:
+            self.link.reopen(self.board)
+        except Exception as exc:
+            self.last_error = str(exc)
+            self._backoff = min(self._backoff * 2, self.backoff_max_s)
+            self._reopen_at = time.monotonic() + self._jittered(self._backoff)
+            log.debug("%s: reopen failed (next in ~%.1f s): %s", self.name, self._backoff, exc)
+            return False
+        self._is_connected = True
+        self._backoff = self.backoff_s
+        return True
+
+    def _jittered(self, seconds: float) -> float:
+        return seconds * random.uniform(1 - self.jitter, 1 + self.jitter)
 
     def _deliver(self, readings: dict[int, ChannelReading] | None, t: float) -> None:
         try:

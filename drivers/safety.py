@@ -9,7 +9,8 @@ forget a rule:
 * a pulse never lasts longer than :data:`MAX_PULSE_S`, whatever the config says;
 * one lock fires at a time per power group, with a gap between fires, in the order
   the requests arrived;
-* a board is never talked to by two threads at once.
+* a board is never talked to by two threads at once (a bus scan is the driver's to
+  serialise: it talks to the bus frame by frame, see :meth:`LockSafety.scan_bus`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from drivers.base import ChannelReading, Driver
-from drivers.errors import BoardOffline, DriverError
+from drivers.errors import BoardOffline, DriverError, NotConnected
 
 __all__ = [
     "DEFAULT_GAP_S",
@@ -91,14 +92,17 @@ class _Request:
     pulse_s: float
     future: Future[UnlockResult]
     queued_at: float
+    any_channel: bool = False
 
 
 class LockSafety:
     r"""The drivers of one kiosk, wrapped in the safety rules.
 
     Each power group has one worker thread taking unlock requests first in, first out.
-    A fire starts no earlier than the end of the group's previous pulse plus ``gap_s``;
-    groups fire independently of each other. Requests for A1, A2 (power group "main")
+    A fire starts no earlier than the end of the group's previous pulse plus ``gap_s``,
+    whatever driver either board has (the end as the board times it, when it holds a coil
+    longer than asked: :meth:`Driver.pulse_length`); groups fire independently of each
+    other. Requests for A1, A2 (power group "main")
     and B7 (group "aux"), A2 and B7 arriving while A1's pulse is on::
 
                 A1    A2  B7
@@ -208,16 +212,25 @@ class LockSafety:
 
     # -- what the kiosk calls -------------------------------------------------------
 
-    def unlock(self, board: str, lock: int, pulse_s: float | None = None) -> Future[UnlockResult]:
+    def unlock(
+        self,
+        board: str,
+        lock: int,
+        pulse_s: float | None = None,
+        *,
+        any_channel: bool = False,
+    ) -> Future[UnlockResult]:
         """Queue one pulse on ``lock`` of ``board``; the future never raises.
 
         ``pulse_s`` overrides the configured length for this request (a motor lock in a
         self-test, say); it is clamped to :data:`MAX_PULSE_S` like any other.
+        ``any_channel`` lets the pulse reach a channel the config does not wire
+        (:meth:`Driver.pulse_channel`, for discovery); every rule applies all the same.
         Cancelling the future before its turn means the lock is not fired.
         """
         entry = self._board(board)
         length = self.pulse_s if pulse_s is None else pulse_s
-        request = _Request(board, lock, length, Future(), time.monotonic())
+        request = _Request(board, lock, length, Future(), time.monotonic(), any_channel)
         with self._state_lock:
             if self._started and not self._closed:
                 self._queues[entry.group].put(request)
@@ -227,19 +240,35 @@ class LockSafety:
             _finish(request, reason, time.monotonic())
         return request.future
 
-    def read(self, board: str) -> dict[int, ChannelReading]:
-        """One raw sample of ``board``. Raises :class:`DriverError`, never guesses."""
-        entry = self._board(board)
-        with entry.lock:
-            if not entry.is_open:
-                reason = _reason(entry.error) if entry.error else "not open"
-                raise BoardOffline(board, f"not connected ({reason})")
-            try:
-                return entry.driver.read()
-            except DriverError:
-                raise
-            except Exception as exc:
-                raise DriverError(board, f"read failed: {exc}") from exc
+    def read(self, board: str, budget_s: float | None = None) -> dict[int, ChannelReading]:
+        """One raw sample of ``board``. Raises :class:`DriverError`, never guesses.
+
+        With ``budget_s``, the driver's :meth:`~Driver.read_within`: about that long once
+        the board is ours (a pulse on it is waited for first).
+        """
+        return self._read(board, all_channels=False, budget_s=budget_s)
+
+    def read_all(self, board: str) -> dict[int, ChannelReading]:
+        """One raw sample of every channel of ``board``, configured or not (discovery)."""
+        return self._read(board, all_channels=True)
+
+    def scan_bus(self, board: str) -> list[int]:
+        """The addresses answering on ``board``'s bus (:meth:`Driver.scan_bus`).
+
+        Not under the board's lock: a scan takes a second or two, and the driver holds
+        its bus frame by frame so that polling and firing go on between its frames. It
+        works on a board that opened its port but does not answer (the case a scan is
+        for). Raises :class:`DriverError` (``UnsupportedError`` for a board with no bus).
+        """
+        driver = self._board(board).driver
+        if self._closed:
+            raise BoardOffline(board, SHUTTING_DOWN)
+        try:
+            return driver.scan_bus()
+        except DriverError:
+            raise
+        except Exception as exc:
+            raise DriverError(board, f"bus scan failed: {exc}") from exc
 
     def status(self) -> dict[str, BoardStatus]:
         """Every board: power group, open or not, the last open error, driver counters."""
@@ -268,6 +297,24 @@ class LockSafety:
             return self._boards[board]
         except KeyError:
             raise DriverError(board, "no such board") from None
+
+    def _read(
+        self, board: str, all_channels: bool, budget_s: float | None = None
+    ) -> dict[int, ChannelReading]:
+        entry = self._board(board)
+        with entry.lock:
+            if not entry.is_open:
+                reason = _reason(entry.error) if entry.error else "not open"
+                raise NotConnected(board, f"not connected ({reason})")
+            driver = entry.driver
+            try:
+                if all_channels:
+                    return driver.read_all()
+                return driver.read() if budget_s is None else driver.read_within(budget_s)
+            except DriverError:
+                raise
+            except Exception as exc:
+                raise DriverError(board, f"read failed: {exc}") from exc
 
     def _open(self, board: _Board) -> DriverError | None:
         """Open and all-off one board; the caller holds its lock."""
@@ -318,15 +365,18 @@ class LockSafety:
             if not board.is_open:
                 _finish(request, str(BoardOffline(request.board, "not connected")), fired_at)
                 return fired_at
-            error = self._pulse(board, request.lock, length)
+            error = self._pulse(board, request.lock, length, request.any_channel)
             done = time.monotonic()
         _finish(request, error, fired_at)
-        return max(done, fired_at + length)
+        return max(done, fired_at + _coil_time(board.driver, length))
 
-    def _pulse(self, board: _Board, lock: int, seconds: float) -> str | None:
+    def _pulse(self, board: _Board, lock: int, seconds: float, any_channel: bool) -> str | None:
         driver = board.driver
         try:
-            driver.pulse(lock, seconds)
+            if any_channel:
+                driver.pulse_channel(lock, seconds)
+            else:
+                driver.pulse(lock, seconds)
         except DriverError as exc:
             return str(exc)
         except Exception as exc:
@@ -336,6 +386,16 @@ class LockSafety:
             if not driver.board_times_pulse:
                 _try(driver.all_off, "all_off after pulse", driver.name)
         return None
+
+
+def _coil_time(driver: Driver, seconds: float) -> float:
+    """How long the coil is on after a pulse of ``seconds``: never less than asked, more
+    when the board times it longer (:meth:`Driver.pulse_length`)."""
+    try:
+        return max(seconds, float(driver.pulse_length(seconds)))
+    except Exception:
+        log.exception("board %r: pulse_length failed", driver.name)
+        return MAX_PULSE_S  # in doubt, the longest a coil may be on
 
 
 def _finish(request: _Request, error: str | None, fired_at: float) -> None:

@@ -16,6 +16,12 @@ Options (``[[boards]]`` keys, validated by the config loader against :attr:`SimD
                     written and no socket is opened (unless a path is given).
 
 The bank's settings come from the first board that opens it.
+
+For discovery, the board's channels are the locks the bank has on it (``channel_count``
+is the highest), configured in this driver's spec or added to the bank by someone else;
+:meth:`SimDriver.pulse_channel` on a channel with nothing behind it fires nothing, as
+an output with no lock wired to it would. The sim has no bus: ``scan_bus`` is
+unsupported.
 """
 
 from __future__ import annotations
@@ -131,6 +137,26 @@ class SimDriver(Driver):
             "errors": self._errors,
             "last_error": self._last_error,
         }
+
+    @property
+    def channel_count(self) -> int:
+        """The highest lock of this board in the bank (or in the config while closed)."""
+        return max([*self._locks, *self._bank_locks()], default=0)
+
+    def pulse_channel(self, channel: int, seconds: float) -> None:
+        if not 1 <= channel <= self.channel_count:
+            raise DriverError(self.name, f"no channel {channel} on this board")
+        if channel in self._bank_locks():
+            self._call(lambda bank: bank.energise(self.name, channel, seconds))
+        else:  # nothing wired: the output fires into nothing, but a dead board says so
+            self._call(lambda bank: bank.sample(self.name))
+        self._pulses += 1
+
+    def _bank_locks(self) -> list[int]:
+        bank = self._bank
+        if bank is None:
+            return []
+        return [c["lock"] for c in bank.snapshot().values() if c["board"] == self.name]
 
     def _call(self, action: Callable[[Bank], _T]) -> _T:
         bank = self._bank

@@ -26,13 +26,17 @@ What a caller may rely on:
   never answer. Faults are drawn per reply (a dropped reply uses up a
   :meth:`~KerongBusEmulator.delay_next_reply` too); setters are thread-safe.
 * The emulator owns the link once started: :meth:`KerongBusEmulator.close` closes it.
+* :attr:`KerongBusEmulator.on_request`, if set, is called with every request heard and
+  the monotonic time its last byte arrived (after the wire time, when pacing), on the
+  link's thread, before the boards act on it: a probe for benchmarks and tests.
 """
 
 from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -173,10 +177,17 @@ class KerongBusEmulator:
         self._energise_s = dict.fromkeys(self.boards, energise_s)
         self._silent: set[int] = set()
         self._corrupt = self._drop = self._garbage = self._late_s = self._late_once = 0.0
-        self._counts = {"requests_seen": 0, "replies_sent": 0, "replies_dropped": 0}
+        self._late_p, self._late_by_s = 0.0, 0.1
+        self._counts = {
+            "requests_seen": 0,
+            "replies_sent": 0,
+            "replies_dropped": 0,
+            "replies_late": 0,
+        }
         self._seen_by_address: dict[int, int] = {}
         self._started = False
         self._closing = threading.Event()
+        self.on_request: Callable[[KerongRequest, float], None] | None = None
 
     # -- life cycle -----------------------------------------------------------------
 
@@ -249,6 +260,28 @@ class KerongBusEmulator:
         with self._lock:
             self._late_s = float(value)
 
+    @property
+    def late_reply(self) -> float:
+        """Probability that a reply comes :attr:`late_by_s` late (beyond ``late_reply_s``)."""
+        return self._late_p
+
+    @late_reply.setter
+    def late_reply(self, value: float) -> None:
+        with self._lock:
+            self._late_p = _check_probability("late_reply", value)
+
+    @property
+    def late_by_s(self) -> float:
+        """How late a reply drawn by :attr:`late_reply` comes (0.1 s unless set)."""
+        return self._late_by_s
+
+    @late_by_s.setter
+    def late_by_s(self, value: float) -> None:
+        if value < 0:
+            raise ValueError("late_by_s must not be negative")
+        with self._lock:
+            self._late_by_s = float(value)
+
     def delay_next_reply(self, seconds: float) -> None:
         """Only the next reply comes ``seconds`` late (on top of ``late_reply_s``)."""
         if seconds < 0:
@@ -283,8 +316,8 @@ class KerongBusEmulator:
             return self._energise_s[address]
 
     def stats(self) -> dict[str, Any]:
-        """``requests_seen``, ``replies_sent``, ``replies_dropped``, ``bad_frames`` and
-        ``requests_by_address``."""
+        """``requests_seen``, ``replies_sent``, ``replies_dropped``, ``replies_late``,
+        ``bad_frames`` and ``requests_by_address``."""
         with self._lock:
             return {
                 **self._counts,
@@ -301,6 +334,9 @@ class KerongBusEmulator:
             self._handle(request)
 
     def _handle(self, request: KerongRequest) -> None:
+        probe = self.on_request
+        if probe is not None:
+            probe(request, time.monotonic())
         with self._lock:
             self._counts["requests_seen"] += 1
             seen = self._seen_by_address.get(request.board, 0)
@@ -346,12 +382,18 @@ class KerongBusEmulator:
     def _send(self, reply: bytes) -> None:
         with self._lock:
             drop, late_s = self._drop, self._late_s + self._late_once
+            late_p, late_by_s = self._late_p, self._late_by_s
             corrupt, garbage = self._corrupt, self._garbage
             self._late_once = 0.0
         if self._rng.random() < drop:
             with self._lock:
                 self._counts["replies_dropped"] += 1
             return
+        # Drawn only when asked for, so seeded runs without it keep their sequence.
+        if late_p and self._rng.random() < late_p:
+            late_s += late_by_s
+            with self._lock:
+                self._counts["replies_late"] += 1
         if late_s and self._closing.wait(late_s):
             return
         if self._rng.random() < corrupt:

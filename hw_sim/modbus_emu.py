@@ -32,6 +32,9 @@ than the request's wire time plus the 3.5-character gap, and takes its own wire 
 A separate input board on the same bus (``input_address``) answers FC02 and the address
 register only; the relay board then has no inputs of its own.
 
+Several boards on one bus: :class:`ModbusBusEmulator` puts unstarted
+:class:`ModbusRelayEmulator` boards behind one pty; each answers at its own addresses.
+
 The Bank has no per-lock "off": switching one held relay off leaves the model's other
 coils as they were, and the bank's coils go off once every relay is off.
 """
@@ -45,13 +48,22 @@ import queue
 import random
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Self
 
 from hw_sim.model import Bank, BoardDead
 from hw_sim.pty_link import PtyLink
 
-__all__ = ["Counters", "Faults", "ModbusRelayEmulator", "crc16", "frame_with_crc"]
+__all__ = [
+    "Counters",
+    "Faults",
+    "ModbusBusEmulator",
+    "ModbusRelayEmulator",
+    "crc16",
+    "frame_with_crc",
+]
 
 log = logging.getLogger(__name__)
 
@@ -140,8 +152,139 @@ class _Refused(Exception):
         self.code = code
 
 
-class ModbusRelayEmulator:
-    """One relay board (and optionally a separate input board) on a new pty."""
+class _Port:
+    """The wire side of one pty: requests are cut out of the byte stream (at the length
+    their function code implies, or at 3.5 character times of silence) and what
+    :meth:`handle` answers is sent back, spoilt by :attr:`faults`, paced at :attr:`baud`.
+
+    The pty is made when first needed (:attr:`device`, :meth:`start`), so a board that
+    only ever answers through a :class:`ModbusBusEmulator` holds none.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        baud: int,
+        pacing: bool,
+        faults: Faults | None,
+        seed: int | None,
+        link_path: str | Path | None,
+    ) -> None:
+        self.name = name
+        self.baud = baud
+        self.pacing = pacing
+        self.faults = faults or Faults()
+        self.counters = Counters()
+        self._rng = random.Random(seed)
+        self._chunks: queue.SimpleQueue[tuple[bytes, float] | None] = queue.SimpleQueue()
+        self._link_path = link_path
+        self._link: PtyLink | None = None
+        self._worker: threading.Thread | None = None
+
+    def handle(self, frame: bytes) -> bytes | None:
+        """The reply to one request frame, or ``None`` for silence."""
+        raise NotImplementedError
+
+    @property
+    def device(self) -> str:
+        """The serial port path for the driver."""
+        return self._pty().device
+
+    @property
+    def silence_s(self) -> float:
+        """3.5 character times (11-bit characters), 1.75 ms above 19200 baud."""
+        return 0.00175 if self.baud > 19200 else 3.5 * 11 / self.baud
+
+    def start(self) -> Self:
+        if self._worker is None:
+            link = self._pty()
+            self._worker = threading.Thread(
+                target=self._serve, name=f"modbus-emu:{self.name}", daemon=True
+            )
+            self._worker.start()
+            link.start(lambda data, t: self._chunks.put((data, t)), f"pty:{self.name}")
+        return self
+
+    def close(self) -> None:
+        """Stop answering and close the pty. Idempotent."""
+        if self._link is not None:
+            self._link.close()
+        self._chunks.put(None)
+        if self._worker is not None:
+            self._worker.join(2.0)
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _pty(self) -> PtyLink:
+        if self._link is None:
+            self._link = PtyLink(self._link_path)
+        return self._link
+
+    def _serve(self) -> None:
+        buffer, first_at = b"", 0.0
+        while True:
+            try:
+                chunk = self._chunks.get(timeout=max(self.silence_s, 0.002) if buffer else None)
+            except queue.Empty:
+                self._answer(buffer, first_at)  # silence ends the frame, whatever it holds
+                buffer = b""
+                continue
+            if chunk is None:
+                return
+            data, at = chunk
+            first_at = first_at if buffer else at
+            buffer += data
+            while (size := _request_length(buffer)) is not None and len(buffer) >= size:
+                self._answer(buffer[:size], first_at)
+                buffer = buffer[size:]
+
+    def _answer(self, frame: bytes, first_at: float) -> None:
+        faults = self.faults
+        if faults.silent:
+            self.counters.silent += 1
+            return
+        try:
+            reply = self.handle(frame)
+        except Exception:
+            log.exception("modbus emulator %s: request %s failed", self.name, frame.hex(" "))
+            return
+        if reply is None:
+            return
+        if self._rng.random() < faults.drop_p:
+            self.counters.dropped += 1
+            return
+        self._send(self._spoil(reply), len(frame), first_at)
+
+    def _spoil(self, reply: bytes) -> bytes:
+        faults = self.faults
+        if self._rng.random() < faults.corrupt_crc_p:
+            self.counters.corrupted += 1
+            reply = reply[:-1] + bytes([reply[-1] ^ 0x5A])
+        if self._rng.random() < faults.garbage_p:
+            self.counters.garbage += 1
+            reply = faults.garbage + reply
+        return reply
+
+    def _send(self, reply: bytes, request_size: int, first_at: float) -> None:
+        link = self._pty()
+        if self.pacing:
+            link.pace(request_size, self.baud, first_at)
+            time.sleep(self.silence_s)
+        if self.faults.late_s > 0 and self._rng.random() < self.faults.late_p:
+            self.counters.late += 1
+            time.sleep(self.faults.late_s)
+        link.write(reply, baud=self.baud if self.pacing else None)
+        self.counters.replies += 1
+
+
+class ModbusRelayEmulator(_Port):
+    """One relay board (and optionally a separate input board) on a new pty, or, not
+    started itself, one of the boards of a :class:`ModbusBusEmulator`."""
 
     def __init__(
         self,
@@ -160,55 +303,18 @@ class ModbusRelayEmulator:
     ) -> None:
         if input_closed_level not in (0, 1):
             raise ValueError("input_closed_level must be 0 or 1")
+        super().__init__(
+            board, baud=baud, pacing=pacing, faults=faults, seed=seed, link_path=link_path
+        )
         self.bank = bank
         self.board = board
         self.closed_level = input_closed_level
-        self.baud = baud
-        self.pacing = pacing
-        self.faults = faults or Faults()
-        self.counters = Counters()
         separate = input_address is not None and input_address != address
         self.units = [_Unit(address, relays=True, inputs=has_inputs and not separate)]
         if separate and input_address is not None:
             self.units.append(_Unit(input_address, relays=False, inputs=True))
         self._on_until = [0.0] * CHANNELS
-        self._rng = random.Random(seed)
         self._lock = threading.Lock()
-        self._chunks: queue.SimpleQueue[tuple[bytes, float] | None] = queue.SimpleQueue()
-        self._link = PtyLink(link_path)
-        self._worker: threading.Thread | None = None
-
-    @property
-    def device(self) -> str:
-        """The serial port path for the driver."""
-        return self._link.device
-
-    @property
-    def silence_s(self) -> float:
-        """3.5 character times (11-bit characters), 1.75 ms above 19200 baud."""
-        return 0.00175 if self.baud > 19200 else 3.5 * 11 / self.baud
-
-    def start(self) -> ModbusRelayEmulator:
-        if self._worker is None:
-            self._worker = threading.Thread(
-                target=self._serve, name=f"modbus-emu:{self.board}", daemon=True
-            )
-            self._worker.start()
-            self._link.start(lambda data, t: self._chunks.put((data, t)), f"pty:{self.board}")
-        return self
-
-    def close(self) -> None:
-        """Stop answering and close the pty. Idempotent."""
-        self._link.close()
-        self._chunks.put(None)
-        if self._worker is not None:
-            self._worker.join(2.0)
-
-    def __enter__(self) -> ModbusRelayEmulator:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def relays(self) -> tuple[bool, ...]:
         """Which relays are on now."""
@@ -321,62 +427,49 @@ class ModbusRelayEmulator:
                 levels[lock - 1] = closed != is_open
         return levels
 
-    # -- the wire -------------------------------------------------------------------------
 
-    def _serve(self) -> None:
-        buffer, first_at = b"", 0.0
-        while True:
-            try:
-                chunk = self._chunks.get(timeout=max(self.silence_s, 0.002) if buffer else None)
-            except queue.Empty:
-                self._answer(buffer, first_at)  # silence ends the frame, whatever it holds
-                buffer = b""
-                continue
-            if chunk is None:
-                return
-            data, at = chunk
-            first_at = first_at if buffer else at
-            buffer += data
-            while (size := _request_length(buffer)) is not None and len(buffer) >= size:
-                self._answer(buffer[:size], first_at)
-                buffer = buffer[size:]
+class ModbusBusEmulator(_Port):
+    """Several Modbus boards on one pty, as on one RS-485 bus.
 
-    def _answer(self, frame: bytes, first_at: float) -> None:
-        faults = self.faults
-        if faults.silent:
-            self.counters.silent += 1
-            return
-        try:
-            reply = self.handle(frame)
-        except Exception:
-            log.exception("modbus emulator %s: request %s failed", self.board, frame.hex(" "))
-            return
-        if reply is None:
-            return
-        if self._rng.random() < faults.drop_p:
-            self.counters.dropped += 1
-            return
-        self._send(self._spoil(reply), len(frame), first_at)
+    ``boards`` are :class:`ModbusRelayEmulator` objects that are not started themselves:
+    every frame on the bus reaches each of them, as it reaches every receiver on the
+    wires, and the one at the frame's address answers (a broadcast is done by all and
+    answered by none). The bus's own :attr:`faults` spoil replies on the wire; a board's
+    ``faults.silent`` silences that board alone (a cut stub). Two boards answering at
+    one address would garble each other's replies on a real bus: they are refused.
+    """
 
-    def _spoil(self, reply: bytes) -> bytes:
-        faults = self.faults
-        if self._rng.random() < faults.corrupt_crc_p:
-            self.counters.corrupted += 1
-            reply = reply[:-1] + bytes([reply[-1] ^ 0x5A])
-        if self._rng.random() < faults.garbage_p:
-            self.counters.garbage += 1
-            reply = faults.garbage + reply
+    def __init__(
+        self,
+        boards: Iterable[ModbusRelayEmulator],
+        *,
+        baud: int = 9600,
+        pacing: bool = False,
+        faults: Faults | None = None,
+        seed: int | None = None,
+        link_path: str | Path | None = None,
+    ) -> None:
+        self.boards = tuple(boards)
+        taken: dict[int, str] = {}
+        for board in self.boards:
+            for unit in board.units:
+                other = taken.setdefault(unit.address, board.board)
+                if other != board.board:
+                    raise ValueError(
+                        f"address {unit.address} is used by board {other!r} and {board.board!r}"
+                    )
+        name = "+".join(board.board for board in self.boards)
+        super().__init__(
+            name, baud=baud, pacing=pacing, faults=faults, seed=seed, link_path=link_path
+        )
+
+    def handle(self, frame: bytes) -> bytes | None:
+        """What the bus carries back after ``frame``: the addressed board's reply."""
+        reply = None
+        for board in self.boards:
+            if not board.faults.silent:
+                reply = board.handle(frame) or reply
         return reply
-
-    def _send(self, reply: bytes, request_size: int, first_at: float) -> None:
-        if self.pacing:
-            self._link.pace(request_size, self.baud, first_at)
-            time.sleep(self.silence_s)
-        if self.faults.late_s > 0 and self._rng.random() < self.faults.late_p:
-            self.counters.late += 1
-            time.sleep(self.faults.late_s)
-        self._link.write(reply, baud=self.baud if self.pacing else None)
-        self.counters.replies += 1
 
 
 def _pair(data: bytes) -> tuple[int, int]:

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from kiosk import __version__
+from kiosk.board_tools import BoardTools
 from kiosk.bus import CLOSED
 from kiosk.courier import Courier
 from kiosk.domain import ParcelState, Role
@@ -80,6 +81,10 @@ class ReasonRequest(BaseModel):
 
 class SelfTestRequest(BaseModel):
     take_out_of_service: bool = False
+
+
+class DiscoverRequest(BaseModel):
+    boards: list[Annotated[str, Field(min_length=1, max_length=32)]] | None = None
 
 
 def parcel_view(p: ParcelRow) -> dict[str, Any]:
@@ -315,5 +320,17 @@ def create_app(kiosk: Kiosk, courier_uc: Courier, tech: Technician) -> FastAPI:
     @app.post("/v1/selftest")
     async def selftest(body: SelfTestRequest, s: Tech) -> dict[str, Any]:
         return tech.start_selftest(s, body.take_out_of_service).view()
+
+    tools = BoardTools(kiosk, tech)
+
+    @app.post("/v1/boards/{name}/scan-bus")
+    async def scan_bus(name: str, s: Tech) -> dict[str, Any]:
+        """The addresses that answer on the board's bus, and which configured board each is."""
+        return await tools.scan_bus(s, name)
+
+    @app.post("/v1/discover")
+    async def discover(s: Tech, body: DiscoverRequest | None = None) -> dict[str, Any]:
+        """A job: fire every channel of each board in turn and report which door opened."""
+        return tools.start_discover(s, body.boards if body else None).view()
 
     return app

@@ -86,6 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="deliver bytes at the wire speed of each board's baud rate",
     )
+    sim.add_argument(
+        "--all-channels",
+        action="store_true",
+        help="a door behind every channel of each board (16 per Kerong, 8 per Modbus board), "
+        "also those the config leaves out, for lockerctl discover",
+    )
     win = sub.add_parser(
         "sim-window",
         help="a window onto the simulated locker bank (doors, locks, parcels, faults)",
@@ -147,7 +153,9 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "sim":
         from kiosk.simulator import run_simulator
 
-        return run_simulator(config, args.person, args.close_delay, args.pace)
+        return run_simulator(
+            config, args.person, args.close_delay, args.pace, all_channels=args.all_channels
+        )
     if args.command == "users":
         from kiosk import users_cli
 

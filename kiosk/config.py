@@ -104,7 +104,7 @@ class DoorsSection:
     debounce_ms: float = 100.0
     debounce_polls: int = 3
     poll_hz: float = 10.0
-    offline_after_misses: int = 3
+    offline_after_misses: int = 2
 
 
 @dataclass(frozen=True)
@@ -418,7 +418,7 @@ def _read_doors(t: Table) -> DoorsSection:
         debounce_ms=t.get_float("debounce_ms", 100.0, minimum=0, maximum=1000),
         debounce_polls=t.get_int("debounce_polls", 3, minimum=1, maximum=20),
         poll_hz=t.get_float("poll_hz", 10.0, minimum=0.5, maximum=100),
-        offline_after_misses=t.get_int("offline_after_misses", 3, minimum=1, maximum=100),
+        offline_after_misses=t.get_int("offline_after_misses", 2, minimum=1, maximum=100),
     )
     if section.left_open_after_s <= remind:
         t.problem(

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from kiosk import ctl_format as fmt
+from kiosk import ctl_tools
 from kiosk.client import ApiClient, ApiError, DaemonUnreachable, socket_path
 
 PROG = "lockerctl"
@@ -335,14 +336,14 @@ DESCRIPTION = """\
 Talk to the parcel-locker kiosk daemon on this machine: read its state, open doors, run the
 hardware self-test, deposit and pick up parcels. Every command takes --json for scripts."""
 
-EPILOG = """\
+EPILOG = f"""\
 examples:
   lockerctl status
   lockerctl compartments --json | jq '.compartments[] | select(.state == "OUT_OF_SERVICE")'
   lockerctl events --follow
   LOCKER_PIN=... lockerctl deposit 1Z999AA10123456784 --size M --phone +4915112345678
   lockerctl selftest --take-out-of-service
-
+{ctl_tools.EPILOG}
 environment:
   LOCKER_SOCKET  the daemon's socket (default /run/locker-kiosk/api.sock)
   LOCKER_PIN     PIN for commands that sign in (otherwise asked for on the terminal)
@@ -397,6 +398,7 @@ COMMANDS: list[tuple[str, Handler, str | None, str, str]] = [
     ("in-service", cmd_in_service, TECHNICIAN, "Put a compartment back in service.",
      "in-service A07"),
     ("returns", cmd_returns, COURIER, "Collect expired parcels, one door at a time.", "returns"),
+    *ctl_tools.COMMANDS,
 ]  # fmt: skip
 
 
@@ -448,6 +450,7 @@ def add_arguments(p: dict[str, argparse.ArgumentParser]) -> None:
     p["selftest"].add_argument(
         "--take-out-of-service", action="store_true", help="take failing compartments out"
     )
+    ctl_tools.add_arguments(p)
 
 
 def positive(text: str) -> int:
@@ -465,6 +468,8 @@ def run(args: argparse.Namespace) -> int:
     out = Out(args.json)
     if args.command == "open-all":
         confirm_open_all(args)
+    elif args.command == "discover":
+        ctl_tools.confirm_discover(args)
     with make_client(socket_path(args.socket)) as client:
         try:
             if args.role:

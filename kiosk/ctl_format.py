@@ -114,17 +114,36 @@ def _indent(text: str) -> str:
 
 
 def boards_table(boards: list[dict[str, Any]]) -> str:
-    rows = [
-        [
-            b.get("name"),
-            b.get("driver"),
-            "online" if b.get("online") else "OFFLINE",
-            local_time(b.get("last_seen")),
-            b.get("error"),
-        ]
-        for b in boards
-    ]
-    return table(["NAME", "DRIVER", "STATE", "LAST SEEN", "ERROR"], rows)
+    """One row per board, with its driver's counters (``stats``): the frames sent on the
+    wire (Kerong, Modbus; ``-`` for boards without one), errors in total and by kind,
+    retries, and when the board last answered."""
+    rows = []
+    for b in boards:
+        stats = b.get("stats") or {}
+        rows.append(
+            [
+                b.get("name"),
+                b.get("driver"),
+                "online" if b.get("online") else "OFFLINE",
+                stats.get("frames_sent", stats.get("frames")),
+                errors_text(stats.get("errors")),
+                stats.get("retries"),
+                local_time(b.get("last_seen") or stats.get("last_seen")),
+                b.get("error"),
+            ]
+        )
+    headers = ["NAME", "DRIVER", "STATE", "FRAMES", "ERRORS", "RETRIES", "LAST SEEN", "ERROR"]
+    return table(headers, rows)
+
+
+def errors_text(errors: Any) -> str:
+    """A driver's error count: ``0``; ``3 (timeout 2, checksum 1)`` by kind, kinds with
+    none left out; ``-`` when the driver does not count errors."""
+    if isinstance(errors, dict):
+        total = sum(int(n) for n in errors.values())
+        kinds = ", ".join(f"{kind} {n}" for kind, n in errors.items() if n)
+        return f"{total} ({kinds})" if kinds else str(total)
+    return cell_text(errors)
 
 
 def operations_table(ops: list[dict[str, Any]]) -> str:

@@ -101,6 +101,9 @@ class Kiosk:
         )
         self.started_at = time.monotonic()
         self._reconciling: set[str] = set()
+        # Doors a technician's tool may open without a door operation (discovery, which
+        # logs its own fires): their opening is expected, not a forced-open alarm.
+        self.expected_open: set[str] = set()
         store.listeners.append(self._publish_event)
         hardware.door_listeners.append(self._door_changed)
         hardware.health_listeners.append(self._board_health)
@@ -150,7 +153,8 @@ class Kiosk:
     def _door_changed(self, cid: str, old: DoorState, new: DoorState) -> None:
         self.bus.publish({"type": "door", "compartment": cid, "door": str(new)})
         live = self.doors.live_for(cid)
-        if new is DoorState.OPEN and live is None and cid not in self._reconciling:
+        unexpected = cid not in self._reconciling and cid not in self.expected_open
+        if new is DoorState.OPEN and live is None and unexpected:
             if old is DoorState.UNKNOWN:
                 self.store.log_event("door_found_open", "alarm", None, cid)
             else:

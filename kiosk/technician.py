@@ -92,6 +92,11 @@ class Technician:
         ids = [c.id for c in self.kiosk.config.compartments]
         return self._start("self-test", ids, self._selftest(session, ids, take_out_of_service))
 
+    def start_job(self, kind: str, ids: list[str], run: Any) -> Job:
+        """Run ``await run(job)`` as a job of ``len(ids)`` steps, like open-all (for other
+        technician tools, e.g. :mod:`kiosk.board_tools`); one job runs at a time."""
+        return self._start(kind, ids, run)
+
     def _start(self, kind: str, ids: list[str], coro: Any) -> Job:
         if any(j.state == "running" for j in self.jobs.values()):
             raise ConflictError("Another open-all or self-test is still running.")

@@ -4,8 +4,12 @@ A *rig* is the other side of the wire for one driver: it builds the driver again
 simulated (or emulated) board and can kill and revive that board. To put a new driver
 under the contract, write its rig and add one line to :data:`RIGS`.
 
-Every rig's board has four locks wired to compartments, nothing on lock 99, and a
-simulated person in auto mode who closes a door shortly after it popped open.
+Every simulated rig's board has four locks wired to compartments, nothing on lock 99,
+and a simulated person in auto mode who closes a door shortly after it popped open.
+
+The ``hardware`` rig (:mod:`tests.contract.rig_hardware`, ``pytest -m hardware
+--board-config PATH --board NAME``) runs the same tests against a real board on a
+bench: its wired locks, its config's pulse, and the person at the bench shutting doors.
 """
 
 from __future__ import annotations
@@ -18,9 +22,10 @@ from typing import Protocol
 import pytest
 
 from drivers.base import BoardSpec, ChannelReading, ChannelSpec, DoorState, Driver, create_driver
-from drivers.errors import DriverError
+from drivers.errors import DriverError, UnsupportedError
 from hw_sim.model import Bank, reset_shared_banks, shared_bank
 from tests.contract.rig_gpio import GpioRig
+from tests.contract.rig_hardware import HardwareRig
 from tests.contract.rig_kerong import KerongRig
 from tests.contract.rig_modbus import ModbusRig
 
@@ -31,7 +36,13 @@ PULSE_S = 0.2
 
 
 class Rig(Protocol):
-    """What the contract needs from the far side of one driver's wire."""
+    """What the contract needs from the far side of one driver's wire.
+
+    A rig may also have ``locks`` (the wired locks under test, default :data:`LOCKS`),
+    ``pulse_s`` (default :data:`PULSE_S`), ``door_timeout_s`` (how long a door may take,
+    default :data:`DOOR_TIMEOUT_S`) and ``ask(instruction)`` (someone must act on a door:
+    the simulated person does it unasked). The bench rig has them.
+    """
 
     def make_driver(self) -> Driver:
         """A new, unopened driver for the rig's board (locks :data:`LOCKS`)."""
@@ -82,11 +93,32 @@ RIGS: dict[str, Callable[[Path], Rig]] = {
 }
 
 
-@pytest.fixture(params=sorted(RIGS))
+@pytest.fixture(params=[*sorted(RIGS), pytest.param("hardware", marks=pytest.mark.hardware)])
 def rig(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Rig]:
-    made = RIGS[request.param](tmp_path)
+    if request.param == "hardware":
+        made: Rig = HardwareRig.from_options(request.config)
+    else:
+        made = RIGS[request.param](tmp_path)
     yield made
     made.teardown()
+
+
+@pytest.fixture
+def locks(rig: Rig) -> tuple[int, ...]:
+    """The locks under test: 1-4 of a simulated board, the wired ones of a real one."""
+    return tuple(getattr(rig, "locks", LOCKS))
+
+
+@pytest.fixture
+def pulse_s(rig: Rig) -> float:
+    return float(getattr(rig, "pulse_s", PULSE_S))
+
+
+def ask(rig: Rig, instruction: str) -> None:
+    """Someone must act on a door; the simulated person needs no asking."""
+    asking = getattr(rig, "ask", None)
+    if asking is not None:
+        asking(instruction)
 
 
 @pytest.fixture
@@ -98,8 +130,10 @@ def driver(rig: Rig) -> Iterator[Driver]:
     made.close()
 
 
-def wait_for_door(driver: Driver, lock: int, state: DoorState) -> bool:
-    deadline = time.monotonic() + DOOR_TIMEOUT_S
+def wait_for_door(
+    driver: Driver, lock: int, state: DoorState, timeout_s: float = DOOR_TIMEOUT_S
+) -> bool:
+    deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if driver.read()[lock].door is state:
             return True
@@ -117,40 +151,53 @@ class TestDriverContract:
         made.close()
         made.close()
 
-    def test_driver_is_a_context_manager(self, rig: Rig) -> None:
+    def test_driver_is_a_context_manager(self, rig: Rig, locks: tuple[int, ...]) -> None:
         with rig.make_driver() as made:
-            assert set(made.read()) == set(LOCKS)
+            assert set(made.read()) == set(locks)
 
     def test_all_off_can_be_repeated(self, driver: Driver) -> None:
         driver.all_off()
         driver.all_off()
 
-    def test_read_returns_every_configured_lock(self, driver: Driver) -> None:
+    def test_read_returns_every_configured_lock(
+        self, driver: Driver, locks: tuple[int, ...]
+    ) -> None:
         readings = driver.read()
-        assert set(readings) == set(LOCKS)
+        assert set(readings) == set(locks)
         assert all(isinstance(r, ChannelReading) for r in readings.values())
 
     def test_doors_read_closed_at_rest(self, driver: Driver) -> None:
         assert {r.door for r in driver.read().values()} == {DoorState.CLOSED}
 
-    def test_pulse_opens_its_door_within_a_timeout(self, driver: Driver) -> None:
-        driver.pulse(2, PULSE_S)
-        assert wait_for_door(driver, 2, DoorState.OPEN)
+    def test_pulse_opens_its_door_within_a_timeout(
+        self, driver: Driver, locks: tuple[int, ...], pulse_s: float
+    ) -> None:
+        lock = locks[min(1, len(locks) - 1)]
+        driver.pulse(lock, pulse_s)
+        assert wait_for_door(driver, lock, DoorState.OPEN)
 
-    def test_pulse_opens_only_that_door(self, driver: Driver) -> None:
-        driver.pulse(3, PULSE_S)
-        assert wait_for_door(driver, 3, DoorState.OPEN)
-        others = {lock: r.door for lock, r in driver.read().items() if lock != 3}
-        assert set(others.values()) == {DoorState.CLOSED}
+    def test_pulse_opens_only_that_door(
+        self, driver: Driver, locks: tuple[int, ...], pulse_s: float
+    ) -> None:
+        lock = locks[min(2, len(locks) - 1)]
+        driver.pulse(lock, pulse_s)
+        assert wait_for_door(driver, lock, DoorState.OPEN)
+        others = {other: r.door for other, r in driver.read().items() if other != lock}
+        assert set(others.values()) <= {DoorState.CLOSED}
 
-    def test_door_reads_closed_after_the_person_shut_it(self, driver: Driver) -> None:
-        driver.pulse(1, PULSE_S)
-        assert wait_for_door(driver, 1, DoorState.OPEN)
-        assert wait_for_door(driver, 1, DoorState.CLOSED)
+    def test_door_reads_closed_after_the_person_shut_it(
+        self, rig: Rig, driver: Driver, locks: tuple[int, ...], pulse_s: float
+    ) -> None:
+        lock = locks[0]
+        driver.pulse(lock, pulse_s)
+        assert wait_for_door(driver, lock, DoorState.OPEN)
+        ask(rig, f"Lock {lock} popped its door: shut it.")
+        timeout_s = getattr(rig, "door_timeout_s", DOOR_TIMEOUT_S)
+        assert wait_for_door(driver, lock, DoorState.CLOSED, timeout_s)
 
-    def test_pulse_on_a_lock_that_is_not_wired_raises(self, driver: Driver) -> None:
+    def test_pulse_on_a_lock_that_is_not_wired_raises(self, driver: Driver, pulse_s: float) -> None:
         with pytest.raises(DriverError):
-            driver.pulse(NO_SUCH_LOCK, PULSE_S)
+            driver.pulse(NO_SUCH_LOCK, pulse_s)
 
     def test_dead_board_raises_driver_error_never_reads_closed(
         self, rig: Rig, driver: Driver
@@ -160,28 +207,70 @@ class TestDriverContract:
             driver.read()
         assert driver.name in str(caught.value)
 
-    def test_pulse_on_a_dead_board_raises_driver_error(self, rig: Rig, driver: Driver) -> None:
+    def test_pulse_on_a_dead_board_raises_driver_error(
+        self, rig: Rig, driver: Driver, locks: tuple[int, ...], pulse_s: float
+    ) -> None:
         rig.kill_board()
         with pytest.raises(DriverError):
-            driver.pulse(1, PULSE_S)
+            driver.pulse(locks[0], pulse_s)
 
-    def test_board_answers_again_after_a_reopen(self, rig: Rig, driver: Driver) -> None:
+    def test_board_answers_again_after_a_reopen(
+        self, rig: Rig, driver: Driver, locks: tuple[int, ...]
+    ) -> None:
         rig.kill_board()
         with pytest.raises(DriverError):
             driver.read()
         rig.revive_board()
         driver.close()
         driver.open()
-        assert set(driver.read()) == set(LOCKS)
+        assert set(driver.read()) == set(locks)
 
-    def test_using_a_closed_driver_raises_driver_error(self, driver: Driver) -> None:
+    def test_using_a_closed_driver_raises_driver_error(
+        self, driver: Driver, locks: tuple[int, ...], pulse_s: float
+    ) -> None:
         driver.close()
         with pytest.raises(DriverError):
             driver.read()
         with pytest.raises(DriverError):
-            driver.pulse(1, PULSE_S)
+            driver.pulse(locks[0], pulse_s)
 
     def test_stats_is_a_dict(self, driver: Driver) -> None:
         driver.read()
         assert isinstance(driver.stats(), dict)
         assert isinstance(driver.board_times_pulse, bool)
+
+
+class TestTechnicianCapabilities:
+    """The *may* methods of ``lockerctl discover`` and ``scan-bus``, on every driver."""
+
+    def test_channel_count_covers_every_configured_lock(
+        self, driver: Driver, locks: tuple[int, ...]
+    ) -> None:
+        assert driver.channel_count >= max(locks)
+
+    def test_read_all_reads_the_configured_locks_and_no_channel_beyond_the_board(
+        self, driver: Driver, locks: tuple[int, ...]
+    ) -> None:
+        readings = driver.read_all()
+        assert set(locks) <= set(readings) <= set(range(1, driver.channel_count + 1))
+        assert {readings[lock].door for lock in locks} == {DoorState.CLOSED}
+
+    def test_pulse_channel_opens_a_configured_lock_as_pulse_does(
+        self, driver: Driver, locks: tuple[int, ...], pulse_s: float
+    ) -> None:
+        lock = locks[min(1, len(locks) - 1)]
+        driver.pulse_channel(lock, pulse_s)
+        assert wait_for_door(driver, lock, DoorState.OPEN)
+
+    def test_pulse_channel_refuses_a_channel_the_board_does_not_have(
+        self, driver: Driver, pulse_s: float
+    ) -> None:
+        with pytest.raises(DriverError):
+            driver.pulse_channel(driver.channel_count + 1, pulse_s)
+
+    def test_scan_bus_finds_the_board_or_says_it_has_no_bus(self, driver: Driver) -> None:
+        try:
+            found = driver.scan_bus()
+        except UnsupportedError:
+            return
+        assert found and found == sorted(found)

@@ -333,6 +333,38 @@ def test_silent_board_is_offline_after_the_retries_and_reads_again_when_it_answe
     assert set(doors(driver).values()) == {DoorState.CLOSED}
 
 
+def test_a_poll_of_a_silent_board_gives_up_at_its_budget_not_after_the_retries(
+    emulator: KerongBusEmulator, make_driver: MakeDriver
+) -> None:
+    driver = make_driver(timeout_s=0.1)  # read(): 4 x 0.1 s + waits = 0.54 s
+    emulator.set_silent(0)
+    began = time.monotonic()
+    with pytest.raises(BoardOffline, match=r"'top'.*after 1 attempt:"):
+        driver.read_within(0.05)
+    assert time.monotonic() - began < 0.05 + SLOW_MACHINE_S / 5
+    assert driver.stats()["retries"] == 0
+
+
+def test_a_poll_asks_again_within_its_budget_after_a_damaged_reply(
+    emulator: KerongBusEmulator, make_driver: MakeDriver
+) -> None:
+    driver = make_driver(timeout_s=SLOW_MACHINE_S)  # a damaged reply ends an attempt early
+    emulator.corrupt_checksum = 1.0
+    with pytest.raises(BoardOffline, match=f"after {RETRIES + 1} attempts"):
+        driver.read_within(SLOW_MACHINE_S * 2)
+    assert driver.stats()["errors"]["checksum"] == RETRIES + 1
+
+
+def test_a_poll_with_a_budget_too_short_for_the_wire_still_makes_one_attempt(
+    bank: Bank, tmp_path: Path
+) -> None:
+    with (
+        start_emulator(bank, tmp_path, baud=9600, pace=True) as emulator,
+        build(port=emulator.device, baud=9600, timeout_s=SLOW_MACHINE_S) as driver,
+    ):
+        assert set(driver.read_within(0.001)) == set(LOCKS)
+
+
 def test_a_board_killed_in_the_bank_is_offline(bank: Bank, make_driver: MakeDriver) -> None:
     driver = make_driver("middle")
     bank.kill_board("middle")

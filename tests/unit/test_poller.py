@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from drivers.base import BoardSpec, ChannelReading, ChannelSpec, DoorState
-from drivers.errors import BoardOffline
+from drivers.errors import BoardOffline, NotConnected
 from drivers.poller import BoardLink, Poller, next_deadline
 from drivers.safety import LockSafety
 from drivers.sim import SimDriver
@@ -21,17 +21,18 @@ Readings = dict[int, ChannelReading]
 
 
 class FakeLink:
-    """Stands in for the safety layer: a board that can die and come back."""
+    """Stands in for the safety layer: a board that can die (and then fails to reopen,
+    so that the safety layer has it as not connected) and come back."""
 
     def __init__(self) -> None:
         self.is_dead = False
         self.reads = 0
         self.reopen_times: list[float] = []
 
-    def read(self, board: str) -> Readings:
+    def read(self, board: str, budget_s: float | None = None) -> Readings:
         self.reads += 1
         if self.is_dead:
-            raise BoardOffline(board, "not answering")
+            raise NotConnected(board, "not answering")
         return {1: ChannelReading(DoorState.CLOSED, False)}
 
     def reopen(self, board: str) -> None:
@@ -122,6 +123,70 @@ def test_dead_board_goes_offline_and_comes_back(
     assert recorder.health[1] == ("top", True, None)
     wait_for(lambda: recorder.samples[-1][1] is not None)
     assert poller.is_online
+
+
+class SilentLink(FakeLink):
+    """A board whose driver is open but gets no answer: a read takes its whole budget
+    to fail, and a reopen (which must switch the outputs off first) fails too."""
+
+    def read(self, board: str, budget_s: float | None = None) -> Readings:
+        self.reads += 1
+        if self.is_dead:
+            time.sleep(budget_s if budget_s is not None else 0.5)
+            raise BoardOffline(board, "no reply")
+        return {1: ChannelReading(DoorState.CLOSED, False)}
+
+
+def test_poll_reads_are_given_half_a_period(start_poller: Callable[..., Poller]) -> None:
+    budgets: list[float | None] = []
+
+    class Link(FakeLink):
+        def read(self, board: str, budget_s: float | None = None) -> Readings:
+            budgets.append(budget_s)
+            return super().read(board, budget_s)
+
+    start_poller(Link(), hz=20.0)
+    wait_for(lambda: len(budgets) >= 2)
+    assert budgets[:2] == [pytest.approx(0.025), pytest.approx(0.025)]
+
+
+@pytest.mark.parametrize("run", range(3))
+def test_a_silent_board_is_offline_within_3_periods_and_back_within_2(
+    start_poller: Callable[..., Poller], recorder: Recorder, run: int
+) -> None:
+    link = SilentLink()
+    period = 0.1
+    start_poller(link, hz=1 / period, offline_after=2, backoff_s=0.5)
+    wait_for(lambda: len(recorder.samples) >= 2)
+    time.sleep(run * period / 3)  # a different phase against the poll grid each run
+    silenced = time.monotonic()
+    link.is_dead = True
+    wait_for(lambda: len(recorder.health) == 1)
+    offline_after_s = time.monotonic() - silenced
+    time.sleep(0.3 + run * period / 3)
+    revived = time.monotonic()
+    link.is_dead = False
+    wait_for(lambda: len(recorder.health) == 2)
+    back_after_s = time.monotonic() - revived
+    assert offline_after_s <= 3 * period  # at most 2.5 periods on a quiet machine
+    assert back_after_s <= 2 * period  # at most 1 period on a quiet machine
+    assert [online for _, online, _ in recorder.health] == [False, True]
+    assert link.reopen_times == []  # an open driver that gets no answer is only read
+
+
+def test_a_board_that_is_not_connected_is_reopened_before_it_is_read_again(
+    start_poller: Callable[..., Poller], recorder: Recorder
+) -> None:
+    link = FakeLink()
+    link.is_dead = True
+    start_poller(link, offline_after=2, backoff_s=0.05, jitter=0.0)
+    wait_for(lambda: len(link.reopen_times) >= 2)
+    reads = link.reads
+    time.sleep(0.03)  # a few periods between two reopens: nothing to read
+    assert link.reads == reads
+    link.is_dead = False
+    wait_for(lambda: len(recorder.health) == 2)
+    assert recorder.health[1] == ("top", True, None)
 
 
 def test_reconnect_waits_double_each_time_up_to_the_cap(

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from drivers.base import BoardSpec, ChannelReading, ChannelSpec, DoorState, Driver
+from drivers.base import BoardSpec, ChannelReading, ChannelSpec, DoorState, Driver, create_driver
 from drivers.errors import BoardOffline, DriverError
 from drivers.safety import MAX_PULSE_S, LockSafety, UnlockResult, safe_off
 
@@ -48,7 +48,11 @@ class Journal:
 
 
 class FakeDriver(Driver):
-    """Records every call; a pulse takes its time when the host times it."""
+    """Records every call; a pulse takes its time when the host times it.
+
+    ``on_s``: a board that times the pulse itself keeps the coil on this long, whatever it
+    was asked (a Kerong board's energise time); the journal records the coil's time.
+    """
 
     def __init__(
         self,
@@ -58,10 +62,12 @@ class FakeDriver(Driver):
         *,
         board_times_pulse: bool = False,
         fail_open: bool = False,
+        on_s: float | None = None,
     ) -> None:
         channels = tuple(ChannelSpec(lock, f"{name}{lock}") for lock in range(1, 17))
         super().__init__(BoardSpec(name, "fake", channels, power_group=group))
         self.board_times_pulse = board_times_pulse
+        self.on_s = on_s
         self.journal = journal
         self.fail_open = fail_open
         self.fail_pulse = False
@@ -93,9 +99,13 @@ class FakeDriver(Driver):
             if not self.board_times_pulse:
                 time.sleep(seconds)
             end = time.monotonic()
+            seconds = self.pulse_length(seconds)
             self.journal.add(Event(self.name, "pulse", lock, seconds, start, end))
         finally:
             self.busy.release()
+
+    def pulse_length(self, seconds: float) -> float:
+        return seconds if self.on_s is None else self.on_s
 
     def read(self) -> dict[int, ChannelReading]:
         self._enter()
@@ -229,6 +239,49 @@ def test_power_groups_fire_independently(journal: Journal, make_safety: Any) -> 
     assert bottom.start < top.end
 
 
+def coil_on(pulse: Event) -> tuple[float, float]:
+    """When the pulse's coil was on: the host's own timing, or the board's from the start."""
+    return pulse.start, max(pulse.end, pulse.start + pulse.seconds)
+
+
+def test_a_board_timed_pulse_longer_than_asked_holds_back_the_next_fire(
+    journal: Journal, make_safety: Any
+) -> None:
+    kerong = FakeDriver("kerong", journal, board_times_pulse=True, on_s=0.15)
+    safety = make_safety(kerong, FakeDriver("gpio", journal))
+    first, second = results([safety.unlock("kerong", 1), safety.unlock("gpio", 1)])
+    assert second.fired_at - first.fired_at >= 0.15 + GAP
+
+
+def test_one_coil_at_a_time_per_power_group_across_drivers_but_groups_in_parallel(
+    journal: Journal, make_safety: Any
+) -> None:
+    # Per supply: a host-timed board (GPIO), one whose board times a longer pulse than
+    # asked (Kerong) and one that times what it is asked (Modbus flash).
+    boards = [
+        driver
+        for group in ("left", "right")
+        for driver in (
+            FakeDriver(f"{group}-gpio", journal, group),
+            FakeDriver(f"{group}-kerong", journal, group, board_times_pulse=True, on_s=0.06),
+            FakeDriver(f"{group}-modbus", journal, group, board_times_pulse=True),
+        )
+    ]
+    safety = make_safety(*boards)
+    requests = [(board.name, lock) for lock in (1, 2, 3) for board in boards]
+    assert all(r.ok for r in results([safety.unlock(name, lock) for name, lock in requests]))
+    by_group: dict[str, list[Event]] = {}
+    for pulse in journal.pulses():
+        by_group.setdefault(pulse.board.split("-")[0], []).append(pulse)
+    for group, pulses in by_group.items():
+        assert len(pulses) == 9, group
+        for earlier, later in itertools.pairwise(sorted(pulses, key=lambda p: p.start)):
+            assert later.start - coil_on(earlier)[1] >= GAP * 0.9, (group, earlier, later)
+    left = [coil_on(p) for p in by_group["left"]]
+    right = [coil_on(p) for p in by_group["right"]]
+    assert any(a < d and c < b for a, b in left for c, d in right)  # in parallel
+
+
 def test_power_groups_from_the_mapping_override_the_spec(
     journal: Journal, make_safety: Any
 ) -> None:
@@ -325,3 +378,24 @@ def test_bad_timing_settings_are_refused() -> None:
         LockSafety([], pulse_s=0)
     with pytest.raises(ValueError):
         LockSafety([], gap_s=-1)
+
+
+@pytest.mark.parametrize(
+    ("driver", "options", "asked", "coil"),
+    [
+        ("kerong", {}, 0.1, 0.5),  # the board's own energise time, taken as 500 ms
+        ("kerong", {"energise_ms": 800}, 0.3, 0.8),  # set at open with command 0x37
+        ("modbus", {}, 0.14, 0.1),  # flash on-time in 100 ms steps
+        ("modbus", {}, 0.26, 0.3),
+        ("sim", {}, 0.3, 0.3),
+    ],
+)
+def test_boards_that_time_the_pulse_say_how_long_the_coil_is_on(
+    driver: str, options: dict[str, Any], asked: float, coil: float
+) -> None:
+    spec = BoardSpec("b", driver, (ChannelSpec(1, "A01"),), options={"port": "/x", **options})
+    if driver == "sim":
+        spec = BoardSpec("b", driver, spec.channels)
+    made = create_driver(spec)
+    assert made.board_times_pulse
+    assert made.pulse_length(asked) == pytest.approx(coil)

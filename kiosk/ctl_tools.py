@@ -1,0 +1,236 @@
+"""``lockerctl scan-bus`` and ``lockerctl discover``: the technician's board tools.
+
+Registered into :data:`kiosk.ctl.COMMANDS` (this module's :data:`COMMANDS`) and its
+parser (:func:`add_arguments`); like every command, a client of the daemon's API and
+nothing else. The daemon side is :mod:`kiosk.board_tools`.
+
+``scan-bus BOARD`` exits 1 when a board the config puts on that bus does not answer.
+``discover`` exits 1 when a channel showed a problem (a configured lock that opened
+nothing, a lock that opened another channel's door, a fire that failed); it prints the
+proposed ``[[compartments]]`` tables after the progress, or writes them to ``--output``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kiosk.client import ApiClient
+
+if TYPE_CHECKING:
+    from kiosk.ctl import Out
+
+__all__ = ["COMMANDS", "EPILOG", "add_arguments", "proposal_toml", "scan_text"]
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+TECHNICIAN = "technician"
+SIZE_PLACEHOLDER = "?"
+
+
+# -- scan-bus -----------------------------------------------------------------------------
+
+
+def cmd_scan_bus(client: ApiClient, args: argparse.Namespace, out: Out) -> int:
+    answer = client.post(f"/v1/boards/{args.board}/scan-bus")
+    out.show(answer, scan_text(answer))
+    return EXIT_FAILED if answer.get("missing") else EXIT_OK
+
+
+def scan_text(answer: dict[str, Any]) -> str:
+    """``address 0: board 'left'`` per address that answered, ``address 5: not in the
+    config`` for a stranger, then the configured boards of the bus that kept silent."""
+    found = answer.get("addresses") or []
+    where = f"{answer.get('driver')} bus of board {answer.get('board')!r} on {answer.get('port')}"
+    count = "no address answers" if not found else f"{len(found)} answering"
+    lines = [f"Scanned the {where}: {count}."]
+    lines += [f"  address {a.get('address')}: {_member(a)}" for a in found]
+    missing = answer.get("missing") or []
+    if missing:
+        lines.append("Not answering:")
+        lines += [f"  address {a.get('address')}: {_member(a)}" for a in missing]
+    return "\n".join(lines)
+
+
+def _member(entry: dict[str, Any]) -> str:
+    if not entry.get("board"):
+        return "not in the config"
+    if entry.get("role") == "door inputs":
+        return f"door inputs of board {entry['board']!r}"
+    return f"board {entry['board']!r}"
+
+
+# -- discover -----------------------------------------------------------------------------
+
+
+def cmd_discover(client: ApiClient, args: argparse.Namespace, out: Out) -> int:
+    body = {"boards": args.board} if args.board else {}
+    job = follow_discovery(client, client.post("/v1/discover", body), out)
+    results = job.get("results") or []
+    info = client.get("/v1/kiosk")
+    sizes = [str(s.get("name")) for s in info.get("sizes") or [] if s.get("name")]
+    proposal = proposal_toml(results, str(info.get("id", "?")), sizes)
+    text, ok = discovery_summary(results)
+    out.data(job)
+    out.say(text)
+    if args.output:
+        args.output.write_text(proposal, encoding="utf-8")
+        out.say(f"Proposed compartment map written to {args.output}.")
+    else:
+        out.say("")
+        out.say(proposal.rstrip("\n"))
+    return EXIT_OK if ok else EXIT_FAILED
+
+
+def confirm_discover(args: argparse.Namespace) -> None:
+    """Ask before any door pops (``lockerctl`` calls this before it signs in)."""
+    from kiosk import ctl
+
+    if args.yes or args.json:
+        return
+    if not ctl.is_terminal():
+        raise ctl.CtlError("discover fires every lock channel: add --yes to confirm", EXIT_USAGE)
+    print("This fires EVERY lock channel, one after the other: doors pop open.", file=sys.stderr)
+    print("Close each door after it opened. Type yes to continue: ", end="", file=sys.stderr)
+    sys.stderr.flush()
+    if sys.stdin.readline().strip().lower() not in {"yes", "y"}:
+        raise ctl.CtlError("nothing fired", EXIT_FAILED)
+
+
+def follow_discovery(client: ApiClient, job: dict[str, Any], out: Out) -> dict[str, Any]:
+    """Print a line per channel tried (``[ 3/16] top lock 3: door A03 opened``) until the
+    job is done; return its last view."""
+    from kiosk import ctl
+
+    printed = 0
+
+    def show_new(view: dict[str, Any]) -> None:
+        nonlocal printed
+        results = view.get("results") or []
+        total = view.get("total") or len(results)
+        for result in results[printed:]:
+            printed += 1
+            out.say(progress_line(printed, total, result))
+
+    show_new(job)
+    final = job
+    if job.get("state") != "done":
+        for final in client.watch_job(job["id"], poll=ctl.POLL_S):
+            show_new(final)
+    return final
+
+
+def progress_line(index: int, total: int, result: dict[str, Any]) -> str:
+    width = len(str(total))
+    head = f"[{index:>{width}}/{total}] {result.get('board')} lock {result.get('lock')}:"
+    problem = "" if result.get("ok") else " PROBLEM:"
+    return f"{head}{problem} {result.get('detail') or result.get('outcome')}"
+
+
+def discovery_summary(results: Sequence[dict[str, Any]]) -> tuple[str, bool]:
+    """``Discover: 16 channels tried; 3 doors found (2 not in the config); nothing seen on
+    12; 1 problem: top lock 9`` and whether there was no problem."""
+    doors = [r for r in results if r.get("outcome") == "door"]
+    new = [r for r in doors if not r.get("configured")]
+    nothing = [r for r in results if r.get("outcome") == "nothing" and r.get("ok")]
+    problems = [f"{r.get('board')} lock {r.get('lock')}" for r in results if not r.get("ok")]
+    text = (
+        f"Discover: {len(results)} channels tried; {len(doors)} doors found "
+        f"({len(new)} not in the config); nothing seen on {len(nothing)}"
+    )
+    if problems:
+        s = "" if len(problems) == 1 else "s"
+        text += f"; {len(problems)} problem{s}: {', '.join(problems)}"
+    return text + ".", not problems
+
+
+def proposal_toml(results: Sequence[dict[str, Any]], kiosk_id: str, sizes: Sequence[str]) -> str:
+    """The compartment map the results show, as ``[[compartments]]`` tables.
+
+    A channel whose own door opened becomes a table: configured compartments keep their
+    id and size, new ones get their placeholder id (``NEW01``...) and size ``"?"``, which
+    the config loader refuses until a person sets it. Every other channel is listed in
+    a comment at the end.
+    """
+    choices = ", ".join(sizes) or "a size of [[sizes]]"
+    lines = [
+        f"# Compartment map proposed by `lockerctl discover` for kiosk {kiosk_id}.",
+        "# One table per lock channel whose own door opened when it was fired. Name the",
+        "# new compartments (NEW.. are placeholders) and set their size, then use these",
+        "# tables as the [[compartments]] of the kiosk's config.",
+    ]
+    for r in results:
+        if r.get("outcome") != "door":
+            continue
+        new = not r.get("configured")
+        lines += ["", "[[compartments]]", f"id = {_str(r.get('compartment'))}"]
+        if new:
+            lines[-1] += "  # new: not in the config yet"
+        size = r.get("size") or SIZE_PLACEHOLDER
+        lines.append(f"size = {_str(size)}" + (f"  # set one of: {choices}" if new else ""))
+        lines += [f"board = {_str(r.get('board'))}", f"lock = {int(r.get('lock') or 0)}"]
+        if r.get("accessible"):
+            lines.append("accessible = true")
+    lines += _left_out(results)
+    return "\n".join(lines) + "\n"
+
+
+def _left_out(results: Sequence[dict[str, Any]]) -> list[str]:
+    problems = [r for r in results if r.get("outcome") != "door" and not r.get("ok")]
+    problems += [r for r in results if r.get("outcome") == "door" and not r.get("ok")]
+    quiet = [r for r in results if r.get("outcome") == "nothing" and r.get("ok")]
+    lines: list[str] = []
+    if problems:
+        lines += ["", "# Not proposed, to check:"]
+        lines += [f"#   {r.get('board')} lock {r.get('lock')}: {r.get('detail')}" for r in problems]
+    by_board: dict[str, list[str]] = {}
+    for r in quiet:
+        by_board.setdefault(str(r.get("board")), []).append(str(r.get("lock")))
+    if by_board:
+        lines += ["", "# Nothing seen (no door behind the channel, or a jammed lock):"]
+        lines += [f"#   {board} locks {', '.join(locks)}" for board, locks in by_board.items()]
+    return lines
+
+
+def _str(value: Any) -> str:
+    return json.dumps(str(value))
+
+
+# -- registration -------------------------------------------------------------------------
+
+EPILOG = """\
+  lockerctl scan-bus top
+  lockerctl discover --yes --output compartments.toml
+
+board tools (technician):
+  scan-bus BOARD  ask every address of BOARD's bus (Kerong 0-15, Modbus 1-32) and show
+                  which configured board answers where; exit 1 if one of them is silent
+  discover        fire each lock channel of every board (or --board NAME), one at a time,
+                  configured or not; close each door after it pops open. Shows what each
+                  channel opened and prints the proposed [[compartments]] tables (new ones
+                  named NEW01... with size "?" to fill in); exit 1 if a channel showed a
+                  problem. Refused while a door operation is in progress.
+"""
+
+Handler = Callable[[ApiClient, argparse.Namespace, "Out"], int]
+
+COMMANDS: list[tuple[str, Handler, str | None, str, str]] = [
+    ("scan-bus", cmd_scan_bus, TECHNICIAN,
+     "Find the board addresses answering on a board's bus (Kerong, Modbus).", "scan-bus top"),
+    ("discover", cmd_discover, TECHNICIAN,
+     "Fire each lock channel in turn, watch the door sensors, propose the compartment map.",
+     "discover --yes --output compartments.toml"),
+]  # fmt: skip
+
+
+def add_arguments(p: dict[str, argparse.ArgumentParser]) -> None:
+    p["scan-bus"].add_argument("board", help="a board of the config (its bus is scanned)")
+    discover = p["discover"]
+    only = "only this board (repeat for more; default: every board)"
+    discover.add_argument("--board", action="append", metavar="NAME", help=only)
+    discover.add_argument("--yes", "-y", action="store_true", help="do not ask first")
+    to_file = "write the proposed [[compartments]] tables to FILE"
+    discover.add_argument("--output", "-o", type=Path, metavar="FILE", help=to_file)

@@ -1,0 +1,253 @@
+"""``lockerctl status`` board counters, ``scan-bus`` and ``discover`` against a scripted
+daemon: what a technician sees, and what a script gets with ``--json``."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from kiosk import ctl, ctl_tools
+from kiosk.client import ApiClient
+from tests.unit.test_ctl import STATUS, FakeDaemon
+
+
+@pytest.fixture
+def daemon(monkeypatch: pytest.MonkeyPatch) -> FakeDaemon:
+    """The scripted daemon of ``test_ctl``, signed in as a technician, no terminal."""
+    fake = FakeDaemon()
+    fake.on("POST", "/v1/sessions", (200, {"token": "t", "user": "ann", "role": "technician"}))
+    fake.on("DELETE", "/v1/sessions", (200, {"ok": True}))
+    monkeypatch.setattr(
+        ctl, "make_client", lambda socket: ApiClient(socket, transport=httpx.MockTransport(fake))
+    )
+    monkeypatch.setattr(ctl, "is_terminal", lambda: False)
+    for name in ("LOCKER_USER", "LOCKER_SOCKET"):
+        monkeypatch.delenv(name, raising=False)
+    return fake
+
+
+@pytest.fixture
+def pin(monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("LOCKER_PIN", "482913")
+    return "482913"
+
+
+KERONG_STATS = {
+    "port": "/dev/ttyUSB0",
+    "address": 0,
+    "baud": 19200,
+    "frames_sent": 1520,
+    "replies_ok": 1517,
+    "errors": {"timeout": 2, "checksum": 1, "framing": 0, "io": 0},
+    "retries": 3,
+    "reopens": 0,
+    "last_seen": 1_700_000_000.0,
+    "last_error": "timeout: no reply within 0.1 s",
+}
+MODBUS_STATS = {"frames": 40, "replies": 40, "errors": {}, "retries": 0, "pulses": 2,
+                "last_seen": 1_700_000_000.0, "last_error": None}  # fmt: skip
+SIM_STATS = {"pulses": 3, "reads": 200, "errors": 0, "last_error": None}
+
+
+def board(name: str, driver: str, stats: dict[str, Any], online: bool = True) -> dict[str, Any]:
+    error = None if online else "no answer"
+    return {"name": name, "driver": driver, "online": online, "error": error,
+            "last_seen": None, "stats": stats}  # fmt: skip
+
+
+# -- status ---------------------------------------------------------------------------
+
+
+def test_status_shows_frames_errors_by_kind_retries_and_last_seen_per_board(
+    daemon: FakeDaemon, capsys: pytest.CaptureFixture[str]
+) -> None:
+    boards = [board("top", "kerong", KERONG_STATS), board("relays", "modbus", MODBUS_STATS),
+              board("bank", "sim", SIM_STATS, online=False)]  # fmt: skip
+    daemon.on("GET", "/v1/status", (200, {**STATUS, "boards": boards}))
+
+    assert ctl.main(["status"]) == 0
+
+    lines = capsys.readouterr().out.splitlines()
+    head = lines.index("Boards:") + 1
+    assert lines[head].split() == ["NAME", "DRIVER", "STATE", "FRAMES", "ERRORS", "RETRIES",
+                                   "LAST", "SEEN", "ERROR"]  # fmt: skip
+    top, relays, bank = lines[head + 1 : head + 4]
+    assert "top     kerong  online   1520    3 (timeout 2, checksum 1)  3" in top
+    assert top.index("1520") == lines[head].index("FRAMES")
+    assert relays.split()[:6] == ["relays", "modbus", "online", "40", "0", "0"]
+    assert bank.split()[:6] == ["bank", "sim", "OFFLINE", "-", "0", "-"]
+    assert bank.endswith("no answer")
+
+
+def test_status_json_is_the_apis_answer_with_each_drivers_stats(
+    daemon: FakeDaemon, capsys: pytest.CaptureFixture[str]
+) -> None:
+    answer = {**STATUS, "boards": [board("top", "kerong", KERONG_STATS)]}
+    daemon.on("GET", "/v1/status", (200, answer))
+
+    assert ctl.main(["status", "--json"]) == 0
+
+    assert json.loads(capsys.readouterr().out) == answer
+
+
+# -- scan-bus -------------------------------------------------------------------------
+
+SCAN = {
+    "board": "left",
+    "driver": "kerong",
+    "port": "/dev/ttyUSB0",
+    "addresses": [{"address": 0, "board": "left", "role": "board"},
+                  {"address": 5, "board": None, "role": None}],
+    "missing": [],
+}  # fmt: skip
+
+
+def test_scan_bus_says_which_configured_board_each_address_is(
+    daemon: FakeDaemon, capsys: pytest.CaptureFixture[str], pin: str
+) -> None:
+    daemon.on("POST", "/v1/boards/left/scan-bus", (200, SCAN))
+
+    assert ctl.main(["scan-bus", "left"]) == 0
+
+    assert capsys.readouterr().out.splitlines() == [
+        "Scanned the kerong bus of board 'left' on /dev/ttyUSB0: 2 answering.",
+        "  address 0: board 'left'",
+        "  address 5: not in the config",
+    ]
+    assert len(daemon.calls("POST", "/v1/sessions")) == 1  # a technician signs in
+
+
+def test_scan_bus_fails_when_a_configured_board_is_silent(
+    daemon: FakeDaemon, capsys: pytest.CaptureFixture[str], pin: str
+) -> None:
+    answer = {**SCAN, "driver": "modbus", "addresses": [],
+              "missing": [{"address": 1, "board": "left", "role": "board"},
+                          {"address": 9, "board": "left", "role": "door inputs"}]}  # fmt: skip
+    daemon.on("POST", "/v1/boards/left/scan-bus", (200, answer))
+
+    assert ctl.main(["scan-bus", "left"]) == 1
+
+    assert capsys.readouterr().out.splitlines() == [
+        "Scanned the modbus bus of board 'left' on /dev/ttyUSB0: no address answers.",
+        "Not answering:",
+        "  address 1: board 'left'",
+        "  address 9: door inputs of board 'left'",
+    ]
+
+
+def test_scan_bus_of_a_sim_board_shows_the_daemons_reason(
+    daemon: FakeDaemon, capsys: pytest.CaptureFixture[str], pin: str
+) -> None:
+    why = "Board 'bank' uses the sim driver, which has no bus to scan: scan-bus works on ..."
+    daemon.on("POST", "/v1/boards/bank/scan-bus", (400, {"error": why, "kind": "InvalidInput"}))
+
+    assert ctl.main(["scan-bus", "bank"]) == 1
+
+    assert capsys.readouterr().err.strip() == f"lockerctl: {why}"
+
+
+# -- discover -------------------------------------------------------------------------
+
+
+def result(lock: int, outcome: str, ok: bool = True, **extra: Any) -> dict[str, Any]:
+    details = {"door": "a door opened", "nothing": "nothing seen", "mismatch": "opened another"}
+    return {"compartment": f"left-{lock}", "ok": ok, "detail": details.get(outcome, outcome),
+            "board": "left", "lock": lock, "configured": False, "size": None,
+            "accessible": False, "outcome": outcome, "seen": [], **extra}  # fmt: skip
+
+
+RESULTS = [
+    result(1, "door", compartment="A01", configured=True, size="S", detail="door A01 opened"),
+    result(2, "door", compartment="A02", configured=True, size="M", accessible=True),
+    result(3, "door", compartment="NEW01",
+           detail="a door opened: not in the config (proposed NEW01)"),
+    result(4, "nothing"),
+    result(5, "nothing", ok=False, compartment="A05", configured=True, size="L",
+           detail="nothing seen: compartment A05 is configured on this lock"),
+    result(6, "mismatch", ok=False, detail="opened the door sensed on channel 7", seen=[7]),
+]  # fmt: skip
+
+
+def discovery(state: str, results: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"id": 4, "kind": "discover", "state": state, "done": len(results), "total": 6,
+            "results": results}  # fmt: skip
+
+
+@pytest.fixture
+def scripted(daemon: FakeDaemon) -> FakeDaemon:
+    daemon.on("POST", "/v1/discover", (200, discovery("running", RESULTS[:2])))
+    daemon.on("GET", "/v1/jobs/4", (200, discovery("done", RESULTS)))
+    sizes = [{"name": n} for n in ("S", "M", "L", "XL")]
+    daemon.on("GET", "/v1/kiosk", (200, {"id": "DEMO-01", "sizes": sizes}))
+    return daemon
+
+
+def test_discover_without_a_terminal_needs_yes_and_fires_nothing(
+    scripted: FakeDaemon, capsys: pytest.CaptureFixture[str], pin: str
+) -> None:
+    assert ctl.main(["discover"]) == 2
+
+    assert "add --yes" in capsys.readouterr().err
+    assert scripted.requests == []
+
+
+def test_discover_shows_each_channel_then_the_proposed_map(
+    scripted: FakeDaemon, capsys: pytest.CaptureFixture[str], pin: str
+) -> None:
+    assert ctl.main(["discover", "--yes", "--board", "left"]) == 1  # two channels had problems
+
+    out = capsys.readouterr().out
+    progress, proposal = out.split("\n\n", 1)
+    assert progress.splitlines() == [
+        "[1/6] left lock 1: door A01 opened",
+        "[2/6] left lock 2: a door opened",
+        "[3/6] left lock 3: a door opened: not in the config (proposed NEW01)",
+        "[4/6] left lock 4: nothing seen",
+        "[5/6] left lock 5: PROBLEM: nothing seen: compartment A05 is configured on this lock",
+        "[6/6] left lock 6: PROBLEM: opened the door sensed on channel 7",
+        "Discover: 6 channels tried; 3 doors found (1 not in the config); nothing seen on 1; "
+        "2 problems: left lock 5, left lock 6.",
+    ]
+    assert scripted.body(scripted.calls("POST", "/v1/discover")[0]) == {"boards": ["left"]}
+    tables = tomllib.loads(proposal)["compartments"]
+    assert tables == [
+        {"id": "A01", "size": "S", "board": "left", "lock": 1},
+        {"id": "A02", "size": "M", "board": "left", "lock": 2, "accessible": True},
+        {"id": "NEW01", "size": "?", "board": "left", "lock": 3},
+    ]
+    assert 'size = "?"  # set one of: S, M, L, XL' in proposal
+    assert "#   left lock 5: nothing seen: compartment A05 is configured on this lock" in proposal
+    assert "#   left lock 6: opened the door sensed on channel 7" in proposal
+    assert "#   left locks 4" in proposal
+
+
+def test_discover_writes_the_map_to_a_file_and_json_prints_the_job(
+    scripted: FakeDaemon, capsys: pytest.CaptureFixture[str], pin: str, tmp_path: Path
+) -> None:
+    target = tmp_path / "compartments.toml"
+
+    assert ctl.main(["discover", "--json", "--output", str(target)]) == 1
+
+    assert json.loads(capsys.readouterr().out) == discovery("done", RESULTS)
+    assert [c["id"] for c in tomllib.loads(target.read_text())["compartments"]] == [
+        "A01", "A02", "NEW01",
+    ]  # fmt: skip
+
+
+def test_a_clean_discovery_passes() -> None:
+    text, ok = ctl_tools.discovery_summary(RESULTS[:4])
+    assert ok
+    assert text.endswith("3 doors found (1 not in the config); nothing seen on 1.")
+
+
+def test_help_documents_the_board_tools(capsys: pytest.CaptureFixture[str]) -> None:
+    assert ctl.main(["--help"]) == 0
+
+    shown = capsys.readouterr().out
+    assert "lockerctl scan-bus top" in shown and "lockerctl discover --yes" in shown
+    assert "board tools (technician):" in shown

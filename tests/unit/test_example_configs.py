@@ -1,0 +1,66 @@
+"""The example configs in ``config/`` load as they are and describe what they say.
+
+Each is a real installation a person may copy: it must pass the same checks the daemon
+runs at start (every driver is built from its options, but no port or pin is opened).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from kiosk.config import Config, load_config
+
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
+
+
+def boards_by_name(config: Config) -> dict[str, dict[str, object]]:
+    return {
+        b.name: {"driver": b.driver, "group": b.power_group, **b.options} for b in config.boards
+    }
+
+
+@pytest.mark.parametrize("name", ["kerong.toml", "modbus.toml", "gpio-pi.toml"])
+def test_example_config_loads(name: str) -> None:
+    if name == "gpio-pi.toml":
+        pytest.importorskip("gpiozero")  # the gpio driver is built to check its pins
+    config = load_config(CONFIG_DIR / name)
+    assert not config.demo
+    assert config.compartments
+    assert sum(c.accessible for c in config.compartments) == 2
+
+
+def test_kerong_example_is_two_cu16_boards_on_one_bus_with_a_supply_each() -> None:
+    config = load_config(CONFIG_DIR / "kerong.toml")
+    boards = boards_by_name(config)
+    assert {name: (b["driver"], b["address"], b["baud"]) for name, b in boards.items()} == {
+        "left": ("kerong", 0, 19200),
+        "right": ("kerong", 1, 19200),
+    }
+    assert len({b["port"] for b in boards.values()}) == 1
+    assert str(boards["left"]["port"]).startswith("/dev/serial/by-id/")
+    assert len({b["group"] for b in boards.values()}) == 2
+    assert Counter(c.board for c in config.compartments) == {"left": 16, "right": 16}
+    assert {c.size for c in config.compartments} == {"S", "M", "L", "XL"}
+
+
+def test_modbus_example_has_a_d_board_and_a_relay_board_with_an_input_board() -> None:
+    config = load_config(CONFIG_DIR / "modbus.toml")
+    boards = boards_by_name(config)
+    assert boards["top"]["baud"] == boards["bottom"]["baud"] == 9600
+    assert boards["top"]["port"] == boards["bottom"]["port"]
+    assert (boards["top"]["address"], boards["top"]["input_address"]) == (1, 0)
+    assert (boards["bottom"]["address"], boards["bottom"]["input_address"]) == (2, 3)
+    assert Counter(c.board for c in config.compartments) == {"top": 8, "bottom": 8}
+
+
+def test_gpio_example_wires_eight_locks_and_eight_reed_switches() -> None:
+    pytest.importorskip("gpiozero")
+    config = load_config(CONFIG_DIR / "gpio-pi.toml")
+    (board,) = config.board_specs()
+    assert len(board.options["lock_pins"]) == len(board.options["door_pins"]) == 8
+    assert not set(board.options["lock_pins"]) & set(board.options["door_pins"])
+    assert board.options["door_pull_up"] and board.options["door_closed_level"] == 0
+    assert [c.lock for c in board.channels] == list(range(1, 9))
