@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
@@ -130,6 +131,13 @@ def create_app(kiosk: Kiosk, courier_uc: Courier, tech: Technician) -> FastAPI:
             body["retry_after"] = round(exc.retry_after, 1)
             headers["Retry-After"] = str(int(exc.retry_after + 0.999))
         return JSONResponse(body, status_code=status, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI's own answer echoes the input, and the input may be a pickup code or a
+        # PIN: keep its shape ({"detail": [...]}) with where and what only.
+        detail = [{k: err[k] for k in ("loc", "msg", "type") if k in err} for err in exc.errors()]
+        return JSONResponse({"detail": detail}, status_code=422)
 
     def token(authorization: Annotated[str | None, Header()] = None) -> str | None:
         if authorization and authorization.lower().startswith("bearer "):

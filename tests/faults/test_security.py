@@ -208,3 +208,25 @@ def test_event_log_shows_tampering_done_behind_the_daemons_back(
     assert "kiosk_started" in kinds(daemon.events())
     cli = daemon.ctl("events", "--verify")
     assert cli.returncode != 0
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/v1/pickup", {"code": 48291375}),  # a number where text is expected
+        ("/v1/pickup", {"code": "4829137548291375482913754829137548291375999"}),  # too long
+        ("/v1/sessions", {"pin": 48291375}),
+        ("/v1/sessions", {"pin": "48291375", "badge": ["48291375"]}),
+    ],
+    ids=["code-as-number", "code-too-long", "pin-as-number", "badge-as-list"],
+)
+def test_a_malformed_request_is_refused_without_echoing_the_code_or_pin(
+    daemon: Daemon, path: str, body: dict[str, Any]
+) -> None:
+    with pytest.raises(ApiError) as refused:
+        daemon.client().post(path, body)
+    assert refused.value.status == 422
+    assert refused.value.kind == "ValidationError"
+    assert refused.value.message.split(":")[0] in ("code", "pin", "badge")
+    assert "48291375" not in str(refused.value)
+    assert b"48291375" not in daemon.log_path.read_bytes()
