@@ -136,6 +136,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         from kiosk.ui import main as ui_main
 
         return ui_main.run(args)
+    if not getattr(args, "config", None):
+        raise LockerError(f"{args.command}: --config FILE is required (the kiosk's TOML config)")
     config = load_config(args.config)
     if args.command == "check-config":
         print(f"{args.config}: OK ({len(config.compartments)} compartments, "

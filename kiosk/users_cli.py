@@ -21,11 +21,18 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         description="Manage the people who may sign in at the kiosk. Works on the data dir "
         "named by the config, with or without the daemon running.",
     )
-    users.add_argument("--config", required=True, help="the kiosk's TOML config")
+    # --config may come before or after the subcommand ("users --config F add ..." and
+    # "users add ... --config F"); the parsed value is checked in the CLI's dispatch.
+    where = argparse.ArgumentParser(add_help=False)
+    where.add_argument("--config", default=argparse.SUPPRESS, help="the kiosk's TOML config")
+    where.add_argument("--data-dir", default=argparse.SUPPRESS,
+                       help="use this data dir instead of the config's")  # fmt: skip
+    users.add_argument("--config", help="the kiosk's TOML config")
     users.add_argument("--data-dir", help="use this data dir instead of the config's")
     users_sub = users.add_subparsers(dest="users_command", required=True)
     add = users_sub.add_parser(
         "add",
+        parents=[where],
         help="add a courier or technician",
         description="Add a person. The PIN (4 to 12 digits, unique on this kiosk) is asked "
         "for twice at the terminal, or read from standard input with --pin-stdin.",
@@ -34,8 +41,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     add.add_argument("--role", required=True, choices=[str(r) for r in Role])
     add.add_argument("--badge", help="badge code a courier may scan instead of typing a PIN")
     add.add_argument("--pin-stdin", action="store_true", help="read the PIN from stdin")
-    users_sub.add_parser("list", help="list the people who may sign in")
-    remove = users_sub.add_parser("remove", help="remove a person")
+    users_sub.add_parser("list", parents=[where], help="list the people who may sign in")
+    remove = users_sub.add_parser("remove", parents=[where], help="remove a person")
     remove.add_argument("name")
 
 
@@ -65,7 +72,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
         elif args.users_command == "list":
             rows = store.users()
             if not rows:
-                print("no users yet: add one with 'locker-kiosk users add NAME --role courier'")
+                print("no users yet: add one with "
+                      "'locker-kiosk users add NAME --role courier --config FILE'")  # fmt: skip
             for u in rows:
                 print(f"{u.name:<24} {u.role:<11} {'badge' if u.has_badge else ''}")
         else:

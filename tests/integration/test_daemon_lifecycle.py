@@ -108,6 +108,10 @@ def test_users_are_added_listed_and_removed_offline(tmp_path: Path) -> None:
     assert short.returncode == 1 and "A PIN has 4 to 12 digits" in short.stderr
     listing = daemon.kiosk_cmd("users", "--config", cfg, "list")
     assert listing.stdout.split() == ["anna", "courier", "badge"]
+    # the issue's own spelling: the config after the subcommand
+    assert daemon.kiosk_cmd("users", "list", "--config", cfg).stdout == listing.stdout
+    no_config = daemon.kiosk_cmd("users", "list")
+    assert no_config.returncode == 1 and "--config FILE is required" in no_config.stderr
     assert daemon.kiosk_cmd("users", "--config", cfg, "remove", "anna").returncode == 0
     gone = daemon.kiosk_cmd("users", "--config", cfg, "remove", "anna")
     assert gone.returncode == 1 and "no user 'anna'" in gone.stderr
