@@ -9,7 +9,6 @@ read from the simulated recipients' inbox, as a customer would read them from an
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
@@ -44,13 +43,13 @@ def run_demo(config_path: Path | None, keep: bool = False) -> int:
     os.chmod(data_dir, 0o750)
     socket_path = data_dir / "api.sock"
     daemon: subprocess.Popen[bytes] | None = None
+    sim: subprocess.Popen[bytes] | None = None
     windows: list[subprocess.Popen[bytes]] = []
     try:
         for (name, pin), role in ((DEMO_COURIER, "courier"), (DEMO_TECHNICIAN, "technician")):
             _kiosk(["users", "--config", str(config_path), "--data-dir", str(data_dir), "add",
                     name, "--role", role, "--pin-stdin"], pin)  # fmt: skip
         sim = _start_simulator(config_path, data_dir)
-        windows.append(sim)
         print("starting the daemon on the emulated boards ...", flush=True)
         daemon = subprocess.Popen(
             [sys.executable, "-m", "kiosk", "run", "--config", str(config_path),
@@ -70,21 +69,30 @@ def run_demo(config_path: Path | None, keep: bool = False) -> int:
         print("\nstopping the demo ...")
         return 0
     finally:
+        # Front ends first, then the daemon (its exit switches every lock output off over
+        # the emulated bus), and the emulated boards last, so that switch-off reaches them.
         for child in windows:
-            if child.poll() is None:
-                child.terminate()
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    child.wait(5)
-        if daemon is not None and daemon.poll() is None:
-            daemon.send_signal(signal.SIGTERM)
-            try:
-                daemon.wait(10)
-            except subprocess.TimeoutExpired:
-                daemon.kill()
+            _stop(child, 5)
+        if daemon is not None:
+            _stop(daemon, 10)
+        if sim is not None:
+            _stop(sim, 5)
         if keep:
             print(f"data dir kept: {data_dir}")
         else:
             shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _stop(child: subprocess.Popen[bytes], timeout_s: float) -> None:
+    """SIGTERM, then SIGKILL if ``child`` has not exited within ``timeout_s``."""
+    if child.poll() is not None:
+        return
+    child.terminate()
+    try:
+        child.wait(timeout_s)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()
 
 
 def _start_simulator(config_path: Path, data_dir: Path) -> subprocess.Popen[bytes]:
