@@ -6,8 +6,8 @@ fires) one task on the event loop runs this sequence::
     intent committed ──► fire ──► door OPEN within open_timeout_s? ──no──► fire again
                                         │ yes                          (open_retries)
                                         ▼                                   │ still no
-                                     OPENED ──► remind_after_s: reminder     ▼
-                                        │   ──► left_open_after_s: LEFT_OPEN alarm
+                                     OPENED ──► every remind_after_s: reminder
+                                        │   ──► left_open_after_s: LEFT_OPEN alarm  ▼
                                         ▼                       OPEN_NOT_DETECTED
                                      door CLOSED ──► finish (one transaction)
 
@@ -135,7 +135,9 @@ class Doors:
             return
         if op.status is OpStatus.UNLOCK_SENT:
             # We cannot know whether the pulse left the board: never fire it again.
-            row = self.store.abandon_op(op.id, "door found closed at start; not fired again")
+            row = self.store.abandon_op(
+                op.id, "door found closed at start; not fired again", self.hw.item(cid)
+            )
             self._publish(row, "operation_abandoned")
             self._resolve(live, False, OpStatus.ABANDONED)
             self._on_not_opened(row)
@@ -159,27 +161,32 @@ class Doors:
         return False
 
     async def _watch_until_closed(self, live: LiveOp) -> None:
+        """Wait for the door to close: a reminder every ``remind_after_s`` until the
+        ``left_open_after_s`` alarm, then wait on without further noise."""
         cid = live.compartment
         loop = asyncio.get_running_loop()
         opened_at = loop.time()
-        reminded = left_open = False
+        remind_every = self.settings.remind_after_s
+        reminders = 0
+        left_open = False
         while True:
             elapsed = loop.time() - opened_at
-            if not reminded:
-                timeout: float | None = self.settings.remind_after_s - elapsed
-            elif not left_open:
-                timeout = self.settings.left_open_after_s - elapsed
-            else:
-                timeout = None
+            timeout: float | None = None
+            if not left_open:
+                next_reminder = (reminders + 1) * remind_every
+                timeout = min(next_reminder, self.settings.left_open_after_s) - elapsed
             if await self.hw.wait_for_door(cid, DoorState.CLOSED, timeout):
                 break
-            if not reminded:
-                reminded = True
-                self.store.log_event("door_open_reminder", "info", None, cid, operation=live.op_id)
-            elif not left_open:
+            elapsed = loop.time() - opened_at
+            if elapsed >= self.settings.left_open_after_s:
                 left_open = True
-                row = self.store.op_left_open(live.op_id, loop.time() - opened_at)
+                row = self.store.op_left_open(live.op_id, elapsed)
                 self._publish(row, "door_left_open")
+            else:
+                reminders += 1
+                self.store.log_event("door_open_reminder", "info", None, cid,
+                                     operation=live.op_id, reminder=reminders)  # fmt: skip
+                self._publish(self.store.op(live.op_id), "door_open_reminder")
         self._finish(live)
 
     def _finish(self, live: LiveOp) -> None:

@@ -91,6 +91,20 @@ def test_door_left_open_reminds_then_alarms_and_still_finishes_on_close(
     assert compartments(daemon)["A01"]["state"] == "OCCUPIED"
 
 
+def test_a_door_left_open_is_reminded_again_and_again_until_the_alarm() -> None:
+    timings = {"doors": {"remind_after_s": 0.5, "left_open_after_s": 1.8}}
+    with running_daemon(sections=timings) as daemon:
+        daemon.sim().leave_open("A01")
+        courier = daemon.signed_in()
+        view = courier.post("/v1/deposits", {"barcode": "OPEN-0002", "size": "S",
+                                             "phone": "+4915112345678"})  # fmt: skip
+        daemon.wait_for(lambda: daemon.events("door_left_open"), timeout=10, what="LEFT_OPEN")
+        ours = [e for e in daemon.events() if e["detail"].get("operation") == view["operation"]]
+        reminders = [e["detail"]["reminder"] for e in ours if e["kind"] == "door_open_reminder"]
+        assert reminders == [1, 2, 3]  # at 0.5, 1.0 and 1.5 s; the alarm at 1.8 s
+        assert kinds(ours)[-1] == "door_left_open"
+
+
 def test_forced_door_raises_alarm_and_is_not_handed_out_while_open(daemon: Daemon) -> None:
     sim = daemon.sim()
     free_s = daemon.client().get("/v1/status")["compartments"]["free_by_size"]["S"]

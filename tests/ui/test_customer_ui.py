@@ -41,3 +41,17 @@ def test_a_scanned_qr_code_on_the_home_screen_opens_the_door(daemon: Daemon, ui:
     door, code = stored(daemon)
     ui.scan(code)
     ui.wait_for_text(f"Door {door} is open: take your parcel and close the door.")
+
+
+def test_a_customer_who_leaves_the_door_open_is_asked_to_close_it(
+    daemon: Daemon, ui: UiDriver
+) -> None:
+    door, code = stored(daemon)
+    daemon.sim().leave_open(door)
+    ui.scan(code)
+    ui.wait_for_text(f"Door {door} is open: take your parcel and close the door.")
+    ui.wait_for_text(f"Please close door {door} when you are done.")  # the reminder, at 1 s
+    ui.wait_for_text(f"Door {door} has been open a long time. Please close it now.")  # 2 s
+    daemon.sim().close_door(door)
+    ui.wait_for_text("Thank you!")
+    assert not ui.shows(f"Door {door} has been open a long time. Please close it now.")

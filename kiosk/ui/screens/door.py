@@ -28,6 +28,7 @@ class DoorScreen(Screen):
         self.after = after  # what a courier's screen does once the door closed
         self.note = ""
         self.busy = False
+        self.reminded = False  # the daemon reminded: the door has been open a while
         self.done_at: float | None = None
         if view.get("message") and view["status"] != "OPEN_NOT_DETECTED":
             # The daemon said which door replaced one that did not open: keep that news.
@@ -55,10 +56,22 @@ class DoorScreen(Screen):
         text, notes, actions = rows(side, [2, 1, 1.4], m.gap)
         color = theme.OK if self.view["status"] == "CLOSED" else theme.INK
         p.text(op_message(self.view), text, color if color != theme.OK else theme.INK, 1.15)
-        note = item_notice(self.view) or self.note
+        note = item_notice(self.view) or self._close_prompt() or self.note
         if note:
             p.text(note, notes, theme.DANGER, 0.8)
         return self._actions(actions, m.gap)
+
+    def _close_prompt(self) -> str:
+        if not self.live:
+            return ""
+        door = self.view["compartment"]
+        if self.view["status"] == "LEFT_OPEN":
+            return _("Door {door} has been open a long time. Please close it now.").format(
+                door=door
+            )
+        if self.reminded:
+            return _("Please close door {door} when you are done.").format(door=door)
+        return ""
 
     def _actions(self, area: Rect, gap: int) -> list[Button]:
         if not self.live:
@@ -91,6 +104,8 @@ class DoorScreen(Screen):
         if msg.get("kind") == "link" and msg.get("online"):
             self._refresh()  # events may have been missed while the daemon was away
         elif msg.get("kind") == "stream" and msg["data"].get("operation") == self.view["operation"]:
+            if msg["data"].get("kind") in ("door_open_reminder", "door_left_open"):
+                self.reminded = True
             self._refresh()
 
     def _refresh(self) -> None:
