@@ -16,6 +16,8 @@ from kiosk.store.rows import OpRow, ParcelRow
 # door_ops_live only when it can see that the query's WHERE implies the index's, and a
 # bound parameter hides that. Bound, every begin_op scanned the whole journal (about
 # 90 ms with a million parcels of history; see docs/performance.md).
+ITEM_AFTER_INTERRUPTED_DEPOSIT = "something inside after an interrupted deposit: check it"
+
 _IS_LIVE = "status IN (" + ", ".join(f"'{status}'" for status in LIVE_OPS) + ")"
 
 
@@ -117,11 +119,25 @@ class JournalMixin(StoreBase):
                         operation=op_id, purpose=str(op.purpose))  # fmt: skip
         return self.op(op_id)
 
-    def abandon_op(self, op_id: int, reason: str) -> OpRow:
-        """End an operation whose door never opened (reconciled at start)."""
+    def abandon_op(self, op_id: int, reason: str, item_inside: bool | None = None) -> OpRow:
+        """End an operation whose door was not seen to open (reconciled at start).
+
+        A deposit's reservation is dropped, unless the item sensor says something is
+        inside: then the door may have opened and closed while the daemon was away, with
+        a parcel put in, so the compartment goes out of service for a person to check
+        instead of being handed out again (an alarm says so).
+        """
         with self._tx() as db:
             op = self._set_status(op_id, OpStatus.ABANDONED, reason=reason)
-            if op.purpose is Purpose.DEPOSIT:
+            if op.purpose is Purpose.DEPOSIT and item_inside:
+                db.execute(
+                    "UPDATE compartments SET state = 'OUT_OF_SERVICE', oos_reason = ?"
+                    " WHERE id = ? AND state = 'RESERVED'",
+                    (ITEM_AFTER_INTERRUPTED_DEPOSIT, op.compartment_id),
+                )
+                self._event("deposit_needs_check", "alarm", op.actor, op.compartment_id,
+                            operation=op_id, barcode=op.details.get("barcode"))  # fmt: skip
+            elif op.purpose is Purpose.DEPOSIT:
                 db.execute(
                     "UPDATE compartments SET state = 'AVAILABLE'"
                     " WHERE id = ? AND state = 'RESERVED'",

@@ -34,10 +34,14 @@ class FakeHardware:
         self.state: dict[str, DoorState] = {}
         self.fires: list[str] = []
         self.jammed: set[str] = set()
+        self.items: dict[str, bool | None] = {}
         self._waiters: list[tuple[str, DoorState, asyncio.Future[bool]]] = []
 
     def door(self, cid: str) -> DoorState:
         return self.state.get(cid, DoorState.CLOSED)
+
+    def item(self, cid: str) -> bool | None:
+        return self.items.get(cid)
 
     def set(self, cid: str, state: DoorState) -> None:
         self.state[cid] = state
@@ -154,6 +158,27 @@ def test_an_adopted_operation_whose_door_is_closed_is_abandoned_without_firing(
     run(journey)
     assert hw.fires == []
     assert store.compartment("A01").state is CompartmentState.AVAILABLE
+
+
+def test_an_interrupted_deposit_with_something_inside_is_kept_for_a_person_to_check(
+    store: Store,
+) -> None:
+    # The daemon died after the intent; the door opened and closed while it was away.
+    hw, closed, not_opened = FakeHardware(), [], []  # type: ignore[var-annotated]
+    op = store.begin_op("A01", Purpose.DEPOSIT, "carla", details={"barcode": "X", "size": "M"})
+    hw.items["A01"] = True
+
+    async def journey() -> None:
+        doors = make_doors(store, hw, closed, not_opened)
+        assert await doors.adopt(store.op(op.id)).done is OpStatus.ABANDONED
+
+    run(journey)
+    assert hw.fires == []
+    a01 = store.compartment("A01")
+    assert a01.state is CompartmentState.OUT_OF_SERVICE
+    assert a01.oos_reason == "something inside after an interrupted deposit: check it"
+    (alarm,) = [e for e in store.events(limit=100) if e.kind == "deposit_needs_check"]
+    assert (alarm.severity, alarm.detail["barcode"]) == ("alarm", "X")
 
 
 def test_an_adopted_operation_whose_door_is_open_finishes_when_it_closes(store: Store) -> None:
