@@ -23,6 +23,7 @@ What a caller may rely on:
 
 from __future__ import annotations
 
+import collections
 import heapq
 import itertools
 import json
@@ -50,6 +51,8 @@ log = logging.getLogger(__name__)
 
 PERSON_MODES = ("auto", "manual")
 _STATE_VERSION = 1
+_COIL_HISTORY = 1000
+
 _SAVED_FIELDS = ("door_open", "latched", "item", "jammed", "leave_open")
 
 
@@ -130,6 +133,8 @@ class Bank:
         self._boards: set[str] = set()
         self._dead: set[str] = set()
         self._events: list[tuple[float, int, str, str, int]] = []
+        # every coil's on-times, [board, lock, on, off], newest last (tests read them)
+        self._coils: collections.deque[list[Any]] = collections.deque(maxlen=_COIL_HISTORY)
         self._seq = itertools.count()
         self._saved = self._load()
         for cid, (board, lock) in (compartments or {}).items():
@@ -194,6 +199,7 @@ class Bank:
             self._check_alive(board)
             comp = self._at(board, lock)
             comp.energised_until = now + max(0.0, seconds)
+            self._coils.append([board, lock, now, comp.energised_until])
             comp.fires += 1
             self._log_fire(comp)
             if comp.jammed:
@@ -212,6 +218,21 @@ class Bank:
             self._check_alive(board)
             for comp in self._on_board(board):
                 comp.energised_until = min(comp.energised_until, now)
+            for coil in self._coils:
+                if coil[0] == board:
+                    coil[3] = min(coil[3], now)
+
+    def coil_history(self, board: str) -> list[tuple[int, float, float]]:
+        """``(lock, on, off)`` of every firing of ``board``'s coils, oldest first, on the
+        bank's clock; ``off`` lies in the future while a coil is still on."""
+        with self._lock:
+            return [(lock, on, off) for b, lock, on, off in self._coils if b == board]
+
+    def energised(self, board: str) -> set[int]:
+        """The locks of ``board`` whose coil is on now."""
+        with self._lock:
+            now = self._clock()
+            return {c.lock for c in self._on_board(board) if now < c.energised_until}
 
     def sample(self, board: str) -> dict[int, tuple[bool, bool]]:
         """``{lock: (door sensor reads open, item present)}`` for every lock of ``board``.

@@ -14,6 +14,7 @@ bench: its wired locks, its config's pulse, and the person at the bench shutting
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,6 +24,7 @@ import pytest
 
 from drivers.base import BoardSpec, ChannelReading, ChannelSpec, DoorState, Driver, create_driver
 from drivers.errors import DriverError, UnsupportedError
+from drivers.safety import MAX_PULSE_S, LockSafety
 from hw_sim.model import Bank, reset_shared_banks, shared_bank
 from tests.contract.rig_gpio import GpioRig
 from tests.contract.rig_hardware import HardwareRig
@@ -33,6 +35,7 @@ LOCKS = (1, 2, 3, 4)
 NO_SUCH_LOCK = 99
 DOOR_TIMEOUT_S = 3.0
 PULSE_S = 0.2
+GAP_S = 0.15
 
 
 class Rig(Protocol):
@@ -72,14 +75,15 @@ class SimRig:
     def make_driver(self) -> Driver:
         return create_driver(self.spec)
 
-    def _bank(self) -> Bank:
+    @property
+    def bank(self) -> Bank:
         return shared_bank()  # the bank the driver opened (no state file: "default")
 
     def kill_board(self) -> None:
-        self._bank().kill_board(self.board)
+        self.bank.kill_board(self.board)
 
     def revive_board(self) -> None:
-        self._bank().revive_board(self.board)
+        self.bank.revive_board(self.board)
 
     def teardown(self) -> None:
         reset_shared_banks()
@@ -214,6 +218,23 @@ class TestDriverContract:
         with pytest.raises(DriverError):
             driver.pulse(locks[0], pulse_s)
 
+    def test_board_answers_again_by_itself_once_it_is_back(
+        self, rig: Rig, driver: Driver, locks: tuple[int, ...]
+    ) -> None:
+        # What the poller relies on: no close and open from above, just asking again.
+        rig.kill_board()
+        with pytest.raises(DriverError):
+            driver.read()
+        rig.revive_board()
+        deadline = time.monotonic() + 3.0
+        while True:
+            try:
+                assert set(driver.read()) == set(locks)
+                break
+            except DriverError:
+                assert time.monotonic() < deadline, "the board did not come back by itself"
+                time.sleep(0.05)
+
     def test_board_answers_again_after_a_reopen(
         self, rig: Rig, driver: Driver, locks: tuple[int, ...]
     ) -> None:
@@ -234,10 +255,86 @@ class TestDriverContract:
         with pytest.raises(DriverError):
             driver.pulse(locks[0], pulse_s)
 
-    def test_stats_is_a_dict(self, driver: Driver) -> None:
+    def test_stats_count_errors_and_name_the_last_one(self, rig: Rig, driver: Driver) -> None:
         driver.read()
-        assert isinstance(driver.stats(), dict)
+        stats = driver.stats()
+        assert {"errors", "last_error"} <= set(stats)
+        assert stats["last_error"] is None
         assert isinstance(driver.board_times_pulse, bool)
+        rig.kill_board()
+        with pytest.raises(DriverError):
+            driver.read()
+        after = driver.stats()
+        assert after["last_error"]
+        assert _count(after["errors"]) > _count(stats["errors"])
+
+
+def _count(errors: int | dict[str, int]) -> int:
+    return sum(errors.values()) if isinstance(errors, dict) else errors
+
+
+class TestSafetyOnEveryDriver:
+    """The safety layer's promises, seen at the coils of each board (simulated rigs)."""
+
+    @pytest.fixture
+    def bank(self, rig: Rig) -> Bank:
+        bank = getattr(rig, "bank", None)
+        if bank is None:
+            pytest.skip("the coils of a real board cannot be watched from here")
+        return bank
+
+    @pytest.fixture
+    def safety(self, rig: Rig) -> Iterator[LockSafety]:
+        layer = LockSafety([rig.make_driver()], pulse_s=PULSE_S, gap_s=GAP_S)
+        layer.start()
+        yield layer
+        layer.close()
+
+    def test_no_coil_is_on_once_started_nor_after_close(
+        self, rig: Rig, bank: Bank, locks: tuple[int, ...]
+    ) -> None:
+        driver = rig.make_driver()
+        layer = LockSafety([driver], pulse_s=1.0, gap_s=GAP_S)
+        layer.start()
+        assert bank.energised(rig.board) == set()
+        fired = layer.unlock(rig.board, locks[0])
+        wait_until(lambda: bank.energised(rig.board) == {locks[0]}, "the coil to pull in")
+        layer.close()
+        assert fired.result(5).ok
+        if driver.board_times_pulse:  # the board ends its own pulse, on time
+            ((_, on, off),) = bank.coil_history(rig.board)
+            assert off - on <= 1.0 + 0.05
+            wait_until(lambda: bank.energised(rig.board) == set(), "the board's pulse to end")
+        else:  # the host timed it: off by the time close() returned
+            assert bank.energised(rig.board) == set()
+
+    def test_a_pulse_asked_for_longer_than_the_cap_ends_at_two_seconds(
+        self, rig: Rig, bank: Bank, safety: LockSafety, locks: tuple[int, ...]
+    ) -> None:
+        result = safety.unlock(rig.board, locks[0], pulse_s=10.0).result(10)
+        assert result.ok
+        wait_until(lambda: bank.energised(rig.board) == set(), "the coil to drop", 4.0)
+        ((lock, on, off),) = bank.coil_history(rig.board)
+        assert lock == locks[0]
+        assert off - on <= MAX_PULSE_S + 0.05
+
+    def test_two_locks_of_one_power_group_never_pull_in_together(
+        self, rig: Rig, bank: Bank, safety: LockSafety, locks: tuple[int, ...]
+    ) -> None:
+        asked = [safety.unlock(rig.board, lock) for lock in locks[:3]]
+        assert all(f.result(10).ok for f in asked)
+        wait_until(lambda: bank.energised(rig.board) == set(), "the last coil to drop")
+        coils = bank.coil_history(rig.board)
+        assert [lock for lock, _, _ in coils] == list(locks[:3])  # in the order asked
+        for (_, _, off), (_, on, _) in itertools.pairwise(coils):
+            assert on >= off + GAP_S - 0.01
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout_s: float = 3.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.01)
 
 
 class TestTechnicianCapabilities:
