@@ -30,6 +30,7 @@ from kiosk.errors import (
     NotFound,
     Throttled,
 )
+from kiosk.guard import OpensPaused
 from kiosk.notify import mask_recipient
 from kiosk.service import DoorDidNotOpen, DoorUnavailable, Kiosk
 from kiosk.sessions import Session
@@ -45,6 +46,7 @@ STATUS_FOR: list[tuple[type[LockerError], int]] = [
     (InvalidInput, 400),
     (DoorDidNotOpen, 502),
     (DoorUnavailable, 503),
+    (OpensPaused, 503),
 ]
 
 Barcode = Annotated[str, Field(min_length=1, max_length=512)]
@@ -179,6 +181,7 @@ def create_app(kiosk: Kiosk, courier_uc: Courier, tech: Technician) -> FastAPI:
             "operations": [kiosk.op_view(kiosk.store.op(lv.op_id)) for lv in kiosk.live_ops()],
             "outbox_depth": kiosk.store.outbox_depth(),
             "keypad": {"retry_after": round(kiosk.throttles["code"].retry_after(), 1)},
+            "mass_open_guard": kiosk.guard.view(),
             "alarms": alarms,
         }  # fmt: skip
 
@@ -324,6 +327,12 @@ def create_app(kiosk: Kiosk, courier_uc: Courier, tech: Technician) -> FastAPI:
     @app.post("/v1/compartments/{cid}/in-service")
     async def in_service(cid: str, s: Tech) -> dict[str, Any]:
         return compartment_view(tech.in_service(s, cid))
+
+    @app.post("/v1/guard/reset")
+    async def guard_reset(s: Tech) -> dict[str, Any]:
+        """Doors may open again after the mass-open guard tripped (a technician looked)."""
+        kiosk.guard.reset(s.user)
+        return kiosk.guard.view()
 
     @app.post("/v1/selftest")
     async def selftest(body: SelfTestRequest, s: Tech) -> dict[str, Any]:

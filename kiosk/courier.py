@@ -8,7 +8,7 @@ from typing import Any
 
 from kiosk.barcode import normalize_barcode
 from kiosk.domain import OpStatus, ParcelState, Purpose, Role
-from kiosk.errors import ConflictError, Forbidden, InvalidInput, NoCompartmentFree
+from kiosk.errors import ConflictError, Forbidden, InvalidInput, LockerError, NoCompartmentFree
 from kiosk.service import Kiosk
 from kiosk.sessions import Session
 from kiosk.store import OpRow, ParcelRow
@@ -83,7 +83,12 @@ class Courier:
                 raise NoCompartmentFree(self.k.config.size_names()[need_rank])
             self.k.allocator.set_eligible(cid, False)
             sized = {**details, "size": self.k.store.compartment(cid).size}
-            op = self.k.store.begin_op(cid, Purpose.DEPOSIT, session.user, None, sized)
+            try:
+                op = self.k.begin_op(cid, Purpose.DEPOSIT, session.user, None, sized,
+                                     technician=session.role is Role.TECHNICIAN)  # fmt: skip
+            except LockerError:
+                self.k._refresh(cid)  # not reserved after all: eligible again
+                raise
             view = await self.k.open_and_report(op, customer=False)
             if view["status"] != str(OpStatus.OPEN_NOT_DETECTED):
                 if note:
@@ -148,9 +153,10 @@ class Courier:
         if parcel is None:
             return None
         assert parcel.compartment_id is not None
-        op = self.k.store.begin_op(
-            parcel.compartment_id, Purpose.RETURN, session.user, parcel_id=parcel.id
-        )
+        op = self.k.begin_op(
+            parcel.compartment_id, Purpose.RETURN, session.user, parcel_id=parcel.id,
+            technician=session.role is Role.TECHNICIAN,
+        )  # fmt: skip
         view = await self.k.open_and_report(op, customer=False)
         view["barcode"] = parcel.barcode
         view["remaining"] = len(self.k.store.parcels(ParcelState.EXPIRED)) - 1

@@ -291,6 +291,12 @@ def cmd_in_service(client: ApiClient, args: argparse.Namespace, out: Out) -> int
     return EXIT_OK
 
 
+def cmd_guard_reset(client: ApiClient, args: argparse.Namespace, out: Out) -> int:
+    view = client.post("/v1/guard/reset")
+    out.show(view, "Doors open again: the mass-open guard is reset.")
+    return EXIT_OK
+
+
 def cmd_returns(client: ApiClient, args: argparse.Namespace, out: Out) -> int:
     """Open each expired parcel's door in turn until the daemon says there are no more."""
     done: list[dict[str, Any]] = []
@@ -398,6 +404,8 @@ COMMANDS: list[tuple[str, Handler, str | None, str, str]] = [
     ("in-service", cmd_in_service, TECHNICIAN, "Put a compartment back in service.",
      "in-service A07"),
     ("returns", cmd_returns, COURIER, "Collect expired parcels, one door at a time.", "returns"),
+    ("guard-reset", cmd_guard_reset, TECHNICIAN,
+     "Let doors open again after the mass-open guard stopped them.", "guard-reset"),
     *ctl_tools.COMMANDS,
 ]  # fmt: skip
 

@@ -99,6 +99,14 @@ def status_text(status: dict[str, Any]) -> str:
     lines.append(
         f"Keypad:        locked for {retry:.0f} s" if retry > 0 else "Keypad:        ready"
     )
+    guard = status.get("mass_open_guard") or {}
+    if guard.get("tripped"):
+        lines.append("Door opens:    STOPPED by the mass-open guard "
+                     "(a technician resets it: lockerctl guard-reset)")  # fmt: skip
+    elif guard:
+        window = duration(guard.get("window_s", 0))
+        lines.append(f"Door opens:    {guard.get('opens_in_window', 0)} in the last {window} "
+                     f"(the guard stops them past {guard.get('max_opens')})")  # fmt: skip
     lines += ["", "Boards:", _indent(boards_table(status.get("boards", [])))]
     ops = status.get("operations") or []
     if ops:

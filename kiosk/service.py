@@ -31,6 +31,7 @@ from kiosk.errors import (
     NotFound,
     Throttled,
 )
+from kiosk.guard import MassOpenGuard
 from kiosk.hardware import Hardware
 from kiosk.notices import Notices
 from kiosk.sessions import Session, Sessions
@@ -95,6 +96,9 @@ class Kiosk:
         self.sessions = Sessions(sec.session_idle_minutes * 60)
         self.throttles = {name: self._load_throttle(name) for name in THROTTLE_META}
         self.allocator = Allocator()
+        self.guard = MassOpenGuard(
+            store, sec.mass_open_max, sec.mass_open_window_s, config.kiosk.operator_contact
+        )
         self.notices = Notices(config)
         self.doors = Doors(
             store, hardware, config.doors, self.bus, self._finish_op, self._op_not_opened
@@ -254,7 +258,7 @@ class Kiosk:
             )
             self.store.log_event("pickup_refused", "warning", "customer", cid, reason=why)
             raise DoorUnavailable(cid, self.config.kiosk.operator_contact)
-        op = self.store.begin_op(cid, Purpose.PICKUP, "customer", parcel_id=parcel.id)
+        op = self.begin_op(cid, Purpose.PICKUP, "customer", parcel_id=parcel.id)
         return await self.open_and_report(op, customer=True)
 
     # -- courier --------------------------------------------------------------------
@@ -298,6 +302,29 @@ class Kiosk:
         return self.sessions.get(token, *roles)
 
     # -- shared by every purpose ----------------------------------------------------
+
+    def begin_op(
+        self,
+        cid: str,
+        purpose: Purpose,
+        actor: str | None,
+        parcel_id: int | None = None,
+        details: dict[str, Any] | None = None,
+        *,
+        technician: bool = False,
+        bulk: bool = False,
+    ) -> OpRow:
+        """Commit the intent to open ``cid``, past the mass-open guard.
+
+        ``bulk``: one door of a technician's open-all or self-test, which the guard
+        neither counts nor stops. Raises :class:`~kiosk.guard.OpensPaused`.
+        """
+        if not bulk:
+            self.guard.admit(cid, str(purpose), actor, technician)
+        op = self.store.begin_op(cid, purpose, actor, parcel_id, details)
+        if not bulk:
+            self.guard.opened()
+        return op
 
     async def open_and_report(self, op: OpRow, customer: bool) -> dict[str, Any]:
         self._refresh(op.compartment_id)

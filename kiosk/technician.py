@@ -49,10 +49,11 @@ class Technician:
 
     # -- single doors ---------------------------------------------------------------
 
-    async def open(self, session: Session, cid: str) -> dict[str, Any]:
+    async def open(self, session: Session, cid: str, bulk: bool = False) -> dict[str, Any]:
+        """Open one door; ``bulk`` for a door of open-all (not counted by the guard)."""
         k = self.kiosk
         k.store.compartment(cid)  # NotFound for an unknown id
-        op = k.store.begin_op(cid, Purpose.TECHNICIAN, session.user)
+        op = k.begin_op(cid, Purpose.TECHNICIAN, session.user, technician=True, bulk=bulk)
         return await k.open_and_report(op, customer=False)
 
     def out_of_service(self, session: Session, cid: str, reason: str) -> CompartmentRow:
@@ -130,7 +131,7 @@ class Technician:
         async def run(job: Job) -> None:
             for cid in ids:
                 try:
-                    view = await self.open(session, cid)
+                    view = await self.open(session, cid, bulk=True)
                 except Exception as exc:  # one door's trouble must not stop the rest
                     self._record(job, cid, False, str(exc))
                     continue
@@ -162,7 +163,7 @@ class Technician:
         if k.doors.live_for(cid) is not None:
             return False, "busy with another operation"
         try:
-            op = k.store.begin_op(cid, Purpose.SELF_TEST, session.user)
+            op = k.begin_op(cid, Purpose.SELF_TEST, session.user, technician=True, bulk=True)
         except ConflictError as exc:
             return False, str(exc)
         live = k.doors.start(op)

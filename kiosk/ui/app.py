@@ -131,7 +131,7 @@ class App:
                 self.status = None
         elif kind == "stream":
             data = msg["data"]
-            if data.get("type") == "board":
+            if data.get("type") == "board" or str(data.get("kind", "")).startswith("mass_open"):
                 self.refresh_status()
             if data.get("type") == "scan":
                 self.scan(str(data.get("text", "")))
@@ -150,8 +150,11 @@ class App:
 
     @property
     def out_of_service(self) -> bool:
-        """No board answers: nothing can be opened."""
-        boards = (self.status or {}).get("boards", [])
+        """No board answers, or the mass-open guard stopped door opens."""
+        status = self.status or {}
+        if (status.get("mass_open_guard") or {}).get("tripped"):
+            return True
+        boards = status.get("boards", [])
         return bool(boards) and not any(b["online"] for b in boards)
 
     # -- navigation -----------------------------------------------------------------

@@ -28,6 +28,10 @@ def error_text(result: Message, app: App) -> str:
         return _("Door {door} cannot be opened right now. For help: {contact}").format(
             door=door, contact=contact
         )
+    if reason == "opens_paused":
+        return _("The kiosk has paused opening doors for safety. For help: {contact}").format(
+            contact=contact
+        )
     if reason == "expired":
         return _("The pickup time for this parcel has ended; it is going back to the sender.")
     if reason == "returned":
