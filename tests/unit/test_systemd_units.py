@@ -1,0 +1,108 @@
+"""The systemd units in ``systemd/``: systemd itself reads them, and they keep their promises.
+
+``systemd-analyze verify`` loads each unit as systemd would and complains about any
+unknown setting, bad value or missing program; ``systemd-analyze security --offline``
+scores its hardening. Both run on the files as shipped, with only the program path
+pointed at this checkout's ``locker-kiosk`` (verify insists that it exists).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+UNITS = Path(__file__).resolve().parents[2] / "systemd"
+INSTALLED = "/opt/locker-kiosk/bin/locker-kiosk"
+SERVICES = ("locker-kiosk.service", "locker-kiosk-ui.service")
+
+
+def systemd_analyze() -> str:
+    found = shutil.which("systemd-analyze")
+    if found is None:
+        if os.environ.get("CI"):
+            pytest.fail("systemd-analyze is missing: run-tests installs Debian's systemd")
+        pytest.skip("systemd-analyze is not installed")
+    return found
+
+
+@pytest.fixture
+def units(tmp_path: Path) -> Path:
+    program = Path(sys.executable).with_name("locker-kiosk")
+    assert program.exists(), program
+    for unit in SERVICES:
+        text = (UNITS / unit).read_text().replace(INSTALLED, str(program))
+        (tmp_path / unit).write_text(text)
+    return tmp_path
+
+
+def settings(unit: str) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for line in (UNITS / unit).read_text().splitlines():
+        if "=" in line and not line.startswith(("#", "[")):
+            key, value = line.split("=", 1)
+            found.setdefault(key.strip(), []).append(value.strip())
+    return found
+
+
+def test_systemd_accepts_both_units_without_a_warning(units: Path) -> None:
+    run = subprocess.run(
+        [systemd_analyze(), "verify", *(str(units / u) for u in SERVICES)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stderr.strip() == ""
+
+
+@pytest.mark.parametrize(("unit", "worst"), [(SERVICES[0], 2.0), (SERVICES[1], 1.5)])
+def test_each_unit_is_rated_well_hardened(units: Path, unit: str, worst: float) -> None:
+    run = subprocess.run(
+        [systemd_analyze(), "security", "--offline=true", "--no-pager", str(units / unit)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    score = re.search(r"Overall exposure level for \S+: (\d+\.\d)", run.stdout)
+    assert score is not None, run.stdout + run.stderr
+    assert float(score.group(1)) <= worst  # docs/operations.md records the figures
+
+
+def test_the_daemon_unit_restarts_pings_and_switches_every_lock_off_after_any_end() -> None:
+    daemon = settings("locker-kiosk.service")
+    assert daemon["Type"] == ["notify"]
+    assert daemon["Restart"] == ["always"]
+    assert 1 <= int(daemon["RestartSec"][0]) <= 10
+    assert int(daemon["WatchdogSec"][0]) > 0
+    assert daemon["StartLimitAction"] == ["reboot"]
+    assert daemon["ExecStopPost"] == [f"{INSTALLED} safe-off --config /etc/locker-kiosk/kiosk.toml"]
+    assert daemon["ExecStart"] == [f"{INSTALLED} run --config /etc/locker-kiosk/kiosk.toml"]
+    assert daemon["User"] == ["locker-kiosk"]
+    assert daemon["CapabilityBoundingSet"] == [""]
+    assert daemon["ProtectSystem"] == ["strict"]
+    assert daemon["StateDirectory"] == daemon["RuntimeDirectory"] == ["locker-kiosk"]
+
+
+def test_the_touchscreen_unit_reaches_the_socket_but_no_lock_or_sensor() -> None:
+    ui = settings("locker-kiosk-ui.service")
+    assert ui["User"] == ["locker-ui"]
+    assert "locker-kiosk" in ui["SupplementaryGroups"][0].split()
+    devices = " ".join(ui["DeviceAllow"])
+    assert "tty" not in devices.replace("/dev/tty0", "") and "gpio" not in devices
+    assert ui["RestrictAddressFamilies"] == ["AF_UNIX"]
+    assert "Requires" not in ui  # a daemon restart must not take the screen down
+    assert ui["Environment"][0] == "SDL_VIDEODRIVER=kmsdrm"
+
+
+def test_the_daemon_user_is_in_the_hardware_groups_only() -> None:
+    lines = (UNITS / "locker-kiosk.sysusers.conf").read_text().splitlines()
+    memberships = [line.split()[1:3] for line in lines if line.startswith("m ")]
+    daemon_groups = sorted(group for user, group in memberships if user == "locker-kiosk")
+    assert daemon_groups == ["dialout", "gpio", "input"]
+    assert [group for user, group in memberships if user == "locker-ui"] == ["locker-kiosk"]
