@@ -35,6 +35,7 @@ from kiosk.notify import mask_recipient
 from kiosk.service import DoorDidNotOpen, DoorUnavailable, Kiosk
 from kiosk.sessions import Session
 from kiosk.store import CompartmentRow, ParcelRow
+from kiosk.store.base import StoreError
 from kiosk.technician import Technician
 
 STATUS_FOR: list[tuple[type[LockerError], int]] = [
@@ -47,6 +48,7 @@ STATUS_FOR: list[tuple[type[LockerError], int]] = [
     (DoorDidNotOpen, 502),
     (DoorUnavailable, 503),
     (OpensPaused, 503),
+    (StoreError, 503),
 ]
 
 Barcode = Annotated[str, Field(min_length=1, max_length=512)]

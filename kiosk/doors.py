@@ -28,10 +28,13 @@ from kiosk.config import DoorsSection
 from kiosk.domain import OpStatus
 from kiosk.hardware import Hardware
 from kiosk.store import OpRow, Store
+from kiosk.store.base import StoreError
 
 log = logging.getLogger(__name__)
 
 Finisher = Callable[[OpRow], None]
+
+FINISH_RETRY_S = 5.0
 
 
 @dataclass
@@ -143,7 +146,7 @@ class Doors:
             self._on_not_opened(row)
             return
         self._resolve(live, True, None)
-        self._finish(live)
+        await self._finish(live)
 
     async def _fire_and_expect_open(self, live: LiveOp, first_fire_committed: bool) -> bool:
         cid = live.compartment
@@ -187,11 +190,20 @@ class Doors:
                 self.store.log_event("door_open_reminder", "info", None, cid,
                                      operation=live.op_id, reminder=reminders)  # fmt: skip
                 self._publish(self.store.op(live.op_id), "door_open_reminder")
-        self._finish(live)
+        await self._finish(live)
 
-    def _finish(self, live: LiveOp) -> None:
-        row = self.store.op(live.op_id)
-        self._on_closed(row)
+    async def _finish(self, live: LiveOp) -> None:
+        """Finish the operation in one transaction; while the store cannot be written
+        (a full disk), keep trying: the journal still holds the operation, nothing was
+        half-written, and the next start would finish it all the same."""
+        while True:
+            try:
+                self._on_closed(self.store.op(live.op_id))
+                break
+            except StoreError as exc:
+                log.error("door operation %s: cannot finish yet: %s; retrying in %.0f s",
+                          live.op_id, exc, FINISH_RETRY_S)  # fmt: skip
+                await asyncio.sleep(FINISH_RETRY_S)
         self._resolve(live, None, OpStatus.CLOSED)
 
     async def _wait_any_change(self, cid: str) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import stat
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -22,6 +24,49 @@ LIVE_OPS = ("UNLOCK_SENT", "OPENED", "LEFT_OPEN")
 
 class StoreError(LockerError):
     """The database cannot be opened or written (corrupt, too new, disk full)."""
+
+
+RESTORE_HINT = "restore the data dir from a backup (docs/operations.md)"
+
+
+def check_before_open(path: Path) -> None:
+    """Refuse a database others may read, or one that is damaged, before writing to it.
+
+    A new database file is made with mode 0600 (SQLite gives its -wal and -shm files the
+    same mode). An existing one is first read, read-only, with ``PRAGMA quick_check``:
+    opening a damaged file for writing could make it worse, so it is left as it was.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise StoreError(f"cannot read the database {path}: {exc.strerror}") from exc
+    try:
+        info = os.fstat(fd)
+    finally:
+        os.close(fd)
+    if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise StoreError(
+            f"the database {path} is accessible by group or others "
+            f"(mode {stat.S_IMODE(info.st_mode):04o}); it holds who may open what: "
+            f"fix it with: chmod 600 {path}*"
+        )
+    if info.st_size == 0:
+        return
+    try:
+        check = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            verdict = [row[0] for row in check.execute("PRAGMA quick_check(5)")]
+        finally:
+            check.close()
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(
+            f"the database {path} is damaged ({exc}); it was left untouched: {RESTORE_HINT}"
+        ) from exc
+    if verdict != ["ok"]:
+        raise StoreError(
+            f"the database {path} is damaged ({'; '.join(verdict)}); it was left untouched: "
+            f"{RESTORE_HINT}"
+        )
 
 
 @dataclass(frozen=True)
@@ -52,6 +97,7 @@ class StoreBase:
         self.clock = clock
         self.listeners: list[Callable[[Event], None]] = []
         self._pending: list[Event] = []
+        check_before_open(self.path)
         try:
             self._db = sqlite3.connect(self.path, isolation_level=None)
             self._db.row_factory = sqlite3.Row
@@ -79,10 +125,13 @@ class StoreBase:
             yield self._db
             self._db.execute("COMMIT")
         except BaseException as exc:
-            self._db.execute("ROLLBACK")
+            if self._db.in_transaction:  # SQLite may have rolled back by itself (disk full)
+                self._db.execute("ROLLBACK")
             self._pending = []
             if isinstance(exc, sqlite3.OperationalError):
-                raise StoreError(f"database write failed: {exc}") from exc
+                raise StoreError(
+                    f"the database could not be written ({exc}); nothing was changed"
+                ) from exc
             raise
         events, self._pending = self._pending, []
         for event in events:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import stat
 from pathlib import Path
 
 import pytest
@@ -51,6 +52,7 @@ def test_a_newer_schema_is_refused_with_a_clear_error(tmp_path: Path) -> None:
     db = sqlite3.connect(tmp_path / "k.db")
     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     db.close()
+    (tmp_path / "k.db").chmod(0o600)
     with pytest.raises(StoreError, match="newer than this program"):
         Store(tmp_path / "k.db")
 
@@ -58,9 +60,44 @@ def test_a_newer_schema_is_refused_with_a_clear_error(tmp_path: Path) -> None:
 def test_a_file_that_is_not_a_database_is_refused_and_left_alone(tmp_path: Path) -> None:
     path = tmp_path / "k.db"
     path.write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(StoreError, match="cannot open the database"):
+    path.chmod(0o600)
+    with pytest.raises(StoreError, match=r"is damaged \(file is not a database\); it was left"):
         Store(path)
     assert path.read_bytes() == b"this is not sqlite" * 100
+
+
+def test_a_damaged_database_is_refused_with_a_way_out_and_left_as_it_was(tmp_path: Path) -> None:
+    path = tmp_path / "k.db"
+    store = Store(path)
+    for n in range(200):
+        store.log_event("filler", detail="x" * 200, n=n)
+    store.close()
+    data = bytearray(path.read_bytes())
+    data[4096 * 2 : 4096 * 2 + 600] = b"\xa5" * 600  # a page of the event log scribbled on
+    path.write_bytes(bytes(data))
+    with pytest.raises(StoreError) as refused:
+        Store(path)
+    assert "is damaged" in str(refused.value)
+    assert "restore the data dir from a backup (docs/operations.md)" in str(refused.value)
+    assert path.read_bytes() == bytes(data)
+
+
+def test_a_new_database_is_readable_by_the_kiosk_only(tmp_path: Path) -> None:
+    Store(tmp_path / "k.db").log_event("hello")
+    for name in ("k.db", "k.db-wal", "k.db-shm"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600, name
+
+
+def test_a_database_others_may_read_is_refused_with_the_fix(tmp_path: Path) -> None:
+    path = tmp_path / "k.db"
+    Store(path).close()
+    path.chmod(0o644)
+    with pytest.raises(StoreError) as refused:
+        Store(path)
+    assert str(refused.value) == (
+        f"the database {path} is accessible by group or others (mode 0644); it holds who "
+        f"may open what: fix it with: chmod 600 {path}*"
+    )
 
 
 def test_deposit_stores_the_parcel_queues_the_notice_and_occupies_the_compartment(
@@ -156,3 +193,49 @@ def test_back_in_service_returns_to_occupied_when_a_parcel_is_inside(store: Stor
     assert store.set_in_service("A01", "tomas").state is CompartmentState.OCCUPIED
     store.set_out_of_service("A02", "hinge loose", "tomas")
     assert store.set_in_service("A02", "tomas").state is CompartmentState.AVAILABLE
+
+
+def fill_up(store: Store) -> int:
+    """Let the database grow no more, and use up the room left in its pages: a full
+    disk, as SQLite sees one. Returns how many writes were refused on the way."""
+    pages = store._db.execute("PRAGMA page_count").fetchone()[0]
+    store._db.execute(f"PRAGMA max_page_count = {pages + 2}")
+    refused = 0
+    for size in (2000, 200, 20, 0):
+        for _ in range(1000):
+            try:
+                store.log_event("filler", detail="x" * size)
+            except StoreError:
+                refused += 1
+                break
+    return refused
+
+
+def test_a_full_disk_refuses_a_new_door_operation_and_writes_nothing(store: Store) -> None:
+    assert fill_up(store) == 4
+    events_before = len(store.events(limit=100_000))
+    with pytest.raises(StoreError) as full:
+        store.begin_op("A02", Purpose.DEPOSIT, "carla", details=dict(DEPOSIT))
+    assert "full" in str(full.value) and "nothing was changed" in str(full.value)
+    assert store.unfinished_ops() == []
+    assert store.compartment("A02").state is CompartmentState.AVAILABLE
+    assert store.verify_events().ok
+    assert len(store.events(limit=100_000)) == events_before
+
+
+def test_a_deposit_that_cannot_be_finished_on_a_full_disk_is_kept_whole_for_later(
+    store: Store,
+) -> None:
+    op = store.begin_op("A01", Purpose.DEPOSIT, "carla", details=dict(DEPOSIT))
+    store.op_opened(op.id)
+    fill_up(store)
+    with pytest.raises(StoreError):
+        store.finish_deposit(op.id, "tag1", 2_000_000.0, note)
+    # Nothing half-written: the operation is still OPENED and no parcel exists.
+    assert store.op(op.id).status is OpStatus.OPENED
+    assert store.parcels() == []
+    assert store.compartment("A01").state is CompartmentState.RESERVED
+
+    store._db.execute("PRAGMA max_page_count = 1000000")  # room again
+    parcel = store.finish_deposit(op.id, "tag1", 2_000_000.0, note)
+    assert parcel.state is ParcelState.STORED and parcel.compartment_id == "A01"
