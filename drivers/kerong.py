@@ -165,6 +165,7 @@ class KerongDriver(Driver):
         self._locks = tuple(sorted(channel.lock for channel in spec.channels))
         self._bus: KerongBus | None = None
         self._counters = _Counters()
+        self._is_stuck = False  # the last attempt heard nothing: reopen before the next
 
     # -- the contract ---------------------------------------------------------------
 
@@ -314,8 +315,10 @@ class KerongDriver(Driver):
 
         Each attempt holds the bus only for itself: the waits between attempts let the
         other boards on the bus be polled. After an attempt that heard nothing at all
-        (the field's "stuck busy" board) or an I/O error, the port is flushed and reopened.
-        With ``budget_s`` (see :meth:`read_within`), attempts stop when it is spent.
+        (the field's "stuck busy" board) or an I/O error, the port is flushed and reopened,
+        before the next attempt of this exchange or, when none was left (a poll's budget
+        spent), of the next one. With ``budget_s`` (see :meth:`read_within`), attempts
+        stop when it is spent.
         """
         bus = self._attached()
         wait = _FIRST_WAIT_S
@@ -337,13 +340,17 @@ class KerongDriver(Driver):
                     now = time.monotonic()
                     deadline = now + budget_s if deadline is None else deadline
                     timeout_s = max(min(timeout_s, deadline - now), self._least_s)
-                if failure is not None and failure.stuck:
+                if self._is_stuck:
                     self._reopen(bus)
                 attempts += 1
                 try:
-                    return self._attempt(bus, request, timeout_s)
+                    reply = self._attempt(bus, request, timeout_s)
                 except _Failure as exc:
                     failure = exc
+                    self._is_stuck = exc.stuck
+                    continue
+                self._is_stuck = False
+                return reply
         raise BoardOffline(
             self.name,
             f"no valid reply from address {self.address} on {self.port} "
@@ -360,6 +367,8 @@ class KerongDriver(Driver):
         """The unlock exchange of :meth:`pulse`, for any channel of the board."""
         bus = self._attached()
         with bus.lock:
+            if self._is_stuck:
+                self._reopen(bus)
             try:
                 ser = self._send(bus, unlock_request(self.address, lock))
                 reply, _, heard = self._receive(ser)

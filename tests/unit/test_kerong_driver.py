@@ -345,6 +345,19 @@ def test_a_poll_of_a_silent_board_gives_up_at_its_budget_not_after_the_retries(
     assert driver.stats()["retries"] == 0
 
 
+def test_a_board_left_silent_by_a_poll_has_its_port_reopened_before_the_next(
+    emulator: KerongBusEmulator, make_driver: MakeDriver
+) -> None:
+    driver = make_driver(timeout_s=0.1)
+    emulator.set_silent(0)
+    with pytest.raises(BoardOffline):
+        driver.read_within(0.05)  # one attempt: no retry left to reopen before
+    assert driver.stats()["reopens"] == 0
+    emulator.set_silent(0, False)
+    assert set(doors(driver).values()) == {DoorState.CLOSED}
+    assert driver.stats()["reopens"] == 1  # the "stuck busy" cure, one poll later
+
+
 def test_a_poll_asks_again_within_its_budget_after_a_damaged_reply(
     emulator: KerongBusEmulator, make_driver: MakeDriver
 ) -> None:
