@@ -18,6 +18,7 @@ examples:
   locker-kiosk ui --fullscreen                       the touchscreen
   locker-kiosk users --config kiosk.toml add anna --role courier
   locker-kiosk safe-off --config kiosk.toml          every lock output off, no daemon
+  locker-kiosk backup --config kiosk.toml /mnt/usb/kiosk-2026-12-02
 """
 
 
@@ -55,6 +56,15 @@ def build_parser() -> argparse.ArgumentParser:
         "systemd runs this after the daemon stops, whatever the reason.",
     )
     off.add_argument("--config", required=True)
+    back = sub.add_parser(
+        "backup",
+        help="copy the database and key into a new directory, while the kiosk runs",
+        description="Make a consistent copy of the data dir (database and kiosk key) in a "
+        "new directory, beside the running daemon. docs/operations.md says how to restore.",
+    )
+    back.add_argument("--config", required=True, help="the kiosk's TOML config")
+    back.add_argument("--data-dir", help="use this data dir instead of the config's")
+    back.add_argument("dest", help="a new or empty directory for the copy")
     users_cli.add_parser(sub)
     from kiosk.ui import main as ui_main
 
@@ -152,6 +162,14 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 0
     if getattr(args, "data_dir", None):
         config = config.with_data_dir(Path(args.data_dir))
+    if args.command == "backup":
+        from kiosk.backup import backup
+
+        made = backup(config, Path(args.dest))
+        print(f"backed up kiosk {made['kiosk']} to {args.dest}: {made['parcels']} parcels, "
+              f"{made['events']} events, schema {made['schema_version']}, "
+              f"integrity {made['integrity']}")  # fmt: skip
+        return 0
     if args.command == "sim":
         from kiosk.simulator import run_simulator
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -126,3 +128,32 @@ def test_a_courier_signs_in_with_a_badge(tmp_path: Path) -> None:
         c = daemon.client()
         c.sign_in(None, badge="B-77")  # type: ignore[arg-type]
         assert c.token
+
+
+def test_a_backup_made_while_the_kiosk_runs_restores_into_a_kiosk_that_knows_every_code(
+    tmp_path: Path,
+) -> None:
+    with running_daemon() as daemon:
+        courier = daemon.signed_in()
+        view = courier.post("/v1/deposits", {"barcode": "BACKUP-1", "size": "S",
+                                             "phone": "+4915112345678"})  # fmt: skip
+        courier.wait_operation(view["operation"], until_done=True)
+        code = daemon.code_for("BACKUP-1")
+        dest = tmp_path / "copy"
+        made = daemon.kiosk_cmd("backup", "--config", str(daemon.config_path), str(dest))
+        assert made.returncode == 0, made.stderr
+        assert "1 parcels" in made.stdout and "integrity ok" in made.stdout
+        assert sorted(p.name for p in dest.iterdir()) == ["backup.json", "kiosk.db", "kiosk.key"]
+        assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in dest.iterdir())
+        again = daemon.kiosk_cmd("backup", "--config", str(daemon.config_path), str(dest))
+        assert again.returncode == 1 and "is not empty" in again.stderr
+
+        # Restore: stop, put the copy in place of the data dir's files, start.
+        assert daemon.stop() == 0
+        for name in ("kiosk.db", "kiosk.db-wal", "kiosk.db-shm", "kiosk.key"):
+            (daemon.data_dir / name).unlink(missing_ok=True)
+        for name in ("kiosk.db", "kiosk.key"):
+            shutil.copy2(dest / name, daemon.data_dir / name)
+        daemon.start()
+        picked = daemon.client().post("/v1/pickup", {"code": code})
+        assert picked["compartment"] == view["compartment"]
