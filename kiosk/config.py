@@ -163,6 +163,22 @@ class NotifySection:
 
 
 @dataclass(frozen=True)
+class ApiSection:
+    """The API's TCP listener: off unless ``tcp_listen`` is set, and then TLS and a token."""
+
+    tcp_listen: str = ""  # "host:port"
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    token_file: Path | None = None
+    rate_per_minute: int = 120
+
+    @property
+    def host_port(self) -> tuple[str, int]:
+        host, _, port = self.tcp_listen.rpartition(":")
+        return host.strip("[]"), int(port)
+
+
+@dataclass(frozen=True)
 class BoardConfig:
     name: str
     driver: str
@@ -196,6 +212,7 @@ class Config:
     demo: bool = False
     ui: UiSection = UiSection()
     scanner: ScannerSection = ScannerSection()
+    api: ApiSection = ApiSection()
 
     def size_names(self) -> tuple[str, ...]:
         """Size names, smallest first."""
@@ -310,6 +327,7 @@ def _build(raw: dict[str, Any], path: Path, problems: Problems) -> Config:
     compartments = _read_compartments(top, sizes, boards)
     ui = _read_ui(top.table("ui"))
     scanner = _read_scanner(top.table("scanner"))
+    api = _read_api(top.table("api"), path.parent)
     top.check_unknown()
     return Config(
         path,
@@ -325,6 +343,7 @@ def _build(raw: dict[str, Any], path: Path, problems: Problems) -> Config:
         demo,
         ui,
         scanner,
+        api,
     )
 
 
@@ -336,6 +355,28 @@ def _read_scanner(t: Table) -> ScannerSection:
     )
     if section.backend != "none" and not section.device:
         t.problem("device", f"is required when backend = {section.backend!r}")
+    t.check_unknown()
+    return section
+
+
+def _read_api(t: Table, base: Path) -> ApiSection:
+    listen = t.get_str("tcp_listen", "")
+    files = {}
+    for name in ("tls_cert", "tls_key", "token_file"):
+        text = t.get_str(name, "")
+        files[name] = base / text if text else None
+    section = ApiSection(
+        tcp_listen=listen,
+        rate_per_minute=t.get_int("rate_per_minute", 120, minimum=1, maximum=100_000),
+        **files,
+    )
+    if listen:
+        host, _, port = listen.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            t.problem("tcp_listen", f"must be HOST:PORT like '0.0.0.0:8443', got {listen!r}")
+        for name, value in files.items():
+            if value is None:
+                t.problem(name, "is required when tcp_listen is set (TLS and a token, always)")
     t.check_unknown()
     return section
 

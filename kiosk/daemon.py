@@ -17,6 +17,7 @@ import signal
 import socket
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
@@ -32,6 +33,7 @@ from kiosk.errors import LockerError
 from kiosk.hardware import Hardware
 from kiosk.service import Kiosk
 from kiosk.store import Event, Store
+from kiosk.tcp_gate import TcpGate, check_tls_files, read_token
 from kiosk.technician import Technician
 
 log = logging.getLogger("kiosk")
@@ -109,6 +111,7 @@ async def serve(config: Config, ready_file: Path | None = None) -> int:
     lock_fd = lock_data_dir(data_dir)
     check_socket_free(config.kiosk.socket)
     key = load_or_create_key(data_dir / "kiosk.key")
+    tcp_token = _check_tcp(config)
     store = Store(data_dir / "kiosk.db")
     store.listeners.append(log_event)
     bus = Bus()
@@ -118,7 +121,7 @@ async def serve(config: Config, ready_file: Path | None = None) -> int:
         loop.add_signal_handler(sig, stop.set)
     tasks: list[asyncio.Task[None]] = []
     scanner: Scanner | None = None
-    server: _Server | None = None
+    servers: list[_Server] = []
     kiosk: Kiosk | None = None
     try:
         hardware.start(loop)
@@ -135,15 +138,15 @@ async def serve(config: Config, ready_file: Path | None = None) -> int:
         ]
         app = create_app(kiosk, Courier(kiosk), tech)
         sock = bind_socket(config.kiosk.socket)
-        uv = uvicorn.Config(
-            app, log_config=None, access_log=False, lifespan="off", timeout_graceful_shutdown=3
-        )
-        server = _Server(uv)
-        tasks.append(loop.create_task(server.serve(sockets=[sock]), name="api"))
-        while not server.started:
-            if tasks[-1].done():
-                tasks[-1].result()
-            await asyncio.sleep(0.01)
+        servers.append(_Server(uvicorn.Config(app, **_UVICORN)))
+        tasks.append(loop.create_task(servers[-1].serve(sockets=[sock]), name="api"))
+        await _started(servers[-1], tasks[-1])
+        if tcp_token is not None:
+            servers.append(_tcp_server(config, app, tcp_token))
+            tasks.append(loop.create_task(servers[-1].serve(), name="api"))
+            await _started(servers[-1], tasks[-1])
+            log.info("API also on TCP %s (TLS, token, %d requests a minute per client)",
+                     config.api.tcp_listen, config.api.rate_per_minute)  # fmt: skip
         log.info("ready: kiosk %s, API on %s", config.kiosk.id, config.kiosk.socket)
         sdnotify.ready()
         if ready_file is not None:
@@ -155,7 +158,7 @@ async def serve(config: Config, ready_file: Path | None = None) -> int:
         sdnotify.stopping()
         return 0
     finally:
-        if server is not None:
+        for server in servers:
             server.should_exit = True
         bus.close()
         if kiosk is not None:
@@ -170,10 +173,47 @@ async def serve(config: Config, ready_file: Path | None = None) -> int:
         with contextlib.suppress(Exception):
             store.log_event("kiosk_stopped", "info", None, None)
         store.close()
-        if server is not None:
+        if servers:
             with contextlib.suppress(OSError):
                 config.kiosk.socket.unlink()
         os.close(lock_fd)
+
+
+_UVICORN: dict[str, Any] = {
+    "log_config": None,
+    "access_log": False,
+    "lifespan": "off",
+    "timeout_graceful_shutdown": 3,
+}
+
+
+async def _started(server: _Server, task: asyncio.Task[None]) -> None:
+    while not server.started:
+        if task.done():
+            task.result()  # raises what stopped it (a port in use, say)
+            raise LockerError("the API server stopped while starting")
+        await asyncio.sleep(0.01)
+
+
+def _check_tcp(config: Config) -> str | None:
+    """The TCP listener's token, its files checked; None when the listener is off."""
+    api = config.api
+    if not api.tcp_listen:
+        return None
+    assert api.token_file and api.tls_cert and api.tls_key  # the config insists
+    token = read_token(api.token_file)
+    check_tls_files(api.tls_cert, api.tls_key)
+    return token
+
+
+def _tcp_server(config: Config, app: Any, token: str) -> _Server:
+    api = config.api
+    host, port = api.host_port
+    gate = TcpGate(app, token, api.rate_per_minute)
+    return _Server(uvicorn.Config(
+        gate, host=host, port=port, ssl_certfile=str(api.tls_cert),
+        ssl_keyfile=str(api.tls_key), **_UVICORN,
+    ))  # fmt: skip
 
 
 def start_scanner(config: Config, loop: asyncio.AbstractEventLoop, bus: Bus) -> Scanner | None:

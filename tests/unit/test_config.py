@@ -692,3 +692,19 @@ def test_any_document_gives_a_config_or_a_config_error(
         )
     else:
         assert isinstance(result, Config)
+
+
+def test_a_tcp_listener_without_tls_or_token_is_refused(tmp_path: Path) -> None:
+    path = write_config(tmp_path, '[api]\ntcp_listen = "0.0.0.0:8443"\ntls_cert = "cert.pem"\n')
+    assert problems_of(path) == [
+        f"{path}: api.tls_key: is required when tcp_listen is set (TLS and a token, always)",
+        f"{path}: api.token_file: is required when tcp_listen is set (TLS and a token, always)",
+    ]
+
+
+def test_a_tcp_listener_needs_host_and_port(tmp_path: Path) -> None:
+    path = write_config(tmp_path, '[api]\ntcp_listen = "8443"\ntls_cert = "c"\n'
+                        'tls_key = "k"\ntoken_file = "t"\n')  # fmt: skip
+    assert problems_of(path) == [
+        f"{path}: api.tcp_listen: must be HOST:PORT like '0.0.0.0:8443', got '8443'"
+    ]

@@ -1,0 +1,138 @@
+"""The API over TCP: off by default; when on, TLS, a token and a rate limit, always.
+
+On the kiosk itself the API is a Unix socket whose file permissions decide who may talk
+to the daemon. A TCP listener (``[api] tcp_listen``, for a maintenance laptop on the
+kiosk's service network) has no such gate, so :class:`TcpGate` stands in front of the
+same application:
+
+* TLS from ``tls_cert``/``tls_key`` (uvicorn terminates it; there is no plain-HTTP
+  mode);
+* every request carries ``X-Kiosk-Token: <token>``, compared in constant time with the
+  token in ``token_file`` (32 or more characters; a file others may read is refused);
+  a missing or wrong token is 401 and logged, never echoed;
+* at most ``rate_per_minute`` requests per client address (a token bucket), else 429
+  with ``Retry-After``; a wrong token costs as much as a right one, so guessing is
+  bounded by the same rate.
+
+Sessions (``Authorization: Bearer ...``) work over TCP exactly as on the socket: the
+token only lets a client reach the API, it signs nobody in.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import os
+import ssl
+import stat
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from pathlib import Path
+from typing import Any
+
+from kiosk.errors import LockerError
+
+log = logging.getLogger(__name__)
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+App = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+TOKEN_HEADER = b"x-kiosk-token"
+MIN_TOKEN_CHARS = 32
+_MAX_CLIENTS = 1024  # buckets kept; the oldest is dropped past this
+
+
+class TcpSetupError(LockerError):
+    """The TCP listener cannot be set up as configured (token file, certificate)."""
+
+
+def read_token(path: Path) -> str:
+    """The token in ``path``: refused if others may read the file or it is too short."""
+    try:
+        info = path.stat()
+        token = path.read_text().strip()
+    except OSError as exc:
+        raise TcpSetupError(f"cannot read the API token file {path}: {exc.strerror}") from exc
+    if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise TcpSetupError(
+            f"the API token file {path} is accessible by group or others "
+            f"(mode {stat.S_IMODE(info.st_mode):04o}); fix it with: chmod 600 {path}"
+        )
+    if len(token) < MIN_TOKEN_CHARS:
+        raise TcpSetupError(
+            f"the API token in {path} is too short ({len(token)} characters, at least "
+            f"{MIN_TOKEN_CHARS}); make one with: openssl rand -hex 32 > {path}"
+        )
+    return token
+
+
+def check_tls_files(cert: Path, key: Path) -> None:
+    """Load the pair once, so that a bad file stops the start with its name."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+        context.load_cert_chain(os.fspath(cert), os.fspath(key))
+    except (OSError, ssl.SSLError) as exc:
+        raise TcpSetupError(f"cannot load the TLS certificate {cert} and key {key}: {exc}") from exc
+
+
+class TokenBucket:
+    """``rate_per_minute`` requests a minute per client, with a burst of a tenth of it."""
+
+    def __init__(self, rate_per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate_s = rate_per_minute / 60.0
+        self.burst = max(1.0, rate_per_minute / 10.0)
+        self._clock = clock
+        self._buckets: dict[str, tuple[float, float]] = {}
+
+    def take(self, client: str) -> float:
+        """0 if ``client`` may go on, else the seconds until it may."""
+        now = self._clock()
+        tokens, then = self._buckets.pop(client, (self.burst, now))
+        tokens = min(self.burst, tokens + (now - then) * self.rate_s)
+        wait = 0.0
+        if tokens >= 1.0:
+            tokens -= 1.0
+        else:
+            wait = (1.0 - tokens) / self.rate_s
+        self._buckets[client] = (tokens, now)  # re-inserted: the dict stays oldest-first
+        if len(self._buckets) > _MAX_CLIENTS:
+            del self._buckets[next(iter(self._buckets))]
+        return wait
+
+
+class TcpGate:
+    """ASGI middleware: a request reaches ``app`` only within the rate and with the token."""
+
+    def __init__(self, app: App, token: str, rate_per_minute: int) -> None:
+        self.app = app
+        self._token = token.encode()
+        self.bucket = TokenBucket(rate_per_minute)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        client = (scope.get("client") or ("?", 0))[0]
+        wait = self.bucket.take(client)
+        if wait > 0:
+            await _refuse(send, 429, "too many requests; slow down", {"retry-after": wait})
+            return
+        given = dict(scope.get("headers") or []).get(TOKEN_HEADER, b"")
+        if not hmac.compare_digest(given, self._token):
+            log.warning("API over TCP: %s token from %s refused",
+                        "a wrong" if given else "no", client)  # fmt: skip
+            await _refuse(send, 401, "this listener needs the kiosk's API token", {})
+            return
+        await self.app(scope, receive, send)
+
+
+async def _refuse(send: Send, status: int, message: str, extra: dict[str, float]) -> None:
+    body = json.dumps({"error": message, "kind": "TcpGate"}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if "retry-after" in extra:
+        headers.append((b"retry-after", str(int(extra["retry-after"] + 0.999)).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

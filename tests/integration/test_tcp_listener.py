@@ -1,0 +1,108 @@
+"""The API's TCP listener: off by default; on, it speaks only TLS and wants the token."""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import socket
+import ssl
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.daemon import Daemon, running_daemon
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make a test certificate")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
+@pytest.fixture
+def listening(tls: tuple[Path, Path], tmp_path: Path) -> Iterator[tuple[Daemon, str, str, Path]]:
+    cert, key = tls
+    token = secrets.token_hex(32)
+    token_file = tmp_path / "api.token"
+    token_file.write_text(token + "\n")
+    token_file.chmod(0o600)
+    port = free_port()
+    api = {"tcp_listen": f"127.0.0.1:{port}", "tls_cert": str(cert), "tls_key": str(key),
+           "token_file": str(token_file), "rate_per_minute": 60}  # fmt: skip
+    with running_daemon(sections={"api": api}) as daemon:
+        yield daemon, f"https://127.0.0.1:{port}", token, cert
+
+
+def test_the_tcp_listener_is_off_unless_configured(daemon: Daemon) -> None:
+    assert "tcp_listen" not in daemon.config_path.read_text()
+    assert "API also on TCP" not in daemon.log_path.read_text()
+
+
+def test_a_client_with_the_token_reaches_the_api_over_tls(
+    listening: tuple[Daemon, str, str, Path],
+) -> None:
+    daemon, url, token, cert = listening
+    with httpx.Client(verify=ssl.create_default_context(cafile=str(cert))) as client:
+        status = client.get(f"{url}/v1/status", headers={"X-Kiosk-Token": token})
+        assert status.status_code == 200
+        assert status.json()["kiosk"]["id"] == "TEST-01"
+        for headers in ({}, {"X-Kiosk-Token": "0" * 64}):
+            refused = client.get(f"{url}/v1/status", headers=headers)
+            assert refused.status_code == 401
+            assert refused.json()["error"] == "this listener needs the kiosk's API token"
+            assert token not in refused.text
+    with pytest.raises(httpx.HTTPError):  # no plain HTTP on the TLS port
+        httpx.get(url.replace("https", "http") + "/v1/status", timeout=5)
+    assert "no token from 127.0.0.1 refused" in daemon.log_path.read_text()
+
+
+def test_a_burst_past_the_rate_is_answered_429_with_a_wait(
+    listening: tuple[Daemon, str, str, Path],
+) -> None:
+    _, url, token, cert = listening
+    with httpx.Client(verify=ssl.create_default_context(cafile=str(cert))) as client:
+        codes = [client.get(f"{url}/v1/kiosk", headers={"X-Kiosk-Token": token}).status_code
+                 for _ in range(12)]  # fmt: skip
+        assert codes[:6] == [200] * 6  # a burst of a tenth of the minute's 60
+        assert 429 in codes[6:]
+        late = client.get(f"{url}/v1/kiosk", headers={"X-Kiosk-Token": token})
+        assert late.status_code == 429 and int(late.headers["Retry-After"]) >= 1
+
+
+def test_a_token_file_others_may_read_stops_the_start(
+    tls: tuple[Path, Path], tmp_path: Path
+) -> None:
+    cert, key = tls
+    token_file = tmp_path / "api.token"
+    token_file.write_text(secrets.token_hex(32))
+    token_file.chmod(0o644)
+    api = {"tcp_listen": f"127.0.0.1:{free_port()}", "tls_cert": str(cert),
+           "tls_key": str(key), "token_file": str(token_file)}  # fmt: skip
+    root = Path(tempfile.mkdtemp(prefix="lk-", dir="/tmp"))  # a socket path stays short
+    try:
+        daemon = Daemon(root, sections={"api": api})
+        run = daemon.kiosk_cmd("run", "--config", str(daemon.config_path))
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    assert run.returncode == 1
+    assert f"the API token file {token_file} is accessible by group or others" in run.stderr
+    assert f"chmod 600 {token_file}" in run.stderr
