@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.support.crash import DAEMON_CONFIG, CrashRun, KillReport
+from tests.support.crash import DAEMON_CONFIG, CrashRun, KillReport, kerong_daemon, mixed_policy
 from tests.support.daemon import Daemon
 
 SLOW_LATCH_S = 0.25
@@ -50,6 +50,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=1, help="seed of the first data dir")
     parser.add_argument("--per-dir", type=int, default=50, help="kills per data dir")
     parser.add_argument("--every", type=int, default=10, help="print progress every N kills")
+    parser.add_argument("--board", choices=("sim", "kerong"), default="sim",
+                        help="the daemon's sim driver (default), or its Kerong driver on "
+                        "emulated boards on a pty")  # fmt: skip
+    parser.add_argument("--mixed", action="store_true",
+                        help="every journey: also reopen, doesn't-fit, expiry and returns, "
+                        "self-tests (parcels expire after 18 s)")  # fmt: skip
     parser.add_argument(
         "--open-delay",
         type=float,
@@ -63,15 +69,28 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def run_dir(
-    seed: int, open_delay_s: float, kills: int, totals: Totals, every: int, started: float
+    args: argparse.Namespace,
+    seed: int,
+    open_delay_s: float,
+    kills: int,
+    totals: Totals,
+    started: float,
 ) -> None:
     """Up to ``kills`` kills on one fresh data dir; stops early at the first violation."""
     root = Path(tempfile.mkdtemp(prefix="lk-crash-", dir="/tmp"))
-    daemon = Daemon(root, open_delay_s=open_delay_s, **DAEMON_CONFIG)
+    sim = None
+    if args.board == "kerong":
+        daemon, sim = kerong_daemon(root, open_delay_s)
+    else:
+        config = dict(DAEMON_CONFIG)
+        if args.mixed:
+            config["sections"] = {**config["sections"], "policy": mixed_policy()}
+        daemon = Daemon(root, open_delay_s=open_delay_s, **config)
+    every = args.every
     failed = False
     try:
         daemon.start()
-        run = CrashRun(daemon, seed)
+        run = CrashRun(daemon, seed, mixed=args.mixed)
         for _ in range(kills):
             try:
                 report = run.kill_once()
@@ -98,6 +117,8 @@ def run_dir(
         if daemon.proc is not None and daemon.proc.poll() is None:
             daemon.proc.kill()
             daemon.proc.wait(10)
+        if sim is not None:
+            sim.close()
         if failed:
             totals.kept_dirs.append(root)
             print(f"data dir kept for inspection: {root}", flush=True)
@@ -109,14 +130,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     totals = Totals()
     started = time.monotonic()
-    print(f"crashloop: {args.kills} kills, seed {args.seed}, {args.per_dir} per data dir",
-          flush=True)  # fmt: skip
+    workload = "every journey" if args.mixed else "deposits and pickups"
+    print(f"crashloop: {args.kills} kills, seed {args.seed}, {args.per_dir} per data dir, "
+          f"{workload}, {args.board} boards", flush=True)  # fmt: skip
     n = 0
     try:
         while totals.kills < args.kills:
             delay = args.open_delay if args.open_delay is not None else SLOW_LATCH_S * (n % 2)
-            run_dir(args.seed + n, delay, min(args.per_dir, args.kills - totals.kills), totals,
-                    args.every, started)  # fmt: skip
+            run_dir(args, args.seed + n, delay, min(args.per_dir, args.kills - totals.kills),
+                    totals, started)  # fmt: skip
             n += 1
     except KeyboardInterrupt:
         print("interrupted", flush=True)

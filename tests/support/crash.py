@@ -25,10 +25,14 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from kiosk.client import ApiClient, ApiError, ClientError
-from tests.support.daemon import COURIER, Daemon
+from kiosk.config import load_config
+from kiosk.simulator import Simulator
+from tests.support.chaos import ChaosPlan, chaos_config
+from tests.support.daemon import COURIER, TECHNICIAN, Daemon
 from tests.support.invariants import (
     Ledger,
     check_all,
@@ -40,6 +44,14 @@ SIZES = ("S", "M", "L", "XL")
 SIZE_WEIGHTS = (4, 3, 2, 1)
 MODES = ("deposits", "pickups", "both", "raw")
 MODE_WEIGHTS = (3, 3, 3, 2)
+# The mixed workload (``CrashRun(mixed=True)``) adds the courier's and technician's other
+# journeys: a reopen, a parcel that does not fit, collecting expired parcels, a self-test.
+MIXED_MODES = (*MODES, "reopen", "bigger", "returns", "selftest")
+MIXED_WEIGHTS = (*MODE_WEIGHTS, 2, 2, 2, 1)
+# Refusals that are part of the design, not findings: the kiosk is full, a parcel's
+# time ran out before its pickup, nothing has expired yet.
+DESIGNED = {"NoCompartmentFree", "expired", "No expired parcels to collect."}
+CHECK_REASON = "something inside after an interrupted deposit: check it"
 MAX_DELAY_S = 1.5
 MAX_RAW_DELAY_S = 0.05
 SETTLE_TIMEOUT_S = 15.0
@@ -48,6 +60,32 @@ SETTLE_TIMEOUT_S = 15.0
 DAEMON_CONFIG: dict[str, Any] = {"sections": {"doors": {"open_timeout_s": 3.0}}}
 # Alarms a crash must never cause: a door open with no intent behind it.
 FALSE_ALARMS = ("forced_open", "door_found_open")
+
+
+# The mixed workload's parcels expire after this long (18 s), so that a run sees
+# pickups, expiries and returns side by side.
+MIXED_HOLD_HOURS = 0.005
+
+
+def mixed_policy() -> dict[str, Any]:
+    return {"hold_hours": MIXED_HOLD_HOURS, "reminder_hours": [], "expiry_check_s": 0.5}
+
+
+def kerong_daemon(root: Path, open_delay_s: float = 0.0) -> tuple[Daemon, Simulator]:
+    """A daemon on two Kerong boards emulated on a pty, for the mixed workload.
+
+    The emulated boards run in this process, like boards that stay powered while the
+    daemon is killed; their bank, fire log and control socket are where the sim
+    driver's would be, so :class:`CrashRun` checks both alike.
+    """
+    daemon = Daemon(root)
+    plan = ChaosPlan()  # the chaos run's bus and timings, without its faults
+    policy = "".join(f"{k} = {json.dumps(v)}\n" for k, v in mixed_policy().items())
+    daemon.config_path.write_text(chaos_config(daemon.data_dir, plan) + "[policy]\n" + policy)
+    sim = Simulator(load_config(daemon.config_path), person="auto",
+                    close_delay_s=plan.close_delay_s, pace=True)  # fmt: skip
+    sim.bank.open_delay_s = open_delay_s
+    return daemon, sim.start()
 
 
 @dataclass
@@ -71,9 +109,10 @@ class _Burst:
 class CrashRun:
     """Repeated ``kill -9`` of one daemon on one data dir, with an invariant check each."""
 
-    def __init__(self, daemon: Daemon, seed: int) -> None:
+    def __init__(self, daemon: Daemon, seed: int, mixed: bool = False) -> None:
         self.daemon = daemon
         self.seed = seed
+        self.mixed = mixed
         self.rng = random.Random(seed)
         self.ledger = Ledger()
         self.kills = 0
@@ -94,19 +133,24 @@ class CrashRun:
         free = sum(1 for c in view.compartments.values() if c["state"] == "AVAILABLE")
         mode = self._choose_mode(free, len(candidates))
         burst = self._plan(mode, candidates)
-        token = self._sign_in() if burst.deposits else None
+        token = self._sign_in() if burst.deposits or mode in ("returns", "selftest") else None
+        if mode == "selftest":
+            token = self._sign_in(TECHNICIAN)
         if mode == "raw":
             delay = self._raw_request(burst, token, codes)
         else:
-            delay = self._run_burst(burst, token, codes)
+            delay = self._run_burst(burst, token, codes, mode)
         fires_before = read_fire_log(self.daemon.data_dir / "sim-fires.log")
         self.daemon.start()
         violations = self._settle() + burst.unexpected
         violations += self._check(fires_before)
+        if not violations:
+            self._technician_checks()
         return KillReport(self.kills, mode, delay, time.monotonic() - started, violations)
 
     def _choose_mode(self, free: int, candidates: int) -> str:
-        mode = self.rng.choices(MODES, MODE_WEIGHTS)[0]
+        modes, weights = (MIXED_MODES, MIXED_WEIGHTS) if self.mixed else (MODES, MODE_WEIGHTS)
+        mode = self.rng.choices(modes, weights)[0]
         if mode in ("pickups", "both") and candidates == 0:
             return "deposits"
         if mode == "deposits" and free <= 1 and candidates:
@@ -120,6 +164,9 @@ class CrashRun:
             burst.deposits = [self._new_deposit() for _ in range(4)]
         if mode in ("pickups", "both"):
             burst.pickups = pickups[:4]
+        if mode in ("reopen", "bigger"):
+            barcode, _ = self._new_deposit()
+            burst.deposits = [(barcode, "S" if mode == "bigger" else "M")]
         if mode == "raw":
             if pickups and self.rng.random() < 0.5:
                 burst.pickups = pickups[:1]
@@ -134,10 +181,17 @@ class CrashRun:
 
     # -- bursts ---------------------------------------------------------------------
 
-    def _run_burst(self, burst: _Burst, token: str | None, codes: dict[str, str]) -> float:
+    def _run_burst(
+        self, burst: _Burst, token: str | None, codes: dict[str, str], mode: str = ""
+    ) -> float:
         delay = self.rng.uniform(0, MAX_DELAY_S)
         workers = []
-        if burst.deposits:
+        journeys = {"reopen": self._reopen, "bigger": self._bigger,
+                    "returns": self._returns, "selftest": self._selftest}  # fmt: skip
+        if mode in journeys:
+            journey = journeys[mode]
+            workers.append(self._thread(lambda: journey(burst, token)))
+        elif burst.deposits:
             workers.append(self._thread(lambda: self._deposit_all(burst, token)))
         if burst.pickups:
             workers.append(self._thread(lambda: self._pickup_all(burst, codes)))
@@ -190,12 +244,93 @@ class CrashRun:
             view = client.post(path, body)
             return client.wait_operation(view["operation"], poll=5)
         except ApiError as exc:
-            if exc.kind != "NoCompartmentFree":
-                with self._lock:
-                    burst.unexpected.append(f"{path} answered {exc.status}: {exc.message}")
+            self._refused(path, exc, burst)
             return None
         except ClientError:
             return None  # killed under the request
+
+    def _refused(self, path: str, exc: ApiError, burst: _Burst) -> None:
+        designed = {exc.kind, exc.details.get("reason"), exc.message} & DESIGNED
+        if not designed:
+            with self._lock:
+                burst.unexpected.append(f"{path} answered {exc.status}: {exc.message}")
+
+    # -- the mixed workload's journeys ------------------------------------------------
+
+    def _kept_if_stored(self, barcode: str, final: dict[str, Any] | None) -> None:
+        if final and final["status"] == "CLOSED" and final["message"].startswith("Stored in"):
+            with self._lock:
+                self.ledger.kept.add(barcode)
+
+    def _reopen(self, burst: _Burst, token: str | None) -> None:
+        """A courier deposits, and asks for the open door to be fired again."""
+        barcode, size = burst.deposits[0]
+        with self._lock:
+            self.ledger.requested.add(barcode)
+        body = {"barcode": barcode, "size": size, "phone": "+4915112345678"}
+        with self._client(token) as client:
+            try:
+                view = client.post("/v1/deposits", body)
+                client.post(f"/v1/operations/{view['operation']}/reopen")
+                final = client.wait_operation(view["operation"], poll=5)
+            except ApiError as exc:
+                self._refused("reopen", exc, burst)
+                return
+            except ClientError:
+                return
+        self._kept_if_stored(barcode, final)
+
+    def _bigger(self, burst: _Burst, token: str | None) -> None:
+        """A courier's parcel does not fit: a bigger door, the first one freed."""
+        barcode, size = burst.deposits[0]
+        with self._lock:
+            self.ledger.requested.add(barcode)
+        body = {"barcode": barcode, "size": size, "phone": "+4915112345678"}
+        with self._client(token) as client:
+            try:
+                first = client.post("/v1/deposits", body)
+                view = client.post(f"/v1/operations/{first['operation']}/bigger")
+                final = client.wait_operation(view["operation"], poll=5)
+            except ApiError as exc:
+                self._refused("bigger", exc, burst)
+                return
+            except ClientError:
+                return
+        self._kept_if_stored(barcode, final)
+
+    def _returns(self, burst: _Burst, token: str | None) -> None:
+        """A courier collects expired parcels, one door after another."""
+        with self._client(token) as client:
+            for _ in range(4):
+                try:
+                    view = client.post("/v1/returns/next")
+                    client.wait_operation(view["operation"], poll=5)
+                except ApiError as exc:
+                    self._refused("returns", exc, burst)
+                    return
+                except ClientError:
+                    return
+
+    def _selftest(self, burst: _Burst, token: str | None) -> None:
+        """A technician tests every lock, one door after another."""
+        with self._client(token) as client:
+            try:
+                job = client.post("/v1/selftest", {"take_out_of_service": False})
+                for _ in client.watch_job(job["id"], poll=5):
+                    pass
+            except ApiError as exc:
+                self._refused("selftest", exc, burst)
+            except ClientError:
+                return
+
+    def _technician_checks(self) -> None:
+        """Compartments out of service for a check after an interrupted deposit: a
+        technician empties them and puts them back, as one would at a real kiosk."""
+        with self._client(self._sign_in(TECHNICIAN)) as tech:
+            for comp in tech.get("/v1/compartments")["compartments"]:
+                if comp["state"] == "OUT_OF_SERVICE" and comp.get("reason") == CHECK_REASON:
+                    self.daemon.sim().call("set_item", compartment=comp["id"], value=False)
+                    tech.post(f"/v1/compartments/{comp['id']}/in-service")
 
     def _raw_request(self, burst: _Burst, token: str | None, codes: dict[str, str]) -> float:
         """Write one request to the socket and kill the daemon right after it left."""
@@ -268,8 +403,8 @@ class CrashRun:
 
     # -- helpers --------------------------------------------------------------------
 
-    def _sign_in(self) -> str:
-        name, pin = COURIER
+    def _sign_in(self, who: tuple[str, str] = COURIER) -> str:
+        name, pin = who
         with self._client() as client:
             return str(client.sign_in(pin, user=name)["token"])
 

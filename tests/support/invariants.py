@@ -112,7 +112,8 @@ def check_ledger(view: StoreView, ledger: Ledger) -> list[str]:
     by_barcode = view.parcel_by_barcode()
     for barcode in sorted(ledger.kept | ledger.seen_stored):
         p = by_barcode.get(barcode)
-        if p is None or p["state"] not in ("STORED", "PICKED_UP"):
+        # Where a stored parcel may go; how it got there is check_parcels_in_place's.
+        if p is None or p["state"] not in ("STORED", "PICKED_UP", "EXPIRED", "RETURNED"):
             state = p["state"] if p else "missing"
             out.append(f"deposit {barcode} whose door closed is {state}")
     for barcode in sorted(ledger.picked):
@@ -191,5 +192,5 @@ def check_all(
         + check_event_chain(verify)
     )
     if not out:
-        ledger.seen_stored |= {p["barcode"] for p in view.parcels if p["state"] == "STORED"}
+        ledger.seen_stored |= {p["barcode"] for p in view.parcels if p["state"] in LIVE_PARCEL}
     return out
