@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi import Path as ApiPath
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
@@ -52,6 +53,9 @@ STATUS_FOR: list[tuple[type[LockerError], int]] = [
 ]
 
 Barcode = Annotated[str, Field(min_length=1, max_length=512)]
+# Row ids: SQLite's INTEGER is 64-bit, and a larger number must be a 422, not a 500.
+RowId = Annotated[int, ApiPath(ge=1, le=2**63 - 1)]
+Seq = Annotated[int, Query(ge=0, le=2**63 - 1)]
 Text = Annotated[str, Field(max_length=200)]
 
 
@@ -204,7 +208,7 @@ def create_app(kiosk: Kiosk, courier_uc: Courier, tech: Technician) -> FastAPI:
 
     @app.get("/v1/events")
     async def events(
-        after: Annotated[int, Query(ge=0)] = 0,
+        after: Seq = 0,
         limit: Annotated[int, Query(ge=1, le=10000)] = 100,
         newest_first: bool = False,
     ) -> dict[str, Any]:
@@ -217,7 +221,7 @@ def create_app(kiosk: Kiosk, courier_uc: Courier, tech: Technician) -> FastAPI:
         return {"ok": r.ok, "rows": r.rows, "first_bad_seq": r.first_bad_seq, "reason": r.reason}
 
     @app.get("/v1/stream")
-    async def stream(after: Annotated[int | None, Query(ge=0)] = None) -> StreamingResponse:
+    async def stream(after: Seq | None = None) -> StreamingResponse:
         """Server-sent events. With ``after``, logged events after that sequence number are
         replayed first, so a client that read the log and then connects misses nothing."""
 
@@ -247,11 +251,11 @@ def create_app(kiosk: Kiosk, courier_uc: Courier, tech: Technician) -> FastAPI:
         return StreamingResponse(gen(), media_type="text/event-stream")
 
     @app.get("/v1/operations/{op_id}")
-    async def operation(op_id: int, wait: Annotated[float, Query(ge=0, le=60)] = 0) -> Any:
+    async def operation(op_id: RowId, wait: Annotated[float, Query(ge=0, le=60)] = 0) -> Any:
         return await kiosk.wait_operation(op_id, wait)
 
     @app.get("/v1/jobs/{job_id}")
-    async def job(job_id: int, wait: Annotated[float, Query(ge=0, le=60)] = 0) -> Any:
+    async def job(job_id: RowId, wait: Annotated[float, Query(ge=0, le=60)] = 0) -> Any:
         return await tech.wait_job(job_id, wait)
 
     # -- customer -------------------------------------------------------------------
@@ -290,19 +294,19 @@ def create_app(kiosk: Kiosk, courier_uc: Courier, tech: Technician) -> FastAPI:
                                    body.accessible)  # fmt: skip
 
     @app.post("/v1/operations/{op_id}/bigger")
-    async def bigger(op_id: int, s: Courier) -> dict[str, Any]:
+    async def bigger(op_id: RowId, s: Courier) -> dict[str, Any]:
         return await courier_uc.bigger(s, op_id)
 
     @app.post("/v1/operations/{op_id}/not-opened")
-    async def not_opened(op_id: int, s: Courier) -> dict[str, Any]:
+    async def not_opened(op_id: RowId, s: Courier) -> dict[str, Any]:
         return await courier_uc.not_opened(s, op_id)
 
     @app.post("/v1/operations/{op_id}/reopen")
-    async def reopen(op_id: int, s: Courier) -> dict[str, Any]:
+    async def reopen(op_id: RowId, s: Courier) -> dict[str, Any]:
         return await courier_uc.reopen(s, op_id)
 
     @app.post("/v1/operations/{op_id}/cancel")
-    async def cancel(op_id: int, s: Courier) -> dict[str, Any]:
+    async def cancel(op_id: RowId, s: Courier) -> dict[str, Any]:
         return courier_uc.cancel(s, op_id)
 
     @app.post("/v1/returns/next")
