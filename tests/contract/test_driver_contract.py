@@ -203,30 +203,22 @@ class TestDriverContract:
         with pytest.raises(DriverError):
             driver.pulse(NO_SUCH_LOCK, pulse_s)
 
-    def test_dead_board_raises_driver_error_never_reads_closed(
-        self, rig: Rig, driver: Driver
+    def test_dead_board_raises_driver_error_never_reads_closed_and_comes_back_by_itself(
+        self, rig: Rig, driver: Driver, locks: tuple[int, ...]
     ) -> None:
+        driver.read()
+        before = driver.stats()
+        assert {"errors", "last_error"} <= set(before)
         rig.kill_board()
         with pytest.raises(DriverError) as caught:
             driver.read()
         assert driver.name in str(caught.value)
-
-    def test_pulse_on_a_dead_board_raises_driver_error(
-        self, rig: Rig, driver: Driver, locks: tuple[int, ...], pulse_s: float
-    ) -> None:
-        rig.kill_board()
-        with pytest.raises(DriverError):
-            driver.pulse(locks[0], pulse_s)
-
-    def test_board_answers_again_by_itself_once_it_is_back(
-        self, rig: Rig, driver: Driver, locks: tuple[int, ...]
-    ) -> None:
+        after = driver.stats()
+        assert after["last_error"]
+        assert _count(after["errors"]) > _count(before["errors"])
         # What the poller relies on: no close and open from above, just asking again.
-        rig.kill_board()
-        with pytest.raises(DriverError):
-            driver.read()
         rig.revive_board()
-        deadline = time.monotonic() + 3.0
+        deadline = time.monotonic() + getattr(rig, "door_timeout_s", DOOR_TIMEOUT_S)
         while True:
             try:
                 assert set(driver.read()) == set(locks)
@@ -234,6 +226,13 @@ class TestDriverContract:
             except DriverError:
                 assert time.monotonic() < deadline, "the board did not come back by itself"
                 time.sleep(0.05)
+
+    def test_pulse_on_a_dead_board_raises_driver_error(
+        self, rig: Rig, driver: Driver, locks: tuple[int, ...], pulse_s: float
+    ) -> None:
+        rig.kill_board()
+        with pytest.raises(DriverError):
+            driver.pulse(locks[0], pulse_s)
 
     def test_board_answers_again_after_a_reopen(
         self, rig: Rig, driver: Driver, locks: tuple[int, ...]
@@ -255,18 +254,10 @@ class TestDriverContract:
         with pytest.raises(DriverError):
             driver.pulse(locks[0], pulse_s)
 
-    def test_stats_count_errors_and_name_the_last_one(self, rig: Rig, driver: Driver) -> None:
+    def test_stats_is_a_dict_of_counters(self, driver: Driver) -> None:
         driver.read()
-        stats = driver.stats()
-        assert {"errors", "last_error"} <= set(stats)
-        assert stats["last_error"] is None
+        assert isinstance(driver.stats(), dict)
         assert isinstance(driver.board_times_pulse, bool)
-        rig.kill_board()
-        with pytest.raises(DriverError):
-            driver.read()
-        after = driver.stats()
-        assert after["last_error"]
-        assert _count(after["errors"]) > _count(stats["errors"])
 
 
 def _count(errors: int | dict[str, int]) -> int:
@@ -274,13 +265,18 @@ def _count(errors: int | dict[str, int]) -> int:
 
 
 class TestSafetyOnEveryDriver:
-    """The safety layer's promises, seen at the coils of each board (simulated rigs)."""
+    """The safety layer's promises, seen at the coils of each board: simulated rigs
+    only, as the coils of a board on a bench cannot be watched from here."""
+
+    @pytest.fixture(params=sorted(RIGS))
+    def rig(self, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Rig]:
+        made = RIGS[request.param](tmp_path)
+        yield made
+        made.teardown()
 
     @pytest.fixture
     def bank(self, rig: Rig) -> Bank:
-        bank = getattr(rig, "bank", None)
-        if bank is None:
-            pytest.skip("the coils of a real board cannot be watched from here")
+        bank: Bank = getattr(rig, "bank")  # noqa: B009 - not in the Rig protocol
         return bank
 
     @pytest.fixture
