@@ -120,8 +120,8 @@ class SecuritySection:
     lockout_max_s: float = 1800.0
     bruteforce_alarm_per_hour: int = 20
     session_idle_minutes: float = 10.0
-    mass_open_max: int = 40
-    mass_open_window_s: float = 300.0
+    mass_open_max: int = 20
+    mass_open_window_s: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -492,8 +492,8 @@ def _read_security(t: Table) -> SecuritySection:
         lockout_max_s=t.get_float("lockout_max_s", 1800.0, minimum=1),
         bruteforce_alarm_per_hour=t.get_int("bruteforce_alarm_per_hour", 20, minimum=1),
         session_idle_minutes=t.get_float("session_idle_minutes", 10.0, minimum=1, maximum=240),
-        mass_open_max=t.get_int("mass_open_max", 40, minimum=1, maximum=10000),
-        mass_open_window_s=t.get_float("mass_open_window_s", 300.0, minimum=1, maximum=86400),
+        mass_open_max=t.get_int("mass_open_max", 20, minimum=1, maximum=100_000),
+        mass_open_window_s=t.get_float("mass_open_window_s", 60.0, minimum=1, maximum=86400),
     )
     if section.lockout_max_s < initial:
         t.problem(

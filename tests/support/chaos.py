@@ -140,6 +140,8 @@ def chaos_config(data_dir: Path, plan: ChaosPlan) -> str:
         "[locks]",
         "pulse_ms = 100",
         "gap_ms = 20",
+        "[security]",
+        "mass_open_max = 100000",  # a door every few hundred ms, for hours
         "[notify]",
         'backend = "file"',
         "[notify.file]",
