@@ -80,6 +80,23 @@ def wait_for(into: queue.SimpleQueue[Message], cid: str, door: str, timeout: flo
             return at
 
 
+def stream_up(kiosk: KerongKiosk, messages: queue.SimpleQueue[Message], cid: str) -> None:
+    """Open and close ``cid`` until the stream shows it: the listener is then subscribed
+    (a change made before it was is never reported to it). Nothing is timed here."""
+    for _ in range(30):
+        kiosk.bank.open_door(cid)
+        try:
+            wait_for(messages, cid, "OPEN", 1.0)
+        except queue.Empty:
+            kiosk.bank.close_door(cid)
+            time.sleep(0.3)
+            continue
+        kiosk.bank.close_door(cid)
+        wait_for(messages, cid, "CLOSED", 10)
+        return
+    raise RuntimeError("the daemon's event stream never showed a door change")
+
+
 def measure(root: Path, name: str, debounce: dict[str, int], changes: int) -> Run:
     sections = {
         "doors": {"poll_hz": POLL_HZ, **debounce},
@@ -95,10 +112,7 @@ def measure(root: Path, name: str, debounce: dict[str, int], changes: int) -> Ru
         ready = threading.Event()
         listener = threading.Thread(target=listen, args=(kiosk, messages, ready), daemon=True)
         listener.start()
-        kiosk.bank.open_door(compartments[0])  # until the stream is up: nothing to time
-        wait_for(messages, compartments[0], "OPEN", 10)
-        kiosk.bank.close_door(compartments[0])
-        wait_for(messages, compartments[0], "CLOSED", 10)
+        stream_up(kiosk, messages, compartments[0])
         while len(latencies) < changes:
             cid = compartments[len(latencies) // 2 % len(compartments)]
             for action, door in ((kiosk.bank.open_door, "OPEN"), (kiosk.bank.close_door, "CLOSED")):

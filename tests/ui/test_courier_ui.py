@@ -130,6 +130,40 @@ def test_courier_gets_bigger_door_when_parcel_does_not_fit(lit: list[str | None]
         assert daemon.code_for("1Z999AA10123456784")  # the recipient was sent a code
 
 
+def test_courier_reopens_a_door_then_reports_one_that_did_not_open() -> None:
+    with running_daemon(close_delay_s=3.0) as daemon, kiosk_ui(daemon) as ui:
+        sign_in(ui)
+        ui.tap("Deposit parcels")
+        ui.wait_for_text("Scan the parcel or type its barcode.")
+        ui.scan("JJD0099887766554433")
+        ui.wait_for_text("Choose a size for parcel JJD0099887766554433.")
+        ui.tap("size-S")
+        ui.wait_for_text("The recipient's phone number")
+        ui.tap("+")
+        for digit in PHONE[1:]:
+            ui.tap(f"key-{digit}")
+        ui.tap("OK")
+        ui.wait_for_text("Door A01 is open: put the parcel in and close the door.")
+        fires = daemon.sim().fire_counts()["A01"]
+
+        ui.tap("Reopen")
+        daemon.wait_for(lambda: daemon.sim().fire_counts()["A01"] == fires + 1,
+                        what="A01 fired again")  # fmt: skip
+        ui.wait_until(lambda: ui.shows("Reopen"), what="the door screen back")
+        assert ui.shows("Door A01 is open: put the parcel in and close the door.")
+
+        ui.tap("The door did not open")
+        ui.wait_for_text("Door A02 is open: put the parcel in and close the door.")
+        assert ui.shows("Please close door A01.")
+        a01 = {c["id"]: c for c in daemon.client().get("/v1/compartments")["compartments"]}["A01"]
+        assert (a01["state"], a01["reason"]) == (
+            "OUT_OF_SERVICE",
+            "courier reported: door did not open",
+        )
+        ui.wait_for_text("Stored in A02; the recipient has been notified.", timeout=15)
+        assert parcel(daemon, "JJD0099887766554433")["compartment"] == "A02"
+
+
 def test_a_pre_announced_parcel_skips_size_and_phone(daemon: Daemon, ui: UiDriver) -> None:
     daemon.signed_in().post("/v1/announcements", {"barcode": "PKG42", "size": "M",
                                                   "phone": PHONE})  # fmt: skip
