@@ -348,10 +348,14 @@ class LockSafety:
         """The worker of one power group: fire requests in order, gap between them."""
         ready_at = 0.0
         while (request := requests.get()) is not None:
+            wait = ready_at - time.monotonic()
+            if wait > 0:
+                self._stopping.wait(wait)
+            # Still cancellable through the gap: a request its caller dropped meanwhile
+            # (a reopen whose door closed first) is not fired.
             if not request.future.set_running_or_notify_cancel():
                 continue
-            wait = ready_at - time.monotonic()
-            if self._stopping.is_set() or (wait > 0 and self._stopping.wait(wait)):
+            if self._stopping.is_set():
                 _finish(request, SHUTTING_DOWN, time.monotonic())
                 continue
             ready_at = self._fire(request) + self.gap_s

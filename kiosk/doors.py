@@ -21,6 +21,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from drivers.base import DoorState
 from kiosk.bus import Bus
@@ -45,6 +46,10 @@ class LiveOp:
     done: asyncio.Future[OpStatus]
     task: asyncio.Task[None] | None = None
     fire_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # A reopen's unlock, while it waits for its turn in the lock queue: dropped when the
+    # operation ends first, so a late pulse cannot pop a door that was closed for good.
+    reopening: asyncio.Task[Any] | None = None
+    closing: bool = False
 
 
 class Doors:
@@ -193,9 +198,12 @@ class Doors:
         await self._finish(live)
 
     async def _finish(self, live: LiveOp) -> None:
-        """Finish the operation in one transaction; while the store cannot be written
+        """Finish the operation in one transaction (a reopen still queued is dropped); while the store cannot be written
         (a full disk), keep trying: the journal still holds the operation, nothing was
         half-written, and the next start would finish it all the same."""
+        live.closing = True
+        if live.reopening is not None:
+            live.reopening.cancel()
         while True:
             try:
                 self._on_closed(self.store.op(live.op_id))
@@ -226,7 +234,15 @@ class Doors:
             return False
         self.store.refire_op(op_id)
         async with live.fire_lock:
-            result = await self.hw.unlock(live.compartment)
+            live.reopening = asyncio.ensure_future(self.hw.unlock(live.compartment))
+            try:
+                result = await live.reopening
+            except asyncio.CancelledError:
+                if live.closing:
+                    return False  # the door closed first: the pulse was dropped unsent
+                raise
+            finally:
+                live.reopening = None
         if not result.ok:
             return False
         return await self.hw.wait_for_door(

@@ -8,6 +8,7 @@ a pulse opened 0.4 s later.
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -195,3 +196,27 @@ def test_dead_board_takes_its_doors_offline_until_it_answers_again(daemon: Daemo
     assert store_parcel(daemon, "DEAD-0002")["compartment"] == "A02"
     pickup = daemon.client().post("/v1/pickup", {"code": code})
     assert daemon.client().wait_operation(pickup["operation"])["message"] == "Thank you!"
+
+
+def test_a_reopen_still_queued_when_the_door_closes_is_dropped_not_fired() -> None:
+    # A long gap between pulses keeps the reopen waiting in the lock queue.
+    with running_daemon(sections={"locks": {"gap_ms": 3000}}, person="manual") as daemon:
+        sim = daemon.sim()
+        courier = daemon.signed_in()
+        view = courier.post("/v1/deposits", {"barcode": "REOPEN-1", "size": "S",
+                                             "phone": "+4915112345678"})  # fmt: skip
+        cid = view["compartment"]
+        fires = sim.fire_counts()[cid]
+        answer: dict[str, object] = {}
+        asking = threading.Thread(target=lambda: answer.update(
+            courier.post(f"/v1/operations/{view['operation']}/reopen")))  # fmt: skip
+        asking.start()
+        daemon.wait_for(lambda: daemon.events("unlock_retry"), what="the reopen queued")
+        sim.set_item(cid, True)
+        sim.close_door(cid)
+        asking.join(10)
+        assert answer["status"] == "CLOSED"
+        assert answer["message"] == f"Stored in {cid}; the recipient has been notified."
+        time.sleep(3.5)  # past the gap: the dropped pulse would have fired by now
+        assert sim.fire_counts()[cid] == fires
+        assert daemon.events("forced_open") == []

@@ -338,6 +338,18 @@ def test_cancelled_request_does_not_fire(journal: Journal, make_safety: Any) -> 
     assert [p.lock for p in journal.pulses()] == [1, 3]
 
 
+def test_a_request_dropped_while_it_waits_out_the_gap_does_not_fire(
+    journal: Journal, make_safety: Any
+) -> None:
+    safety = make_safety(FakeDriver("top", journal), pulse_s=0.05, gap_s=0.5)
+    safety.unlock("top", 1).result(timeout=5)
+    late = safety.unlock("top", 2)  # the worker takes it, then waits out the gap
+    time.sleep(0.1)
+    assert late.cancel()  # e.g. a reopen whose door was closed meanwhile
+    safety.unlock("top", 3).result(timeout=5)
+    assert [p.lock for p in journal.pulses()] == [1, 3]
+
+
 def test_reads_and_pulses_never_overlap_on_one_board(journal: Journal, make_safety: Any) -> None:
     top = FakeDriver("top", journal)
     safety = make_safety(top, gap_s=0.0)
