@@ -84,6 +84,8 @@ SHOTS = [
     "portrait-home",
     "portrait-keypad",
     "simulator-window",
+    "customer-close-reminder",
+    "home-doors-paused",
 ]
 """Every screenshot, in the order the user guide walks through them."""
 
@@ -225,6 +227,9 @@ class Tour:
         cid = self.door()["compartment"]  # type: ignore[index]
         self.shot("customer-door-open")
         self.daemon.sim().set_item(cid, False)
+        # The daemon reminds every remind_after_s; shown as the screen shows it then.
+        self.on(DoorScreen).reminded = True
+        self.shot("customer-close-reminder")
         self.daemon.sim().close_door(cid)
         self.until(lambda: self.door("CLOSED"), "thank you")
         self.shot("customer-thank-you")
@@ -381,6 +386,24 @@ class Tour:
         self.shot("portrait-keypad")
         self.ui.close()
 
+    def doors_paused(self) -> None:
+        """The mass-open guard tripped: the home screen says the kiosk is out of service."""
+        self.ui.close()
+        config = daemon_config(72.0)
+        config["sections"]["security"] = {"mass_open_max": 1, "mass_open_window_s": 3600}
+        self.daemon.stop()
+        self.daemon.config_path.write_text(render_config(self.daemon.data_dir, **config))
+        self.daemon.start()
+        self.ui = self.connect(self.size)
+        tech = self.daemon.signed_in(TECHNICIAN)
+        for cid in ("A01", "A02"):  # the second open is one too many
+            try:
+                tech.post(f"/v1/compartments/{cid}/open")
+            except Exception:  # the guard says no to the second: that is the point
+                pass
+        self.until(lambda: self.ui.app.out_of_service, "the out-of-service banner")
+        self.shot("home-doors-paused")
+
     def simulator(self) -> None:
         """hw_sim's window, drawn offscreen: a door open, parcels inside, a jammed lock."""
         sim = self.daemon.sim()
@@ -419,6 +442,7 @@ def tour(lang: str, size: tuple[int, int], camera: Camera) -> None:
         walk.large_text()
         walk.portrait()
         walk.simulator()
+        walk.doors_paused()
 
 
 def parse_size(text: str) -> tuple[int, int]:
