@@ -198,9 +198,11 @@ class Doors:
         await self._finish(live)
 
     async def _finish(self, live: LiveOp) -> None:
-        """Finish the operation in one transaction (a reopen still queued is dropped); while the store cannot be written
-        (a full disk), keep trying: the journal still holds the operation, nothing was
-        half-written, and the next start would finish it all the same."""
+        """Finish the operation in one transaction; a reopen still queued is dropped.
+
+        While the store cannot be written (a full disk), keep trying: the journal still
+        holds the operation, nothing was half-written, and the next start would finish
+        it all the same."""
         live.closing = True
         if live.reopening is not None:
             live.reopening.cancel()
