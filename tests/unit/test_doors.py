@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 
 from drivers.base import DoorState
+from kiosk import doors as doors_module
 from kiosk.bus import Bus
 from kiosk.config import DoorsSection
 from kiosk.domain import CompartmentState, OpStatus, Purpose
 from kiosk.doors import Doors
-from kiosk.store import OpRow, Store
+from kiosk.store import OpRow, Store, StoreError
 from kiosk.store.store import CompartmentSpec
 
 FAST = DoorsSection(open_timeout_s=0.2, open_retries=1, remind_after_s=0.2,
@@ -212,3 +213,29 @@ def test_reopen_updates_the_journal_before_firing_again(store: Store) -> None:
 
     run(journey)
     assert hw.fires == ["A01", "A01"]
+
+
+def test_a_door_closed_on_a_full_disk_is_finished_once_there_is_room(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(doors_module, "FINISH_RETRY_S", 0.02)
+    hw, tries = FakeHardware(), []
+
+    def finish(op: OpRow) -> None:
+        tries.append(op.id)
+        if len(tries) < 3:  # the disk is full twice, then there is room again
+            raise StoreError("the database could not be written (database or disk is full)")
+        store.finish_plain(op.id)
+
+    op = store.begin_op("A02", Purpose.TECHNICIAN, "tomas")
+
+    async def journey() -> None:
+        doors = Doors(store, hw, FAST, Bus(), finish, lambda op: None)  # type: ignore[arg-type]
+        live = doors.start(op)
+        assert await live.opened is True
+        hw.set("A02", DoorState.CLOSED)
+        assert await asyncio.wait_for(live.done, 2) is OpStatus.CLOSED
+
+    run(journey)
+    assert len(tries) == 3
+    assert store.op(op.id).status is OpStatus.CLOSED
