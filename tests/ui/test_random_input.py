@@ -20,10 +20,14 @@ from hypothesis import strategies as st
 from kiosk.ui import i18n
 from kiosk.ui.app import App, Screen
 from kiosk.ui.screens.courier import CourierMenuScreen
-from kiosk.ui.screens.deposit import Deposit, ParcelScreen, PhoneScreen, SizeScreen
+from kiosk.ui.screens.deposit import Deposit, ParcelScreen, PhoneScreen, ReceiptScreen, SizeScreen
+from kiosk.ui.screens.dialogs import ConfirmDialog, MoreTimeDialog
+from kiosk.ui.screens.door import DoorScreen
 from kiosk.ui.screens.eventlog import EventLogScreen
 from kiosk.ui.screens.home import HomeScreen
 from kiosk.ui.screens.pickup import PickupScreen
+from kiosk.ui.screens.returns import ReturnsScreen
+from kiosk.ui.screens.selftest import JobScreen
 from kiosk.ui.screens.signin import SignInScreen
 from kiosk.ui.screens.technician import TechnicianScreen
 from tests.support.daemon import Daemon, running_daemon
@@ -34,7 +38,16 @@ USERS = ((("carla", "739184620573"), "courier"), (("tomas", "582039174651"), "te
 EXPIRED = {"token": "an-expired-session", "user": "carla", "role": "courier"}
 EXPIRED_TECHNICIAN = {"token": "an-expired-session", "user": "tomas", "role": "technician"}
 
-SCREENS: dict[str, tuple[dict[str, Any] | None, Callable[[App], Screen]]] = {
+# An operation the daemon does not know: whatever its buttons do is refused.
+NO_SUCH_OP = {"operation": 99999, "compartment": "A01", "status": "OPENED", "door": "OPEN",
+              "live": True, "message": ""}  # fmt: skip
+
+
+def with_dialog(app: App, dialog: Callable[[App], Screen]) -> tuple[Screen, Screen]:
+    return TechnicianScreen(app), dialog(app)
+
+
+SCREENS: dict[str, tuple[dict[str, Any] | None, Callable[[App], Any]]] = {
     "home": (None, HomeScreen),
     "pickup": (None, PickupScreen),
     "sign-in": (None, SignInScreen),
@@ -44,7 +57,18 @@ SCREENS: dict[str, tuple[dict[str, Any] | None, Callable[[App], Screen]]] = {
     "phone": (EXPIRED, lambda app: PhoneScreen(app, Deposit("PKG-RANDOM", size="S"))),
     "technician grid": (EXPIRED_TECHNICIAN, TechnicianScreen),
     "event log": (EXPIRED_TECHNICIAN, EventLogScreen),
-}
+    "door (customer)": (None, lambda app: DoorScreen(app, {**NO_SUCH_OP, "purpose": "pickup"},
+                                                     "customer")),
+    "door (courier)": (EXPIRED, lambda app: DoorScreen(app, {**NO_SUCH_OP, "purpose": "deposit"},
+                                                       "courier")),
+    "receipt": (EXPIRED, lambda app: ReceiptScreen(
+        app, {**NO_SUCH_OP, "purpose": "deposit", "status": "CLOSED", "live": False})),
+    "returns": (EXPIRED, ReturnsScreen),
+    "self-test": (EXPIRED_TECHNICIAN, lambda app: JobScreen(app, "self-test")),
+    "open-all confirmation": (EXPIRED_TECHNICIAN, lambda app: with_dialog(
+        app, lambda a: ConfirmDialog(a, "Open every door?", "Open all", lambda: None))),
+    "more time?": (EXPIRED, lambda app: with_dialog(app, lambda a: MoreTimeDialog(a, 20))),
+}  # fmt: skip
 
 KEYS = [(ord(ch), ch) for ch in "0123456789AZaz+ -"] + [
     (pygame.K_RETURN, "\r"),
@@ -81,7 +105,12 @@ def show(ui: UiDriver, name: str) -> None:
     app.large_text_override = None
     app.dialog = None
     app.session = dict(session) if session else None
-    app.goto(make(app))
+    made = make(app)
+    if isinstance(made, tuple):  # a screen with a dialog over it
+        app.goto(made[0])
+        app.show_dialog(made[1])
+    else:
+        app.goto(made)
     ui.pump(0.01)
 
 
