@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import json
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -189,14 +190,10 @@ class Kiosk:
         }
         raw = self.store.get_meta(THROTTLE_META[name])
         if raw:
-            import json
-
             return Throttle.from_state(json.loads(raw), self.clock, **params)
         return Throttle(self.clock, **params)
 
     def _save_throttle(self, name: str) -> None:
-        import json
-
         self.store.set_meta(THROTTLE_META[name], json.dumps(self.throttles[name].to_state()))
 
     def _check_throttle(self, name: str) -> None:
@@ -207,15 +204,18 @@ class Kiosk:
                             f"{int(wait + 0.999)} seconds.", wait)  # fmt: skip
 
     def _fail(self, name: str, kind: str, **detail: Any) -> None:
+        """Count a wrong code or PIN: the throttle's state and its events, one transaction."""
         outcome = self.throttles[name].record_failure()
-        self._save_throttle(name)
-        self.store.log_event(kind, "warning", None, None, in_row=outcome.failures_in_row, **detail)
+        events: list[tuple[str, str, dict[str, Any]]] = [
+            (kind, "warning", {"in_row": outcome.failures_in_row, **detail})
+        ]
         if outcome.locked_for > 0:
-            self.store.log_event(
-                "keypad_locked", "warning", None, None, input=name, seconds=outcome.locked_for
-            )
+            events.append(("keypad_locked", "warning",
+                           {"input": name, "seconds": outcome.locked_for}))  # fmt: skip
         if outcome.alarm:
-            self.store.log_event("brute_force_suspected", "alarm", None, None, input=name)
+            events.append(("brute_force_suspected", "alarm", {"input": name}))
+        state = json.dumps(self.throttles[name].to_state())
+        self.store.set_meta_with_events(THROTTLE_META[name], state, events)
 
     def _succeed(self, name: str) -> None:
         if self.throttles[name].to_state() != Throttle(self.clock).to_state():

@@ -221,6 +221,16 @@ class StoreBase:
         with self._tx() as db:
             db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
+    def set_meta_with_events(
+        self, key: str, value: str, events: Sequence[tuple[str, str, dict[str, Any]]]
+    ) -> None:
+        """``set_meta`` and ``(kind, severity, detail)`` events in one transaction (a wrong
+        code: the throttle's new state and what it led to, all or nothing)."""
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+            for kind, severity, detail in events:
+                self._event(kind, severity, None, None, **detail)
+
     def parcel(self, pid: int) -> ParcelRow:
         row = self._one("SELECT * FROM parcels WHERE id = ?", pid)
         if row is None:
