@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from tests.support.daemon import Daemon
+import contextlib
+import os
+import pty
+import tty
+
+from tests.support.daemon import Daemon, running_daemon
 from tests.support.ui import UiDriver
 
 
@@ -55,3 +60,32 @@ def test_a_customer_who_leaves_the_door_open_is_asked_to_close_it(
     daemon.sim().close_door(door)
     ui.wait_for_text("Thank you!")
     assert not ui.shows(f"Door {door} has been open a long time. Please close it now.")
+
+
+def test_a_code_read_by_the_kiosks_own_scanner_opens_the_door_on_the_screen() -> None:
+    # The daemon reads a serial scanner (a pty here); the screen gets the scan from the
+    # event stream and treats it as a typed pickup code.
+    master, slave = pty.openpty()
+    tty.setraw(slave)
+    sections = {"scanner": {"backend": "serial", "device": os.ttyname(slave), "baud": 9600}}
+    try:
+        with running_daemon(sections=sections) as daemon:
+            door, code = stored(daemon)
+            ui = UiDriver(str(daemon.socket))
+            try:
+                ui.wait_until(lambda: ui.app.online and ui.app.kiosk is not None, what="the UI")
+                daemon.wait_for(lambda: "reading the serial scanner" in daemon.log(),
+                                what="the scanner")  # fmt: skip
+                opened = f"Door {door} is open: take your parcel and close the door."
+                for _ in range(10):  # the UI's event stream may connect after a first scan
+                    os.write(master, f"{code}\r\n".encode())
+                    with contextlib.suppress(AssertionError):
+                        ui.wait_for_text(opened, timeout=1.0)
+                        break
+                assert ui.shows(opened)
+            finally:
+                ui.close()
+            assert code not in daemon.log()
+    finally:
+        os.close(master)
+        os.close(slave)
