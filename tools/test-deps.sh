@@ -1,11 +1,14 @@
 #!/bin/sh
 # Install the Debian packages the test suite runs besides Python (only those missing):
-#   systemd   systemd-analyze, which checks the units in systemd/
+#   systemd     systemd-analyze, which checks the units in systemd/
+#   mosquitto   a real MQTT broker on loopback for the fleet tests (not left running:
+#               the tests start their own)
 # Safe to run again; needs root or sudo only when something is missing.
 set -eu
 
 missing=""
 command -v systemd-analyze >/dev/null 2>&1 || missing="$missing systemd"
+[ -x /usr/sbin/mosquitto ] || command -v mosquitto >/dev/null 2>&1 || missing="$missing mosquitto"
 
 if [ -n "$missing" ]; then
     echo "installing Debian packages for the tests:$missing"
@@ -13,4 +16,8 @@ if [ -n "$missing" ]; then
     $sudo apt-get update -qq
     # shellcheck disable=SC2086 # one word per package
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing
+    # The package starts a broker on port 1883 where systemd runs; the tests need none.
+    if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet mosquitto 2>/dev/null; then
+        $sudo systemctl disable --now mosquitto >/dev/null 2>&1 || true
+    fi
 fi
