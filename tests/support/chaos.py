@@ -36,6 +36,7 @@ from kiosk.client import ApiClient, ApiError, ClientError
 from kiosk.config import load_config
 from kiosk.simulator import Simulator
 from tests.support.daemon import Daemon
+from tests.support.inbox import Inbox
 from tests.support.invariants import (
     Ledger,
     check_event_chain,
@@ -182,7 +183,7 @@ class ChaosRun:
         self.report = ChaosReport(plan)
         self.ledger = Ledger()
         self.codes: dict[str, str] = {}  # barcode -> pickup code, of parcels to pick up
-        self._inbox_offset = 0
+        self._inbox = Inbox(self.daemon.data_dir / "inbox.jsonl")
         self._serial = 0
         self._silencer: threading.Thread | None = None
 
@@ -364,21 +365,8 @@ class ChaosRun:
     # -- helpers --------------------------------------------------------------------
 
     def _refresh_codes(self) -> None:
-        """Pickup codes the recipients were sent since the last look (read incrementally:
-        the inbox of a long run is large)."""
-        path = self.daemon.data_dir / "inbox.jsonl"
-        if not path.exists():
-            return
-        with path.open("rb") as f:
-            f.seek(self._inbox_offset)
-            chunk = f.read()
-        complete = chunk[: chunk.rfind(b"\n") + 1]
-        self._inbox_offset += len(complete)
-        for line in complete.splitlines():
-            message = json.loads(line)
-            if message["kind"] == "parcel_stored":
-                payload = message["payload"]
-                self.codes[payload["barcode"]] = str(payload["code"])
+        """Pickup codes the recipients were sent since the last look."""
+        self.codes.update(self._inbox.new_codes())
 
     def _wait_settled(self) -> None:
         """Every board online, every door closed, no operation live, nothing to send."""

@@ -26,6 +26,7 @@ from typing import Any
 
 from kiosk.client import ApiClient, ApiError, ClientError
 from tests.support.daemon import COURIER, Daemon
+from tests.support.inbox import Inbox
 
 BOARDS = 4
 PER_BOARD = 8
@@ -103,7 +104,7 @@ class SoakRun:
         self._lock = threading.Lock()
         self._serial = 0
         self._codes: dict[str, str] = {}
-        self._inbox_offset = 0
+        self._inbox = Inbox(daemon.data_dir / "inbox.jsonl")
         self._stop = threading.Event()
 
     def run(
@@ -185,26 +186,12 @@ class SoakRun:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             with self._lock:
-                self._read_inbox()
+                self._codes.update(self._inbox.new_codes())
                 code = self._codes.pop(barcode, None)
             if code is not None:
                 return code
             time.sleep(0.005)
         return None
-
-    def _read_inbox(self) -> None:
-        path = self.daemon.data_dir / "inbox.jsonl"
-        if not path.exists():
-            return
-        with path.open("rb") as f:
-            f.seek(self._inbox_offset)
-            chunk = f.read()
-        complete = chunk[: chunk.rfind(b"\n") + 1]
-        self._inbox_offset += len(complete)
-        for line in complete.splitlines():
-            message = json.loads(line)
-            if message["kind"] == "parcel_stored":
-                self._codes[message["payload"]["barcode"]] = str(message["payload"]["code"])
 
     def _sample(self, ops: int, began: float) -> None:
         pid = self.daemon.proc.pid if self.daemon.proc else 0
