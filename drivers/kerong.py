@@ -19,7 +19,8 @@ Options (``[[boards]]`` keys, declared in :attr:`KerongDriver.OPTIONS`):
 ``timeout_s``        how long to wait for a reply after a request (0.1). A poll has half
                      a poll period: under a quarter period, a lost reply is asked
                      again within the same poll.
-``retries``          further attempts after a failed one (waits 20, 40, 80 ms, ...).
+``retries``          further attempts after a failed one (waits 20, 40, 80 ms, ...; within a
+                     poll's budget, a gap of 2 ms, so a lost reply is asked again twice).
 ``rs485``            kernel RS-485 mode; off by default: most USB adapters switch
                      direction themselves, and a pty refuses it.
 ``item_sensors``     report the infrared item bits (else ``item`` is ``None``).
@@ -66,6 +67,7 @@ from drivers.kerong_frames import (
     LOCKS_PER_BOARD,
     MAX_ADDRESS,
     STATUS_REPLY_LEN,
+    BadAddress,
     BadChecksum,
     FrameError,
     StatusReply,
@@ -82,6 +84,7 @@ log = logging.getLogger(__name__)
 
 ERROR_KINDS = ("timeout", "checksum", "framing", "io")
 _FIRST_WAIT_S = 0.02
+_POLL_GAP_S = 0.002  # between a poll's attempts: the line turned round, the lock let go
 _MAX_WAIT_S = 0.16
 _REPLY_MARGIN_S = 0.005
 _REQUEST_LEN = 5
@@ -321,7 +324,7 @@ class KerongDriver(Driver):
         stop when it is spent.
         """
         bus = self._attached()
-        wait = _FIRST_WAIT_S
+        wait = _FIRST_WAIT_S if budget_s is None else _POLL_GAP_S
         failure: _Failure | None = None
         deadline: float | None = None
         attempts = 0
@@ -331,7 +334,8 @@ class KerongDriver(Driver):
                     break
                 self._counters.retries += 1
                 time.sleep(wait)
-                wait = min(wait * 2, _MAX_WAIT_S)
+                if budget_s is None:
+                    wait = min(wait * 2, _MAX_WAIT_S)
             with bus.lock:
                 timeout_s = self.timeout_s
                 if budget_s is not None:
@@ -417,13 +421,15 @@ class KerongDriver(Driver):
         ``timeout_s`` (by default the board's option) has passed.
 
         Returns (the reply or ``None``, the last rejected frame's error or ``None``,
-        whether any byte came at all). Noise before a reply is skipped, not fatal.
+        whether any byte came at all). Noise before a reply is skipped, not fatal. A
+        reply of another board (one that answered its own request too late) held the
+        line while ours was due: the wait is stretched, once, by one exchange's time.
         """
         address = self.address if address is None else address
         deadline = time.monotonic() + (self.timeout_s if timeout_s is None else timeout_s)
         buffer = bytearray()
         rejected: FrameError | None = None
-        heard = False
+        heard = stretched = False
         while True:
             reply, last = scan_status_reply(buffer, address)
             rejected = last or rejected
@@ -431,6 +437,9 @@ class KerongDriver(Driver):
                 return reply, rejected, True
             if isinstance(last, BadChecksum):
                 return None, last, True  # this board's reply, damaged: no other is coming
+            if isinstance(last, BadAddress) and not stretched:
+                stretched = True
+                deadline = max(deadline, time.monotonic() + self._least_s)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return None, rejected, heard

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from kiosk import __version__
 from kiosk.config import ConfigError, load_config
-from kiosk.errors import LockerError
+from kiosk.errors import LockerError, NeedsAPerson
 
 EPILOG = """\
 examples:
@@ -126,6 +126,9 @@ def main(argv: list[str] | None = None) -> int:
         for problem in exc.problems:
             print(f"locker-kiosk: {problem}", file=sys.stderr)
         return 2
+    except NeedsAPerson as exc:
+        print(f"locker-kiosk: {exc}", file=sys.stderr)
+        return 2  # as for a bad config: the unit's RestartPreventExitStatus
     except LockerError as exc:
         print(f"locker-kiosk: {exc}", file=sys.stderr)
         return 1

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
-from kiosk.errors import InvalidInput, LockerError
+from kiosk.errors import InvalidInput, LockerError, NeedsAPerson
 
 __all__ = [
     "KEY_BYTES",
@@ -43,7 +43,7 @@ MAX_DRAWS = 100
 _SEPARATORS = str.maketrans("", "", " -")
 
 
-class KeyFileError(LockerError):
+class KeyFileError(NeedsAPerson):
     """The kiosk key file is unsafe or damaged; the message says how to fix it."""
 
 

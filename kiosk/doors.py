@@ -230,17 +230,23 @@ class Doors:
     # -- while live -----------------------------------------------------------------
 
     async def reopen(self, op_id: int) -> bool:
-        """Fire a live operation's lock again (the intent is updated first)."""
+        """Fire a live operation's lock again (the intent is updated first).
+
+        Not once the door has closed: a reopen asked for then, or still waiting for an
+        earlier one to fire, is dropped (``False``) and the door stays shut."""
         live = self.live.get(op_id)
-        if live is None:
+        if live is None or live.closing:
             return False
-        self.store.refire_op(op_id)
         async with live.fire_lock:
+            if live.closing or self.live.get(op_id) is not live:
+                return False  # the door closed while this one waited its turn
+            self.store.refire_op(op_id)
             live.reopening = asyncio.ensure_future(self.hw.unlock(live.compartment))
             try:
                 result = await live.reopening
             except asyncio.CancelledError:
-                if live.closing:
+                task = asyncio.current_task()
+                if live.closing and not (task is not None and task.cancelling()):
                     return False  # the door closed first: the pulse was dropped unsent
                 raise
             finally:

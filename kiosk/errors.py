@@ -10,6 +10,7 @@ __all__ = [
     "Forbidden",
     "InvalidInput",
     "LockerError",
+    "NeedsAPerson",
     "NoCompartmentFree",
     "NotFound",
     "Throttled",
@@ -18,6 +19,12 @@ __all__ = [
 
 class InvalidInput(LockerError):
     """Input that does not follow the rules (a malformed barcode, an unknown size)."""
+
+
+class NeedsAPerson(LockerError):
+    """The kiosk must not start until a person fixes something: a file others may read,
+    a damaged database. A restart cannot cure it; ``locker-kiosk`` exits with status 2,
+    which the systemd unit does not restart."""
 
 
 class NotFound(LockerError):

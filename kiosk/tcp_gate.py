@@ -16,6 +16,10 @@ same application:
 
 Sessions (``Authorization: Bearer ...``) work over TCP exactly as on the socket: the
 token only lets a client reach the API, it signs nobody in.
+
+What opens many doors at once or lifts the mass-open guard is for the kiosk itself
+only (:data:`LOCAL_ONLY`: open all, self-test, discovery, the guard's reset): over TCP
+it is 403, whoever asks. Only HTTP passes; a WebSocket is refused before it opens.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import hmac
 import json
 import logging
 import os
+import re
 import ssl
 import stat
 import time
@@ -31,7 +36,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import Any
 
-from kiosk.errors import LockerError
+from kiosk.errors import NeedsAPerson
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +47,13 @@ App = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 TOKEN_HEADER = b"x-kiosk-token"
 MIN_TOKEN_CHARS = 32
+LOCAL_ONLY = re.compile(
+    r"/v1/(compartments/open-all|selftest|discover|guard/reset|boards/[^/]+/scan-bus)/?"
+)
 _MAX_CLIENTS = 1024  # buckets kept; the oldest is dropped past this
 
 
-class TcpSetupError(LockerError):
+class TcpSetupError(NeedsAPerson):
     """The TCP listener cannot be set up as configured (token file, certificate)."""
 
 
@@ -112,8 +120,11 @@ class TcpGate:
         self.bucket = TokenBucket(rate_per_minute)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] == "lifespan":
             await self.app(scope, receive, send)
+            return
+        if scope["type"] != "http":
+            await send({"type": "websocket.close", "code": 1008})
             return
         client = (scope.get("client") or ("?", 0))[0]
         wait = self.bucket.take(client)
@@ -125,6 +136,11 @@ class TcpGate:
             log.warning("API over TCP: %s token from %s refused",
                         "a wrong" if given else "no", client)  # fmt: skip
             await _refuse(send, 401, "this listener needs the kiosk's API token", {})
+            return
+        if LOCAL_ONLY.fullmatch(scope.get("path", "")):
+            log.warning("API over TCP: %s %s from %s refused: only at the kiosk",
+                        scope.get("method"), scope.get("path"), client)  # fmt: skip
+            await _refuse(send, 403, "this can only be done at the kiosk itself", {})
             return
         await self.app(scope, receive, send)
 

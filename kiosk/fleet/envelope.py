@@ -23,6 +23,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import re
 import secrets
 import time
@@ -162,14 +163,21 @@ def verify(raw: bytes, keyring: Keyring, kiosk: str, now: float | None = None) -
     return _check_body(body, kid, payload, kiosk, now)
 
 
+def _is_time(value: object) -> bool:
+    """A finite number of seconds (JSON's ``true`` is no time, nor NaN nor Infinity)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def _check_body(body: dict[str, Any], kid: str, payload: bytes, kiosk: str, now: float) -> Command:
     cid, target, command = body.get("id"), body.get("kiosk"), body.get("command")
     issued, expires, args = body.get("issued_at"), body.get("expires_at"), body.get("args", {})
     if not (isinstance(cid, str) and _ID.fullmatch(cid)) or not isinstance(command, str):
         raise CommandRefused("malformed", "the command has no valid id or name")
-    if not all(isinstance(t, int | float) for t in (issued, expires)) or not isinstance(args, dict):
+    if not (_is_time(issued) and _is_time(expires)) or not isinstance(args, dict):
         raise CommandRefused("malformed", "the command's times or arguments are not valid")
     assert isinstance(issued, int | float) and isinstance(expires, int | float)
+    if expires < issued:
+        raise CommandRefused("malformed", "the command expires before it was issued")
     if target != kiosk:
         raise CommandRefused("wrong_kiosk", f"the command is for kiosk {str(target)[:64]!r}")
     if expires - issued > MAX_LIFETIME_S:

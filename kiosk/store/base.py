@@ -8,12 +8,12 @@ import sqlite3
 import stat
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kiosk.errors import LockerError, NotFound
+from kiosk.errors import LockerError, NeedsAPerson, NotFound
 from kiosk.store.eventlog import GENESIS, ChainReport, Event, canonical_detail, row_hash
 from kiosk.store.eventlog import verify_rows as _verify_rows
 from kiosk.store.rows import ParcelRow
@@ -26,6 +26,10 @@ class StoreError(LockerError):
     """The database cannot be opened or written (corrupt, too new, disk full)."""
 
 
+class StoreRefused(StoreError, NeedsAPerson):
+    """The database must not be opened: others may read it, or it is damaged."""
+
+
 RESTORE_HINT = "restore the data dir from a backup (docs/operations.md)"
 
 
@@ -33,23 +37,29 @@ def check_before_open(path: Path) -> None:
     """Refuse a database others may read, or one that is damaged, before writing to it.
 
     A new database file is made with mode 0600 (SQLite gives its -wal and -shm files the
-    same mode). An existing one is first read, read-only, with ``PRAGMA quick_check``:
-    opening a damaged file for writing could make it worse, so it is left as it was.
+    same mode); the -wal and -shm files left by the last run are checked as well. An
+    existing database is first read, read-only, with ``PRAGMA quick_check``: opening a
+    damaged file for writing could make it worse, so it is left as it was.
     """
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CREAT, 0o600)
     except OSError as exc:
-        raise StoreError(f"cannot read the database {path}: {exc.strerror}") from exc
+        raise StoreRefused(f"cannot read the database {path}: {exc.strerror}") from exc
     try:
         info = os.fstat(fd)
     finally:
         os.close(fd)
-    if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise StoreError(
-            f"the database {path} is accessible by group or others "
-            f"(mode {stat.S_IMODE(info.st_mode):04o}); it holds who may open what: "
-            f"fix it with: chmod 600 {path}*"
-        )
+    modes = {path: info.st_mode}
+    for suffix in ("-wal", "-shm"):
+        with suppress(FileNotFoundError):
+            modes[Path(f"{path}{suffix}")] = os.stat(f"{path}{suffix}").st_mode
+    for where, mode in modes.items():
+        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise StoreRefused(
+                f"the database file {where} is accessible by group or others "
+                f"(mode {stat.S_IMODE(mode):04o}); it holds who may open what: "
+                f"fix it with: chmod 600 {path}*"
+            )
     if info.st_size == 0:
         return
     try:
@@ -59,11 +69,11 @@ def check_before_open(path: Path) -> None:
         finally:
             check.close()
     except sqlite3.DatabaseError as exc:
-        raise StoreError(
+        raise StoreRefused(
             f"the database {path} is damaged ({exc}); it was left untouched: {RESTORE_HINT}"
         ) from exc
     if verdict != ["ok"]:
-        raise StoreError(
+        raise StoreRefused(
             f"the database {path} is damaged ({'; '.join(verdict)}); it was left untouched: "
             f"{RESTORE_HINT}"
         )

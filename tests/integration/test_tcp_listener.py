@@ -14,7 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.daemon import Daemon, running_daemon
+from kiosk.tcp_gate import LOCAL_ONLY
+from tests.support.daemon import TECHNICIAN, Daemon, running_daemon
 
 
 def free_port() -> int:
@@ -103,6 +104,30 @@ def test_a_token_file_others_may_read_stops_the_start(
         run = daemon.kiosk_cmd("run", "--config", str(daemon.config_path))
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    assert run.returncode == 1
+    assert run.returncode == 2  # a person must fix it: systemd does not restart
     assert f"the API token file {token_file} is accessible by group or others" in run.stderr
     assert f"chmod 600 {token_file}" in run.stderr
+
+
+def test_opening_every_door_or_lifting_the_guard_is_refused_over_tcp(
+    listening: tuple[Daemon, str, str, Path],
+) -> None:
+    daemon, url, token, cert = listening
+    with httpx.Client(verify=ssl.create_default_context(cafile=str(cert))) as client:
+        gate = {"X-Kiosk-Token": token}
+        who = {"pin": TECHNICIAN[1], "user": TECHNICIAN[0]}
+        answer = client.post(f"{url}/v1/sessions", json=who, headers=gate)
+        assert answer.status_code == 200  # the technician signs in over TCP ...
+        signed = {**gate, "Authorization": f"Bearer {answer.json()['token']}"}
+        one = client.post(f"{url}/v1/compartments/A01/open", json={}, headers=signed)
+        assert one.status_code in (200, 202), one.text  # ... and may open one door,
+        # but not what opens many or lifts the guard (a burst of 6 is the rate's limit).
+        for path in ("/v1/compartments/open-all", "/v1/selftest", "/v1/discover",
+                     "/v1/guard/reset"):  # fmt: skip
+            refused = client.post(f"{url}{path}", json={}, headers=signed)
+            assert refused.status_code == 403, path
+            assert refused.json()["error"] == "this can only be done at the kiosk itself"
+    assert LOCAL_ONLY.fullmatch("/v1/boards/bank/scan-bus")  # it pulses no lock but holds the bus
+    log = daemon.log()
+    assert "/v1/compartments/open-all from 127.0.0.1 refused: only at the kiosk" in log
+    assert not daemon.events("open_all")

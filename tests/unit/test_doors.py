@@ -215,6 +215,42 @@ def test_reopen_updates_the_journal_before_firing_again(store: Store) -> None:
     assert hw.fires == ["A01", "A01"]
 
 
+class SlowHardware(FakeHardware):
+    """A lock queue that holds every fire after the first until ``gate`` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+
+    async def unlock(self, cid: str) -> Result:
+        if self.fires:
+            await self.gate.wait()
+        return await super().unlock(cid)
+
+
+def test_reopens_pressed_twice_fire_nothing_once_the_door_has_closed(store: Store) -> None:
+    # The courier presses Reopen twice, then pushes the door shut before the lock
+    # queue gets to either: the parcel is stored and the door must stay shut.
+    hw, closed, not_opened = SlowHardware(), [], []  # type: ignore[var-annotated]
+
+    async def journey() -> tuple[bool, bool, bool]:
+        doors = make_doors(store, hw, closed, not_opened)
+        live = doors.start(store.begin_op("A01", Purpose.TECHNICIAN, "tomas"))
+        await live.opened
+        first = asyncio.ensure_future(doors.reopen(live.op_id))
+        second = asyncio.ensure_future(doors.reopen(live.op_id))
+        await asyncio.sleep(0.01)  # the first waits in the queue, the second behind it
+        hw.set("A01", DoorState.CLOSED)
+        await live.done
+        hw.gate.set()
+        late = await doors.reopen(live.op_id)
+        return await first, await second, late
+
+    assert asyncio.run(journey()) == (False, False, False)
+    assert hw.fires == ["A01"]
+    assert hw.door("A01") is DoorState.CLOSED
+
+
 def test_a_door_closed_on_a_full_disk_is_finished_once_there_is_room(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:

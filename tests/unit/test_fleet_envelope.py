@@ -105,3 +105,25 @@ def test_keygen_writes_a_private_key_and_prints_the_line_to_pin(
     raw = sign(load_private(key_file), "ops-2026", KIOSK, "selftest", now=NOW)
     assert verify(raw, Keyring.load(ring_file), KIOSK, NOW).command == "selftest"
     assert cli.main(["keygen", "--kid", "ops-2026", "--out", str(tmp_path)]) == 1
+
+
+@pytest.mark.parametrize(
+    "times",
+    [
+        '"issued_at":true,"expires_at":1800000060',  # JSON true is 1 to Python
+        '"issued_at":1800000000,"expires_at":Infinity',  # a command that never expires
+        '"issued_at":NaN,"expires_at":1800000060',  # every comparison with NaN is false
+        '"issued_at":1800000060,"expires_at":1800000000',  # expires before it was issued
+    ],
+)
+def test_a_signed_command_with_times_that_are_not_times_is_malformed(
+    keys: tuple, times: str
+) -> None:
+    key, ring, _ = keys
+    payload = '{"id":"c-000002","kiosk":"' + KIOSK + '","command":"open","args":{},' + times + "}"
+    raw = json.dumps({
+        "kid": "ops-1",
+        "payload": base64.b64encode(payload.encode()).decode(),
+        "sig": base64.b64encode(key.sign(payload.encode())).decode(),
+    }).encode()  # fmt: skip
+    assert refused(raw, ring) == "malformed"

@@ -300,6 +300,26 @@ def test_a_reply_later_than_the_timeout_is_retried(
     assert driver.stats()["errors"]["timeout"] >= 1
 
 
+def test_a_late_reply_of_another_board_stretches_the_wait_for_ours(
+    bank: Bank, tmp_path: Path
+) -> None:
+    # 1200 baud, paced: a request is 42 ms on the wire, a reply 75 ms. "top" answers
+    # 215 ms late: its reply holds the line until ~332 ms. "middle", asked at 200 ms
+    # with 200 ms to answer, gets its reply at ~407 ms: past its time-out, inside the
+    # stretch of one exchange (122 ms) from when top's reply was heard.
+    options = {"port": "", "baud": 1200, "timeout_s": 0.2, "retries": 0}
+    with (
+        start_emulator(bank, tmp_path, baud=1200, pace=True) as emulator,
+        build("top", **{**options, "port": emulator.device}) as top,
+        build("middle", **{**options, "port": emulator.device}) as middle,
+    ):
+        emulator.delay_next_reply(0.215)
+        with pytest.raises(BoardOffline, match="'top'"):
+            top.read()
+        assert set(doors(middle).values()) == {DoorState.CLOSED}
+        assert set(middle.stats()["errors"].values()) == {0}
+
+
 def test_a_board_always_later_than_the_timeout_is_offline(
     emulator: KerongBusEmulator, make_driver: MakeDriver
 ) -> None:

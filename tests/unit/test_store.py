@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.domain import CompartmentState, OpStatus, ParcelState, Purpose
-from kiosk.errors import ConflictError
+from kiosk.errors import ConflictError, NeedsAPerson
 from kiosk.store import OutboxItem, Store, StoreError
 from kiosk.store.schema import SCHEMA_VERSION
 from kiosk.store.store import CompartmentSpec
@@ -95,9 +95,19 @@ def test_a_database_others_may_read_is_refused_with_the_fix(tmp_path: Path) -> N
     with pytest.raises(StoreError) as refused:
         Store(path)
     assert str(refused.value) == (
-        f"the database {path} is accessible by group or others (mode 0644); it holds who "
-        f"may open what: fix it with: chmod 600 {path}*"
+        f"the database file {path} is accessible by group or others (mode 0644); it holds "
+        f"who may open what: fix it with: chmod 600 {path}*"
     )
+
+
+def test_a_write_ahead_log_others_may_read_is_refused_too(tmp_path: Path) -> None:
+    path = tmp_path / "k.db"
+    kept = Store(path)  # open: its -wal and -shm files stay
+    kept.log_event("hello")
+    (tmp_path / "k.db-wal").chmod(0o640)
+    with pytest.raises(NeedsAPerson, match=r"k\.db-wal is accessible by group or others"):
+        Store(path)
+    kept.close()
 
 
 def test_deposit_stores_the_parcel_queues_the_notice_and_occupies_the_compartment(

@@ -81,6 +81,8 @@ def test_the_daemon_unit_restarts_pings_and_switches_every_lock_off_after_any_en
     assert 1 <= int(daemon["RestartSec"][0]) <= 10
     assert int(daemon["WatchdogSec"][0]) > 0
     assert daemon["StartLimitAction"] == ["reboot"]
+    assert daemon["RestartPreventExitStatus"] == ["2"]  # what a person must fix: no reboot loop
+    assert not any("network-online" in u for u in daemon.get("After", []) + daemon.get("Wants", []))
     assert daemon["ExecStopPost"] == [f"{INSTALLED} safe-off --config /etc/locker-kiosk/kiosk.toml"]
     assert daemon["ExecStart"] == [f"{INSTALLED} run --config /etc/locker-kiosk/kiosk.toml"]
     assert daemon["User"] == ["locker-kiosk"]
@@ -95,7 +97,8 @@ def test_the_touchscreen_unit_reaches_the_socket_but_no_lock_or_sensor() -> None
     assert "locker-kiosk" in ui["SupplementaryGroups"][0].split()
     devices = " ".join(ui["DeviceAllow"])
     assert "tty" not in devices.replace("/dev/tty0", "") and "gpio" not in devices
-    assert ui["RestrictAddressFamilies"] == ["AF_UNIX"]
+    # The socket, and udev's netlink events for the touchscreen; no IP at all.
+    assert ui["RestrictAddressFamilies"] == ["AF_UNIX AF_NETLINK"]
     assert "Requires" not in ui  # a daemon restart must not take the screen down
     assert ui["Environment"][0] == "SDL_VIDEODRIVER=kmsdrm"
 
