@@ -50,6 +50,7 @@ class ParcelRow:
     expired_at: float | None
     returned_at: float | None
     reminders_sent: int
+    extended_hours: float = 0.0
 
     @classmethod
     def from_row(cls, r: sqlite3.Row) -> ParcelRow:
@@ -69,6 +70,7 @@ class ParcelRow:
             r["expired_at"],
             r["returned_at"],
             r["reminders_sent"],
+            r["extended_hours"],
         )
 
 

@@ -120,7 +120,25 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_due ON outbox(next_at) WHERE delivered_at IS NULL AND failed = 0;
 """
 
-MIGRATIONS: tuple[str, ...] = (V1,)
+# V2: pickup hold extensions, and the fleet link's command record (the dedupe of signed
+# remote commands: a replay returns the first result) with its cursors kept in ``meta``.
+V2 = """
+ALTER TABLE parcels ADD COLUMN extended_hours REAL NOT NULL DEFAULT 0;
+
+CREATE TABLE fleet_commands (
+    id           TEXT PRIMARY KEY,
+    received_at  REAL NOT NULL,
+    kid          TEXT,
+    command      TEXT NOT NULL,
+    args         TEXT NOT NULL DEFAULT '{}',
+    ok           INTEGER NOT NULL,
+    reason       TEXT,
+    result       TEXT NOT NULL
+);
+CREATE INDEX fleet_commands_by_kind ON fleet_commands(command, ok, received_at);
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

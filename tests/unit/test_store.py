@@ -48,6 +48,26 @@ def test_reopening_an_existing_database_keeps_its_rows(tmp_path: Path) -> None:
     assert [e.kind for e in again.events()] == ["hello"]
 
 
+def test_an_upgrade_from_the_first_schema_keeps_every_parcel_and_event(tmp_path: Path) -> None:
+    from kiosk.store.schema import MIGRATIONS, _split
+
+    path = tmp_path / "k.db"
+    db = sqlite3.connect(path, isolation_level=None)
+    for statement in _split(MIGRATIONS[0]):
+        db.execute(statement)
+    db.execute("PRAGMA user_version = 1")
+    db.execute(
+        "INSERT INTO parcels (barcode, size, state, announced_at)"
+        " VALUES ('JJD1', 'M', 'ANNOUNCED', 1)"
+    )
+    db.close()
+    path.chmod(0o600)
+    upgraded = Store(path)
+    (parcel,) = upgraded.parcels()
+    assert (parcel.barcode, parcel.extended_hours) == ("JJD1", 0.0)
+    assert upgraded._db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
 def test_a_newer_schema_is_refused_with_a_clear_error(tmp_path: Path) -> None:
     db = sqlite3.connect(tmp_path / "k.db")
     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
