@@ -188,6 +188,7 @@ def create_app(kiosk: Kiosk, courier_uc: Courier, tech: Technician) -> FastAPI:
             "outbox_depth": kiosk.store.outbox_depth(),
             "keypad": {"retry_after": round(kiosk.throttles["code"].retry_after(), 1)},
             "mass_open_guard": kiosk.guard.view(),
+            "fleet": kiosk.fleet_status(),
             "alarms": alarms,
         }  # fmt: skip
 
@@ -238,7 +239,8 @@ def create_app(kiosk: Kiosk, courier_uc: Courier, tech: Technician) -> FastAPI:
                         yield frame({"type": "event", **event.as_dict()})
                 while True:
                     try:
-                        msg = await asyncio.wait_for(queue.get(), 15)
+                        async with asyncio.timeout(15):  # not wait_for: see dispatch.py
+                            msg = await queue.get()
                     except TimeoutError:
                         yield b": keep-alive\n\n"
                         continue

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 from drivers.base import BoardSpec, ChannelSpec, create_driver, driver_class, known_drivers
 from drivers.errors import DriverError
 from kiosk.config_check import Problems, Table, describe, number, suggest
+from kiosk.config_fleet import FleetSection, read_fleet
 from kiosk.errors import InvalidInput, LockerError, NotFound
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "Config",
     "ConfigError",
     "DoorsSection",
+    "FleetSection",
     "KioskSection",
     "LocksSection",
     "NotifySection",
@@ -213,6 +215,7 @@ class Config:
     ui: UiSection = UiSection()
     scanner: ScannerSection = ScannerSection()
     api: ApiSection = ApiSection()
+    fleet: FleetSection = dataclasses.field(default_factory=FleetSection)
 
     def size_names(self) -> tuple[str, ...]:
         """Size names, smallest first."""
@@ -328,6 +331,7 @@ def _build(raw: dict[str, Any], path: Path, problems: Problems) -> Config:
     ui = _read_ui(top.table("ui"))
     scanner = _read_scanner(top.table("scanner"))
     api = _read_api(top.table("api"), path.parent)
+    fleet = read_fleet(top.table("fleet"), path.parent)
     top.check_unknown()
     return Config(
         path,
@@ -344,6 +348,7 @@ def _build(raw: dict[str, Any], path: Path, problems: Problems) -> Config:
         ui,
         scanner,
         api,
+        fleet,
     )
 
 

@@ -24,10 +24,16 @@ class Courier:
     def announce(
         self, session: Session, barcode: str, size: str, phone: str | None, email: str | None
     ) -> ParcelRow:
+        return self.announce_as(session.user, barcode, size, phone, email)
+
+    def announce_as(
+        self, actor: str, barcode: str, size: str, phone: str | None, email: str | None
+    ) -> ParcelRow:
+        """Announce for ``actor`` (a signed-in courier, or the operator's network)."""
         barcode = self._barcode(barcode)
         self._check_size(size)
         phone, email = self._contact(phone, email)
-        return self.k.store.announce(barcode, size, phone, email, session.user)
+        return self.k.store.announce(barcode, size, phone, email, actor)
 
     def lookup(self, session: Session, barcode_text: str) -> dict[str, Any]:
         """What the kiosk knows of a parcel about to be deposited (for the screen)."""

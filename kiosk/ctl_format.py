@@ -107,6 +107,7 @@ def status_text(status: dict[str, Any]) -> str:
         window = duration(guard.get("window_s", 0))
         lines.append(f"Door opens:    {guard.get('opens_in_window', 0)} in the last {window} "
                      f"(the guard stops them past {guard.get('max_opens')})")  # fmt: skip
+    lines.append(f"Fleet link:    {fleet_line(status.get('fleet') or {})}")
     lines += ["", "Boards:", _indent(boards_table(status.get("boards", [])))]
     ops = status.get("operations") or []
     if ops:
@@ -115,6 +116,18 @@ def status_text(status: dict[str, Any]) -> str:
     if alarms:
         lines += ["", "Recent alarms:", _indent(events_table(alarms))]
     return "\n".join(lines)
+
+
+def fleet_line(fleet: dict[str, Any]) -> str:
+    if not fleet.get("enabled"):
+        return "off (no [fleet] in the config)"
+    state = fleet.get("state", "?")
+    broker = fleet.get("broker") or "?"
+    unacked = fleet.get("unacked", 0)
+    text = f"{state} to {broker}, {unacked} event(s) not yet acknowledged"
+    if fleet.get("last_error") and state != "connected":
+        text += f"; last error: {fleet['last_error']}"
+    return text
 
 
 def _indent(text: str) -> str:

@@ -30,6 +30,9 @@ from kiosk.config import Config
 from kiosk.courier import Courier
 from kiosk.dispatch import Dispatcher, ExpiryClock, backend_from_config
 from kiosk.errors import LockerError
+from kiosk.fleet.commands import Commands
+from kiosk.fleet.envelope import Keyring
+from kiosk.fleet.link import FleetLink
 from kiosk.hardware import Hardware
 from kiosk.service import Kiosk
 from kiosk.store import Event, Store
@@ -123,6 +126,7 @@ async def serve(config: Config, ready_file: Path | None = None) -> int:
     scanner: Scanner | None = None
     servers: list[_Server] = []
     kiosk: Kiosk | None = None
+    link: FleetLink | None = None
     try:
         hardware.start(loop)
         kiosk = Kiosk(config, store, hardware, key, bus)
@@ -136,7 +140,8 @@ async def serve(config: Config, ready_file: Path | None = None) -> int:
             loop.create_task(dispatcher.run(), name="outbox"),
             loop.create_task(expiry.run(), name="expiry"),
         ]
-        app = create_app(kiosk, Courier(kiosk), tech)
+        courier = Courier(kiosk)
+        app = create_app(kiosk, courier, tech)
         sock = bind_socket(config.kiosk.socket)
         servers.append(_Server(uvicorn.Config(app, **_UVICORN)))
         tasks.append(loop.create_task(servers[-1].serve(sockets=[sock]), name="api"))
@@ -153,6 +158,7 @@ async def serve(config: Config, ready_file: Path | None = None) -> int:
             ready_file.write_text(str(os.getpid()))
         tasks.append(loop.create_task(_watchdog(), name="watchdog"))
         scanner = start_scanner(config, loop, bus)
+        link = start_fleet(kiosk, courier)
         await stop.wait()
         log.info("stopping")
         sdnotify.stopping()
@@ -161,6 +167,8 @@ async def serve(config: Config, ready_file: Path | None = None) -> int:
         for server in servers:
             server.should_exit = True
         bus.close()
+        if link is not None:
+            await link.stop()
         if kiosk is not None:
             await kiosk.doors.park()
         for task in tasks:
@@ -229,6 +237,40 @@ def start_scanner(config: Config, loop: asyncio.AbstractEventLoop, bus: Bus) -> 
     scanner.start()
     log.info("reading the %s scanner at %s", sc.backend, sc.device)
     return scanner
+
+
+def start_fleet(kiosk: Kiosk, courier: Courier) -> FleetLink | None:
+    """The link to the operator's broker, if configured. A link that cannot start is an
+    event and a status line; the kiosk itself runs on without it."""
+    fleet = kiosk.config.fleet
+    if not fleet.enabled:
+        return None
+    try:
+        assert fleet.keyring is not None  # the config insists
+        keyring = Keyring.load(fleet.keyring)
+        password = read_secret(fleet.password_file) if fleet.password_file else None
+    except LockerError as exc:
+        error = f"the fleet link is off: {exc}"
+        kiosk.store.log_event("fleet_link_down", "warning", None, None, error=error)
+        kiosk.fleet_status = lambda: {"enabled": True, "state": "off", "broker": fleet.broker,
+                                      "last_error": error, "unacked": 0}  # fmt: skip
+        log.error("%s", error)
+        return None
+    link = FleetLink(kiosk, Commands(kiosk, courier, keyring), password)
+    kiosk.fleet_status = link.status
+    link.start()
+    log.info("fleet link to %s (kiosk %s)", fleet.broker, kiosk.config.kiosk.id)
+    return link
+
+
+def read_secret(path: Path) -> str:
+    try:
+        text = path.read_text().strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LockerError(f"cannot read {path}: {exc}") from exc
+    if not text:
+        raise LockerError(f"{path} is empty")
+    return text
 
 
 async def _watchdog() -> None:

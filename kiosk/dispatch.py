@@ -60,8 +60,11 @@ class Dispatcher:
             await self.deliver_due()
             next_at = self.store.outbox_next_at()
             delay = 60.0 if next_at is None else max(0.05, min(60.0, next_at - self.clock()))
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
+            # cancel that lands as the event is set, and the daemon's stop would hang.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), delay)
+                async with asyncio.timeout(delay):
+                    await self.wake.wait()
 
     async def deliver_due(self) -> int:
         sent = 0

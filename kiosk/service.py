@@ -109,6 +109,8 @@ class Kiosk:
         # Doors a technician's tool may open without a door operation (discovery, which
         # logs its own fires): their opening is expected, not a forced-open alarm.
         self.expected_open: set[str] = set()
+        # The fleet link's status line; the link replaces it when it runs.
+        self.fleet_status: Callable[[], dict[str, Any]] = lambda: {"enabled": False, "state": "off"}
         store.listeners.append(self._publish_event)
         hardware.door_listeners.append(self._door_changed)
         hardware.health_listeners.append(self._board_health)
@@ -138,6 +140,10 @@ class Kiosk:
     def refresh_all(self) -> None:
         for c in self.config.compartments:
             self._refresh(c.id)
+
+    def refresh(self, cid: str) -> None:
+        """Re-read one compartment's state after a change made outside a door operation."""
+        self._refresh(cid)
 
     def _refresh(self, cid: str) -> None:
         """Recompute whether ``cid`` may be handed out."""

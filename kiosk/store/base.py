@@ -107,6 +107,7 @@ class StoreBase:
         self.clock = clock
         self.listeners: list[Callable[[Event], None]] = []
         self._pending: list[Event] = []
+        self._depth = 0  # transactions open: use cases may be composed into one
         check_before_open(self.path)
         try:
             self._db = sqlite3.connect(self.path, isolation_level=None)
@@ -122,19 +123,34 @@ class StoreBase:
     def close(self) -> None:
         self._db.close()
 
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Several use cases as one transaction: all of them, or (on an exception) none."""
+        with self._tx():
+            yield
+
     # -- plumbing -------------------------------------------------------------------
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
+        if self._depth:  # inside another use case's transaction: part of it
+            self._depth += 1
+            try:
+                yield self._db
+            finally:
+                self._depth -= 1
+            return
         self._pending = []
         try:
             self._db.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
             raise StoreError(f"database busy or unwritable: {exc}") from exc
+        self._depth = 1
         try:
             yield self._db
             self._db.execute("COMMIT")
         except BaseException as exc:
+            self._depth = 0
             if self._db.in_transaction:  # SQLite may have rolled back by itself (disk full)
                 self._db.execute("ROLLBACK")
             self._pending = []
@@ -143,6 +159,7 @@ class StoreBase:
                     f"the database could not be written ({exc}); nothing was changed"
                 ) from exc
             raise
+        self._depth = 0
         events, self._pending = self._pending, []
         for event in events:
             for listener in self.listeners:

@@ -169,16 +169,17 @@ class JournalMixin(StoreBase):
             op = self._set_status(op_id, OpStatus.CLOSED, outcome="stored")
             d = op.details
             announced = d.get("announced_parcel")
+            updated = 0
             if announced is not None:
-                db.execute(
+                updated = db.execute(
                     "UPDATE parcels SET state = 'STORED', compartment_id = ?, code_tag = ?,"
                     " courier = ?, stored_at = ?, expires_at = ?, size = ?"
                     " WHERE id = ? AND state = 'ANNOUNCED'",
                     (op.compartment_id, code_tag, op.actor, now, expires_at, d["size"],
                      announced),
-                )  # fmt: skip
+                ).rowcount  # fmt: skip
                 pid = int(announced)
-            else:
+            if not updated:  # not announced, or its announcement was withdrawn meanwhile
                 cur = db.execute(
                     "INSERT INTO parcels (barcode, size, phone, email, state, compartment_id,"
                     " code_tag, courier, stored_at, expires_at)"

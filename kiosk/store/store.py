@@ -9,13 +9,14 @@ from collections.abc import Callable, Sequence
 from kiosk.domain import ParcelState, Role
 from kiosk.errors import ConflictError, NotFound
 from kiosk.store.base import CompartmentSpec, OutboxItem, StoreBase, StoreError
+from kiosk.store.fleet import FleetMixin
 from kiosk.store.journal import JournalMixin
 from kiosk.store.rows import CompartmentRow, OutboxRow, ParcelRow, UserRow
 
 __all__ = ["CompartmentSpec", "OutboxItem", "Store", "StoreError"]
 
 
-class Store(JournalMixin, StoreBase):
+class Store(FleetMixin, JournalMixin, StoreBase):
     """One connection, used by one thread (the daemon's event loop)."""
 
     # -- compartments ---------------------------------------------------------------
@@ -124,6 +125,26 @@ class Store(JournalMixin, StoreBase):
             self._event("parcel_announced", "info", actor, None, parcel=pid, barcode=barcode,
                         size=size)  # fmt: skip
         return self.parcel(pid)
+
+    def cancel_announcement(self, barcode: str, actor: str | None) -> ParcelRow:
+        """Withdraw an announcement; refused once the parcel is in (or going into) the kiosk."""
+        with self._tx() as db:
+            parcel = self.parcel_by_barcode(barcode)
+            if parcel is None:
+                raise NotFound(f"no parcel {barcode} is announced")
+            if parcel.state is not ParcelState.ANNOUNCED:
+                raise ConflictError(f"parcel {barcode} is already in the kiosk")
+            busy = self._one(
+                "SELECT id FROM door_ops WHERE status IN ('UNLOCK_SENT', 'OPENED', 'LEFT_OPEN')"
+                " AND json_extract(details, '$.announced_parcel') = ?",
+                parcel.id,
+            )
+            if busy is not None:
+                raise ConflictError(f"parcel {barcode} is being deposited right now")
+            db.execute("UPDATE parcels SET state = 'CANCELLED' WHERE id = ?", (parcel.id,))
+            self._event("announcement_cancelled", "info", actor, None, parcel=parcel.id,
+                        barcode=barcode)  # fmt: skip
+        return self.parcel(parcel.id)
 
     def counts(self) -> dict[str, int]:
         """Parcels announced or in the kiosk, by state. History (picked up, returned)

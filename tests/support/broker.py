@@ -31,11 +31,17 @@ class Broker:
     port: int
     proc: subprocess.Popen[bytes]
     log: Path
+    command: tuple[str, ...] = ()
 
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(10)
+
+    def start_again(self) -> None:
+        """After :meth:`stop`: the same broker (config, port, saved sessions) once more."""
+        self.proc = _spawn(self.command, self.log)
+        _wait_until_listening(self)
 
 
 def mosquitto() -> str:
@@ -55,8 +61,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_broker(folder: Path, users: Mapping[str, str]) -> Iterator[Broker]:
-    """Mosquitto with ``users`` ({name: password}) and the shipped ACL, until the end."""
+def running_broker(
+    folder: Path, users: Mapping[str, str], persistence: bool = False
+) -> Iterator[Broker]:
+    """Mosquitto with ``users`` ({name: password}) and the shipped ACL, until the end.
+
+    ``persistence``: sessions and queued messages survive :meth:`Broker.stop` and
+    :meth:`Broker.start_again`, as on a production broker.
+    """
     program = mosquitto()
     folder.mkdir(parents=True, exist_ok=True)
     passwd = folder / "passwd"
@@ -66,30 +78,39 @@ def running_broker(folder: Path, users: Mapping[str, str]) -> Iterator[Broker]:
                        check=True, capture_output=True)  # fmt: skip
     port = free_port()
     conf = folder / "mosquitto.conf"
+    store = f"persistence true\npersistence_location {folder}/\n" if persistence else ""
     conf.write_text(
         "per_listener_settings false\n"
         "allow_anonymous false\n"
         f"password_file {passwd}\n"
         f"acl_file {ACL}\n"
-        "persistence false\n"
+        f"{store or 'persistence false'}\n"
         # Started as root it would drop to user "mosquitto", who cannot read our files.
         f"user {getpass.getuser()}\n"
         f"listener {port} 127.0.0.1\n"
     )
     log = folder / "mosquitto.log"
-    proc = subprocess.Popen([program, "-c", str(conf), "-v"], stdout=open(log, "ab"),  # noqa: SIM115
-                            stderr=subprocess.STDOUT)  # fmt: skip
-    broker = Broker("127.0.0.1", port, proc, log)
+    command = (program, "-c", str(conf), "-v")
+    broker = Broker("127.0.0.1", port, _spawn(command, log), log, command)
     try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"mosquitto did not start: {log.read_text()}") from None
-                time.sleep(0.05)
+        _wait_until_listening(broker)
         yield broker
     finally:
         broker.stop()
+
+
+def _spawn(command: tuple[str, ...], log: Path) -> subprocess.Popen[bytes]:
+    with open(log, "ab") as out:
+        return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+
+
+def _wait_until_listening(broker: Broker) -> None:
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection((broker.host, broker.port), timeout=0.2).close()
+            return
+        except OSError:
+            if broker.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"mosquitto did not start: {broker.log.read_text()}") from None
+            time.sleep(0.05)

@@ -708,3 +708,32 @@ def test_a_tcp_listener_needs_host_and_port(tmp_path: Path) -> None:
     assert problems_of(path) == [
         f"{path}: api.tcp_listen: must be HOST:PORT like '0.0.0.0:8443', got '8443'"
     ]
+
+
+def test_a_fleet_link_needs_a_broker_credentials_and_pinned_keys(tmp_path: Path) -> None:
+    path = write_config(tmp_path, '[fleet]\nbroker = "broker.example.net"\n')
+    assert problems_of(path) == [
+        f"{path}: fleet.broker: must be HOST:PORT like 'broker.example.net:8883', "
+        "got 'broker.example.net'",
+        f"{path}: fleet.keyring: is required: the operator keys that remote commands are "
+        "signed with",
+        f"{path}: fleet.password_file: is required unless cert_file and key_file are given",
+    ]
+
+
+def test_a_fleet_link_without_tls_is_refused_unless_the_broker_is_on_loopback(
+    tmp_path: Path,
+) -> None:
+    body = 'password_file = "pw"\nkeyring = "keys.toml"\ntls = false\n'
+    remote = write_config(tmp_path, f'[fleet]\nbroker = "10.0.0.5:1883"\n{body}')
+    assert problems_of(remote) == [
+        f"{remote}: fleet.tls: may be false only for a broker on this machine's loopback"
+    ]
+    local = write_config(tmp_path, f'[fleet]\nbroker = "127.0.0.1:1883"\n{body}', name="l.toml")
+    fleet = load_config(local).fleet
+    assert fleet.enabled and fleet.host_port == ("127.0.0.1", 1883)
+    assert fleet.keyring == tmp_path / "keys.toml" and fleet.remote_opens_per_hour == 10
+
+
+def test_no_fleet_section_means_no_link(tmp_path: Path) -> None:
+    assert load_config(write_config(tmp_path)).fleet.enabled is False

@@ -1,0 +1,113 @@
+"""What a kiosk tells its network: the messages of docs/fleet.md, built from the kiosk.
+
+Pure functions of the kiosk's state; :mod:`kiosk.fleet.link` sends them. None of them
+carries a pickup code or a PIN (the event log never holds one either).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from kiosk import __version__
+from kiosk.store import Event
+from kiosk.store.fleet import ANNOUNCEMENTS_CURSOR
+
+if TYPE_CHECKING:
+    from kiosk.service import Kiosk
+
+PREFIX = "lk/v1/kiosk"
+ALARM_WINDOW_S = 24 * 3600.0
+
+
+def topic(kiosk_id: str, leaf: str) -> str:
+    return f"{PREFIX}/{kiosk_id}/{leaf}"
+
+
+def presence(kiosk: Kiosk, online: bool) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "kiosk": kiosk.config.kiosk.id,
+        "status": "online" if online else "offline",
+    }
+    if online:
+        body.update(
+            since=time.time(),
+            version=__version__,
+            announcements_cursor=kiosk.store.meta_int(ANNOUNCEMENTS_CURSOR),
+        )
+    return body
+
+
+def last_will(kiosk_id: str) -> dict[str, Any]:
+    return {"kiosk": kiosk_id, "status": "offline"}
+
+
+def compartments_state(kiosk: Kiosk) -> dict[str, Any]:
+    """The retained summary; compared without ``ts`` to decide whether it changed."""
+    comps = kiosk.compartments_view()
+    total: dict[str, int] = {name: 0 for name in kiosk.config.size_names()}
+    for c in comps:
+        total[c["size"]] = total.get(c["size"], 0) + 1
+    alarms = sum(
+        1
+        for e in kiosk.store.events(limit=500, newest_first=True)
+        if e.severity == "alarm" and e.ts > time.time() - ALARM_WINDOW_S
+    )
+    return {
+        "kiosk": kiosk.config.kiosk.id,
+        "free": kiosk.free_by_size(),
+        "total": total,
+        "out_of_service": [c["id"] for c in comps if c["state"] == "OUT_OF_SERVICE"],
+        "doors_open": [c["id"] for c in comps if c["door"] == "OPEN"],
+        "doors_unknown": [c["id"] for c in comps if c["door"] == "UNKNOWN"],
+        "boards": {b["name"]: bool(b["online"]) for b in kiosk.hw.board_status()},
+        "guard": "tripped" if kiosk.guard.is_tripped else "ok",
+        "alarms": alarms,
+    }
+
+
+def health(kiosk: Kiosk, outbox_depth: int) -> dict[str, Any]:
+    return {
+        "kiosk": kiosk.config.kiosk.id,
+        "ts": time.time(),
+        "uptime_s": round(kiosk.uptime_s(), 1),
+        "outbox_depth": outbox_depth,
+        "notify_depth": kiosk.store.outbox_depth(),
+        "boards": {
+            b["name"]: {
+                "online": bool(b["online"]),
+                "errors": int(b["stats"].get("errors", 0)),
+                "last_seen": b["last_seen"],
+            }
+            for b in kiosk.hw.board_status()
+        },
+    }
+
+
+def event_message(kiosk_id: str, event: Event) -> dict[str, Any]:
+    return {
+        "kiosk": kiosk_id,
+        "seq": event.seq,
+        "key": f"{kiosk_id}:{event.seq}",
+        "ts": event.ts,
+        "kind": event.kind,
+        "severity": event.severity,
+        "actor": event.actor,
+        "compartment": event.compartment,
+        "detail": event.detail,
+    }
+
+
+def selftest(kiosk: Kiosk) -> dict[str, Any]:
+    """A remote self-test: every board and door sensor read, **no door opened**."""
+    boards = {b["name"]: bool(b["online"]) for b in kiosk.hw.board_status()}
+    doors = {c["id"]: c["door"] for c in kiosk.compartments_view()}
+    live = {lv.compartment for lv in kiosk.live_ops()}
+    problems = [f"board {name} is offline" for name, online in boards.items() if not online]
+    problems += [f"door {cid}: sensor not readable" for cid, d in doors.items() if d == "UNKNOWN"]
+    problems += [
+        f"door {cid} is open with no operation"
+        for cid, d in doors.items()
+        if d == "OPEN" and cid not in live
+    ]
+    return {"passed": not problems, "boards": boards, "doors": doors, "problems": problems}

@@ -1,0 +1,109 @@
+"""What the fleet link keeps: the record of remote commands, and its cursors.
+
+``fleet_commands`` holds every signed command the kiosk acted on (or refused after its
+signature checked out), keyed by the command's id: a command id seen again is a replay,
+answered from here without acting again. The cursors live in ``meta``: how far the
+broker has acknowledged the event log (the log *is* the outbox), and the highest
+announcement version applied.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from kiosk.store.base import StoreBase
+
+ACKED_SEQ = "fleet.acked_seq"
+ANNOUNCEMENTS_CURSOR = "fleet.announcements_cursor"
+SETTINGS = "fleet.settings"
+
+
+@dataclass(frozen=True)
+class FleetCommandRow:
+    id: str
+    received_at: float
+    kid: str | None
+    command: str
+    args: dict[str, Any]
+    ok: bool
+    reason: str | None
+    result: dict[str, Any]
+
+
+class FleetMixin(StoreBase):
+    def fleet_command(self, command_id: str) -> FleetCommandRow | None:
+        row = self._one("SELECT * FROM fleet_commands WHERE id = ?", command_id)
+        if row is None:
+            return None
+        return FleetCommandRow(
+            row["id"],
+            row["received_at"],
+            row["kid"],
+            row["command"],
+            json.loads(row["args"]),
+            bool(row["ok"]),
+            row["reason"],
+            json.loads(row["result"]),
+        )
+
+    def record_fleet_command(
+        self,
+        command_id: str,
+        kid: str | None,
+        command: str,
+        args: dict[str, Any],
+        ok: bool,
+        reason: str | None,
+        result: dict[str, Any],
+    ) -> None:
+        """The dedupe record and its event; inside the action's transaction, or alone."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO fleet_commands (id, received_at, kid, command, args, ok, reason,"
+                " result) VALUES (?,?,?,?,?,?,?,?)",
+                (
+                    command_id,
+                    self.clock(),
+                    kid,
+                    command,
+                    json.dumps(args, sort_keys=True),
+                    int(ok),
+                    reason,
+                    json.dumps(result, sort_keys=True),
+                ),
+            )
+            self._event(
+                "remote_command" if ok else "remote_command_refused",
+                "info" if ok else "warning",
+                f"fleet:{kid}" if kid else "fleet",
+                args.get("compartment") if isinstance(args.get("compartment"), str) else None,
+                command_id=command_id,
+                command=command,
+                reason=reason,
+            )
+
+    def update_fleet_result(self, command_id: str, ok: bool, result: dict[str, Any]) -> None:
+        """The outcome of an action that finished after its record (a door seen open)."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE fleet_commands SET ok = ?, result = ? WHERE id = ?",
+                (int(ok), json.dumps(result, sort_keys=True), command_id),
+            )
+
+    def remote_opens_since(self, since: float) -> int:
+        row = self._one(
+            "SELECT COUNT(*) AS n FROM fleet_commands"
+            " WHERE command = 'open' AND ok = 1 AND received_at > ?",
+            since,
+        )
+        return int(row["n"]) if row else 0
+
+    def meta_int(self, key: str) -> int:
+        value = self.get_meta(key)
+        return int(value) if value else 0
+
+    def events_unacked(self) -> int:
+        """Events the broker has not acknowledged yet (the link's outbox depth)."""
+        return max(0, self.last_event_seq() - self.meta_int(ACKED_SEQ))

@@ -1,0 +1,214 @@
+"""A kiosk on the operator's network: presence, state, events, announcements, config.
+
+Every test runs real daemons on the simulator, linked to a real Mosquitto on loopback
+with the ACL as shipped, and looks at what the operator's side receives.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fleet.conftest import USERS, linked_kiosk, operator
+from tests.integration.helpers import PHONE, store_parcel
+from tests.support.broker import Broker, running_broker
+
+KIOSK = "KIOSK-1"
+TOPIC = f"lk/v1/kiosk/{KIOSK}"
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Broker]:
+    with running_broker(tmp_path / "broker", USERS, persistence=True) as running:
+        yield running
+
+
+def events_in_order(bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What a consumer keeps: each idempotency key once, in sequence order."""
+    seen: dict[str, dict[str, Any]] = {}
+    for body in bodies:
+        seen.setdefault(body["key"], body)
+    return sorted(seen.values(), key=lambda b: b["seq"])
+
+
+def test_announce_deposit_pickup_reach_the_operator_in_order_and_once(
+    broker: Broker, operator_key: Any, tmp_path: Path
+) -> None:
+    key, keyring = operator_key
+    with (
+        operator(broker, key, keyring, f"{TOPIC}/#") as op,
+        linked_kiosk(broker, KIOSK, keyring, tmp_path) as daemon,
+    ):
+        presence = op.peer.wait_for(lambda: op.peer.bodies("presence"), what="presence")
+        assert presence[-1]["status"] == "online"
+        state = op.peer.wait_for(lambda: op.peer.bodies("state/compartments"), what="state")
+        assert state[-1]["free"] == {"S": 4, "M": 4, "L": 3, "XL": 1}
+
+        announcement = {"version": 1, "action": "announce", "barcode": "JJD0001",
+                        "size": "M", "phone": PHONE, "email": None}  # fmt: skip
+        op.peer.publish(f"{TOPIC}/announcements", json.dumps(announcement))
+        answer = op.result("announce:1")
+        assert answer["ok"] is True and answer["message"] == "Parcel JJD0001 announced."
+
+        cid, code = store_parcel(daemon, "JJD0001", size="M")
+        customer = daemon.client()
+        customer.wait_operation(customer.post("/v1/pickup", {"code": code})["operation"])
+
+        def kinds() -> list[str]:
+            return [e["kind"] for e in events_in_order(op.peer.bodies("events"))]
+
+        op.peer.wait_for(lambda: "parcel_picked_up" in kinds(), what="the pickup event")
+        got = events_in_order(op.peer.bodies("events"))
+        seqs = [e["seq"] for e in got]
+        assert seqs == list(range(1, seqs[-1] + 1)), "gap-free, from the first event"
+        order = kinds()
+        assert order.index("parcel_announced") < order.index("parcel_stored")
+        assert order.index("parcel_stored") < order.index("parcel_picked_up")
+        stored = next(e for e in got if e["kind"] == "parcel_stored")
+        assert stored["key"] == f"{KIOSK}:{stored['seq']}" and stored["compartment"] == cid
+        assert code not in json.dumps(got), "a pickup code never leaves the kiosk"
+        # The compartment summary followed the doors: the M is free again after pickup.
+        op.peer.wait_for(
+            lambda: op.peer.bodies("state/compartments")[-1]["free"]["M"] == 4, what="free M"
+        )
+        fleet = daemon.client().get("/v1/status")["fleet"]
+        assert fleet["state"] == "connected"
+        daemon.wait_for(lambda: daemon.client().get("/v1/status")["fleet"]["unacked"] == 0,
+                        what="every event acknowledged")  # fmt: skip
+
+
+def test_events_made_while_the_broker_is_down_arrive_in_order_when_it_returns(
+    broker: Broker, operator_key: Any, tmp_path: Path
+) -> None:
+    key, keyring = operator_key
+    with (
+        operator(broker, key, keyring, f"{TOPIC}/events") as op,
+        linked_kiosk(broker, KIOSK, keyring, tmp_path) as daemon,
+    ):
+        op.peer.wait_for(lambda: op.peer.bodies("events"), what="first events")
+        broker.stop()
+        daemon.wait_for(lambda: daemon.client().get("/v1/status")["fleet"]["state"] == "down",
+                        what="the link noticing")  # fmt: skip
+        for n in range(3):  # the kiosk works on without its network
+            store_parcel(daemon, f"OFFLINE-{n}", size="S")
+        status = daemon.client().get("/v1/status")["fleet"]
+        assert status["unacked"] > 0
+        assert "down" in daemon.ctl("status").stdout
+        last = daemon.events()[-1]["seq"]
+
+        broker.start_again()
+        op.peer.wait_for(
+            lambda: any(e["seq"] >= last for e in op.peer.bodies("events")), 20, "catch-up"
+        )
+        got = events_in_order(op.peer.bodies("events"))
+        seqs = [e["seq"] for e in got]
+        assert seqs[:last] == list(range(1, last + 1)), "nothing lost, nothing out of order"
+        kinds = [e["kind"] for e in got]
+        assert kinds.count("parcel_stored") == 3
+        assert "fleet_link_down" in kinds and "fleet_link_up" in kinds
+
+
+def test_presence_says_offline_when_the_kiosk_dies_and_when_it_stops(
+    broker: Broker, operator_key: Any, tmp_path: Path
+) -> None:
+    key, keyring = operator_key
+    with (
+        operator(broker, key, keyring, f"{TOPIC}/presence") as op,
+        linked_kiosk(broker, KIOSK, keyring, tmp_path) as daemon,
+    ):
+
+        def status() -> str | None:
+            bodies = op.peer.bodies("presence")
+            return bodies[-1]["status"] if bodies else None
+
+        op.peer.wait_for(lambda: status() == "online", what="online")
+        daemon.kill9()
+        op.peer.wait_for(lambda: status() == "offline", 15, "the last will")
+
+        daemon.start()
+        op.peer.wait_for(lambda: status() == "online", what="online again")
+        assert op.peer.bodies("presence")[-1]["announcements_cursor"] == 0
+        assert daemon.stop() == 0
+        op.peer.wait_for(lambda: status() == "offline", 5, "offline on a clean stop")
+
+
+def test_a_kiosk_whose_broker_is_unreachable_says_so_and_serves_customers(
+    operator_key: Any, tmp_path: Path
+) -> None:
+    _key, keyring = operator_key
+    nowhere = Broker("127.0.0.1", 9, None, tmp_path / "none.log")  # type: ignore[arg-type]
+    with linked_kiosk(nowhere, KIOSK, keyring, tmp_path) as daemon:
+        daemon.wait_for(lambda: daemon.client().get("/v1/status")["fleet"]["state"] == "down",
+                        what="the link reporting down")  # fmt: skip
+        _cid, code = store_parcel(daemon, "NO-NETWORK", size="S")
+        customer = daemon.client()
+        done = customer.wait_operation(customer.post("/v1/pickup", {"code": code})["operation"])
+        assert done["message"] == "Thank you!"
+        out = daemon.ctl("status").stdout
+        assert "Fleet link:    down to 127.0.0.1:9" in out
+        assert "cannot reach the broker" in out
+        assert [e["kind"] for e in daemon.events()].count("fleet_link_down") == 1
+
+
+def test_announcements_apply_once_and_a_resend_changes_nothing(
+    broker: Broker, operator_key: Any, tmp_path: Path
+) -> None:
+    key, keyring = operator_key
+    with (
+        operator(broker, key, keyring, f"{TOPIC}/#") as op,
+        linked_kiosk(broker, KIOSK, keyring, tmp_path) as daemon,
+    ):
+        op.peer.wait_for(lambda: op.peer.bodies("presence"), what="online")
+        first = {"version": 5, "action": "announce", "barcode": "JJD0005", "size": "S",
+                 "phone": PHONE}  # fmt: skip
+        op.peer.publish(f"{TOPIC}/announcements", json.dumps(first))
+        assert op.result("announce:5")["ok"] is True
+        op.peer.publish(f"{TOPIC}/announcements", json.dumps(first))
+        op.peer.wait_for(lambda: len(op.results("announce:5")) == 2, what="the re-send's answer")
+        assert op.results("announce:5")[-1]["replayed"] is True
+        bad = {"version": 6, "action": "announce", "barcode": "JJD0006", "size": "XXL",
+               "phone": PHONE}  # fmt: skip
+        op.peer.publish(f"{TOPIC}/announcements", json.dumps(bad))
+        refused = op.result("announce:6")
+        assert refused["ok"] is False and "Unknown size 'XXL'" in refused["message"]
+        cancel = {"version": 7, "action": "cancel", "barcode": "JJD0005"}
+        op.peer.publish(f"{TOPIC}/announcements", json.dumps(cancel))
+        assert op.result("announce:7")["ok"] is True
+        parcels = {p["barcode"]: p["state"] for p in daemon.client().get("/v1/parcels")["parcels"]}
+        assert parcels == {"JJD0005": "CANCELLED"}
+        # After a restart the kiosk announces its cursor, for the operator's resync.
+        daemon.stop()
+        daemon.start()
+        op.peer.wait_for(lambda: op.peer.bodies("presence")[-1].get("announcements_cursor") == 7,
+                         what="the cursor in presence")  # fmt: skip
+
+
+def test_desired_config_is_applied_where_allowed_and_reported(
+    broker: Broker, operator_key: Any, tmp_path: Path
+) -> None:
+    key, keyring = operator_key
+    with (
+        operator(broker, key, keyring, f"{TOPIC}/config/reported") as op,
+        linked_kiosk(broker, KIOSK, keyring, tmp_path) as daemon,
+    ):
+        desired = {"version": 3, "settings": {"policy.hold_hours": 48,
+                                              "fleet.remote_opens_per_hour": 2,
+                                              "doors.poll_hz": 1}}  # fmt: skip
+        op.peer.publish(f"{TOPIC}/config/desired", json.dumps(desired), retain=True)
+
+        def reported() -> dict[str, Any] | None:
+            hits = [r for r in op.peer.bodies("config/reported") if r.get("version") == 3]
+            return hits[-1] if hits else None
+
+        answer = op.peer.wait_for(reported, what="the reported config")
+        assert answer["applied"] == {"policy.hold_hours": 48, "fleet.remote_opens_per_hour": 2}
+        assert answer["refused"] == {"doors.poll_hz": "not settable remotely"}
+        # In force: a parcel stored now is held 48 hours, not the config file's 72.
+        store_parcel(daemon, "HELD-48", size="S")
+        parcel = daemon.client().get("/v1/parcels")["parcels"][0]
+        assert parcel["expires_at"] - parcel["stored_at"] == pytest.approx(48 * 3600, abs=5)
+        op.peer.publish(f"{TOPIC}/config/desired", b"", retain=True)  # clear it for others
