@@ -64,6 +64,11 @@ class MassOpenGuard:
         self.help_line = help_line
         self._clock = clock
         self._opens: collections.deque[float] = collections.deque()
+        # A restart must not empty the window (an attacker able to crash the daemon would
+        # otherwise get max_opens more): the journal's recent opens are counted again.
+        now, wall = clock(), store.clock()
+        for created_at in store.counted_opens_since(wall - window_s):
+            self._opens.append(now - max(0.0, wall - created_at))
         raw = store.get_meta(META_KEY)
         self._tripped: dict[str, Any] | None = json.loads(raw) if raw else None
 

@@ -327,6 +327,8 @@ class Kiosk:
         """
         if not bulk:
             self.guard.admit(cid, str(purpose), actor, technician)
+        else:
+            details = {**(details or {}), "bulk": True}  # not counted again after a restart
         op = self.store.begin_op(cid, purpose, actor, parcel_id, details)
         if not bulk:
             self.guard.opened()

@@ -31,6 +31,16 @@ class JournalMixin(StoreBase):
     def _live_op(self, cid: str) -> sqlite3.Row | None:
         return self._one(f"SELECT * FROM door_ops WHERE compartment_id = ? AND {_IS_LIVE}", cid)
 
+    def counted_opens_since(self, since: float) -> list[float]:
+        """When each door operation begun after ``since`` was begun, oldest first, leaving
+        out a technician's open-all and self-test (``bulk``), which the guard does not count."""
+        rows = self._db.execute(
+            "SELECT created_at FROM door_ops WHERE created_at > ?"
+            " AND json_extract(details, '$.bulk') IS NULL ORDER BY created_at",
+            (since,),
+        )
+        return [float(r["created_at"]) for r in rows]
+
     def unfinished_ops(self) -> list[OpRow]:
         # "+id": order after the fact, or the planner walks the whole table in id order.
         rows = self._db.execute(f"SELECT * FROM door_ops WHERE {_IS_LIVE} ORDER BY +id")

@@ -79,3 +79,39 @@ def test_a_tripped_guard_stays_tripped_across_a_restart_until_a_technician_reset
     assert not restarted.is_tripped
     assert kinds(store)[-1] == "mass_open_guard_reset"
     assert not MassOpenGuard(store, max_opens=1, window_s=60, clock=clock).is_tripped
+
+
+def test_a_restart_does_not_empty_the_window(tmp_path: Path) -> None:
+    from kiosk.domain import Purpose
+    from kiosk.store.store import CompartmentSpec
+
+    wall = Clock()
+    store = Store(tmp_path / "k.db", clock=wall)
+    store.sync_compartments([CompartmentSpec(f"A0{i}", "M", "bank", i, False) for i in range(1, 6)])
+    for cid in ("A01", "A02"):
+        store.finish_plain(store.begin_op(cid, Purpose.PICKUP, "customer").id)
+    for cid in ("A03", "A04"):  # a technician's open-all: not counted
+        store.finish_plain(
+            store.begin_op(cid, Purpose.TECHNICIAN, "tomas", details={"bulk": True}).id
+        )
+    wall.now += 10
+    # The daemon restarts: a new guard, on a fresh monotonic clock.
+    guard = MassOpenGuard(store, max_opens=3, window_s=60, clock=Clock())
+    assert guard.view()["opens_in_window"] == 2
+    open_door(guard, "A05")
+    with pytest.raises(OpensPaused):
+        open_door(guard, "A01")
+    assert "mass_open_guard_tripped" in kinds(store)
+
+
+def test_opens_older_than_the_window_are_not_counted_after_a_restart(tmp_path: Path) -> None:
+    from kiosk.domain import Purpose
+    from kiosk.store.store import CompartmentSpec
+
+    wall = Clock()
+    store = Store(tmp_path / "k.db", clock=wall)
+    store.sync_compartments([CompartmentSpec("A01", "M", "bank", 1, False)])
+    store.finish_plain(store.begin_op("A01", Purpose.PICKUP, "customer").id)
+    wall.now += 61
+    guard = MassOpenGuard(store, max_opens=3, window_s=60, clock=Clock())
+    assert guard.view()["opens_in_window"] == 0
