@@ -373,11 +373,13 @@ class KerongDriver(Driver):
         with bus.lock:
             if self._is_stuck:
                 self._reopen(bus)
+                self._is_stuck = False
             try:
                 ser = self._send(bus, unlock_request(self.address, lock))
                 reply, _, heard = self._receive(ser)
             except SERIAL_ERRORS as exc:
                 self._count_error("io", str(exc))
+                self._is_stuck = True  # reopen before the next exchange
                 raise BoardOffline(self.name, f"unlock of lock {lock} not sent: {exc}") from exc
         if reply is not None:
             self._seen()
@@ -423,10 +425,12 @@ class KerongDriver(Driver):
         Returns (the reply or ``None``, the last rejected frame's error or ``None``,
         whether any byte came at all). Noise before a reply is skipped, not fatal. A
         reply of another board (one that answered its own request too late) held the
-        line while ours was due: the wait is stretched, once, by one exchange's time.
+        line while ours was due: the wait starts again, once, from the end of that reply
+        (at least one exchange's time on the wire).
         """
         address = self.address if address is None else address
-        deadline = time.monotonic() + (self.timeout_s if timeout_s is None else timeout_s)
+        wait_s = self.timeout_s if timeout_s is None else timeout_s
+        deadline = time.monotonic() + wait_s
         buffer = bytearray()
         rejected: FrameError | None = None
         heard = stretched = False
@@ -439,7 +443,7 @@ class KerongDriver(Driver):
                 return None, last, True  # this board's reply, damaged: no other is coming
             if isinstance(last, BadAddress) and not stretched:
                 stretched = True
-                deadline = max(deadline, time.monotonic() + self._least_s)
+                deadline = max(deadline, time.monotonic() + max(self._least_s, wait_s))
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return None, rejected, heard

@@ -306,7 +306,7 @@ def test_a_late_reply_of_another_board_stretches_the_wait_for_ours(
     # 1200 baud, paced: a request is 42 ms on the wire, a reply 75 ms. "top" answers
     # 215 ms late: its reply holds the line until ~332 ms. "middle", asked at 200 ms
     # with 200 ms to answer, gets its reply at ~407 ms: past its time-out, inside the
-    # stretch of one exchange (122 ms) from when top's reply was heard.
+    # new wait (its 200 ms again) that starts when top's reply was heard.
     options = {"port": "", "baud": 1200, "timeout_s": 0.2, "retries": 0}
     with (
         start_emulator(bank, tmp_path, baud=1200, pace=True) as emulator,
@@ -376,6 +376,20 @@ def test_a_board_left_silent_by_a_poll_has_its_port_reopened_before_the_next(
     emulator.set_silent(0, False)
     assert set(doors(driver).values()) == {DoorState.CLOSED}
     assert driver.stats()["reopens"] == 1  # the "stuck busy" cure, one poll later
+
+
+def test_an_unlock_that_reopened_a_stuck_port_does_not_reopen_it_again(
+    bank: Bank, emulator: KerongBusEmulator, make_driver: MakeDriver
+) -> None:
+    driver = make_driver(timeout_s=0.1)
+    emulator.set_silent(0)
+    with pytest.raises(BoardOffline):
+        driver.read_within(0.05)  # heard nothing: the port is reopened before the next
+    emulator.set_silent(0, False)
+    driver.pulse(3, 0.5)
+    assert driver.stats()["reopens"] == 1
+    assert set(doors(driver).values()) >= {DoorState.CLOSED}
+    assert driver.stats()["reopens"] == 1, "the reopen was done; the board answered since"
 
 
 def test_a_poll_asks_again_within_its_budget_after_a_damaged_reply(
