@@ -88,6 +88,10 @@ class ReasonRequest(BaseModel):
     reason: Annotated[str, Field(min_length=1, max_length=200)]
 
 
+class ExtendRequest(BaseModel):
+    hours: Annotated[float, Field(gt=0, le=24 * 30, allow_inf_nan=False)]
+
+
 class SelfTestRequest(BaseModel):
     take_out_of_service: bool = False
 
@@ -112,6 +116,7 @@ def parcel_view(p: ParcelRow) -> dict[str, Any]:
         "picked_up_at": p.picked_up_at,
         "expired_at": p.expired_at,
         "returned_at": p.returned_at,
+        "extended_hours": p.extended_hours,
     }
 
 
@@ -335,6 +340,12 @@ def create_app(kiosk: Kiosk, courier_uc: Courier, tech: Technician) -> FastAPI:
     @app.post("/v1/compartments/{cid}/in-service")
     async def in_service(cid: str, s: Tech) -> dict[str, Any]:
         return compartment_view(tech.in_service(s, cid))
+
+    @app.post("/v1/parcels/{barcode:path}/extend")
+    async def extend_hold(barcode: str, body: ExtendRequest, s: Tech) -> dict[str, Any]:
+        """The parcel's hold ends ``hours`` later (within ``policy.max_extend_hours`` in
+        all); an expired parcel still in its compartment is stored again."""
+        return parcel_view(tech.extend_hold(barcode, body.hours, s.user))
 
     @app.post("/v1/guard/reset")
     async def guard_reset(s: Tech) -> dict[str, Any]:

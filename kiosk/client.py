@@ -22,6 +22,7 @@ import os
 from collections.abc import Iterator
 from types import TracebackType
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -188,6 +189,13 @@ class ApiClient:
             self.delete("/v1/sessions")
         finally:
             self.token = None
+
+    # -- parcels --------------------------------------------------------------------
+
+    def extend_hold(self, barcode: str, hours: float) -> dict[str, Any]:
+        """Move the end of the parcel's hold ``hours`` later (a technician's session);
+        returns the parcel as ``GET /v1/parcels`` shows it, with the new ``expires_at``."""
+        return self.post(f"/v1/parcels/{quote(barcode, safe='')}/extend", {"hours": hours})
 
     # -- waiting --------------------------------------------------------------------
 

@@ -440,7 +440,7 @@ def _read_policy(t: Table) -> PolicySection:
             "reminder_hours", (24.0, 60.0), lambda key, v: t.check_float(key, v, above=0)
         ),
         max_barcode_length=t.get_int("max_barcode_length", 64, minimum=8, maximum=256),
-        max_extend_hours=t.get_float("max_extend_hours", 72.0, minimum=0),
+        max_extend_hours=t.get_float("max_extend_hours", 72.0, minimum=0, maximum=24 * 30),
         expiry_check_s=t.get_float("expiry_check_s", 60.0, minimum=0.1, maximum=3600),
     )
     if not t.has("reminder_hours"):  # the default reminders are those before expiry

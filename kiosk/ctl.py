@@ -291,6 +291,14 @@ def cmd_in_service(client: ApiClient, args: argparse.Namespace, out: Out) -> int
     return EXIT_OK
 
 
+def cmd_extend(client: ApiClient, args: argparse.Namespace, out: Out) -> int:
+    parcel = client.extend_hold(args.barcode, args.hours)
+    out.show(parcel, f"{parcel.get('barcode', args.barcode)} may be picked up until "
+             f"{fmt.local_time(parcel.get('expires_at'))} (extended by "
+             f"{parcel.get('extended_hours', args.hours):g} h in all).")  # fmt: skip
+    return EXIT_OK
+
+
 def cmd_guard_reset(client: ApiClient, args: argparse.Namespace, out: Out) -> int:
     view = client.post("/v1/guard/reset")
     out.show(view, "Doors open again: the mass-open guard is reset.")
@@ -403,6 +411,9 @@ COMMANDS: list[tuple[str, Handler, str | None, str, str]] = [
      'out-of-service A07 --reason "hinge broken"'),
     ("in-service", cmd_in_service, TECHNICIAN, "Put a compartment back in service.",
      "in-service A07"),
+    ("extend", cmd_extend, TECHNICIAN,
+     "Give the recipient more time: move a parcel's pickup deadline later.",
+     "extend 1Z999AA10123456784 --hours 24"),
     ("returns", cmd_returns, COURIER, "Collect expired parcels, one door at a time.", "returns"),
     ("guard-reset", cmd_guard_reset, TECHNICIAN,
      "Let doors open again after the mass-open guard stopped them.", "guard-reset"),
@@ -454,6 +465,9 @@ def add_arguments(p: dict[str, argparse.ArgumentParser]) -> None:
     for name in ("open", "out-of-service", "in-service"):
         p[name].add_argument("compartment", type=str.upper, help="e.g. A07")
     p["out-of-service"].add_argument("--reason", required=True, metavar="TEXT", help="why")
+    p["extend"].add_argument("barcode", help="the parcel's tracking barcode")
+    more = "how many hours more (policy.max_extend_hours in all)"
+    p["extend"].add_argument("--hours", required=True, type=hours, metavar="N", help=more)
     p["open-all"].add_argument("--yes", "-y", action="store_true", help="do not ask first")
     p["selftest"].add_argument(
         "--take-out-of-service", action="store_true", help="take failing compartments out"
@@ -465,6 +479,13 @@ def positive(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
+def hours(text: str) -> float:
+    value = float(text)
+    if not 0 < value < math.inf:
+        raise argparse.ArgumentTypeError("must be a number of hours above 0")
     return value
 
 

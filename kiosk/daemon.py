@@ -158,7 +158,7 @@ async def serve(config: Config, ready_file: Path | None = None) -> int:
             ready_file.write_text(str(os.getpid()))
         tasks.append(loop.create_task(_watchdog(), name="watchdog"))
         scanner = start_scanner(config, loop, bus)
-        link = start_fleet(kiosk, courier)
+        link = start_fleet(kiosk, courier, tech)
         await stop.wait()
         log.info("stopping")
         sdnotify.stopping()
@@ -239,7 +239,7 @@ def start_scanner(config: Config, loop: asyncio.AbstractEventLoop, bus: Bus) -> 
     return scanner
 
 
-def start_fleet(kiosk: Kiosk, courier: Courier) -> FleetLink | None:
+def start_fleet(kiosk: Kiosk, courier: Courier, tech: Technician) -> FleetLink | None:
     """The link to the operator's broker, if configured. A link that cannot start is an
     event and a status line; the kiosk itself runs on without it."""
     fleet = kiosk.config.fleet
@@ -256,7 +256,7 @@ def start_fleet(kiosk: Kiosk, courier: Courier) -> FleetLink | None:
                                       "last_error": error, "unacked": 0}  # fmt: skip
         log.error("%s", error)
         return None
-    link = FleetLink(kiosk, Commands(kiosk, courier, keyring), password)
+    link = FleetLink(kiosk, Commands(kiosk, courier, tech, keyring), password)
     kiosk.fleet_status = link.status
     link.start()
     log.info("fleet link to %s (kiosk %s)", fleet.broker, kiosk.config.kiosk.id)

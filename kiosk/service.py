@@ -36,7 +36,7 @@ from kiosk.guard import MassOpenGuard
 from kiosk.hardware import Hardware
 from kiosk.notices import Notices
 from kiosk.sessions import Session, Sessions
-from kiosk.store import Event, OpRow, Store
+from kiosk.store import Event, OpRow, ParcelRow, Store
 from kiosk.store.store import CompartmentSpec
 from kiosk.throttle import Throttle
 
@@ -426,8 +426,10 @@ class Kiosk:
 
     def compartments_view(self) -> list[dict[str, Any]]:
         out = []
+        parcels = self.store.live_parcels()
         for row in self.store.compartments():
             live = self.doors.live_for(row.id)
+            parcel = parcels.get(row.id)
             out.append(
                 {
                     "id": row.id,
@@ -441,6 +443,7 @@ class Kiosk:
                     "item": self.hw.item(row.id),
                     "board_online": self.hw.is_board_online(row.board),
                     "operation": live.op_id if live else None,
+                    "parcel": parcel_summary(parcel) if parcel else None,
                 }
             )
         return out
@@ -459,6 +462,7 @@ class Kiosk:
             "demo": cfg.demo,
             "pickup_code_digits": cfg.policy.pickup_code_digits,
             "max_barcode_length": cfg.policy.max_barcode_length,
+            "max_extend_hours": cfg.policy.max_extend_hours,
             "sizes": [dataclasses.asdict(s) for s in cfg.sizes],
             "wall": wall_layout(cfg.compartments),
             "ui": dataclasses.asdict(cfg.ui),
@@ -469,6 +473,12 @@ class Kiosk:
 
     def uptime_s(self) -> float:
         return time.monotonic() - self.started_at
+
+
+def parcel_summary(parcel: ParcelRow) -> dict[str, Any]:
+    """What a technician sees of the parcel in a compartment (no contact, no code)."""
+    return {"barcode": parcel.barcode, "state": str(parcel.state),
+            "expires_at": parcel.expires_at, "extended_hours": parcel.extended_hours}  # fmt: skip
 
 
 def wall_layout(compartments: Sequence[CompartmentConfig]) -> list[dict[str, Any]]:

@@ -1,4 +1,5 @@
-"""What a technician does: open doors, take compartments out of service, self-test.
+"""What a technician does: open doors, take compartments out of service, extend a
+parcel's hold, self-test.
 
 Open-all and the self-test are *jobs*: they run one door at a time on the loop, publish
 progress on the bus, and can be followed with ``GET /v1/jobs/{id}``.
@@ -13,11 +14,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from drivers.base import DoorState
+from kiosk.barcode import normalize_barcode
 from kiosk.domain import CompartmentState, OpStatus, Purpose
 from kiosk.errors import ConflictError, InvalidInput, NotFound
 from kiosk.service import Kiosk
 from kiosk.sessions import Session
-from kiosk.store import CompartmentRow
+from kiosk.store import CompartmentRow, ParcelRow
 
 
 @dataclass
@@ -68,6 +70,19 @@ class Technician:
         row = self.kiosk.store.set_in_service(cid, session.user)
         self.kiosk._refresh(cid)
         return row
+
+    # -- parcels --------------------------------------------------------------------
+
+    def extend_hold(self, barcode: str, hours: float, actor: str | None) -> ParcelRow:
+        """Give the recipient ``hours`` more to pick the parcel up, within the kiosk's
+        ``policy.max_extend_hours`` for all extensions together (see
+        :meth:`kiosk.store.Store.extend_hold` for the states it accepts). ``actor`` is
+        who asked: a technician's name, or whoever a remote front end names."""
+        policy = self.kiosk.config.policy
+        barcode = normalize_barcode(barcode, policy.max_barcode_length)
+        return self.kiosk.store.extend_hold(
+            barcode, hours, actor, limit_hours=policy.max_extend_hours
+        )
 
     # -- jobs -----------------------------------------------------------------------
 

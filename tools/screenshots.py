@@ -86,6 +86,7 @@ SHOTS = [
     "simulator-window",
     "customer-close-reminder",
     "home-doors-paused",
+    "technician-extend-hold",
 ]
 """Every screenshot, in the order the user guide walks through them."""
 
@@ -334,6 +335,7 @@ class Tour:
         self.shot("technician-detail")
         self.tap("back")
         self.shot("technician-grid")
+        self.extend_hold(grid)
         self.tap("open-all")
         self.until(lambda: isinstance(self.ui.app.dialog, ConfirmDialog), "the confirmation")
         self.shot("technician-open-all")
@@ -346,6 +348,17 @@ class Tour:
         self.shot("technician-event-log")
         self.tap("back")
         self.tap("sign-out")
+
+    def extend_hold(self, grid: TechnicianScreen) -> None:
+        """A day more for the recipient of an XL parcel stored at the start."""
+        parcels = {c: grid.compartments[c].get("parcel") or {} for c in IDS}
+        held = next(c for c, p in parcels.items() if p.get("barcode", "").startswith("BIG"))
+        self.tap(f"door-{held}")
+        self.tap("extend")
+        self.until(lambda: not grid.busy and grid.note, "the hold extended")
+        self.until(lambda: grid.compartments[held]["parcel"]["extended_hours"], "the new deadline")
+        self.shot("technician-extend-hold")
+        self.tap("back")
 
     def self_test(self, jammed: str) -> None:
         """With the simulated person closing each door; one lock jammed."""

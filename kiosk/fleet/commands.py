@@ -40,6 +40,7 @@ from kiosk.store.fleet import ANNOUNCEMENTS_CURSOR, SETTINGS
 if TYPE_CHECKING:
     from kiosk.courier import Courier
     from kiosk.service import Kiosk
+    from kiosk.technician import Technician
 
 log = logging.getLogger("kiosk.fleet")
 
@@ -63,9 +64,12 @@ Action = Callable[[str, dict[str, Any]], tuple[str, dict[str, Any]]]
 class Commands:
     """Handles what arrives on the kiosk's command, announcement and config topics."""
 
-    def __init__(self, kiosk: Kiosk, courier: Courier, keyring: Keyring) -> None:
+    def __init__(
+        self, kiosk: Kiosk, courier: Courier, technician: Technician, keyring: Keyring
+    ) -> None:
         self.kiosk = kiosk
         self.courier = courier
+        self.technician = technician
         self.keyring = keyring
         self.store = kiosk.store
         self.kiosk_id = kiosk.config.kiosk.id
@@ -188,7 +192,7 @@ class Commands:
         hours = args.get("hours")
         if isinstance(hours, bool) or not isinstance(hours, int | float):
             raise InvalidInput("hours must be a number")
-        parcel = self.kiosk.extend_hold(barcode, float(hours), actor)
+        parcel = self.technician.extend_hold(barcode, float(hours), actor)
         return (
             f"Parcel {barcode} is held {hours:g} h longer.",
             {

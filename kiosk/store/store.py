@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 from collections.abc import Callable, Sequence
 
 from kiosk.domain import ParcelState, Role
-from kiosk.errors import ConflictError, NotFound
+from kiosk.errors import ConflictError, InvalidInput, NotFound
 from kiosk.store.base import CompartmentSpec, OutboxItem, StoreBase, StoreError
 from kiosk.store.fleet import FleetMixin
 from kiosk.store.journal import JournalMixin
@@ -145,6 +146,80 @@ class Store(FleetMixin, JournalMixin, StoreBase):
             self._event("announcement_cancelled", "info", actor, None, parcel=parcel.id,
                         barcode=barcode)  # fmt: skip
         return self.parcel(parcel.id)
+
+    def live_parcels(self) -> dict[str, ParcelRow]:
+        """The parcel in each compartment that holds one (stored or expired), by compartment."""
+        rows = self._db.execute(
+            "SELECT * FROM parcels WHERE state IN ('STORED', 'EXPIRED')"
+            " AND compartment_id IS NOT NULL"
+        )
+        return {r["compartment_id"]: ParcelRow.from_row(r) for r in rows}
+
+    def extend_hold(
+        self, barcode: str, hours: float, actor: str | None, *, limit_hours: float
+    ) -> ParcelRow:
+        """Move the end of a parcel's hold ``hours`` later, up to ``limit_hours`` in all.
+
+        A STORED parcel's ``expires_at`` moves on. An EXPIRED parcel still in its
+        compartment goes back to STORED, so its code opens the door again, if the new
+        end lies in the future and no courier is collecting it for return right now.
+        ``extended_hours`` counts every extension, so the hold never ends later than
+        ``limit_hours`` after the end it was first given. Raises :class:`InvalidInput`
+        (hours not above 0), :class:`NotFound` (no such parcel in the kiosk) or
+        :class:`ConflictError` with a ``reason``.
+        """
+        if not math.isfinite(hours) or hours <= 0:
+            raise InvalidInput("Extend a hold by more than 0 hours.")
+        with self._tx() as db:
+            parcel = self.parcel_by_barcode(barcode)
+            if parcel is None:
+                raise NotFound(f"No parcel {barcode} is in this kiosk.")
+            self._check_extension(parcel, hours, limit_hours)
+            assert parcel.expires_at is not None
+            expires_at = parcel.expires_at + hours * 3600
+            extended = parcel.extended_hours + hours
+            db.execute(
+                "UPDATE parcels SET state = 'STORED', expired_at = NULL, expires_at = ?,"
+                " extended_hours = ? WHERE id = ?",
+                (expires_at, extended, parcel.id),
+            )
+            self._event("hold_extended", "info", actor, parcel.compartment_id, parcel=parcel.id,
+                        barcode=barcode, hours=hours, expires_at=expires_at,
+                        extended_hours=extended, was=str(parcel.state))  # fmt: skip
+        return self.parcel(parcel.id)
+
+    def _check_extension(self, parcel: ParcelRow, hours: float, limit_hours: float) -> None:
+        if parcel.state not in (ParcelState.STORED, ParcelState.EXPIRED):
+            raise ConflictError(
+                f"Parcel {parcel.barcode} has not been delivered yet.", "not_stored"
+            )
+        if limit_hours <= 0:
+            raise ConflictError("Extending a hold is switched off on this kiosk.", "extend_off")
+        # A rounding margin: 24 h + 48 h must fit a limit of 72 h however floats add up.
+        if parcel.extended_hours + hours > limit_hours + 1e-9:
+            left = limit_hours - parcel.extended_hours
+            most = f"{limit_hours:g} hours in all"
+            raise ConflictError(
+                f"Parcel {parcel.barcode}'s hold can be extended by {left:g} more hours at "
+                f"most ({most})."
+                if left > 0
+                else f"Parcel {parcel.barcode}'s hold has been extended by the most allowed "
+                f"({most}).",
+                "extend_limit",
+            )
+        if parcel.state is ParcelState.EXPIRED:
+            assert parcel.expires_at is not None and parcel.compartment_id is not None
+            if parcel.expires_at + hours * 3600 <= self.clock():
+                raise ConflictError(
+                    f"Parcel {parcel.barcode}'s hold would still have ended: extend it by more.",
+                    "still_expired",
+                )
+            live = self._live_op(parcel.compartment_id)
+            if live is not None and live["purpose"] == "return":
+                raise ConflictError(
+                    f"Parcel {parcel.barcode} is being collected for return right now.",
+                    "being_returned",
+                )
 
     def counts(self) -> dict[str, int]:
         """Parcels announced or in the kiosk, by state. History (picked up, returned)

@@ -16,6 +16,7 @@ EVENT_NAMES = {
     "door_open_reminder": N_("Reminder to close"),
     "door_opened": N_("Door opened"),
     "forced_open": N_("Door forced open"),
+    "hold_extended": N_("Hold extended"),
     "in_service": N_("Back in service"),
     "item_empty": N_("Compartment looks empty"),
     "item_still_inside": N_("Parcel still inside"),

@@ -177,3 +177,19 @@ def test_out_of_service_and_back_and_an_announcement_cancelled_remotely(linked: 
     assert inside["message"] == "parcel ALREADY-IN is already in the kiosk"
     unknown = ask(op, op.command(KIOSK, "out_of_service", args={"compartment": "Z99"}))
     assert (unknown["ok"], unknown["reason"]) == (False, "refused")
+
+
+def test_a_parcels_hold_is_extended_remotely_up_to_the_limit(linked: Any) -> None:
+    op, daemon = linked
+    store_parcel(daemon, "HOLD-ME", size="S")
+    (before,) = daemon.client().get("/v1/parcels")["parcels"]
+    answer = ask(op, op.command(KIOSK, "extend", args={"barcode": "HOLD-ME", "hours": 24}))
+    assert answer["ok"] is True and answer["message"] == "Parcel HOLD-ME is held 24 h longer."
+    assert answer["result"]["expires_at"] == pytest.approx(before["expires_at"] + 24 * 3600)
+    (after,) = daemon.client().get("/v1/parcels")["parcels"]
+    assert after["expires_at"] == pytest.approx(before["expires_at"] + 24 * 3600)
+    too_much = ask(op, op.command(KIOSK, "extend", args={"barcode": "HOLD-ME", "hours": 100}))
+    assert (too_much["ok"], too_much["reason"]) == (False, "refused")
+    assert "72" in too_much["message"]
+    (unchanged,) = daemon.client().get("/v1/parcels")["parcels"]
+    assert unchanged["expires_at"] == after["expires_at"]

@@ -167,6 +167,15 @@ def _states(
 
         return build
 
+    def parcel_door() -> Screen:
+        """The first door holding a parcel whose hold was extended, a note under it."""
+        screen = grid(selected=wall[0])()
+        parcel = {"barcode": LONG_BARCODE, "state": "STORED", "extended_hours": 48.0,
+                  "expires_at": time.time() + 3 * 86400}  # fmt: skip
+        screen.compartments[wall[0]].update(state="OCCUPIED", parcel=parcel)
+        screen.note = _("Hold extended: pickup until {time}.").format(time="2026-12-24 18:00")
+        return screen
+
     def confirm_open_all() -> None:
         screen = grid()()
         app.goto(screen)
@@ -244,6 +253,7 @@ def _states(
         ("technician grid", with_session(tech, grid())),
         ("technician door", with_session(tech, grid(selected=door))),
         ("technician reasons", with_session(tech, grid(selected=door, picking_reason=True))),
+        ("technician door with a parcel", with_session(tech, parcel_door)),
         ("open all?", with_session(tech, confirm_open_all)),
         ("self-test setup", with_session(tech, job_screen("self-test", None))),
         ("self-test running", with_session(tech, job_screen("self-test", "running", 2))),

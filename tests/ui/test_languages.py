@@ -276,6 +276,10 @@ def technician_journey(ui: Watched) -> None:
     ui.tap("out-of-service")
     ui.wait_for_text(_("Why is {door} out of service?").format(door="A02"))
     ui.tap("cancel")
+    ui.tap("door-A01")  # the courier's parcel
+    ui.wait_for_text(_("Parcel: {barcode}").format(barcode="PKG7"))
+    ui.tap("extend")
+    ui.wait_for_text(_("Hold extended: pickup until {time}.").split("{")[0])
     ui.tap("back")
     ui.tap("open-all")
     ui.wait_for_text(_("Open all {count} doors, one after another?").format(count=4))

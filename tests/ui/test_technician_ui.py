@@ -11,8 +11,9 @@ import pytest
 
 from kiosk.client import ApiError
 from kiosk.ui.event_names import event_name
-from kiosk.ui.screens.eventlog import EventLogScreen
-from tests.support.daemon import TECHNICIAN, Daemon
+from kiosk.ui.screens.eventlog import EventLogScreen, when
+from tests.integration.helpers import parcel, store_parcel
+from tests.support.daemon import TECHNICIAN, Daemon, running_daemon
 from tests.support.ui import UiDriver
 
 ALL = [f"A{i:02d}" for i in range(1, 13)]
@@ -89,6 +90,76 @@ def test_technician_takes_a_compartment_out_of_service_with_a_reason_and_back(
     assert (a07["state"], a07["reason"]) == ("AVAILABLE", None)
     assert [e["compartment"] for e in daemon.events("out_of_service")] == ["A07"]
     assert [e["compartment"] for e in daemon.events("in_service")] == ["A07"]
+
+
+def test_technician_gives_the_recipient_more_time_until_the_kiosk_limit(
+    daemon: Daemon, ui: UiDriver
+) -> None:
+    cid, _ = store_parcel(daemon, "PKG-MORE-TIME", size="S")
+    deadline = parcel(daemon, "PKG-MORE-TIME")["expires_at"]
+    sign_in_as_technician(ui)
+    ui.tap(f"door-{cid}")
+    ui.wait_for_text("Parcel: PKG-MORE-TIME")
+    assert ui.shows(f"Pickup until {when(deadline)}.")
+
+    ui.tap("Extend hold +24 h")
+    later = when(deadline + 24 * 3600)
+    ui.wait_for_text(f"Hold extended: pickup until {later}.")
+    ui.wait_for_text(f"Pickup until {later} (+24 h).")
+    assert parcel(daemon, "PKG-MORE-TIME")["expires_at"] == pytest.approx(deadline + 24 * 3600)
+    (event,) = daemon.events("hold_extended")
+    assert (event["actor"], event["compartment"]) == (TECHNICIAN[0], cid)
+
+    for total in (48, 72):  # the test kiosk's limit is the default, 72 hours in all
+        ui.tap("extend")
+        ui.wait_for_text(f"(+{total} h).")
+    assert not ui.button("extend").enabled
+    assert parcel(daemon, "PKG-MORE-TIME")["extended_hours"] == 72
+
+
+def connected_ui(daemon: Daemon) -> UiDriver:
+    ui = UiDriver(str(daemon.socket))
+    ui.wait_until(lambda: ui.app.online and ui.app.kiosk is not None, what="the UI")
+    return ui
+
+
+def test_the_last_extension_is_what_is_left_of_the_limit_and_then_the_button_is_off() -> None:
+    with running_daemon(sections={"policy": {"max_extend_hours": 30}}) as daemon:
+        cid, _ = store_parcel(daemon, "PKG-LIMIT", size="S")
+        daemon.signed_in(TECHNICIAN).extend_hold("PKG-LIMIT", 10)
+        ui = connected_ui(daemon)
+        try:
+            sign_in_as_technician(ui)
+            ui.tap(f"door-{cid}")
+            ui.wait_for_text("(+10 h).")
+            ui.tap("Extend hold +20 h")  # not a whole day: 20 h are left of 30
+            ui.wait_for_text("(+30 h).")
+            assert not ui.button("extend").enabled
+            assert parcel(daemon, "PKG-LIMIT")["extended_hours"] == 30
+        finally:
+            ui.close()
+
+
+def test_an_expired_parcel_a_courier_is_collecting_is_not_extended_and_the_screen_says_so() -> None:
+    policy = {"hold_hours": 0.0015, "expiry_check_s": 0.2, "reminder_hours": []}
+    with running_daemon(sections={"policy": policy}, close_delay_s=3.0) as daemon:
+        cid, _ = store_parcel(daemon, "PKG-GOING-BACK", size="S")
+        daemon.wait_for(lambda: parcel(daemon, "PKG-GOING-BACK")["state"] == "EXPIRED",
+                        what="the parcel to expire")  # fmt: skip
+        ui = connected_ui(daemon)
+        try:
+            sign_in_as_technician(ui)
+            ui.tap(f"door-{cid}")
+            ui.wait_for_text("Pickup time ended ")
+            courier = daemon.signed_in()
+            collecting = courier.post("/v1/returns/next")
+            ui.tap("extend")
+            ui.wait_for_text("This parcel is being collected for return right now.")
+            courier.wait_operation(collecting["operation"])
+            assert parcel(daemon, "PKG-GOING-BACK")["state"] == "RETURNED"
+            assert daemon.events("hold_extended") == []
+        finally:
+            ui.close()
 
 
 def test_self_test_with_a_jammed_lock_fails_that_door_and_takes_it_out_of_service(

@@ -247,6 +247,20 @@ def test_value_out_of_range_is_refused(tmp_path: Path) -> None:
     ]
 
 
+def test_a_hold_extension_limit_past_thirty_days_is_refused(tmp_path: Path) -> None:
+    path = write_config(tmp_path, "[policy]\nmax_extend_hours = 721")
+
+    assert problems_of(path) == [
+        f"{path}: policy.max_extend_hours: must be between 0 and 720, got 721"
+    ]
+
+
+def test_holds_that_cannot_be_extended_are_a_valid_choice(tmp_path: Path) -> None:
+    config = load_config(write_config(tmp_path, "[policy]\nmax_extend_hours = 0"))
+
+    assert config.policy.max_extend_hours == 0.0
+
+
 def test_pulse_longer_than_the_hard_cap_is_refused(tmp_path: Path) -> None:
     path = write_config(tmp_path, "[locks]\npulse_ms = 3000")
 

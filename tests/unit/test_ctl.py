@@ -641,6 +641,47 @@ def test_open_all_with_yes_opens_every_door(
     assert daemon.calls("GET", "/v1/jobs/3") == []
 
 
+EXTENDED = {"barcode": "1Z/99", "state": "STORED", "expires_at": 1_800_000_000.0,
+            "extended_hours": 48.0}  # fmt: skip
+
+
+def test_extend_signs_in_as_a_technician_and_says_until_when(
+    daemon: FakeDaemon, capsys: pytest.CaptureFixture[str], pin: str
+) -> None:
+    daemon.on("POST", "/v1/parcels/1Z/99/extend", (200, EXTENDED))
+
+    assert ctl.main(["extend", "1Z/99", "--hours", "24"]) == 0
+
+    (request,) = daemon.calls("POST", "/v1/parcels/1Z/99/extend")
+    assert request.url.raw_path == b"/v1/parcels/1Z%2F99/extend"
+    assert daemon.body(request) == {"hours": 24.0}
+    assert request.headers["Authorization"] == "Bearer tok-1"
+    until = ctl.fmt.local_time(EXTENDED["expires_at"])
+    assert capsys.readouterr().out == (
+        f"1Z/99 may be picked up until {until} (extended by 48 h in all).\n"
+    )
+
+
+def test_extend_json_prints_the_parcel_the_api_returned(
+    daemon: FakeDaemon, capsys: pytest.CaptureFixture[str], pin: str
+) -> None:
+    daemon.on("POST", "/v1/parcels/1Z/99/extend", (200, EXTENDED))
+
+    assert ctl.main(["extend", "1Z/99", "--hours", "1.5", "--json"]) == 0
+
+    assert json.loads(capsys.readouterr().out) == EXTENDED
+
+
+@pytest.mark.parametrize("hours", ["0", "-3", "nan", "soon"])
+def test_extend_by_no_hours_is_a_usage_error(
+    daemon: FakeDaemon, capsys: pytest.CaptureFixture[str], pin: str, hours: str
+) -> None:
+    assert ctl.main(["extend", "1Z999", "--hours", hours]) == 2
+
+    assert "--hours" in capsys.readouterr().err
+    assert daemon.requests == []
+
+
 # -- the client's parsing -----------------------------------------------------------------
 
 

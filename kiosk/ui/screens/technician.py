@@ -1,7 +1,9 @@
 """The technician's grid: every compartment coloured by state, door and board health.
 
 Tapping a compartment shows its detail and what can be done with it: open it, take it
-out of service (with a reason picked from a short list) or put it back. The toolbar
+out of service (with a reason picked from a short list) or put it back, and give the
+recipient of the parcel inside more time (:data:`EXTEND_STEP_H` hours, as far as the
+kiosk's ``policy.max_extend_hours`` allows). The toolbar
 opens all doors (after a confirmation), runs the self-test, shows the event log and
 signs out. The grid follows the daemon's event stream and re-reads
 ``GET /v1/compartments`` whenever a door, an event or a board changes.
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 from functools import partial
 from typing import Any
+from urllib.parse import quote
 
 from kiosk.ui import theme
 from kiosk.ui.app import App, Screen
@@ -54,6 +57,14 @@ DETAILS = {
     "opened and closed": N_("Opened and closed."),
 }
 STREAM_TYPES = ("door", "event", "board", "operation")
+EXTEND_STEP_H = 24.0
+"""How much later one tap on "Extend hold" moves a parcel's pickup deadline."""
+EXTEND_REFUSALS = {
+    "extend_limit": N_("This hold cannot be extended any further."),
+    "extend_off": N_("This hold cannot be extended any further."),
+    "still_expired": N_("Even extended, the pickup time would already have ended."),
+    "being_returned": N_("This parcel is being collected for return right now."),
+}
 
 
 def tech_error_text(result: Message, app: App, conflict: str = "") -> str:
@@ -92,6 +103,26 @@ def reason_text(reason: str) -> str:
     if reason in DETAILS or reason.startswith("door not closed within"):
         return detail_text(reason)
     return reason
+
+
+def extend_step(parcel: dict[str, Any], kiosk: dict[str, Any] | None) -> float:
+    """The hours one tap adds: :data:`EXTEND_STEP_H`, or what is left of the limit."""
+    left = float((kiosk or {}).get("max_extend_hours", 0)) - parcel["extended_hours"]
+    return max(0.0, min(EXTEND_STEP_H, left))
+
+
+def parcel_lines(parcel: dict[str, Any]) -> list[str]:
+    """What the detail says of the parcel inside: its barcode and its pickup deadline."""
+    from kiosk.ui.screens.eventlog import when
+
+    until, hours = when(parcel["expires_at"]), f"{parcel['extended_hours']:g}"
+    if parcel["state"] == "EXPIRED":
+        deadline = _("Pickup time ended {time}.").format(time=until)
+    elif parcel["extended_hours"]:
+        deadline = _("Pickup until {time} (+{hours} h).").format(time=until, hours=hours)
+    else:
+        deadline = _("Pickup until {time}.").format(time=until)
+    return [_("Parcel: {barcode}").format(barcode=parcel["barcode"]), deadline]
 
 
 def door_rects(area: Rect, kiosk: dict[str, Any] | None, m: Metrics) -> dict[str, Rect]:
@@ -253,21 +284,31 @@ class TechnicianScreen(Screen):
                 right, _("Out of service"), self.pick_reason, "warn", name="out-of-service"
             )
         service.enabled, service.size = can_act, 0.8
-        return [
-            Button(left, _("Open"), self.open, "primary", can_act, "open", 0.8),
-            service,
-            Button(bottom, _("Back"), self.deselect, "secondary", name="back", size=0.8),
-        ]
+        buttons = [Button(left, _("Open"), self.open, "primary", can_act, "open", 0.8), service]
+        if c.get("parcel"):
+            extend_area, bottom = cols(bottom, [1, 1], gap)
+            buttons.append(self._extend_button(extend_area, c["parcel"], can_act))
+        back = Button(bottom, _("Back"), self.deselect, "secondary", name="back", size=0.8)
+        return [*buttons, back]
+
+    def _extend_button(self, area: Rect, parcel: dict[str, Any], can_act: bool) -> Button:
+        step = extend_step(parcel, self.app.kiosk)
+        label = _("Extend hold +{hours} h").format(hours=f"{step or EXTEND_STEP_H:g}")
+        action = partial(self.extend, parcel["barcode"], step)
+        return Button(area, label, action, "primary", can_act and step > 0, "extend", 0.8)
 
     def _lines(self, c: dict[str, Any]) -> list[str]:
         if not c:
             return [_("Loading…")]
         state, door = STATE_LINES.get(c["state"], c["state"]), DOOR_LINES[c["door"]]
-        lines = [_(state), _(door)]
+        # "holds a parcel" goes without saying above the parcel's own lines
+        lines = [_(door)] if c.get("parcel") and c["state"] == "OCCUPIED" else [_(state), _(door)]
         if c.get("reason"):
             lines.append(_("Reason: {reason}").format(reason=reason_text(c["reason"])))
         if not c["board_online"]:
             lines.append(_("Its board {board} is offline.").format(board=c["board"]))
+        if c.get("parcel"):
+            lines += parcel_lines(c["parcel"])
         return lines
 
     def _reasons(self, area: Rect, p: Painter) -> list[Button]:
@@ -330,6 +371,27 @@ class TechnicianScreen(Screen):
 
     def in_service(self) -> None:
         self._post("in-service", None, self._changed)
+
+    def extend(self, barcode: str, hours: float) -> None:
+        if self.selected is None or self.busy:
+            return
+        self.busy = True
+        self.note = ""
+        path = f"/v1/parcels/{quote(barcode, safe='')}/extend"
+        self.app.call("POST", path, {"hours": hours}, on_done=self._extended)
+
+    def _extended(self, result: Message) -> None:
+        from kiosk.ui.screens.eventlog import when
+
+        self.busy = False
+        if result["ok"]:
+            until = when(result["data"]["expires_at"])
+            self.note = _("Hold extended: pickup until {time}.").format(time=until)
+        else:
+            reason = (result.get("details") or {}).get("reason")
+            refusal = EXTEND_REFUSALS.get(reason or "")
+            self.note = _(refusal) if refusal else tech_error_text(result, self.app)
+        self.refresh()
 
     def _post(self, action: str, body: dict[str, Any] | None, done: Any) -> None:
         if self.selected is None or self.busy:
