@@ -64,3 +64,18 @@ def test_gpio_example_wires_eight_locks_and_eight_reed_switches() -> None:
     assert not set(board.options["lock_pins"]) & set(board.options["door_pins"])
     assert board.options["door_pull_up"] and board.options["door_closed_level"] == 0
     assert [c.lock for c in board.channels] == list(range(1, 9))
+
+
+def test_the_fleet_section_shown_in_the_full_example_loads_once_uncommented(
+    tmp_path: Path,
+) -> None:
+    import re
+
+    text = (CONFIG_DIR / "example-full.toml").read_text()
+    start = text.index("# [fleet]")
+    fleet = re.sub(r"^# (\[fleet\]|[a-z_]+ = .*)$", r"\1", text[start:], flags=re.M)
+    path = tmp_path / "with-fleet.toml"
+    path.write_text(text[:start] + fleet)
+    config = load_config(path)
+    assert config.fleet.enabled and config.fleet.tls
+    assert config.fleet.host_port == ("broker.example.net", 8883)
