@@ -62,12 +62,13 @@ def free_port() -> int:
 
 @contextmanager
 def running_broker(
-    folder: Path, users: Mapping[str, str], persistence: bool = False
+    folder: Path, users: Mapping[str, str], persistence: bool = False, listener: str = ""
 ) -> Iterator[Broker]:
     """Mosquitto with ``users`` ({name: password}) and the shipped ACL, until the end.
 
     ``persistence``: sessions and queued messages survive :meth:`Broker.stop` and
-    :meth:`Broker.start_again`, as on a production broker.
+    :meth:`Broker.start_again`, as on a production broker. ``listener``: more lines
+    for the listener (TLS: ``cafile``, ``certfile``, ``keyfile``, ...).
     """
     program = mosquitto()
     folder.mkdir(parents=True, exist_ok=True)
@@ -88,6 +89,7 @@ def running_broker(
         # Started as root it would drop to user "mosquitto", who cannot read our files.
         f"user {getpass.getuser()}\n"
         f"listener {port} 127.0.0.1\n"
+        f"{listener}"
     )
     log = folder / "mosquitto.log"
     command = (program, "-c", str(conf), "-v")
