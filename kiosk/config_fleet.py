@@ -34,6 +34,7 @@ class FleetSection:
     reconnect_min_s: float = 1.0
     reconnect_max_s: float = 120.0
     session_expiry_s: int = 7 * 24 * 3600
+    max_held_share: float = 0.5  # of all compartments, at most this many held at once
 
     @property
     def enabled(self) -> bool:
@@ -73,6 +74,7 @@ def read_fleet(t: Table, base: Path) -> FleetSection:
         reconnect_min_s=t.get_float("reconnect_min_s", 1.0, minimum=0.1, maximum=600),
         reconnect_max_s=t.get_float("reconnect_max_s", 120.0, minimum=1, maximum=3600),
         session_expiry_s=t.get_int("session_expiry_s", 7 * 24 * 3600, minimum=0, maximum=2**32 - 1),
+        max_held_share=t.get_float("max_held_share", 0.5, minimum=0, maximum=1),
         **files,
     )
     host, _, port = broker.rpartition(":")

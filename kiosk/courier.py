@@ -35,6 +35,22 @@ class Courier:
         phone, email = self._contact(phone, email)
         return self.k.store.announce(barcode, size, phone, email, actor)
 
+    def hold_for(self, parcel: ParcelRow, hours: float, actor: str) -> tuple[str | None, str]:
+        """Keep the best free compartment for an announced parcel for ``hours``: the
+        compartment (``None`` if none) and a sentence saying what happened. The caller
+        refreshes the compartment once this is committed."""
+        comps = self.k.store.compartments()
+        most = int(len(comps) * self.k.config.fleet.max_held_share)
+        held = sum(1 for c in comps if c.held_for is not None)
+        if held >= most:  # unsigned announcements must not be able to fill the kiosk
+            return None, (f"No compartment is held for it: {held} of the kiosk's {len(comps)}"
+                          " compartments are held already, the most allowed.")  # fmt: skip
+        cid = self.k.allocator.choose(self.k.config.size_rank(parcel.size or ""))
+        if cid is None:
+            return None, f"No compartment of size {parcel.size} is free to hold for it."
+        self.k.store.hold(cid, parcel.id, self.k.clock() + hours * 3600, actor)
+        return cid, f"Compartment {cid} is held for it for {hours:g} h."
+
     def lookup(self, session: Session, barcode_text: str) -> dict[str, Any]:
         """What the kiosk knows of a parcel about to be deposited (for the screen)."""
         barcode = self._barcode(barcode_text)
@@ -77,14 +93,37 @@ class Courier:
             "announced_parcel": announced.id if announced else None,
             "accessible": accessible,
         }
-        return await self._deposit_into_best(session, details, self.k.config.size_rank(size))
+        prefer = self._take_hold(announced.id, session.user) if announced else None
+        return await self._deposit_into_best(
+            session, details, self.k.config.size_rank(size), prefer=prefer
+        )
+
+    def _take_hold(self, parcel_id: int, actor: str) -> str | None:
+        """The compartment held for this parcel, now free for it (and only it, as no await
+        comes before it is chosen)."""
+        held = self.k.store.release_holds_of(parcel_id, "parcel arrived", actor)
+        for cid in held:
+            self.k.refresh(cid)
+        return held[0] if held else None
 
     async def _deposit_into_best(
-        self, session: Session, details: dict[str, Any], need_rank: int, note: str = ""
+        self,
+        session: Session,
+        details: dict[str, Any],
+        need_rank: int,
+        note: str = "",
+        prefer: str | None = None,
     ) -> dict[str, Any]:
-        """Open the best free compartment; if its door does not open, the next one."""
+        """Open the best free compartment (``prefer``, the one held for the parcel, if it is
+        free and big enough); if its door does not open, the next one."""
+        if prefer is not None and (
+            not self.k.allocator.is_eligible(prefer)
+            or self.k.config.size_rank(self.k.store.compartment(prefer).size) < need_rank
+        ):
+            prefer = None
         for _ in range(len(self.k.config.compartments)):
-            cid = self.k.allocator.choose(need_rank, bool(details.get("accessible")))
+            cid = prefer or self.k.allocator.choose(need_rank, bool(details.get("accessible")))
+            prefer = None
             if cid is None:
                 raise NoCompartmentFree(self.k.config.size_names()[need_rank])
             self.k.allocator.set_eligible(cid, False)

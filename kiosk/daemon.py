@@ -135,7 +135,8 @@ async def serve(config: Config, ready_file: Path | None = None) -> int:
             log.warning("starting with some doors not yet read")
         tech = Technician(kiosk)
         dispatcher = Dispatcher(config, store, key, backend_from_config(config))
-        expiry = ExpiryClock(store, config, kiosk.notices, period_s=config.policy.expiry_check_s)
+        expiry = ExpiryClock(store, config, kiosk.notices, period_s=config.policy.expiry_check_s,
+                             on_released=kiosk.refresh)  # fmt: skip
         tasks += [
             loop.create_task(dispatcher.run(), name="outbox"),
             loop.create_task(expiry.run(), name="expiry"),

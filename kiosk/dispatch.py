@@ -109,15 +109,20 @@ class ExpiryClock:
         notices: Notices,
         clock: Callable[[], float] = time.time,
         period_s: float = 60.0,
+        on_released: Callable[[str], None] | None = None,
     ) -> None:
         self.store = store
         self.config = config
         self.notices = notices
         self.clock = clock
         self.period_s = period_s
+        self.on_released = on_released  # a held compartment whose hold ran out
 
     def tick(self) -> tuple[int, int]:
         now = self.clock()
+        for cid in self.store.release_expired_holds(now):
+            if self.on_released is not None:
+                self.on_released(cid)
         reminded = self.store.send_due_reminders(
             now, self.config.policy.reminder_hours, self.notices.reminder
         )

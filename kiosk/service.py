@@ -150,6 +150,7 @@ class Kiosk:
         row = self.store.compartment(cid)
         eligible = (
             row.state is CompartmentState.AVAILABLE
+            and row.held_for is None
             and self.hw.door(cid) is DoorState.CLOSED
             and self.hw.is_board_online(row.board)
             and self.doors.live_for(cid) is None
@@ -442,6 +443,7 @@ class Kiosk:
                     "door": str(self.hw.door(row.id)),
                     "item": self.hw.item(row.id),
                     "board_online": self.hw.is_board_online(row.board),
+                    "held_for": row.held_for,
                     "operation": live.op_id if live else None,
                     "parcel": parcel_summary(parcel) if parcel else None,
                 }

@@ -22,6 +22,7 @@ store and put back in force at every start.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import dataclasses
 import json
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("kiosk.fleet")
 
 NEVER_REMOTE = ("open_all", "open-all", "openall")
+DEFAULT_RESERVE_HOURS = 24.0
 SETTABLE: dict[str, tuple[type, float, float]] = {
     "policy.hold_hours": (float, 1.0, 24 * 60.0),
     "policy.max_extend_hours": (float, 0.0, 720.0),
@@ -205,6 +207,7 @@ class Commands:
     def _cancel_announcement(self, actor: str, args: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         barcode = _text(args, "barcode")
         parcel = self.store.cancel_announcement(barcode, actor)
+        asyncio.get_running_loop().call_soon(self.kiosk.refresh_all)  # after the commit
         return f"Announcement of {barcode} cancelled.", {"barcode": barcode, "parcel": parcel.id}
 
     def _selftest(self, actor: str, args: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -287,9 +290,11 @@ class Commands:
                 replayed=True,
             )
         action = body.get("action", "announce")
+        held: str | None = None
         try:
             with self.store.transaction():
                 if action == "announce":
+                    reserve, hours = _reservation(body)
                     parcel = self.courier.announce_as(
                         "fleet",
                         _text(body, "barcode"),
@@ -298,6 +303,9 @@ class Commands:
                         _opt(body, "email"),
                     )
                     message = f"Parcel {parcel.barcode} announced."
+                    if reserve:
+                        held, said = self.courier.hold_for(parcel, hours, "fleet")
+                        message += " " + said
                 elif action == "cancel":
                     parcel = self.store.cancel_announcement(_text(body, "barcode"), "fleet")
                     message = f"Announcement of {parcel.barcode} cancelled."
@@ -312,13 +320,17 @@ class Commands:
                 [("announcement_refused", "warning", {"version": version, "reason": str(exc)})],
             )
             return self._result(rid, "announce", False, "refused", str(exc), {})
+        if held is not None:
+            self.kiosk.refresh(held)
+        if action == "cancel":
+            self.kiosk.refresh_all()  # what was held for it is free again
         return self._result(
             rid,
             "announce",
             True,
             None,
             message,
-            {"barcode": parcel.barcode, "parcel": parcel.id, "version": version},
+            {"barcode": parcel.barcode, "parcel": parcel.id, "version": version, "held": held},
         )
 
     # -- desired config -------------------------------------------------------------
@@ -375,6 +387,17 @@ class Commands:
             else:
                 fleet = dataclasses.replace(fleet, **{name: value})
         self.kiosk.config = dataclasses.replace(config, policy=policy, fleet=fleet)
+
+
+def _reservation(body: dict[str, Any]) -> tuple[bool, float]:
+    """``reserve`` (hold a compartment for the parcel) and for how many hours."""
+    reserve = body.get("reserve", False)
+    hours = body.get("reserve_hours", DEFAULT_RESERVE_HOURS)
+    if not isinstance(reserve, bool):
+        raise InvalidInput("reserve must be true or false")
+    if isinstance(hours, bool) or not isinstance(hours, int | float) or not 0 < hours <= 168:
+        raise InvalidInput("reserve_hours must be a number of hours above 0, at most 168")
+    return reserve, float(hours)
 
 
 def _check_setting(key: str, value: Any) -> str | None:

@@ -58,6 +58,7 @@ def compartments_state(kiosk: Kiosk) -> dict[str, Any]:
         "free": kiosk.free_by_size(),
         "total": total,
         "out_of_service": [c["id"] for c in comps if c["state"] == "OUT_OF_SERVICE"],
+        "held": [c["id"] for c in comps if c.get("held_for") is not None],
         "doors_open": [c["id"] for c in comps if c["door"] == "OPEN"],
         "doors_unknown": [c["id"] for c in comps if c["door"] == "UNKNOWN"],
         "boards": {b["name"]: bool(b["online"]) for b in kiosk.hw.board_status()},

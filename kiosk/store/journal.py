@@ -189,6 +189,10 @@ class JournalMixin(StoreBase):
                      announced),
                 ).rowcount  # fmt: skip
                 pid = int(announced)
+                db.execute(
+                    "UPDATE compartments SET held_for = NULL, held_until = NULL WHERE held_for = ?",
+                    (pid,),
+                )  # it arrived: whatever was held for it is free (or is where it went)
             if not updated:  # not announced, or its announcement was withdrawn meanwhile
                 cur = db.execute(
                     "INSERT INTO parcels (barcode, size, phone, email, state, compartment_id,"

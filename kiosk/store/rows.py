@@ -19,6 +19,8 @@ class CompartmentRow:
     accessible: bool
     state: CompartmentState
     oos_reason: str | None
+    held_for: int | None = None  # an announced parcel this compartment is kept for
+    held_until: float | None = None
 
     @classmethod
     def from_row(cls, r: sqlite3.Row) -> CompartmentRow:
@@ -30,6 +32,8 @@ class CompartmentRow:
             bool(r["accessible"]),
             CompartmentState(r["state"]),
             r["oos_reason"],
+            r["held_for"],
+            r["held_until"],
         )
 
 

@@ -120,10 +120,17 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_due ON outbox(next_at) WHERE delivered_at IS NULL AND failed = 0;
 """
 
-# V2: pickup hold extensions, and the fleet link's command record (the dedupe of signed
+# V2: pickup hold extensions, compartments held for announced parcels, and the fleet
+# link's command record (the dedupe of signed
 # remote commands: a replay returns the first result) with its cursors kept in ``meta``.
 V2 = """
 ALTER TABLE parcels ADD COLUMN extended_hours REAL NOT NULL DEFAULT 0;
+
+-- A compartment held for an announced parcel (a reservation from the operator's network):
+-- no other deposit is given it until the parcel arrives, the announcement is withdrawn,
+-- or held_until passes.
+ALTER TABLE compartments ADD COLUMN held_for INTEGER REFERENCES parcels(id);
+ALTER TABLE compartments ADD COLUMN held_until REAL;
 
 CREATE TABLE fleet_commands (
     id           TEXT PRIMARY KEY,

@@ -11,13 +11,14 @@ from kiosk.domain import ParcelState, Role
 from kiosk.errors import ConflictError, InvalidInput, NotFound
 from kiosk.store.base import CompartmentSpec, OutboxItem, StoreBase, StoreError
 from kiosk.store.fleet import FleetMixin
+from kiosk.store.holds import HoldsMixin
 from kiosk.store.journal import JournalMixin
 from kiosk.store.rows import CompartmentRow, OutboxRow, ParcelRow, UserRow
 
 __all__ = ["CompartmentSpec", "OutboxItem", "Store", "StoreError"]
 
 
-class Store(FleetMixin, JournalMixin, StoreBase):
+class Store(HoldsMixin, FleetMixin, JournalMixin, StoreBase):
     """One connection, used by one thread (the daemon's event loop)."""
 
     # -- compartments ---------------------------------------------------------------
@@ -143,6 +144,7 @@ class Store(FleetMixin, JournalMixin, StoreBase):
             if busy is not None:
                 raise ConflictError(f"parcel {barcode} is being deposited right now")
             db.execute("UPDATE parcels SET state = 'CANCELLED' WHERE id = ?", (parcel.id,))
+            self.release_holds_of(parcel.id, "announcement cancelled", actor)
             self._event("announcement_cancelled", "info", actor, None, parcel=parcel.id,
                         barcode=barcode)  # fmt: skip
         return self.parcel(parcel.id)

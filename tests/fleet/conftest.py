@@ -88,6 +88,7 @@ def linked_kiosk(
     keyring: Path,
     folder: Path,
     more: dict[str, dict[str, Any]] | None = None,
+    sizes: list[str] | None = None,
     **fleet: Any,
 ) -> Iterator[Daemon]:
     """A kiosk daemon on the simulator, linked to ``broker``; ``more`` config sections."""
@@ -96,7 +97,7 @@ def linked_kiosk(
         "fleet": fleet_section(broker, kiosk, keyring, folder, **fleet),
         **(more or {}),
     }
-    with running_daemon(sections=sections) as daemon:
+    with running_daemon(sections=sections, **({"sizes": sizes} if sizes else {})) as daemon:
         yield daemon
 
 

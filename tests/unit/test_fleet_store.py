@@ -47,3 +47,35 @@ def test_remote_opens_are_counted_for_the_hourly_cap(store: Store) -> None:
         store.record_fleet_command(f"open-0000000{n}", "ops", "open", {}, n != 1, None, {})
     assert store.remote_opens_since(999_000.0) == 2
     assert store.remote_opens_since(1_000_000.0) == 0
+
+
+def test_a_hold_is_only_for_an_announced_parcel_and_ends_with_its_deposit(store: Store) -> None:
+    from kiosk.domain import Purpose
+    from kiosk.errors import ConflictError
+
+    parcel = store.announce("JJD1", "M", "+4915112345678", None, "fleet")
+    store.hold("A01", parcel.id, 1_000_000.0 + 3600, "fleet")
+    held = store.held_for_parcel(parcel.id)
+    assert held is not None and held.id == "A01" and held.held_until == 1_003_600.0
+    with pytest.raises(ConflictError, match="already held"):
+        store.hold("A01", parcel.id, 1_003_600.0, "fleet")
+    op = store.begin_op("A01", Purpose.DEPOSIT, "carla", details={
+        "barcode": "JJD1", "size": "M", "phone": "+4915112345678", "email": None,
+        "announced_parcel": parcel.id})  # fmt: skip
+    store.op_opened(op.id)
+    store.finish_deposit(op.id, "tag", 2_000_000.0, lambda pid: [])
+    assert store.held_for_parcel(parcel.id) is None
+    with pytest.raises(ConflictError, match="not free to hold"):
+        store.hold("A01", parcel.id, 1_003_600.0, "fleet")  # the parcel is in it now
+    store.sync_compartments([CompartmentSpec("A01", "M", "bank", 1, False),
+                             CompartmentSpec("A02", "M", "bank", 2, False)])  # fmt: skip
+    with pytest.raises(ConflictError, match="only an announced parcel"):
+        store.hold("A02", parcel.id, 1_003_600.0, "fleet")
+
+
+def test_holds_past_their_time_are_released(store: Store) -> None:
+    parcel = store.announce("JJD2", "M", "+4915112345678", None, "fleet")
+    store.hold("A01", parcel.id, 1_000_100.0, "fleet")
+    assert store.release_expired_holds(1_000_099.0) == []
+    assert store.release_expired_holds(1_000_100.0) == ["A01"]
+    assert store.compartment("A01").held_for is None
