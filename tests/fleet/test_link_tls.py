@@ -95,7 +95,7 @@ def test_a_kiosk_links_over_tls_with_its_password(
     pki: dict[str, Path], operator_key: Any, tmp_path: Path
 ) -> None:
     _key, keyring = operator_key
-    with running_broker(tmp_path / "b", USERS, listener=tls_listener(pki, False)) as broker, \
+    with running_broker(tmp_path / "b", USERS, extra_conf=tls_listener(pki, False)) as broker, \
             linked_kiosk(broker, KIOSK, keyring, tmp_path, tls=True,
                          ca_file=str(pki["ca_pem"])) as daemon:  # fmt: skip
         daemon.wait_for(lambda: connected(daemon), what="a TLS link")
@@ -105,7 +105,7 @@ def test_a_kiosk_links_over_tls_with_its_client_certificate(
     pki: dict[str, Path], operator_key: Any, tmp_path: Path
 ) -> None:
     _key, keyring = operator_key
-    with running_broker(tmp_path / "b", USERS, listener=tls_listener(pki, True)) as broker, \
+    with running_broker(tmp_path / "b", USERS, extra_conf=tls_listener(pki, True)) as broker, \
             linked_kiosk(broker, KIOSK, keyring, tmp_path, tls=True, password_file="",
                          ca_file=str(pki["ca_pem"]), cert_file=str(pki["kiosk_pem"]),
                          key_file=str(pki["kiosk_key"])) as daemon:  # fmt: skip
@@ -116,7 +116,7 @@ def test_a_broker_with_a_certificate_the_kiosk_does_not_trust_is_refused(
     pki: dict[str, Path], operator_key: Any, tmp_path: Path
 ) -> None:
     _key, keyring = operator_key
-    with running_broker(tmp_path / "b", USERS, listener=tls_listener(pki, False)) as broker, \
+    with running_broker(tmp_path / "b", USERS, extra_conf=tls_listener(pki, False)) as broker, \
             linked_kiosk(broker, KIOSK, keyring, tmp_path, tls=True) as daemon:  # fmt: skip
         # No ca_file: the system's CAs, which did not sign this broker's certificate.
         status = daemon.wait_for(
