@@ -102,6 +102,7 @@ REMOTES = {
     "extend": Remote("extend", lambda a: {"barcode": a.barcode, "hours": a.hours}),
     "cancel": Remote("cancel_announcement", lambda a: {"barcode": a.barcode}),
     "selftest": Remote("selftest", lambda a: {}),
+    "resend": Remote("resend_events", lambda a: {"from_seq": a.from_seq}),
 }
 
 
@@ -353,6 +354,24 @@ def _signed(add: Callable[..., argparse.ArgumentParser], waits: argparse.Argumen
         "selftest KIOSK-17",
     )
     selftest.add_argument("kiosk", type=_kiosk, metavar="KIOSK", help="the kiosk's id")
+    resend = add(
+        "resend",
+        [waits],
+        "ask a kiosk to send its events again from a sequence number (signed)",
+        cmd_remote,
+        "resend KIOSK-17 --from 1207",
+    )
+    resend.add_argument("kiosk", type=_kiosk, metavar="KIOSK", help="the kiosk's id")
+    resend.add_argument("--from", dest="from_seq", required=True, type=_seq_number,
+                        help="the first event's seq (a gap a consumer found)")  # fmt: skip
+
+
+def _seq_number(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(
+            f"a sequence number is a whole number from 1, not {text!r}"
+        )
+    return int(text)
 
 
 def _kiosk(text: str) -> str:

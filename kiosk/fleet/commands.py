@@ -76,6 +76,7 @@ class Commands:
         self.store = kiosk.store
         self.kiosk_id = kiosk.config.kiosk.id
         self.clock: Callable[[], float] = time.time
+        self.on_resend: Callable[[int], None] | None = None  # the link's, when it runs
         self.apply_settings(self.saved_settings())
 
     @property
@@ -128,6 +129,7 @@ class Commands:
             "extend": self._extend,
             "cancel_announcement": self._cancel_announcement,
             "selftest": self._selftest,
+            "resend_events": self._resend_events,
         }
         action = actions.get(cmd.command)
         try:
@@ -209,6 +211,18 @@ class Commands:
         parcel = self.store.cancel_announcement(barcode, actor)
         asyncio.get_running_loop().call_soon(self.kiosk.refresh_all)  # after the commit
         return f"Announcement of {barcode} cancelled.", {"barcode": barcode, "parcel": parcel.id}
+
+    def _resend_events(self, actor: str, args: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """A consumer found a gap in this kiosk's seq (a broker dropped what it had
+        acknowledged): send the event log again from ``from_seq``. Opens nothing."""
+        first = args.get("from_seq")
+        if isinstance(first, bool) or not isinstance(first, int) or first < 1:
+            raise InvalidInput("from_seq must be a whole number from 1")
+        last = self.store.last_event_seq()
+        if self.on_resend is not None:
+            self.on_resend(first)
+        return (f"Events {first} to {last} are being sent again.",
+                {"from_seq": first, "last_seq": last})  # fmt: skip
 
     def _selftest(self, actor: str, args: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         result = report.selftest(self.kiosk)

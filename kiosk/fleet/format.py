@@ -21,6 +21,7 @@ _DONE = {
     "extend": "hold of {barcode} extended by {hours} h",
     "cancel_announcement": "announcement of {barcode} cancelled",
     "selftest": "self-test done",
+    "resend_events": "sending events again from {from_seq}",
 }
 
 

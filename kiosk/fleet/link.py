@@ -2,8 +2,9 @@
 
 One network thread owns the connection: it connects (TLS, a password or a client
 certificate, the kiosk id as client id, a persistent session), runs paho's loop, and
-after a loss waits a jittered, growing delay before it tries again, so that a thousand
-kiosks do not all come back in the same second after a broker restart. Every callback
+after a loss waits a random delay (from nothing up to a ceiling that doubles with each
+failure) before it tries again, so that a thousand kiosks do not all come back in step
+after a broker restart. Every callback
 hands its work to the daemon's event loop with ``call_soon_threadsafe``; the store is
 only ever touched on the loop.
 
@@ -85,6 +86,7 @@ class FleetLink:
         self._last_error: str | None = None
         self._reported_down = False
         self.sent = 0
+        commands.on_resend = self.resend_from
 
     # -- status ---------------------------------------------------------------------
 
@@ -163,8 +165,9 @@ class FleetLink:
                     break
             if self._connack.is_set():
                 delay = self.cfg.reconnect_min_s  # it worked: start the backoff again
-            # "Full jitter": anywhere between the least wait and the current ceiling.
-            self._halt.wait(random.uniform(self.cfg.reconnect_min_s, delay))
+            # "Full jitter": anywhere from nothing to the current ceiling, so a fleet that
+            # lost its broker at one moment comes back spread out, not in step.
+            self._halt.wait(random.uniform(0.05, delay))
             delay = min(delay * 2, self.cfg.reconnect_max_s)
 
     def _new_client(self) -> mqtt.Client:
@@ -268,6 +271,12 @@ class FleetLink:
             )
             log.warning("fleet link down: %s", why)
 
+    def resend_from(self, seq: int) -> None:
+        """Send the event log again from ``seq`` (the acknowledged cursor stays)."""
+        self._sent_upto = min(self._sent_upto, max(0, seq - 1))
+        self._inflight.clear()  # their PUBACKs no longer matter: all is sent again
+        self._wake.set()
+
     def _on_event(self, event: Event) -> None:
         self._wake.set()
 
@@ -278,6 +287,8 @@ class FleetLink:
         if failed:  # the broker would not take it: not acknowledged, sent again later
             self._last_error = f"the broker refused event {seq}: {why}"
             return
+        if seq <= self.acked_seq:
+            return  # a resent event the cursor has passed already
         self._acked_early.add(seq)
         while self.acked_seq + 1 in self._acked_early:
             self.acked_seq += 1

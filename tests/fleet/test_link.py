@@ -212,3 +212,27 @@ def test_desired_config_is_applied_where_allowed_and_reported(
         parcel = daemon.client().get("/v1/parcels")["parcels"][0]
         assert parcel["expires_at"] - parcel["stored_at"] == pytest.approx(48 * 3600, abs=5)
         op.peer.publish(f"{TOPIC}/config/desired", b"", retain=True)  # clear it for others
+
+
+def test_a_consumer_that_lost_events_gets_them_again_on_a_signed_resend(
+    broker: Broker, operator_key: Any, tmp_path: Path
+) -> None:
+    key, keyring = operator_key
+    with (
+        operator(broker, key, keyring, f"{TOPIC}/#") as op,
+        linked_kiosk(broker, KIOSK, keyring, tmp_path) as daemon,
+    ):
+        store_parcel(daemon, "RESEND-1", size="S")
+        daemon.wait_for(lambda: daemon.client().get("/v1/status")["fleet"]["unacked"] == 0,
+                        what="all acknowledged")  # fmt: skip
+        last = daemon.events()[-1]["seq"]
+        before = len(op.peer.bodies("events"))
+        envelope = op.command(KIOSK, "resend_events", args={"from_seq": 2})
+        op.send(KIOSK, envelope)
+        answer = op.peer.wait_for(lambda: op.peer.bodies("results"), what="the answer")[-1]
+        assert answer["ok"] is True and answer["message"].startswith("Events 2 to ")
+        op.peer.wait_for(lambda: len(op.peer.bodies("events")) >= before + last - 1,
+                         what="the events again")  # fmt: skip
+        again = [e["seq"] for e in op.peer.bodies("events")[before:]]
+        assert again[: last - 1] == list(range(2, last + 1))
+        assert daemon.client().get("/v1/status")["fleet"]["unacked"] == 0

@@ -85,6 +85,7 @@ def running_broker(
     conf.write_text(
         "per_listener_settings false\n"
         "allow_anonymous false\n"
+        "set_tcp_nodelay true\n"
         f"password_file {passwd}\n"
         f"acl_file {ACL}\n"
         f"{store or 'persistence false'}\n"
