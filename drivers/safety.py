@@ -93,6 +93,7 @@ class _Request:
     future: Future[UnlockResult]
     queued_at: float
     any_channel: bool = False
+    dropped: Callable[[], bool] | None = None
 
 
 class LockSafety:
@@ -219,6 +220,7 @@ class LockSafety:
         pulse_s: float | None = None,
         *,
         any_channel: bool = False,
+        dropped: Callable[[], bool] | None = None,
     ) -> Future[UnlockResult]:
         """Queue one pulse on ``lock`` of ``board``; the future never raises.
 
@@ -226,11 +228,15 @@ class LockSafety:
         self-test, say); it is clamped to :data:`MAX_PULSE_S` like any other.
         ``any_channel`` lets the pulse reach a channel the config does not wire
         (:meth:`Driver.pulse_channel`, for discovery); every rule applies all the same.
-        Cancelling the future before its turn means the lock is not fired.
+        Cancelling the future before its turn means the lock is not fired; so does
+        ``dropped`` answering true at its turn (asked on the firing thread, at the last
+        moment: a reopen whose door has closed meanwhile, which the caller's cancel, one
+        event-loop turn late, could otherwise miss).
         """
         entry = self._board(board)
         length = self.pulse_s if pulse_s is None else pulse_s
-        request = _Request(board, lock, length, Future(), time.monotonic(), any_channel)
+        request = _Request(board, lock, length, Future(), time.monotonic(), any_channel,
+                           dropped)  # fmt: skip
         with self._state_lock:
             if self._started and not self._closed:
                 self._queues[entry.group].put(request)
@@ -353,6 +359,8 @@ class LockSafety:
                 self._stopping.wait(wait)
             # Still cancellable through the gap: a request its caller dropped meanwhile
             # (a reopen whose door closed first) is not fired.
+            if request.dropped is not None and _asks(request.dropped):
+                request.future.cancel()
             if not request.future.set_running_or_notify_cancel():
                 continue
             if self._stopping.is_set():
@@ -451,3 +459,12 @@ def safe_off(drivers: Iterable[Driver]) -> list[str]:
         finally:
             _try(driver.close, "close", driver.name)
     return lines
+
+
+def _asks(dropped: Callable[[], bool]) -> bool:
+    """The caller's ``dropped``; a caller's bug drops nothing (and fires as asked)."""
+    try:
+        return bool(dropped())
+    except Exception:
+        log.exception("an unlock's dropped() failed")
+        return False

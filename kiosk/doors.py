@@ -241,7 +241,9 @@ class Doors:
             if live.closing or self.live.get(op_id) is not live:
                 return False  # the door closed while this one waited its turn
             self.store.refire_op(op_id)
-            live.reopening = asyncio.ensure_future(self.hw.unlock(live.compartment))
+            live.reopening = asyncio.ensure_future(
+                self.hw.unlock(live.compartment, dropped=lambda: live.closing)
+            )
             try:
                 result = await live.reopening
             except asyncio.CancelledError:

@@ -167,10 +167,11 @@ class Hardware:
     def is_board_online(self, board: str) -> bool:
         return self.boards[board].online
 
-    async def unlock(self, cid: str) -> UnlockResult:
-        """Fire ``cid``'s lock through the safety layer (queued, one at a time)."""
+    async def unlock(self, cid: str, dropped: Callable[[], bool] | None = None) -> UnlockResult:
+        """Fire ``cid``'s lock through the safety layer (queued, one at a time); not at
+        all if ``dropped()`` is true when its turn comes (asked on the firing thread)."""
         board, lock = self._where[cid]
-        return await asyncio.wrap_future(self.safety.unlock(board, lock))
+        return await asyncio.wrap_future(self.safety.unlock(board, lock, dropped=dropped))
 
     async def wait_for_door(self, cid: str, state: DoorState, timeout: float | None) -> bool:
         """True once the debounced door is ``state`` (at once if it already is)."""

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -50,7 +51,9 @@ class FakeHardware:
             if c == cid and want == state and not fut.done():
                 fut.set_result(True)
 
-    async def unlock(self, cid: str) -> Result:
+    async def unlock(self, cid: str, dropped: Any = None) -> Result:
+        if dropped is not None and dropped():
+            raise asyncio.CancelledError
         self.fires.append(cid)
         if cid not in self.jammed:
             asyncio.get_running_loop().call_later(0.02, self.set, cid, DoorState.OPEN)
@@ -222,10 +225,10 @@ class SlowHardware(FakeHardware):
         super().__init__()
         self.gate = asyncio.Event()
 
-    async def unlock(self, cid: str) -> Result:
+    async def unlock(self, cid: str, dropped: Any = None) -> Result:
         if self.fires:
             await self.gate.wait()
-        return await super().unlock(cid)
+        return await super().unlock(cid, dropped)
 
 
 def test_reopens_pressed_twice_fire_nothing_once_the_door_has_closed(store: Store) -> None:

@@ -350,6 +350,24 @@ def test_a_request_dropped_while_it_waits_out_the_gap_does_not_fire(
     assert [p.lock for p in journal.pulses()] == [1, 3]
 
 
+def test_a_request_its_caller_no_longer_wants_at_its_turn_does_not_fire(
+    journal: Journal, make_safety: Any
+) -> None:
+    # The door closed at the very end of the gap: the caller's cancel would come one
+    # event-loop turn late, so the worker asks at the last moment.
+    safety = make_safety(FakeDriver("top", journal), pulse_s=0.05, gap_s=0.3)
+    safety.unlock("top", 1).result(timeout=5)
+    door_closed = threading.Event()
+    late = safety.unlock("top", 2, dropped=door_closed.is_set)
+    time.sleep(0.1)
+    door_closed.set()
+    safety.unlock("top", 3).result(timeout=5)
+    assert late.cancelled()
+    assert [p.lock for p in journal.pulses()] == [1, 3]
+    wanted = safety.unlock("top", 4, dropped=lambda: False)
+    assert wanted.result(timeout=5).ok
+
+
 def test_reads_and_pulses_never_overlap_on_one_board(journal: Journal, make_safety: Any) -> None:
     top = FakeDriver("top", journal)
     safety = make_safety(top, gap_s=0.0)
