@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -60,6 +61,7 @@ class Hardware:
         self.door_listeners: list[DoorListener] = []
         self.health_listeners: list[HealthListener] = []
         self._waiters: dict[str, list[tuple[DoorState, asyncio.Future[bool]]]] = {}
+        self._pulsed: dict[str, float] = {}  # when each lock last fired (inf: queued)
         self._drivers = [create_driver(spec) for spec in config.board_specs()]
         self.safety = LockSafety(
             self._drivers,
@@ -171,7 +173,17 @@ class Hardware:
         """Fire ``cid``'s lock through the safety layer (queued, one at a time); not at
         all if ``dropped()`` is true when its turn comes (asked on the firing thread)."""
         board, lock = self._where[cid]
-        return await asyncio.wrap_future(self.safety.unlock(board, lock, dropped=dropped))
+        self._pulsed[cid] = math.inf  # queued: its pulse may come at any moment
+        try:
+            return await asyncio.wrap_future(self.safety.unlock(board, lock, dropped=dropped))
+        finally:
+            self._pulsed[cid] = time.monotonic()
+
+    def pulsed_within(self, cid: str, seconds: float) -> bool:
+        """Whether ``cid``'s lock is queued to fire, or fired within ``seconds``: a door
+        that opens now may have been opened by the kiosk's own pulse."""
+        last = self._pulsed.get(cid)
+        return last is not None and time.monotonic() - last <= seconds
 
     async def wait_for_door(self, cid: str, state: DoorState, timeout: float | None) -> bool:
         """True once the debounced door is ``state`` (at once if it already is)."""

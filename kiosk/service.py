@@ -167,7 +167,13 @@ class Kiosk:
         live = self.doors.live_for(cid)
         unexpected = cid not in self._reconciling and cid not in self.expected_open
         if new is DoorState.OPEN and live is None and unexpected:
-            if old is DoorState.UNKNOWN:
+            if old is DoorState.CLOSED and self.hw.pulsed_within(
+                cid, self.config.doors.open_timeout_s
+            ):
+                # Our own pulse, late: a reopen that waited for the lock's coil time while
+                # the person closed the door. Not a forced door; they close it again.
+                self.store.log_event("door_opened_by_late_pulse", "warning", None, cid)
+            elif old is DoorState.UNKNOWN:
                 self.store.log_event("door_found_open", "alarm", None, cid)
             else:
                 self.store.log_event("forced_open", "alarm", None, cid)

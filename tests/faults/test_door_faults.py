@@ -220,3 +220,22 @@ def test_a_reopen_still_queued_when_the_door_closes_is_dropped_not_fired() -> No
         time.sleep(3.5)  # past the gap: the dropped pulse would have fired by now
         assert sim.fire_counts()[cid] == fires
         assert daemon.events("forced_open") == []
+
+
+def test_a_door_popped_by_the_kiosks_own_late_pulse_is_no_forced_open_alarm() -> None:
+    # A reopen can fire only when the lock's coil time is over; if the person closed the
+    # door meanwhile, the pulse pops it again. Within open_timeout_s of a pulse of that
+    # very lock, an opening door is the kiosk's own doing; later, it is forced.
+    doors = {"open_timeout_s": 3.0}
+    with running_daemon(sections={"doors": doors}, person="manual") as daemon:
+        sim, tech = daemon.sim(), daemon.signed_in(("tomas", "1357"))
+        view = tech.post("/v1/compartments/A01/open")
+        sim.close_door("A01")
+        assert tech.wait_operation(view["operation"])["status"] == "CLOSED"
+        sim.open_door("A01")  # as the late pulse would, well within the 3 s
+        daemon.wait_for(lambda: daemon.events("door_opened_by_late_pulse"), what="the warning")
+        assert daemon.events("forced_open") == []
+        sim.close_door("A01")
+        time.sleep(3.2)
+        sim.force_open("A01")
+        daemon.wait_for(lambda: daemon.events("forced_open"), what="the alarm, later")
