@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from kiosk.fleet.envelope import new_key, sign
+from kiosk.fleet.envelope import new_key, private_pem, sign
 from tests.support.broker import Broker
 from tests.support.daemon import Daemon, running_daemon
 from tests.support.mqtt_peer import Peer
@@ -115,3 +115,16 @@ def operator(
 
 def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
+
+
+def operator_config(folder: Path, broker: Broker, key: Any) -> Path:
+    """A locker-fleet config file for the operator, signing with ``key``."""
+    (folder / "op.key").write_bytes(private_pem(key))
+    (folder / "op.key").chmod(0o600)
+    (folder / "op.password").write_text(USERS["operator"])
+    path = folder / "locker-fleet.toml"
+    path.write_text(
+        f'broker = "{broker.host}:{broker.port}"\ntls = false\npassword_file = "op.password"\n'
+        f'signing_key = "op.key"\nkid = "{KID}"\nsettle_s = 1.0\ntimeout_s = 10\n'
+    )
+    return path

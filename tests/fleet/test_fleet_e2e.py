@@ -8,10 +8,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from kiosk.fleet.envelope import private_pem
-from tests.fleet.conftest import KID, USERS, linked_kiosk
+from tests.fleet.conftest import USERS, linked_kiosk, operator_config
 from tests.integration.helpers import PHONE
-from tests.support.broker import Broker, running_broker
+from tests.support.broker import running_broker
 
 KIOSK = "KIOSK-3"
 
@@ -21,18 +20,6 @@ def fleet(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
         [sys.executable, "-m", "kiosk.fleet.cli", *args, "--config", str(config)],
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
-
-
-def operator_config(folder: Path, broker: Broker, key: Any) -> Path:
-    (folder / "op.key").write_bytes(private_pem(key))
-    (folder / "op.key").chmod(0o600)
-    (folder / "op.password").write_text(USERS["operator"])
-    path = folder / "locker-fleet.toml"
-    path.write_text(
-        f'broker = "{broker.host}:{broker.port}"\ntls = false\npassword_file = "op.password"\n'
-        f'signing_key = "op.key"\nkid = "{KID}"\nsettle_s = 1.0\ntimeout_s = 10\n'
-    )
-    return path
 
 
 def test_an_operator_announces_opens_and_lists_a_real_kiosk(

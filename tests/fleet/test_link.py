@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from tests.fleet.conftest import USERS, linked_kiosk, operator
+from kiosk.fleet.cli import main as fleet_main
+from tests.fleet.conftest import USERS, linked_kiosk, operator, operator_config
 from tests.integration.helpers import PHONE, store_parcel
 from tests.support.broker import Broker, running_broker
 
@@ -36,7 +37,7 @@ def events_in_order(bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def test_announce_deposit_pickup_reach_the_operator_in_order_and_once(
-    broker: Broker, operator_key: Any, tmp_path: Path
+    broker: Broker, operator_key: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     key, keyring = operator_key
     with (
@@ -48,10 +49,11 @@ def test_announce_deposit_pickup_reach_the_operator_in_order_and_once(
         state = op.peer.wait_for(lambda: op.peer.bodies("state/compartments"), what="state")
         assert state[-1]["free"] == {"S": 4, "M": 4, "L": 3, "XL": 1}
 
-        announcement = {"version": 1, "action": "announce", "barcode": "JJD0001",
-                        "size": "M", "phone": PHONE, "email": None}  # fmt: skip
-        op.peer.publish(f"{TOPIC}/announcements", json.dumps(announcement))
-        answer = op.result("announce:1")
+        # Pre-announced from the operator's side, as an operator would type it.
+        config = operator_config(tmp_path, broker, key)
+        argv = ["announce", KIOSK, "JJD0001", "--size", "M", "--phone", PHONE, "--json"]
+        assert fleet_main([*argv, "--config", str(config)]) == 0
+        answer = json.loads(capsys.readouterr().out)["answer"]
         assert answer["ok"] is True and answer["message"] == "Parcel JJD0001 announced."
 
         cid, code = store_parcel(daemon, "JJD0001", size="M")
