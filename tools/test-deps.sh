@@ -3,12 +3,14 @@
 #   systemd     systemd-analyze, which checks the units in systemd/
 #   mosquitto   a real MQTT broker on loopback for the fleet tests (not left running:
 #               the tests start their own)
+#   openssl     throwaway certificates for the TLS tests (API listener, fleet link)
 # Safe to run again; needs root or sudo only when something is missing.
 set -eu
 
 missing=""
 command -v systemd-analyze >/dev/null 2>&1 || missing="$missing systemd"
 [ -x /usr/sbin/mosquitto ] || command -v mosquitto >/dev/null 2>&1 || missing="$missing mosquitto"
+command -v openssl >/dev/null 2>&1 || missing="$missing openssl"
 
 if [ -n "$missing" ]; then
     echo "installing Debian packages for the tests:$missing"
