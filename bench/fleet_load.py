@@ -69,7 +69,7 @@ import common
 from fleet_sim import Attempt, SimFleet
 
 from kiosk.fleet.envelope import new_key, sign
-from kiosk.fleet.link import _no_delay
+from kiosk.fleet.net import no_delay
 from kiosk.fleet.operator import Operator, topic
 from kiosk.fleet.operator_config import OperatorConfig
 from kiosk.store import Store
@@ -328,7 +328,7 @@ class NoDelayOperator(Operator):
 
     def _make_client(self) -> Any:
         client = super()._make_client()
-        client.on_socket_open = _no_delay
+        client.on_socket_open = no_delay
         return client
 
 

@@ -39,6 +39,8 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from kiosk.fleet.net import no_delay
+
 PREFIX = "lk/v1/kiosk"
 KEEPALIVE_S = 30
 SESSION_EXPIRY_S = 7 * 24 * 3600  # the link's default
@@ -77,7 +79,7 @@ class SimKiosk:
         client.will_set(topic(kiosk_id, "presence"),
                         json.dumps({"kiosk": kiosk_id, "status": "offline"}),
                         qos=1, retain=True)  # fmt: skip
-        client.on_socket_open = _no_delay
+        client.on_socket_open = no_delay
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
@@ -391,8 +393,3 @@ class SimFleet:
             self.events_sent += 1
         else:
             self.events_unsent += 1
-
-
-def _no_delay(_c: mqtt.Client, _u: Any, sock: Any) -> None:
-    with contextlib.suppress(OSError, AttributeError):
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

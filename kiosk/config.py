@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from urllib.parse import urlsplit
 
 from drivers.base import BoardSpec, ChannelSpec, create_driver, driver_class, known_drivers
 from drivers.errors import DriverError
-from kiosk.config_check import Problems, Table, describe, number, suggest
+from kiosk.config_check import Problems, Table, describe, number, read_toml, suggest
 from kiosk.config_fleet import FleetSection, read_fleet
 from kiosk.errors import InvalidInput, LockerError, NotFound
 
@@ -260,7 +259,7 @@ class Config:
 def load_config(path: str | Path) -> Config:
     """Read and validate the config at ``path``; :class:`ConfigError` lists every problem."""
     problems = Problems(str(path))
-    raw = _read_toml(Path(path), problems)
+    raw = read_toml(Path(path), problems)
     if raw is None:
         raise ConfigError(problems.messages)
     config = _build(raw, Path(path).absolute(), problems)
@@ -295,21 +294,6 @@ def _check_boards(config: Config, problems: Problems) -> None:
             if board != spec.name:
                 message = f"GPIO {pin} ({use}) is already used by board {board!r} ({their_use})"
                 problems.add(key, message)
-
-
-def _read_toml(path: Path, problems: Problems) -> dict[str, Any] | None:
-    try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError:
-        problems.add("", "cannot read: file not found")
-    except OSError as exc:
-        problems.add("", f"cannot read: {exc.strerror or exc}")
-    except UnicodeDecodeError:
-        problems.add("", "not valid TOML: the file is not UTF-8 text")
-    except tomllib.TOMLDecodeError as exc:
-        problems.add("", f"not valid TOML: {exc}")
-    return None
 
 
 def _build(raw: dict[str, Any], path: Path, problems: Problems) -> Config:

@@ -12,7 +12,9 @@ from __future__ import annotations
 import difflib
 import math
 import re
+import tomllib
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any, TypeVar, get_args, get_origin
 
 T = TypeVar("T")
@@ -303,3 +305,21 @@ class Table:
         for name in self.data:
             if name not in self.asked:
                 self.problem(name, "unknown key" + suggest(name, self.asked))
+
+
+def read_toml(
+    path: Path, problems: Problems, missing: str = "cannot read: file not found"
+) -> dict[str, Any] | None:
+    """The TOML document at ``path``, or ``None`` with the reason in ``problems``."""
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        problems.add("", missing)
+    except OSError as exc:
+        problems.add("", f"cannot read: {exc.strerror or exc}")
+    except UnicodeDecodeError:
+        problems.add("", "not valid TOML: the file is not UTF-8 text")
+    except tomllib.TOMLDecodeError as exc:
+        problems.add("", f"not valid TOML: {exc}")
+    return None

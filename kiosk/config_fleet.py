@@ -9,13 +9,11 @@ the kiosk's own loopback (a test, or a local bridge that does the TLS itself).
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 
 from kiosk.config_check import Table
-
-_LOOPBACK_NAMES = ("localhost",)
+from kiosk.fleet.net import is_loopback
 
 
 @dataclass(frozen=True)
@@ -44,15 +42,6 @@ class FleetSection:
     def host_port(self) -> tuple[str, int]:
         host, _, port = self.broker.rpartition(":")
         return host.strip("[]"), int(port)
-
-
-def is_loopback(host: str) -> bool:
-    if host in _LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def read_fleet(t: Table, base: Path) -> FleetSection:

@@ -31,7 +31,6 @@ import contextlib
 import json
 import logging
 import random
-import socket
 import threading
 import time
 from typing import TYPE_CHECKING, Any
@@ -45,6 +44,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 from kiosk.config_fleet import FleetSection
 from kiosk.fleet import report
 from kiosk.fleet.commands import Commands
+from kiosk.fleet.net import no_delay
 from kiosk.store import Event
 from kiosk.store.fleet import ACKED_SEQ
 
@@ -56,6 +56,10 @@ log = logging.getLogger("kiosk.fleet")
 WINDOW = 64
 """Events in flight (sent, not yet acknowledged) at most."""
 STATE_CHECK_S = 1.0
+STATE_REFRESH_S = 60.0
+"""The summary is rebuilt after an event (every change to doors, boards and compartments
+logs one), at most every ``STATE_CHECK_S``, and at least every ``STATE_REFRESH_S`` (the
+alarm count's 24-hour window moves with time alone)."""
 PERSIST_S = 1.0
 
 
@@ -81,6 +85,7 @@ class FleetLink:
         self._persisted_seq = self.acked_seq
         self._sent_upto = self.acked_seq
         self._last_state: dict[str, Any] | None = None
+        self._state_stale = True
         self._state = "connecting"
         self._since = time.time()
         self._last_error: str | None = None
@@ -190,9 +195,8 @@ class FleetLink:
             retain=True,
         )
         client.max_inflight_messages_set(WINDOW + 16)
-        client.on_socket_open = _no_delay
+        client.on_socket_open = no_delay
         client.on_connect = self._on_connect
-        client.on_disconnect = self._on_disconnect
         client.on_publish = self._on_publish
         client.on_message = self._on_message
         return client
@@ -211,9 +215,6 @@ class FleetLink:
             self._connack.set()
             self._soon(self._up, client)
 
-    def _on_disconnect(self, client: mqtt.Client, _u: Any, _f: Any, rc: Any, _p: Any) -> None:
-        pass  # the thread sees the loop end and reports it once
-
     def _on_publish(self, client: mqtt.Client, _u: Any, mid: int, rc: Any, _p: Any) -> None:
         self._soon(self._puback, client, mid, rc.is_failure, str(rc))
 
@@ -229,6 +230,7 @@ class FleetLink:
         self._acked_early.clear()
         self._sent_upto = self.acked_seq  # the broker's queue is a cache: send from the cursor
         self._last_state = None
+        self._state_stale = True
         options = SubscribeOptions(qos=1)
         client.subscribe(
             [
@@ -279,6 +281,7 @@ class FleetLink:
 
     def _on_event(self, event: Event) -> None:
         self._wake.set()
+        self._state_stale = True
 
     def _puback(self, client: mqtt.Client, mid: int, failed: bool, why: str) -> None:
         seq = self._inflight.pop(mid, None) if client is self._client else None
@@ -362,9 +365,12 @@ class FleetLink:
         return bool(events)
 
     async def _state_loop(self) -> None:
+        built_at = 0.0
         while True:
             client = self._client
-            if client is not None:
+            due = time.monotonic() - built_at >= STATE_REFRESH_S
+            if client is not None and (self._state_stale or due):
+                self._state_stale, built_at = False, time.monotonic()
                 state = report.compartments_state(self.kiosk)
                 if state != self._last_state:
                     self._publish(
@@ -398,9 +404,3 @@ class FleetLink:
                 log.exception("the fleet cursor could not be saved; it is tried again")
                 return
             self._persisted_seq = self.acked_seq
-
-
-def _no_delay(client: mqtt.Client, _u: Any, sock: Any) -> None:
-    """Small messages go out at once (a command's result, an alarm), not after 40 ms."""
-    with contextlib.suppress(OSError, AttributeError):
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

@@ -15,11 +15,9 @@ kiosk write only below its own id, so the topic is the part that was checked.
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 import queue
 import secrets
-import socket
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -32,6 +30,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from kiosk.errors import LockerError
 from kiosk.fleet.envelope import sign
+from kiosk.fleet.net import no_delay
 from kiosk.fleet.operator_config import OperatorConfig
 
 ROOT = "lk/v1/kiosk"
@@ -152,7 +151,7 @@ class Operator:
         if self.config.tls:
             ca = str(self.config.ca_file) if self.config.ca_file else None
             client.tls_set(ca_certs=ca)
-        client.on_socket_open = _no_delay
+        client.on_socket_open = no_delay
         client.on_connect = self._on_connect
         client.on_subscribe = self._on_subscribe
         client.on_message = lambda _c, _u, message: self._inbox.put(message)
@@ -340,9 +339,3 @@ def announcement(
         "phone": phone,
         "email": email,
     }
-
-
-def _no_delay(client: mqtt.Client, _u: Any, sock: Any) -> None:
-    """A command goes out at once, not after Nagle's 40 ms wait for more to send."""
-    with contextlib.suppress(OSError, AttributeError):
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

@@ -18,19 +18,17 @@ the key.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import stat
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from kiosk.config import ConfigError
-from kiosk.config_check import Problems, Table
+from kiosk.config_check import Problems, Table, read_toml
 from kiosk.fleet.envelope import KeyringError, load_private
+from kiosk.fleet.net import is_loopback
 
 DEFAULT_PATH = Path("~/.config/locker-fleet.toml")
 ENV_VAR = "LOCKER_FLEET_CONFIG"
@@ -85,7 +83,11 @@ def config_path(given: str | None) -> Path:
 
 def load_operator_config(path: Path) -> OperatorConfig:
     problems = Problems(str(path))
-    raw = _read(path, problems)
+    raw = read_toml(
+        path,
+        problems,
+        f"no such file (give --config FILE, or set {ENV_VAR}; docs/fleet-operator.md)",
+    )
     if raw is None:
         raise ConfigError(problems.messages)
     t = Table(raw, "", problems)
@@ -110,23 +112,6 @@ def load_operator_config(path: Path) -> OperatorConfig:
     return config
 
 
-def _read(path: Path, problems: Problems) -> dict[str, Any] | None:
-    try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError:
-        problems.add(
-            "", f"no such file (give --config FILE, or set {ENV_VAR}; docs/fleet-operator.md)"
-        )
-    except OSError as exc:
-        problems.add("", f"cannot read: {exc.strerror or exc}")
-    except UnicodeDecodeError:
-        problems.add("", "not valid TOML: the file is not UTF-8 text")
-    except tomllib.TOMLDecodeError as exc:
-        problems.add("", f"not valid TOML: {exc}")
-    return None
-
-
 def _broker(t: Table) -> tuple[str, int, bool]:
     text = t.get_str("broker")
     tls = t.get_bool("tls", True)
@@ -140,15 +125,6 @@ def _broker(t: Table) -> tuple[str, int, bool]:
     if text and not tls and not is_loopback(host):
         t.problem("tls", f"false is accepted only for a broker on loopback, not {host!r}")
     return host, int(port_text or 0), tls
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _optional_path(t: Table, name: str, base: Path) -> Path | None:

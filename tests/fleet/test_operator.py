@@ -25,17 +25,11 @@ import pytest
 
 from kiosk.fleet.cli import main
 from kiosk.fleet.envelope import CommandRefused, Keyring, new_key, private_pem, verify
+from tests.fleet.conftest import KID, USERS
 from tests.support.broker import Broker, free_port, running_broker
 
 mqtt = pytest.importorskip("paho.mqtt.client")
 
-USERS = {
-    "operator": "op-secret-1",
-    "KIOSK-1": "k1-secret-1",
-    "KIOSK-2": "k2-secret-1",
-    "KIOSK-3": "k3-secret-1",
-}
-KID = "ops-test"
 STATE = {
     "free": {"S": 3, "M": 1, "L": 0, "XL": 1},
     "total": {"S": 4, "M": 3, "L": 2, "XL": 1},
