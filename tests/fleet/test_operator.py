@@ -247,6 +247,18 @@ def test_open_prints_the_kiosks_answer_and_exits_0(
     assert kiosk1.commands[-1] == {"command": "open", "args": {"compartment": "A07"}}
 
 
+def test_resend_asks_a_kiosk_for_its_events_from_a_seq_and_refuses_a_bad_one(
+    kiosk1: FakeKiosk, config: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["resend", "KIOSK-1", "--from", "1207", "--config", config]) == 0
+    assert kiosk1.commands[-1] == {"command": "resend_events", "args": {"from_seq": 1207}}
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as usage:
+        main(["resend", "KIOSK-1", "--from", "0", "--config", config])
+    assert usage.value.code == 2
+    assert "a sequence number is a whole number from 1, not '0'" in capsys.readouterr().err
+
+
 def test_a_refusal_exits_1_with_the_reason(
     kiosk1: FakeKiosk, config: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
