@@ -17,7 +17,7 @@ import signal
 import socket
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
@@ -30,14 +30,14 @@ from kiosk.config import Config
 from kiosk.courier import Courier
 from kiosk.dispatch import Dispatcher, ExpiryClock, backend_from_config
 from kiosk.errors import LockerError
-from kiosk.fleet.commands import Commands
-from kiosk.fleet.envelope import Keyring
-from kiosk.fleet.link import FleetLink
 from kiosk.hardware import Hardware
 from kiosk.service import Kiosk
 from kiosk.store import Event, Store
 from kiosk.tcp_gate import TcpGate, check_tls_files, read_token
 from kiosk.technician import Technician
+
+if TYPE_CHECKING:
+    from kiosk.fleet.link import FleetLink
 
 log = logging.getLogger("kiosk")
 event_log = logging.getLogger("kiosk.event")
@@ -63,6 +63,29 @@ def log_event(event: Event) -> None:
         f" actor={event.actor}" if event.actor else "",
         detail,
     )
+
+
+class EventLines:
+    """Writes events' log lines a moment later, in order, not inside the use case that
+    logged them: a pickup's ``unlock`` line is formatted after its lock is queued and
+    after the lock's thread has had the interpreter to send it, not between the
+    intent's commit and the pulse. :meth:`flush` at the end."""
+
+    DELAY_S = 0.002
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._pending: list[Event] = []
+
+    def __call__(self, event: Event) -> None:
+        if not self._pending:
+            self._loop.call_later(self.DELAY_S, self.flush)
+        self._pending.append(event)
+
+    def flush(self) -> None:
+        pending, self._pending = self._pending, []
+        for event in pending:
+            log_event(event)
 
 
 class AlreadyRunning(LockerError):
@@ -116,7 +139,8 @@ async def serve(config: Config, ready_file: Path | None = None) -> int:
     key = load_or_create_key(data_dir / "kiosk.key")
     tcp_token = _check_tcp(config)
     store = Store(data_dir / "kiosk.db")
-    store.listeners.append(log_event)
+    lines = EventLines(loop)
+    store.listeners.append(lines)
     bus = Bus()
     hardware = Hardware(config)
     stop = asyncio.Event()
@@ -181,6 +205,7 @@ async def serve(config: Config, ready_file: Path | None = None) -> int:
         hardware.close()
         with contextlib.suppress(Exception):
             store.log_event("kiosk_stopped", "info", None, None)
+        lines.flush()
         store.close()
         if servers:
             with contextlib.suppress(OSError):
@@ -246,6 +271,11 @@ def start_fleet(kiosk: Kiosk, courier: Courier, tech: Technician) -> FleetLink |
     fleet = kiosk.config.fleet
     if not fleet.enabled:
         return None
+    # Loaded here: MQTT and the signature code (about 9 MB) only where a fleet is.
+    from kiosk.fleet.commands import Commands
+    from kiosk.fleet.envelope import Keyring
+    from kiosk.fleet.link import FleetLink
+
     try:
         assert fleet.keyring is not None  # the config insists
         keyring = Keyring.load(fleet.keyring)
