@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from drivers.base import DoorState
+from drivers.safety import UnlockResult
 from kiosk.bus import Bus
 from kiosk.config import DoorsSection
 from kiosk.domain import OpStatus
@@ -78,8 +79,14 @@ class Doors:
     # -- starting -------------------------------------------------------------------
 
     def start(self, op: OpRow) -> LiveOp:
-        """Fire and follow an operation whose intent was just committed."""
-        return self._spawn(op, self._run_new(op))
+        """Fire and follow an operation whose intent was just committed.
+
+        The first pulse is queued here, before the task that follows the door first
+        runs: nothing else on the loop stands between the commit and the lock."""
+        first = self.hw.queue_unlock(op.compartment_id)
+        live = self._spawn(op, self._run_new(op, first))
+        live.task.add_done_callback(lambda _: first.cancel())  # type: ignore[union-attr]
+        return live
 
     def adopt(self, op: OpRow) -> LiveOp:
         """Follow an operation left unfinished by a previous run, without firing."""
@@ -116,9 +123,9 @@ class Doors:
 
     # -- the sequence ---------------------------------------------------------------
 
-    async def _run_new(self, op: OpRow) -> None:
+    async def _run_new(self, op: OpRow, first: asyncio.Future[UnlockResult]) -> None:
         live = self.live[op.id]
-        if not await self._fire_and_expect_open(live, first_fire_committed=True):
+        if not await self._fire_and_expect_open(live, first):
             row = self.store.op_open_not_detected(op.id)
             self._publish(row, "open_not_detected")
             self._resolve(live, False, OpStatus.OPEN_NOT_DETECTED)
@@ -153,13 +160,16 @@ class Doors:
         self._resolve(live, True, None)
         await self._finish(live)
 
-    async def _fire_and_expect_open(self, live: LiveOp, first_fire_committed: bool) -> bool:
+    async def _fire_and_expect_open(
+        self, live: LiveOp, first: asyncio.Future[UnlockResult]
+    ) -> bool:
+        """``first``: the pulse of the committed intent, already queued."""
         cid = live.compartment
         for attempt in range(1 + self.settings.open_retries):
-            if attempt > 0 or not first_fire_committed:
+            if attempt > 0:
                 self.store.refire_op(live.op_id)
             async with live.fire_lock:
-                result = await self.hw.unlock(cid)
+                result = await (first if attempt == 0 else self.hw.unlock(cid))
             if not result.ok:
                 self.store.log_event(
                     "unlock_failed", "warning", None, cid, operation=live.op_id, error=result.error

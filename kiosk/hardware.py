@@ -172,12 +172,19 @@ class Hardware:
     async def unlock(self, cid: str, dropped: Callable[[], bool] | None = None) -> UnlockResult:
         """Fire ``cid``'s lock through the safety layer (queued, one at a time); not at
         all if ``dropped()`` is true when its turn comes (asked on the firing thread)."""
+        return await self.queue_unlock(cid, dropped)
+
+    def queue_unlock(
+        self, cid: str, dropped: Callable[[], bool] | None = None
+    ) -> asyncio.Future[UnlockResult]:
+        """:meth:`unlock`, queued at once (no await before the request reaches the lock
+        thread); the future's result is the pulse's, and cancelling it drops the pulse
+        if its turn has not come."""
         board, lock = self._where[cid]
         self._pulsed[cid] = math.inf  # queued: its pulse may come at any moment
-        try:
-            return await asyncio.wrap_future(self.safety.unlock(board, lock, dropped=dropped))
-        finally:
-            self._pulsed[cid] = time.monotonic()
+        fired = asyncio.wrap_future(self.safety.unlock(board, lock, dropped=dropped))
+        fired.add_done_callback(lambda _: self._pulsed.__setitem__(cid, time.monotonic()))
+        return fired
 
     def pulsed_within(self, cid: str, seconds: float) -> bool:
         """Whether ``cid``'s lock is queued to fire, or fired within ``seconds``: a door

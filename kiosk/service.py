@@ -342,8 +342,8 @@ class Kiosk:
         return op
 
     async def open_and_report(self, op: OpRow, customer: bool) -> dict[str, Any]:
-        self._refresh(op.compartment_id)
         live = self.doors.start(op)
+        self._refresh(op.compartment_id)
         opened = await asyncio.shield(live.opened)
         view = self.op_view(self.store.op(op.id))
         if not opened and customer:

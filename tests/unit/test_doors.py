@@ -59,6 +59,9 @@ class FakeHardware:
             asyncio.get_running_loop().call_later(0.02, self.set, cid, DoorState.OPEN)
         return Result(True)
 
+    def queue_unlock(self, cid: str, dropped: Any = None) -> asyncio.Future[Result]:
+        return asyncio.ensure_future(self.unlock(cid, dropped))
+
     async def wait_for_door(self, cid: str, state: DoorState, timeout: float | None) -> bool:
         if self.door(cid) == state:
             return True
@@ -108,6 +111,30 @@ def test_an_operation_goes_unlock_sent_opened_closed(store: Store) -> None:
 
     run(journey)
     assert [o.compartment_id for o in closed] == ["A01"]
+    assert hw.fires == ["A01"]
+
+
+def test_the_first_pulse_is_queued_as_the_operation_starts(store: Store) -> None:
+    # Nothing on the loop may stand between a committed intent and its lock: the pulse
+    # is in the lock queue when start() returns, before the door task has run at all.
+    queued: list[str] = []
+
+    class Recording(FakeHardware):
+        def queue_unlock(self, cid: str, dropped: Any = None) -> asyncio.Future[Result]:
+            queued.append(cid)
+            return super().queue_unlock(cid, dropped)
+
+    hw, closed, not_opened = Recording(), [], []  # type: ignore[var-annotated]
+
+    async def journey() -> None:
+        doors = make_doors(store, hw, closed, not_opened)
+        live = doors.start(store.begin_op("A01", Purpose.PICKUP, "customer"))
+        assert queued == ["A01"]
+        assert await live.opened is True
+        hw.set("A01", DoorState.CLOSED)
+        assert await live.done is OpStatus.CLOSED
+
+    run(journey)
     assert hw.fires == ["A01"]
 
 
