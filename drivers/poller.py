@@ -24,6 +24,13 @@ gets no answer is only read: the driver recovers its own port (a Kerong bus is f
 and reopened between attempts), and a reopen would have to switch its outputs off
 first, which a silent board refuses, leaving it unconnected until the next reopen.
 
+A change confirmed at once: when a read differs from the one before, the next
+``confirm_reads`` reads come ``confirm_s`` apart instead of a period apart, so a
+debouncer that wants N agreeing reads over a window W sees them within W of the
+change, not N - 1 periods later (the kiosk sets ``confirm_s = W / (N - 1)``). A change
+seen while confirming does not start another run: a flapping sensor costs at most
+``confirm_reads`` extra reads per period.
+
 Bounds, with P the poll period (plus the wait for a bus shared with other boards):
 
 * offline: the first poll after the board stopped answering starts within P, each
@@ -111,9 +118,13 @@ class Poller(threading.Thread):
         backoff_s: float = 0.5,
         backoff_max_s: float = 30.0,
         jitter: float = 0.2,
+        confirm_s: float = 0.0,
+        confirm_reads: int = 0,
     ) -> None:
         if hz <= 0 or offline_after < 1 or backoff_s <= 0 or not 0 <= jitter < 1:
             raise ValueError("poller needs hz > 0, offline_after >= 1, backoff_s > 0")
+        if confirm_s < 0 or confirm_reads < 0:
+            raise ValueError("confirm_s and confirm_reads must not be negative")
         super().__init__(name=f"poller:{board}", daemon=True)
         self.link = link
         self.board = board
@@ -125,6 +136,12 @@ class Poller(threading.Thread):
         self.backoff_s = backoff_s
         self.backoff_max_s = max(backoff_max_s, backoff_s)
         self.jitter = jitter
+        # Confirming a change faster than the grid only where that is sooner.
+        self.confirm_s = confirm_s
+        self.confirm_reads = confirm_reads if 0 < confirm_s < self.period else 0
+        self._last: dict[int, ChannelReading] | None = None
+        self._confirming = 0  # quick reads still to come
+        self._in_run = False  # the read under way is one of them
         self._stop_event = threading.Event()
         self._misses = 0
         self._is_online = True
@@ -144,14 +161,22 @@ class Poller(threading.Thread):
             self.join(timeout)
 
     def run(self) -> None:
-        deadline = time.monotonic()
+        tick = time.monotonic()  # the grid's next tick
         while not self._stop_event.is_set():
             if self._is_online:
                 self._poll()
             else:
                 self._poll_offline()
-            deadline = next_deadline(deadline, self.period, time.monotonic())
-            self._stop_event.wait(max(0.0, deadline - time.monotonic()))
+            now = time.monotonic()
+            if now >= tick:
+                tick = next_deadline(tick, self.period, now)
+            wake = tick
+            if self._confirming:
+                self._confirming -= 1
+                wake = min(tick, now + self.confirm_s)
+            else:
+                self._in_run = False
+            self._stop_event.wait(max(0.0, wake - now))
 
     def _poll(self) -> None:
         t = time.monotonic()
@@ -215,6 +240,11 @@ class Poller(threading.Thread):
         return seconds * random.uniform(1 - self.jitter, 1 + self.jitter)
 
     def _deliver(self, readings: dict[int, ChannelReading] | None, t: float) -> None:
+        if readings is not None:
+            if self._last is not None and readings != self._last and not self._in_run:
+                self._confirming = self.confirm_reads
+                self._in_run = self.confirm_reads > 0
+            self._last = readings
         try:
             self.on_sample(self.board, readings, t)
         except Exception:

@@ -102,7 +102,7 @@ class DoorsSection:
     open_retries: int = 1
     remind_after_s: float = 30.0
     left_open_after_s: float = 120.0
-    debounce_ms: float = 100.0
+    debounce_ms: float = 30.0
     debounce_polls: int = 3
     poll_hz: float = 10.0
     offline_after_misses: int = 2
@@ -447,7 +447,7 @@ def _read_doors(t: Table) -> DoorsSection:
         open_retries=t.get_int("open_retries", 1, minimum=0, maximum=3),
         remind_after_s=remind,
         left_open_after_s=t.get_float("left_open_after_s", 120.0, above=0),
-        debounce_ms=t.get_float("debounce_ms", 100.0, minimum=0, maximum=1000),
+        debounce_ms=t.get_float("debounce_ms", 30.0, minimum=0, maximum=1000),
         debounce_polls=t.get_int("debounce_polls", 3, minimum=1, maximum=20),
         poll_hz=t.get_float("poll_hz", 10.0, minimum=0.5, maximum=100),
         offline_after_misses=t.get_int("offline_after_misses", 2, minimum=1, maximum=100),

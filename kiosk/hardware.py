@@ -85,6 +85,7 @@ class Hardware:
                 on_sample=self._sample_from_thread,
                 on_health=self._health_from_thread,
                 offline_after=self.config.doors.offline_after_misses,
+                **confirm_reads(self.config.doors.debounce_ms, self.config.doors.debounce_polls),
             )
             poller.start()
             self._pollers.append(poller)
@@ -246,3 +247,14 @@ def _call(listener: Callable[..., None], *args: Any) -> None:
 
 
 __all__ = ["BoardHealth", "DriverError", "Hardware"]
+
+
+def confirm_reads(debounce_ms: float, debounce_polls: int) -> dict[str, Any]:
+    """The poller's quick reads after a change: the debouncer's N - 1 further reads,
+    spread over its window (at least 5 ms apart, so a bus is never flooded)."""
+    if debounce_polls < 2:
+        return {}
+    return {
+        "confirm_s": max(debounce_ms / 1000 / (debounce_polls - 1), 0.005),
+        "confirm_reads": debounce_polls - 1,
+    }

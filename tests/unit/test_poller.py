@@ -248,3 +248,65 @@ def test_poller_sees_a_door_pop_open_and_close_through_the_safety_layer(
     finally:
         safety.close()
         reset_shared_banks()
+
+
+class DoorLink(FakeLink):
+    """A board whose door 1 can be opened by the test."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.door = DoorState.CLOSED
+
+    def read(self, board: str, budget_s: float | None = None) -> Readings:
+        self.reads += 1
+        return {1: ChannelReading(self.door, False)}
+
+
+def test_a_door_change_is_confirmed_within_the_window_not_periods_later() -> None:
+    # A debouncer that wants 3 reads over 30 ms at 2 Hz would otherwise report an
+    # opened door a second after the first poll saw it; the two confirming reads come
+    # 15 ms apart instead, and then the grid goes on.
+    link, rec = DoorLink(), Recorder()
+    poller = Poller(link, "bank", rec.on_sample, rec.on_health, hz=2.0,
+                    confirm_s=0.015, confirm_reads=2)  # fmt: skip
+    poller.start()
+    try:
+        wait_for(lambda: len(rec.samples) >= 1)
+        link.door = DoorState.OPEN
+        wait_for(lambda: any(s[1] and s[1][1].door is DoorState.OPEN for s in rec.samples))
+        first_open = next(i for i, s in enumerate(rec.samples)
+                          if s[1] and s[1][1].door is DoorState.OPEN)  # fmt: skip
+        wait_for(lambda: len(rec.samples) >= first_open + 3)
+        times = [s[2] for s in rec.samples[first_open : first_open + 3]]
+        doors = [s[1][1].door for s in rec.samples[first_open : first_open + 3] if s[1]]
+        assert doors == [DoorState.OPEN] * 3
+        assert times[2] - times[0] < 0.2  # within the window, not two half-second periods
+        reads = link.reads
+        time.sleep(0.3)
+        assert link.reads - reads <= 1  # back on the 2 Hz grid, no more quick reads
+    finally:
+        poller.stop()
+
+
+def test_a_flapping_sensor_costs_at_most_the_confirming_reads_per_period() -> None:
+    class Flapping(DoorLink):
+        def read(self, board: str, budget_s: float | None = None) -> Readings:
+            self.door = DoorState.OPEN if self.door is DoorState.CLOSED else DoorState.CLOSED
+            return super().read(board, budget_s)
+
+    link, rec = Flapping(), Recorder()
+    poller = Poller(link, "bank", rec.on_sample, rec.on_health, hz=5.0,
+                    confirm_s=0.01, confirm_reads=2)  # fmt: skip
+    poller.start()
+    try:
+        time.sleep(1.0)
+    finally:
+        poller.stop()
+    # 5 polls a second, each followed by at most 2 confirming reads
+    assert link.reads <= 3 * 6
+
+
+def test_confirming_reads_are_off_when_the_grid_is_already_as_fast() -> None:
+    poller = Poller(FakeLink(), "bank", Recorder().on_sample, Recorder().on_health, hz=100.0,
+                    confirm_s=0.015, confirm_reads=2)  # fmt: skip
+    assert poller.confirm_reads == 0
