@@ -130,11 +130,12 @@ def test_forced_door_raises_alarm_and_is_not_handed_out_while_open(daemon: Daemo
 
 
 def test_flapping_sensor_on_a_closed_door_is_debounced() -> None:
-    # A door state counts once it held for the debounce window *and* N polls. Flapping at
-    # 50 Hz sampled at 50 Hz, two polls in a row now and then land on the same half-period
-    # (jitter), so a 20 ms/2-poll window (the test default) lets a false OPEN through
-    # about one flap in four on a busy machine. A window several polls wide does not.
-    with running_daemon(sections={"doors": {"debounce_ms": 100, "debounce_polls": 3}}) as d:
+    # A door state counts once it held for the debounce window *and* N reads. Flapping at
+    # 50 Hz sampled at 50 Hz, two reads in a row now and then land on the same half-period
+    # (jitter), so a 20 ms/2-read window (the test default) lets a false OPEN through
+    # about one flap in four on a busy machine. The product's default does not: 3 reads
+    # over 30 ms, the two confirming reads 15 ms apart (1.5 half-periods).
+    with running_daemon(sections={"doors": {"debounce_ms": 30, "debounce_polls": 3}}) as d:
         sim = d.sim()
         before = d.events()[-1]["seq"]
 
