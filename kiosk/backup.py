@@ -17,13 +17,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sqlite3
 import time
 from pathlib import Path
 from typing import Any
 
 from kiosk.config import Config
 from kiosk.errors import LockerError
+from kiosk.store.base import StoreError
+from kiosk.store.snapshot import snapshot
 
 
 class BackupError(LockerError):
@@ -43,17 +44,9 @@ def backup(config: Config, dest: Path) -> dict[str, Any]:
     copy = dest / "kiosk.db"
     _create_private(copy)
     try:
-        source = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-        target = sqlite3.connect(copy)
-        try:
-            source.backup(target)
-            target.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
-            summary = _summary(target)
-        finally:
-            target.close()
-            source.close()
-    except sqlite3.DatabaseError as exc:
-        raise BackupError(f"cannot read {db}: {exc}") from exc
+        summary = snapshot(db, copy)
+    except StoreError as exc:
+        raise BackupError(str(exc)) from exc
     _create_private(dest / "kiosk.key")
     shutil.copyfile(key, dest / "kiosk.key")
     manifest = {
@@ -68,18 +61,6 @@ def backup(config: Config, dest: Path) -> dict[str, Any]:
         _fsync(dest / name)
     _fsync(dest)
     return manifest
-
-
-def _summary(db: sqlite3.Connection) -> dict[str, Any]:
-    def one(sql: str) -> Any:
-        return db.execute(sql).fetchone()[0]
-
-    return {
-        "schema_version": one("PRAGMA user_version"),
-        "parcels": one("SELECT COUNT(*) FROM parcels"),
-        "events": one("SELECT COUNT(*) FROM events"),
-        "integrity": one("PRAGMA quick_check"),
-    }
 
 
 def _create_private(path: Path) -> None:
