@@ -113,9 +113,14 @@ class Courier:
         need_rank: int,
         note: str = "",
         prefer: str | None = None,
+        instead_of: tuple[int, str] | None = None,
     ) -> dict[str, Any]:
         """Open the best free compartment (``prefer``, the one held for the parcel, if it is
-        free and big enough); if its door does not open, the next one."""
+        free and big enough); if its door does not open, the next one.
+
+        ``instead_of`` (operation, why): a live deposit whose compartment is given up for
+        this one, marked unused in the same transaction as the new intent, so it stays
+        the parcel's until another compartment is really on its way."""
         if prefer is not None and (
             not self.k.allocator.is_eligible(prefer)
             or self.k.config.size_rank(self.k.store.compartment(prefer).size) < need_rank
@@ -129,8 +134,12 @@ class Courier:
             self.k.allocator.set_eligible(cid, False)
             sized = {**details, "size": self.k.store.compartment(cid).size}
             try:
-                op = self.k.begin_op(cid, Purpose.DEPOSIT, session.user, None, sized,
-                                     technician=session.role is Role.TECHNICIAN)  # fmt: skip
+                with self.k.store.transaction():
+                    if instead_of is not None:
+                        self.k.store.update_details(instead_of[0], unused=instead_of[1])
+                        instead_of = None
+                    op = self.k.begin_op(cid, Purpose.DEPOSIT, session.user, None, sized,
+                                         technician=session.role is Role.TECHNICIAN)  # fmt: skip
             except LockerError:
                 self.k._refresh(cid)  # not reserved after all: eligible again
                 raise
@@ -148,20 +157,19 @@ class Courier:
         rank = self.k.config.size_rank(op.details["size"]) + 1
         if rank >= len(self.k.config.sizes):
             raise NoCompartmentFree(f"bigger than {op.details['size']}")
-        nxt = self.k.allocator.choose(rank, bool(op.details.get("accessible")))
-        if nxt is None:
-            raise NoCompartmentFree(self.k.config.size_names()[rank])
-        self.k.store.update_details(op_id, unused="did not fit")
-        return await self._deposit_into_best(session, dict(op.details), rank)
+        return await self._deposit_into_best(
+            session, dict(op.details), rank, instead_of=(op_id, "did not fit")
+        )
 
     async def not_opened(self, session: Session, op_id: int) -> dict[str, Any]:
         """The courier says the door did not open although its sensor says it did: the
         compartment goes out of service and another one of the same size opens."""
         op = self._courier_op(session, op_id, Purpose.DEPOSIT)
-        self.k.store.update_details(op_id, unused="door did not open (courier)")
-        self.k.store.set_out_of_service(
-            op.compartment_id, "courier reported: door did not open", session.user
-        )
+        with self.k.store.transaction():
+            self.k.store.update_details(op_id, unused="door did not open (courier)")
+            self.k.store.set_out_of_service(
+                op.compartment_id, "courier reported: door did not open", session.user
+            )
         rank = self.k.config.size_rank(op.details["size"])
         return await self._deposit_into_best(session, dict(op.details), rank)
 

@@ -15,7 +15,7 @@ from tests.integration.helpers import (
     states,
     store_parcel,
 )
-from tests.support.daemon import COURIER, COURIER2, Daemon, running_daemon
+from tests.support.daemon import COURIER, COURIER2, TECHNICIAN, Daemon, running_daemon
 
 
 @pytest.fixture
@@ -211,6 +211,24 @@ def test_courier_gets_bigger_door_when_parcel_does_not_fit(manual: Daemon) -> No
     stored = parcel(manual, "PKG-BIG")
     assert (stored["compartment"], stored["size"], stored["state"]) == ("A04", "M", "STORED")
     assert states(manual)["A04"] == "OCCUPIED"
+
+
+def test_courier_keeps_the_first_door_when_no_bigger_one_is_free(manual: Daemon) -> None:
+    # Every door bigger than S is out of service: "doesn't fit" is refused with a clear
+    # message and the first compartment stays the parcel's (nothing marked unused).
+    tech = manual.signed_in(TECHNICIAN)
+    for cid in ("A04", "A05", "A06", "A07", "A08", "A09", "A11", "A12"):
+        tech.post(f"/v1/compartments/{cid}/out-of-service", {"reason": "bench test"})
+    courier = manual.signed_in()
+    first = courier.post("/v1/deposits", {"barcode": "PKG-TIGHT", "size": "S", "phone": PHONE})
+
+    error = refused(lambda: courier.post(f"/v1/operations/{first['operation']}/bigger"), 409)
+    assert error.message == "no compartment free for size M"
+    assert courier.get(f"/v1/operations/{first['operation']}").get("unused") is None
+
+    manual.sim().close_door(first["compartment"])
+    assert courier.wait_operation(first["operation"])["status"] == "CLOSED"
+    assert parcel(manual, "PKG-TIGHT")["state"] == "STORED"
 
 
 def test_courier_reopens_the_door_before_closing_it(manual: Daemon) -> None:
