@@ -226,13 +226,13 @@ def _tcp_server(config: Config, app: Any, token: str) -> _Server:
 
 
 def start_scanner(config: Config, loop: asyncio.AbstractEventLoop, bus: Bus) -> Scanner | None:
-    """Scans go to front ends on the event stream, never to a log: one may be a code."""
+    """Scans go to the touchscreen's stream only, never to a log: one may be a code."""
     sc = config.scanner
     if sc.backend == "none":
         return None
 
     def on_scan(text: str) -> None:
-        loop.call_soon_threadsafe(bus.publish, {"type": "scan", "text": text})
+        loop.call_soon_threadsafe(bus.publish_scan, text)
 
     scanner = create_scanner(sc.backend, sc.device, on_scan, sc.baud)
     scanner.start()
