@@ -37,6 +37,7 @@ from kiosk.service import DoorDidNotOpen, DoorUnavailable, Kiosk
 from kiosk.sessions import Session
 from kiosk.store import CompartmentRow, ParcelRow
 from kiosk.store.base import StoreError
+from kiosk.tcp_gate import VIA_TCP
 from kiosk.technician import Technician
 
 STATUS_FOR: list[tuple[type[LockerError], int]] = [
@@ -229,33 +230,17 @@ def create_app(kiosk: Kiosk, courier_uc: Courier, tech: Technician) -> FastAPI:
     @app.get("/v1/stream")
     async def stream(after: Seq | None = None) -> StreamingResponse:
         """Server-sent events. With ``after``, logged events after that sequence number are
-        replayed first, so a client that read the log and then connects misses nothing."""
+        replayed first, so a client that read the log and then connects misses nothing.
+        Scans from the kiosk's scanner are not on it: see ``/v1/touchscreen/stream``."""
+        return event_stream(kiosk, after, scans=False)
 
-        def frame(msg: dict[str, Any]) -> bytes:
-            return f"data: {json.dumps(msg, default=str)}\n\n".encode()
-
-        async def gen() -> AsyncIterator[bytes]:
-            async with kiosk.bus.subscribe() as queue:
-                yield b": connected\n\n"
-                last = after
-                if after is not None:
-                    for event in kiosk.store.events(after, limit=10000):
-                        last = event.seq
-                        yield frame({"type": "event", **event.as_dict()})
-                while True:
-                    try:
-                        async with asyncio.timeout(15):  # not wait_for: see dispatch.py
-                            msg = await queue.get()
-                    except TimeoutError:
-                        yield b": keep-alive\n\n"
-                        continue
-                    if msg is CLOSED or kiosk.bus.closed:
-                        return
-                    if last is not None and msg.get("type") == "event" and msg["seq"] <= last:
-                        continue  # already replayed
-                    yield frame(msg)
-
-        return StreamingResponse(gen(), media_type="text/event-stream")
+    @app.get("/v1/touchscreen/stream")
+    async def touchscreen_stream(request: Request, after: Seq | None = None) -> StreamingResponse:
+        """The same stream with the scanner's scans (``{"type": "scan", "text": ...}``), for
+        the touchscreen only: a scan may be a pickup code. Only on the Unix socket."""
+        if request.scope.get(VIA_TCP):
+            raise Forbidden("this can only be done at the kiosk itself")
+        return event_stream(kiosk, after, scans=True)
 
     @app.get("/v1/operations/{op_id}")
     async def operation(op_id: RowId, wait: Annotated[float, Query(ge=0, le=60)] = 0) -> Any:
@@ -370,3 +355,33 @@ def create_app(kiosk: Kiosk, courier_uc: Courier, tech: Technician) -> FastAPI:
         return tools.start_discover(s, body.boards if body else None).view()
 
     return app
+
+
+def event_stream(kiosk: Kiosk, after: int | None, scans: bool) -> StreamingResponse:
+    """The bus as server-sent events, after a replay of the log past ``after`` if given."""
+
+    def frame(msg: dict[str, Any]) -> bytes:
+        return f"data: {json.dumps(msg, default=str)}\n\n".encode()
+
+    async def gen() -> AsyncIterator[bytes]:
+        async with kiosk.bus.subscribe(scans=scans) as queue:
+            yield b": connected\n\n"
+            last = after
+            if after is not None:
+                for event in kiosk.store.events(after, limit=10000):
+                    last = event.seq
+                    yield frame({"type": "event", **event.as_dict()})
+            while True:
+                try:
+                    async with asyncio.timeout(15):  # not wait_for: see dispatch.py
+                        msg = await queue.get()
+                except TimeoutError:
+                    yield b": keep-alive\n\n"
+                    continue
+                if msg is CLOSED or kiosk.bus.closed:
+                    return
+                if last is not None and msg.get("type") == "event" and msg["seq"] <= last:
+                    continue  # already replayed
+                yield frame(msg)
+
+    return StreamingResponse(gen(), media_type="text/event-stream")

@@ -3,7 +3,8 @@
 A client of the daemon's local API and nothing else: it owns no state and touches no hardware.
 Every command takes ``--json`` (print exactly what the API returned, nothing else on stdout)
 and ``--socket``. Exit codes: 0 done, 1 the daemon refused or something failed, 2 wrong usage,
-3 the daemon cannot be reached, 4 throttled, 130 interrupted.
+3 the daemon cannot be reached, 4 throttled, 130 interrupted; 0 too, without a word, when
+whoever reads the output stops (``lockerctl events --follow | head``).
 
 A PIN is read from ``$LOCKER_PIN`` or the terminal and never printed; a pickup code never
 appears in an error message.
@@ -538,6 +539,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         warn("interrupted; the kiosk carries on with any door already open")
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (``lockerctl events --follow | head``): that ends the
+        # command as Ctrl-C would, quietly. Output still buffered must not fail again
+        # when Python flushes stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ import uvicorn
 from drivers.scanner import Scanner, create_scanner
 from kiosk import sdnotify
 from kiosk.api import create_app
+from kiosk.barcode import display_barcode
 from kiosk.bus import Bus
 from kiosk.codes import load_or_create_key
 from kiosk.config import Config
@@ -52,8 +53,9 @@ class _Server(uvicorn.Server):
 
 
 def log_event(event: Event) -> None:
-    """One line per event on stderr (the journal). Events never hold a code or PIN."""
-    detail = " ".join(f"{k}={v}" for k, v in sorted(event.detail.items()))
+    """One line per event on stderr (the journal). Events never hold a code or PIN; a
+    GS1 barcode's group separator (0x1D) is written as ``<GS>``, never as the raw byte."""
+    detail = " ".join(f"{k}={_shown(v)}" for k, v in sorted(event.detail.items()))
     level = {"info": logging.INFO, "warning": logging.WARNING}.get(event.severity, logging.ERROR)
     event_log.log(
         level,
@@ -63,6 +65,10 @@ def log_event(event: Event) -> None:
         f" actor={event.actor}" if event.actor else "",
         detail,
     )
+
+
+def _shown(value: Any) -> Any:
+    return display_barcode(value) if isinstance(value, str) else value
 
 
 class EventLines:
@@ -119,12 +125,18 @@ def check_socket_free(path: Path) -> None:
 
 
 def bind_socket(path: Path) -> socket.socket:
-    """Bind the API's Unix socket with mode 0660."""
+    """Bind the API's Unix socket with mode 0660: never wider, not even for a moment."""
     path.parent.mkdir(parents=True, exist_ok=True)
     check_socket_free(path)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.bind(str(path))
-    os.chmod(path, 0o660)
+    # bind() creates the file at 0777 less the umask; a chmod after it would leave a
+    # moment in which anyone may connect. The umask is the process's, but only for these
+    # few microseconds, while the API and the scanner are not running yet.
+    umask = os.umask(0o117)
+    try:
+        sock.bind(str(path))
+    finally:
+        os.umask(umask)
     sock.listen(64)
     sock.setblocking(False)
     return sock
@@ -251,13 +263,13 @@ def _tcp_server(config: Config, app: Any, token: str) -> _Server:
 
 
 def start_scanner(config: Config, loop: asyncio.AbstractEventLoop, bus: Bus) -> Scanner | None:
-    """Scans go to front ends on the event stream, never to a log: one may be a code."""
+    """Scans go to the touchscreen's stream only, never to a log: one may be a code."""
     sc = config.scanner
     if sc.backend == "none":
         return None
 
     def on_scan(text: str) -> None:
-        loop.call_soon_threadsafe(bus.publish, {"type": "scan", "text": text})
+        loop.call_soon_threadsafe(bus.publish_scan, text)
 
     scanner = create_scanner(sc.backend, sc.device, on_scan, sc.baud)
     scanner.start()

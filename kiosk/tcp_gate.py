@@ -19,7 +19,10 @@ token only lets a client reach the API, it signs nobody in.
 
 What opens many doors at once or lifts the mass-open guard is for the kiosk itself
 only (:data:`LOCAL_ONLY`: open all, self-test, discovery, the guard's reset): over TCP
-it is 403, whoever asks. Only HTTP passes; a WebSocket is refused before it opens.
+it is 403, whoever asks. So is the touchscreen's stream, which carries the scanner's
+scans (a scan may be a pickup code); every request that passes is marked
+(``scope[VIA_TCP]``) so the application can refuse it again. Only HTTP passes; a
+WebSocket is refused before it opens.
 """
 
 from __future__ import annotations
@@ -48,8 +51,11 @@ App = Callable[[Scope, Receive, Send], Awaitable[None]]
 TOKEN_HEADER = b"x-kiosk-token"
 MIN_TOKEN_CHARS = 32
 LOCAL_ONLY = re.compile(
-    r"/v1/(compartments/open-all|selftest|discover|guard/reset|boards/[^/]+/scan-bus)/?"
+    r"/v1/(compartments/open-all|selftest|discover|guard/reset|boards/[^/]+/scan-bus"
+    r"|touchscreen/stream)/?"
 )
+#: the ASGI scope key set on every request that came through the TCP listener
+VIA_TCP = "kiosk.via_tcp"
 _MAX_CLIENTS = 1024  # buckets kept; the oldest is dropped past this
 
 
@@ -142,7 +148,7 @@ class TcpGate:
                         scope.get("method"), scope.get("path"), client)  # fmt: skip
             await _refuse(send, 403, "this can only be done at the kiosk itself", {})
             return
-        await self.app(scope, receive, send)
+        await self.app({**scope, VIA_TCP: True}, receive, send)
 
 
 async def _refuse(send: Send, status: int, message: str, extra: dict[str, float]) -> None:

@@ -23,6 +23,8 @@ from kiosk.client import ApiClient, ApiError, DaemonUnreachable
 log = logging.getLogger(__name__)
 
 Message = dict[str, Any]
+#: the event stream with the scanner's scans, which only a client on the socket may read
+STREAM = "/v1/touchscreen/stream"
 
 
 @dataclass(frozen=True)
@@ -115,7 +117,7 @@ class DaemonLink:
                     self.post({"kind": "kiosk", "data": info})
                     self._set_online(True)
                     delay = 0.2
-                    for message in client.stream():
+                    for message in client.stream(STREAM):
                         self.post({"kind": "stream", "data": message})
                         if self._stop.is_set():
                             return

@@ -277,3 +277,50 @@ def test_lockerctl_needs_a_pin_and_refuses_a_wrong_one(daemon: Daemon) -> None:
     assert courier_as_tech.returncode == 1
     assert courier_as_tech.stderr.strip() == "lockerctl: this needs a technician sign-in"
     assert daemon.sim().fire_counts()["A01"] == 0
+
+
+# -- a reader that stops early ----------------------------------------------------------
+
+
+def test_lockerctl_ends_quietly_when_its_reader_stops_reading(daemon: Daemon) -> None:
+    # `lockerctl events --follow | head -1`: head exits after a line; lockerctl must too.
+    env = dict(os.environ, LOCKER_SOCKET=str(daemon.socket))
+    follower = subprocess.Popen(
+        [sys.executable, "-m", "kiosk.ctl", "events", "--follow", "--limit", "1"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=env,
+    )  # fmt: skip
+    assert follower.stdout is not None and follower.stderr is not None
+    try:
+        assert follower.stdout.readline()  # the last event of the log
+        follower.stdout.close()  # head has read its line and exits
+        technician = daemon.signed_in(TECHNICIAN)
+        for n in range(200):  # new events, until lockerctl writes and finds no reader
+            technician.post("/v1/compartments/A03/out-of-service", {"reason": f"run {n}"})
+            technician.post("/v1/compartments/A03/in-service")
+            if follower.poll() is not None:
+                break
+        assert follower.wait(10) == 0
+        assert follower.stderr.read() == b""  # no traceback, no "Exception ignored"
+    finally:
+        if follower.poll() is None:
+            follower.kill()
+            follower.wait(10)
+
+
+@pytest.mark.parametrize(
+    "command", [["events", "--limit", "1000"], ["compartments"], ["status", "--json"]]
+)
+def test_every_lockerctl_command_ends_quietly_when_nobody_reads_its_output(
+    daemon: Daemon, command: list[str]
+) -> None:
+    env = dict(os.environ, LOCKER_SOCKET=str(daemon.socket))
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before lockerctl writes a line
+    try:
+        run = subprocess.run(
+            [sys.executable, "-m", "kiosk.ctl", *command],
+            stdout=write, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=env, timeout=60,
+        )  # fmt: skip
+    finally:
+        os.close(write)
+    assert (run.returncode, run.stderr) == (0, b"")

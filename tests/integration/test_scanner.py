@@ -1,40 +1,27 @@
-"""A serial barcode scanner on a pseudo-terminal: each scanned line reaches the front
-ends on the event stream, and never the daemon's log."""
+"""A serial barcode scanner on a pseudo-terminal: each scanned line reaches the
+touchscreen's stream on the Unix socket, and neither the ordinary event stream nor the
+daemon's log (a scan may be a pickup code)."""
 
 from __future__ import annotations
 
-import os
-import pty
-import threading
-import tty
-
 from tests.support.daemon import running_daemon
+from tests.support.scanner import StreamReader, is_event, is_scan, pty_scanner
+
+BARCODE = "]C1JJD0099887766554433"
 
 
-def test_a_serial_scan_reaches_the_event_stream_and_not_the_log() -> None:
-    master, slave = pty.openpty()
-    tty.setraw(slave)
-    try:
-        sections = {"scanner": {"backend": "serial", "device": os.ttyname(slave), "baud": 9600}}
-        with running_daemon(sections=sections) as daemon:
-            seen: list[dict[str, object]] = []
-            got = threading.Event()
-
-            def listen() -> None:
-                for message in daemon.client().stream():
-                    if message.get("type") == "scan":
-                        seen.append(message)
-                        got.set()
-                        return
-
-            threading.Thread(target=listen, daemon=True).start()
-            daemon.wait_for(lambda: "reading the serial scanner" in daemon.log(), what="scanner")
-            for _ in range(50):  # the stream may connect after the first write
-                os.write(master, b"]C1JJD0099887766554433\r\n")
-                if got.wait(0.2):
-                    break
-            assert seen[0]["text"] == "]C1JJD0099887766554433"
-            assert "JJD0099887766554433" not in daemon.log()
-    finally:
-        os.close(master)
-        os.close(slave)
+def test_a_scan_reaches_the_touchscreen_stream_only_and_not_the_log() -> None:
+    with pty_scanner() as scanner, running_daemon(sections=scanner.section) as daemon:
+        # after=0 replays the log first: once kiosk_started is read, each is subscribed.
+        touchscreen = StreamReader(daemon.client().stream("/v1/touchscreen/stream?after=0"))
+        reader = StreamReader(daemon.client().stream("/v1/stream?after=0"))
+        for stream in (touchscreen, reader):
+            stream.wait_for(is_event("kiosk_started"), what="the stream to connect")
+        daemon.wait_for(lambda: "reading the serial scanner" in daemon.log(), what="scanner")
+        scanner.scan(BARCODE)
+        assert touchscreen.wait_for(is_scan, what="the scan")["text"] == BARCODE
+        daemon.signed_in()  # published after the scan: the reader sees it after any scan
+        reader.wait_for(is_event("signed_in"), what="the sign-in after the scan")
+        assert not [m for m in reader.messages if is_scan(m)]
+        assert not [m for m in reader.messages if BARCODE in str(m)]
+        assert "JJD0099887766554433" not in daemon.log()

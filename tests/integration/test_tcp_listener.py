@@ -9,13 +9,17 @@ import ssl
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
+from kiosk.client import parse_sse
 from kiosk.tcp_gate import LOCAL_ONLY
 from tests.support.daemon import TECHNICIAN, Daemon, running_daemon
+from tests.support.scanner import Message, StreamReader, is_event, is_scan, pty_scanner
 
 
 def free_port() -> int:
@@ -39,18 +43,26 @@ def tls(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return cert, key
 
 
-@pytest.fixture
-def listening(tls: tuple[Path, Path], tmp_path: Path) -> Iterator[tuple[Daemon, str, str, Path]]:
+@contextmanager
+def tcp_daemon(
+    tls: tuple[Path, Path], folder: Path, **sections: dict[str, Any]
+) -> Iterator[tuple[Daemon, str, str, Path]]:
     cert, key = tls
     token = secrets.token_hex(32)
-    token_file = tmp_path / "api.token"
+    token_file = folder / "api.token"
     token_file.write_text(token + "\n")
     token_file.chmod(0o600)
     port = free_port()
     api = {"tcp_listen": f"127.0.0.1:{port}", "tls_cert": str(cert), "tls_key": str(key),
            "token_file": str(token_file), "rate_per_minute": 60}  # fmt: skip
-    with running_daemon(sections={"api": api}) as daemon:
+    with running_daemon(sections={"api": api, **sections}) as daemon:
         yield daemon, f"https://127.0.0.1:{port}", token, cert
+
+
+@pytest.fixture
+def listening(tls: tuple[Path, Path], tmp_path: Path) -> Iterator[tuple[Daemon, str, str, Path]]:
+    with tcp_daemon(tls, tmp_path) as running:
+        yield running
 
 
 def test_the_tcp_listener_is_off_unless_configured(daemon: Daemon) -> None:
@@ -131,3 +143,35 @@ def test_opening_every_door_or_lifting_the_guard_is_refused_over_tcp(
     log = daemon.log()
     assert "/v1/compartments/open-all from 127.0.0.1 refused: only at the kiosk" in log
     assert not daemon.events("open_all")
+
+
+def tcp_stream(client: httpx.Client, url: str, token: str) -> Iterator[Message]:
+    with client.stream("GET", f"{url}/v1/stream?after=0", headers={"X-Kiosk-Token": token},
+                       timeout=httpx.Timeout(10, read=None)) as answer:  # fmt: skip
+        assert answer.status_code == 200
+        yield from parse_sse(answer.iter_lines())
+
+
+def test_a_scanned_pickup_code_reaches_the_touchscreen_and_no_reader_over_tcp(
+    tls: tuple[Path, Path], tmp_path: Path
+) -> None:
+    with pty_scanner() as scanner, tcp_daemon(tls, tmp_path, **scanner.section) as running:
+        daemon, url, token, cert = running
+        with httpx.Client(verify=ssl.create_default_context(cafile=str(cert))) as client:
+            gate = {"X-Kiosk-Token": token}
+            refused = client.get(f"{url}/v1/touchscreen/stream", headers=gate)
+            assert refused.status_code == 403
+            assert refused.json()["error"] == "this can only be done at the kiosk itself"
+            remote = StreamReader(tcp_stream(client, url, token))
+            touchscreen = StreamReader(daemon.client().stream("/v1/touchscreen/stream?after=0"))
+            for stream in (remote, touchscreen):  # after=0: the log first, so subscribed
+                stream.wait_for(is_event("kiosk_started"), what="the stream to connect")
+            daemon.wait_for(lambda: "reading the serial scanner" in daemon.log(), what="scanner")
+            scanner.scan("73019482")
+            assert touchscreen.wait_for(is_scan, what="the scan")["text"] == "73019482"
+            daemon.signed_in()  # published after the scan
+            remote.wait_for(is_event("signed_in"), what="the sign-in after the scan")
+        assert not [m for m in remote.messages if is_scan(m) or "73019482" in str(m)]
+        log = daemon.log()
+        assert "/v1/touchscreen/stream from 127.0.0.1 refused: only at the kiosk" in log
+        assert "73019482" not in log

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-import os
-import pty
-import tty
 
 from tests.support.daemon import Daemon, running_daemon
+from tests.support.scanner import pty_scanner
 from tests.support.ui import UiDriver
 
 
@@ -64,28 +62,24 @@ def test_a_customer_who_leaves_the_door_open_is_asked_to_close_it(
 
 def test_a_code_read_by_the_kiosks_own_scanner_opens_the_door_on_the_screen() -> None:
     # The daemon reads a serial scanner (a pty here); the screen gets the scan from the
-    # event stream and treats it as a typed pickup code.
-    master, slave = pty.openpty()
-    tty.setraw(slave)
-    sections = {"scanner": {"backend": "serial", "device": os.ttyname(slave), "baud": 9600}}
-    try:
-        with running_daemon(sections=sections) as daemon:
-            door, code = stored(daemon)
-            ui = UiDriver(str(daemon.socket))
-            try:
-                ui.wait_until(lambda: ui.app.online and ui.app.kiosk is not None, what="the UI")
-                daemon.wait_for(lambda: "reading the serial scanner" in daemon.log(),
-                                what="the scanner")  # fmt: skip
-                opened = f"Door {door} is open: take your parcel and close the door."
-                for _ in range(10):  # the UI's event stream may connect after a first scan
-                    os.write(master, f"{code}\r\n".encode())
-                    with contextlib.suppress(AssertionError):
-                        ui.wait_for_text(opened, timeout=1.0)
-                        break
-                assert ui.shows(opened)
-            finally:
-                ui.close()
-            assert code not in daemon.log()
-    finally:
-        os.close(master)
-        os.close(slave)
+    # touchscreen's stream on the socket and treats it as a typed pickup code.
+    with pty_scanner() as scanner, running_daemon(sections=scanner.section) as daemon:
+        door, code = stored(daemon)
+        ui = UiDriver(str(daemon.socket))
+        try:
+            ui.wait_until(lambda: ui.app.online and ui.app.kiosk is not None, what="the UI")
+            daemon.wait_for(lambda: "reading the serial scanner" in daemon.log(),
+                            what="the scanner")  # fmt: skip
+            opened = f"Door {door} is open: take your parcel and close the door."
+            for _ in range(10):  # the UI's event stream may connect after a first scan
+                scanner.scan(code)
+                with contextlib.suppress(AssertionError):
+                    ui.wait_for_text(opened, timeout=1.0)
+                    break
+            assert ui.shows(opened)
+            ui.wait_for_text("Thank you!")
+        finally:
+            ui.close()
+        parcels = daemon.client().get("/v1/parcels")["parcels"]
+        assert parcels[0]["state"] == "PICKED_UP" and parcels[0]["compartment"] == door
+        assert code not in daemon.log()

@@ -26,7 +26,7 @@ from kiosk.ui.screens.door import DoorScreen
 from kiosk.ui.screens.eventlog import EventLogScreen
 from kiosk.ui.screens.home import HomeScreen
 from kiosk.ui.screens.pickup import PickupScreen
-from kiosk.ui.screens.returns import ReturnsScreen
+from kiosk.ui.screens.returns import ReturnsDoneScreen, ReturnsScreen
 from kiosk.ui.screens.selftest import JobScreen
 from kiosk.ui.screens.signin import SignInScreen
 from kiosk.ui.screens.technician import TechnicianScreen
@@ -45,6 +45,29 @@ NO_SUCH_OP = {"operation": 99999, "compartment": "A01", "status": "OPENED", "doo
 
 def with_dialog(app: App, dialog: Callable[[App], Screen]) -> tuple[Screen, Screen]:
     return TechnicianScreen(app), dialog(app)
+
+
+# A door the daemon does not know, shown after it closed (the screen's own refresh is 404).
+CLOSED_PICKUP = {**NO_SUCH_OP, "purpose": "pickup", "status": "CLOSED", "door": "CLOSED",
+                 "live": False}  # fmt: skip
+RETURNED = [
+    {**NO_SUCH_OP, "purpose": "return", "status": "CLOSED", "live": False, "barcode": "RET-1"},
+    {**NO_SUCH_OP, "compartment": "A02", "purpose": "return", "status": "OPEN_NOT_DETECTED",
+     "live": False, "barcode": "0109501101020917\x1d10ABCD"},
+]  # fmt: skip
+
+
+def job_screen(app: App, kind: str, state: str) -> JobScreen:
+    """An open-all or self-test the daemon does not know (polling it finds it lost)."""
+    screen = JobScreen(app, kind)
+    results = [
+        {"compartment": "A01", "ok": True, "detail": "opened and closed"},
+        {"compartment": "A02", "ok": False, "detail": "door did not open"},
+        {"compartment": "A03", "ok": False, "detail": "door not closed within 2 s"},
+    ]
+    screen.job = {"id": 99999, "kind": kind, "state": state, "done": len(results),
+                  "total": 12, "results": results}  # fmt: skip
+    return screen
 
 
 SCREENS: dict[str, tuple[dict[str, Any] | None, Callable[[App], Any]]] = {
@@ -68,6 +91,15 @@ SCREENS: dict[str, tuple[dict[str, Any] | None, Callable[[App], Any]]] = {
     "open-all confirmation": (EXPIRED_TECHNICIAN, lambda app: with_dialog(
         app, lambda a: ConfirmDialog(a, "Open every door?", "Open all", lambda: None))),
     "more time?": (EXPIRED, lambda app: with_dialog(app, lambda a: MoreTimeDialog(a, 20))),
+    "returns summary": (EXPIRED, lambda app: ReturnsDoneScreen(app, RETURNED, complete=True)),
+    "returns stopped": (EXPIRED, lambda app: ReturnsDoneScreen(app, RETURNED[:1], False)),
+    "open-all running": (EXPIRED_TECHNICIAN, lambda app: job_screen(app, "open-all", "running")),
+    "open-all finished": (EXPIRED_TECHNICIAN, lambda app: job_screen(app, "open-all", "done")),
+    "self-test running": (EXPIRED_TECHNICIAN, lambda app: job_screen(app, "self-test", "running")),
+    "self-test finished": (EXPIRED_TECHNICIAN, lambda app: job_screen(app, "self-test", "done")),
+    "door closed (customer)": (None, lambda app: DoorScreen(app, CLOSED_PICKUP, "customer")),
+    "door closed (courier)": (EXPIRED, lambda app: DoorScreen(
+        app, {**CLOSED_PICKUP, "purpose": "deposit"}, "courier", lambda: None)),
 }  # fmt: skip
 
 KEYS = [(ord(ch), ch) for ch in "0123456789AZaz+ -"] + [

@@ -1,0 +1,87 @@
+"""Two journeys across a refusal that lasts: a customer locked out after a run of wrong
+codes, and a courier whose daemon restarts mid-shift."""
+
+from __future__ import annotations
+
+import re
+from typing import cast
+
+from kiosk.ui.screens.pickup import PickupScreen
+from tests.support.daemon import COURIER, Daemon
+from tests.support.ui import UiDriver
+from tests.ui.test_courier_ui import sign_in, states
+from tests.ui.test_customer_ui import stored
+
+WRONG = ["11111111", "22222222", "33333333", "44444444", "55555555"]
+COUNTDOWN = re.compile(r"Too many wrong codes\. Please wait (\d+) s\.")
+
+
+def seconds_to_wait(ui: UiDriver) -> int:
+    """The number of seconds the countdown on screen shows."""
+    shown = [m for m in map(COUNTDOWN.fullmatch, ui.texts()) if m]
+    assert shown, f"no countdown on screen: {ui.texts()}"
+    return int(shown[0].group(1))
+
+
+def type_code(ui: UiDriver, code: str) -> None:
+    ui.type(code)
+    ui.tap("OK")
+    ui.wait_until(lambda: not cast(PickupScreen, ui.app.screen).busy, what="the answer")
+
+
+def test_five_wrong_codes_lock_the_keypad_with_a_countdown_and_the_right_code_waits(
+    daemon: Daemon, ui: UiDriver
+) -> None:
+    door, code = stored(daemon)
+    assert code not in WRONG
+    ui.tap("Pick up a parcel")
+    ui.wait_for_text("Type your pickup code")
+    for wrong in WRONG:
+        type_code(ui, wrong)
+        assert ui.shows("That code is not right. Please check it and try again.")
+    type_code(ui, code)  # the right code, but the keypad is locked now
+    waiting = seconds_to_wait(ui)
+    assert 0 < waiting <= 30
+    assert not ui.button("OK").enabled
+    ui.type(code)  # typing and scanning go nowhere while it counts down
+    ui.scan(code)
+    ui.pump(0.3)
+    assert not ui.button("OK").enabled
+    ui.advance(10)
+    assert seconds_to_wait(ui) < waiting
+    assert ui.shows("Type your pickup code")  # still the keypad: no door has opened
+
+    assert [e["detail"]["in_row"] for e in daemon.events("wrong_code")] == [1, 2, 3, 4, 5]
+    locked = daemon.events("keypad_locked")
+    assert [(e["detail"]["input"], e["detail"]["seconds"]) for e in locked] == [("code", 30)]
+    assert states(daemon)[door] == "OCCUPIED"
+    assert [e["detail"]["purpose"] for e in daemon.events("unlock")] == ["deposit"]
+    journal = daemon.log()
+    assert journal.count("wrong_code") == 5 and "keypad_locked" in journal
+    assert not any(c in journal for c in [*WRONG, code])
+
+
+def test_a_courier_signed_in_before_a_restart_is_asked_to_sign_in_again(
+    daemon: Daemon, ui: UiDriver
+) -> None:
+    sign_in(ui)
+    assert daemon.stop() == 0
+    ui.wait_for_text("Out of service: the kiosk is starting or restarting. Please wait.")
+    daemon.start()
+    ui.wait_until(lambda: ui.app.online, what="the UI to reconnect")
+    assert not ui.shows("Out of service: the kiosk is starting or restarting.")
+
+    # The daemon keeps sessions in memory only: the next action finds this one gone.
+    ui.tap("Deposit parcels")
+    ui.scan("1Z999AA10123456784")
+    ui.wait_for_text("You have been signed out. Please sign in again.")
+    assert ui.app.session is None
+    for digit in COURIER[1]:
+        ui.tap(f"key-{digit}")
+    ui.tap("OK")
+    ui.wait_for_text(f"Signed in as {COURIER[0]}")
+    ui.tap("Deposit parcels")
+    ui.scan("1Z999AA10123456784")
+    ui.wait_for_text("Choose a size for parcel 1Z999AA10123456784.")
+    assert daemon.events("unlock") == []  # nothing opened on the lost session
+    assert [e["actor"] for e in daemon.events("signed_in")] == ["carla", "carla"]
