@@ -308,7 +308,7 @@ def _build(raw: dict[str, Any], path: Path, problems: Problems) -> Config:
     doors = _read_doors(top.table("doors"))
     locks = _read_locks(top.table("locks"))
     security = _read_security(top.table("security"))
-    notify = _read_notify(top.table("notify"))
+    notify = _read_notify(top.table("notify"), demo)
     sizes = _read_sizes(top)
     boards = _read_boards(top)
     compartments = _read_compartments(top, sizes, boards)
@@ -494,8 +494,15 @@ def _read_security(t: Table) -> SecuritySection:
     return section
 
 
-def _read_notify(t: Table) -> NotifySection:
+def _read_notify(t: Table, demo: bool) -> NotifySection:
     backend = t.get_str("backend", "log", choices=NOTIFY_BACKENDS)
+    if backend == "file" and not demo:
+        t.problem(
+            "backend",
+            "'file' writes pickup codes in plain text: it is for the demo and tests only "
+            "(demo = true at the top of the file); a kiosk with customers uses 'webhook' or "
+            "'smtp'",
+        )
     webhook, smtp, file = t.table("webhook"), t.table("smtp"), t.table("file")
     initial = t.get_float("retry_initial_s", 5.0, above=0)
     section = NotifySection(
