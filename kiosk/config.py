@@ -161,6 +161,7 @@ class NotifySection:
     retry_initial_s: float = 5.0
     retry_max_s: float = 3600.0
     max_attempts: int = 20
+    outbox_keep_days: float = 30.0  # then delivered and given-up notifications are deleted
 
 
 @dataclass(frozen=True)
@@ -519,6 +520,7 @@ def _read_notify(t: Table, demo: bool) -> NotifySection:
         retry_initial_s=initial,
         retry_max_s=t.get_float("retry_max_s", 3600.0, above=0),
         max_attempts=t.get_int("max_attempts", 20, minimum=1),
+        outbox_keep_days=t.get_float("outbox_keep_days", 30.0, minimum=0, maximum=3650),
     )
     if section.retry_max_s < initial:
         t.problem("retry_max_s", f"must be at least retry_initial_s ({number(initial)})")

@@ -64,6 +64,11 @@ def leaks(files: dict[str, bytes], secret_values: dict[str, str]) -> list[str]:
     ]
 
 
+def nonces_in(files: dict[str, bytes]) -> list[str]:
+    """The files holding a pickup code's nonce (an outbox payload's ``code_nonce``)."""
+    return [name for name, data in files.items() if b"code_nonce" in data]
+
+
 def test_no_pickup_code_or_pin_is_kept_in_database_wal_or_logs() -> None:
     people = {"courier": ("kim", long_pin()), "technician": ("tess", long_pin())}
     users = [(who, role) for role, who in people.items()]
@@ -97,11 +102,33 @@ def test_no_pickup_code_or_pin_is_kept_in_database_wal_or_logs() -> None:
         running = kiosk_files(daemon)
         assert running.get("kiosk.db-wal"), "the WAL should hold the recent writes"
         assert leaks(running, secret_values) == []
+        # Every notification was delivered: the housekeeping leaves no nonce (the means,
+        # with kiosk.key, to rebuild a code) in the database or its WAL.
+        daemon.wait_for(lambda: nonces_in(kiosk_files(daemon)) == [], what="nonces scrubbed")
 
         assert daemon.stop() == 0
         stopped = kiosk_files(daemon)
         assert stopped["kiosk.db"]
         assert leaks(stopped, secret_values) == []
+        assert nonces_in(stopped) == []
+
+
+def test_a_notification_given_up_leaves_no_means_to_rebuild_its_code() -> None:
+    unreachable = {
+        "notify": {"backend": "webhook", "max_attempts": 1},
+        "notify.webhook": {"url": "http://127.0.0.1:9/sms", "secret": "s"},  # discard port
+    }
+    with running_daemon(sections=unreachable) as daemon:
+        courier = daemon.signed_in()
+        view = courier.post("/v1/deposits", {"barcode": "LOST-1", "size": "S",
+                                             "phone": "+4915112345678"})  # fmt: skip
+        assert courier.wait_operation(view["operation"])["status"] == "CLOSED"
+        (failed,) = daemon.wait_for(lambda: daemon.events("notification_failed"))
+        assert failed["severity"] == "alarm"
+        daemon.wait_for(lambda: nonces_in(kiosk_files(daemon)) == [], what="nonce scrubbed")
+
+        assert daemon.stop() == 0
+        assert nonces_in(kiosk_files(daemon)) == []
 
 
 def test_burst_of_wrong_codes_locks_the_keypad_even_across_a_crash(daemon: Daemon) -> None:
