@@ -39,7 +39,9 @@ def kerong_config(
     board_options: Mapping[str, Any] | None = None,
 ) -> str:
     """Two CU16 boards on one bus, ``locks`` compartments each (all size S)."""
-    lines = [
+    # The file back end (simulated recipients) is allowed on a demo kiosk only.
+    lines = ["demo = true"] if sections.get("notify", {}).get("backend") == "file" else []
+    lines += [
         "[kiosk]",
         'id = "BENCH-KR"',
         f"data_dir = {json.dumps(str(data_dir))}",

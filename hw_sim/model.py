@@ -18,6 +18,9 @@ What a caller may rely on:
 * With a ``state_file`` the physical state (doors, items, latches, jams, leave-open) is
   written atomically on every change and loaded at construction: a daemon killed with
   ``kill -9`` finds the doors as it left them, as real doors do.
+* With a ``fire_log`` every fire is appended to it, and every door opening and closing
+  to the door log beside it, ``sim-doors.log`` (``"<wall time> <compartment> opened|closed
+  item=0|1"``): the bank's own history, which survives a ``kill -9`` of its process.
 * Every method is thread-safe.
 """
 
@@ -48,6 +51,7 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+DOOR_LOG = "sim-doors.log"
 
 PERSON_MODES = ("auto", "manual")
 _STATE_VERSION = 1
@@ -128,6 +132,7 @@ class Bank:
         self.close_delay_s = close_delay_s
         self.state_file = Path(state_file) if state_file else None
         self.fire_log = Path(fire_log) if fire_log else None
+        self.door_log = self.fire_log.with_name(DOOR_LOG) if self.fire_log else None
         self._compartments: dict[str, _Compartment] = {}
         self._by_lock: dict[tuple[str, int], _Compartment] = {}
         self._boards: set[str] = set()
@@ -275,6 +280,7 @@ class Bank:
             comp.door_open = True
             comp.latched = False
             comp.attended = False
+            self._log_door(comp)
             self._save()
 
     def force_open(self, cid: str) -> None:
@@ -402,6 +408,7 @@ class Bank:
         if comp.latched or comp.door_open:
             return
         comp.door_open = True
+        self._log_door(comp)
         if self._person == "auto":
             self._attend(comp, now, handle_item=self.person_handles_items)
         self._save()
@@ -413,7 +420,9 @@ class Bank:
         self._schedule(now + self.close_delay_s, comp, "close")
 
     def _shut(self, comp: _Compartment) -> None:
-        comp.door_open = False
+        if comp.door_open:
+            comp.door_open = False
+            self._log_door(comp)
         comp.latched = True
         comp.attended = False
         comp.visit += 1
@@ -434,6 +443,13 @@ class Bank:
         # is applied, so it survives a kill -9 of this process.
         with self.fire_log.open("a", encoding="utf-8") as f:
             f.write(line)
+
+    def _log_door(self, comp: _Compartment) -> None:
+        if self.door_log is None:
+            return
+        what = "opened" if comp.door_open else "closed"
+        with self.door_log.open("a", encoding="utf-8") as f:
+            f.write(f"{time.time():.3f} {comp.cid} {what} item={int(comp.item)}\n")
 
     def _load(self) -> dict[str, dict[str, Any]]:
         if self.state_file is None or not self.state_file.exists():

@@ -95,12 +95,15 @@ class Dispatcher:
             self.store.outbox_retry(row.id, f"internal error: {type(exc).__name__}",
                                     self.clock() + n.retry_max_s, False)  # fmt: skip
             return False
-        self.store.outbox_delivered(row.id, redact=("code_nonce",))
+        self.store.outbox_delivered(row.id)
         return True
 
 
 class ExpiryClock:
-    """Expires parcels past their hold time and queues reminders, at start and every minute."""
+    """The daemon's housekeeping, at start and every ``policy.expiry_check_s``: expires
+    parcels past their hold time, queues reminders, deletes notifications delivered or
+    given up more than ``notify.outbox_keep_days`` ago, and scrubs removed secrets off
+    the disk (:meth:`kiosk.store.Store.scrub`)."""
 
     def __init__(
         self,
@@ -127,6 +130,8 @@ class ExpiryClock:
             now, self.config.policy.reminder_hours, self.notices.reminder
         )
         expired = self.store.expire_due(now, self.notices.expired)
+        self.store.purge_outbox(now - self.config.notify.outbox_keep_days * 86400)
+        self.store.scrub()
         return reminded, len(expired)
 
     async def run(self) -> None:

@@ -88,7 +88,9 @@ class Notices:
             "expires_at": iso(expires_at),
         }
         return [
-            OutboxItem(self._key(parcel_id, "stored", ch), "parcel_stored", ch, to, payload)
+            OutboxItem(
+                self._key(parcel_id, "stored", ch), "parcel_stored", ch, to, payload, parcel_id
+            )
             for ch, to in self._channels(op.details.get("phone"), op.details.get("email"))
         ]
 
@@ -96,7 +98,12 @@ class Notices:
         payload = {**self._base(), "expires_at": iso(parcel.expires_at or 0)}
         return [
             OutboxItem(
-                self._key(parcel.id, f"reminder{number}", ch), "pickup_reminder", ch, to, payload
+                self._key(parcel.id, f"reminder{number}", ch),
+                "pickup_reminder",
+                ch,
+                to,
+                payload,
+                parcel.id,
             )
             for ch, to in self._channels(parcel.phone, parcel.email)
         ]
@@ -104,7 +111,9 @@ class Notices:
     def expired(self, parcel: ParcelRow) -> Sequence[OutboxItem]:
         payload = {**self._base(), "barcode": parcel.barcode}
         return [
-            OutboxItem(self._key(parcel.id, "expired", ch), "parcel_expired", ch, to, payload)
+            OutboxItem(
+                self._key(parcel.id, "expired", ch), "parcel_expired", ch, to, payload, parcel.id
+            )
             for ch, to in self._channels(parcel.phone, parcel.email)
         ]
 

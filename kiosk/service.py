@@ -212,6 +212,8 @@ class Kiosk:
     def _check_throttle(self, name: str) -> None:
         wait = self.throttles[name].retry_after()
         if wait > 0:
+            if name == "code":  # refused unread, but counted towards the brute-force alarm
+                self._fail("code", "code_refused_locked", retry_after=round(wait, 1))
             what = "codes" if name == "code" else "sign-ins"
             raise Throttled(f"Too many wrong tries. The kiosk accepts {what} again in "
                             f"{int(wait + 0.999)} seconds.", wait)  # fmt: skip

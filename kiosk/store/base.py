@@ -88,6 +88,7 @@ class OutboxItem:
     channel: str
     recipient: str
     payload: dict[str, Any]
+    parcel_id: int | None = None  # whose notification: its code's nonce goes when it leaves
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,8 @@ class StoreBase:
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.execute("PRAGMA busy_timeout=5000")
+            # Freed space is zeroed: a removed nonce or a purged recipient leaves no trace.
+            self._db.execute("PRAGMA secure_delete=ON")
             migrate(self._db)
         except (sqlite3.DatabaseError, SchemaTooNew) as exc:
             raise StoreError(f"cannot open the database {self.path}: {exc}") from exc
@@ -194,9 +197,9 @@ class StoreBase:
         for item in items:
             self._db.execute(
                 "INSERT OR IGNORE INTO outbox (key, kind, channel, recipient, payload,"
-                " next_at, created_at) VALUES (?,?,?,?,?,?,?)",
+                " next_at, created_at, parcel_id) VALUES (?,?,?,?,?,?,?,?)",
                 (item.key, item.kind, item.channel, item.recipient,
-                 json.dumps(item.payload, sort_keys=True), now, now),
+                 json.dumps(item.payload, sort_keys=True), now, now, item.parcel_id),
             )  # fmt: skip
 
     def _one(self, sql: str, *args: Any) -> sqlite3.Row | None:

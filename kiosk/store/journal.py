@@ -9,7 +9,8 @@ from typing import Any
 
 from kiosk.domain import OpStatus, Purpose
 from kiosk.errors import ConflictError, NotFound
-from kiosk.store.base import LIVE_OPS, OutboxItem, StoreBase
+from kiosk.store.base import LIVE_OPS, OutboxItem
+from kiosk.store.outbox import OutboxMixin
 from kiosk.store.rows import OpRow, ParcelRow
 
 # The statuses written out, not bound as parameters: SQLite uses the partial index
@@ -21,7 +22,7 @@ ITEM_AFTER_INTERRUPTED_DEPOSIT = "something inside after an interrupted deposit:
 _IS_LIVE = "status IN (" + ", ".join(f"'{status}'" for status in LIVE_OPS) + ")"
 
 
-class JournalMixin(StoreBase):
+class JournalMixin(OutboxMixin):
     def op(self, op_id: int) -> OpRow:
         row = self._one("SELECT * FROM door_ops WHERE id = ?", op_id)
         if row is None:
@@ -244,6 +245,7 @@ class JournalMixin(StoreBase):
                 " WHERE id = ? AND state IN ('OCCUPIED', 'RESERVED')",
                 (op.compartment_id,),
             )
+            self._drop_code_nonces(op.parcel_id)
             self._event(kind, "info", op.actor, op.compartment_id, operation=op_id,
                         parcel=op.parcel_id)  # fmt: skip
         return self.parcel(op.parcel_id)

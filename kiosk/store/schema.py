@@ -145,7 +145,22 @@ CREATE TABLE fleet_commands (
 CREATE INDEX fleet_commands_by_kind ON fleet_commands(command, ok, received_at);
 """
 
-MIGRATIONS: tuple[str, ...] = (V1, V2)
+# V3: each notification names its parcel, so a code's nonce can be removed from every
+# notification of a parcel that has left the kiosk (rows from before are matched by their
+# key, "<kiosk>:parcel:<id>:..."); a nonce left in a given-up row is removed now; and the
+# housekeeping finds old delivered or given-up rows through an index.
+V3 = """
+ALTER TABLE outbox ADD COLUMN parcel_id INTEGER REFERENCES parcels(id);
+UPDATE outbox SET parcel_id = (SELECT id FROM parcels
+    WHERE id = CAST(substr(outbox.key, instr(outbox.key, ':parcel:') + 8) AS INTEGER))
+    WHERE instr(key, ':parcel:') > 0;
+UPDATE outbox SET payload = json_remove(payload, '$.code_nonce')
+    WHERE failed = 1 OR delivered_at IS NOT NULL;
+CREATE INDEX outbox_by_parcel ON outbox(parcel_id) WHERE parcel_id IS NOT NULL;
+CREATE INDEX outbox_done ON outbox(created_at) WHERE delivered_at IS NOT NULL OR failed = 1;
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import sqlite3
 from collections.abc import Callable, Sequence
@@ -13,12 +12,13 @@ from kiosk.store.base import CompartmentSpec, OutboxItem, StoreBase, StoreError
 from kiosk.store.fleet import FleetMixin
 from kiosk.store.holds import HoldsMixin
 from kiosk.store.journal import JournalMixin
-from kiosk.store.rows import CompartmentRow, OutboxRow, ParcelRow, UserRow
+from kiosk.store.outbox import OutboxMixin
+from kiosk.store.rows import CompartmentRow, ParcelRow, UserRow
 
 __all__ = ["CompartmentSpec", "OutboxItem", "Store", "StoreError"]
 
 
-class Store(HoldsMixin, FleetMixin, JournalMixin, StoreBase):
+class Store(HoldsMixin, FleetMixin, JournalMixin, OutboxMixin, StoreBase):
     """One connection, used by one thread (the daemon's event loop)."""
 
     # -- compartments ---------------------------------------------------------------
@@ -325,52 +325,3 @@ class Store(HoldsMixin, FleetMixin, JournalMixin, StoreBase):
             if db.execute("DELETE FROM users WHERE name = ?", (name,)).rowcount == 0:
                 raise NotFound(f"no user {name!r}")
             self._event("user_removed", "info", None, None, user=name)
-
-    # -- outbox ---------------------------------------------------------------------
-
-    def outbox_due(self, now: float, limit: int = 20) -> list[OutboxRow]:
-        rows = self._db.execute(
-            "SELECT * FROM outbox WHERE delivered_at IS NULL AND failed = 0 AND next_at <= ?"
-            " ORDER BY next_at, id LIMIT ?",
-            (now, limit),
-        )
-        return [OutboxRow.from_row(r) for r in rows]
-
-    def outbox_next_at(self) -> float | None:
-        row = self._one(
-            "SELECT MIN(next_at) AS t FROM outbox WHERE delivered_at IS NULL AND failed = 0"
-        )
-        return float(row["t"]) if row and row["t"] is not None else None
-
-    def outbox_depth(self) -> int:
-        row = self._one(
-            "SELECT COUNT(*) AS n FROM outbox WHERE delivered_at IS NULL AND failed = 0"
-        )
-        return int(row["n"]) if row else 0
-
-    def outbox_delivered(self, item_id: int, redact: Sequence[str] = ()) -> None:
-        """Mark delivered and drop secrets (``redact`` payload keys) from the row."""
-        with self._tx() as db:
-            row = self._one("SELECT * FROM outbox WHERE id = ?", item_id)
-            if row is None:
-                return
-            payload = {k: v for k, v in json.loads(row["payload"]).items() if k not in redact}
-            db.execute(
-                "UPDATE outbox SET delivered_at = ?, attempts = attempts + 1, payload = ?,"
-                " last_error = NULL WHERE id = ?",
-                (self.clock(), json.dumps(payload, sort_keys=True), item_id),
-            )
-            self._event("notification_sent", "info", None, None, key=row["key"],
-                        notification=row["kind"], channel=row["channel"])  # fmt: skip
-
-    def outbox_retry(self, item_id: int, error: str, next_at: float, give_up: bool) -> None:
-        with self._tx() as db:
-            row = self._one("SELECT key, kind FROM outbox WHERE id = ?", item_id)
-            db.execute(
-                "UPDATE outbox SET attempts = attempts + 1, next_at = ?, last_error = ?,"
-                " failed = ? WHERE id = ?",
-                (next_at, error, int(give_up), item_id),
-            )
-            severity = "alarm" if give_up else "warning"
-            kind = "notification_failed" if give_up else "notification_retry"
-            self._event(kind, severity, None, None, key=row["key"] if row else None, error=error)

@@ -10,9 +10,11 @@ run prints the command that replays its plan there.
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,11 +23,13 @@ from tests.support.daemon import running_daemon
 from tests.support.invariants import (
     Ledger,
     StoreView,
+    check_closed_deposits,
     check_fires_had_intents,
     check_ledger,
     check_no_fire_by_itself,
     check_outputs_off,
     check_parcels_in_place,
+    deposits_closed_in_sim,
 )
 
 KILLS_PER_RUN = 10
@@ -126,3 +130,35 @@ def test_invariant_checks_flag_each_broken_rule() -> None:
     ]
     assert check_fires_had_intents(fires, _view([], {})) != []
     assert check_outputs_off({"A01": {"energised": True}}) == ["lock of A01 is energised"]
+
+
+def test_a_deposit_whose_door_closed_in_the_simulator_is_held_to_being_kept() -> None:
+    """The API may not have answered before the kill: the simulator's door history says
+    which deposits went in, and the journal whether the kiosk saw their door open."""
+
+    def deposit(op_id: int, cid: str, barcode: str, status: str, **more: str) -> dict[str, Any]:
+        details = json.dumps({"barcode": barcode, **more})
+        return {"id": op_id, "purpose": "deposit", "status": status, "compartment_id": cid,
+                "created_at": 10.0, "details": details}  # fmt: skip
+
+    at_kill = StoreView([], {}, [
+        deposit(1, "A01", "SEEN-OPEN", "OPENED"),
+        deposit(2, "A02", "NOT-SEEN", "UNLOCK_SENT"),
+        deposit(3, "A03", "DID-NOT-FIT", "OPENED", unused="does not fit"),
+        deposit(4, "A04", "STILL-OPEN", "OPENED"),
+    ])  # fmt: skip
+    doors = [(9.0, "A04", "closed", True), (11.0, "A04", "opened", False)]
+    doors += [(11.0, cid, "opened", False) for cid in ("A01", "A02", "A03")]
+    doors += [(12.0, cid, "closed", True) for cid in ("A01", "A02", "A03")]
+
+    kept, to_check = deposits_closed_in_sim(at_kill, doors)
+
+    assert (kept, to_check) == ({"SEEN-OPEN"}, {"A02": "NOT-SEEN"})
+    lost = _view([], {"A02": "AVAILABLE"})
+    lost.compartments["A02"]["oos_reason"] = None
+    assert check_closed_deposits(lost, to_check, "check it") == [
+        "deposit NOT-SEEN closed in A02 in the simulator, neither kept nor held for a check"
+    ]
+    held = _view([], {"A02": "OUT_OF_SERVICE"})
+    held.compartments["A02"]["oos_reason"] = "check it"
+    assert check_closed_deposits(held, to_check, "check it") == []

@@ -29,6 +29,7 @@ from tests.integration.helpers import refused
 from tests.support.daemon import COURIER, TECHNICIAN, Daemon, running_daemon
 
 CONFIG = """
+demo = true  # the file back end (the simulated recipients' inbox) is for demo kiosks
 [kiosk]
 id = "EMU-02"
 data_dir = "{data}"

@@ -18,6 +18,7 @@ from hw_sim.control import SimControl
 from kiosk.client import ApiClient
 
 CONFIG = """
+demo = true  # the file back end (the simulated recipients' inbox) is for demo kiosks
 [kiosk]
 id = "EMU-01"
 data_dir = "{data}"

@@ -36,6 +36,7 @@ GROUPS = {"left": ("kr0", "mb1", "sim"), "right": ("kr1", "mb2")}
 DRIVERS = {"kr0": "kerong", "kr1": "kerong", "mb1": "modbus", "mb2": "modbus", "sim": "sim"}
 
 CONFIG = f"""
+demo = true  # the file back end (the simulated recipients' inbox) is for demo kiosks
 [kiosk]
 id = "MIXED-01"
 data_dir = "{{data}}"

@@ -125,6 +125,7 @@ def _ms(seconds: float | None) -> str:
 def chaos_config(data_dir: Path, plan: ChaosPlan) -> str:
     """The daemon's config: two Kerong boards on the bus ``bus0`` in the data dir."""
     lines = [
+        "demo = true",  # for the file back end: simulated recipients
         "[kiosk]",
         'id = "CHAOS-01"',
         f"data_dir = {json.dumps(str(data_dir))}",

@@ -86,15 +86,17 @@ def render_config(
         "operator_contact": "+49 30 999",
         **merged.pop("kiosk", {}),
     }
-    lines = ["[kiosk]"] + [f"{k} = {toml_value(v)}" for k, v in kiosk.items()]
+    # The simulated recipients' inbox (the file back end) is allowed on a demo kiosk only.
+    notify: dict[str, Any] = {"backend": "file", **merged.pop("notify", {})}
+    if notify["backend"] == "file":
+        merged["notify.file"] = {"path": "inbox.jsonl", **merged.get("notify.file", {})}
+    lines = ["demo = true"] if notify["backend"] == "file" else []
+    lines += ["[kiosk]"] + [f"{k} = {toml_value(v)}" for k, v in kiosk.items()]
+    lines += ["[notify]"] + [f"{k} = {toml_value(v)}" for k, v in notify.items()]
     for name, values in merged.items():
         lines.append(f"[{name}]")
         lines += [f"{k} = {toml_value(v)}" for k, v in values.items()]
     lines += [
-        "[notify]",
-        'backend = "file"',
-        "[notify.file]",
-        'path = "inbox.jsonl"',
         "[[boards]]",
         'name = "bank"',
         'driver = "sim"',

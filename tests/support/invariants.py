@@ -10,6 +10,7 @@ WAL allows it), because the file is the truth the next start begins from.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -140,6 +141,62 @@ def read_fire_log(path: Path) -> list[str]:
     if not path.exists():
         return []
     return [line for line in path.read_text().splitlines() if line.strip()]
+
+
+def read_door_log(path: Path) -> list[tuple[float, str, str, bool]]:
+    """The simulator's door history (``hw_sim.model.DOOR_LOG``): ``(wall time,
+    compartment, "opened" or "closed", item inside)`` per line, oldest first."""
+    if not path.exists():
+        return []
+    out = []
+    for line in path.read_text().splitlines():
+        parts = line.split()
+        if len(parts) == 4:  # a line cut by a kill is left out
+            out.append((float(parts[0]), parts[1], parts[2], parts[3] == "item=1"))
+    return out
+
+
+def deposits_closed_in_sim(
+    at_kill: StoreView, doors: list[tuple[float, str, str, bool]]
+) -> tuple[set[str], dict[str, str]]:
+    """Deposits live at the kill whose door the simulator saw close with the parcel in.
+
+    Returns ``(kept, to_check)``: barcodes whose door the journal had seen open (the
+    kiosk must keep them, whatever the API answered before the kill), and, by
+    compartment, barcodes whose opening the journal never recorded (the kiosk cannot
+    tell the parcel went in: it must keep it or hold the compartment for a check).
+    """
+    kept: set[str] = set()
+    to_check: dict[str, str] = {}
+    for op in at_kill.ops:
+        if op["purpose"] != "deposit" or op["status"] not in LIVE_OP:
+            continue
+        details = json.loads(op["details"])
+        if "unused" in details:  # doesn't fit or cancelled: freed, nothing to keep
+            continue
+        cid, begun = op["compartment_id"], float(op["created_at"])
+        if not any(c == cid and what == "closed" and item and t > begun
+                   for t, c, what, item in doors):  # fmt: skip
+            continue
+        if op["status"] == "UNLOCK_SENT":
+            to_check[cid] = details["barcode"]
+        else:
+            kept.add(details["barcode"])
+    return kept, to_check
+
+
+def check_closed_deposits(view: StoreView, to_check: Mapping[str, str], reason: str) -> list[str]:
+    """Each of ``to_check`` (see :func:`deposits_closed_in_sim`) is kept, or its
+    compartment is out of service for a check with ``reason``."""
+    by_barcode = view.parcel_by_barcode()
+    out = []
+    for cid, barcode in sorted(to_check.items()):
+        kept = barcode in by_barcode and by_barcode[barcode]["state"] != "CANCELLED"
+        held = view.compartments[cid]["oos_reason"] == reason
+        if not (kept or held):
+            out.append(f"deposit {barcode} closed in {cid} in the simulator, neither kept nor "
+                       "held for a check")  # fmt: skip
+    return out
 
 
 def check_no_fire_by_itself(before: list[str], after: list[str]) -> list[str]:

@@ -35,6 +35,7 @@ SIZES = ("S", "M")
 
 def soak_config(data_dir: Path) -> str:
     lines = [
+        "demo = true",  # for the file back end: simulated recipients
         "[kiosk]",
         'id = "SOAK-01"',
         f"data_dir = {json.dumps(str(data_dir))}",

@@ -587,6 +587,24 @@ def test_looking_up_an_unknown_compartment_is_not_found(tmp_path: Path) -> None:
 
 # --- any document: a Config or a ConfigError, never a crash -----------------------------
 
+FILE_INBOX = '[notify]\nbackend = "file"\n\n[notify.file]\npath = "inbox.jsonl"'
+
+
+def test_the_file_back_end_writing_codes_in_clear_is_refused_outside_demo_mode(
+    tmp_path: Path,
+) -> None:
+    production = write_config(tmp_path, FILE_INBOX)
+    demo = tmp_path / "demo.toml"
+    demo.write_text("demo = true\n" + production.read_text(), encoding="utf-8")
+
+    assert problems_of(production) == [
+        f"{production}: notify.backend: 'file' writes pickup codes in plain text: it is for "
+        "the demo and tests only (demo = true at the top of the file); a kiosk with customers "
+        "uses 'webhook' or 'smtp'"
+    ]
+    assert load_config(demo).notify.backend == "file"
+
+
 VALID_DOCUMENT: dict[str, Any] = {
     "demo": False,
     "kiosk": {"id": "T-1", "languages": ["en", "de"], "data_dir": "data"},

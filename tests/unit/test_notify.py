@@ -22,15 +22,13 @@ import pytest
 from kiosk.errors import InvalidInput
 from kiosk.notify import (
     DeliveryError,
-    LogBackend,
     Notification,
-    SmtpBackend,
-    WebhookBackend,
     backoff_delay,
     build_backend,
     mask_recipient,
     render_text,
 )
+from kiosk.notify_backends import LogBackend, SmtpBackend, WebhookBackend
 
 CODE = "73914268"
 SECRET = "webhook-secret"

@@ -202,6 +202,23 @@ def test_fire_is_counted_and_logged(clock: FakeClock, tmp_path: Path) -> None:
     assert lines == [["top", "2", "A02"], ["bottom", "1", "B01"]]
 
 
+def test_each_door_opening_and_closing_is_logged_beside_the_fires(
+    clock: FakeClock, tmp_path: Path
+) -> None:
+    bank = Bank(LAYOUT, close_delay_s=2.0, fire_log=tmp_path / "sim-fires.log", clock=clock)
+    bank.energise("top", 1, 0.5)  # the person puts a parcel in and closes the door
+    clock.advance(2.1)
+    bank.tick()
+    bank.force_open("A02")
+
+    lines = [line.split()[1:] for line in (tmp_path / "sim-doors.log").read_text().splitlines()]
+    assert lines == [
+        ["A01", "opened", "item=0"],
+        ["A01", "closed", "item=1"],
+        ["A02", "opened", "item=0"],
+    ]
+
+
 def test_state_survives_a_restart_of_the_model(clock: FakeClock, tmp_path: Path) -> None:
     state = tmp_path / "sim-state.json"
     bank = Bank(LAYOUT, person="manual", state_file=state, clock=clock)

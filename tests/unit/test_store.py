@@ -269,3 +269,32 @@ def test_a_deposit_that_cannot_be_finished_on_a_full_disk_is_kept_whole_for_late
     store._db.execute("PRAGMA max_page_count = 1000000")  # room again
     parcel = store.finish_deposit(op.id, "tag1", 2_000_000.0, note)
     assert parcel.state is ParcelState.STORED and parcel.compartment_id == "A01"
+
+
+def test_status_counts_the_parcels_announced_or_in_the_kiosk_and_leaves_history_out(
+    store: Store,
+) -> None:
+    def deposit(cid: str, barcode: str) -> int:
+        op = store.begin_op(cid, Purpose.DEPOSIT, "carla", details={**DEPOSIT, "barcode": barcode})
+        return store.finish_deposit(op.id, f"tag-{barcode}", 2_000_000.0, note).id
+
+    store.announce("JJD-A", "M", None, None, "fleet")
+    stays = deposit("A01", "JJD-1")
+    leaves = deposit("A02", "JJD-2")
+    op = store.begin_op("A02", Purpose.PICKUP, None, parcel_id=leaves)
+    store.op_opened(op.id)
+    store.finish_removal(op.id)
+    store.expire_due(3_000_000.0, lambda parcel: [])
+    deposit("A02", "JJD-3")
+
+    assert store.counts() == {"ANNOUNCED": 1, "EXPIRED": 1, "STORED": 1}
+    assert store.parcel(stays).state is ParcelState.EXPIRED
+    # Through the state index: the cost follows the parcels in the kiosk, not the history.
+    plan = " ".join(
+        str(row[3])
+        for row in store._db.execute(
+            "EXPLAIN QUERY PLAN SELECT state, COUNT(*) AS n FROM parcels"
+            " WHERE state IN ('ANNOUNCED', 'STORED', 'EXPIRED') GROUP BY state"
+        )
+    )
+    assert "SEARCH parcels USING COVERING INDEX parcels_by_state_expiry" in plan
