@@ -22,8 +22,7 @@ import ssl
 import time
 from email.message import EmailMessage
 from pathlib import Path
-
-import httpx
+from typing import TYPE_CHECKING
 
 from kiosk.errors import InvalidInput
 from kiosk.notify import DeliveryError, Notification, mask_recipient, render_text
@@ -37,6 +36,9 @@ __all__ = [
     "sign",
     "webhook_body",
 ]
+
+if TYPE_CHECKING:
+    import httpx  # imported by the webhook back end when one is built
 
 log = logging.getLogger("kiosk.notify")  # one logger for the dispatcher's side and these
 
@@ -113,6 +115,8 @@ class WebhookBackend:
         timeout_s: float = 10,
         client: httpx.AsyncClient | None = None,
     ) -> None:
+        import httpx  # here, not at the top: a kiosk without a webhook never loads it
+
         try:
             parsed = httpx.URL(url)
         except httpx.InvalidURL as exc:
@@ -134,6 +138,8 @@ class WebhookBackend:
         return f"WebhookBackend(host={self._host!r})"
 
     async def send(self, n: Notification) -> None:
+        import httpx
+
         body = webhook_body(n)
         headers = self._headers(n, body)
         try:
@@ -150,6 +156,8 @@ class WebhookBackend:
         _log_delivered("webhook", n)
 
     async def _post(self, body: bytes, headers: dict[str, str]) -> httpx.Response:
+        import httpx
+
         if self._client is not None:
             return await self._client.post(
                 self._url, content=body, headers=headers, timeout=self._timeout
