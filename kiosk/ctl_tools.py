@@ -19,10 +19,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kiosk import ctl_io
 from kiosk.client import ApiClient
 
 if TYPE_CHECKING:
-    from kiosk.ctl import Out
+    from kiosk.ctl_io import Out
 
 __all__ = ["COMMANDS", "EPILOG", "add_arguments", "proposal_toml", "scan_text"]
 
@@ -87,24 +88,20 @@ def cmd_discover(client: ApiClient, args: argparse.Namespace, out: Out) -> int:
 
 def confirm_discover(args: argparse.Namespace) -> None:
     """Ask before any door pops (``lockerctl`` calls this before it signs in)."""
-    from kiosk import ctl
-
     if args.yes or args.json:
         return
-    if not ctl.is_terminal():
-        raise ctl.CtlError("discover fires every lock channel: add --yes to confirm", EXIT_USAGE)
+    if not ctl_io.is_terminal():
+        raise ctl_io.CtlError("discover fires every lock channel: add --yes to confirm", EXIT_USAGE)
     print("This fires EVERY lock channel, one after the other: doors pop open.", file=sys.stderr)
     print("Close each door after it opened. Type yes to continue: ", end="", file=sys.stderr)
     sys.stderr.flush()
     if sys.stdin.readline().strip().lower() not in {"yes", "y"}:
-        raise ctl.CtlError("nothing fired", EXIT_FAILED)
+        raise ctl_io.CtlError("nothing fired", EXIT_FAILED)
 
 
 def follow_discovery(client: ApiClient, job: dict[str, Any], out: Out) -> dict[str, Any]:
     """Print a line per channel tried (``[ 3/16] top lock 3: door A03 opened``) until the
     job is done; return its last view."""
-    from kiosk import ctl
-
     printed = 0
 
     def show_new(view: dict[str, Any]) -> None:
@@ -118,7 +115,7 @@ def follow_discovery(client: ApiClient, job: dict[str, Any], out: Out) -> dict[s
     show_new(job)
     final = job
     if job.get("state") != "done":
-        for final in client.watch_job(job["id"], poll=ctl.POLL_S):
+        for final in client.watch_job(job["id"], poll=ctl_io.POLL_S):
             show_new(final)
     return final
 

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from kiosk import ctl
+from kiosk import ctl, ctl_format, ctl_io
 from kiosk.client import ApiClient, parse_sse, validation_message
 
 Answer = tuple[int, Any] | httpx.Response
@@ -59,7 +59,7 @@ def daemon(monkeypatch: pytest.MonkeyPatch) -> FakeDaemon:
         return ApiClient(socket, transport=httpx.MockTransport(fake))
 
     monkeypatch.setattr(ctl, "make_client", make_client)
-    monkeypatch.setattr(ctl, "is_terminal", lambda: False)
+    monkeypatch.setattr(ctl_io, "is_terminal", lambda: False)
     for name in ("LOCKER_PIN", "LOCKER_USER", "LOCKER_SOCKET"):
         monkeypatch.delenv(name, raising=False)
     return fake
@@ -411,8 +411,8 @@ def test_without_a_pin_or_a_terminal_the_command_explains_and_sends_nothing(
 def test_the_pin_is_asked_for_on_a_terminal(
     daemon: FakeDaemon, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(ctl, "is_terminal", lambda: True)
-    monkeypatch.setattr(ctl.getpass, "getpass", lambda prompt: "777111")
+    monkeypatch.setattr(ctl_io, "is_terminal", lambda: True)
+    monkeypatch.setattr(ctl_io.getpass, "getpass", lambda prompt: "777111")
     daemon.on("POST", "/v1/compartments/A07/in-service", (200, {"id": "A07", "state": "AVAILABLE"}))
 
     assert ctl.main(["in-service", "A07"]) == 0
@@ -656,7 +656,7 @@ def test_extend_signs_in_as_a_technician_and_says_until_when(
     assert request.url.raw_path == b"/v1/parcels/1Z%2F99/extend"
     assert daemon.body(request) == {"hours": 24.0}
     assert request.headers["Authorization"] == "Bearer tok-1"
-    until = ctl.fmt.local_time(EXTENDED["expires_at"])
+    until = ctl_format.local_time(EXTENDED["expires_at"])
     assert capsys.readouterr().out == (
         f"1Z/99 may be picked up until {until} (extended by 48 h in all).\n"
     )

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from kiosk import ctl, ctl_tools
+from kiosk import ctl, ctl_io, ctl_tools
 from kiosk.client import ApiClient
 from tests.unit.test_ctl import STATUS, FakeDaemon
 
@@ -25,7 +25,7 @@ def daemon(monkeypatch: pytest.MonkeyPatch) -> FakeDaemon:
     monkeypatch.setattr(
         ctl, "make_client", lambda socket: ApiClient(socket, transport=httpx.MockTransport(fake))
     )
-    monkeypatch.setattr(ctl, "is_terminal", lambda: False)
+    monkeypatch.setattr(ctl_io, "is_terminal", lambda: False)
     for name in ("LOCKER_USER", "LOCKER_SOCKET"):
         monkeypatch.delenv(name, raising=False)
     return fake
