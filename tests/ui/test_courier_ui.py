@@ -130,6 +130,21 @@ def test_courier_gets_bigger_door_when_parcel_does_not_fit(lit: list[str | None]
         assert daemon.code_for("1Z999AA10123456784")  # the recipient was sent a code
 
 
+def test_courier_is_told_the_first_door_did_not_open_and_another_one_did() -> None:
+    with running_daemon(close_delay_s=1.5) as daemon, kiosk_ui(daemon) as ui:
+        daemon.sim().jam("A01")  # the first choice for size S
+        sign_in(ui)
+        ui.tap("Deposit parcels")
+        ui.scan("JJD0011223344")
+        ui.tap("size-S")
+        ui.tap("+")
+        for digit in PHONE[1:]:
+            ui.tap(f"key-{digit}")
+        ui.tap("OK")
+        ui.wait_for_text("Door A02 is open: put the parcel in and close the door.", timeout=20)
+        assert ui.shows("The first door did not open; use this one.")
+
+
 def test_courier_reopens_a_door_then_reports_one_that_did_not_open() -> None:
     with running_daemon(close_delay_s=3.0) as daemon, kiosk_ui(daemon) as ui:
         sign_in(ui)
