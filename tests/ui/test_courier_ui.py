@@ -250,9 +250,18 @@ def test_a_badge_scan_signs_the_courier_in(daemon: Daemon, ui: UiDriver) -> None
     )  # fmt: skip
     assert added.returncode == 0, added.stderr
     ui.tap("Courier")
-    ui.scan("BADGE-0042")
+    ui.scan("]C0BADGE-0042")  # a scanner set to send its symbology prefix (Code 128)
     ui.wait_for_text("Signed in as bea")
     assert [e["actor"] for e in daemon.events("signed_in")] == ["bea"]
+
+
+def test_a_badge_scan_with_nothing_in_it_asks_again_and_sends_nothing(
+    daemon: Daemon, ui: UiDriver
+) -> None:
+    ui.tap("Courier")
+    ui.scan("]C0   ")  # a symbology prefix and blanks: no badge in it
+    ui.wait_for_text("That badge cannot be read. Please scan it again or type your PIN.")
+    assert daemon.events("sign_in_failed") == []
 
 
 def test_sign_out_returns_home_and_ends_the_session(daemon: Daemon, ui: UiDriver) -> None:

@@ -32,7 +32,7 @@ class HomeScreen(Screen):
                 usable,
                 "pickup",
                 1.8,
-                _("Type your pickup code or show its QR code"),
+                _("Type your pickup code or scan it"),
             ),
             Button(
                 courier,
@@ -96,7 +96,7 @@ class HomeScreen(Screen):
         self.app.goto(SignInScreen(self.app))
 
     def on_scan(self, text: str) -> bool:
-        """A pickup QR code shown to the scanner works like typing the code."""
+        """A pickup code shown to the scanner works like typing it."""
         from kiosk.ui.screens.pickup import PickupScreen
 
         screen = PickupScreen(self.app)
