@@ -263,19 +263,23 @@ class App:
             self.handle(event)
         for event in pygame.event.get():
             self.handle(event)
-        self._timers()
+        self._timers(deadline)
         if self.dirty:
             self.draw()
 
-    def _timers(self) -> None:
+    def _timers(self, woke_for: float | None) -> None:
+        """Run what is due; redraw only if something was (a countdown's next second too:
+        ``woke_for`` is the deadline the loop slept until)."""
         now = self.clock()
+        if woke_for is not None and woke_for <= now:
+            self.dirty = True
         for kind, text in self.wedge.flush_due():
             self._deliver_key(kind, text)
             self.dirty = True  # typed keys held back by the wedge detector show now
         for screen in (self.screen, self.dialog):
-            if screen is not None and screen.next_timer() is not None:
-                if screen.next_timer() <= now:  # type: ignore[operator]
-                    screen.on_timer()
+            due = screen.next_timer() if screen is not None else None
+            if screen is not None and due is not None and due <= now:
+                screen.on_timer()
                 self.dirty = True
         idle_s = float(self.ui.get("idle_timeout_s", 60.0))
         if self.screen.idle_timeout and self.dialog is None and now - self.last_input >= idle_s:

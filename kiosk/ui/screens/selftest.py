@@ -68,11 +68,11 @@ class JobScreen(Screen):
         """Ask for the job; a call asked for while one is out is folded into one."""
         if self.job is None:
             return
-        if self.loading:
+        self.next_poll = self.app.clock() + POLL_S
+        if self.loading:  # asked again once the answer is in; until then, sleep
             self.stale = True
             return
         self.loading = True
-        self.next_poll = self.app.clock() + POLL_S
         self.app.call("GET", f"/v1/jobs/{self.job['id']}", on_done=self._polled)
 
     def _polled(self, result: Message) -> None:
