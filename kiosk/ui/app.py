@@ -22,7 +22,7 @@ from kiosk.ui.i18n import _
 from kiosk.ui.link import DaemonLink, Message
 from kiosk.ui.sound import Sound
 from kiosk.ui.wedge import WedgeDetector
-from kiosk.ui.widgets import Button, Painter, Rect, rows
+from kiosk.ui.widgets import MOVES, Button, Painter, Rect, focus_key, focusable, move_focus, rows
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +59,8 @@ class App:
         self.link = DaemonLink(socket, self._post)
         self.pending: dict[int, Callback | None] = {}
         self.buttons: list[Button] = []
+        self.focus: str | None = None
+        """The button the keyboard works on (:func:`~kiosk.ui.widgets.focus_key`), if any."""
         self.texts: list[str] = []
         self.overflows: list[str] = []
         self.dirty = True
@@ -162,11 +164,13 @@ class App:
     def goto(self, screen: Screen) -> None:
         self.screen = screen
         self.dialog = None
+        self.focus = None
         self.last_input = self.clock()
         self.dirty = True
 
     def show_dialog(self, dialog: Screen | None) -> None:
         self.dialog = dialog
+        self.focus = None
         self.dirty = True
 
     def home(self, sign_out: bool = True) -> None:
@@ -202,7 +206,8 @@ class App:
             (self.dialog or self.screen).on_drag(event.rel[1])
         elif event.type == pygame.KEYDOWN:
             self.last_input = self.clock()
-            for kind, text in self.wedge.feed(event.key, event.unicode):
+            shift = bool(getattr(event, "mod", 0) & pygame.KMOD_SHIFT)
+            for kind, text in self.wedge.feed(event.key, event.unicode, shift):
                 self._deliver_key(kind, text)
         elif event.type == pygame.VIDEORESIZE:
             self.surface = pygame.display.set_mode((event.w, event.h), pygame.RESIZABLE)
@@ -210,23 +215,44 @@ class App:
         self.dirty = True
 
     def _deliver_key(self, kind: str, text: str) -> None:
+        """A key for the screen. Tab, Shift+Tab and the arrows move the focus; Enter and
+        Space work the focused button. Typing (and Backspace) goes to the screen and
+        ends the focus, so that Enter then sends what was typed."""
         if kind == "scan":
             self.scan(text)
             return
         target = self.dialog or self.screen
+        focused = self._focused()
+        if kind in ("tab", "back-tab", *MOVES):
+            self.focus = move_focus(self.buttons, self.focus, kind)
+            return
+        if focused is not None and (kind == "enter" or (kind == "text" and text == " ")):
+            self.tap(focused.rect.center, focused)
+            return
         if kind == "enter":
             target.on_enter()
-        elif kind == "backspace":
-            target.on_backspace()
         elif kind == "escape":
             target.on_escape()
+        elif kind == "backspace":
+            self.focus = None
+            target.on_backspace()
         else:
+            self.focus = None
             target.on_text(text)
         self.sound.click()
 
-    def tap(self, pos: tuple[int, int]) -> None:
+    def _focused(self) -> Button | None:
+        for button in focusable(self.buttons):
+            if focus_key(button) == self.focus:
+                return button
+        return None
+
+    def tap(self, pos: tuple[int, int], focused: Button | None = None) -> None:
+        """A tap at ``pos``, or the keyboard working the ``focused`` button."""
         self.last_input = self.clock()
-        for button in reversed(self.buttons):
+        if focused is None:
+            self.focus = None  # a touch hides the keyboard's focus
+        for button in [focused] if focused else reversed(self.buttons):
             if button.hit(pos):
                 self.sound.click()
                 assert button.on_tap is not None
@@ -310,8 +336,11 @@ class App:
             buttons = self.dialog.build(body.inflate(-4 * m.gap, -2 * m.gap), painter)
         for button in buttons:
             painter.button(button)
-        pygame.display.flip()
         self.buttons = buttons
+        focused = self._focused()
+        if focused is not None:
+            painter.focus_ring(focused.rect)
+        pygame.display.flip()
         self.texts = painter.texts
         self.overflows = painter.overflows
         self.dirty = False
