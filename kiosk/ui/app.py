@@ -173,12 +173,21 @@ class App:
         self.focus = None
         self.dirty = True
 
-    def home(self, sign_out: bool = True) -> None:
+    def home(self, sign_out: bool = True, timed_out: bool = False) -> None:
+        """Back to the home screen, signed out. After a sign-out or a journey that
+        ``timed_out``, the next person starts in the kiosk's default language."""
         from kiosk.ui.screens.home import HomeScreen
 
+        if timed_out or (sign_out and self.session is not None):
+            i18n.set_language(self.default_language)
         if sign_out:
             self.sign_out()
         self.goto(HomeScreen(self))
+
+    @property
+    def default_language(self) -> str:
+        """The language given on the command line, else the kiosk's first."""
+        return self.fixed_lang or ((self.kiosk or {}).get("languages") or ["en"])[0]
 
     def sign_out(self) -> None:
         if self.session is not None:

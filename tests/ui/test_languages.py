@@ -195,7 +195,8 @@ class Watched(UiDriver):
 
         def draw_and_remember() -> None:
             draw()
-            self.seen.update(self.app.texts)
+            if i18n.language() != "en":  # after a sign-out, home is in English again
+                self.seen.update(self.app.texts)
 
         self.app.draw = draw_and_remember
 
@@ -217,6 +218,8 @@ def test_the_journeys_in_german_show_no_english_and_miss_no_string(bilingual: Da
         ui.wait_for_text("Paket abholen")
         customer_journeys(ui, door, code)
         courier_journey(ui)
+        ui.tap("lang-de")  # the courier's sign-out brought back the kiosk's first language
+        ui.wait_for_text("Paket abholen")
         technician_journey(ui, daemon)
         left = english_left(ui.seen, "de")
         assert not i18n.missing, f"no German for: {sorted(i18n.missing)}"
@@ -266,7 +269,7 @@ def courier_journey(ui: Watched) -> None:
     ui.tap("returns")
     ui.wait_for_text(_("There are no expired parcels to collect."))
     ui.tap("sign-out")
-    ui.wait_for_text(_("Pick up a parcel"))
+    ui.wait_for_text("Pick up a parcel")
 
 
 DAEMON_ENGLISH = [
@@ -318,7 +321,7 @@ def technician_journey(ui: Watched, daemon: Daemon) -> None:
     ui.advance(61)
     ui.wait_for_text(_("Need more time?"))
     ui.tap("finish")
-    ui.wait_for_text(_("Pick up a parcel"))
+    ui.wait_for_text("Pick up a parcel")
     assert ui.app.session is None
 
 
@@ -358,3 +361,49 @@ def test_every_code_the_daemon_sends_has_words_of_the_screen(lang: str) -> None:
         assert not i18n.missing
     finally:
         i18n.set_language("en")
+
+
+def test_the_next_person_starts_in_the_kiosks_language_after_a_sign_out_or_time_out(
+    bilingual: Daemon,
+) -> None:
+    ui = UiDriver(str(bilingual.socket))
+    try:
+        ui.wait_until(lambda: ui.app.online and ui.app.kiosk is not None, what="the UI")
+        ui.tap("lang-de")
+        ui.tap("courier")
+        ui.type(COURIER[1])
+        ui.tap("ok")
+        ui.wait_for_text("Angemeldet als")
+        ui.tap("sign-out")
+        ui.wait_for_text("Pick up a parcel")
+
+        ui.tap("lang-de")
+        ui.tap("pickup")
+        ui.wait_for_text("Geben Sie Ihren Abholcode ein")
+        ui.advance(61)  # nobody there: "Need more time?", then home
+        ui.wait_for_text("Brauchen Sie mehr Zeit?")
+        ui.advance(31)
+        ui.wait_for_text("Pick up a parcel")
+
+        ui.tap("lang-de")
+        ui.tap("pickup")
+        ui.tap("back")  # a person going back is still the same person
+        ui.wait_for_text("Paket abholen")
+    finally:
+        i18n.set_language("en")
+        ui.close()
+
+
+@pytest.mark.parametrize("size", [(800, 480), (480, 800)])
+def test_home_offers_every_language_the_kiosk_lists(daemon: Daemon, size: tuple[int, int]) -> None:
+    ui = UiDriver(str(daemon.socket), size)
+    try:
+        ui.wait_until(lambda: ui.app.kiosk is not None, what="the UI")
+        # as a kiosk with a third catalog installed would list them
+        ui.app.kiosk = {**(ui.app.kiosk or {}), "languages": ["en", "de", "fr"]}
+        names = [b.name for b in (ui.button("pickup"), *ui.app.buttons)]
+        assert [n for n in names if n.startswith("lang-")] == ["lang-en", "lang-de", "lang-fr"]
+        assert min(min(b.rect.size) for b in ui.app.buttons) >= ui.app.metrics.min_target
+        assert ui.app.overflows == []
+    finally:
+        ui.close()

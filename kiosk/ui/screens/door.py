@@ -124,7 +124,7 @@ class DoorScreen(Screen):
 
     def on_timer(self) -> None:
         if self.done_at is not None and self.app.clock() >= self.done_at + THANK_YOU_S:
-            self.app.home()
+            self.app.home(timed_out=True)  # the next customer starts afresh
 
     # -- courier actions ------------------------------------------------------------
 
