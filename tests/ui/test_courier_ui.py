@@ -136,7 +136,9 @@ def test_courier_is_told_the_first_door_did_not_open_and_another_one_did() -> No
         sign_in(ui)
         ui.tap("Deposit parcels")
         ui.scan("JJD0011223344")
+        ui.wait_for_text("Choose a size for parcel JJD0011223344.")
         ui.tap("size-S")
+        ui.wait_for_text("The recipient's phone number")
         ui.tap("+")
         for digit in PHONE[1:]:
             ui.tap(f"key-{digit}")
@@ -177,6 +179,23 @@ def test_courier_reopens_a_door_then_reports_one_that_did_not_open() -> None:
         )
         ui.wait_for_text("Stored in A02; the recipient has been notified.", timeout=15)
         assert parcel(daemon, "JJD0099887766554433")["compartment"] == "A02"
+
+
+@pytest.mark.parametrize("size", [(800, 480), (480, 800)])
+def test_a_barcode_with_a_dash_is_typed_on_the_on_screen_keyboard(
+    daemon: Daemon, size: tuple[int, int]
+) -> None:
+    ui = UiDriver(str(daemon.socket), size)
+    try:
+        ui.wait_until(lambda: ui.app.online and ui.app.kiosk is not None, what="the UI")
+        sign_in(ui)
+        ui.tap("Deposit parcels")
+        for key in "BIG-1":
+            ui.tap(f"key-{key}")
+        ui.tap("OK")
+        ui.wait_for_text("Choose a size for parcel BIG-1.")
+    finally:
+        ui.close()
 
 
 def test_a_pre_announced_parcel_skips_size_and_phone(daemon: Daemon, ui: UiDriver) -> None:
