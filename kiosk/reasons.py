@@ -43,6 +43,7 @@ class OosReason(StrEnum):
     DID_NOT_OPEN = "did_not_open"
     COURIER_REPORTED = "courier_reported"
     CHECK_AFTER_INTERRUPTED_DEPOSIT = "check_after_interrupted_deposit"
+    REMOTE = "remote"  # the operator's network, without words of its own
     SELF_TEST = "self_test"  # with ``reason_detail``: the failed result's code (and seconds)
     TECHNICIAN = "technician"  # the reason a person typed or picked, as they gave it
 
@@ -53,6 +54,7 @@ OOS_TEXTS = {
     OosReason.CHECK_AFTER_INTERRUPTED_DEPOSIT: (
         "something inside after an interrupted deposit: check it"
     ),
+    OosReason.REMOTE: "taken out of service remotely",
 }
 SELF_TEST_PREFIX = "self-test: "
 

@@ -34,6 +34,7 @@ OUT_OF_SERVICE = {
     "check_after_interrupted_deposit": N_(
         "A deposit was interrupted and something is inside: please check it."
     ),
+    "remote": N_("Taken out of service by the operator's network."),
 }
 
 
