@@ -33,6 +33,7 @@ from kiosk.errors import (
 )
 from kiosk.guard import OpensPaused
 from kiosk.notify import mask_recipient
+from kiosk.reasons import reason_codes
 from kiosk.service import DoorDidNotOpen, DoorUnavailable, Kiosk
 from kiosk.sessions import Session
 from kiosk.store import CompartmentRow, ParcelRow
@@ -122,7 +123,8 @@ def parcel_view(p: ParcelRow) -> dict[str, Any]:
 
 
 def compartment_view(row: CompartmentRow) -> dict[str, Any]:
-    return {"id": row.id, "size": row.size, "state": str(row.state), "reason": row.oos_reason}
+    return {"id": row.id, "size": row.size, "state": str(row.state), "reason": row.oos_reason,
+            **reason_codes(row.oos_reason)}  # fmt: skip
 
 
 def create_app(kiosk: Kiosk, courier_uc: Courier, tech: Technician) -> FastAPI:

@@ -1,23 +1,16 @@
 """Parcel barcodes as the scanner sends them, made fit to store, compare and show.
 
-Scanners prefix an AIM symbology identifier when configured to (``]C1`` for GS1-128,
-``]Q3`` for a QR code, ``]d2`` for GS1 DataMatrix), and may add CR/LF or other control
-bytes. The GS1 group separator (0x1D, FNC1 inside the data) is part of the data and is
-kept; :func:`display_barcode` makes it visible.
+The scanner's framing (AIM symbology prefix, CR/LF and other control bytes) comes off
+with :func:`kiosk.scantext.scan_data`. The GS1 group separator (0x1D, FNC1 inside the
+data) is part of the data and is kept; :func:`display_barcode` makes it visible.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
-
 from kiosk.errors import InvalidInput
+from kiosk.scantext import GS, scan_data
 
 __all__ = ["GS", "display_barcode", "normalize_barcode"]
-
-GS = "\x1d"
-
-_AIM_PREFIX = re.compile(r"\][A-Za-z][0-9A-Za-z]")
 
 
 def normalize_barcode(raw: str, max_length: int = 64) -> str:
@@ -26,10 +19,7 @@ def normalize_barcode(raw: str, max_length: int = 64) -> str:
     Raises :class:`InvalidInput` when nothing is left, when a character is not
     printable, or when the result is longer than ``max_length``.
     """
-    text = _trim("".join(ch for ch in raw if ch == GS or not _is_control(ch)))
-    prefix = _AIM_PREFIX.match(text)
-    if prefix:
-        text = _trim(text[prefix.end() :])
+    text = scan_data(raw)
     if not text.replace(GS, "").strip() or not all(ch == GS or ch.isprintable() for ch in text):
         raise InvalidInput("That does not look like a parcel barcode")
     if len(text) > max_length:
@@ -40,23 +30,3 @@ def normalize_barcode(raw: str, max_length: int = 64) -> str:
 def display_barcode(barcode: str) -> str:
     """``barcode`` for screens and logs: the group separator shown as ``<GS>``."""
     return barcode.replace(GS, "<GS>")
-
-
-def _is_control(ch: str) -> bool:
-    # Category Cc is exactly C0 (0x00-0x1F), DEL (0x7F) and C1 (0x80-0x9F).
-    return unicodedata.category(ch) == "Cc"
-
-
-def _trim(text: str) -> str:
-    # Not str.strip(): Python counts 0x1C..0x1F as whitespace, and the group separator
-    # is data that must not be trimmed.
-    start, end = 0, len(text)
-    while start < end and _is_edge_space(text[start]):
-        start += 1
-    while end > start and _is_edge_space(text[end - 1]):
-        end -= 1
-    return text[start:end]
-
-
-def _is_edge_space(ch: str) -> bool:
-    return ch != GS and ch.isspace()

@@ -44,6 +44,7 @@ from kiosk.config_model import (
     SizeConfig,
     UiSection,
 )
+from kiosk.ui.i18n import available_languages
 
 __all__ = [
     "DEFAULT_SIZES",
@@ -225,10 +226,18 @@ def _path(t: Table, name: str, default: Path, base: Path) -> Path:
 
 
 def _language(t: Table, key: str, value: object) -> str | None:
-    if isinstance(value, str) and re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*", value):
-        return value
-    t.problems.add(key, f"must be a language code like 'en' or 'pt-BR', got {describe(value)}")
-    return None
+    """A language the touchscreen has a catalog for (``kiosk/ui/locale``; English is built in)."""
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*", value):
+        t.problems.add(key, f"must be a language code like 'en' or 'pt-BR', got {describe(value)}")
+        return None
+    available = available_languages()
+    if value not in available:
+        t.problems.add(
+            key,
+            f"the touchscreen has no translation for {value!r} (it has: {', '.join(available)})",
+        )
+        return None
+    return value
 
 
 def _read_policy(t: Table) -> PolicySection:

@@ -9,6 +9,7 @@ from typing import Any
 from kiosk.barcode import normalize_barcode
 from kiosk.domain import OpStatus, ParcelState, Purpose, Role
 from kiosk.errors import ConflictError, Forbidden, InvalidInput, LockerError, NoCompartmentFree
+from kiosk.reasons import OOS_TEXTS, OosReason
 from kiosk.service import Kiosk
 from kiosk.sessions import Session
 from kiosk.store import OpRow, ParcelRow
@@ -111,12 +112,12 @@ class Courier:
         session: Session,
         details: dict[str, Any],
         need_rank: int,
-        note: str = "",
         prefer: str | None = None,
         instead_of: tuple[int, str] | None = None,
     ) -> dict[str, Any]:
         """Open the best free compartment (``prefer``, the one held for the parcel, if it is
-        free and big enough); if its door does not open, the next one.
+        free and big enough); if its door does not open, the next one, whose view then
+        ``replaces`` the first (and its English message says so).
 
         ``instead_of`` (operation, why): a live deposit whose compartment is given up for
         this one, marked unused in the same transaction as the new intent, so it stays
@@ -126,6 +127,7 @@ class Courier:
             or self.k.config.size_rank(self.k.store.compartment(prefer).size) < need_rank
         ):
             prefer = None
+        replaced = ""
         for _ in range(len(self.k.config.compartments)):
             cid = prefer or self.k.allocator.choose(need_rank, bool(details.get("accessible")))
             prefer = None
@@ -145,10 +147,12 @@ class Courier:
                 raise
             view = await self.k.open_and_report(op, customer=False)
             if view["status"] != str(OpStatus.OPEN_NOT_DETECTED):
-                if note:
-                    view["message"] = f"{note.format(next=cid)} {view['message']}"
+                if replaced:
+                    note = f"Door {replaced} did not open; use door {cid} instead."
+                    view["message"] = f"{note} {view['message']}"
+                    view["replaces"] = replaced
                 return view
-            note = f"Door {cid} did not open; use door {{next}} instead."
+            replaced = cid
         raise NoCompartmentFree(self.k.config.size_names()[need_rank])
 
     async def bigger(self, session: Session, op_id: int) -> dict[str, Any]:
@@ -168,7 +172,7 @@ class Courier:
         with self.k.store.transaction():
             self.k.store.update_details(op_id, unused="door did not open (courier)")
             self.k.store.set_out_of_service(
-                op.compartment_id, "courier reported: door did not open", session.user
+                op.compartment_id, OOS_TEXTS[OosReason.COURIER_REPORTED], session.user
             )
         rank = self.k.config.size_rank(op.details["size"])
         return await self._deposit_into_best(session, dict(op.details), rank)

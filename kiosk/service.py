@@ -35,6 +35,7 @@ from kiosk.errors import (
 from kiosk.guard import MassOpenGuard
 from kiosk.hardware import Hardware
 from kiosk.notices import Notices
+from kiosk.reasons import reason_codes
 from kiosk.sessions import Session, Sessions
 from kiosk.store import Event, OpRow, ParcelRow, Store
 from kiosk.store.store import CompartmentSpec
@@ -448,6 +449,7 @@ class Kiosk:
                     "accessible": row.accessible,
                     "state": str(row.state),
                     "reason": row.oos_reason,
+                    **reason_codes(row.oos_reason),
                     "door": str(self.hw.door(row.id)),
                     "item": self.hw.item(row.id),
                     "board_online": self.hw.is_board_online(row.board),

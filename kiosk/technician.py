@@ -17,6 +17,7 @@ from drivers.base import DoorState
 from kiosk.barcode import normalize_barcode
 from kiosk.domain import CompartmentState, OpStatus, Purpose
 from kiosk.errors import ConflictError, InvalidInput, NotFound
+from kiosk.reasons import SELF_TEST_PREFIX, DoorResult, door_result
 from kiosk.service import Kiosk
 from kiosk.sessions import Session
 from kiosk.store import CompartmentRow, ParcelRow
@@ -135,23 +136,27 @@ class Technician:
                                        None, None, job=job.id, failed=failed)  # fmt: skip
             self.kiosk.bus.publish({"type": "job", **job.view()})
 
-    def _record(self, job: Job, cid: str, ok: bool, detail: str) -> None:
-        job.results.append({"compartment": cid, "ok": ok, "detail": detail})
+    def _record(self, job: Job, result: dict[str, Any]) -> None:
+        """One door's result (:func:`kiosk.reasons.door_result`), kept and published."""
+        job.results.append(result)
         job.changed.set()
-        self.kiosk.bus.publish({"type": "job", "id": job.id, "kind": job.kind,
-                                "done": len(job.results), "total": job.total,
-                                "compartment": cid, "ok": ok, "detail": detail})  # fmt: skip
+        progress = {"id": job.id, "kind": job.kind, "done": len(job.results), "total": job.total}
+        self.kiosk.bus.publish({"type": "job", **progress, **result})
 
     def _open_all(self, session: Session, ids: list[str]) -> Any:
         async def run(job: Job) -> None:
             for cid in ids:
                 try:
                     view = await self.open(session, cid, bulk=True)
+                except ConflictError as exc:
+                    self._record(job, door_result(cid, DoorResult.BUSY, str(exc)))
+                    continue
                 except Exception as exc:  # one door's trouble must not stop the rest
-                    self._record(job, cid, False, str(exc))
+                    self._record(job, door_result(cid, DoorResult.ERROR, str(exc)))
                     continue
                 opened = view["status"] != str(OpStatus.OPEN_NOT_DETECTED)
-                self._record(job, cid, opened, view["message"])
+                code = DoorResult.OPENED if opened else DoorResult.DID_NOT_OPEN
+                self._record(job, door_result(cid, code, view["message"]))
 
         return run
 
@@ -161,31 +166,32 @@ class Technician:
 
         async def run(job: Job) -> None:
             for cid in ids:
-                ok, detail = await self._test_one(session, cid, close_within)
-                if not ok and take_oos:
+                result = await self._test_one(session, cid, close_within)
+                if not result["ok"] and take_oos:
                     row = k.store.compartment(cid)
                     if row.state is not CompartmentState.OUT_OF_SERVICE:
-                        k.store.set_out_of_service(cid, f"self-test: {detail}", session.user)
+                        reason = SELF_TEST_PREFIX + result["detail"]
+                        k.store.set_out_of_service(cid, reason, session.user)
                         k._refresh(cid)
-                self._record(job, cid, ok, detail)
+                self._record(job, result)
 
         return run
 
-    async def _test_one(self, session: Session, cid: str, close_within: float) -> tuple[bool, str]:
+    async def _test_one(self, session: Session, cid: str, close_within: float) -> dict[str, Any]:
         k = self.kiosk
         if not k.hw.is_board_online(k.hw.board_of(cid)):
-            return False, "board offline"
+            return door_result(cid, DoorResult.BOARD_OFFLINE)
         if k.doors.live_for(cid) is not None:
-            return False, "busy with another operation"
+            return door_result(cid, DoorResult.BUSY)
         try:
             op = k.begin_op(cid, Purpose.SELF_TEST, session.user, technician=True, bulk=True)
         except ConflictError as exc:
-            return False, str(exc)
+            return door_result(cid, DoorResult.BUSY, str(exc))
         live = k.doors.start(op)
         if not await asyncio.shield(live.opened):
-            return False, "door did not open"
+            return door_result(cid, DoorResult.DID_NOT_OPEN)
         closed = await k.hw.wait_for_door(cid, DoorState.CLOSED, close_within)
         if not closed:
-            return False, f"door not closed within {close_within:.0f} s"
+            return door_result(cid, DoorResult.NOT_CLOSED, seconds=round(close_within))
         await asyncio.shield(live.done)
-        return True, "opened and closed"
+        return door_result(cid, DoorResult.OPENED_AND_CLOSED)

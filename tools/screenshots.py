@@ -87,6 +87,7 @@ SHOTS = [
     "customer-close-reminder",
     "home-doors-paused",
     "technician-extend-hold",
+    "home-keyboard-focus",
 ]
 """Every screenshot, in the order the user guide walks through them."""
 
@@ -390,6 +391,13 @@ class Tour:
         self.shot("home-large-text")
         self.tap("large-text")
 
+    def keyboard_focus(self) -> None:
+        """Home worked from the keyboard: Tab twice puts the focus ring on Courier."""
+        self.until(lambda: self.on(HomeScreen), "the home screen")
+        for _ in range(2):
+            self.ui.press(pygame.K_TAB)
+        self.shot("home-keyboard-focus")
+
     def portrait(self) -> None:
         self.ui.close()
         self.ui = self.connect((480, 800))
@@ -450,6 +458,7 @@ def tour(lang: str, size: tuple[int, int], camera: Camera) -> None:
         walk.technician()
         walk.more_time()
         walk.large_text()
+        walk.keyboard_focus()
         walk.portrait()
         walk.simulator()
         walk.doors_paused()

@@ -36,6 +36,7 @@ from kiosk.errors import InvalidInput, LockerError
 from kiosk.fleet import report
 from kiosk.fleet.envelope import Command, CommandRefused, Keyring, verify
 from kiosk.guard import OpensPaused
+from kiosk.reasons import OOS_TEXTS, OosReason
 from kiosk.store.fleet import ANNOUNCEMENTS_CURSOR, SETTINGS
 
 if TYPE_CHECKING:
@@ -176,7 +177,7 @@ class Commands:
 
     def _out_of_service(self, actor: str, args: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         cid = _text(args, "compartment")
-        reason = str(args.get("reason") or "taken out of service remotely")[:200]
+        reason = str(args.get("reason") or OOS_TEXTS[OosReason.REMOTE])[:200]
         row = self.store.set_out_of_service(cid, reason, actor)
         return f"Compartment {cid} is out of service.", {
             "compartment": cid,

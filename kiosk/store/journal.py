@@ -9,6 +9,7 @@ from typing import Any
 
 from kiosk.domain import OpStatus, Purpose
 from kiosk.errors import ConflictError, NotFound
+from kiosk.reasons import OOS_TEXTS, OosReason
 from kiosk.store.base import LIVE_OPS, OutboxItem
 from kiosk.store.outbox import OutboxMixin
 from kiosk.store.rows import OpRow, ParcelRow
@@ -17,8 +18,6 @@ from kiosk.store.rows import OpRow, ParcelRow
 # door_ops_live only when it can see that the query's WHERE implies the index's, and a
 # bound parameter hides that. Bound, every begin_op scanned the whole journal (about
 # 90 ms with a million parcels of history; see docs/performance.md).
-ITEM_AFTER_INTERRUPTED_DEPOSIT = "something inside after an interrupted deposit: check it"
-
 _IS_LIVE = "status IN (" + ", ".join(f"'{status}'" for status in LIVE_OPS) + ")"
 
 
@@ -124,7 +123,7 @@ class JournalMixin(OutboxMixin):
             op = self._set_status(op_id, OpStatus.OPEN_NOT_DETECTED)
             db.execute(
                 "UPDATE compartments SET state = 'OUT_OF_SERVICE', oos_reason = ? WHERE id = ?",
-                ("door did not open", op.compartment_id),
+                (OOS_TEXTS[OosReason.DID_NOT_OPEN], op.compartment_id),
             )
             self._event("open_not_detected", "alarm", op.actor, op.compartment_id,
                         operation=op_id, purpose=str(op.purpose))  # fmt: skip
@@ -144,7 +143,7 @@ class JournalMixin(OutboxMixin):
                 db.execute(
                     "UPDATE compartments SET state = 'OUT_OF_SERVICE', oos_reason = ?"
                     " WHERE id = ? AND state = 'RESERVED'",
-                    (ITEM_AFTER_INTERRUPTED_DEPOSIT, op.compartment_id),
+                    (OOS_TEXTS[OosReason.CHECK_AFTER_INTERRUPTED_DEPOSIT], op.compartment_id),
                 )
                 self._event("deposit_needs_check", "alarm", op.actor, op.compartment_id,
                             operation=op_id, barcode=op.details.get("barcode"))  # fmt: skip

@@ -22,7 +22,7 @@ from kiosk.ui.i18n import _
 from kiosk.ui.link import DaemonLink, Message
 from kiosk.ui.sound import Sound
 from kiosk.ui.wedge import WedgeDetector
-from kiosk.ui.widgets import Button, Painter, Rect, rows
+from kiosk.ui.widgets import MOVES, Button, Painter, Rect, focus_key, focusable, move_focus, rows
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +59,8 @@ class App:
         self.link = DaemonLink(socket, self._post)
         self.pending: dict[int, Callback | None] = {}
         self.buttons: list[Button] = []
+        self.focus: str | None = None
+        """The button the keyboard works on (:func:`~kiosk.ui.widgets.focus_key`), if any."""
         self.texts: list[str] = []
         self.overflows: list[str] = []
         self.dirty = True
@@ -162,19 +164,30 @@ class App:
     def goto(self, screen: Screen) -> None:
         self.screen = screen
         self.dialog = None
+        self.focus = None
         self.last_input = self.clock()
         self.dirty = True
 
     def show_dialog(self, dialog: Screen | None) -> None:
         self.dialog = dialog
+        self.focus = None
         self.dirty = True
 
-    def home(self, sign_out: bool = True) -> None:
+    def home(self, sign_out: bool = True, timed_out: bool = False) -> None:
+        """Back to the home screen, signed out. After a sign-out or a journey that
+        ``timed_out``, the next person starts in the kiosk's default language."""
         from kiosk.ui.screens.home import HomeScreen
 
+        if timed_out or (sign_out and self.session is not None):
+            i18n.set_language(self.default_language)
         if sign_out:
             self.sign_out()
         self.goto(HomeScreen(self))
+
+    @property
+    def default_language(self) -> str:
+        """The language given on the command line, else the kiosk's first."""
+        return self.fixed_lang or ((self.kiosk or {}).get("languages") or ["en"])[0]
 
     def sign_out(self) -> None:
         if self.session is not None:
@@ -202,7 +215,8 @@ class App:
             (self.dialog or self.screen).on_drag(event.rel[1])
         elif event.type == pygame.KEYDOWN:
             self.last_input = self.clock()
-            for kind, text in self.wedge.feed(event.key, event.unicode):
+            shift = bool(getattr(event, "mod", 0) & pygame.KMOD_SHIFT)
+            for kind, text in self.wedge.feed(event.key, event.unicode, shift):
                 self._deliver_key(kind, text)
         elif event.type == pygame.VIDEORESIZE:
             self.surface = pygame.display.set_mode((event.w, event.h), pygame.RESIZABLE)
@@ -210,23 +224,44 @@ class App:
         self.dirty = True
 
     def _deliver_key(self, kind: str, text: str) -> None:
+        """A key for the screen. Tab, Shift+Tab and the arrows move the focus; Enter and
+        Space work the focused button. Typing (and Backspace) goes to the screen and
+        ends the focus, so that Enter then sends what was typed."""
         if kind == "scan":
             self.scan(text)
             return
         target = self.dialog or self.screen
+        focused = self._focused()
+        if kind in ("tab", "back-tab", *MOVES):
+            self.focus = move_focus(self.buttons, self.focus, kind)
+            return
+        if focused is not None and (kind == "enter" or (kind == "text" and text == " ")):
+            self.tap(focused.rect.center, focused)
+            return
         if kind == "enter":
             target.on_enter()
-        elif kind == "backspace":
-            target.on_backspace()
         elif kind == "escape":
             target.on_escape()
+        elif kind == "backspace":
+            self.focus = None
+            target.on_backspace()
         else:
+            self.focus = None
             target.on_text(text)
         self.sound.click()
 
-    def tap(self, pos: tuple[int, int]) -> None:
+    def _focused(self) -> Button | None:
+        for button in focusable(self.buttons):
+            if focus_key(button) == self.focus:
+                return button
+        return None
+
+    def tap(self, pos: tuple[int, int], focused: Button | None = None) -> None:
+        """A tap at ``pos``, or the keyboard working the ``focused`` button."""
         self.last_input = self.clock()
-        for button in reversed(self.buttons):
+        if focused is None:
+            self.focus = None  # a touch hides the keyboard's focus
+        for button in [focused] if focused else reversed(self.buttons):
             if button.hit(pos):
                 self.sound.click()
                 assert button.on_tap is not None
@@ -263,19 +298,23 @@ class App:
             self.handle(event)
         for event in pygame.event.get():
             self.handle(event)
-        self._timers()
+        self._timers(deadline)
         if self.dirty:
             self.draw()
 
-    def _timers(self) -> None:
+    def _timers(self, woke_for: float | None) -> None:
+        """Run what is due; redraw only if something was (a countdown's next second too:
+        ``woke_for`` is the deadline the loop slept until)."""
         now = self.clock()
+        if woke_for is not None and woke_for <= now:
+            self.dirty = True
         for kind, text in self.wedge.flush_due():
             self._deliver_key(kind, text)
             self.dirty = True  # typed keys held back by the wedge detector show now
         for screen in (self.screen, self.dialog):
-            if screen is not None and screen.next_timer() is not None:
-                if screen.next_timer() <= now:  # type: ignore[operator]
-                    screen.on_timer()
+            due = screen.next_timer() if screen is not None else None
+            if screen is not None and due is not None and due <= now:
+                screen.on_timer()
                 self.dirty = True
         idle_s = float(self.ui.get("idle_timeout_s", 60.0))
         if self.screen.idle_timeout and self.dialog is None and now - self.last_input >= idle_s:
@@ -306,8 +345,11 @@ class App:
             buttons = self.dialog.build(body.inflate(-4 * m.gap, -2 * m.gap), painter)
         for button in buttons:
             painter.button(button)
-        pygame.display.flip()
         self.buttons = buttons
+        focused = self._focused()
+        if focused is not None:
+            painter.focus_ring(focused.rect)
+        pygame.display.flip()
         self.texts = painter.texts
         self.overflows = painter.overflows
         self.dirty = False

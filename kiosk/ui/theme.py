@@ -54,6 +54,25 @@ TEXT_PAIRS: list[tuple[Color, Color]] = [
     *STATE_COLORS.values(),
 ]
 
+FOCUS_RING = INK
+FOCUS_HALO = (255, 255, 255)
+"""The keyboard focus ring: a dark line with a white one inside it, so that one of the
+two stands out by at least 3:1 (WCAG 2.2, focus appearance) from whatever is next to
+it: the paper around a button, or the button's own colour."""
+
+#: what the focus ring may be drawn on or next to
+FOCUS_BACKGROUNDS: list[Color] = [
+    PAPER,
+    PANEL,
+    PRIMARY,
+    SECONDARY,
+    DANGER,
+    OK,
+    WARN,
+    DISABLED,
+    *(fill for fill, _text in STATE_COLORS.values()),
+]
+
 MIN_TARGET_MM = 9.0
 
 

@@ -8,7 +8,8 @@ at most ``HOLD_S``; while they keep coming faster than that, they form a *run*::
     scanner:  1Z99AA10123456784⏎  (≈ 2 ms apart)          one scan, nothing typed
 
 A run of at least ``MIN_SCAN`` characters that ends in Enter is a scan. Anything else
-is delivered as typing, in order.
+is delivered as typing, in order. Tab, Shift+Tab and the arrow keys (which move the
+keyboard focus) end a run as typing, as Backspace and Escape do.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ MIN_SCAN = 4
 
 Out = list[tuple[str, str]]
 
+ARROWS = {pygame.K_LEFT: "left", pygame.K_RIGHT: "right", pygame.K_UP: "up", pygame.K_DOWN: "down"}
+
 
 class WedgeDetector:
     def __init__(self, clock: Callable[[], float]) -> None:
@@ -29,7 +32,8 @@ class WedgeDetector:
         self._run: list[str] = []
         self._last = 0.0
 
-    def feed(self, key: int, char: str) -> Out:
+    def feed(self, key: int, char: str, shift: bool = False) -> Out:
+        """One key down (``shift`` held with it); what to deliver now, in order."""
         now = self.clock()
         out: Out = []
         if self._run and now - self._last > HOLD_S:
@@ -45,6 +49,10 @@ class WedgeDetector:
             out += [*self._as_typing(), ("backspace", "")]
         elif key == pygame.K_ESCAPE:
             out += [*self._as_typing(), ("escape", "")]
+        elif key == pygame.K_TAB:
+            out += [*self._as_typing(), ("back-tab" if shift else "tab", "")]
+        elif key in ARROWS:
+            out += [*self._as_typing(), (ARROWS[key], "")]
         elif (char and char.isprintable()) or char == "\x1d":
             self._run.append(char)
             self._last = now

@@ -113,6 +113,13 @@ class Painter:
                 return font, lines
             size = max(smallest, size - 0.05)
 
+    def focus_ring(self, rect: Rect) -> None:
+        """The keyboard focus on ``rect``: a dark band filling half the gap around it
+        and a white line just inside its edge (theme.FOCUS_*)."""
+        gap = self.metrics.gap
+        self.outline(rect, theme.FOCUS_HALO, max(2, gap // 3), gap)
+        self.outline(rect.inflate(gap, gap), theme.FOCUS_RING, max(2, gap // 2), gap + gap // 2)
+
     def button(self, b: Button) -> None:
         if b.style == AREA:
             return
@@ -129,6 +136,46 @@ class Painter:
             self.text(b.sublabel, bottom, fg, 0.7)
         else:
             self.text(b.label, b.rect.inflate(-self.metrics.gap, 0), fg, b.size)
+
+
+# -- keyboard focus -----------------------------------------------------------------
+
+MOVES = {"left": (-1, 0), "right": (1, 0), "up": (0, -1), "down": (0, 1)}
+"""The arrow keys, as the direction each moves the focus in."""
+
+
+def focus_key(b: Button) -> str:
+    """What identifies a button from one frame to the next (they are rebuilt each one)."""
+    return b.name or b.label
+
+
+def focusable(buttons: list[Button]) -> list[Button]:
+    """The buttons a tap would work on, in the order the screen made them (Tab's order)."""
+    return [b for b in buttons if b.enabled and b.on_tap is not None]
+
+
+def move_focus(buttons: list[Button], current: str | None, move: str) -> str | None:
+    """The button focused after ``move``: ``tab`` and ``back-tab`` step through
+    :func:`focusable` in order (round), an arrow goes to the nearest button that way
+    (staying put at the edge). With nothing focused yet, the first one."""
+    order = focusable(buttons)
+    keys = [focus_key(b) for b in order]
+    if not order:
+        return None
+    if current not in keys:
+        return keys[-1] if move == "back-tab" else keys[0]
+    at = keys.index(current)
+    if move in ("tab", "back-tab"):
+        return keys[(at + (1 if move == "tab" else -1)) % len(keys)]
+    dx, dy = MOVES[move]
+    here = order[at].rect.center
+    best: tuple[float, str] | None = None
+    for b in order:
+        off_x, off_y = b.rect.centerx - here[0], b.rect.centery - here[1]
+        along, across = off_x * dx + off_y * dy, abs(off_x * dy) + abs(off_y * dx)
+        if along > 0 and (best is None or along + 2 * across < best[0]):
+            best = (along + 2 * across, focus_key(b))
+    return best[1] if best else current
 
 
 def wrap(text: str, font: pygame.font.Font, width: int) -> list[str]:

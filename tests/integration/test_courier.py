@@ -274,9 +274,10 @@ def test_courier_gets_another_door_when_the_first_does_not_open(daemon: Daemon) 
         "Door A01 did not open; use door A02 instead. "
         "Door A02 is open: put the parcel in and close the door."
     )
+    assert view["replaces"] == "A01"
     jammed = compartments(daemon)["A01"]
     assert jammed["state"] == "OUT_OF_SERVICE"
-    assert jammed["reason"] == "door did not open"
+    assert (jammed["reason"], jammed["reason_code"]) == ("door did not open", "did_not_open")
     alarms = [e for e in daemon.events("open_not_detected") if e["compartment"] == "A01"]
     assert alarms and alarms[0]["severity"] == "alarm"
     assert daemon.sim().fire_counts()["A01"] == 2  # fired, then one retry

@@ -215,7 +215,8 @@ def test_lockerctl_technician_opens_a_door_and_manages_service(daemon: Daemon) -
     assert ok(daemon.ctl("in-service", "A06", pin=TOMAS)).strip() == "A06 is now AVAILABLE."
 
     row = as_json(daemon.ctl("out-of-service", "A07", "--reason", "wet", "--json", pin=TOMAS))
-    assert row == {"id": "A07", "size": "L", "state": "OUT_OF_SERVICE", "reason": "wet"}
+    assert row == {"id": "A07", "size": "L", "state": "OUT_OF_SERVICE", "reason": "wet",
+                   "reason_code": "technician", "reason_detail": None}  # fmt: skip
     row = as_json(daemon.ctl("in-service", "A07", "--json", pin=TOMAS))
     assert row["state"] == "AVAILABLE"
 

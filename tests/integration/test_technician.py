@@ -94,7 +94,8 @@ def test_technician_opens_all_doors_one_after_another(quick: Daemon) -> None:
 def test_technician_takes_a_compartment_out_of_service_and_back(daemon: Daemon) -> None:
     tech = daemon.signed_in(TECHNICIAN)
     row = tech.post("/v1/compartments/A01/out-of-service", {"reason": "hinge broken"})
-    assert row == {"id": "A01", "size": "S", "state": "OUT_OF_SERVICE", "reason": "hinge broken"}
+    assert row == {"id": "A01", "size": "S", "state": "OUT_OF_SERVICE", "reason": "hinge broken",
+                   "reason_code": "technician", "reason_detail": None}  # fmt: skip
     assert compartments(daemon)["A01"]["reason"] == "hinge broken"
     (event,) = daemon.events("out_of_service")
     assert (event["actor"], event["detail"]["reason"]) == ("tomas", "hinge broken")
@@ -104,7 +105,7 @@ def test_technician_takes_a_compartment_out_of_service_and_back(daemon: Daemon) 
     assert courier.post("/v1/deposits", body)["compartment"] == "A02"
 
     row = tech.post("/v1/compartments/A01/in-service")
-    assert (row["state"], row["reason"]) == ("AVAILABLE", None)
+    assert (row["state"], row["reason"], row["reason_code"]) == ("AVAILABLE", None, None)
     assert courier.post("/v1/deposits", {**body, "barcode": "PKG-BACK"})["compartment"] == "A01"
 
 
@@ -161,6 +162,8 @@ def test_selftest_reports_a_jammed_lock_and_takes_failures_out_of_service(quick:
     assert results["A03"]["detail"] == "door did not open"
     assert results["A05"]["ok"] is False
     assert results["A05"]["detail"] == "door not closed within 2 s"
+    assert (results["A03"]["code"], results["A05"]["code"]) == ("did_not_open", "not_closed")
+    assert results["A05"]["seconds"] == 2
     assert all(results[cid]["ok"] for cid in ALL if cid not in ("A03", "A05"))
 
     comps = compartments(quick)
@@ -168,6 +171,10 @@ def test_selftest_reports_a_jammed_lock_and_takes_failures_out_of_service(quick:
     assert "door did not open" in comps["A03"]["reason"]
     assert comps["A05"]["state"] == "OUT_OF_SERVICE"
     assert comps["A05"]["reason"] == "self-test: door not closed within 2 s"
+    assert (comps["A05"]["reason_code"], comps["A05"]["reason_detail"]) == (
+        "self_test",
+        {"code": "not_closed", "seconds": 2},
+    )
     assert {s for cid, s in states(quick).items() if cid not in ("A03", "A05")} == {"AVAILABLE"}
     (end,) = quick.events("self-test_finished")
     assert (end["severity"], end["detail"]["failed"]) == ("warning", ["A03", "A05"])

@@ -85,8 +85,15 @@ class UiDriver:
         pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=b.rect.center, button=1))
         self.pump(0.02)
 
-    def key(self, key: int, char: str = "") -> None:
-        pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=key, unicode=char, mod=0))
+    def key(self, key: int, char: str = "", mod: int = 0) -> None:
+        pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=key, unicode=char, mod=mod))
+
+    def press(self, key: int, char: str = "", mod: int = 0) -> None:
+        """One key pressed by a person (a navigation key, Enter, Space), then a pause."""
+        self.key(key, char, mod)
+        self.pump(0.01)
+        self.offset += 0.15
+        self.pump(0.02)
 
     def type(self, text: str) -> None:
         """Type like a person: 150 ms between keys."""

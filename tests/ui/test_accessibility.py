@@ -1,6 +1,7 @@
 """Text that can be read, keys that can be hit, at every display size and in large text.
 
-Every text colour has a contrast of at least 4.5:1 with what it is drawn on. On every
+Every text colour has a contrast of at least 4.5:1 with what it is drawn on, the
+keyboard's focus ring 3:1 with what it is drawn next to. On every
 screen of every journey (tests/support/tour.py), in English and in German, at 800×480,
 1024×600, 1280×800 and 480×800, with and without large text: each button is at least
 9 mm on the configured display, lies inside the window and overlaps no other, and all
@@ -42,6 +43,26 @@ def test_every_colour_text_is_drawn_in_is_one_of_the_checked_pairs() -> None:
     drawn = [*STYLES.values(), *SEVERITY_COLORS.values(), *theme.STATE_COLORS.values()]
     checked = {frozenset(pair) for pair in theme.TEXT_PAIRS}
     assert [pair for pair in drawn if frozenset(pair) not in checked] == []
+
+
+@pytest.mark.parametrize("background", theme.FOCUS_BACKGROUNDS)
+def test_the_keyboard_focus_ring_stands_out_from_what_it_is_next_to(
+    background: theme.Color,
+) -> None:
+    """WCAG's 3:1 for non-text: the ring's dark or white line against the paper around
+    the button or the button's own colour, and the two lines against each other."""
+    assert theme.contrast(theme.FOCUS_RING, theme.FOCUS_HALO) >= 3.0
+    ring, halo = (
+        theme.contrast(theme.FOCUS_RING, background),
+        theme.contrast(theme.FOCUS_HALO, background),
+    )
+    assert max(ring, halo) >= 3.0
+
+
+def test_every_colour_a_focused_button_has_is_a_checked_focus_background() -> None:
+    drawn = {background for background, _text in STYLES.values()}
+    drawn |= {fill for fill, _text in theme.STATE_COLORS.values()} | {theme.PAPER}
+    assert drawn <= set(theme.FOCUS_BACKGROUNDS)
 
 
 def test_contrast_is_measured_as_wcag_does() -> None:

@@ -130,6 +130,23 @@ def test_courier_gets_bigger_door_when_parcel_does_not_fit(lit: list[str | None]
         assert daemon.code_for("1Z999AA10123456784")  # the recipient was sent a code
 
 
+def test_courier_is_told_the_first_door_did_not_open_and_another_one_did() -> None:
+    with running_daemon(close_delay_s=1.5) as daemon, kiosk_ui(daemon) as ui:
+        daemon.sim().jam("A01")  # the first choice for size S
+        sign_in(ui)
+        ui.tap("Deposit parcels")
+        ui.scan("JJD0011223344")
+        ui.wait_for_text("Choose a size for parcel JJD0011223344.")
+        ui.tap("size-S")
+        ui.wait_for_text("The recipient's phone number")
+        ui.tap("+")
+        for digit in PHONE[1:]:
+            ui.tap(f"key-{digit}")
+        ui.tap("OK")
+        ui.wait_for_text("Door A02 is open: put the parcel in and close the door.", timeout=20)
+        assert ui.shows("The first door did not open; use this one.")
+
+
 def test_courier_reopens_a_door_then_reports_one_that_did_not_open() -> None:
     with running_daemon(close_delay_s=3.0) as daemon, kiosk_ui(daemon) as ui:
         sign_in(ui)
@@ -162,6 +179,23 @@ def test_courier_reopens_a_door_then_reports_one_that_did_not_open() -> None:
         )
         ui.wait_for_text("Stored in A02; the recipient has been notified.", timeout=15)
         assert parcel(daemon, "JJD0099887766554433")["compartment"] == "A02"
+
+
+@pytest.mark.parametrize("size", [(800, 480), (480, 800)])
+def test_a_barcode_with_a_dash_is_typed_on_the_on_screen_keyboard(
+    daemon: Daemon, size: tuple[int, int]
+) -> None:
+    ui = UiDriver(str(daemon.socket), size)
+    try:
+        ui.wait_until(lambda: ui.app.online and ui.app.kiosk is not None, what="the UI")
+        sign_in(ui)
+        ui.tap("Deposit parcels")
+        for key in "BIG-1":
+            ui.tap(f"key-{key}")
+        ui.tap("OK")
+        ui.wait_for_text("Choose a size for parcel BIG-1.")
+    finally:
+        ui.close()
 
 
 def test_a_pre_announced_parcel_skips_size_and_phone(daemon: Daemon, ui: UiDriver) -> None:
@@ -235,9 +269,18 @@ def test_a_badge_scan_signs_the_courier_in(daemon: Daemon, ui: UiDriver) -> None
     )  # fmt: skip
     assert added.returncode == 0, added.stderr
     ui.tap("Courier")
-    ui.scan("BADGE-0042")
+    ui.scan("]C0BADGE-0042")  # a scanner set to send its symbology prefix (Code 128)
     ui.wait_for_text("Signed in as bea")
     assert [e["actor"] for e in daemon.events("signed_in")] == ["bea"]
+
+
+def test_a_badge_scan_with_nothing_in_it_asks_again_and_sends_nothing(
+    daemon: Daemon, ui: UiDriver
+) -> None:
+    ui.tap("Courier")
+    ui.scan("]C0   ")  # a symbology prefix and blanks: no badge in it
+    ui.wait_for_text("That badge cannot be read. Please scan it again or type your PIN.")
+    assert daemon.events("sign_in_failed") == []
 
 
 def test_sign_out_returns_home_and_ends_the_session(daemon: Daemon, ui: UiDriver) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 
+import pytest
+
 from tests.support.daemon import Daemon, running_daemon
 from tests.support.scanner import pty_scanner
 from tests.support.ui import UiDriver
@@ -44,6 +46,34 @@ def test_a_scanned_qr_code_on_the_home_screen_opens_the_door(daemon: Daemon, ui:
     door, code = stored(daemon)
     ui.scan(code)
     ui.wait_for_text(f"Door {door} is open: take your parcel and close the door.")
+
+
+def test_a_pickup_code_read_from_a_qr_code_with_the_scanners_prefix_opens_the_door(
+    daemon: Daemon, ui: UiDriver
+) -> None:
+    door, code = stored(daemon)
+    ui.tap("Pick up a parcel")
+    ui.scan(f"]Q3{code[:4]}-{code[4:]}")  # AIM prefix of a QR code; printed as 1234-5678
+    ui.wait_for_text(f"Door {door} is open: take your parcel and close the door.")
+
+
+@pytest.mark.parametrize(
+    "scanned",
+    [
+        "AB{code}",  # letters around the digits: another barcode, not a pickup code
+        "]Q3{code}9",  # one digit too many
+        "{code}/1",  # a separator that is not a space or a dash
+    ],
+)
+def test_a_scan_that_is_not_a_pickup_code_is_refused_and_opens_nothing(
+    daemon: Daemon, ui: UiDriver, scanned: str
+) -> None:
+    _door, code = stored(daemon)
+    ui.tap("Pick up a parcel")
+    ui.scan(scanned.format(code=code))
+    ui.wait_for_text("That pickup code cannot be read. Please scan it again or type it.")
+    assert daemon.events("wrong_code") == []  # nothing was sent to be tried
+    assert [e["detail"]["purpose"] for e in daemon.events("unlock")] == ["deposit"]
 
 
 def test_a_customer_who_leaves_the_door_open_is_asked_to_close_it(

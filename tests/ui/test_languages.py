@@ -26,8 +26,10 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
+from kiosk.reasons import OOS_TEXTS, RESULT_TEXTS, DoorResult, OosReason
 from kiosk.ui import i18n
 from kiosk.ui.i18n import _
+from kiosk.ui.reasons import reason_text, result_text
 from kiosk.ui.screens.selftest import JobScreen
 from tests.support.daemon import COURIER, TECHNICIAN, Daemon
 from tests.support.ui import UiDriver
@@ -193,7 +195,8 @@ class Watched(UiDriver):
 
         def draw_and_remember() -> None:
             draw()
-            self.seen.update(self.app.texts)
+            if i18n.language() != "en":  # after a sign-out, home is in English again
+                self.seen.update(self.app.texts)
 
         self.app.draw = draw_and_remember
 
@@ -215,10 +218,14 @@ def test_the_journeys_in_german_show_no_english_and_miss_no_string(bilingual: Da
         ui.wait_for_text("Paket abholen")
         customer_journeys(ui, door, code)
         courier_journey(ui)
-        technician_journey(ui)
+        ui.tap("lang-de")  # the courier's sign-out brought back the kiosk's first language
+        ui.wait_for_text("Paket abholen")
+        technician_journey(ui, daemon)
         left = english_left(ui.seen, "de")
         assert not i18n.missing, f"no German for: {sorted(i18n.missing)}"
         assert not left, f"English on a German screen: {left}"
+        daemon_english = sorted(t for t in ui.seen if any(e in t for e in DAEMON_ENGLISH))
+        assert not daemon_english, f"the daemon's English on a German screen: {daemon_english}"
         ui.tap("lang-en")
         ui.wait_for_text("Pick up a parcel")
     finally:
@@ -262,10 +269,19 @@ def courier_journey(ui: Watched) -> None:
     ui.tap("returns")
     ui.wait_for_text(_("There are no expired parcels to collect."))
     ui.tap("sign-out")
-    ui.wait_for_text(_("Pick up a parcel"))
+    ui.wait_for_text("Pick up a parcel")
 
 
-def technician_journey(ui: Watched) -> None:
+DAEMON_ENGLISH = [
+    "did not open",
+    "Door ",
+    *(text.split("{")[0] for text in RESULT_TEXTS.values() if text != "opened"),
+    *OOS_TEXTS.values(),
+]
+"""What the daemon says in English (``message``, ``detail``, ``reason``): never on screen."""
+
+
+def technician_journey(ui: Watched, daemon: Daemon) -> None:
     ui.tap("courier")
     ui.type_keys(TECHNICIAN[1])
     ui.tap("ok")
@@ -293,6 +309,7 @@ def technician_journey(ui: Watched) -> None:
     ui.wait_for_text(_("Self-test finished: {passed} passed, {failed} failed.")
                      .format(passed=4, failed=0))  # fmt: skip
     ui.tap("back")
+    open_all_with_a_jammed_door(ui, daemon, "A03")
     ui.tap("event-log")
     ui.wait_for_text(_("Event log, newest first"))
     ui.wait_until(lambda: ui.shows(_("Info")), what="the events")
@@ -304,5 +321,89 @@ def technician_journey(ui: Watched) -> None:
     ui.advance(61)
     ui.wait_for_text(_("Need more time?"))
     ui.tap("finish")
-    ui.wait_for_text(_("Pick up a parcel"))
+    ui.wait_for_text("Pick up a parcel")
     assert ui.app.session is None
+
+
+def open_all_with_a_jammed_door(ui: Watched, daemon: Daemon, jammed: str) -> None:
+    daemon.sim().jam(jammed)
+    ui.tap("open-all")
+    ui.tap("confirm")
+    ui.wait_for_text(_("All doors done: {opened} opened, {failed} did not open.")
+                     .format(opened=3, failed=1), timeout=30)  # fmt: skip
+    did_not_open = _("The door did not open.")
+    assert ui.shows(_("{door}: {detail}").format(door=jammed, detail=did_not_open))
+    ui.tap("back")
+    ui.tap(f"door-{jammed}")
+    ui.wait_for_text(_("Reason: {reason}").format(reason=did_not_open))
+    daemon.sim().unjam(jammed)
+    ui.tap("in-service")
+    ui.wait_until(lambda: not ui.shows(_("Reason: {reason}").format(reason=did_not_open)),
+                  what=f"{jammed} back in service")  # fmt: skip
+    ui.tap("back")
+
+
+@pytest.mark.parametrize("lang", translations())
+def test_every_code_the_daemon_sends_has_words_of_the_screen(lang: str) -> None:
+    """A result or reason code without its own words would fall back to a general line."""
+    i18n.set_language(lang)
+    i18n.missing.clear()
+    try:
+        general = {_("Something went wrong with this door."), _("Out of service.")}
+        for code in DoorResult:
+            if code is not DoorResult.ERROR:
+                text = result_text({"code": str(code), "seconds": 30})
+                assert text not in general, code
+        for reason in OosReason:
+            detail = {"code": "did_not_open"} if reason is OosReason.SELF_TEST else None
+            compartment = {"reason": "x", "reason_code": str(reason), "reason_detail": detail}
+            assert reason_text(compartment) not in general, reason
+        assert not i18n.missing
+    finally:
+        i18n.set_language("en")
+
+
+def test_the_next_person_starts_in_the_kiosks_language_after_a_sign_out_or_time_out(
+    bilingual: Daemon,
+) -> None:
+    ui = UiDriver(str(bilingual.socket))
+    try:
+        ui.wait_until(lambda: ui.app.online and ui.app.kiosk is not None, what="the UI")
+        ui.tap("lang-de")
+        ui.tap("courier")
+        ui.type(COURIER[1])
+        ui.tap("ok")
+        ui.wait_for_text("Angemeldet als")
+        ui.tap("sign-out")
+        ui.wait_for_text("Pick up a parcel")
+
+        ui.tap("lang-de")
+        ui.tap("pickup")
+        ui.wait_for_text("Geben Sie Ihren Abholcode ein")
+        ui.advance(61)  # nobody there: "Need more time?", then home
+        ui.wait_for_text("Brauchen Sie mehr Zeit?")
+        ui.advance(31)
+        ui.wait_for_text("Pick up a parcel")
+
+        ui.tap("lang-de")
+        ui.tap("pickup")
+        ui.tap("back")  # a person going back is still the same person
+        ui.wait_for_text("Paket abholen")
+    finally:
+        i18n.set_language("en")
+        ui.close()
+
+
+@pytest.mark.parametrize("size", [(800, 480), (480, 800)])
+def test_home_offers_every_language_the_kiosk_lists(daemon: Daemon, size: tuple[int, int]) -> None:
+    ui = UiDriver(str(daemon.socket), size)
+    try:
+        ui.wait_until(lambda: ui.app.kiosk is not None, what="the UI")
+        # as a kiosk with a third catalog installed would list them
+        ui.app.kiosk = {**(ui.app.kiosk or {}), "languages": ["en", "de", "fr"]}
+        names = [b.name for b in (ui.button("pickup"), *ui.app.buttons)]
+        assert [n for n in names if n.startswith("lang-")] == ["lang-en", "lang-de", "lang-fr"]
+        assert min(min(b.rect.size) for b in ui.app.buttons) >= ui.app.metrics.min_target
+        assert ui.app.overflows == []
+    finally:
+        ui.close()

@@ -12,6 +12,7 @@ import pytest
 from kiosk.client import ApiError
 from kiosk.ui.event_names import event_name
 from kiosk.ui.screens.eventlog import EventLogScreen, when
+from kiosk.ui.screens.selftest import JobScreen
 from tests.integration.helpers import parcel, store_parcel
 from tests.support.daemon import TECHNICIAN, Daemon, running_daemon
 from tests.support.ui import UiDriver
@@ -216,6 +217,35 @@ def test_open_all_asks_first_then_opens_every_door(daemon: Daemon, ui: UiDriver)
     unlocks = daemon.events("unlock")
     assert sorted(e["compartment"] for e in unlocks) == ALL
     assert {e["detail"]["purpose"] for e in unlocks} == {"technician"}
+
+
+def test_a_job_whose_answer_hangs_is_asked_once_and_not_redrawn_in_a_loop(
+    daemon: Daemon, ui: UiDriver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The daemon is slow to answer a progress request: the screen waits for it, asking
+    again and redrawing about once a second, not on every turn of the loop."""
+    sign_in_as_technician(ui)
+    screen = JobScreen(ui.app, "open-all")
+    screen.job = {"id": 7, "kind": "open-all", "state": "running", "done": 3, "total": 12,
+                  "results": []}  # fmt: skip
+    asked: list[str] = []
+    monkeypatch.setattr(ui.app.link, "call", lambda _m, path, *_a: asked.append(path) or 0)
+    screen.next_poll = ui.app.clock() + 1.0
+    ui.app.goto(screen)
+    frames = 0
+    draw = ui.app.draw
+
+    def counted_draw() -> None:
+        nonlocal frames
+        frames += 1
+        draw()
+
+    monkeypatch.setattr(ui.app, "draw", counted_draw)
+    ui.offset += 1.0  # the next poll is due; its answer never comes
+    ui.pump(2.5)
+    assert asked == ["/v1/jobs/7"]
+    assert screen.running and screen.stale  # asked again once the answer is in
+    assert frames <= 6, f"{frames} frames drawn in 2.5 s while waiting for one answer"
 
 
 def shown_kinds(ui: UiDriver) -> list[str]:

@@ -211,6 +211,16 @@ def test_unknown_key_is_refused_with_a_suggestion(tmp_path: Path) -> None:
     ]
 
 
+def test_a_language_the_touchscreen_cannot_show_is_refused_naming_the_key(
+    tmp_path: Path,
+) -> None:
+    path = write_config(tmp_path, kiosk='id = "T-1"\nlanguages = ["en", "fr"]')
+
+    assert problems_of(path) == [
+        f"{path}: kiosk.languages[1]: the touchscreen has no translation for 'fr' (it has: en, de)"
+    ]
+
+
 def test_unknown_top_level_key_and_section_key_are_refused(tmp_path: Path) -> None:
     path = write_config(tmp_path, "[polcy]\nhold_hours = 10\n\n[doors]\ncolour = 'red'")
 

@@ -36,7 +36,7 @@ class MoreTimeDialog(Screen):
         yes, no = cols(actions, [1, 1], p.metrics.gap)
         return [
             Button(yes, _("Yes, more time"), self.more_time, "primary", name="more-time"),
-            Button(no, _("No, finish"), lambda: self.app.home(), "secondary", name="finish"),
+            Button(no, _("No, finish"), self.finish, "secondary", name="finish"),
         ]
 
     def more_time(self) -> None:
@@ -49,9 +49,12 @@ class MoreTimeDialog(Screen):
     def next_timer(self) -> float | None:
         return min(self.deadline, self.app.clock() + 1.0)
 
+    def finish(self) -> None:
+        self.app.home(timed_out=True)
+
     def on_timer(self) -> None:
         if self.app.clock() >= self.deadline:
-            self.app.home()
+            self.finish()
 
 
 class ConfirmDialog(Screen):

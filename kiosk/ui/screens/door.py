@@ -30,11 +30,9 @@ class DoorScreen(Screen):
         self.busy = False
         self.reminded = False  # the daemon reminded: the door has been open a while
         self.done_at: float | None = None
-        if view.get("message") and view["status"] != "OPEN_NOT_DETECTED":
-            # The daemon said which door replaced one that did not open: keep that news.
-            replaced = view["message"].split(".")[0]
-            if "did not open" in replaced:
-                self.note = _("The first door did not open; use this one.")
+        if view.get("replaces") and view["status"] != "OPEN_NOT_DETECTED":
+            # This door replaces one that did not open: keep that news.
+            self.note = _("The first door did not open; use this one.")
         self._refresh()
 
     @property
@@ -126,7 +124,7 @@ class DoorScreen(Screen):
 
     def on_timer(self) -> None:
         if self.done_at is not None and self.app.clock() >= self.done_at + THANK_YOU_S:
-            self.app.home()
+            self.app.home(timed_out=True)  # the next customer starts afresh
 
     # -- courier actions ------------------------------------------------------------
 

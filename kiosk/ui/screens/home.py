@@ -32,7 +32,7 @@ class HomeScreen(Screen):
                 usable,
                 "pickup",
                 1.8,
-                _("Type your pickup code or show its QR code"),
+                _("Type your pickup code or scan it"),
             ),
             Button(
                 courier,
@@ -45,11 +45,13 @@ class HomeScreen(Screen):
                 _("Deliver or collect"),
             ),
         ]
+        languages = kiosk.get("languages", ["en"])
+        tools = [1.0] * len(languages) + [1.3]  # a button per language, then Large text
         if m.is_portrait:  # too narrow for the help line beside the buttons
-            help_row, tools = rows(footer, [1, 2], m.gap)
-            help_rect, tool_rects = help_row, cols(tools, [1, 1, 1.3], m.gap)
+            help_rect, tools_row = rows(footer, [1, 2], m.gap)
+            tool_rects = cols(tools_row, tools, m.gap)
         else:
-            help_rect, *tool_rects = cols(footer, [4, 1, 1, 1.3], m.gap)
+            help_rect, *tool_rects = cols(footer, [4, *tools], m.gap)
         contact = kiosk.get("operator_contact", "")
         if contact:
             p.text(
@@ -59,8 +61,7 @@ class HomeScreen(Screen):
                 0.75,
                 align="left",
             )
-        languages = kiosk.get("languages", ["en"])
-        for rect, code in zip(tool_rects[:2], languages[:2], strict=False):
+        for rect, code in zip(tool_rects, languages, strict=False):
             current = i18n.language() == code
             buttons.append(
                 Button(
@@ -75,7 +76,7 @@ class HomeScreen(Screen):
         large = self.app.metrics.large_text
         buttons.append(
             Button(
-                tool_rects[2],
+                tool_rects[-1],
                 _("Large text"),
                 lambda: self.app.set_large_text(not large),
                 "ok" if large else "key",
@@ -96,7 +97,7 @@ class HomeScreen(Screen):
         self.app.goto(SignInScreen(self.app))
 
     def on_scan(self, text: str) -> bool:
-        """A pickup QR code shown to the scanner works like typing the code."""
+        """A pickup code shown to the scanner works like typing it."""
         from kiosk.ui.screens.pickup import PickupScreen
 
         screen = PickupScreen(self.app)

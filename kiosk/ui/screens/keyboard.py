@@ -1,16 +1,17 @@
-"""An on-screen keyboard of letters and digits, for typing a parcel barcode by hand.
+"""An on-screen keyboard of letters, digits and the dash, for typing a parcel barcode by
+hand (``BIG-1``).
 
 Keys are never smaller than the 9 mm touch target of the configured display. Where ten
 keys side by side fit (landscape), the keys sit as on a keyboard::
 
     1 2 3 4 5 6 7 8 9 0
     Q W E R T Y U I O P
-    A S D F G H J K L
+    A S D F G H J K L -
     Z X C V B N M [Del][Clear]
 
-Where they do not (portrait), the digits and the alphabet fill as many columns as fit,
-in reading order, with Delete and Clear sharing what is left of the last row. Delete and
-Clear are wider than a letter, as their words are (in German too).
+Where they do not (portrait), the digits, the alphabet and the dash fill as many columns
+as fit, in reading order, with Delete and Clear sharing what is left of the last row.
+Delete and Clear are wider than a letter, as their words are (in German too).
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from collections.abc import Callable
 from kiosk.ui.i18n import _
 from kiosk.ui.widgets import Button, Rect, cols, rows
 
-QWERTY = ["1234567890", "QWERTYUIOP", "ASDFGHJKL", "ZXCVBNM"]
-ALPHABET = "1234567890ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+QWERTY = ["1234567890", "QWERTYUIOP", "ASDFGHJKL-", "ZXCVBNM"]
+ALPHABET = "1234567890ABCDEFGHIJKLMNOPQRSTUVWXYZ-"
 
 
 def keyboard(
@@ -81,14 +82,15 @@ def _columns(
     on_back: Callable[[], None],
 ) -> list[Button]:
     n_cols = columns_that_fit(area.width, gap, min_target)
-    n_keys = len(ALPHABET) + 2
-    n_rows = -(-n_keys // n_cols)
+    char_rows = -(-len(ALPHABET) // n_cols)
+    left = char_rows * n_cols - len(ALPHABET)
+    # Delete and Clear share the rest of the last row if it has room for two cells each
+    # (their words do not fit one); otherwise a row of their own.
+    edit_rows = 0 if left >= 4 else (1 if n_cols >= 2 else 2)
+    n_rows = char_rows + edit_rows
     cells = [c for line in rows(area, [1] * n_rows, gap) for c in cols(line, [1] * n_cols, gap)]
     buttons = [_char_key(r, ch, on_char) for r, ch in zip(cells, ALPHABET, strict=False)]
-    spare = cells[len(ALPHABET) :]
-    if all(cell.top == spare[0].top for cell in spare):  # share the rest of the last row
-        half = len(spare) // 2
-        back, clear = spare[0].unionall(spare[1:half]), spare[half].unionall(spare[half + 1 :])
-    else:
-        back, clear = spare[0], spare[1]
+    spare = cells[-n_cols * edit_rows :] if edit_rows else cells[len(ALPHABET) :]
+    half = len(spare) // 2
+    back, clear = spare[0].unionall(spare[1:half]), spare[half].unionall(spare[half + 1 :])
     return buttons + _edit_keys(back, clear, on_clear, on_back)

@@ -1,4 +1,4 @@
-"""The customer's keypad: type the pickup code (or scan its QR code), the door opens."""
+"""The customer's keypad: type the pickup code (or scan it), the door opens."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from kiosk.ui import theme
 from kiosk.ui.app import App, Screen
 from kiosk.ui.i18n import _
 from kiosk.ui.link import Message
+from kiosk.ui.scanned import pickup_code
 from kiosk.ui.screens.keypad import keypad
 from kiosk.ui.widgets import Button, Painter, Rect, cols, rows
 
@@ -99,13 +100,12 @@ class PickupScreen(Screen):
         self.submit()
 
     def on_scan(self, text: str) -> bool:
-        digits = "".join(ch for ch in text if ch.isdigit())
-        if len(digits) != self.digits or len(text.strip()) > self.digits + 4:
-            self.message = _(
-                "That is not a pickup code. Please scan the QR code from your message."
-            )
+        """A pickup code printed as a QR code or barcode works like typing it."""
+        code = pickup_code(text, self.digits)
+        if code is None:
+            self.message = _("That pickup code cannot be read. Please scan it again or type it.")
             return False
-        self.code = digits
+        self.code = code
         self.submit()
         return True
 

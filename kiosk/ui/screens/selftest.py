@@ -15,7 +15,8 @@ from kiosk.ui import theme
 from kiosk.ui.app import App, Screen
 from kiosk.ui.i18n import _
 from kiosk.ui.link import Message
-from kiosk.ui.screens.technician import back_to_grid, detail_text, door_rects, tech_error_text
+from kiosk.ui.reasons import result_text
+from kiosk.ui.screens.technician import back_to_grid, door_rects, tech_error_text
 from kiosk.ui.theme import Color
 from kiosk.ui.wall import draw_doors
 from kiosk.ui.widgets import Button, Painter, Rect, cols, rows
@@ -67,11 +68,11 @@ class JobScreen(Screen):
         """Ask for the job; a call asked for while one is out is folded into one."""
         if self.job is None:
             return
-        if self.loading:
+        self.next_poll = self.app.clock() + POLL_S
+        if self.loading:  # asked again once the answer is in; until then, sleep
             self.stale = True
             return
         self.loading = True
-        self.next_poll = self.app.clock() + POLL_S
         self.app.call("GET", f"/v1/jobs/{self.job['id']}", on_done=self._polled)
 
     def _polled(self, result: Message) -> None:
@@ -232,7 +233,7 @@ class JobScreen(Screen):
         fit = max(1, area.height // line_h)
         shown = failed if len(failed) <= fit else failed[: fit - 1]
         lines = [
-            _("{door}: {detail}").format(door=r["compartment"], detail=detail_text(r["detail"]))
+            _("{door}: {detail}").format(door=r["compartment"], detail=result_text(r))
             for r in shown
         ]
         if len(shown) < len(failed):

@@ -6,6 +6,7 @@ from kiosk.ui import theme
 from kiosk.ui.app import App, Screen
 from kiosk.ui.i18n import _
 from kiosk.ui.link import Message
+from kiosk.ui.scanned import badge as scanned_badge
 from kiosk.ui.screens.keypad import keypad
 from kiosk.ui.screens.pickup import error_text
 from kiosk.ui.widgets import Button, Painter, Rect, cols, rows
@@ -66,11 +67,16 @@ class SignInScreen(Screen):
         self.submit()
 
     def on_scan(self, text: str) -> bool:
-        """A badge shown to the scanner signs in like a PIN."""
-        if self.busy or self.locked_until is not None or not text.strip():
+        """A badge shown to the scanner signs in like a PIN (read as a parcel barcode is:
+        a scanner's symbology prefix and control bytes are not part of it)."""
+        if self.busy or self.locked_until is not None:
+            return False
+        badge = scanned_badge(text)
+        if badge is None:
+            self.message = _("That badge cannot be read. Please scan it again or type your PIN.")
             return False
         self.pin = ""
-        self._send({"badge": text.strip()}, badge=True)
+        self._send({"badge": badge}, badge=True)
         return True
 
     def submit(self) -> None:

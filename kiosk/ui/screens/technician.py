@@ -19,19 +19,11 @@ from kiosk.ui import theme
 from kiosk.ui.app import App, Screen
 from kiosk.ui.i18n import N_, _
 from kiosk.ui.link import Message
+from kiosk.ui.reasons import PICKED_REASONS, reason_text
 from kiosk.ui.screens.pickup import op_message
 from kiosk.ui.theme import Color, Metrics
 from kiosk.ui.wall import draw_doors, wall_rects
 from kiosk.ui.widgets import AREA, Button, Painter, Rect, cols, grid, rows
-
-REASONS = [
-    N_("Door does not close"),
-    N_("Lock broken"),
-    N_("Sensor fault"),
-    N_("Dirty or damaged"),
-    N_("Other"),
-]
-"""Why a compartment is out of service; the daemon stores the English words."""
 
 STATE_MARKS = {
     "AVAILABLE": N_("free"),
@@ -49,12 +41,6 @@ DOOR_LINES = {
     "OPEN": N_("Door: open."),
     "CLOSED": N_("Door: closed."),
     "UNKNOWN": N_("Door: unknown, the sensor gives no answer."),
-}
-DETAILS = {
-    "door did not open": N_("The door did not open."),
-    "board offline": N_("Its board is offline."),
-    "busy with another operation": N_("It was busy with another door operation."),
-    "opened and closed": N_("Opened and closed."),
 }
 STREAM_TYPES = ("door", "event", "board", "operation")
 EXTEND_STEP_H = 24.0
@@ -80,29 +66,6 @@ def tech_error_text(result: Message, app: App, conflict: str = "") -> str:
     if status == 409:
         return conflict or _("Not now: a door operation on this compartment is in progress.")
     return _("Something went wrong. For help: {contact}").format(contact=contact)
-
-
-def detail_text(detail: str) -> str:
-    """The person's words for a self-test or open-all result of the daemon."""
-    if detail in DETAILS:
-        return _(DETAILS[detail])
-    if detail.startswith("door not closed within"):
-        seconds = detail.removeprefix("door not closed within").strip().removesuffix("s").strip()
-        return _("The door was not closed within {seconds} s.").format(seconds=seconds)
-    return _("Failed: {detail}").format(detail=detail)
-
-
-def reason_text(reason: str) -> str:
-    """The person's words for why a compartment is out of service."""
-    if reason in REASONS:
-        return _(reason)
-    if reason == "courier reported: door did not open":
-        return _("A courier reported that the door did not open.")
-    if reason.startswith("self-test: "):
-        return _("Self-test: {detail}").format(detail=detail_text(reason[len("self-test: ") :]))
-    if reason in DETAILS or reason.startswith("door not closed within"):
-        return detail_text(reason)
-    return reason
 
 
 def extend_step(parcel: dict[str, Any], kiosk: dict[str, Any] | None) -> float:
@@ -304,7 +267,7 @@ class TechnicianScreen(Screen):
         # "holds a parcel" goes without saying above the parcel's own lines
         lines = [_(door)] if c.get("parcel") and c["state"] == "OCCUPIED" else [_(state), _(door)]
         if c.get("reason"):
-            lines.append(_("Reason: {reason}").format(reason=reason_text(c["reason"])))
+            lines.append(_("Reason: {reason}").format(reason=reason_text(c)))
         if not c["board_online"]:
             lines.append(_("Its board {board} is offline.").format(board=c["board"]))
         if c.get("parcel"):
@@ -326,7 +289,7 @@ class TechnicianScreen(Screen):
                 name=f"reason-{i}",
                 size=0.7,
             )
-            for i, (cell, reason) in enumerate(zip(cells, REASONS, strict=False))
+            for i, (cell, reason) in enumerate(zip(cells, PICKED_REASONS, strict=False))
         ]
         cancel = Button(
             cells[-1], _("Cancel"), self.cancel_reason, "secondary", name="cancel", size=0.7

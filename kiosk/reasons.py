@@ -1,0 +1,98 @@
+"""Stable codes for what the daemon says in English about doors and compartments.
+
+A door's result in open-all or the self-test, and why a compartment is out of service,
+are kept and shown in English (``lockerctl``, the event log, a technician's typed
+reason). Screens in other languages must not show that English, so every such answer
+also carries a code from here, which a screen looks up in its own catalog. A code,
+once published, keeps its meaning; new ones may be added (a client shows a generic
+line for a code it does not know).
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Any
+
+
+class DoorResult(StrEnum):
+    """``code`` of one door's result in an open-all or self-test job."""
+
+    OPENED = "opened"
+    OPENED_AND_CLOSED = "opened_and_closed"
+    DID_NOT_OPEN = "did_not_open"
+    NOT_CLOSED = "not_closed"  # with ``seconds``: how long the self-test waited
+    BOARD_OFFLINE = "board_offline"
+    BUSY = "busy"  # another door operation on this compartment
+    ERROR = "error"  # anything else; ``detail`` has the daemon's English
+
+
+RESULT_TEXTS = {
+    DoorResult.OPENED: "opened",
+    DoorResult.OPENED_AND_CLOSED: "opened and closed",
+    DoorResult.DID_NOT_OPEN: "door did not open",
+    DoorResult.NOT_CLOSED: "door not closed within {seconds:.0f} s",
+    DoorResult.BOARD_OFFLINE: "board offline",
+    DoorResult.BUSY: "busy with another operation",
+}
+
+
+class OosReason(StrEnum):
+    """``reason_code`` of a compartment out of service."""
+
+    DID_NOT_OPEN = "did_not_open"
+    COURIER_REPORTED = "courier_reported"
+    CHECK_AFTER_INTERRUPTED_DEPOSIT = "check_after_interrupted_deposit"
+    REMOTE = "remote"  # the operator's network, without words of its own
+    SELF_TEST = "self_test"  # with ``reason_detail``: the failed result's code (and seconds)
+    TECHNICIAN = "technician"  # the reason a person typed or picked, as they gave it
+
+
+OOS_TEXTS = {
+    OosReason.DID_NOT_OPEN: "door did not open",
+    OosReason.COURIER_REPORTED: "courier reported: door did not open",
+    OosReason.CHECK_AFTER_INTERRUPTED_DEPOSIT: (
+        "something inside after an interrupted deposit: check it"
+    ),
+    OosReason.REMOTE: "taken out of service remotely",
+}
+SELF_TEST_PREFIX = "self-test: "
+
+_NOT_CLOSED = re.compile(r"door not closed within (\d+) s")
+
+
+def result_text(code: DoorResult, seconds: float = 0.0) -> str:
+    """The English ``detail`` of a door's result."""
+    return RESULT_TEXTS[code].format(seconds=seconds)
+
+
+def door_result(cid: str, code: DoorResult, detail: str = "", **extra: Any) -> dict[str, Any]:
+    """One door's result for a job: ``ok``, the ``code``, the English ``detail``."""
+    ok = code in (DoorResult.OPENED, DoorResult.OPENED_AND_CLOSED)
+    text = detail or result_text(code, float(extra.get("seconds", 0)))
+    return {"compartment": cid, "ok": ok, "code": str(code), "detail": text, **extra}
+
+
+def parse_result(detail: str) -> dict[str, Any]:
+    """``{"code", "seconds"?}`` of an English result (as stored in a self-test's reason)."""
+    for code, text in RESULT_TEXTS.items():
+        if detail == text:
+            return {"code": str(code)}
+    match = _NOT_CLOSED.fullmatch(detail)
+    if match:
+        return {"code": str(DoorResult.NOT_CLOSED), "seconds": int(match.group(1))}
+    return {"code": str(DoorResult.ERROR)}
+
+
+def reason_codes(reason: str | None) -> dict[str, Any]:
+    """``reason_code`` (and ``reason_detail`` for the self-test) of a stored reason;
+    both None for a compartment in service."""
+    if reason is None:
+        return {"reason_code": None, "reason_detail": None}
+    for code, text in OOS_TEXTS.items():
+        if reason == text:
+            return {"reason_code": str(code), "reason_detail": None}
+    if reason.startswith(SELF_TEST_PREFIX):
+        detail = parse_result(reason.removeprefix(SELF_TEST_PREFIX))
+        return {"reason_code": str(OosReason.SELF_TEST), "reason_detail": detail}
+    return {"reason_code": str(OosReason.TECHNICIAN), "reason_detail": None}
