@@ -6,8 +6,8 @@ One real daemon per language runs on the simulated bank (``tests/support/daemon.
 this process with SDL's dummy video driver and is driven as a person would drive it
 (``tests/support/ui.py``): taps on buttons found by their name, never by their words, so
 the same tour runs in every language. Each step is saved as
-``<out>/<lang>/NN-name.png``; the numbers follow :data:`SHOTS`, the order the user
-guide shows them in.
+``<out>/<lang>/NN-name.png``; the numbers follow :data:`tools.shots.SHOTS`, the order
+the user guide shows them in.
 
     .venv/bin/python tools/screenshots.py [--lang en,de] [--size 800x480] [--out docs/screenshots]
 
@@ -52,44 +52,7 @@ from kiosk.ui.screens.signin import SignInScreen
 from kiosk.ui.screens.technician import TechnicianScreen
 from tests.support.daemon import COURIER, TECHNICIAN, Daemon, render_config, running_daemon
 from tests.support.ui import UiDriver
-
-SHOTS = [
-    "home",
-    "home-out-of-service",
-    "customer-keypad",
-    "customer-code-typed",
-    "customer-wrong-code",
-    "customer-lockout",
-    "customer-door-open",
-    "customer-thank-you",
-    "courier-sign-in",
-    "courier-menu",
-    "courier-scan-parcel",
-    "courier-size",
-    "courier-phone",
-    "courier-door-open",
-    "courier-doesnt-fit",
-    "courier-receipt",
-    "courier-returns",
-    "courier-returns-done",
-    "technician-grid",
-    "technician-detail",
-    "technician-out-of-service",
-    "technician-open-all",
-    "technician-self-test-progress",
-    "technician-self-test-result",
-    "technician-event-log",
-    "more-time",
-    "home-large-text",
-    "portrait-home",
-    "portrait-keypad",
-    "simulator-window",
-    "customer-close-reminder",
-    "home-doors-paused",
-    "technician-extend-hold",
-    "home-keyboard-focus",
-]
-"""Every screenshot, in the order the user guide walks through them."""
+from tools.shots import SHOTS
 
 IDS = [f"A{i:02d}" for i in range(1, 7)] + [f"{c}{i:02d}" for c in "BC" for i in range(1, 6)]
 # columns A, B and C of config/demo.toml
@@ -344,6 +307,7 @@ class Tour:
         self.daemon.sim().close_door(opened)
         self.until(lambda: grid.compartments[opened]["door"] == "CLOSED", f"{opened} closed")
         self.self_test(jammed)
+        self.open_all()
         self.tap("event-log")
         self.until(lambda: self.on(EventLogScreen).events, "the event log")
         self.shot("technician-event-log")
@@ -367,12 +331,28 @@ class Tour:
         sim.jam(jammed)
         sim.set_person("auto")
         self.tap("selftest")
+        self.shot("technician-self-test-setup")
         self.tap("start")
         job = self.on(JobScreen)
         self.until(lambda: job.job and job.job["done"] >= len(IDS) // 3, "the self-test to run")
         self.shot("technician-self-test-progress")
         self.until(lambda: job.job and not job.running, "the self-test to end", 60)
         self.shot("technician-self-test-result")
+        self.tap("back")
+        sim.set_person("manual")
+
+    def open_all(self) -> None:
+        """Confirmed this time; the simulated person closes each door again."""
+        sim = self.daemon.sim()
+        sim.set_person("auto")
+        self.tap("open-all")
+        self.until(lambda: isinstance(self.ui.app.dialog, ConfirmDialog), "the confirmation")
+        self.tap("confirm")
+        job = self.on(JobScreen)
+        self.until(lambda: job.job and job.job["done"] >= len(IDS) // 3, "open-all to run")
+        self.shot("technician-open-all-progress")
+        self.until(lambda: job.job and not job.running, "open-all to end", 60)
+        self.shot("technician-open-all-result")
         self.tap("back")
         sim.set_person("manual")
 

@@ -1,0 +1,45 @@
+"""The screenshots ``tools/screenshots.py`` makes, by name; a file is
+``NN-name.png``, NN its place in this list (new ones go at the end, so the names the
+user guide links to stay).
+"""
+
+SHOTS = [
+    "home",
+    "home-out-of-service",
+    "customer-keypad",
+    "customer-code-typed",
+    "customer-wrong-code",
+    "customer-lockout",
+    "customer-door-open",
+    "customer-thank-you",
+    "courier-sign-in",
+    "courier-menu",
+    "courier-scan-parcel",
+    "courier-size",
+    "courier-phone",
+    "courier-door-open",
+    "courier-doesnt-fit",
+    "courier-receipt",
+    "courier-returns",
+    "courier-returns-done",
+    "technician-grid",
+    "technician-detail",
+    "technician-out-of-service",
+    "technician-open-all",
+    "technician-self-test-progress",
+    "technician-self-test-result",
+    "technician-event-log",
+    "more-time",
+    "home-large-text",
+    "portrait-home",
+    "portrait-keypad",
+    "simulator-window",
+    "customer-close-reminder",
+    "home-doors-paused",
+    "technician-extend-hold",
+    "home-keyboard-focus",
+    "technician-self-test-setup",
+    "technician-open-all-progress",
+    "technician-open-all-result",
+]
+"""Every screenshot, in the order the user guide walks through them."""
