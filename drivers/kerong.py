@@ -61,6 +61,7 @@ from typing import Any, ClassVar
 import serial
 
 from drivers.base import BoardSpec, ChannelReading, DoorState, Driver
+from drivers.budget import ReadBudget
 from drivers.errors import BoardOffline, DriverError
 from drivers.kerong_bus import SERIAL_ERRORS, KerongBus, attach_bus, detach_bus
 from drivers.kerong_frames import (
@@ -324,26 +325,21 @@ class KerongDriver(Driver):
         stop when it is spent.
         """
         bus = self._attached()
-        wait = _FIRST_WAIT_S if budget_s is None else _POLL_GAP_S
+        budget = None if budget_s is None else ReadBudget(budget_s, self._least_s)
+        wait = _FIRST_WAIT_S if budget is None else _POLL_GAP_S
         failure: _Failure | None = None
-        deadline: float | None = None
         attempts = 0
         for attempt in range(self.retries + 1):
             if attempt:
-                if deadline is not None and deadline - time.monotonic() < wait + self._least_s:
+                if budget is not None and not budget.allows(wait):
                     break
                 self._counters.retries += 1
                 time.sleep(wait)
-                if budget_s is None:
+                if budget is None:
                     wait = min(wait * 2, _MAX_WAIT_S)
             with bus.lock:
-                timeout_s = self.timeout_s
-                if budget_s is not None:
-                    # Counted from when the bus is ours: waiting for another board's
-                    # exchange must not cost this board its answer.
-                    now = time.monotonic()
-                    deadline = now + budget_s if deadline is None else deadline
-                    timeout_s = max(min(timeout_s, deadline - now), self._least_s)
+                # A budget counts from when the bus is ours (drivers.budget).
+                timeout_s = self.timeout_s if budget is None else budget.timeout(self.timeout_s)
                 if self._is_stuck:
                     self._reopen(bus)
                 attempts += 1
