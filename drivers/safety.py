@@ -102,9 +102,11 @@ class LockSafety:
     Each power group has one worker thread taking unlock requests first in, first out.
     A fire starts no earlier than the end of the group's previous pulse plus ``gap_s``,
     whatever driver either board has (the end as the board times it, when it holds a coil
-    longer than asked: :meth:`Driver.pulse_length`); groups fire independently of each
-    other. Requests for A1, A2 (power group "main")
-    and B7 (group "aux"), A2 and B7 arriving while A1's pulse is on::
+    longer than asked: :meth:`Driver.pulse_length`; for a board-timed pulse, counted
+    from when :meth:`Driver.pulse` returned, as a command sent again after a lost answer
+    starts the board's timer again); groups fire independently of each other. Requests
+    for A1, A2 (power group "main") and B7 (group "aux"), A2 and B7 arriving while A1's
+    pulse is on::
 
                 A1    A2  B7
                 |     |   |
@@ -380,7 +382,9 @@ class LockSafety:
             error = self._pulse(board, request.lock, length, request.any_channel)
             done = time.monotonic()
         _finish(request, error, fired_at)
-        return max(done, fired_at + _coil_time(board.driver, length))
+        # A board-timed coil may have been started by the last frame pulse() sent.
+        started = done if board.driver.board_times_pulse else fired_at
+        return max(done, started + _coil_time(board.driver, length))
 
     def _pulse(self, board: _Board, lock: int, seconds: float, any_channel: bool) -> str | None:
         driver = board.driver

@@ -191,17 +191,24 @@ class Bank:
     def energise(self, board: str, lock: int, seconds: float) -> None:
         """Fire ``lock`` of ``board`` for ``seconds``; the coil goes off by itself.
 
-        Every fire is counted and appended to the fire log, even on a jammed lock.
+        Every fire is counted and appended to the fire log, even on a jammed lock. A
+        coil told on again while it is still on (a board's command sent again after a
+        lost answer) stays on longer instead: one energisation, one unlock, no new fire.
         Raises :class:`BoardDead` if the board is dead.
         """
         with self._lock:
             now = self._tick()
             self._check_alive(board)
             comp = self._at(board, lock)
-            comp.energised_until = now + max(0.0, seconds)
-            self._coils.append([board, lock, now, comp.energised_until])
-            comp.fires += 1
-            self._log_fire(comp)
+            if now < comp.energised_until:
+                self._extend(comp, now + max(0.0, seconds))
+                if not comp.latched:
+                    return  # already let go by this energisation
+            else:
+                comp.energised_until = now + max(0.0, seconds)
+                self._coils.append([board, lock, now, comp.energised_until])
+                comp.fires += 1
+                self._log_fire(comp)
             if comp.jammed:
                 return
             comp.latched = False
@@ -210,6 +217,13 @@ class Bank:
             else:
                 self._pop(comp, now)
             self._save()
+
+    def _extend(self, comp: _Compartment, until: float) -> None:
+        comp.energised_until = max(comp.energised_until, until)
+        for coil in reversed(self._coils):
+            if (coil[0], coil[1]) == (comp.board, comp.lock):
+                coil[3] = comp.energised_until
+                return
 
     def all_off(self, board: str) -> None:
         """Switch every coil of ``board`` off now. Raises :class:`BoardDead`."""
