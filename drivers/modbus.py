@@ -132,6 +132,7 @@ class ModbusRelayDriver(Driver):
     }
 
     board_times_pulse = True
+    one_baud_per_bus = True  # for the config check: the bus refuses a second speed
 
     def __init__(self, spec: BoardSpec) -> None:
         super().__init__(spec)
