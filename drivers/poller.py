@@ -28,7 +28,11 @@ Bounds, with P the poll period (plus the wait for a bus shared with other boards
 
 * offline: the first poll after the board stopped answering starts within P, each
   failed poll ends half a period after it started, so ``on_health(False)`` comes at most
-  ``(offline_after + 0.5) * P`` after the board's last answer: 2.5 P by default;
+  ``(offline_after + 0.5) * P`` after the board's last answer: 2.5 P by default. An
+  unlock the board did not answer (its retries spent, while the poll waited for the
+  board) counts as a failed poll: the poll after it
+  (:class:`~drivers.errors.SilentAfterUnlock`) counts twice, so the unlock's retries do
+  not add to the bound;
 * online: an offline board is read every period, so ``on_health(True)`` comes within P
   and one reply of the board answering again (a board that is not connected: at its
   next reopen).
@@ -45,7 +49,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from drivers.base import ChannelReading
-from drivers.errors import NotConnected
+from drivers.errors import NotConnected, SilentAfterUnlock
 
 __all__ = [
     "READ_BUDGET",
@@ -165,7 +169,8 @@ class Poller(threading.Thread):
         self._deliver(readings, t)
 
     def _miss(self, exc: Exception) -> None:
-        self._misses += 1
+        # An unlock the board did not answer just before was a missed exchange too.
+        self._misses += 2 if isinstance(exc, SilentAfterUnlock) else 1
         self.last_error = str(exc)
         self._is_connected = not isinstance(exc, NotConnected)
         log.debug("%s: read %d failed: %s", self.name, self._misses, exc)

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from drivers.base import ChannelReading, Driver
-from drivers.errors import BoardOffline, DriverError, NotConnected
+from drivers.errors import BoardOffline, DriverError, NotConnected, SilentAfterUnlock
 
 __all__ = [
     "DEFAULT_GAP_S",
@@ -83,6 +83,7 @@ class _Board:
     lock: threading.Lock = field(default_factory=threading.Lock)
     is_open: bool = False
     error: DriverError | None = None
+    unlock_unanswered: bool = False  # the last pulse got no answer; no read since
 
 
 @dataclass(frozen=True)
@@ -315,10 +316,17 @@ class LockSafety:
                 reason = _reason(entry.error) if entry.error else "not open"
                 raise NotConnected(board, f"not connected ({reason})")
             driver = entry.driver
+            unanswered, entry.unlock_unanswered = entry.unlock_unanswered, False
             try:
                 if all_channels:
                     return driver.read_all()
                 return driver.read() if budget_s is None else driver.read_within(budget_s)
+            except BoardOffline as exc:
+                if unanswered and budget_s is not None:
+                    raise SilentAfterUnlock(
+                        board, f"{_reason(exc)}, nor the unlock before"
+                    ) from exc
+                raise
             except DriverError:
                 raise
             except Exception as exc:
@@ -394,6 +402,7 @@ class LockSafety:
             else:
                 driver.pulse(lock, seconds)
         except DriverError as exc:
+            board.unlock_unanswered = isinstance(exc, BoardOffline)
             return str(exc)
         except Exception as exc:
             log.exception("board %r: pulse on lock %d failed", driver.name, lock)

@@ -77,6 +77,7 @@ class ChaosPlan:
     late_by_s: float = 0.03
     poll_hz: float = 10.0
     timeout_s: float = 0.015  # a status reply takes 7.3 ms on the wire at 19200 baud
+    retries: int = 3
     close_delay_s: float = 0.4
     energise_ms: int = 0  # 0: the board's own (taken as 500 ms; the lock queue waits it)
     seed: int = 1
@@ -164,7 +165,7 @@ def chaos_config(data_dir: Path, plan: ChaosPlan) -> str:
     for name, (address, _) in plan.boards.items():
         lines += ["[[boards]]", f'name = "{name}"', f'driver = "{plan.bus}"', 'port = "bus0"',
                   f"address = {address}", "baud = 19200", f"timeout_s = {plan.timeout_s}",
-                  "retries = 3"]  # fmt: skip
+                  f"retries = {plan.retries}"]  # fmt: skip
         lines += [f"energise_ms = {plan.energise_ms}"] if plan.bus == "kerong" else []
     for name, (_, letter) in plan.boards.items():
         for lock in LOCKS:

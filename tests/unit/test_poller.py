@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 
 from drivers.base import BoardSpec, ChannelReading, ChannelSpec, DoorState
-from drivers.errors import BoardOffline, NotConnected
+from drivers.errors import BoardOffline, NotConnected, SilentAfterUnlock
 from drivers.poller import BoardLink, Poller, next_deadline
 from drivers.safety import LockSafety
 from drivers.sim import SimDriver
-from hw_sim.model import reset_shared_banks
+from hw_sim.model import reset_shared_banks, shared_bank
 
 Readings = dict[int, ChannelReading]
 
@@ -245,6 +245,32 @@ def test_poller_sees_a_door_pop_open_and_close_through_the_safety_layer(
 
         wait_for(lambda: last_door() is DoorState.OPEN)
         wait_for(lambda: last_door() is DoorState.CLOSED)  # the person shut it
+    finally:
+        safety.close()
+        reset_shared_banks()
+
+
+def test_an_unlock_the_board_did_not_answer_counts_as_a_missed_poll(
+    start_poller: Callable[..., Poller], recorder: Recorder
+) -> None:
+    reset_shared_banks()
+    spec = BoardSpec("top", "sim", (ChannelSpec(1, "A01"),), options={"close_delay_s": 0.1})
+    safety = LockSafety([SimDriver(spec)], pulse_s=0.05)
+    safety.start()
+    try:
+        assert set(safety.read("top", 0.05)) == {1}
+        shared_bank().kill_board("top")
+        assert not safety.unlock("top", 1).result(timeout=2).ok
+        with pytest.raises(SilentAfterUnlock, match=r"'top'.*nor the unlock before"):
+            safety.read("top", 0.05)
+        with pytest.raises(BoardOffline) as again:
+            safety.read("top", 0.05)  # the unlock counted once
+        assert not isinstance(again.value, SilentAfterUnlock)
+        assert not safety.unlock("top", 1).result(timeout=2).ok
+        start_poller(safety, hz=10.0, offline_after=2)
+        wait_for(lambda: recorder.health != [])
+        assert recorder.health[0][1] is False
+        assert len(recorder.samples) == 1  # one failed poll after the failed unlock
     finally:
         safety.close()
         reset_shared_banks()
