@@ -17,7 +17,8 @@ What a caller may rely on:
   there is no background thread and a fake clock makes tests deterministic.
 * With a ``state_file`` the physical state (doors, items, latches, jams, leave-open) is
   written atomically on every change and loaded at construction: a daemon killed with
-  ``kill -9`` finds the doors as it left them, as real doors do.
+  ``kill -9`` finds the doors as it left them, as real doors do. The files are
+  :mod:`hw_sim.bank_files`'s.
 * Every method is thread-safe.
 """
 
@@ -26,16 +27,15 @@ from __future__ import annotations
 import collections
 import heapq
 import itertools
-import json
 import logging
-import os
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from hw_sim.bank_files import BankFiles
 
 __all__ = [
     "PERSON_MODES",
@@ -50,7 +50,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 PERSON_MODES = ("auto", "manual")
-_STATE_VERSION = 1
 _COIL_HISTORY = 1000
 
 _SAVED_FIELDS = ("door_open", "latched", "item", "jammed", "leave_open")
@@ -126,8 +125,8 @@ class Bank:
         self.person_handles_items = person_handles_items
         self.open_delay_s = open_delay_s
         self.close_delay_s = close_delay_s
-        self.state_file = Path(state_file) if state_file else None
-        self.fire_log = Path(fire_log) if fire_log else None
+        self._files = BankFiles(state_file, fire_log)
+        self.state_file, self.fire_log = self._files.state_file, self._files.fire_log
         self._compartments: dict[str, _Compartment] = {}
         self._by_lock: dict[tuple[str, int], _Compartment] = {}
         self._boards: set[str] = set()
@@ -136,7 +135,7 @@ class Bank:
         # every coil's on-times, [board, lock, on, off], newest last (tests read them)
         self._coils: collections.deque[list[Any]] = collections.deque(maxlen=_COIL_HISTORY)
         self._seq = itertools.count()
-        self._saved = self._load()
+        self._saved = self._files.load()
         for cid, (board, lock) in (compartments or {}).items():
             self.add_compartment(cid, board, lock)
 
@@ -441,55 +440,19 @@ class Bank:
             self._attend(comp, self._clock(), handle_item=False)
 
     def _log_fire(self, comp: _Compartment) -> None:
-        if self.fire_log is None:
-            return
-        line = f"{time.time():.3f} {comp.board} {comp.lock} {comp.cid}\n"
-        # Opened and closed per fire: the line is in the OS's hands before the pulse
-        # is applied, so it survives a kill -9 of this process.
-        with self.fire_log.open("a", encoding="utf-8") as f:
-            f.write(line)
-
-    def _load(self) -> dict[str, dict[str, Any]]:
-        if self.state_file is None or not self.state_file.exists():
-            return {}
-        try:
-            data = json.loads(self.state_file.read_text(encoding="utf-8"))
-            compartments = data["compartments"]
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            log.warning("sim state file %s unreadable, starting fresh: %s", self.state_file, exc)
-            return {}
-        return {str(k): v for k, v in compartments.items() if isinstance(v, dict)}
+        self._files.log_fire(comp.board, comp.lock, comp.cid)
 
     def _save(self) -> None:
-        if self.state_file is None:
+        if self._files.state_file is None:
             return
         compartments = dict(self._saved)
         compartments.update({cid: c.saved_state() for cid, c in self._compartments.items()})
-        text = json.dumps({"version": _STATE_VERSION, "compartments": compartments}, indent=1)
-        try:
-            _write_atomically(self.state_file, text)
-        except OSError as exc:
-            log.warning("sim state not saved to %s: %s", self.state_file, exc)
+        self._files.save(compartments)
 
 
 def _check_person(mode: str) -> None:
     if mode not in PERSON_MODES:
         raise ValueError(f"person must be one of {PERSON_MODES}, not {mode!r}")
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    # Write-then-rename: a reader (or a restart after kill -9) sees the old file or the
-    # new one, never half of one. No fsync: this guards against a crash of the process,
-    # not of the machine.
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 _SHARED: dict[str, Bank] = {}
