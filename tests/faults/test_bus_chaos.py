@@ -25,10 +25,10 @@ SILENCE_S = float(os.environ.get("CHAOS_SILENCE_S", "10"))
 PLANS = {
     "kerong": ChaosPlan(ops=OPS, silence_s=SILENCE_S),
     # A Modbus poll is 8 + 6 bytes (7.3 ms at 19200 baud) and the 2 ms of silence
-    # before it: 25 ms for a reply leaves a poll's 50 ms room for a second attempt.
+    # before it: 20 ms for a reply leaves a poll's 50 ms room for a second attempt.
     # Two retries, as config/modbus.toml has them.
     "modbus": ChaosPlan(
-        bus="modbus", ops=OPS, silence_s=SILENCE_S, timeout_s=0.025, late_by_s=0.04, retries=2
+        bus="modbus", ops=OPS, silence_s=SILENCE_S, timeout_s=0.02, late_by_s=0.04, retries=2
     ),
 }
 
