@@ -23,6 +23,11 @@ class BoardOffline(DriverError):
     """The board did not answer (time-out, closed port, dead bus)."""
 
 
+class SilentAfterUnlock(BoardOffline):
+    """A poll failed right after an unlock the board did not answer either: two missed
+    exchanges in a row, which the poller counts as two misses."""
+
+
 class NotConnected(BoardOffline):
     """The board has no open driver (it failed to open, or its reopen failed): only a
     reopen brings it back, whereas a driver that is open recovers its port by itself."""

@@ -1,6 +1,7 @@
 """The Kerong KR-CU driver: one CU16 board (16 locks) on an RS-485 bus, over pyserial.
 
-Frames are in :mod:`drivers.kerong_frames`; boards on one port share a
+Frames are in :mod:`drivers.kerong_frames`; a board's exchanges (retries, reopens,
+counters) in :mod:`drivers.kerong_link`; boards on one port share a
 :class:`~drivers.kerong_bus.KerongBus`. Golden frames (``shared/HARDWARE.md``)::
 
     status, board 0          02 00 30 03 35
@@ -53,41 +54,22 @@ polls go on between them), at this board's baud. Scan frames are not counted in
 
 from __future__ import annotations
 
-import logging
-import time
-from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-import serial
-
 from drivers.base import BoardSpec, ChannelReading, DoorState, Driver
-from drivers.errors import BoardOffline, DriverError
-from drivers.kerong_bus import SERIAL_ERRORS, KerongBus, attach_bus, detach_bus
+from drivers.errors import DriverError
+from drivers.kerong_bus import KerongBus
 from drivers.kerong_frames import (
     LOCKS_PER_BOARD,
     MAX_ADDRESS,
-    STATUS_REPLY_LEN,
-    BadAddress,
-    BadChecksum,
-    FrameError,
     StatusReply,
     decode_status_reply,
-    energise_time_request,
-    scan_status_reply,
     status_request,
-    unlock_request,
 )
+from drivers.kerong_link import ERROR_KINDS, KerongLink
 
 __all__ = ["ERROR_KINDS", "KerongBus", "KerongDriver", "readings_from_reply"]
 
-log = logging.getLogger(__name__)
-
-ERROR_KINDS = ("timeout", "checksum", "framing", "io")
-_FIRST_WAIT_S = 0.02
-_POLL_GAP_S = 0.002  # between a poll's attempts: the line turned round, the lock let go
-_MAX_WAIT_S = 0.16
-_REPLY_MARGIN_S = 0.005
-_REQUEST_LEN = 5
 _MAX_ENERGISE_MS = 2000  # the safety layer's hard cap on a pulse
 _ASSUMED_ENERGISE_S = 0.5  # [?] a board's own unlock time: Kerong's advice for solenoids
 _ALL_LOCKS = tuple(range(1, LOCKS_PER_BOARD + 1))
@@ -111,29 +93,6 @@ def readings_from_frame(
 ) -> dict[int, ChannelReading]:
     """Decode one status reply into readings; raises :class:`FrameError` if invalid."""
     return readings_from_reply(decode_status_reply(frame, board), locks, closed_bit, True)
-
-
-_Received = tuple[StatusReply | None, FrameError | None, bool]
-"""(the reply or ``None``, the last rejected frame's error or ``None``, any byte heard)"""
-
-
-class _Failure(Exception):
-    """One failed exchange; ``stuck`` when the port should be reopened before the next."""
-
-    def __init__(self, message: str, stuck: bool) -> None:
-        super().__init__(message)
-        self.stuck = stuck
-
-
-@dataclass
-class _Counters:
-    frames_sent: int = 0
-    replies_ok: int = 0
-    retries: int = 0
-    reopens: int = 0
-    errors: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ERROR_KINDS, 0))
-    last_seen: float | None = None
-    last_error: str | None = None
 
 
 class KerongDriver(Driver):
@@ -166,39 +125,25 @@ class KerongDriver(Driver):
         self.energise_ms: int = self._option("energise_ms", int)
         self._check_options()
         self._locks = tuple(sorted(channel.lock for channel in spec.channels))
-        self._bus: KerongBus | None = None
-        self._counters = _Counters()
-        self._is_stuck = False  # the last attempt heard nothing: reopen before the next
+        self._link = KerongLink(
+            self.name, self.port, self.address, self.baud, self.timeout_s, self.retries, self.rs485
+        )
 
     # -- the contract ---------------------------------------------------------------
 
     def open(self) -> None:
         """Claim the bus and open its port (shared with the other boards on it)."""
-        if self._bus is not None:
-            return
-        try:
-            bus = attach_bus(self.port, self.rs485)
-        except ValueError as exc:
-            raise DriverError(self.name, str(exc)) from exc
-        try:
-            with bus.lock:
-                bus.connection(self.baud, self.timeout_s)
-        except SERIAL_ERRORS as exc:
-            detach_bus(bus)
-            raise self._open_error(exc) from exc
-        self._bus = bus
+        self._link.open()
         if self.energise_ms:
             try:
-                self._set_energise_time()
+                self._link.set_energise_time(self.energise_ms)
             except DriverError:
                 self.close()
                 raise
 
     def close(self) -> None:
         """Release the bus; the last board on it closes the port. Idempotent."""
-        bus, self._bus = self._bus, None
-        if bus is not None:
-            detach_bus(bus)
+        self._link.close()
 
     def all_off(self) -> None:
         """Check that the board answers; there is nothing to switch off.
@@ -207,7 +152,7 @@ class KerongDriver(Driver):
         no output can be left on by the host. Raises :class:`BoardOffline` if the board
         does not answer a status request (after the retries).
         """
-        self._exchange(status_request(self.address))
+        self._link.exchange(status_request(self.address))
 
     def pulse(self, lock: int, seconds: float) -> None:
         """Send the unlock frame of ``lock``; ``seconds`` is not sent (board-timed).
@@ -219,7 +164,7 @@ class KerongDriver(Driver):
         """
         if lock not in self._locks:
             raise DriverError(self.name, f"no lock {lock} on this board (wired: {self._locks})")
-        self._unlock(lock)
+        self._link.unlock(lock)
 
     def pulse_length(self, seconds: float) -> float:
         """The board's energise time: ``energise_ms`` when set; otherwise the board's own
@@ -231,7 +176,7 @@ class KerongDriver(Driver):
 
     def read(self) -> dict[int, ChannelReading]:
         """One status exchange (with retries); raises :class:`BoardOffline`."""
-        reply = self._exchange(status_request(self.address))
+        reply = self._link.exchange(status_request(self.address))
         return readings_from_reply(reply, self._locks, self.closed_bit, self.item_sensors)
 
     def read_within(self, budget_s: float) -> dict[int, ChannelReading]:
@@ -242,14 +187,14 @@ class KerongDriver(Driver):
         starts only while that much is left. A damaged reply comes back early, so it
         is usually retried within the budget; a lost one usually is not.
         """
-        reply = self._exchange(status_request(self.address), budget_s)
+        reply = self._link.exchange(status_request(self.address), budget_s)
         return readings_from_reply(reply, self._locks, self.closed_bit, self.item_sensors)
 
     def stats(self) -> dict[str, Any]:
         """``frames_sent``, ``replies_ok``, ``errors`` by kind (timeout, checksum,
         framing, io), ``retries``, ``reopens``, ``last_seen`` (wall time or ``None``),
         ``last_error``, and where the board is (``port``, ``address``, ``baud``)."""
-        c = self._counters
+        c = self._link.counters
         return {
             "port": self.port,
             "address": self.address,
@@ -271,14 +216,14 @@ class KerongDriver(Driver):
 
     def read_all(self) -> dict[int, ChannelReading]:
         """Like :meth:`read`, for all 16 channels of the board."""
-        reply = self._exchange(status_request(self.address))
+        reply = self._link.exchange(status_request(self.address))
         return readings_from_reply(reply, _ALL_LOCKS, self.closed_bit, self.item_sensors)
 
     def pulse_channel(self, channel: int, seconds: float) -> None:
         """Like :meth:`pulse`, for any of the 16 channels, wired in the config or not."""
         if channel not in _ALL_LOCKS:
             raise DriverError(self.name, f"no channel {channel} on a CU16 (1..{LOCKS_PER_BOARD})")
-        self._unlock(channel)
+        self._link.unlock(channel)
 
     def scan_bus(self) -> list[int]:
         """The addresses 0..15 that answer a status request on this board's bus.
@@ -287,213 +232,9 @@ class KerongDriver(Driver):
         and ``timeout_s`` to answer; the bus is held for one exchange at a time. Raises
         :class:`BoardOffline` when the port cannot be used.
         """
-        bus = self._attached()
-        return [address for address in range(MAX_ADDRESS + 1) if self._answers(bus, address)]
+        return self._link.scan()
 
-    def _answers(self, bus: KerongBus, address: int) -> bool:
-        for _attempt in range(2):  # a second try only after a garbled answer
-            replied, heard = self._probe(bus, address)
-            if replied or not heard:
-                return replied
-        return False
-
-    def _probe(self, bus: KerongBus, address: int) -> tuple[bool, bool]:
-        """One status exchange with ``address``: (a valid reply came, any byte came)."""
-        with bus.lock:
-            if self._bus is not bus:
-                raise BoardOffline(self.name, "closed during the bus scan")
-            try:
-                ser = bus.connection(self.baud, self.timeout_s)
-                ser.reset_input_buffer()
-                ser.write(status_request(address))
-                reply, _, heard = self._receive(ser, address)
-            except SERIAL_ERRORS as exc:
-                raise BoardOffline(self.name, f"bus scan on {self.port} failed: {exc}") from exc
-        return reply is not None, heard
-
-    # -- exchanges ------------------------------------------------------------------
-
-    def _exchange(self, request: bytes, budget_s: float | None = None) -> StatusReply:
-        """Send ``request`` until a valid status reply comes back, or raise BoardOffline.
-
-        Each attempt holds the bus only for itself: the waits between attempts let the
-        other boards on the bus be polled. After an attempt that heard nothing at all
-        (the field's "stuck busy" board) or an I/O error, the port is flushed and reopened,
-        before the next attempt of this exchange or, when none was left (a poll's budget
-        spent), of the next one. With ``budget_s`` (see :meth:`read_within`), attempts
-        stop when it is spent.
-        """
-        bus = self._attached()
-        wait = _FIRST_WAIT_S if budget_s is None else _POLL_GAP_S
-        failure: _Failure | None = None
-        deadline: float | None = None
-        attempts = 0
-        for attempt in range(self.retries + 1):
-            if attempt:
-                if deadline is not None and deadline - time.monotonic() < wait + self._least_s:
-                    break
-                self._counters.retries += 1
-                time.sleep(wait)
-                if budget_s is None:
-                    wait = min(wait * 2, _MAX_WAIT_S)
-            with bus.lock:
-                timeout_s = self.timeout_s
-                if budget_s is not None:
-                    # Counted from when the bus is ours: waiting for another board's
-                    # exchange must not cost this board its answer.
-                    now = time.monotonic()
-                    deadline = now + budget_s if deadline is None else deadline
-                    timeout_s = max(min(timeout_s, deadline - now), self._least_s)
-                if self._is_stuck:
-                    self._reopen(bus)
-                attempts += 1
-                try:
-                    reply = self._attempt(bus, request, timeout_s)
-                except _Failure as exc:
-                    failure = exc
-                    self._is_stuck = exc.stuck
-                    continue
-                self._is_stuck = False
-                return reply
-        raise BoardOffline(
-            self.name,
-            f"no valid reply from address {self.address} on {self.port} "
-            f"after {attempts} attempt{'s' if attempts > 1 else ''}: {failure}",
-        )
-
-    @property
-    def _least_s(self) -> float:
-        """The shortest wait for a reply worth an attempt: request and reply on the wire,
-        and a margin for the board and the host."""
-        return (_REQUEST_LEN + STATUS_REPLY_LEN) * 10 / self.baud + _REPLY_MARGIN_S
-
-    def _unlock(self, lock: int) -> None:
-        """The unlock exchange of :meth:`pulse`, for any channel of the board."""
-        bus = self._attached()
-        with bus.lock:
-            if self._is_stuck:
-                self._reopen(bus)
-                self._is_stuck = False
-            try:
-                ser = self._send(bus, unlock_request(self.address, lock))
-                reply, _, heard = self._receive(ser)
-            except SERIAL_ERRORS as exc:
-                self._count_error("io", str(exc))
-                self._is_stuck = True  # reopen before the next exchange
-                raise BoardOffline(self.name, f"unlock of lock {lock} not sent: {exc}") from exc
-        if reply is not None:
-            self._seen()
-        if heard:
-            return
-        try:
-            self._exchange(status_request(self.address))
-        except BoardOffline as exc:
-            raise BoardOffline(
-                self.name, f"no answer after the unlock of lock {lock}; it may not have fired"
-            ) from exc
-
-    def _attempt(self, bus: KerongBus, request: bytes, timeout_s: float) -> StatusReply:
-        try:
-            reply, rejected, heard = self._receive(self._send(bus, request), timeout_s=timeout_s)
-        except SERIAL_ERRORS as exc:
-            self._count_error("io", str(exc))
-            raise _Failure(f"serial error: {exc}", stuck=True) from exc
-        if reply is not None:
-            self._seen()
-            return reply
-        if rejected is not None:
-            self._count_error(rejected.kind, str(rejected))
-            raise _Failure(f"bad reply: {rejected}", stuck=False)
-        message = f"no reply within {timeout_s:.3g} s" if not heard else "incomplete reply"
-        self._count_error("timeout", message)
-        raise _Failure(message, stuck=not heard)
-
-    def _send(self, bus: KerongBus, frame: bytes) -> serial.Serial:
-        """Flush what is left of earlier replies, then write ``frame``; caller holds the bus."""
-        ser = bus.connection(self.baud, self.timeout_s)
-        ser.reset_input_buffer()
-        ser.write(frame)
-        self._counters.frames_sent += 1
-        return ser
-
-    def _receive(
-        self, ser: serial.Serial, address: int | None = None, timeout_s: float | None = None
-    ) -> _Received:
-        """Read until a valid status reply of this board (or of ``address``) or
-        ``timeout_s`` (by default the board's option) has passed.
-
-        Returns (the reply or ``None``, the last rejected frame's error or ``None``,
-        whether any byte came at all). Noise before a reply is skipped, not fatal. A
-        reply of another board (one that answered its own request too late) held the
-        line while ours was due: the wait starts again, once, from the end of that reply
-        (at least one exchange's time on the wire).
-        """
-        address = self.address if address is None else address
-        wait_s = self.timeout_s if timeout_s is None else timeout_s
-        deadline = time.monotonic() + wait_s
-        buffer = bytearray()
-        rejected: FrameError | None = None
-        heard = stretched = False
-        while True:
-            reply, last = scan_status_reply(buffer, address)
-            rejected = last or rejected
-            if reply is not None:
-                return reply, rejected, True
-            if isinstance(last, BadChecksum):
-                return None, last, True  # this board's reply, damaged: no other is coming
-            if isinstance(last, BadAddress) and not stretched:
-                stretched = True
-                deadline = max(deadline, time.monotonic() + max(self._least_s, wait_s))
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return None, rejected, heard
-            if ser.timeout is None or abs(ser.timeout - remaining) > 0.001:
-                ser.timeout = remaining
-            chunk = ser.read(max(1, STATUS_REPLY_LEN - len(buffer)))
-            heard = heard or bool(chunk)
-            buffer += chunk
-
-    def _reopen(self, bus: KerongBus) -> None:
-        self._counters.reopens += 1
-        log.debug("board %r: reopening %s", self.name, self.port)
-        bus.shut()  # the attempt that follows opens the port again
-
-    def _set_energise_time(self) -> None:
-        # [?] Unconfirmed command: whatever the board answers (or not) is drained.
-        bus = self._attached()
-        with bus.lock:
-            try:
-                frame = energise_time_request(self.address, self.energise_ms)
-                self._receive(self._send(bus, frame))
-            except SERIAL_ERRORS as exc:
-                self._count_error("io", str(exc))
-                raise BoardOffline(self.name, f"energise time not sent: {exc}") from exc
-        log.info("board %r: energise time set to %d ms", self.name, self.energise_ms)
-
-    # -- bookkeeping ----------------------------------------------------------------
-
-    def _attached(self) -> KerongBus:
-        bus = self._bus
-        if bus is None:
-            raise DriverError(self.name, "not open")
-        return bus
-
-    def _seen(self) -> None:
-        self._counters.replies_ok += 1
-        self._counters.last_seen = time.time()
-
-    def _count_error(self, kind: str, message: str) -> None:
-        self._counters.errors[kind] += 1
-        self._counters.last_error = f"{kind}: {message}"
-
-    def _open_error(self, exc: Exception) -> DriverError:
-        if isinstance(exc, ValueError) and self.rs485:
-            return DriverError(
-                self.name,
-                f"kernel RS-485 mode is not available on {self.port} ({exc}); "
-                "set rs485 = false for an adapter that switches direction itself",
-            )
-        return BoardOffline(self.name, f"cannot open {self.port}: {exc}")
+    # -- options --------------------------------------------------------------------
 
     def _option(self, key: str, kind: type) -> Any:
         value = self.spec.options.get(key, self.OPTIONS[key][1])

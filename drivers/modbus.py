@@ -40,10 +40,11 @@ sensed elsewhere.
 Errors: a time-out is :class:`~drivers.errors.BoardOffline`; a CRC error or a garbled or
 mismatched reply is :class:`BadReply`; a Modbus exception response is
 :class:`ModbusExceptionReply`; each names the board. Time-outs and bad replies are
-retried (``retries`` times, waits growing 20, 40, 80 ms ...); a flash is retried only
-while the lock's longest possible continuous on-time stays within
-:data:`~drivers.safety.MAX_PULSE_S`. Every frame starts after at least 3.5 character
-times of silence on the bus (4 ms at 9600 baud; 1.75 ms above 19200).
+retried (``retries`` times, waits growing 20, 40, 80 ms ...: a silent board costs a read
+0.66 s with the defaults); a poll (:meth:`~ModbusRelayDriver.read_within`) stops at its
+budget instead; a flash is retried only while the lock's longest possible continuous
+on-time stays within :data:`~drivers.safety.MAX_PULSE_S`. Every frame starts after at
+least 3.5 character times of silence on the bus (4 ms at 9600 baud; 1.75 ms above 19200).
 
 For the technician's tools: the board has 8 channels (``channel_count``), whatever the
 config wires; :meth:`~ModbusRelayDriver.read_all` and
@@ -67,10 +68,10 @@ from pymodbus.client import ModbusSerialClient
 from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
 
 from drivers.base import BoardSpec, ChannelReading, DoorState, Driver
+from drivers.budget import ReadBudget
 from drivers.errors import BoardOffline, DriverError
-from drivers.modbus_bus import ModbusBus, PortRefused, attach_bus, detach_bus
+from drivers.modbus_bus import ModbusBus, PortRefused, attach_bus, detach_bus, read_until
 from drivers.modbus_frames import (
-    ADDRESS_REGISTER,
     FC_READ_COILS,
     FC_READ_INPUTS,
     FC_WRITE_COIL,
@@ -79,13 +80,12 @@ from drivers.modbus_frames import (
     ModbusExceptionReply,
     check_echo,
     check_response,
+    damaged_reply,
     door_readings,
     echo_complete,
     flash_frame,
     flash_units,
     frame_start,
-    read_register_frame,
-    register_reply_from,
     silence_s,
 )
 from drivers.safety import MAX_PULSE_S
@@ -95,6 +95,9 @@ __all__ = ["BadReply", "ModbusExceptionReply", "ModbusRelayDriver"]
 _T = TypeVar("_T")
 
 _RETRY_WAIT_S = 0.02
+_POLL_GAP_S = 0.002  # between a poll's attempts: the silence after a frame comes on top
+_REPLY_MARGIN_S = 0.01  # for the board and the host (pymodbus looks for bytes every 4 chars)
+_POLL_BYTES = 8 + 6  # a read request and its reply (8 coils or inputs)
 SCAN_ADDRESSES = range(1, 33)
 """What :meth:`ModbusRelayDriver.scan_bus` asks by default (1..247 would take minutes)."""
 SCAN_TIMEOUT_S = 0.05
@@ -129,6 +132,7 @@ class ModbusRelayDriver(Driver):
     }
 
     board_times_pulse = True
+    one_baud_per_bus = True  # for the config check: the bus refuses a second speed
 
     def __init__(self, spec: BoardSpec) -> None:
         super().__init__(spec)
@@ -246,14 +250,30 @@ class ModbusRelayDriver(Driver):
         self._counters.pulses += 1
 
     def read(self) -> dict[int, ChannelReading]:
+        """One read of the doors (with retries); raises :class:`BoardOffline`."""
         return self._read(self._locks)
 
-    def _read(self, locks: tuple[int, ...]) -> dict[int, ChannelReading]:
+    def read_within(self, budget_s: float) -> dict[int, ChannelReading]:
+        """:meth:`read`, given up after about ``budget_s`` (from when the bus is ours).
+
+        Each attempt waits ``timeout_s`` or what is left of the budget, whichever is
+        less, but never less than the request's and reply's wire time, the silence
+        before the request and a margin; a retry starts only while that much is left.
+        A garbled reply comes back early, so it is usually asked again within the
+        budget; a lost one usually is not: the next poll is the retry.
+        """
+        least_s = _POLL_BYTES * 10 / self.baud + silence_s(self.baud) + _REPLY_MARGIN_S
+        return self._read(self._locks, ReadBudget(budget_s, least_s))
+
+    def _read(
+        self, locks: tuple[int, ...], budget: ReadBudget | None = None
+    ) -> dict[int, ChannelReading]:
         if self.inputs == "none":
-            self._exchange(self._at("read relays"), self._read_relays)
+            self._exchange(self._at("read relays"), self._read_relays, budget=budget)
             return {lock: ChannelReading(DoorState.UNKNOWN) for lock in locks}
         read_inputs = self._read_inputs(locks)
-        return self._exchange(self._at("read inputs", self.input_address), read_inputs)
+        where = self._at("read inputs", self.input_address)
+        return self._exchange(where, read_inputs, budget=budget)
 
     def stats(self) -> dict[str, Any]:
         """``frames`` sent, good ``replies``, ``errors`` by kind (``timeout``, ``crc``,
@@ -297,7 +317,6 @@ class ModbusRelayDriver(Driver):
         return sorted(a for a in set(addresses) if self._answers(a, timeout_s))
 
     def _answers(self, address: int, timeout_s: float) -> bool:
-        frame = read_register_frame(address, ADDRESS_REGISTER)
         bus = self._bus
         if bus is None:
             raise BoardOffline(self.name, "not open")
@@ -305,28 +324,11 @@ class ModbusRelayDriver(Driver):
             if self._bus is not bus:  # closed meanwhile: the port must not be reopened
                 raise BoardOffline(self.name, "closed during the bus scan")
             try:
-                port = bus.client(timeout_s).socket
+                return bus.probe(address, timeout_s)
             except PortRefused as exc:
                 raise BoardOffline(self.name, str(exc)) from exc
-            if port is None:
-                raise BoardOffline(self.name, "not open")
-            _wait_until(bus.quiet_at)
-            try:
-                port.reset_input_buffer()
-                port.write(frame)
-                heard = b""
-                deadline = time.monotonic() + timeout_s
-                while time.monotonic() < deadline and not register_reply_from(address, heard):
-                    waiting = port.in_waiting
-                    if waiting:
-                        heard += port.read(waiting)
-                    else:
-                        time.sleep(max(0.0005, 20 / self.baud))
             except (OSError, ValueError, serial.SerialException) as exc:
                 raise BoardOffline(self.name, f"bus scan on {self.port} failed: {exc}") from exc
-            finally:
-                bus.quiet_at = time.monotonic() + silence_s(self.baud)
-        return register_reply_from(address, heard)
 
     # -- one request, its retries and its errors -----------------------------------------
 
@@ -336,6 +338,7 @@ class ModbusRelayDriver(Driver):
         attempt: Callable[[ModbusSerialClient], _T],
         *,
         may_retry: Callable[[float], bool] = lambda elapsed: True,
+        budget: ReadBudget | None = None,
     ) -> _T:
         bus = self._bus
         if bus is None:
@@ -345,13 +348,16 @@ class ModbusRelayDriver(Driver):
         attempts = 0
         while attempts <= self.retries:
             if attempts:
-                if not may_retry(time.monotonic() - started):
+                wait = _RETRY_WAIT_S * 2 ** (attempts - 1) if budget is None else _POLL_GAP_S
+                if not may_retry(time.monotonic() - started) or (
+                    budget is not None and not budget.allows(wait)
+                ):
                     break
                 self._counters.retries += 1
-                time.sleep(_RETRY_WAIT_S * 2 ** (attempts - 1))
+                time.sleep(wait)
             attempts += 1
             try:
-                result = self._attempt(bus, attempt)
+                result = self._attempt(bus, attempt, budget)
             except (BadReply, BoardOffline) as exc:
                 error = exc
                 continue
@@ -372,12 +378,17 @@ class ModbusRelayDriver(Driver):
         self._counters.last_error = str(final)
         raise final
 
-    def _attempt(self, bus: ModbusBus, attempt: Callable[[ModbusSerialClient], _T]) -> _T:
+    def _attempt(
+        self, bus: ModbusBus, attempt: Callable[[ModbusSerialClient], _T], budget: ReadBudget | None
+    ) -> _T:
         with bus.lock:
             if self._bus is not bus:  # closed meanwhile: the port must not be reopened
                 raise BoardOffline(self.name, "closed")
+            # A poll's budget counts from when the bus is ours: waiting for another
+            # board's exchange must not cost this board its answer.
+            timeout_s = self.timeout_s if budget is None else budget.timeout(self.timeout_s)
             try:
-                client = bus.client(self.timeout_s)
+                client = bus.client(timeout_s)
             except PortRefused as exc:
                 raise self._count("port", BoardOffline(self.name, str(exc))) from exc
             bus.tracer = self._trace
@@ -393,7 +404,7 @@ class ModbusRelayDriver(Driver):
         attempt: Callable[[ModbusSerialClient], _T],
     ) -> _T:
         """One request and its reply; the caller holds the bus."""
-        _wait_until(bus.quiet_at)
+        bus.wait_quiet()
         self._rx_seen = False
         self._counters.frames += 1
         try:
@@ -425,12 +436,17 @@ class ModbusRelayDriver(Driver):
         return error
 
     def _trace(self, sending: bool, data: bytes) -> bytes:
-        """pymodbus's hook on raw bytes: note that bytes came, and drop line noise
-        before the reply's header (pymodbus's own hunt gives up on a false start)."""
+        """pymodbus's hook on raw bytes: note that bytes came, drop line noise before
+        the reply's header (pymodbus's own hunt gives up on a false start), and end the
+        attempt at a whole reply with a wrong CRC (pymodbus would wait out its time-out
+        for a reply that is not coming, the whole of a poll's budget)."""
         if sending or not data:
             return data
         self._rx_seen = True
-        return data[frame_start(data, *self._expect) :]
+        reply = data[frame_start(data, *self._expect) :]
+        if reply[:1] == bytes([self._expect[0]]) and damaged_reply(reply):
+            raise BadReply(self.name, "CRC error or garbled reply", "crc")
+        return reply
 
     # -- the requests ---------------------------------------------------------------------
 
@@ -451,22 +467,11 @@ class ModbusRelayDriver(Driver):
                 raise BoardOffline(self.name, "serial port closed")
             port.reset_input_buffer()
             port.write(frame)
-            check_echo(frame, self._read_echo(port, frame), self.name)
+            echo = read_until(port, lambda got: echo_complete(frame, got), self.timeout_s)
+            self._rx_seen = bool(echo)
+            check_echo(frame, echo, self.name)
 
         return attempt
-
-    def _read_echo(self, port: serial.Serial, request: bytes) -> bytes:
-        """Bytes from the port until the echo (or an exception frame) or the time-out."""
-        reply = b""
-        deadline = time.monotonic() + self.timeout_s
-        while time.monotonic() < deadline and not echo_complete(request, reply):
-            waiting = port.in_waiting
-            if waiting:
-                reply += port.read(waiting)
-                self._rx_seen = True
-            else:
-                time.sleep(max(0.0005, 20 / self.baud))
-        return reply
 
     def _read_relays(self, client: ModbusSerialClient) -> list[bool]:
         self._expect = (self.address, FC_READ_COILS)
@@ -485,13 +490,6 @@ class ModbusRelayDriver(Driver):
             return door_readings(reply, self.input_address, locks, self.closed_level, self.name)
 
         return attempt
-
-
-def _wait_until(moment: float) -> None:
-    """Sleep until monotonic ``moment`` (the end of the silence after the last frame)."""
-    wait = moment - time.monotonic()
-    if wait > 0:
-        time.sleep(wait)
 
 
 def _reason(error: DriverError) -> str:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+import time
 from collections.abc import Callable, Collection
 
 import serial
@@ -35,7 +36,14 @@ import serial.rs485
 from pymodbus.client import ModbusSerialClient
 from pymodbus.framer import FramerType
 
-__all__ = ["ModbusBus", "PortRefused", "attach_bus", "bus_users", "detach_bus"]
+from drivers.modbus_frames import (
+    ADDRESS_REGISTER,
+    read_register_frame,
+    register_reply_from,
+    silence_s,
+)
+
+__all__ = ["ModbusBus", "PortRefused", "attach_bus", "bus_users", "detach_bus", "read_until"]
 
 Tracer = Callable[[bool, bytes], bytes]
 
@@ -80,6 +88,29 @@ class ModbusBus:
             port.timeout = timeout_s  # and pyserial's, for a reply that stops half-way
         return client
 
+    def wait_quiet(self) -> None:
+        """Sleep until the silence after the bus's last frame has passed."""
+        wait = self.quiet_at - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+
+    def probe(self, address: int, timeout_s: float) -> bool:
+        """Whether ``address`` answers a read of the address register within
+        ``timeout_s`` (any CRC-valid answer, an exception included). Raises
+        :class:`PortRefused` or the port's own error."""
+        port = self.client(timeout_s).socket
+        if port is None:
+            raise PortRefused(f"serial port {self.port!r} is not open")
+        frame = read_register_frame(address, ADDRESS_REGISTER)
+        self.wait_quiet()
+        try:
+            port.reset_input_buffer()
+            port.write(frame)
+            heard = read_until(port, lambda got: register_reply_from(address, got), timeout_s)
+        finally:
+            self.quiet_at = time.monotonic() + silence_s(self.baud)
+        return register_reply_from(address, heard)
+
     def shut(self) -> None:
         """Close the port (best effort); the next :meth:`client` opens it again."""
         client, self._client = self._client, None
@@ -111,6 +142,19 @@ class ModbusBus:
                 client.close()
                 raise PortRefused(f"kernel RS-485 mode refused: {exc}", rs485=True) from exc
         return client
+
+
+def read_until(port: serial.Serial, done: Callable[[bytes], bool], timeout_s: float) -> bytes:
+    """Bytes from ``port`` until ``done(bytes so far)`` or ``timeout_s`` has passed."""
+    heard = b""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and not done(heard):
+        waiting = port.in_waiting
+        if waiting:
+            heard += port.read(waiting)
+        else:
+            time.sleep(max(0.0005, 20 / port.baudrate))
+    return heard
 
 
 _BUSES: dict[str, ModbusBus] = {}

@@ -36,6 +36,7 @@ __all__ = [
     "check_echo",
     "check_response",
     "crc16_modbus",
+    "damaged_reply",
     "door_readings",
     "echo_complete",
     "flash_frame",
@@ -171,6 +172,22 @@ def frame_start(data: bytes, address: int, function: int) -> int:
         if data[start] == address and data[start + 1] in (function, function | 0x80):
             return start
     return 0
+
+
+def damaged_reply(data: bytes) -> bool:
+    """Whether ``data``, starting at a reply's header, holds the whole reply (by the
+    length its function code implies) with a wrong CRC: no other reply is coming."""
+    if len(data) < 3:
+        return False
+    if data[1] & 0x80:
+        size = 5
+    elif data[1] in (1, 2, 3, 4):
+        size = 5 + data[2]
+    elif data[1] in (5, 6):
+        size = 8
+    else:
+        return False
+    return len(data) >= size and with_crc(data[: size - 2]) != data[:size]
 
 
 def echo_complete(request: bytes, reply: bytes) -> bool:

@@ -29,13 +29,21 @@ A change confirmed at once: when a read differs from the one before, the next
 debouncer that wants N agreeing reads over a window W sees them within W of the
 change, not N - 1 periods later (the kiosk sets ``confirm_s = W / (N - 1)``). A change
 seen while confirming does not start another run: a flapping sensor costs at most
-``confirm_reads`` extra reads per period.
+``confirm_reads`` extra reads per period. A quick read is only made where its budget
+ends before the grid's next tick, so it never delays a poll of the grid; one that fails
+is dropped, not counted as a missed poll: health is judged on the grid's polls alone,
+so the extra reads cannot make noise on the bus look like a dead board.
 
 Bounds, with P the poll period (plus the wait for a bus shared with other boards):
 
 * offline: the first poll after the board stopped answering starts within P, each
-  failed poll ends half a period after it started, so ``on_health(False)`` comes at most
-  ``(offline_after + 0.5) * P`` after the board's last answer: 2.5 P by default;
+  failed poll ends half a period after it started and is followed at once by the next
+  (a failed poll is asked again, not a period later), so ``on_health(False)`` comes at
+  most ``P + offline_after * P / 2`` after the board's last answer: 2 P by default. An
+  unlock the board did not answer (its retries spent, while the poll waited for the
+  board) counts as a failed poll: the poll after it
+  (:class:`~drivers.errors.SilentAfterUnlock`) counts twice, so the unlock's retries do
+  not add to the bound;
 * online: an offline board is read every period, so ``on_health(True)`` comes within P
   and one reply of the board answering again (a board that is not connected: at its
   next reopen).
@@ -52,7 +60,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from drivers.base import ChannelReading
-from drivers.errors import NotConnected
+from drivers.errors import NotConnected, SilentAfterUnlock
 
 __all__ = [
     "READ_BUDGET",
@@ -67,6 +75,9 @@ log = logging.getLogger(__name__)
 
 READ_BUDGET = 0.5
 """A poll's read may take this fraction of the poll period."""
+
+_RETRY_GAP_S = 0.002
+"""After a missed poll, the next read comes this soon (the bus is let go in between)."""
 
 SampleCallback = Callable[[str, dict[int, ChannelReading] | None, float], None]
 """``on_sample(board, readings or None if the read failed, monotonic time of the read)``"""
@@ -162,35 +173,51 @@ class Poller(threading.Thread):
 
     def run(self) -> None:
         tick = time.monotonic()  # the grid's next tick
+        quick = False  # the next read is a confirming one, between ticks
         while not self._stop_event.is_set():
+            missed = False
             if self._is_online:
-                self._poll()
+                missed = not self._poll(quick)
             else:
                 self._poll_offline()
             now = time.monotonic()
             if now >= tick:
                 tick = next_deadline(tick, self.period, now)
-            wake = tick
-            if self._confirming:
+            wake, quick = tick, False
+            if missed and self._is_online:
+                # Asked again at once: a dead board is found in offline_after budgets,
+                # not in as many periods.
+                self._confirming = 0
+                wake = now + _RETRY_GAP_S
+            elif self._confirming and now + self.confirm_s + self.budget_s <= tick:
+                # A quick read only where it ends (its budget spent) before the next
+                # tick: it never holds the bus when the grid's poll is due.
                 self._confirming -= 1
-                wake = min(tick, now + self.confirm_s)
+                wake, quick = now + self.confirm_s, True
             else:
+                self._confirming = 0
                 self._in_run = False
             self._stop_event.wait(max(0.0, wake - now))
 
-    def _poll(self) -> None:
+    def _poll(self, quick: bool = False) -> bool:
+        """One read; False if it failed and counted as a missed poll."""
         t = time.monotonic()
         try:
             readings = self.link.read(self.board, self.budget_s)
         except Exception as exc:
+            if quick:
+                self._confirming = 0  # the grid's next poll decides
+                return True
             self._miss(exc)
             self._deliver(None, t)
-            return
+            return False
         self._misses = 0
         self._deliver(readings, t)
+        return True
 
     def _miss(self, exc: Exception) -> None:
-        self._misses += 1
+        # An unlock the board did not answer just before was a missed exchange too.
+        self._misses += 2 if isinstance(exc, SilentAfterUnlock) else 1
         self.last_error = str(exc)
         self._is_connected = not isinstance(exc, NotConnected)
         log.debug("%s: read %d failed: %s", self.name, self._misses, exc)

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from drivers.base import ChannelReading, Driver
-from drivers.errors import BoardOffline, DriverError, NotConnected
+from drivers.errors import BoardOffline, DriverError, NotConnected, SilentAfterUnlock
 
 __all__ = [
     "DEFAULT_GAP_S",
@@ -83,6 +83,7 @@ class _Board:
     lock: threading.Lock = field(default_factory=threading.Lock)
     is_open: bool = False
     error: DriverError | None = None
+    unlock_unanswered: bool = False  # the last pulse got no answer; no read since
 
 
 @dataclass(frozen=True)
@@ -102,9 +103,11 @@ class LockSafety:
     Each power group has one worker thread taking unlock requests first in, first out.
     A fire starts no earlier than the end of the group's previous pulse plus ``gap_s``,
     whatever driver either board has (the end as the board times it, when it holds a coil
-    longer than asked: :meth:`Driver.pulse_length`); groups fire independently of each
-    other. Requests for A1, A2 (power group "main")
-    and B7 (group "aux"), A2 and B7 arriving while A1's pulse is on::
+    longer than asked: :meth:`Driver.pulse_length`; for a board-timed pulse, counted
+    from when :meth:`Driver.pulse` returned, as a command sent again after a lost answer
+    starts the board's timer again); groups fire independently of each other. Requests
+    for A1, A2 (power group "main") and B7 (group "aux"), A2 and B7 arriving while A1's
+    pulse is on::
 
                 A1    A2  B7
                 |     |   |
@@ -313,10 +316,17 @@ class LockSafety:
                 reason = _reason(entry.error) if entry.error else "not open"
                 raise NotConnected(board, f"not connected ({reason})")
             driver = entry.driver
+            unanswered, entry.unlock_unanswered = entry.unlock_unanswered, False
             try:
                 if all_channels:
                     return driver.read_all()
                 return driver.read() if budget_s is None else driver.read_within(budget_s)
+            except BoardOffline as exc:
+                if unanswered and budget_s is not None:
+                    raise SilentAfterUnlock(
+                        board, f"{_reason(exc)}, nor the unlock before"
+                    ) from exc
+                raise
             except DriverError:
                 raise
             except Exception as exc:
@@ -380,7 +390,9 @@ class LockSafety:
             error = self._pulse(board, request.lock, length, request.any_channel)
             done = time.monotonic()
         _finish(request, error, fired_at)
-        return max(done, fired_at + _coil_time(board.driver, length))
+        # A board-timed coil may have been started by the last frame pulse() sent.
+        started = done if board.driver.board_times_pulse else fired_at
+        return max(done, started + _coil_time(board.driver, length))
 
     def _pulse(self, board: _Board, lock: int, seconds: float, any_channel: bool) -> str | None:
         driver = board.driver
@@ -390,6 +402,7 @@ class LockSafety:
             else:
                 driver.pulse(lock, seconds)
         except DriverError as exc:
+            board.unlock_unanswered = isinstance(exc, BoardOffline)
             return str(exc)
         except Exception as exc:
             log.exception("board %r: pulse on lock %d failed", driver.name, lock)

@@ -51,6 +51,7 @@ OPS: dict[str, _Op] = {
     "snapshot": lambda bank, r: bank.snapshot(),
     "set_person": lambda bank, r: bank.set_person(r["mode"]),
     "fire_counts": lambda bank, r: bank.fire_counts(),
+    "coil_history": lambda bank, r: bank.coil_history(r["board"]),
 }
 
 
@@ -227,3 +228,11 @@ class SimControl:
     def fire_counts(self) -> dict[str, int]:
         result: dict[str, int] = self.call("fire_counts")
         return result
+
+    def coil_history(self, board: str) -> list[tuple[int, float, float]]:
+        """``(lock, on, off)`` of every firing of ``board``'s coils (:meth:`Bank.coil_history`),
+        on the bank's clock (``time.monotonic`` unless the bank was given another)."""
+        return [
+            (int(lock), float(on), float(off))
+            for lock, on, off in self.call("coil_history", board=board)
+        ]

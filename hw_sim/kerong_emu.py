@@ -144,7 +144,9 @@ class KerongBusEmulator:
     """Kerong CU16 boards (``{address: board name in the bank}``) on one pty.
 
     ``pace`` delays each request by its wire time and each reply by its own at ``baud``.
-    ``lock_closed_bit`` is the value of a latched lock's feedback bit (1 on most boards).
+    ``lock_closed_bit`` is the value of a latched lock's feedback bit (1 on most boards):
+    one value for every board, or ``{address: bit}`` (a board left out: 1), as each
+    board on a bus may be wired its own way.
     """
 
     def __init__(
@@ -154,7 +156,7 @@ class KerongBusEmulator:
         link: PtyLink,
         baud: int = 19200,
         pace: bool = False,
-        lock_closed_bit: int = 1,
+        lock_closed_bit: int | Mapping[int, int] = 1,
         *,
         reply_to_unlock: bool = True,
         energise_s: float = _DEFAULT_ENERGISE_S,
@@ -162,14 +164,19 @@ class KerongBusEmulator:
     ) -> None:
         if any(not 0 <= address <= 15 for address in boards):
             raise ValueError("board addresses must be 0..15")
-        if lock_closed_bit not in (0, 1):
+        closed_bits = (
+            dict(lock_closed_bit)
+            if isinstance(lock_closed_bit, Mapping)
+            else dict.fromkeys(boards, lock_closed_bit)
+        )
+        if any(bit not in (0, 1) for bit in closed_bits.values()):
             raise ValueError("lock_closed_bit must be 0 or 1")
         self.bank = bank
         self.boards = dict(boards)
         self.link = link
         self.baud = baud
         self.pace = pace
-        self.lock_closed_bit = lock_closed_bit
+        self.closed_bits = {address: closed_bits.get(address, 1) for address in self.boards}
         self._lock = threading.Lock()
         self._rng = random.Random(seed)
         self._parser = RequestParser()
@@ -372,9 +379,10 @@ class KerongBusEmulator:
     def _status(self, addr: int, name: str) -> bytes:
         lock_bits = item_bits = 0
         sample = self.bank.sample(name)
+        closed = self.closed_bits[addr >> 4]
         for lock in range(1, _BOARD_LOCKS + 1):
             is_open, item = sample.get(lock, (False, False))
-            bit = 1 - self.lock_closed_bit if is_open else self.lock_closed_bit
+            bit = 1 - closed if is_open else closed
             lock_bits |= bit << (lock - 1)
             item_bits |= int(item) << (lock - 1)
         return encode_status_reply(addr, lock_bits, item_bits)

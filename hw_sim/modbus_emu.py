@@ -469,6 +469,8 @@ class ModbusBusEmulator(_Port):
         for board in self.boards:
             if not board.faults.silent:
                 reply = board.handle(frame) or reply
+            elif any(unit.address == frame[0] for unit in board.units):
+                board.counters.silent += 1  # a frame for it, unheard
         return reply
 
 

@@ -17,10 +17,10 @@ What a caller may rely on:
   there is no background thread and a fake clock makes tests deterministic.
 * With a ``state_file`` the physical state (doors, items, latches, jams, leave-open) is
   written atomically on every change and loaded at construction: a daemon killed with
-  ``kill -9`` finds the doors as it left them, as real doors do.
-* With a ``fire_log`` every fire is appended to it, and every door opening and closing
-  to the door log beside it, ``sim-doors.log`` (``"<wall time> <compartment> opened|closed
-  item=0|1"``): the bank's own history, which survives a ``kill -9`` of its process.
+  ``kill -9`` finds the doors as it left them, as real doors do. With a ``fire_log``
+  every fire is appended to it, and every door opening and closing to the door log
+  beside it (the bank's own history, which survives a ``kill -9`` of its process). The
+  files are :mod:`hw_sim.bank_files`'s.
 * Every method is thread-safe.
 """
 
@@ -29,10 +29,7 @@ from __future__ import annotations
 import collections
 import heapq
 import itertools
-import json
 import logging
-import os
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -40,7 +37,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hw_sim.bank_files import DOOR_LOG, BankFiles
+
 __all__ = [
+    "DOOR_LOG",
     "PERSON_MODES",
     "Bank",
     "BoardDead",
@@ -51,10 +51,8 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-DOOR_LOG = "sim-doors.log"
 
 PERSON_MODES = ("auto", "manual")
-_STATE_VERSION = 1
 _COIL_HISTORY = 1000
 
 _SAVED_FIELDS = ("door_open", "latched", "item", "jammed", "leave_open")
@@ -130,9 +128,9 @@ class Bank:
         self.person_handles_items = person_handles_items
         self.open_delay_s = open_delay_s
         self.close_delay_s = close_delay_s
-        self.state_file = Path(state_file) if state_file else None
-        self.fire_log = Path(fire_log) if fire_log else None
-        self.door_log = self.fire_log.with_name(DOOR_LOG) if self.fire_log else None
+        self._files = BankFiles(state_file, fire_log)
+        self.state_file, self.fire_log = self._files.state_file, self._files.fire_log
+        self.door_log = self._files.door_log
         self._compartments: dict[str, _Compartment] = {}
         self._by_lock: dict[tuple[str, int], _Compartment] = {}
         self._boards: set[str] = set()
@@ -141,7 +139,7 @@ class Bank:
         # every coil's on-times, [board, lock, on, off], newest last (tests read them)
         self._coils: collections.deque[list[Any]] = collections.deque(maxlen=_COIL_HISTORY)
         self._seq = itertools.count()
-        self._saved = self._load()
+        self._saved = self._files.load()
         for cid, (board, lock) in (compartments or {}).items():
             self.add_compartment(cid, board, lock)
 
@@ -196,17 +194,24 @@ class Bank:
     def energise(self, board: str, lock: int, seconds: float) -> None:
         """Fire ``lock`` of ``board`` for ``seconds``; the coil goes off by itself.
 
-        Every fire is counted and appended to the fire log, even on a jammed lock.
+        Every fire is counted and appended to the fire log, even on a jammed lock. A
+        coil told on again while it is still on (a board's command sent again after a
+        lost answer) stays on longer instead: one energisation, one unlock, no new fire.
         Raises :class:`BoardDead` if the board is dead.
         """
         with self._lock:
             now = self._tick()
             self._check_alive(board)
             comp = self._at(board, lock)
-            comp.energised_until = now + max(0.0, seconds)
-            self._coils.append([board, lock, now, comp.energised_until])
-            comp.fires += 1
-            self._log_fire(comp)
+            if now < comp.energised_until:
+                self._extend(comp, now + max(0.0, seconds))
+                if not comp.latched:
+                    return  # already let go by this energisation
+            else:
+                comp.energised_until = now + max(0.0, seconds)
+                self._coils.append([board, lock, now, comp.energised_until])
+                comp.fires += 1
+                self._log_fire(comp)
             if comp.jammed:
                 return
             comp.latched = False
@@ -215,6 +220,13 @@ class Bank:
             else:
                 self._pop(comp, now)
             self._save()
+
+    def _extend(self, comp: _Compartment, until: float) -> None:
+        comp.energised_until = max(comp.energised_until, until)
+        for coil in reversed(self._coils):
+            if (coil[0], coil[1]) == (comp.board, comp.lock):
+                coil[3] = comp.energised_until
+                return
 
     def all_off(self, board: str) -> None:
         """Switch every coil of ``board`` off now. Raises :class:`BoardDead`."""
@@ -436,62 +448,22 @@ class Bank:
             self._attend(comp, self._clock(), handle_item=False)
 
     def _log_fire(self, comp: _Compartment) -> None:
-        if self.fire_log is None:
-            return
-        line = f"{time.time():.3f} {comp.board} {comp.lock} {comp.cid}\n"
-        # Opened and closed per fire: the line is in the OS's hands before the pulse
-        # is applied, so it survives a kill -9 of this process.
-        with self.fire_log.open("a", encoding="utf-8") as f:
-            f.write(line)
+        self._files.log_fire(comp.board, comp.lock, comp.cid)
 
     def _log_door(self, comp: _Compartment) -> None:
-        if self.door_log is None:
-            return
-        what = "opened" if comp.door_open else "closed"
-        with self.door_log.open("a", encoding="utf-8") as f:
-            f.write(f"{time.time():.3f} {comp.cid} {what} item={int(comp.item)}\n")
-
-    def _load(self) -> dict[str, dict[str, Any]]:
-        if self.state_file is None or not self.state_file.exists():
-            return {}
-        try:
-            data = json.loads(self.state_file.read_text(encoding="utf-8"))
-            compartments = data["compartments"]
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            log.warning("sim state file %s unreadable, starting fresh: %s", self.state_file, exc)
-            return {}
-        return {str(k): v for k, v in compartments.items() if isinstance(v, dict)}
+        self._files.log_door(comp.cid, comp.door_open, comp.item)
 
     def _save(self) -> None:
-        if self.state_file is None:
+        if self._files.state_file is None:
             return
         compartments = dict(self._saved)
         compartments.update({cid: c.saved_state() for cid, c in self._compartments.items()})
-        text = json.dumps({"version": _STATE_VERSION, "compartments": compartments}, indent=1)
-        try:
-            _write_atomically(self.state_file, text)
-        except OSError as exc:
-            log.warning("sim state not saved to %s: %s", self.state_file, exc)
+        self._files.save(compartments)
 
 
 def _check_person(mode: str) -> None:
     if mode not in PERSON_MODES:
         raise ValueError(f"person must be one of {PERSON_MODES}, not {mode!r}")
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    # Write-then-rename: a reader (or a restart after kill -9) sees the old file or the
-    # new one, never half of one. No fsync: this guards against a crash of the process,
-    # not of the machine.
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 _SHARED: dict[str, Bank] = {}

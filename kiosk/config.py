@@ -93,9 +93,11 @@ def _check_boards(config: Config, problems: Problems) -> None:
     A driver refuses at construction what it cannot be built from (a ``gpio`` board: a
     pin listed twice, a compartment on a lock without a pin). A driver that claims GPIO
     pins lists them in ``gpio_pins`` (``{bcm: use}``): the pins belong to the one Pi, so
-    two boards claiming one pin are refused too.
+    two boards claiming one pin are refused too. A driver whose bus runs at one speed
+    (``one_baud_per_bus``: Modbus) refuses two boards on one port at different bauds.
     """
     claimed: dict[int, tuple[str, str]] = {}
+    speeds: dict[tuple[str, str], tuple[str, int]] = {}
     for i, spec in enumerate(config.board_specs()):
         key = f"boards[{i}]"
         try:
@@ -106,6 +108,12 @@ def _check_boards(config: Config, problems: Problems) -> None:
         except Exception as exc:  # a driver's constructor may fail in any way; report it
             problems.add(key, f"driver {spec.driver!r} cannot be built: {exc}")
             continue
+        if getattr(driver, "one_baud_per_bus", False):
+            port, baud = str(getattr(driver, "port")), int(getattr(driver, "baud"))  # noqa: B009
+            other, their_baud = speeds.setdefault((spec.driver, port), (spec.name, baud))
+            if their_baud != baud:
+                message = f"baud {baud} on port {port}, where board {other!r} has {their_baud}"
+                problems.add(key, f"{message}: every board on one bus needs the same baud")
         for pin, use in dict(getattr(driver, "gpio_pins", {})).items():
             board, their_use = claimed.setdefault(pin, (spec.name, use))
             if board != spec.name:

@@ -87,15 +87,21 @@ class Simulator:
         return self
 
     def _start_kerong_bus(self, port: str, specs: list[BoardSpec]) -> None:
+        """One emulator for the boards on ``port``, each with its own lock-bit polarity.
+
+        A Kerong bus may mix bauds (the driver switches the port's speed per board); a
+        pty has no speed, and the emulator paces at one baud: the first board's.
+        """
         boards = {int(s.options["address"]): s.name for s in specs}
-        first = specs[0].options
         emulator = KerongBusEmulator(
             self.bank,
             boards,
             PtyLink(_link(port)),
-            baud=int(first["baud"]),
+            baud=int(specs[0].options["baud"]),
             pace=self.pace,
-            lock_closed_bit=int(first["lock_closed_bit"]),
+            lock_closed_bit={
+                int(s.options["address"]): int(s.options["lock_closed_bit"]) for s in specs
+            },
         ).start()
         self.emulators.append(emulator)
         names = ", ".join(f"{s.name!r} (address {s.options['address']})" for s in specs)

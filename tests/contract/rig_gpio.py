@@ -17,6 +17,7 @@ machine without the ``gpio`` extra; the rig's tests are then skipped.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,14 @@ class GpioRig:
 
     def make_driver(self) -> Driver:
         return create_driver(self.spec)
+
+    def leave_coil_on(self, lock: int) -> float:
+        """The lock's output pin driven to its energised level before the driver claims
+        it (a previous process died with it high); only the driver's reset ends it."""
+        pin = self.factory.pin(OPTIONS["lock_pins"][lock - 1])
+        pin.function = "output"
+        pin.state = True
+        return math.inf
 
     def kill_board(self) -> None:
         self.bank.kill_board(self.board)

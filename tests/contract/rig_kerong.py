@@ -38,6 +38,14 @@ class KerongRig:
     def make_driver(self) -> Driver:
         return create_driver(self.spec)
 
+    def leave_coil_on(self, lock: int) -> float:
+        """Lock ``lock`` energised as the board does for an unlock (the last run's, sent
+        just before it died); the board ends it after its energise time, returned: a
+        Kerong board has no off command."""
+        energise_s = self.emulator.energise_s(ADDRESS)
+        self.bank.energise(self.board, lock, energise_s)
+        return energise_s
+
     def kill_board(self) -> None:
         self.bank.kill_board(self.board)
 

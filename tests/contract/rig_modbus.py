@@ -7,10 +7,11 @@ master, in front of a fresh bank whose auto person closes a door 0.3 s after it 
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from drivers.base import BoardSpec, ChannelSpec, Driver, create_driver
-from hw_sim.modbus_emu import ModbusRelayEmulator
+from hw_sim.modbus_emu import ModbusRelayEmulator, frame_with_crc
 from hw_sim.model import Bank
 
 LOCKS = (1, 2, 3, 4)
@@ -38,6 +39,13 @@ class ModbusRig:
 
     def make_driver(self) -> Driver:
         return create_driver(self.spec)
+
+    def leave_coil_on(self, lock: int) -> float:
+        """Relay ``lock`` switched on and held (FC05 ``FF00``, as the last run may have
+        left it); only an off command ends it."""
+        on = frame_with_crc(bytes([ADDRESS, 0x05, 0x00, lock - 1, 0xFF, 0x00]))
+        assert self.emulator.handle(on) == on  # the board echoes a write
+        return math.inf
 
     def kill_board(self) -> None:
         self.bank.kill_board(self.board)

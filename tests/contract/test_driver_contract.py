@@ -15,6 +15,7 @@ bench: its wired locks, its config's pulse, and the person at the bench shutting
 from __future__ import annotations
 
 import itertools
+import math
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -78,6 +79,15 @@ class SimRig:
     @property
     def bank(self) -> Bank:
         return shared_bank()  # the bank the driver opened (no state file: "default")
+
+    def leave_coil_on(self, lock: int) -> float:
+        """The lock's coil on in the bank the driver will open, held until switched off
+        (a previous daemon died mid-pulse)."""
+        bank = shared_bank(close_delay_s=float(self.spec.options["close_delay_s"]))
+        for channel in self.spec.channels:
+            bank.add_compartment(channel.compartment, self.board, channel.lock)
+        bank.energise(self.board, lock, 3600.0)
+        return math.inf
 
     def kill_board(self) -> None:
         self.bank.kill_board(self.board)
@@ -266,7 +276,10 @@ def _count(errors: int | dict[str, int]) -> int:
 
 class TestSafetyOnEveryDriver:
     """The safety layer's promises, seen at the coils of each board: simulated rigs
-    only, as the coils of a board on a bench cannot be watched from here."""
+    only, as the coils of a board on a bench cannot be watched from here. A simulated
+    rig also has ``bank`` and ``leave_coil_on(lock)``: the coil on before the driver
+    starts (as a crashed run left it), returning how long the board keeps it on by
+    itself (``math.inf`` when only an off command ends it)."""
 
     @pytest.fixture(params=sorted(RIGS))
     def rig(self, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Rig]:
@@ -286,13 +299,26 @@ class TestSafetyOnEveryDriver:
         yield layer
         layer.close()
 
-    def test_no_coil_is_on_once_started_nor_after_close(
+    def test_a_coil_left_on_is_off_once_started(
         self, rig: Rig, bank: Bank, locks: tuple[int, ...]
     ) -> None:
+        held_s = getattr(rig, "leave_coil_on")(locks[-1])  # noqa: B009 - simulated rigs only
+        assert bank.energised(rig.board) == {locks[-1]}
+        layer = LockSafety([rig.make_driver()], pulse_s=PULSE_S, gap_s=GAP_S)
+        try:
+            layer.start()
+            if math.isinf(held_s):  # only an off command ends it: start sent it
+                assert bank.energised(rig.board) == set()
+            else:  # a board with no off command (Kerong) ends its own pulse
+                wait_until(lambda: bank.energised(rig.board) == set(), "its end", held_s + 1)
+            assert bank.fire_counts()[f"C{locks[-1]:02d}"] == 1  # start fired nothing
+        finally:
+            layer.close()
+
+    def test_no_coil_is_on_after_close(self, rig: Rig, bank: Bank, locks: tuple[int, ...]) -> None:
         driver = rig.make_driver()
         layer = LockSafety([driver], pulse_s=1.0, gap_s=GAP_S)
         layer.start()
-        assert bank.energised(rig.board) == set()
         fired = layer.unlock(rig.board, locks[0])
         wait_until(lambda: bank.energised(rig.board) == {locks[0]}, "the coil to pull in")
         layer.close()

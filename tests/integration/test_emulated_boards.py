@@ -1,5 +1,7 @@
 """The daemon's real serial drivers against emulated boards: two Kerong CU16 boards on
-one bus and a Modbus relay (D) board, each on a pseudo-terminal from ``locker-kiosk sim``."""
+one bus and a Modbus relay (D) board, each on a pseudo-terminal from ``locker-kiosk sim``.
+The two Kerong boards are wired with opposite lock-feedback polarity (``lock_closed_bit``),
+as boards on one bus may be: the emulator answers each board in its own."""
 
 from __future__ import annotations
 
@@ -45,6 +47,7 @@ name = "middle"
 driver = "kerong"
 port = "bus0"
 address = 3
+lock_closed_bit = 0
 [[boards]]
 name = "relays"
 driver = "modbus"

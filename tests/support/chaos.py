@@ -1,11 +1,13 @@
 """Deposits and pickups through a real daemon while the RS-485 bus misbehaves.
 
-Two emulated Kerong CU16 boards share one bus (``top`` at address 0 with A01..A08,
-``bottom`` at address 1 with B01..B08), paced at the wire time of 19200 baud, run in
-this process by :class:`kiosk.simulator.Simulator`; the daemon runs as a subprocess
-(:class:`tests.support.daemon.Daemon`) with its real Kerong driver. The emulator damages
-replies at random (checksum, dropped, garbage before, late), and a board falls silent
-for a while in the middle of the run, at a random point of whatever operation is on.
+Two emulated boards share one bus (``top`` with A01..A08, ``bottom`` with B01..B08),
+paced at the wire time of 19200 baud, run in this process by
+:class:`kiosk.simulator.Simulator`; the daemon runs as a subprocess
+(:class:`tests.support.daemon.Daemon`) with its real driver. The boards are Kerong CU16s
+(addresses 0 and 1) or Modbus relay (D) boards (addresses 1 and 2), as
+:attr:`ChaosPlan.bus` says. The emulator damages replies at random (checksum or CRC,
+dropped, garbage before, late), and a board falls silent for a while in the middle of
+the run, at a random point of whatever operation is on.
 
 A courier deposits and a customer picks up, one operation at a time; each operation must
 end in a clear outcome or in one of the API's designed refusals (409 no compartment,
@@ -15,8 +17,8 @@ the journal (a fire with no intent behind it is a wrong door), and the daemon's
 ``board_offline`` / ``board_online`` events against when the board was silenced and
 revived.
 
-Used by ``tests/faults/test_bus_chaos.py`` (40 operations, 3 s of silence) and
-``bench/bus_chaos.py`` (10,000 operations).
+Used by ``tests/faults/test_bus_chaos.py`` (each bus: 25 operations, 10 s of silence)
+and ``bench/bus_chaos.py`` (10,000 operations).
 """
 
 from __future__ import annotations
@@ -29,9 +31,10 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from hw_sim.kerong_emu import KerongBusEmulator
+from hw_sim.modbus_emu import Faults, ModbusBusEmulator
 from kiosk.client import ApiClient, ApiError, ClientError
 from kiosk.config import load_config
 from kiosk.simulator import Simulator
@@ -48,7 +51,11 @@ from tests.support.invariants import (
     read_store,
 )
 
-BOARDS = {"top": (0, "A"), "bottom": (1, "B")}  # name -> (address, compartment letter)
+# bus -> board name -> (address, compartment letter)
+BUS_BOARDS = {
+    "kerong": {"top": (0, "A"), "bottom": (1, "B")},
+    "modbus": {"top": (1, "A"), "bottom": (2, "B")},
+}
 LOCKS = range(1, 9)
 SIZES = ("S", "M")
 DESIGNED_REFUSALS = {409: "NoCompartmentFree", 502: "DoorDidNotOpen", 503: "DoorUnavailable"}
@@ -59,6 +66,7 @@ SETTLE_TIMEOUT_S = 30.0
 class ChaosPlan:
     """What goes wrong, and how much work is done meanwhile."""
 
+    bus: str = "kerong"  # or "modbus"
     ops: int = 40
     silences: int = 1
     silence_s: float = 3.0
@@ -69,6 +77,7 @@ class ChaosPlan:
     late_by_s: float = 0.03
     poll_hz: float = 10.0
     timeout_s: float = 0.015  # a status reply takes 7.3 ms on the wire at 19200 baud
+    retries: int = 3
     close_delay_s: float = 0.4
     energise_ms: int = 0  # 0: the board's own (taken as 500 ms; the lock queue waits it)
     seed: int = 1
@@ -76,6 +85,11 @@ class ChaosPlan:
     @property
     def period(self) -> float:
         return 1 / self.poll_hz
+
+    @property
+    def boards(self) -> dict[str, tuple[int, str]]:
+        """Board name -> (address, compartment letter) on :attr:`bus`."""
+        return BUS_BOARDS[self.bus]
 
 
 @dataclass
@@ -123,7 +137,7 @@ def _ms(seconds: float | None) -> str:
 
 
 def chaos_config(data_dir: Path, plan: ChaosPlan) -> str:
-    """The daemon's config: two Kerong boards on the bus ``bus0`` in the data dir."""
+    """The daemon's config: two boards of ``plan.bus`` on the bus ``bus0`` in the data dir."""
     lines = [
         "demo = true",  # for the file back end: simulated recipients
         "[kiosk]",
@@ -149,16 +163,76 @@ def chaos_config(data_dir: Path, plan: ChaosPlan) -> str:
         "[notify.file]",
         'path = "inbox.jsonl"',
     ]
-    for name, (address, _) in BOARDS.items():
-        lines += ["[[boards]]", f'name = "{name}"', 'driver = "kerong"', 'port = "bus0"',
+    for name, (address, _) in plan.boards.items():
+        lines += ["[[boards]]", f'name = "{name}"', f'driver = "{plan.bus}"', 'port = "bus0"',
                   f"address = {address}", "baud = 19200", f"timeout_s = {plan.timeout_s}",
-                  "retries = 3", f"energise_ms = {plan.energise_ms}"]  # fmt: skip
-    for name, (_, letter) in BOARDS.items():
+                  f"retries = {plan.retries}"]  # fmt: skip
+        lines += [f"energise_ms = {plan.energise_ms}"] if plan.bus == "kerong" else []
+    for name, (_, letter) in plan.boards.items():
         for lock in LOCKS:
             size = SIZES[lock % 2]
             lines += ["[[compartments]]", f'id = "{letter}{lock:02d}"', f'size = "{size}"',
                       f'board = "{name}"', f"lock = {lock}"]  # fmt: skip
     return "\n".join(lines) + "\n"
+
+
+class Wire(Protocol):
+    """What the run does to the emulated bus, whichever its kind."""
+
+    def spoil(self, plan: ChaosPlan) -> None:
+        """Damage replies at the plan's rates from now on."""
+
+    def set_silent(self, address: int, silent: bool) -> None:
+        """The board at ``address`` hears nothing (``True``) or answers again."""
+
+    def stats(self) -> dict[str, Any]:
+        """``requests_seen``, ``replies_sent``, ``replies_dropped``, ``replies_late``."""
+
+
+@dataclass
+class KerongWire:
+    emulator: KerongBusEmulator
+
+    def spoil(self, plan: ChaosPlan) -> None:
+        bus = self.emulator
+        bus.corrupt_checksum, bus.drop_reply = plan.corrupt, plan.drop
+        bus.garbage_before_reply, bus.late_reply = plan.garbage, plan.late
+        bus.late_by_s = plan.late_by_s
+
+    def set_silent(self, address: int, silent: bool) -> None:
+        self.emulator.set_silent(address, silent)
+
+    def stats(self) -> dict[str, Any]:
+        return self.emulator.stats()
+
+
+@dataclass
+class ModbusWire:
+    emulator: ModbusBusEmulator
+
+    def spoil(self, plan: ChaosPlan) -> None:
+        self.emulator.faults = Faults(
+            corrupt_crc_p=plan.corrupt,
+            drop_p=plan.drop,
+            garbage_p=plan.garbage,
+            late_p=plan.late,
+            late_s=plan.late_by_s,
+        )
+
+    def set_silent(self, address: int, silent: bool) -> None:
+        for board in self.emulator.boards:
+            if any(unit.address == address for unit in board.units):
+                board.faults.silent = silent
+
+    def stats(self) -> dict[str, Any]:
+        bus, boards = self.emulator.counters, self.emulator.boards
+        return {
+            "requests_seen": sum(b.counters.requests + b.counters.silent for b in boards),
+            "replies_sent": bus.replies,
+            "replies_dropped": bus.dropped,
+            "replies_late": bus.late,
+            "replies_corrupted": bus.corrupted,
+        }
 
 
 class ChaosRun:
@@ -189,10 +263,13 @@ class ChaosRun:
         self._silencer: threading.Thread | None = None
 
     @property
-    def bus(self) -> KerongBusEmulator:
+    def bus(self) -> Wire:
+        """The emulated bus, whichever its kind."""
         emulator = self.sim.emulators[0]
-        assert isinstance(emulator, KerongBusEmulator)
-        return emulator
+        if isinstance(emulator, KerongBusEmulator):
+            return KerongWire(emulator)
+        assert isinstance(emulator, ModbusBusEmulator)
+        return ModbusWire(emulator)
 
     # -- life cycle -----------------------------------------------------------------
 
@@ -200,10 +277,7 @@ class ChaosRun:
         self.sim.start()
         self.daemon.start()
         self._wait_settled()
-        bus, plan = self.bus, self.plan
-        bus.corrupt_checksum, bus.drop_reply = plan.corrupt, plan.drop
-        bus.garbage_before_reply, bus.late_reply = plan.garbage, plan.late
-        bus.late_by_s = plan.late_by_s
+        self.bus.spoil(self.plan)
         return self
 
     def close(self) -> None:
@@ -306,10 +380,10 @@ class ChaosRun:
         self._silencer.start()
 
     def _silence(self, silence: Silence, delay: float) -> None:
-        address = BOARDS[silence.board][0]
+        address = self.plan.boards[silence.board][0]
         time.sleep(delay)
         silence.silenced_at = time.time()
-        self.bus.set_silent(address)
+        self.bus.set_silent(address, True)
         time.sleep(self.plan.silence_s)
         silence.revived_at = time.time()
         self.bus.set_silent(address, False)

@@ -779,3 +779,17 @@ def test_a_fleet_link_without_tls_is_refused_unless_the_broker_is_on_loopback(
 
 def test_no_fleet_section_means_no_link(tmp_path: Path) -> None:
     assert load_config(write_config(tmp_path)).fleet.enabled is False
+
+
+def test_two_modbus_boards_on_one_port_at_different_bauds_are_refused(tmp_path: Path) -> None:
+    path = write_config(
+        tmp_path,
+        '[[boards]]\nname = "mb1"\ndriver = "modbus"\nport = "/dev/ttyUSB0"\nbaud = 9600\n'
+        '[[boards]]\nname = "mb2"\ndriver = "modbus"\nport = "/dev/ttyUSB0"\nbaud = 19200\n'
+        '[[boards]]\nname = "mb3"\ndriver = "modbus"\nport = "/dev/ttyUSB1"\nbaud = 19200',
+    )
+
+    assert problems_of(path) == [
+        f"{path}: boards[2]: baud 19200 on port /dev/ttyUSB0, where board 'mb1' has 9600: "
+        "every board on one bus needs the same baud"
+    ]

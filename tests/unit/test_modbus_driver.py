@@ -164,9 +164,11 @@ def test_a_corrupted_echo_is_retried_only_within_the_on_time_cap(rig: Rig, bank:
     emu.faults.corrupt_crc_p = 1.0
     with pytest.raises(BadReply, match=BOARD):
         driver.pulse(1, 0.5)  # 0.5 s + the retry's delay stays under 2 s: sent twice
-    assert bank.fire_counts()["C01"] == 2
+    assert emu.counters.flashes == 2
+    assert bank.fire_counts()["C01"] == 1  # the relay was still on: one unlock
     with pytest.raises(BadReply, match=BOARD):
         driver.pulse(2, 2.0)  # a second 2 s flash could make it longer than 2 s: once
+    assert emu.counters.flashes == 3
     assert bank.fire_counts()["C02"] == 1
 
 
@@ -281,3 +283,31 @@ def test_a_paced_board_at_9600_baud_still_reads_and_fires(rig: Rig, bank: Bank) 
     assert doors(driver) == {**ALL_CLOSED, 4: DoorState.OPEN}
     driver.pulse(2, 0.2)
     assert bank.fire_counts()["C02"] == 1
+
+
+# -- polls: a read within a budget --------------------------------------------------
+
+
+def test_a_poll_of_a_silent_board_gives_up_at_its_budget_not_after_the_retries(
+    rig: Rig,
+) -> None:
+    emu, driver = rig(driver={"timeout_s": 0.2, "retries": 2})  # read(): 0.66 s
+    emu.faults.silent = True
+    with pytest.raises(BoardOffline, match=rf"'{BOARD}'.*\(1 attempt\)"):
+        driver.read_within(0.05)
+    assert driver.stats()["retries"] == 0
+    emu.faults.silent = False
+    assert {lock: r.door for lock, r in driver.read_within(0.05).items()} == ALL_CLOSED
+
+
+def test_a_poll_asks_again_within_its_budget_after_a_garbled_reply(rig: Rig) -> None:
+    emu, driver = rig(driver={"timeout_s": 0.5, "retries": 2})
+    emu.faults.corrupt_crc_p = 1.0
+    with pytest.raises(BadReply, match=r"\(3 attempts\)"):
+        driver.read_within(1.0)
+    assert driver.stats()["errors"] == {"crc": 3}
+
+
+def test_a_poll_with_a_budget_too_short_for_the_wire_still_makes_one_attempt(rig: Rig) -> None:
+    _, driver = rig(pacing=True, driver={"timeout_s": 0.5})  # 9600 baud, paced
+    assert {lock: r.door for lock, r in driver.read_within(0.001).items()} == ALL_CLOSED

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 
 from drivers.base import BoardSpec, ChannelReading, ChannelSpec, DoorState
-from drivers.errors import BoardOffline, NotConnected
+from drivers.errors import BoardOffline, NotConnected, SilentAfterUnlock
 from drivers.poller import BoardLink, Poller, next_deadline
 from drivers.safety import LockSafety
 from drivers.sim import SimDriver
-from hw_sim.model import reset_shared_banks
+from hw_sim.model import reset_shared_banks, shared_bank
 
 Readings = dict[int, ChannelReading]
 
@@ -310,3 +310,84 @@ def test_confirming_reads_are_off_when_the_grid_is_already_as_fast() -> None:
     poller = Poller(FakeLink(), "bank", Recorder().on_sample, Recorder().on_health, hz=100.0,
                     confirm_s=0.015, confirm_reads=2)  # fmt: skip
     assert poller.confirm_reads == 0
+
+
+def test_an_unlock_the_board_did_not_answer_counts_as_a_missed_poll(
+    start_poller: Callable[..., Poller], recorder: Recorder
+) -> None:
+    reset_shared_banks()
+    spec = BoardSpec("top", "sim", (ChannelSpec(1, "A01"),), options={"close_delay_s": 0.1})
+    safety = LockSafety([SimDriver(spec)], pulse_s=0.05)
+    safety.start()
+    try:
+        assert set(safety.read("top", 0.05)) == {1}
+        shared_bank().kill_board("top")
+        assert not safety.unlock("top", 1).result(timeout=2).ok
+        with pytest.raises(SilentAfterUnlock, match=r"'top'.*nor the unlock before"):
+            safety.read("top", 0.05)
+        with pytest.raises(BoardOffline) as again:
+            safety.read("top", 0.05)  # the unlock counted once
+        assert not isinstance(again.value, SilentAfterUnlock)
+        assert not safety.unlock("top", 1).result(timeout=2).ok
+        start_poller(safety, hz=10.0, offline_after=2)
+        wait_for(lambda: recorder.health != [])
+        assert recorder.health[0][1] is False
+        assert len(recorder.samples) == 1  # one failed poll after the failed unlock
+    finally:
+        safety.close()
+        reset_shared_banks()
+
+
+def test_a_confirming_read_that_fails_is_not_a_missed_poll() -> None:
+    # Noise on the bus spoils the quick read after a change: the board is not a step
+    # closer to "offline" for it; the next poll of the grid decides.
+    class Noisy(DoorLink):
+        def read(self, board: str, budget_s: float | None = None) -> Readings:
+            if self.reads == 2:  # the quick read right after the change was seen
+                self.reads += 1
+                raise BoardOffline(board, "CRC error")
+            return super().read(board, budget_s)
+
+    link, rec = Noisy(), Recorder()
+    link.door = DoorState.OPEN
+    poller = Poller(link, "bank", rec.on_sample, rec.on_health, hz=2.0, offline_after=1,
+                    confirm_s=0.01, confirm_reads=2)  # fmt: skip
+    poller.start()
+    try:
+        wait_for(lambda: len(rec.samples) >= 1)
+        link.door = DoorState.CLOSED  # seen at the next grid poll; then the quick read fails
+        wait_for(lambda: link.reads >= 4, timeout=3.0)
+        time.sleep(0.05)
+    finally:
+        poller.stop()
+    assert rec.health == []
+    assert all(readings is not None for _, readings, _ in rec.samples)
+
+
+def test_a_missed_poll_is_asked_again_at_once_not_a_period_later() -> None:
+    # A dead board is reported after offline_after failed reads back to back, so within
+    # one period and two budgets of its last answer, not two and a half periods.
+    class Timed(FakeLink):
+        def __init__(self) -> None:
+            super().__init__()
+            self.failed_at: list[float] = []
+
+        def read(self, board: str, budget_s: float | None = None) -> Readings:
+            if self.is_dead:
+                self.failed_at.append(time.monotonic())
+            return super().read(board, budget_s)
+
+    link, rec = Timed(), Recorder()
+    poller = Poller(link, "bank", rec.on_sample, rec.on_health, hz=2.0, offline_after=2)
+    poller.start()
+    try:
+        wait_for(lambda: len(rec.samples) >= 1)
+        link.is_dead = True
+        wait_for(lambda: rec.health)
+        offline_at = time.monotonic()
+    finally:
+        poller.stop()
+    assert rec.health[0][:2] == ("bank", False)
+    first, second = link.failed_at[:2]
+    assert second - first < 0.2  # not the 0.5 s period
+    assert offline_at - first < 0.3

@@ -52,6 +52,8 @@ class FakeDriver(Driver):
 
     ``on_s``: a board that times the pulse itself keeps the coil on this long, whatever it
     was asked (a Kerong board's energise time); the journal records the coil's time.
+    ``resend_after_s``: such a board's command is sent again that much later (a Modbus
+    flash after a lost echo), which starts the board's timer again.
     """
 
     def __init__(
@@ -63,11 +65,13 @@ class FakeDriver(Driver):
         board_times_pulse: bool = False,
         fail_open: bool = False,
         on_s: float | None = None,
+        resend_after_s: float = 0.0,
     ) -> None:
         channels = tuple(ChannelSpec(lock, f"{name}{lock}") for lock in range(1, 17))
         super().__init__(BoardSpec(name, "fake", channels, power_group=group))
         self.board_times_pulse = board_times_pulse
         self.on_s = on_s
+        self.resend_after_s = resend_after_s
         self.journal = journal
         self.fail_open = fail_open
         self.fail_pulse = False
@@ -98,6 +102,9 @@ class FakeDriver(Driver):
                 raise DriverError(self.name, "no answer to unlock")
             if not self.board_times_pulse:
                 time.sleep(seconds)
+            elif self.resend_after_s:
+                time.sleep(self.resend_after_s)
+                start = time.monotonic()  # the board's coil runs from the command sent again
             end = time.monotonic()
             seconds = self.pulse_length(seconds)
             self.journal.add(Event(self.name, "pulse", lock, seconds, start, end))
@@ -251,6 +258,16 @@ def test_a_board_timed_pulse_longer_than_asked_holds_back_the_next_fire(
     safety = make_safety(kerong, FakeDriver("gpio", journal))
     first, second = results([safety.unlock("kerong", 1), safety.unlock("gpio", 1)])
     assert second.fired_at - first.fired_at >= 0.15 + GAP
+
+
+def test_a_board_timed_pulse_sent_again_holds_back_the_next_fire_from_the_resend(
+    journal: Journal, make_safety: Any
+) -> None:
+    modbus = FakeDriver("modbus", journal, board_times_pulse=True, resend_after_s=0.1)
+    safety = make_safety(modbus, FakeDriver("gpio", journal))
+    results([safety.unlock("modbus", 1), safety.unlock("gpio", 1)])
+    flash, gpio = journal.pulses()
+    assert gpio.start >= flash.start + flash.seconds + GAP
 
 
 def test_one_coil_at_a_time_per_power_group_across_drivers_but_groups_in_parallel(

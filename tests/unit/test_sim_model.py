@@ -345,3 +345,16 @@ def test_dead_sim_board_is_offline_and_counted() -> None:
         with pytest.raises(BoardOffline, match="not answering"):
             driver.read()
         assert driver.stats()["errors"] == 1
+
+
+def test_a_coil_told_on_again_while_on_is_one_unlock_that_lasts_longer(
+    bank: Bank, clock: FakeClock
+) -> None:
+    bank.energise("top", 1, 0.5)
+    clock.advance(0.2)
+    bank.energise("top", 1, 0.5)  # a relay board's flash sent again after a lost echo
+    assert bank.fire_counts()["A01"] == 1
+    assert bank.coil_history("top") == [(1, 1000.0, 1000.7)]
+    clock.advance(0.6)
+    bank.energise("top", 1, 0.5)  # off by now: a new fire
+    assert bank.fire_counts()["A01"] == 2

@@ -1,0 +1,309 @@
+"""One Kerong board's exchanges on its bus: requests, replies, retries, reopens.
+
+:class:`KerongLink` is the wire side of :class:`~drivers.kerong.KerongDriver`: it sends
+a board's frames on the :class:`~drivers.kerong_bus.KerongBus` it shares with the other
+boards of the port, waits for the reply of its address (skipping noise, and another
+board's late reply), retries with growing waits (or, within a poll's budget, with a short
+gap: :mod:`drivers.budget`), flushes and reopens a port that heard nothing (the field's
+"stuck busy" cure) and counts what happened. What the replies mean (doors, items) and
+what may be asked of a board is the driver's.
+
+Errors leave as :class:`~drivers.errors.BoardOffline` or
+:class:`~drivers.errors.DriverError` naming the board.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import serial
+
+from drivers.budget import ReadBudget
+from drivers.errors import BoardOffline, DriverError
+from drivers.kerong_bus import SERIAL_ERRORS, KerongBus, attach_bus, detach_bus
+from drivers.kerong_frames import (
+    MAX_ADDRESS,
+    STATUS_REPLY_LEN,
+    BadAddress,
+    BadChecksum,
+    FrameError,
+    StatusReply,
+    energise_time_request,
+    scan_status_reply,
+    status_request,
+    unlock_request,
+)
+
+__all__ = ["ERROR_KINDS", "Counters", "KerongLink"]
+
+log = logging.getLogger(__name__)
+
+ERROR_KINDS = ("timeout", "checksum", "framing", "io")
+_FIRST_WAIT_S = 0.02
+_POLL_GAP_S = 0.002  # between a poll's attempts: the line turned round, the lock let go
+_MAX_WAIT_S = 0.16
+_REPLY_MARGIN_S = 0.005
+_REQUEST_LEN = 5
+
+_Received = tuple[StatusReply | None, FrameError | None, bool]
+"""(the reply or ``None``, the last rejected frame's error or ``None``, any byte heard)"""
+
+
+class Failure(Exception):
+    """One failed exchange; ``stuck`` when the port should be reopened before the next."""
+
+    def __init__(self, message: str, stuck: bool) -> None:
+        super().__init__(message)
+        self.stuck = stuck
+
+
+@dataclass
+class Counters:
+    frames_sent: int = 0
+    replies_ok: int = 0
+    retries: int = 0
+    reopens: int = 0
+    errors: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ERROR_KINDS, 0))
+    last_seen: float | None = None
+    last_error: str | None = None
+
+
+@dataclass
+class KerongLink:
+    """Board ``name`` at ``address`` on ``port``; see the module docstring."""
+
+    name: str
+    port: str
+    address: int
+    baud: int
+    timeout_s: float
+    retries: int
+    rs485: bool
+    counters: Counters = field(default_factory=Counters)
+    _bus: KerongBus | None = None
+    _is_stuck: bool = False  # the last attempt heard nothing: reopen before the next
+
+    def open(self) -> None:
+        """Claim the bus and open its port (shared with the other boards on it)."""
+        if self._bus is not None:
+            return
+        try:
+            bus = attach_bus(self.port, self.rs485)
+        except ValueError as exc:
+            raise DriverError(self.name, str(exc)) from exc
+        try:
+            with bus.lock:
+                bus.connection(self.baud, self.timeout_s)
+        except SERIAL_ERRORS as exc:
+            detach_bus(bus)
+            raise self._open_error(exc) from exc
+        self._bus = bus
+
+    def close(self) -> None:
+        """Release the bus; the last board on it closes the port. Idempotent."""
+        bus, self._bus = self._bus, None
+        if bus is not None:
+            detach_bus(bus)
+
+    def scan(self) -> list[int]:
+        """The addresses 0..15 that answer a status request on this bus."""
+        bus = self.attached()
+        return [address for address in range(MAX_ADDRESS + 1) if self._answers(bus, address)]
+
+    def _answers(self, bus: KerongBus, address: int) -> bool:
+        for _attempt in range(2):  # a second try only after a garbled answer
+            replied, heard = self._probe(bus, address)
+            if replied or not heard:
+                return replied
+        return False
+
+    def _probe(self, bus: KerongBus, address: int) -> tuple[bool, bool]:
+        """One status exchange with ``address``: (a valid reply came, any byte came)."""
+        with bus.lock:
+            if self._bus is not bus:
+                raise BoardOffline(self.name, "closed during the bus scan")
+            try:
+                ser = bus.connection(self.baud, self.timeout_s)
+                ser.reset_input_buffer()
+                ser.write(status_request(address))
+                reply, _, heard = self._receive(ser, address)
+            except SERIAL_ERRORS as exc:
+                raise BoardOffline(self.name, f"bus scan on {self.port} failed: {exc}") from exc
+        return reply is not None, heard
+
+    def exchange(self, request: bytes, budget_s: float | None = None) -> StatusReply:
+        """Send ``request`` until a valid status reply comes back, or raise BoardOffline.
+
+        Each attempt holds the bus only for itself: the waits between attempts let the
+        other boards on the bus be polled. After an attempt that heard nothing at all
+        (the field's "stuck busy" board) or an I/O error, the port is flushed and reopened,
+        before the next attempt of this exchange or, when none was left (a poll's budget
+        spent), of the next one. With ``budget_s`` (a poll's:
+        :meth:`~drivers.kerong.KerongDriver.read_within`), attempts stop when it is spent.
+        """
+        bus = self.attached()
+        budget = None if budget_s is None else ReadBudget(budget_s, self._least_s)
+        wait = _FIRST_WAIT_S if budget is None else _POLL_GAP_S
+        failure: Failure | None = None
+        attempts = 0
+        for attempt in range(self.retries + 1):
+            if attempt:
+                if budget is not None and not budget.allows(wait):
+                    break
+                self.counters.retries += 1
+                time.sleep(wait)
+                if budget is None:
+                    wait = min(wait * 2, _MAX_WAIT_S)
+            with bus.lock:
+                # A budget counts from when the bus is ours (drivers.budget).
+                timeout_s = self.timeout_s if budget is None else budget.timeout(self.timeout_s)
+                if self._is_stuck:
+                    self._reopen(bus)
+                attempts += 1
+                try:
+                    reply = self._attempt(bus, request, timeout_s)
+                except Failure as exc:
+                    failure = exc
+                    self._is_stuck = exc.stuck
+                    continue
+                self._is_stuck = False
+                return reply
+        raise BoardOffline(
+            self.name,
+            f"no valid reply from address {self.address} on {self.port} "
+            f"after {attempts} attempt{'s' if attempts > 1 else ''}: {failure}",
+        )
+
+    @property
+    def _least_s(self) -> float:
+        """The shortest wait for a reply worth an attempt: request and reply on the wire,
+        and a margin for the board and the host."""
+        return (_REQUEST_LEN + STATUS_REPLY_LEN) * 10 / self.baud + _REPLY_MARGIN_S
+
+    def unlock(self, lock: int) -> None:
+        """The unlock exchange of :meth:`pulse`, for any channel of the board."""
+        bus = self.attached()
+        with bus.lock:
+            if self._is_stuck:
+                self._reopen(bus)
+                self._is_stuck = False
+            try:
+                ser = self._send(bus, unlock_request(self.address, lock))
+                reply, _, heard = self._receive(ser)
+            except SERIAL_ERRORS as exc:
+                self._count_error("io", str(exc))
+                self._is_stuck = True  # reopen before the next exchange
+                raise BoardOffline(self.name, f"unlock of lock {lock} not sent: {exc}") from exc
+        if reply is not None:
+            self._seen()
+        if heard:
+            return
+        try:
+            self.exchange(status_request(self.address))
+        except BoardOffline as exc:
+            raise BoardOffline(
+                self.name, f"no answer after the unlock of lock {lock}; it may not have fired"
+            ) from exc
+
+    def _attempt(self, bus: KerongBus, request: bytes, timeout_s: float) -> StatusReply:
+        try:
+            reply, rejected, heard = self._receive(self._send(bus, request), timeout_s=timeout_s)
+        except SERIAL_ERRORS as exc:
+            self._count_error("io", str(exc))
+            raise Failure(f"serial error: {exc}", stuck=True) from exc
+        if reply is not None:
+            self._seen()
+            return reply
+        if rejected is not None:
+            self._count_error(rejected.kind, str(rejected))
+            raise Failure(f"bad reply: {rejected}", stuck=False)
+        message = f"no reply within {timeout_s:.3g} s" if not heard else "incomplete reply"
+        self._count_error("timeout", message)
+        raise Failure(message, stuck=not heard)
+
+    def _send(self, bus: KerongBus, frame: bytes) -> serial.Serial:
+        """Flush what is left of earlier replies, then write ``frame``; caller holds the bus."""
+        ser = bus.connection(self.baud, self.timeout_s)
+        ser.reset_input_buffer()
+        ser.write(frame)
+        self.counters.frames_sent += 1
+        return ser
+
+    def _receive(
+        self, ser: serial.Serial, address: int | None = None, timeout_s: float | None = None
+    ) -> _Received:
+        """Read until a valid status reply of this board (or of ``address``) or
+        ``timeout_s`` (by default the board's option) has passed.
+
+        Returns (the reply or ``None``, the last rejected frame's error or ``None``,
+        whether any byte came at all). Noise before a reply is skipped, not fatal. A
+        reply of another board (one that answered its own request too late) held the
+        line while ours was due: the wait starts again, once, from the end of that reply
+        (at least one exchange's time on the wire).
+        """
+        address = self.address if address is None else address
+        wait_s = self.timeout_s if timeout_s is None else timeout_s
+        deadline = time.monotonic() + wait_s
+        buffer = bytearray()
+        rejected: FrameError | None = None
+        heard = stretched = False
+        while True:
+            reply, last = scan_status_reply(buffer, address)
+            rejected = last or rejected
+            if reply is not None:
+                return reply, rejected, True
+            if isinstance(last, BadChecksum):
+                return None, last, True  # this board's reply, damaged: no other is coming
+            if isinstance(last, BadAddress) and not stretched:
+                stretched = True
+                deadline = max(deadline, time.monotonic() + max(self._least_s, wait_s))
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None, rejected, heard
+            if ser.timeout is None or abs(ser.timeout - remaining) > 0.001:
+                ser.timeout = remaining
+            chunk = ser.read(max(1, STATUS_REPLY_LEN - len(buffer)))
+            heard = heard or bool(chunk)
+            buffer += chunk
+
+    def _reopen(self, bus: KerongBus) -> None:
+        self.counters.reopens += 1
+        log.debug("board %r: reopening %s", self.name, self.port)
+        bus.shut()  # the attempt that follows opens the port again
+
+    def set_energise_time(self, energise_ms: int) -> None:
+        # [?] Unconfirmed command: whatever the board answers (or not) is drained.
+        bus = self.attached()
+        with bus.lock:
+            try:
+                frame = energise_time_request(self.address, energise_ms)
+                self._receive(self._send(bus, frame))
+            except SERIAL_ERRORS as exc:
+                self._count_error("io", str(exc))
+                raise BoardOffline(self.name, f"energise time not sent: {exc}") from exc
+        log.info("board %r: energise time set to %d ms", self.name, energise_ms)
+
+    def attached(self) -> KerongBus:
+        bus = self._bus
+        if bus is None:
+            raise DriverError(self.name, "not open")
+        return bus
+
+    def _seen(self) -> None:
+        self.counters.replies_ok += 1
+        self.counters.last_seen = time.time()
+
+    def _count_error(self, kind: str, message: str) -> None:
+        self.counters.errors[kind] += 1
+        self.counters.last_error = f"{kind}: {message}"
+
+    def _open_error(self, exc: Exception) -> DriverError:
+        if isinstance(exc, ValueError) and self.rs485:
+            return DriverError(
+                self.name,
+                f"kernel RS-485 mode is not available on {self.port} ({exc}); "
+                "set rs485 = false for an adapter that switches direction itself",
+            )
+        return BoardOffline(self.name, f"cannot open {self.port}: {exc}")
