@@ -1,16 +1,21 @@
 """The touchscreen application: one pygame loop that never waits on the daemon.
 
-The loop sleeps in ``pygame.event.wait`` until something happens: a tap, a key, a
-message from the daemon link (posted from its threads as a pygame event), or the next
-deadline of a countdown. Then it handles everything that is queued and redraws. API
-calls go to :class:`~kiosk.ui.link.DaemonLink`'s worker; their results come back as
-messages and run the callback the screen registered.
+The loop sleeps until something happens: a tap, a key, a message from the daemon link
+(posted from its threads as a pygame event, and waking the loop at once), or the next
+deadline of a countdown. It sleeps in a wait of its own, looking at SDL's queue every
+5 ms while a person is at the screen and every 25 ms once nothing happened for a few
+seconds: ``SDL_WaitEvent`` itself polls every millisecond on the video drivers a kiosk
+runs (KMSDRM, and the dummy driver offscreen), several per cent of a core for nothing.
+Then it handles everything that is queued and redraws. API calls go to
+:class:`~kiosk.ui.link.DaemonLink`'s worker; their results come back as messages and run
+the callback the screen registered.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -27,6 +32,9 @@ from kiosk.ui.widgets import MOVES, Button, Painter, Rect, focus_key, focusable,
 log = logging.getLogger(__name__)
 
 LINK_EVENT = pygame.USEREVENT + 1
+ACTIVE_POLL_S, IDLE_POLL_S, ACTIVE_S = 0.005, 0.025, 3.0
+"""SDL's queue is looked at every ACTIVE_POLL_S until ACTIVE_S after the last event,
+then every IDLE_POLL_S (the longest a first tap after a quiet spell waits)."""
 Callback = Callable[[Message], None]
 
 
@@ -56,6 +64,8 @@ class App:
         self.fixed_lang = lang
         self.large_text_override = large_text
         i18n.set_language(lang or "en")
+        self._wake = threading.Event()  # set by the link's threads with a message
+        self._active_at = time.monotonic()
         self.link = DaemonLink(socket, self._post)
         self.pending: dict[int, Callback | None] = {}
         self.buttons: list[Button] = []
@@ -101,6 +111,25 @@ class App:
         # pygame.error: the display is gone, the app is shutting down
         with contextlib.suppress(pygame.error):
             pygame.event.post(pygame.event.Event(LINK_EVENT, msg=message))
+        self._wake.set()
+
+    def _wait_event(self, wait_s: float | None) -> pygame.event.Event:
+        """The next event, or NOEVENT after ``wait_s`` (None: no limit)."""
+        now = time.monotonic()
+        deadline = None if wait_s is None else now + wait_s
+        while True:
+            self._wake.clear()
+            event = pygame.event.poll()
+            if event.type != pygame.NOEVENT:
+                self._active_at = now
+                return event
+            now = time.monotonic()
+            left = None if deadline is None else deadline - now
+            if left is not None and left <= 0:
+                return event
+            quiet = now - self._active_at > ACTIVE_S
+            step = IDLE_POLL_S if quiet else ACTIVE_POLL_S
+            self._wake.wait(step if left is None else min(step, left))
 
     def call(
         self,
@@ -293,7 +322,7 @@ class App:
         wait = None if deadline is None else max(0.0, deadline - self.clock())
         if max_wait_s is not None:
             wait = max_wait_s if wait is None else min(wait, max_wait_s)
-        event = pygame.event.wait(-1 if wait is None else max(1, int(wait * 1000)))
+        event = self._wait_event(wait)
         if event.type != pygame.NOEVENT:
             self.handle(event)
         for event in pygame.event.get():
