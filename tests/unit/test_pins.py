@@ -6,6 +6,7 @@ import base64
 
 import pytest
 
+from kiosk import pins
 from kiosk.errors import InvalidInput
 from kiosk.pins import badge_tag, hash_pin, validate_pin, verify_pin
 
@@ -84,3 +85,19 @@ def test_badge_tag_is_stable_and_key_dependent() -> None:
     assert badge_tag(KEY, badge) != badge_tag(bytes(32), badge)
     assert badge_tag(KEY, badge) != badge_tag(KEY, badge + "x")
     assert len(badge_tag(KEY, badge)) == 64
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        return int(f.read().split("VmRSS:")[1].split()[0]) / 1024
+
+
+@pytest.mark.skipif(pins._MALLOC_TRIM is None, reason="no malloc_trim in this C library")
+def test_a_sign_in_leaves_no_scrypt_memory_resident() -> None:
+    # Journey: couriers sign in all day; the idle kiosk must not keep scrypt's 16 MB of
+    # working memory from each of them.
+    stored = pins.hash_pin("2468")
+    before = _rss_mb()
+    for _ in range(3):
+        assert pins.verify_pin("2468", stored)
+    assert _rss_mb() - before < 8
