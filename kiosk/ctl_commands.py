@@ -21,6 +21,7 @@ from kiosk.ctl_io import (
     POLL_S,
     CtlError,
     Out,
+    follow_job,
 )
 
 # -- waiting for doors and jobs -----------------------------------------------------------
@@ -58,26 +59,6 @@ def door_operation(
     if final.get("live") or final.get("status") == "CLOSED":
         return EXIT_OK
     return EXIT_FAILED
-
-
-def follow_job(client: ApiClient, job: dict[str, Any], out: Out) -> dict[str, Any]:
-    """Print a progress line per result (``[3/16] A03 ok``) until the job is done."""
-    printed = 0
-
-    def show_new(view: dict[str, Any]) -> None:
-        nonlocal printed
-        results = view.get("results") or []
-        total = view.get("total") or len(results)
-        for result in results[printed:]:
-            printed += 1
-            out.say(fmt.job_result_line(printed, total, result))
-
-    show_new(job)
-    final = job
-    if job.get("state") != "done":
-        for final in client.watch_job(job["id"], poll=POLL_S):
-            show_new(final)
-    return final
 
 
 # -- commands -----------------------------------------------------------------------------
@@ -185,7 +166,7 @@ def confirm_open_all(args: argparse.Namespace) -> None:
 
 
 def cmd_open_all(client: ApiClient, args: argparse.Namespace, out: Out) -> int:
-    job = follow_job(client, client.post("/v1/compartments/open-all"), out)
+    job = follow_job(client, client.post("/v1/compartments/open-all"), out, fmt.job_result_line)
     text, ok = fmt.job_summary(job, "Open all")
     out.show(job, text)
     return EXIT_OK if ok else EXIT_FAILED
@@ -193,7 +174,7 @@ def cmd_open_all(client: ApiClient, args: argparse.Namespace, out: Out) -> int:
 
 def cmd_selftest(client: ApiClient, args: argparse.Namespace, out: Out) -> int:
     body = {"take_out_of_service": args.take_out_of_service}
-    job = follow_job(client, client.post("/v1/selftest", body), out)
+    job = follow_job(client, client.post("/v1/selftest", body), out, fmt.job_result_line)
     text, ok = fmt.job_summary(job, "Self-test")
     out.show(job, f"{text}. {'PASS' if ok else 'FAIL'}")
     return EXIT_OK if ok else EXIT_FAILED

@@ -83,3 +83,29 @@ def sign_out_quietly(client: ApiClient) -> None:
     """End the session; a daemon that went away must not hide the error that matters."""
     with contextlib.suppress(ApiError, DaemonUnreachable):
         client.sign_out()
+
+
+def follow_job(
+    client: ApiClient,
+    job: dict[str, Any],
+    out: Out,
+    line: Callable[[int, int, dict[str, Any]], str],
+) -> dict[str, Any]:
+    """Print ``line(n, total, result)`` for each new result of a job (open-all,
+    self-test, discover) until it is done; return its last view."""
+    printed = 0
+
+    def show_new(view: dict[str, Any]) -> None:
+        nonlocal printed
+        results = view.get("results") or []
+        total = view.get("total") or len(results)
+        for result in results[printed:]:
+            printed += 1
+            out.say(line(printed, total, result))
+
+    show_new(job)
+    final = job
+    if job.get("state") != "done":
+        for final in client.watch_job(job["id"], poll=POLL_S):
+            show_new(final)
+    return final

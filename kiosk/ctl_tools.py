@@ -69,7 +69,7 @@ def _member(entry: dict[str, Any]) -> str:
 
 def cmd_discover(client: ApiClient, args: argparse.Namespace, out: Out) -> int:
     body = {"boards": args.board} if args.board else {}
-    job = follow_discovery(client, client.post("/v1/discover", body), out)
+    job = ctl_io.follow_job(client, client.post("/v1/discover", body), out, progress_line)
     results = job.get("results") or []
     info = client.get("/v1/kiosk")
     sizes = [str(s.get("name")) for s in info.get("sizes") or [] if s.get("name")]
@@ -97,27 +97,6 @@ def confirm_discover(args: argparse.Namespace) -> None:
     sys.stderr.flush()
     if sys.stdin.readline().strip().lower() not in {"yes", "y"}:
         raise ctl_io.CtlError("nothing fired", EXIT_FAILED)
-
-
-def follow_discovery(client: ApiClient, job: dict[str, Any], out: Out) -> dict[str, Any]:
-    """Print a line per channel tried (``[ 3/16] top lock 3: door A03 opened``) until the
-    job is done; return its last view."""
-    printed = 0
-
-    def show_new(view: dict[str, Any]) -> None:
-        nonlocal printed
-        results = view.get("results") or []
-        total = view.get("total") or len(results)
-        for result in results[printed:]:
-            printed += 1
-            out.say(progress_line(printed, total, result))
-
-    show_new(job)
-    final = job
-    if job.get("state") != "done":
-        for final in client.watch_job(job["id"], poll=ctl_io.POLL_S):
-            show_new(final)
-    return final
 
 
 def progress_line(index: int, total: int, result: dict[str, Any]) -> str:
