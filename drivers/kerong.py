@@ -158,9 +158,10 @@ class KerongDriver(Driver):
         """Send the unlock frame of ``lock``; ``seconds`` is not sent (board-timed).
 
         Any reply within ``timeout_s``, or none, is accepted and drained [?]. With no
-        reply at all the board is asked for its status, and :class:`BoardOffline` is
-        raised if it does not answer (the lock may or may not have fired). Whether the
-        door opened is for polling to say.
+        reply at all the board is asked for its status, within one ``timeout_s`` (as a
+        poll reads, :meth:`read_within`: the polls after it are its retries), and
+        :class:`BoardOffline` is raised if it does not answer (the lock may or may not
+        have fired). Whether the door opened is for polling to say.
         """
         if lock not in self._locks:
             raise DriverError(self.name, f"no lock {lock} on this board (wired: {self._locks})")

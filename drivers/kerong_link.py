@@ -201,7 +201,10 @@ class KerongLink:
         if heard:
             return
         try:
-            self.exchange(status_request(self.address))
+            # One time-out's worth of asking, not the retry schedule: the polls that
+            # follow are the retries, and a board that fell silent as its lock fired
+            # must be reported offline in a few poll periods (drivers.poller).
+            self.exchange(status_request(self.address), self.timeout_s)
         except BoardOffline as exc:
             raise BoardOffline(
                 self.name, f"no answer after the unlock of lock {lock}; it may not have fired"

@@ -40,10 +40,12 @@ Bounds, with P the poll period (plus the wait for a bus shared with other boards
   failed poll ends half a period after it started and is followed at once by the next
   (a failed poll is asked again, not a period later), so ``on_health(False)`` comes at
   most ``P + offline_after * P / 2`` after the board's last answer: 2 P by default. An
-  unlock the board did not answer (its retries spent, while the poll waited for the
-  board) counts as a failed poll: the poll after it
-  (:class:`~drivers.errors.SilentAfterUnlock`) counts twice, so the unlock's retries do
-  not add to the bound;
+  unlock the board did not answer counts as a failed poll: the poll after it
+  (:class:`~drivers.errors.SilentAfterUnlock`) counts twice. A board that falls silent
+  as one of its locks fires keeps the poll waiting until the unlock gives up: a Kerong
+  board's reply wait and the status request after it, one ``timeout_s`` each (0.2 s
+  with the defaults), a Modbus board's flash command and its retries (``retries + 1``
+  time-outs); the poll after it is the verdict, half a period later;
 * online: an offline board is read every period, so ``on_health(True)`` comes within P
   and one reply of the board answering again (a board that is not connected: at its
   next reopen).
