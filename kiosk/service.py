@@ -210,11 +210,12 @@ class Kiosk:
     def _save_throttle(self, name: str) -> None:
         self.store.set_meta(THROTTLE_META[name], json.dumps(self.throttles[name].to_state()))
 
-    def _check_throttle(self, name: str) -> None:
+    def _check_throttle(self, name: str, **detail: Any) -> None:
         wait = self.throttles[name].retry_after()
         if wait > 0:
-            if name == "code":  # refused unread, but counted towards the brute-force alarm
-                self._fail("code", "code_refused_locked", retry_after=round(wait, 1))
+            # Refused unread, but an event, counted towards the brute-force alarm.
+            kind = "code_refused_locked" if name == "code" else "sign_in_refused_locked"
+            self._fail(name, kind, retry_after=round(wait, 1), **detail)
             what = "codes" if name == "code" else "sign-ins"
             raise Throttled(f"Too many wrong tries. The kiosk accepts {what} again in "
                             f"{int(wait + 0.999)} seconds.", wait)  # fmt: skip
@@ -282,7 +283,7 @@ class Kiosk:
     async def sign_in(
         self, pin: str | None = None, user: str | None = None, badge: str | None = None
     ) -> Session:
-        self._check_throttle("pin")
+        self._check_throttle("pin", user=user)
         found = None
         if badge:
             found = self.store.user_by_badge(pins.badge_tag(self.key, badge.strip()))

@@ -63,6 +63,7 @@ EVENT_NAMES = {
     "self-test_finished": N_("Self-test finished"),
     "self-test_started": N_("Self-test started"),
     "sign_in_failed": N_("Sign-in failed"),
+    "sign_in_refused_locked": N_("Sign-in refused: keypad locked"),
     "signed_in": N_("Signed in"),
     "unlock": N_("Unlock"),
     "unlock_failed": N_("Unlock failed"),

@@ -1,4 +1,4 @@
-"""Codes typed while the keypad is locked: refused unread, logged, and counted."""
+"""Codes and PINs typed while the keypad is locked: refused unread, logged, and counted."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from kiosk.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
 TYPED = "31415926"
+PIN = "271828"
 
 
 class Clock:
@@ -86,3 +87,33 @@ def test_codes_refused_during_lockouts_count_towards_the_brute_force_alarm(
     assert kinds(kiosk)[-2:] == ["code_refused_locked", "brute_force_suspected"]
     clock.now += 30
     assert try_code(kiosk) == "wrong"  # the lockout was not made longer by the refusals
+
+
+def try_pin(kiosk: Kiosk, user: str | None = "maria") -> str:
+    """What the courier was told: ``wrong`` or ``locked``."""
+    try:
+        asyncio.run(kiosk.sign_in(pin=PIN, user=user))
+    except AuthError:
+        return "wrong"
+    except Throttled:
+        return "locked"
+    raise AssertionError("a sign-in with no users on the kiosk succeeded")
+
+
+def test_a_pin_typed_during_a_sign_in_lockout_is_logged_without_the_pin(
+    kiosk: Kiosk, clock: Clock
+) -> None:
+    answers = [try_pin(kiosk) for _ in range(5)]
+    clock.now += 10
+    answers.append(try_pin(kiosk))
+
+    assert answers == ["wrong"] * 5 + ["locked"]
+    assert kinds(kiosk)[-2:] == ["keypad_locked", "sign_in_refused_locked"]
+    refused = kiosk.store.events()[-1]
+    assert (refused.severity, refused.detail) == (
+        "warning",
+        {"in_row": 5, "retry_after": 20.0, "user": "maria"},
+    )
+    assert PIN not in str(refused.as_dict())
+    clock.now += 20
+    assert try_pin(kiosk) == "wrong"  # the refusal did not make the lockout longer
