@@ -62,6 +62,7 @@ class App:
         self.online = False
         self.session: dict[str, Any] | None = None
         self.fixed_lang = lang
+        self.fixed_large_text = large_text
         self.large_text_override = large_text
         i18n.set_language(lang or "en")
         self._wake = threading.Event()  # set by the link's threads with a message
@@ -204,11 +205,13 @@ class App:
 
     def home(self, sign_out: bool = True, timed_out: bool = False) -> None:
         """Back to the home screen, signed out. After a sign-out or a journey that
-        ``timed_out``, the next person starts in the kiosk's default language."""
+        ``timed_out``, the next person starts afresh: in the kiosk's default language,
+        with the text size the kiosk is set to."""
         from kiosk.ui.screens.home import HomeScreen
 
         if timed_out or (sign_out and self.session is not None):
             i18n.set_language(self.default_language)
+            self.large_text_override = self.fixed_large_text
         if sign_out:
             self.sign_out()
         self.goto(HomeScreen(self))

@@ -147,6 +147,25 @@ def test_large_text_on_the_home_screen_makes_all_text_bigger(
         ui.close()
 
 
+def test_the_next_person_starts_with_the_kiosks_text_size(
+    kiosk: tuple[Daemon, list[dict[str, Any]]],
+) -> None:
+    daemon, _compartments = kiosk
+    ui = connected(daemon)
+    try:
+        ui.tap("large-text")
+        ui.tap("pickup")
+        ui.wait_for_text("Type your pickup code")
+        ui.advance(61)  # nobody there: "Need more time?", then home
+        ui.wait_for_text("Need more time?")
+        ui.advance(31)
+        ui.wait_for_text("Pick up a parcel")
+        assert not ui.app.metrics.large_text
+        assert ui.button("large-text").style == "key"  # shown as off
+    finally:
+        ui.close()
+
+
 # -- sound ------------------------------------------------------------------------------
 
 PLAY = (
