@@ -5,11 +5,15 @@ Pure functions from the API's JSON to text; nothing here talks to the daemon.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from kiosk.scantext import GS
+
 NONE = "-"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
@@ -30,7 +34,14 @@ def cell_text(value: Any) -> str:
         return NONE
     if isinstance(value, bool):
         return "yes" if value else "no"
-    return str(value)
+    return visible(str(value))
+
+
+def visible(text: str) -> str:
+    """``text`` safe for a terminal: a GS1 barcode's group separator as ``<GS>``, any
+    other control character as ``\\xNN``, so no scanned byte reaches the terminal raw."""
+    text = text.replace(GS, "<GS>")
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def local_time(ts: float | None) -> str:
@@ -70,7 +81,7 @@ def detail_text(detail: dict[str, Any] | None) -> str:
 
 
 def _short(value: Any) -> str:
-    text = str(value)
+    text = visible(str(value))
     return f'"{text}"' if " " in text else text
 
 

@@ -221,6 +221,22 @@ def test_events_are_shown_oldest_first_with_detail_as_key_values(
     assert lines[2].startswith("8 ") and lines[2].endswith("operation=5")
 
 
+def test_events_show_a_gs1_separator_as_gs_and_never_a_raw_control_byte(
+    daemon: FakeDaemon, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stored = {"seq": 9, "ts": 1_700_000_200, "kind": "parcel_stored", "severity": "info",
+              "actor": "courier:bob", "compartment": "A07",
+              "detail": {"barcode": "0109501101530003\x1d10ABC", "note": "\x1b[2J"}}  # fmt: skip
+    daemon.on("GET", "/v1/events", (200, {"events": [stored]}))
+
+    assert ctl.main(["events"]) == 0
+
+    out = capsys.readouterr().out
+    assert "barcode=0109501101530003<GS>10ABC" in out
+    assert "note=\\x1b[2J" in out
+    assert not any(ord(c) < 32 and c != "\n" for c in out)
+
+
 def test_a_broken_event_log_says_where_and_exits_1(
     daemon: FakeDaemon, capsys: pytest.CaptureFixture[str]
 ) -> None:
