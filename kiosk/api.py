@@ -194,7 +194,7 @@ def create_app(kiosk: Kiosk, courier_uc: Courier, tech: Technician) -> FastAPI:
             "parcels": kiosk.store.counts(),
             "operations": [kiosk.op_view(kiosk.store.op(lv.op_id)) for lv in kiosk.live_ops()],
             "outbox_depth": kiosk.store.outbox_depth(),
-            "keypad": {"retry_after": round(kiosk.throttles["code"].retry_after(), 1)},
+            "keypad": {"retry_after": round(kiosk.keypads.retry_after("code"), 1)},
             "mass_open_guard": kiosk.guard.view(),
             "fleet": kiosk.fleet_status(),
             "alarms": alarms,

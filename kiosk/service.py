@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import json
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -30,20 +29,17 @@ from kiosk.errors import (
     InvalidInput,
     LockerError,
     NotFound,
-    Throttled,
 )
 from kiosk.guard import MassOpenGuard
 from kiosk.hardware import Hardware
+from kiosk.keypads import Keypads
 from kiosk.notices import Notices
 from kiosk.reasons import reason_codes
 from kiosk.sessions import Session, Sessions
 from kiosk.store import Event, OpRow, ParcelRow, Store
 from kiosk.store.store import CompartmentSpec
-from kiosk.throttle import Throttle
 
 log = logging.getLogger(__name__)
-
-THROTTLE_META = {"code": "throttle.code", "pin": "throttle.pin"}
 
 
 class DoorDidNotOpen(LockerError):
@@ -96,7 +92,7 @@ class Kiosk:
         self.clock = self.settings.wall_clock
         sec = config.security
         self.sessions = Sessions(sec.session_idle_minutes * 60)
-        self.throttles = {name: self._load_throttle(name) for name in THROTTLE_META}
+        self.keypads = Keypads(store, sec, self.clock)
         self.allocator = Allocator()
         self.guard = MassOpenGuard(
             store, sec.mass_open_max, sec.mass_open_window_s, config.kiosk.operator_contact
@@ -192,67 +188,20 @@ class Kiosk:
         self.bus.publish({"type": "board", "board": board, "online": online, "error": error})
         self.refresh_all()
 
-    # -- throttles ------------------------------------------------------------------
-
-    def _load_throttle(self, name: str) -> Throttle:
-        sec = self.config.security
-        params: dict[str, Any] = {
-            "free_attempts": sec.wrong_codes_before_lockout,
-            "initial_lockout_s": sec.lockout_initial_s,
-            "max_lockout_s": sec.lockout_max_s,
-            "alarm_per_hour": sec.bruteforce_alarm_per_hour,
-        }
-        raw = self.store.get_meta(THROTTLE_META[name])
-        if raw:
-            return Throttle.from_state(json.loads(raw), self.clock, **params)
-        return Throttle(self.clock, **params)
-
-    def _save_throttle(self, name: str) -> None:
-        self.store.set_meta(THROTTLE_META[name], json.dumps(self.throttles[name].to_state()))
-
-    def _check_throttle(self, name: str, **detail: Any) -> None:
-        wait = self.throttles[name].retry_after()
-        if wait > 0:
-            # Refused unread, but an event, counted towards the brute-force alarm.
-            kind = "code_refused_locked" if name == "code" else "sign_in_refused_locked"
-            self._fail(name, kind, retry_after=round(wait, 1), **detail)
-            what = "codes" if name == "code" else "sign-ins"
-            raise Throttled(f"Too many wrong tries. The kiosk accepts {what} again in "
-                            f"{int(wait + 0.999)} seconds.", wait)  # fmt: skip
-
-    def _fail(self, name: str, kind: str, **detail: Any) -> None:
-        """Count a wrong code or PIN: the throttle's state and its events, one transaction."""
-        outcome = self.throttles[name].record_failure()
-        events: list[tuple[str, str, dict[str, Any]]] = [
-            (kind, "warning", {"in_row": outcome.failures_in_row, **detail})
-        ]
-        if outcome.locked_for > 0:
-            events.append(("keypad_locked", "warning",
-                           {"input": name, "seconds": outcome.locked_for}))  # fmt: skip
-        if outcome.alarm:
-            events.append(("brute_force_suspected", "alarm", {"input": name}))
-        state = json.dumps(self.throttles[name].to_state())
-        self.store.set_meta_with_events(THROTTLE_META[name], state, events)
-
-    def _succeed(self, name: str) -> None:
-        if self.throttles[name].to_state() != Throttle(self.clock).to_state():
-            self.throttles[name].record_success()
-            self._save_throttle(name)
-
     # -- customer -------------------------------------------------------------------
 
     async def pickup(self, code_text: str) -> dict[str, Any]:
         """Open the door of the parcel whose pickup code this is."""
-        self._check_throttle("code")
+        self.keypads.check("code")
         code = codes.normalize_code(code_text, self.config.policy.pickup_code_digits)
         parcel = self.store.parcel_by_code_tag(codes.code_tag(self.key, code))
         if parcel is None:
-            self._fail("code", "wrong_code")
+            self.keypads.fail("code", "wrong_code")
             raise AuthError("That code is not right. Please check it and try again.")
         # Only a code that opens a door ends a run of wrong codes: a code of a parcel
         # that is gone must not let anyone reset the throttle at will.
         if parcel.state is ParcelState.STORED:
-            self._succeed("code")
+            self.keypads.succeed("code")
         if parcel.state is ParcelState.EXPIRED:
             raise ConflictError(
                 "The pickup time for this parcel has ended; it is going back to the sender.",
@@ -283,7 +232,7 @@ class Kiosk:
     async def sign_in(
         self, pin: str | None = None, user: str | None = None, badge: str | None = None
     ) -> Session:
-        self._check_throttle("pin", user=user)
+        self.keypads.check("pin", user=user)
         found = None
         if badge:
             found = self.store.user_by_badge(pins.badge_tag(self.key, badge.strip()))
@@ -299,9 +248,9 @@ class Kiosk:
         else:
             raise InvalidInput("Enter your PIN or scan your badge.")
         if found is None:
-            self._fail("pin", "sign_in_failed", user=user)
+            self.keypads.fail("pin", "sign_in_failed", user=user)
             raise AuthError("Sign-in failed: PIN or badge not recognised.")
-        self._succeed("pin")
+        self.keypads.succeed("pin")
         self.store.log_event("signed_in", "info", found.name, None, role=str(found.role))
         return self.sessions.create(found.name, found.role)
 
