@@ -13,12 +13,13 @@ import pytest
 
 from kiosk import ctl, ctl_io, ctl_tools
 from kiosk.client import ApiClient
-from tests.unit.test_ctl import STATUS, FakeDaemon
+from tests.unit.ctl_daemon import STATUS, FakeDaemon
 
 
 @pytest.fixture
 def daemon(monkeypatch: pytest.MonkeyPatch) -> FakeDaemon:
-    """The scripted daemon of ``test_ctl``, signed in as a technician, no terminal."""
+    """The scripted daemon of :mod:`tests.unit.ctl_daemon`, signed in as a technician, no
+    terminal."""
     fake = FakeDaemon()
     fake.on("POST", "/v1/sessions", (200, {"token": "t", "user": "ann", "role": "technician"}))
     fake.on("DELETE", "/v1/sessions", (200, {"ok": True}))
@@ -29,12 +30,6 @@ def daemon(monkeypatch: pytest.MonkeyPatch) -> FakeDaemon:
     for name in ("LOCKER_USER", "LOCKER_SOCKET"):
         monkeypatch.delenv(name, raising=False)
     return fake
-
-
-@pytest.fixture
-def pin(monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setenv("LOCKER_PIN", "482913")
-    return "482913"
 
 
 KERONG_STATS = {

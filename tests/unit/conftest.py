@@ -1,0 +1,101 @@
+"""Fixtures that several unit test modules share: the config tests' drivers, the scripted
+daemon behind ``lockerctl``, and emulated Kerong boards with drivers on their bus.
+
+A module that defines a fixture of the same name uses its own.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+import drivers.base
+from drivers.kerong import KerongDriver
+from hw_sim.kerong_emu import KerongBusEmulator
+from hw_sim.model import Bank
+from kiosk import ctl, ctl_io
+from kiosk.client import ApiClient
+from tests.unit import config_files
+from tests.unit.ctl_daemon import FakeDaemon
+from tests.unit.kerong_bench import BOARDS, LOCKS, MakeDriver, build, compartment, start_emulator
+
+# -- the config file (tests/unit/test_config*.py) --------------------------------------
+
+
+@pytest.fixture
+def fake_drivers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The drivers of :mod:`tests.unit.config_files` in the registry, and ``broken``, which
+    cannot be imported."""
+    registry = drivers.base._REGISTRY
+    module = config_files.__name__
+    monkeypatch.setitem(registry, "fake", f"{module}:FakeDriver")
+    monkeypatch.setitem(registry, "pinned", f"{module}:PinnedDriver")
+    monkeypatch.setitem(registry, "broken", "no_such_module_for_tests:Driver")
+    if importlib.util.find_spec("drivers.sim") is None:
+        monkeypatch.setitem(registry, "sim", f"{module}:FakeSimDriver")
+
+
+# -- lockerctl (tests/unit/test_ctl*.py) ------------------------------------------------
+
+
+@pytest.fixture
+def daemon(monkeypatch: pytest.MonkeyPatch) -> FakeDaemon:
+    fake = FakeDaemon()
+    fake.on("POST", "/v1/sessions", (200, {"token": "tok-1", "user": "ann", "role": "technician"}))
+    fake.on("DELETE", "/v1/sessions", (200, {"ok": True}))
+
+    def make_client(socket: str) -> ApiClient:
+        fake.sockets.append(socket)
+        return ApiClient(socket, transport=httpx.MockTransport(fake))
+
+    monkeypatch.setattr(ctl, "make_client", make_client)
+    monkeypatch.setattr(ctl_io, "is_terminal", lambda: False)
+    for name in ("LOCKER_PIN", "LOCKER_USER", "LOCKER_SOCKET"):
+        monkeypatch.delenv(name, raising=False)
+    return fake
+
+
+@pytest.fixture
+def pin(monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("LOCKER_PIN", "482913")
+    return "482913"
+
+
+# -- the Kerong driver (tests/unit/test_kerong_*.py) ------------------------------------
+
+
+@pytest.fixture
+def bank() -> Bank:
+    made = Bank(person="manual")
+    for board in BOARDS.values():
+        for lock in LOCKS:
+            made.add_compartment(compartment(board, lock), board, lock)
+    return made
+
+
+@pytest.fixture
+def emulator(bank: Bank, tmp_path: Path) -> Iterator[KerongBusEmulator]:
+    made = start_emulator(bank, tmp_path)
+    yield made
+    made.close()
+
+
+@pytest.fixture
+def make_driver(emulator: KerongBusEmulator) -> Iterator[MakeDriver]:
+    """Open drivers on the emulator's bus; every one is closed after the test."""
+    made: list[KerongDriver] = []
+
+    def make(board: str = "top", **options: Any) -> KerongDriver:
+        driver = build(board, port=emulator.device, **options)
+        made.append(driver)
+        driver.open()
+        return driver
+
+    yield make
+    for driver in made:
+        driver.close()
