@@ -73,6 +73,7 @@ def badge_tag(key: bytes, badge: str) -> str:
 
 
 def _scrypt(pin: str, salt: bytes, n: int, r: int, p: int, dklen: int) -> bytes:
+    _keep_large_blocks_out_of_the_heap()
     try:
         return hashlib.scrypt(
             pin.encode("utf-8"), salt=salt, n=n, r=r, p=p, dklen=dklen, maxmem=_MAXMEM
@@ -81,21 +82,42 @@ def _scrypt(pin: str, salt: bytes, n: int, r: int, p: int, dklen: int) -> bytes:
         _give_back_memory()
 
 
-def _load_trim() -> object | None:
-    """glibc's ``malloc_trim``, or None on a C library without it."""
-    name = ctypes.util.find_library("c")
+# scrypt's 16 MB of working memory, and what glibc does with it when it is freed:
+#
+# * glibc maps a block that large on its own and unmaps it when freed, but only until
+#   the first such block is freed: that raises its threshold for "large" to the block's
+#   size, and the next 16 MB come from the heap of the thread that asked (the daemon
+#   checks PINs on a worker thread). Freed there, they stay resident for good, and
+#   malloc_trim cannot hand back a worker thread's heap: an idle kiosk sat at 76 MB
+#   after two sign-ins instead of 60. Fixing the threshold (M_MMAP_THRESHOLD, 1 MiB)
+#   keeps every such block mapped on its own, so freeing it gives it back.
+# * malloc_trim(0) after each check hands back what is left free in the main heap.
+_M_MMAP_THRESHOLD = -3  # from glibc's malloc.h
+_LARGE_BLOCK = 1 << 20
+
+
+def _load_libc(name: str) -> object | None:
+    """A glibc function by name, or None on a C library without it."""
+    path = ctypes.util.find_library("c")
     try:
-        return getattr(ctypes.CDLL(name), "malloc_trim", None) if name else None
+        return getattr(ctypes.CDLL(path), name, None) if path else None
     except OSError:
         return None
 
 
-_MALLOC_TRIM = _load_trim()
+_MALLOC_TRIM = _load_libc("malloc_trim")
+_MALLOPT = _load_libc("mallopt")
+_threshold_fixed = False
+
+
+def _keep_large_blocks_out_of_the_heap() -> None:
+    global _threshold_fixed
+    if not _threshold_fixed and _MALLOPT is not None:
+        _MALLOPT(_M_MMAP_THRESHOLD, _LARGE_BLOCK)  # type: ignore[operator]
+    _threshold_fixed = True
 
 
 def _give_back_memory() -> None:
-    """scrypt's 16 MB of working memory is freed into the C heap, where glibc keeps it
-    resident; an idle kiosk would carry it from every sign-in on. Hand it back."""
     if _MALLOC_TRIM is not None:
         _MALLOC_TRIM(0)  # type: ignore[operator]
 
