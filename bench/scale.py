@@ -19,9 +19,10 @@ door operations each of them left (deposit and removal); the event log is left e
 between runs (``--rebuild`` to make it again); each measurement works on a copy
 (``scale_kiosk.py``).
 
-Beside ours, the seed's ``LockerSystem`` (``shared/seeds``), copied below as a minimal
-reference: a linear scan by exact size for a locker, a linear scan of the lockers for a
-plain-text code. It keeps no history, so only the number of lockers changes its cost.
+Beside ours, the seed's ``LockerSystem`` (``shared/seeds``), copied in ``seed_locker.py``
+as a minimal reference: a linear scan by exact size for a locker, a linear scan of the
+lockers for a plain-text code. It keeps no history, so only the number of lockers
+changes its cost.
 
 Goal: growth <= 1.5x from 64 to 1,536 compartments and from 1e3 to 1e6 parcels.
 
@@ -40,7 +41,6 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from enum import Enum
 from functools import partial
 from pathlib import Path
 
@@ -56,6 +56,7 @@ from scale_kiosk import (
     random_code,
     size_rank_of,
 )
+from seed_locker import Locker, LockerSize, LockerSystem, Package
 
 from kiosk.allocation import Allocator
 from kiosk.codes import code_tag
@@ -183,76 +184,7 @@ def allocation(compartments: int, n: int) -> Timing:
     return timed(steps)
 
 
-# -- the seed's LockerSystem (shared/seeds), as a minimal reference ---------------------
-# Its algorithm unchanged; its print() calls left out, as they would dominate the timing.
-
-
-class LockerSize(Enum):
-    S = "S"
-    M = "M"
-    L = "L"
-    XL = "XL"
-
-
-class LockerStatus(Enum):
-    AVAILABLE = "AVAILABLE"
-    OCCUPIED = "OCCUPIED"
-    BROKEN = "BROKEN"
-
-
-class Package:
-    def __init__(self, package_id: str, size: LockerSize, pickup_code: str) -> None:
-        self.package_id = package_id
-        self.size = size
-        self.pickup_code = pickup_code
-
-
-class Locker:
-    def __init__(self, locker_id: int, size: LockerSize) -> None:
-        self.locker_id = locker_id
-        self.size = size
-        self.status = LockerStatus.AVAILABLE
-        self.package: Package | None = None
-
-    def assign_package(self, package: Package) -> bool:
-        if self.status == LockerStatus.AVAILABLE:
-            self.package = package
-            self.status = LockerStatus.OCCUPIED
-            return True
-        return False
-
-    def release_package(self) -> None:
-        if self.status == LockerStatus.OCCUPIED:
-            self.package = None
-            self.status = LockerStatus.AVAILABLE
-
-
-class LockerSystem:
-    def __init__(self) -> None:
-        self.lockers: list[Locker] = []
-
-    def add_locker(self, locker: Locker) -> None:
-        self.lockers.append(locker)
-
-    def find_available_locker(self, size: LockerSize) -> Locker | None:
-        for locker in self.lockers:
-            if locker.size == size and locker.status == LockerStatus.AVAILABLE:
-                return locker
-        return None
-
-    def store_package(self, package: Package) -> str | None:
-        locker = self.find_available_locker(package.size)
-        if not locker:
-            return None
-        locker.assign_package(package)
-        return package.pickup_code
-
-    def retrieve_package(self, pickup_code: str) -> bool:
-        for locker in self.lockers:
-            if locker.package and locker.package.pickup_code == pickup_code:
-                locker.release_package()
-                return True
-        return False
+# -- the seed's LockerSystem (bench/seed_locker.py), measured ---------------------------
 
 
 SEED_SIZES = tuple(LockerSize)
