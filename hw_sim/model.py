@@ -33,11 +33,11 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from hw_sim.bank_files import DOOR_LOG, BankFiles
+from hw_sim.compartment import Compartment
 
 __all__ = [
     "DOOR_LOG",
@@ -55,8 +55,6 @@ log = logging.getLogger(__name__)
 PERSON_MODES = ("auto", "manual")
 _COIL_HISTORY = 1000
 
-_SAVED_FIELDS = ("door_open", "latched", "item", "jammed", "leave_open")
-
 
 class BoardDead(Exception):
     """The board does not answer (it was killed by fault injection)."""
@@ -72,38 +70,6 @@ class UnknownCompartment(LookupError):
 
 class UnknownBoard(LookupError):
     """No board with that name in this bank."""
-
-
-@dataclass
-class _Compartment:
-    cid: str
-    board: str
-    lock: int
-    door_open: bool = False
-    latched: bool = True
-    item: bool = False
-    jammed: bool = False
-    leave_open: bool = False
-    energised_until: float = 0.0
-    fires: int = 0
-    forced: int = 0
-    attended: bool = False  # the auto person is at this door and will close it
-    visit: int = 0  # bumped when the door shuts, so stale person actions are dropped
-    flap_start: float = 0.0
-    flap_until: float = 0.0
-    flap_hz: float = 20.0
-
-    def sensor_open(self, now: float) -> bool:
-        """What the door sensor reads: the door, unless the sensor is flapping."""
-        if now < self.flap_until:
-            # The nudge keeps a read at exactly k/hz (with float error) on phase k.
-            phase = int((now - self.flap_start) * self.flap_hz + 1e-9)
-            # Start inverted so a flap is visible on the very next read.
-            return self.door_open != (phase % 2 == 0)
-        return self.door_open
-
-    def saved_state(self) -> dict[str, bool]:
-        return {name: bool(getattr(self, name)) for name in _SAVED_FIELDS}
 
 
 class Bank:
@@ -131,8 +97,8 @@ class Bank:
         self._files = BankFiles(state_file, fire_log)
         self.state_file, self.fire_log = self._files.state_file, self._files.fire_log
         self.door_log = self._files.door_log
-        self._compartments: dict[str, _Compartment] = {}
-        self._by_lock: dict[tuple[str, int], _Compartment] = {}
+        self._compartments: dict[str, Compartment] = {}
+        self._by_lock: dict[tuple[str, int], Compartment] = {}
         self._boards: set[str] = set()
         self._dead: set[str] = set()
         self._events: list[tuple[float, int, str, str, int]] = []
@@ -164,7 +130,7 @@ class Bank:
             other = self._by_lock.get((board, lock))
             if other is not None:
                 raise ValueError(f"lock {lock} of board {board!r} already drives {other.cid!r}")
-            comp = _Compartment(cid, board, lock)
+            comp = Compartment(cid, board, lock)
             self._boards.add(board)
             self._compartments[cid] = comp
             self._by_lock[(board, lock)] = comp
@@ -221,7 +187,7 @@ class Bank:
                 self._pop(comp, now)
             self._save()
 
-    def _extend(self, comp: _Compartment, until: float) -> None:
+    def _extend(self, comp: Compartment, until: float) -> None:
         comp.energised_until = max(comp.energised_until, until)
         for coil in reversed(self._coils):
             if (coil[0], coil[1]) == (comp.board, comp.lock):
@@ -336,40 +302,31 @@ class Bank:
         """One dict per compartment: the physical truth, for tests and a future window."""
         with self._lock:
             now = self._tick()
-            return {cid: self._describe(c, now) for cid, c in sorted(self._compartments.items())}
+            return {
+                cid: c.describe(now, c.board in self._dead)
+                for cid, c in sorted(self._compartments.items())
+            }
 
     def fire_counts(self) -> dict[str, int]:
         """How often each compartment's lock was fired."""
         with self._lock:
             return {cid: c.fires for cid, c in sorted(self._compartments.items())}
 
-    def _describe(self, comp: _Compartment, now: float) -> dict[str, Any]:
-        return {
-            "board": comp.board,
-            "lock": comp.lock,
-            **comp.saved_state(),  # door_open, latched, item, jammed, leave_open
-            "sensor_open": comp.sensor_open(now),
-            "energised": now < comp.energised_until,
-            "fires": comp.fires,
-            "forced": comp.forced,
-            "board_dead": comp.board in self._dead,
-        }
-
     # -- internals ------------------------------------------------------------------
 
-    def _get(self, cid: str) -> _Compartment:
+    def _get(self, cid: str) -> Compartment:
         try:
             return self._compartments[cid]
         except KeyError:
             raise UnknownCompartment(f"unknown compartment {cid!r}") from None
 
-    def _at(self, board: str, lock: int) -> _Compartment:
+    def _at(self, board: str, lock: int) -> Compartment:
         try:
             return self._by_lock[(board, lock)]
         except KeyError:
             raise UnknownCompartment(f"no compartment on board {board!r} lock {lock}") from None
 
-    def _on_board(self, board: str) -> list[_Compartment]:
+    def _on_board(self, board: str) -> list[Compartment]:
         return sorted(
             (c for c in self._compartments.values() if c.board == board), key=lambda c: c.lock
         )
@@ -390,7 +347,7 @@ class Bank:
                 setattr(comp, name, value)
             self._save()
 
-    def _schedule(self, due: float, comp: _Compartment, action: str) -> None:
+    def _schedule(self, due: float, comp: Compartment, action: str) -> None:
         heapq.heappush(self._events, (due, next(self._seq), comp.cid, action, comp.visit))
 
     def _tick(self) -> float:
@@ -400,7 +357,7 @@ class Bank:
             self._run(self._compartments[cid], action, visit, due)
         return now
 
-    def _run(self, comp: _Compartment, action: str, visit: int, due: float) -> None:
+    def _run(self, comp: Compartment, action: str, visit: int, due: float) -> None:
         if action == "pop":
             self._pop(comp, due)
             return
@@ -415,7 +372,7 @@ class Bank:
         elif action == "close" and not comp.leave_open:
             self._shut(comp)
 
-    def _pop(self, comp: _Compartment, now: float) -> None:
+    def _pop(self, comp: Compartment, now: float) -> None:
         """The spring pushes an unlatched door open and the auto person steps up."""
         if comp.latched or comp.door_open:
             return
@@ -425,13 +382,13 @@ class Bank:
             self._attend(comp, now, handle_item=self.person_handles_items)
         self._save()
 
-    def _attend(self, comp: _Compartment, now: float, handle_item: bool) -> None:
+    def _attend(self, comp: Compartment, now: float, handle_item: bool) -> None:
         comp.attended = True
         if handle_item:
             self._schedule(now + self.close_delay_s / 2, comp, "handle")
         self._schedule(now + self.close_delay_s, comp, "close")
 
-    def _shut(self, comp: _Compartment) -> None:
+    def _shut(self, comp: Compartment) -> None:
         if comp.door_open:
             comp.door_open = False
             self._log_door(comp)
@@ -440,17 +397,15 @@ class Bank:
         comp.visit += 1
         self._save()
 
-    def _restore(self, comp: _Compartment, saved: Mapping[str, Any]) -> None:
-        for name in _SAVED_FIELDS:
-            if isinstance(saved.get(name), bool):
-                setattr(comp, name, saved[name])
+    def _restore(self, comp: Compartment, saved: Mapping[str, Any]) -> None:
+        comp.restore(saved)
         if comp.door_open and self._person == "auto":
             self._attend(comp, self._clock(), handle_item=False)
 
-    def _log_fire(self, comp: _Compartment) -> None:
+    def _log_fire(self, comp: Compartment) -> None:
         self._files.log_fire(comp.board, comp.lock, comp.cid)
 
-    def _log_door(self, comp: _Compartment) -> None:
+    def _log_door(self, comp: Compartment) -> None:
         self._files.log_door(comp.cid, comp.door_open, comp.item)
 
     def _save(self) -> None:

@@ -19,6 +19,10 @@ from typing import Any, TypeVar, get_args, get_origin
 
 T = TypeVar("T")
 
+# what a kiosk id, a board's name and a power group are made of
+ID_RULE = "1-32 characters of A-Z, a-z, 0-9, '_' and '-'"
+ID_PATTERN = r"[A-Za-z0-9_-]{1,32}"
+
 _KINDS: tuple[tuple[type, str], ...] = (
     (bool, "boolean"),  # before int: a bool is an int in Python
     (int, "integer"),
