@@ -97,7 +97,7 @@ def drain(daemon: Daemon, broker: Broker, backlog: int, out: Figures) -> None:
                 raise RuntimeError("the backlog did not drain in 300 s")
             time.sleep(0.02)
         done = time.perf_counter()
-        bodies = peer.bodies("events")
+        bodies = _all_delivered(peer, backlog)
     finally:
         peer.close()
     seqs = [b["seq"] for b in bodies]
@@ -107,6 +107,18 @@ def drain(daemon: Daemon, broker: Broker, backlog: int, out: Figures) -> None:
     out["drain_per_s"] = backlog / (done - start)
     out["operator_received"] = len(set(seqs))
     out["operator_in_order"] = seqs == sorted(seqs)
+
+
+def _all_delivered(peer: Peer, backlog: int, grace_s: float = 5.0) -> list[dict[str, Any]]:
+    """The events the operator has, once the broker has passed on the backlog: the
+    kiosk's last acknowledgement comes from the broker, and its last messages to the
+    operator may still be on their way then. Waits at most ``grace_s`` for them."""
+    deadline = time.perf_counter() + grace_s
+    while True:
+        bodies = peer.bodies("events")
+        if len({b["seq"] for b in bodies}) >= backlog or time.perf_counter() > deadline:
+            return bodies
+        time.sleep(0.05)
 
 
 def signed_round_trips(

@@ -139,6 +139,7 @@ def open_kiosk(history: Path, compartments: int, work: Path) -> Kiosk:
     for old in work.glob("kiosk.db*"):
         old.unlink()
     shutil.copyfile(history, path)
+    path.chmod(0o600)  # the store refuses a file that group or others may read
     store = Store(path)
     ids = [cid_of(i) for i in range(compartments)]
     store.sync_compartments(
