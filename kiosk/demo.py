@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -60,12 +61,19 @@ def run_demo(config_path: Path | None, keep: bool = False) -> int:
         codes = _seed(client, data_dir)
         windows += _start_windows(data_dir, socket_path)
         _print_guide(data_dir, socket_path, codes)
-        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+        # From here Ctrl+C (or SIGTERM) only asks to stop: a KeyboardInterrupt raised
+        # inside Popen.poll() could leave its lock taken, and the stop below would then
+        # wait for the daemon for ever.
+        asked = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: asked.set())
         while daemon.poll() is None:
-            time.sleep(0.5)
+            if asked.wait(0.5):
+                print("\nstopping the demo ...", flush=True)
+                return 0
         print(f"the daemon stopped (exit {daemon.returncode}); see {data_dir}/daemon.log")
         return 1
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # Ctrl+C while starting
         print("\nstopping the demo ...")
         return 0
     finally:
