@@ -312,7 +312,9 @@ def technician_journey(ui: Watched, daemon: Daemon) -> None:
     open_all_with_a_jammed_door(ui, daemon, "A03")
     ui.tap("event-log")
     ui.wait_for_text(_("Event log, newest first"))
-    ui.wait_until(lambda: ui.shows(_("Info")), what="the events")
+    # Events streamed in while the first page loads show at once; "Older" waits for it.
+    ui.wait_until(lambda: ui.shows(_("Info")) and ui.button("older").enabled,
+                  what="the events, with older ones to page to")  # fmt: skip
     ui.tap("older")
     ui.tap("newer")
     ui.advance(61)  # the idle time-out
