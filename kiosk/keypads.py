@@ -21,7 +21,6 @@ from kiosk.throttle import Throttle
 __all__ = ["Keypads"]
 
 META_KEYS = {"code": "throttle.code", "pin": "throttle.pin"}
-_REFUSED = {"code": "code_refused_locked", "pin": "sign_in_refused_locked"}
 _WHAT = {"code": "codes", "pin": "sign-ins"}
 
 
@@ -47,7 +46,8 @@ class Keypads:
         """Raise :class:`Throttled` during a lockout, after logging the refusal."""
         wait = self.retry_after(name)
         if wait > 0:
-            self.fail(name, _REFUSED[name], retry_after=round(wait, 1), **detail)
+            kind = "code_refused_locked" if name == "code" else "sign_in_refused_locked"
+            self.fail(name, kind, retry_after=round(wait, 1), **detail)
             raise Throttled(f"Too many wrong tries. The kiosk accepts {_WHAT[name]} again in "
                             f"{int(wait + 0.999)} seconds.", wait)  # fmt: skip
 

@@ -62,7 +62,7 @@ def emitted_kinds() -> dict[str, str]:
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
                 if node.func.attr in EMITTERS and node.args:
                     first = node.args[0]
-                elif node.func.attr == "_fail" and len(node.args) > 1:
+                elif node.func.attr == "fail" and len(node.args) > 1:
                     first = node.args[1]  # a wrong code or PIN: (input, kind)
             elif isinstance(node, ast.Assign):
                 first = _assigned_kind(node)
