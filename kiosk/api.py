@@ -7,6 +7,7 @@ JSON ``{"error": ..., "kind": ...}`` with a status a client can act on.
 """
 
 import asyncio
+import inspect
 import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
@@ -127,11 +128,25 @@ def compartment_view(row: CompartmentRow) -> dict[str, Any]:
             **reason_codes(row.oos_reason)}  # fmt: skip
 
 
+def _without_telemetry() -> dict[str, Any]:
+    """FastAPI's own OpenTelemetry spans, metrics and logs for every request, off.
+
+    The kiosk has nowhere to send them (its event log and the fleet link are its
+    telemetry), and they cost every request time and the daemon memory. FastAPI
+    releases before the ``telemetry`` option have none to turn off.
+    """
+    if "telemetry" not in inspect.signature(FastAPI.__init__).parameters:
+        return {}
+    off = {"tracing": False, "metrics": False, "logs": False, "operation_spans": False}
+    return {"telemetry": off}
+
+
 def create_app(kiosk: Kiosk, courier_uc: Courier, tech: Technician) -> FastAPI:
     app = FastAPI(
         title="locker-kiosk",
         version=__version__,
         description="Local API of a parcel-locker kiosk (Unix socket).",
+        **_without_telemetry(),
     )
 
     @app.exception_handler(LockerError)
