@@ -8,7 +8,7 @@ data) is part of the data and is kept; :func:`display_barcode` makes it visible.
 from __future__ import annotations
 
 from kiosk.errors import InvalidInput
-from kiosk.scantext import GS, scan_data
+from kiosk.scantext import GS, display_barcode, scan_data
 
 __all__ = ["GS", "display_barcode", "normalize_barcode"]
 
@@ -25,8 +25,3 @@ def normalize_barcode(raw: str, max_length: int = 64) -> str:
     if len(text) > max_length:
         raise InvalidInput(f"A parcel barcode has at most {max_length} characters")
     return text
-
-
-def display_barcode(barcode: str) -> str:
-    """``barcode`` for screens and logs: the group separator shown as ``<GS>``."""
-    return barcode.replace(GS, "<GS>")

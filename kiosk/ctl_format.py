@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from kiosk.scantext import GS
+from kiosk.scantext import display_barcode
 
 NONE = "-"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -40,8 +40,7 @@ def cell_text(value: Any) -> str:
 def visible(text: str) -> str:
     """``text`` safe for a terminal: a GS1 barcode's group separator as ``<GS>``, any
     other control character as ``\\xNN``, so no scanned byte reaches the terminal raw."""
-    text = text.replace(GS, "<GS>")
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", display_barcode(text))
 
 
 def local_time(ts: float | None) -> str:

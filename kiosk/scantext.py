@@ -4,7 +4,8 @@
 Scanners prefix an AIM symbology identifier when configured to (``]C1`` for GS1-128,
 ``]Q3`` for a QR code, ``]d2`` for GS1 DataMatrix), and may add CR/LF or other control
 bytes. The GS1 group separator (0x1D, FNC1 inside the data) is part of the data and is
-kept. This module imports nothing of the kiosk, so the UI may use it without the core.
+kept; :func:`display_barcode` makes it visible. This module imports nothing of the kiosk,
+so the UI may use it without the core.
 """
 
 from __future__ import annotations
@@ -25,6 +26,11 @@ def scan_data(raw: str) -> str:
     if prefix:
         text = _trim(text[prefix.end() :])
     return text
+
+
+def display_barcode(barcode: str) -> str:
+    """``barcode`` for screens, logs and terminals: the group separator shown as ``<GS>``."""
+    return barcode.replace(GS, "<GS>")
 
 
 def _is_control(ch: str) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from kiosk.scantext import display_barcode
 from kiosk.ui import i18n, theme
 from kiosk.ui.app import App, Screen
 from kiosk.ui.i18n import _
@@ -20,14 +21,8 @@ from kiosk.ui.screens.keyboard import keyboard
 from kiosk.ui.screens.keypad import keypad
 from kiosk.ui.widgets import Button, Painter, Rect, cols, grid, rows
 
-GS = "\x1d"
 PHONE_MAX = 16
 PHONE_MIN_DIGITS = 6
-
-
-def shown_barcode(barcode: str) -> str:
-    """A barcode as a person reads it: the GS1 group separator made visible."""
-    return barcode.replace(GS, "<GS>")
 
 
 @dataclass
@@ -137,7 +132,7 @@ class ParcelScreen(DepositStep):
             title, field = cols(top, [1, 1.6], m.gap)
         p.text(_("Scan the parcel or type its barcode."), title, theme.INK, 0.9)
         p.fill(field, theme.PANEL, m.gap)
-        p.text(shown_barcode(self.text) or _("Barcode"), field, theme.INK, 1.0)
+        p.text(display_barcode(self.text) or _("Barcode"), field, theme.INK, 1.0)
         if m.is_portrait:
             back, ok = cols(actions, [1, 1.3], m.gap)
         else:
@@ -233,7 +228,7 @@ class SizeScreen(DepositStep):
         assert self.deposit is not None
         title, sizes, note, actions = rows(area, [0.8, 3.4, 0.8, 1], m.gap)
         text = _("Choose a size for parcel {barcode}.")
-        p.text(text.format(barcode=shown_barcode(self.deposit.barcode)), title, theme.INK, 0.9)
+        p.text(text.format(barcode=display_barcode(self.deposit.barcode)), title, theme.INK, 0.9)
         self.note(p, note)
         known = (self.app.kiosk or {}).get("sizes", [])
         n_cols = 1 if m.is_portrait or len(known) < 2 else 2

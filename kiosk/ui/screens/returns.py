@@ -11,12 +11,12 @@ from typing import Any
 
 import pygame
 
+from kiosk.scantext import display_barcode
 from kiosk.ui import i18n, theme
 from kiosk.ui.app import App, Screen
 from kiosk.ui.i18n import _
 from kiosk.ui.link import Message
 from kiosk.ui.screens.courier import CourierMenuScreen, courier_error, session_lost
-from kiosk.ui.screens.deposit import shown_barcode
 from kiosk.ui.screens.pickup import op_message
 from kiosk.ui.wall import draw_wall
 from kiosk.ui.widgets import Button, Painter, Rect, cols, rows
@@ -31,7 +31,7 @@ def is_done(view: dict[str, Any]) -> bool:
 def checklist_line(view: dict[str, Any], barcode: str | None = None) -> str:
     door = view.get("compartment", "")
     if barcode is None:
-        barcode = shown_barcode(view.get("barcode", ""))
+        barcode = display_barcode(view.get("barcode", ""))
     if view.get("status") == "CLOSED":
         return _("{door}: {barcode}, collected").format(door=door, barcode=barcode)
     if is_done(view):
@@ -65,7 +65,7 @@ def fitted_line(p: Painter, view: dict[str, Any], width: int) -> str:
     """The checklist line of ``view`` on one line of ``width``: a long barcode loses its
     front ("…4567"), as its end is what a courier compares with the label."""
     font = p.font(0.7)
-    barcode = shown_barcode(view.get("barcode", ""))
+    barcode = display_barcode(view.get("barcode", ""))
     line = checklist_line(view, barcode)
     while font.size(line)[0] > width and len(barcode) > 4:
         barcode = barcode[1:]
