@@ -87,11 +87,8 @@ class Simulator:
         return self
 
     def _start_kerong_bus(self, port: str, specs: list[BoardSpec]) -> None:
-        """One emulator for the boards on ``port``, each with its own lock-bit polarity.
-
-        A Kerong bus may mix bauds (the driver switches the port's speed per board); a
-        pty has no speed, and the emulator paces at one baud: the first board's.
-        """
+        """One emulator for the boards on ``port``, each with its own lock-bit polarity,
+        pacing at the bus's one baud (the config refuses a second one)."""
         boards = {int(s.options["address"]): s.name for s in specs}
         emulator = KerongBusEmulator(
             self.bank,
