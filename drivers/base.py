@@ -71,6 +71,18 @@ For the technician's tools (``lockerctl discover`` and ``lockerctl scan-bus``), 
     (the driver serialises its own frames). Default: raise
     :class:`~drivers.errors.UnsupportedError` (a board without a bus: sim, GPIO).
 
+For the config check, which refuses two boards that claim one thing, a driver **may** say
+what it holds (the defaults claim nothing):
+
+``bus``
+    A :class:`BusClaim`: the serial port it talks on, the protocol
+    spoken there, the settings every board on that bus must share (baud, rs485) and the
+    addresses on it that are this board's. Two boards at one address answer as one, so
+    a lock fired for one opens the other's door.
+``gpio_pins``
+    Every GPIO pin (BCM number) the board claims, with the option that names it
+    (``{17: "lock_pins[0]"}``): the pins belong to the one Pi.
+
 Drivers run on worker threads owned by the safety layer and the poller; a driver needs
 no locking of its own unless it shares a bus with another driver, or implements
 ``scan_bus()``.
@@ -79,6 +91,7 @@ no locking of its own unless it shares a bus with another driver, or implements
 from __future__ import annotations
 
 import importlib
+import os
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -134,6 +147,36 @@ class BoardSpec:
         if not port or "://" in port or Path(port).is_absolute() or self.data_dir is None:
             return port
         return str(self.data_dir / port)
+
+
+def port_key(port: str) -> str:
+    """One name per serial port, whatever a config calls it: a device's real path (so
+    ``/dev/serial/by-id/...`` and the ``/dev/ttyUSB0`` it points at are one port), or a
+    pyserial URL as written."""
+    return port if "://" in port else os.path.realpath(port)
+
+
+@dataclass(frozen=True)
+class BusClaim:
+    """A board's place on a serial bus, as the config check compares boards by it.
+
+    ``port`` is the board's port as the config names it (two names of one device are
+    one bus: :attr:`key`); ``protocol`` what is spoken on the wire (boards of two
+    protocols cannot share a bus); ``settings`` what every board on the bus must agree
+    on, as the config spells it (``{"baud": 19200, "rs485": False}``); ``addresses`` the
+    bus addresses that are this board's, each with the option naming it
+    (``{3: "address"}``).
+    """
+
+    port: str
+    protocol: str
+    settings: Mapping[str, object]
+    addresses: Mapping[int, str]
+
+    @property
+    def key(self) -> str:
+        """The bus's one name: :func:`port_key` of :attr:`port`."""
+        return port_key(self.port)
 
 
 class Driver(ABC):
@@ -193,6 +236,18 @@ class Driver(ABC):
     def scan_bus(self) -> list[int]:
         """The addresses answering on the board's bus; by default unsupported."""
         raise UnsupportedError(self.name, f"the {self.spec.driver} driver has no bus to scan")
+
+    # -- may: what the board holds, for the config check -------------------------------
+
+    @property
+    def bus(self) -> BusClaim | None:
+        """The board's place on a serial bus; by default none (sim, GPIO)."""
+        return None
+
+    @property
+    def gpio_pins(self) -> Mapping[int, str]:
+        """The GPIO pins the board claims, ``{bcm: option}``; by default none."""
+        return {}
 
     def __enter__(self) -> Driver:
         self.open()

@@ -56,7 +56,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from drivers.base import BoardSpec, ChannelReading, DoorState, Driver
+from drivers.base import BoardSpec, BusClaim, ChannelReading, DoorState, Driver
 from drivers.errors import DriverError
 from drivers.kerong_bus import KerongBus
 from drivers.kerong_frames import (
@@ -166,6 +166,12 @@ class KerongDriver(Driver):
         if lock not in self._locks:
             raise DriverError(self.name, f"no lock {lock} on this board (wired: {self._locks})")
         self._link.unlock(lock)
+
+    @property
+    def bus(self) -> BusClaim:
+        """Its address on its port; every board on the port shares baud and rs485."""
+        settings = {"baud": self.baud, "rs485": self.rs485}
+        return BusClaim(self.port, "kerong", settings, {self.address: "address"})
 
     def pulse_length(self, seconds: float) -> float:
         """The board's energise time: ``energise_ms`` when set; otherwise the board's own

@@ -6,20 +6,24 @@ its users and closes the port when the last one detaches.
 
 What a caller may rely on: holding :attr:`KerongBus.lock` around a whole request and
 its reply means no other board's frame is on the wire meanwhile (a poll of board 0 and
-an unlock of board 2 never interleave). Methods other than :func:`attach_bus` and
-:func:`detach_bus` expect the caller to hold that lock. Errors are those of
-:data:`SERIAL_ERRORS`, left for the driver to wrap with the board's name.
+an unlock of board 2 never interleave). :func:`attach_bus` refuses (``ValueError``) a
+board whose baud or kernel RS-485 setting differs from the bus's (every device on one
+pair of wires talks at one speed), or whose address another board on the bus already
+has. Methods other than :func:`attach_bus` and :func:`detach_bus` expect the caller to
+hold that lock. Errors are those of :data:`SERIAL_ERRORS`, left for the driver to wrap
+with the board's name.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import termios
 import threading
 
 import serial
 import serial.rs485
+
+from drivers.base import port_key
 
 __all__ = ["SERIAL_ERRORS", "KerongBus", "attach_bus", "bus_users", "detach_bus"]
 
@@ -33,20 +37,21 @@ _WRITE_TIMEOUT_S = 1.0
 class KerongBus:
     """One serial port and the lock that keeps its frames apart."""
 
-    def __init__(self, key: str, port: str, rs485: bool) -> None:
+    def __init__(self, key: str, port: str, baud: int, rs485: bool) -> None:
         self.key = key
         self.port = port
+        self.baud = baud
         self.rs485 = rs485
         self.lock = threading.Lock()
         self.users = 0
+        self.boards: dict[int, str] = {}  # address -> the board at it
         self._serial: serial.Serial | None = None
 
     def connection(self, baud: int, timeout_s: float) -> serial.Serial:
         """The open port at ``baud``, opened first if it is closed.
 
-        Boards on one bus may differ in baud (a board that answers only at 9600): the
-        port is switched before each exchange. Raises one of :data:`SERIAL_ERRORS`
-        (``ValueError`` when kernel RS-485 mode is refused, as on a pty).
+        Raises one of :data:`SERIAL_ERRORS` (``ValueError`` when kernel RS-485 mode is
+        refused, as on a pty).
         """
         ser = self._serial
         if ser is None or not ser.is_open:
@@ -84,36 +89,45 @@ _BUSES: dict[str, KerongBus] = {}
 _BUSES_LOCK = threading.Lock()
 
 
-def _bus_key(port: str) -> str:
-    if "://" in port:
-        return port
-    return os.path.realpath(port)
+def attach_bus(port: str, board: str, address: int, *, baud: int, rs485: bool) -> KerongBus:
+    """The bus of ``port``, shared with the other boards on it; ``board`` at ``address``
+    one more user.
 
-
-def attach_bus(port: str, rs485: bool) -> KerongBus:
-    """The bus of ``port``, shared with the other boards on it; one more user.
-
-    The port is not opened here. Raises ``ValueError`` when a board asks for kernel
-    RS-485 mode on a bus that another board opened without it, or the other way round.
+    The port is not opened here. Raises ``ValueError`` when the board's baud or kernel
+    RS-485 mode differs from the bus's, or another board has its address.
     """
-    key = _bus_key(port)
+    key = port_key(port)
     with _BUSES_LOCK:
         bus = _BUSES.get(key)
         if bus is None:
-            bus = _BUSES[key] = KerongBus(key, port, rs485)
-        elif bus.rs485 != rs485:
-            raise ValueError(
-                f"{port} is already in use with rs485 = {str(bus.rs485).lower()}; "
-                "every board on one bus needs the same rs485 setting"
-            )
+            bus = _BUSES[key] = KerongBus(key, port, baud, rs485)
+        _check_fit(bus, board, address, baud, rs485)
+        bus.boards[address] = board
         bus.users += 1
         return bus
 
 
-def detach_bus(bus: KerongBus) -> None:
-    """One user fewer; the last one closes the port. Idempotent per attach."""
+def _check_fit(bus: KerongBus, board: str, address: int, baud: int, rs485: bool) -> None:
+    if bus.rs485 != rs485:
+        raise ValueError(
+            f"{bus.port} is already in use with rs485 = {str(bus.rs485).lower()}; "
+            "every board on one bus needs the same rs485 setting"
+        )
+    if bus.baud != baud:
+        raise ValueError(
+            f"{bus.port} is already in use at {bus.baud} baud; every board on one bus needs "
+            "the same baud"
+        )
+    other = bus.boards.get(address)
+    if other is not None:
+        raise ValueError(f"address {address} on {bus.port} is already used by board {other!r}")
+
+
+def detach_bus(bus: KerongBus, address: int) -> None:
+    """The board at ``address`` leaves the bus; the last one closes the port. Idempotent
+    per attach."""
     with _BUSES_LOCK:
-        if bus.users <= 0:
+        if bus.boards.pop(address, None) is None or bus.users <= 0:
             return
         bus.users -= 1
         if bus.users:
@@ -129,5 +143,5 @@ def detach_bus(bus: KerongBus) -> None:
 def bus_users(port: str) -> int:
     """How many open boards share ``port`` now (0 when none)."""
     with _BUSES_LOCK:
-        bus = _BUSES.get(_bus_key(port))
+        bus = _BUSES.get(port_key(port))
         return bus.users if bus is not None else 0

@@ -90,14 +90,14 @@ class KerongLink:
         if self._bus is not None:
             return
         try:
-            bus = attach_bus(self.port, self.rs485)
+            bus = attach_bus(self.port, self.name, self.address, baud=self.baud, rs485=self.rs485)
         except ValueError as exc:
             raise DriverError(self.name, str(exc)) from exc
         try:
             with bus.lock:
                 bus.connection(self.baud, self.timeout_s)
         except SERIAL_ERRORS as exc:
-            detach_bus(bus)
+            detach_bus(bus, self.address)
             raise self._open_error(exc) from exc
         self._bus = bus
 
@@ -105,7 +105,7 @@ class KerongLink:
         """Release the bus; the last board on it closes the port. Idempotent."""
         bus, self._bus = self._bus, None
         if bus is not None:
-            detach_bus(bus)
+            detach_bus(bus, self.address)
 
     def scan(self) -> list[int]:
         """The addresses 0..15 that answer a status request on this bus."""

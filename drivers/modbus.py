@@ -67,7 +67,7 @@ import serial
 from pymodbus.client import ModbusSerialClient
 from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
 
-from drivers.base import BoardSpec, ChannelReading, DoorState, Driver
+from drivers.base import BoardSpec, BusClaim, ChannelReading, DoorState, Driver
 from drivers.budget import ReadBudget
 from drivers.errors import BoardOffline, DriverError
 from drivers.modbus_bus import ModbusBus, PortRefused, attach_bus, detach_bus, read_until
@@ -132,7 +132,6 @@ class ModbusRelayDriver(Driver):
     }
 
     board_times_pulse = True
-    one_baud_per_bus = True  # for the config check: the bus refuses a second speed
 
     def __init__(self, spec: BoardSpec) -> None:
         super().__init__(spec)
@@ -151,6 +150,14 @@ class ModbusRelayDriver(Driver):
         self._rx_seen = False
         self._expect = (self.address, FC_READ_INPUTS)  # the reply _trace resyncs on
         self._counters = _Counters()
+
+    @property
+    def bus(self) -> BusClaim:
+        """Its address on its port, and its input board's; every board on the port
+        shares baud and rs485."""
+        addresses = {self.input_address: "input_address", self.address: "address"}
+        settings = {"baud": self.baud, "rs485": self.rs485}
+        return BusClaim(self.port, "modbus", settings, addresses)
 
     def _option(self, key: str) -> Any:
         return self.spec.options.get(key, self.OPTIONS[key][1])

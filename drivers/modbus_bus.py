@@ -26,7 +26,6 @@ the lock. Errors from the port are left for the driver to wrap with the board's 
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
 import time
 from collections.abc import Callable, Collection
@@ -36,6 +35,7 @@ import serial.rs485
 from pymodbus.client import ModbusSerialClient
 from pymodbus.framer import FramerType
 
+from drivers.base import port_key
 from drivers.modbus_frames import (
     ADDRESS_REGISTER,
     read_register_frame,
@@ -161,12 +161,6 @@ _BUSES: dict[str, ModbusBus] = {}
 _BUSES_LOCK = threading.Lock()
 
 
-def _bus_key(port: str) -> str:
-    if "://" in port:
-        return port
-    return os.path.realpath(port)
-
-
 def attach_bus(
     port: str,
     user: object,
@@ -183,7 +177,7 @@ def attach_bus(
     port is not opened here. Raises ``ValueError`` on a clash with the bus's settings
     or with another board's addresses.
     """
-    key = _bus_key(port)
+    key = port_key(port)
     mine = frozenset(addresses)
     with _BUSES_LOCK:
         bus = _BUSES.get(key)
@@ -226,5 +220,5 @@ def detach_bus(bus: ModbusBus, user: object) -> None:
 def bus_users(port: str) -> tuple[str, ...]:
     """The boards that share ``port`` now (empty when none)."""
     with _BUSES_LOCK:
-        bus = _BUSES.get(_bus_key(port))
+        bus = _BUSES.get(port_key(port))
         return tuple(name for name, _ in bus.users.values()) if bus is not None else ()

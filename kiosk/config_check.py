@@ -314,10 +314,15 @@ class Table:
 def read_toml(
     path: Path, problems: Problems, missing: str = "cannot read: file not found"
 ) -> dict[str, Any] | None:
-    """The TOML document at ``path``, or ``None`` with the reason in ``problems``."""
+    """The TOML document at ``path``, or ``None`` with the reason in ``problems``.
+
+    A document nested deeper than :data:`MAX_NESTING` anywhere is refused too, one
+    problem per top-level key where it happens, so nothing that reads the document
+    after this has to be ready for a structure no config needs.
+    """
     try:
         with path.open("rb") as fh:
-            return tomllib.load(fh)
+            document = tomllib.load(fh)
     except FileNotFoundError:
         problems.add("", missing)
     except OSError as exc:
@@ -326,4 +331,41 @@ def read_toml(
         problems.add("", "not valid TOML: the file is not UTF-8 text")
     except tomllib.TOMLDecodeError as exc:
         problems.add("", f"not valid TOML: {exc}")
+    except RecursionError:  # tomllib parses nested arrays and inline tables recursively
+        problems.add("", f"arrays or tables nested too deeply to read; {_NESTING_RULE}")
+    else:
+        for name, value in document.items():
+            deep = _too_deep(value, name)
+            if deep is not None:
+                problems.add(deep, f"arrays or tables nested deeper than this; {_NESTING_RULE}")
+        return None if problems else document
     return None
+
+
+MAX_NESTING = 8
+"""How many arrays and tables deep a config may go. The deepest setting is 3 down (the
+table ``[[boards]]`` holds an array, ``boards[0].lock_pins``); 8 leaves room, and keeps
+anything that walks a document from meeting a structure hundreds of levels deep."""
+
+_NESTING_RULE = f"no setting needs more than {MAX_NESTING} levels"
+
+
+def _too_deep(value: object, key: str) -> str | None:
+    """The key path of the first array or table below ``key`` deeper than :data:`MAX_NESTING`
+    (``key`` itself being 1 deep), or ``None``. Walked without recursion."""
+    stack: list[tuple[object, str, int]] = [(value, key, 1)]
+    while stack:
+        node, path, depth = stack.pop()
+        if not isinstance(node, dict | list):
+            continue
+        if depth > MAX_NESTING:
+            return path
+        if isinstance(node, dict):
+            stack += [(v, f"{path}.{_short(k)}", depth + 1) for k, v in node.items()]
+        else:
+            stack += [(v, f"{path}[{i}]", depth + 1) for i, v in enumerate(node)]
+    return None
+
+
+def _short(name: str) -> str:
+    return name if len(name) <= 40 else name[:37] + "..."

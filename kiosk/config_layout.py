@@ -5,14 +5,16 @@ driver, and its other keys are that driver's options, checked against the driver
 ``OPTIONS`` with its defaults filled in. A compartment names a known size and a known
 board, and no lock drives two compartments. Once every value has passed its type
 checks, :func:`check_boards` builds (never opens) each board's driver, so what a
-driver refuses is reported with the rest.
+driver refuses is reported with the rest, and so is what two boards claim at once (a
+bus address, a port at two bauds or in two protocols, a GPIO pin).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from drivers.base import create_driver, driver_class, known_drivers
+from drivers.base import Driver, create_driver, driver_class, known_drivers, port_key
+from drivers.claims import clashes
 from drivers.errors import DriverError
 from kiosk.config_check import ID_PATTERN, ID_RULE, Problems, Table, suggest
 from kiosk.config_model import DEFAULT_SIZES, BoardConfig, CompartmentConfig, Config, SizeConfig
@@ -21,37 +23,42 @@ __all__ = ["check_boards", "read_boards", "read_compartments", "read_sizes"]
 
 
 def check_boards(config: Config, problems: Problems) -> None:
-    """Build (not open) every board's driver; what its constructor refuses is a problem.
+    """Build (not open) every board's driver; what its constructor refuses is a problem,
+    and so is anything two boards claim at once.
 
     A driver refuses at construction what it cannot be built from (a ``gpio`` board: a
-    pin listed twice, a compartment on a lock without a pin). A driver that claims GPIO
-    pins lists them in ``gpio_pins`` (``{bcm: use}``): the pins belong to the one Pi, so
-    two boards claiming one pin are refused too. A driver whose bus runs at one speed
-    (``one_baud_per_bus``: Modbus) refuses two boards on one port at different bauds.
+    pin listed twice, a compartment on a lock without a pin). What the built drivers
+    claim is compared across boards (:mod:`drivers.claims`): a bus address, a bus's baud
+    and rs485, a port's protocol, a GPIO pin. A serial scanner's port is claimed too.
     """
-    claimed: dict[int, tuple[str, str]] = {}
-    speeds: dict[tuple[str, str], tuple[str, int]] = {}
+    built: list[Driver] = []
+    where: list[int] = []
     for i, spec in enumerate(config.board_specs()):
         key = f"boards[{i}]"
         try:
-            driver = create_driver(spec)
+            built.append(create_driver(spec))
+            where.append(i)
         except DriverError as exc:
             problems.add(key, str(exc).removeprefix(f"board {exc.board!r}: "))
-            continue
         except Exception as exc:  # a driver's constructor may fail in any way; report it
             problems.add(key, f"driver {spec.driver!r} cannot be built: {exc}")
-            continue
-        if getattr(driver, "one_baud_per_bus", False):
-            port, baud = str(getattr(driver, "port")), int(getattr(driver, "baud"))  # noqa: B009
-            other, their_baud = speeds.setdefault((spec.driver, port), (spec.name, baud))
-            if their_baud != baud:
-                message = f"baud {baud} on port {port}, where board {other!r} has {their_baud}"
-                problems.add(key, f"{message}: every board on one bus needs the same baud")
-        for pin, use in dict(getattr(driver, "gpio_pins", {})).items():
-            board, their_use = claimed.setdefault(pin, (spec.name, use))
-            if board != spec.name:
-                message = f"GPIO {pin} ({use}) is already used by board {board!r} ({their_use})"
-                problems.add(key, message)
+    for index, message in clashes(built):
+        problems.add(f"boards[{where[index]}]", message)
+    _check_scanner_port(config, built, problems)
+
+
+def _check_scanner_port(config: Config, boards: list[Driver], problems: Problems) -> None:
+    """A serial scanner on a board's bus would read the boards' frames as scans (and
+    hold the port the boards need)."""
+    if config.scanner.backend != "serial" or not config.scanner.device:
+        return
+    port = config.scanner.device
+    for driver in boards:
+        bus = driver.bus
+        if bus is not None and bus.key == port_key(port):
+            message = f"port {port} is already the {bus.protocol} bus of board {driver.name!r}"
+            problems.add("scanner.device", message + ": a serial scanner needs a port of its own")
+            return
 
 
 def read_sizes(top: Table) -> tuple[SizeConfig, ...]:

@@ -6,8 +6,9 @@ and ``--socket``. Exit codes: 0 done, 1 the daemon refused or something failed, 
 3 the daemon cannot be reached, 4 throttled, 130 interrupted; 0 too, without a word, when
 whoever reads the output stops (``lockerctl events --follow | head``).
 
-A PIN is read from ``$LOCKER_PIN`` or the terminal and never printed; a pickup code never
-appears in an error message.
+A PIN is read from ``$LOCKER_PIN`` or the terminal and never printed; a pickup code is
+asked for without echo or read from standard input (an argument would show it in
+``ps``), and never appears in an error message.
 """
 
 from __future__ import annotations
@@ -84,6 +85,17 @@ exit codes: 0 ok, 1 refused or failed, 2 usage, 3 daemon unreachable, 4 throttle
 
 COURIER, TECHNICIAN = "courier", "technician"
 
+PICKUP_WHY = """\
+Pick up a parcel with its code. Leave CODE out: lockerctl then asks for it without
+showing it, or reads it from standard input when that is not a terminal. A code on the
+command line can be read by every user of this machine in the process list (ps) while
+lockerctl runs, and stays in your shell's history."""
+
+PICKUP_EXAMPLES = f"""\
+examples:
+  {PROG} pickup                  asks for the code; what you type is not shown
+  {PROG} pickup < code.txt       reads the first line of a file (or a pipe)"""
+
 
 def shared_options(with_defaults: bool) -> argparse.ArgumentParser:
     """--socket/--json/--user, valid before and after the command name.
@@ -117,7 +129,7 @@ COMMANDS: list[tuple[str, Handler, str | None, str, str]] = [
      "announce 1Z999AA10123456784 --size M --email a@example.org"),
     ("deposit", cmd_deposit, COURIER, "Put a parcel in: opens a door of the right size.",
      "deposit 1Z999AA10123456784 --size M --phone +4915112345678"),
-    ("pickup", cmd_pickup, None, "Pick up a parcel with its code.", "pickup 12345678"),
+    ("pickup", cmd_pickup, None, "Pick up a parcel with its code.", "pickup"),
     ("open", cmd_open, TECHNICIAN, "Open one door.", "open A07"),
     ("open-all", cmd_open_all, TECHNICIAN, "Open every door, one after the other.",
      "open-all --yes"),
@@ -175,7 +187,11 @@ def add_arguments(p: dict[str, argparse.ArgumentParser]) -> None:
     p["announce"].add_argument("--size", required=True, type=str.upper, help="S, M, L, XL…")
     p["deposit"].add_argument("--size", type=str.upper, help="default: from the announcement")
     p["deposit"].add_argument("--accessible", action="store_true", help="a low compartment")
-    p["pickup"].add_argument("code", help="the pickup code the recipient was sent")
+    p["pickup"].add_argument(
+        "code", nargs="?", metavar="CODE", help="the pickup code: better left out (see above)"
+    )
+    p["pickup"].description = PICKUP_WHY
+    p["pickup"].epilog = PICKUP_EXAMPLES
     for name in ("deposit", "pickup"):
         p[name].add_argument("--no-wait", action="store_true", help="do not wait for the door")
     for name in ("open", "out-of-service", "in-service"):

@@ -145,7 +145,8 @@ def cmd_deposit(client: ApiClient, args: argparse.Namespace, out: Out) -> int:
 
 
 def cmd_pickup(client: ApiClient, args: argparse.Namespace, out: Out) -> int:
-    return door_operation(client, client.post("/v1/pickup", {"code": args.code}), args, out)
+    code = args.code if args.code is not None else ctl_io.read_pickup_code()
+    return door_operation(client, client.post("/v1/pickup", {"code": code}), args, out)
 
 
 def cmd_open(client: ApiClient, args: argparse.Namespace, out: Out) -> int:

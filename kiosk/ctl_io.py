@@ -1,5 +1,5 @@
 """What every ``lockerctl`` command shares: exit codes, output for a person or a
-script, errors on this side of the socket, and the PIN prompt."""
+script, errors on this side of the socket, and the prompts for a PIN and a pickup code."""
 
 from __future__ import annotations
 
@@ -77,6 +77,21 @@ def read_pin(role: str) -> str:
     if not pin:
         raise CtlError("no PIN entered", EXIT_USAGE)
     return pin
+
+
+def read_pickup_code() -> str:
+    """A pickup code typed at a prompt that does not echo it, or, when standard input is
+    not a terminal, its first line. Never on the command line: every local user can read
+    a process's arguments (``ps``), and a shell keeps them in its history."""
+    typed = getpass.getpass("Pickup code: ") if is_terminal() else sys.stdin.readline()
+    code = typed.strip()
+    if not code:
+        raise CtlError(
+            "no pickup code given: type it at the prompt, or pipe it in "
+            "(lockerctl pickup < code.txt)",
+            EXIT_USAGE,
+        )
+    return code
 
 
 def sign_out_quietly(client: ApiClient) -> None:

@@ -29,6 +29,7 @@ from kiosk.bus import Bus
 from kiosk.codes import load_or_create_key
 from kiosk.config import Config
 from kiosk.courier import Courier
+from kiosk.data_dir import prepare_data_dir
 from kiosk.dispatch import Dispatcher, ExpiryClock, backend_from_config
 from kiosk.errors import LockerError
 from kiosk.hardware import Hardware
@@ -145,7 +146,7 @@ def bind_socket(path: Path) -> socket.socket:
 async def serve(config: Config, ready_file: Path | None = None) -> int:
     loop = asyncio.get_running_loop()
     data_dir = config.kiosk.data_dir
-    data_dir.mkdir(parents=True, exist_ok=True, mode=0o750)
+    prepare_data_dir(data_dir)
     lock_fd = lock_data_dir(data_dir)
     check_socket_free(config.kiosk.socket)
     key = load_or_create_key(data_dir / "kiosk.key")

@@ -40,8 +40,7 @@ def default_config() -> Path:
 def run_demo(config_path: Path | None, keep: bool = False) -> int:
     config_path = config_path or default_config()
     load_config(config_path)  # refuse a broken config before starting anything
-    data_dir = Path(tempfile.mkdtemp(prefix="locker-kiosk-demo-"))
-    os.chmod(data_dir, 0o750)
+    data_dir = Path(tempfile.mkdtemp(prefix="locker-kiosk-demo-"))  # 0700, as every data dir
     socket_path = data_dir / "api.sock"
     daemon: subprocess.Popen[bytes] | None = None
     sim: subprocess.Popen[bytes] | None = None

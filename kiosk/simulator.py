@@ -35,6 +35,7 @@ from hw_sim.modbus_emu import ModbusBusEmulator, ModbusRelayEmulator
 from hw_sim.model import Bank
 from hw_sim.pty_link import PtyLink
 from kiosk.config import Config
+from kiosk.data_dir import prepare_data_dir
 
 EMULATED = ("kerong", "modbus")
 CHANNELS = {"kerong": 16, "modbus": 8}
@@ -53,7 +54,7 @@ class Simulator:
         all_channels: bool = False,
     ) -> None:
         data_dir = config.kiosk.data_dir
-        data_dir.mkdir(parents=True, exist_ok=True, mode=0o750)
+        prepare_data_dir(data_dir)
         self.config = config
         self.specs = [s for s in config.board_specs() if s.driver in EMULATED]
         self.bank = Bank(
@@ -87,11 +88,8 @@ class Simulator:
         return self
 
     def _start_kerong_bus(self, port: str, specs: list[BoardSpec]) -> None:
-        """One emulator for the boards on ``port``, each with its own lock-bit polarity.
-
-        A Kerong bus may mix bauds (the driver switches the port's speed per board); a
-        pty has no speed, and the emulator paces at one baud: the first board's.
-        """
+        """One emulator for the boards on ``port``, each with its own lock-bit polarity,
+        pacing at the bus's one baud (the config refuses a second one)."""
         boards = {int(s.options["address"]): s.name for s in specs}
         emulator = KerongBusEmulator(
             self.bank,

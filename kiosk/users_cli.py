@@ -9,6 +9,7 @@ import sys
 from kiosk import pins
 from kiosk.codes import load_or_create_key
 from kiosk.config import Config
+from kiosk.data_dir import prepare_data_dir
 from kiosk.domain import Role
 from kiosk.errors import ConflictError, InvalidInput
 from kiosk.store import Store
@@ -58,7 +59,7 @@ def read_pin(from_stdin: bool) -> str:
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
-    config.kiosk.data_dir.mkdir(parents=True, exist_ok=True, mode=0o750)
+    prepare_data_dir(config.kiosk.data_dir)
     store = Store(config.kiosk.data_dir / "kiosk.db")
     try:
         if args.users_command == "add":

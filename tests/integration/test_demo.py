@@ -6,6 +6,7 @@ import os
 import queue
 import re
 import signal
+import stat
 import subprocess
 import sys
 import threading
@@ -72,6 +73,7 @@ def test_demo_runs_headless_prints_working_codes_and_leaves_nothing_behind() -> 
         assert len(codes) == 3, guide
         (socket_path,) = re.findall(r"export LOCKER_SOCKET=(\S+)", guide)
         data_dir = Path(socket_path).parent
+        assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
 
         code, door = codes[0]
         pickup = subprocess.run(

@@ -63,10 +63,13 @@ class PinnedDriver(FakeDriver):
 
     def __init__(self, spec: BoardSpec) -> None:
         super().__init__(spec)
-        pins = list(spec.options["pins"])
-        if len(set(pins)) != len(pins):
+        self.pins = list(spec.options["pins"])
+        if len(set(self.pins)) != len(self.pins):
             raise DriverError(spec.name, "a pin is listed twice")
-        self.gpio_pins = {pin: f"pins[{i}]" for i, pin in enumerate(pins)}
+
+    @property
+    def gpio_pins(self) -> dict[int, str]:
+        return {pin: f"pins[{i}]" for i, pin in enumerate(self.pins)}
 
 
 BOARDS_AND_COMPARTMENTS = """

@@ -1,5 +1,6 @@
 """The config file's boards: driver options checked against the driver, what two boards
-cannot share (a name, a GPIO pin, a port at two bauds), and the specs drivers are built from."""
+cannot share (a name, a GPIO pin; the rest in test_config_claims.py), and the specs
+drivers are built from."""
 
 from __future__ import annotations
 
@@ -100,20 +101,6 @@ def test_duplicate_board_name_is_refused(tmp_path: Path) -> None:
 
     assert problems_of(path) == [
         f"{path}: boards[1].name: board 'top' is already defined by boards[0]"
-    ]
-
-
-def test_two_modbus_boards_on_one_port_at_different_bauds_are_refused(tmp_path: Path) -> None:
-    path = write_config(
-        tmp_path,
-        '[[boards]]\nname = "mb1"\ndriver = "modbus"\nport = "/dev/ttyUSB0"\nbaud = 9600\n'
-        '[[boards]]\nname = "mb2"\ndriver = "modbus"\nport = "/dev/ttyUSB0"\nbaud = 19200\n'
-        '[[boards]]\nname = "mb3"\ndriver = "modbus"\nport = "/dev/ttyUSB1"\nbaud = 19200',
-    )
-
-    assert problems_of(path) == [
-        f"{path}: boards[2]: baud 19200 on port /dev/ttyUSB0, where board 'mb1' has 9600: "
-        "every board on one bus needs the same baud"
     ]
 
 

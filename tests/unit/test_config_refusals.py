@@ -3,11 +3,14 @@ compartments, sizes, the file itself) and what the operator is told."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from kiosk.config import MAX_PULSE_MS, ConfigError, load_config
+from kiosk.config_check import MAX_NESTING
 from tests.unit.config_files import problems_of, write_config
 
 pytestmark = pytest.mark.usefixtures("fake_drivers")
@@ -191,3 +194,59 @@ def test_kiosk_boards_and_compartments_are_required(tmp_path: Path) -> None:
         f"{path}: boards: at least one [[boards]] table is required",
         f"{path}: compartments: at least one [[compartments]] table is required",
     ]
+
+
+def test_arrays_nested_deeper_than_any_setting_are_refused_naming_the_key(
+    tmp_path: Path,
+) -> None:
+    path = write_config(tmp_path, "[notify]\nbackend = " + "[" * 8 + "]" * 8)
+
+    assert problems_of(path) == [
+        f"{path}: notify.backend[0][0][0][0][0][0][0]: arrays or tables nested deeper than "
+        f"this; no setting needs more than {MAX_NESTING} levels"
+    ]
+
+
+def test_nesting_up_to_the_limit_is_read_as_a_value(tmp_path: Path) -> None:
+    path = write_config(tmp_path, "[notify]\nbackend = " + "[" * 7 + "]" * 7)
+
+    assert problems_of(path) == [f"{path}: notify.backend: must be a string, got an array"]
+
+
+def test_a_two_thousand_deep_array_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    path = write_config(tmp_path, "junk = " + "[" * 2000 + "]" * 2000)
+
+    assert problems_of(path) == [
+        f"{path}: arrays or tables nested too deeply to read; no setting needs more than "
+        f"{MAX_NESTING} levels"
+    ]
+
+
+def test_thousands_of_dotted_table_names_are_refused_at_the_limit(tmp_path: Path) -> None:
+    path = write_config(tmp_path, "[" + ".".join(["deep"] * 3000) + "]\nx = 1")
+
+    (problem,) = problems_of(path)
+
+    assert problem == (
+        f"{path}: " + ".".join(["deep"] * (MAX_NESTING + 1)) + ": arrays or tables nested "
+        f"deeper than this; no setting needs more than {MAX_NESTING} levels"
+    )
+
+
+@pytest.mark.parametrize("command", ["check-config", "run", "sim"])
+def test_every_command_that_reads_the_config_refuses_deep_nesting_in_one_line(
+    tmp_path: Path, command: str
+) -> None:
+    path = write_config(tmp_path, "junk = " + "[{a = " * 1500 + "1}]" * 1500)
+
+    run = subprocess.run(
+        [sys.executable, "-m", "kiosk", command, "--config", str(path)],
+        capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+
+    assert run.returncode == 2
+    assert run.stderr == (
+        f"locker-kiosk: {path}: arrays or tables nested too deeply to read; no setting needs "
+        f"more than {MAX_NESTING} levels\n"
+    )
+    assert not (tmp_path / "kiosk.db").exists()

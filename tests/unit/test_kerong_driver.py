@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import serial
 
-from drivers.base import DoorState
+from drivers.base import BoardSpec, ChannelSpec, DoorState, create_driver
 from drivers.errors import BoardOffline, DriverError
 from drivers.kerong import KerongDriver
 from drivers.kerong_bus import bus_users
@@ -173,6 +173,31 @@ def test_boards_asking_for_different_rs485_modes_on_one_port_are_refused(
     make_driver("top")
     with pytest.raises(DriverError, match=r"'middle'.*rs485"):
         build("middle", port=emulator.device, rs485=True).open()
+
+
+def test_a_second_board_at_a_taken_address_cannot_open_and_fires_nothing(
+    bank: Bank, make_driver: MakeDriver, emulator: KerongBusEmulator
+) -> None:
+    make_driver("top")
+    impostor = create_driver(
+        BoardSpec("impostor", "kerong", (ChannelSpec(1, "X1"),), options={
+            "port": emulator.device, "address": 0, "timeout_s": SLOW_MACHINE_S})
+    )  # fmt: skip
+    with pytest.raises(DriverError, match=r"'impostor'.*address 0 .*already used by board 'top'"):
+        impostor.open()
+    with pytest.raises(DriverError, match="not open"):
+        impostor.pulse(1, 0.5)
+    assert bus_users(emulator.device) == 1
+    assert not any(bank.fire_counts().values())
+
+
+def test_a_board_at_another_baud_on_an_open_bus_is_refused(
+    make_driver: MakeDriver, emulator: KerongBusEmulator
+) -> None:
+    make_driver("top")
+    with pytest.raises(DriverError, match=r"'middle'.*19200 baud.*same baud"):
+        build("middle", port=emulator.device, baud=9600).open()
+    assert bus_users(emulator.device) == 1
 
 
 # -- opening and configuration --------------------------------------------------------

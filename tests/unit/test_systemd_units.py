@@ -2,8 +2,9 @@
 
 ``systemd-analyze verify`` loads each unit as systemd would and complains about any
 unknown setting, bad value or missing program; ``systemd-analyze security --offline``
-scores its hardening. Both run on the files as shipped, with only the program path
-pointed at this checkout's ``locker-kiosk`` (verify insists that it exists).
+scores its hardening, and the scores the docs give must be the tool's. Both run on the
+files as shipped, with only the program path pointed at this checkout's ``locker-kiosk``
+(verify insists that it exists).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 import pytest
 
 UNITS = Path(__file__).resolve().parents[2] / "systemd"
+DOCS = UNITS.parent / "docs"
 INSTALLED = "/opt/locker-kiosk/bin/locker-kiosk"
 SERVICES = ("locker-kiosk.service", "locker-kiosk-ui.service")
 
@@ -61,17 +63,54 @@ def test_systemd_accepts_both_units_without_a_warning(units: Path) -> None:
     assert run.stderr.strip() == ""
 
 
-@pytest.mark.parametrize(("unit", "worst"), [(SERVICES[0], 2.0), (SERVICES[1], 1.5)])
-def test_each_unit_is_rated_well_hardened(units: Path, unit: str, worst: float) -> None:
+def exposure(unit: Path) -> str:
+    """What ``systemd-analyze security --offline=true`` rates ``unit``: ``"1.4 OK"``."""
     run = subprocess.run(
-        [systemd_analyze(), "security", "--offline=true", "--no-pager", str(units / unit)],
+        [systemd_analyze(), "security", "--offline=true", "--no-pager", str(unit)],
         capture_output=True,
         text=True,
         timeout=60,
     )
-    score = re.search(r"Overall exposure level for \S+: (\d+\.\d)", run.stdout)
+    score = re.search(r"Overall exposure level for \S+: (\d+\.\d \w+)", run.stdout)
     assert score is not None, run.stdout + run.stderr
-    assert float(score.group(1)) <= worst  # docs/operations.md records the figures
+    return score.group(1)
+
+
+def documented(doc: str, pattern: str) -> str:
+    """The figure ``pattern`` (with one group) finds in ``docs/DOC``."""
+    found = re.search(pattern, (DOCS / doc).read_text())
+    assert found is not None, f"docs/{doc} no longer says {pattern!r}"
+    return found.group(1)
+
+
+@pytest.mark.parametrize(("unit", "worst"), [(SERVICES[0], 2.0), (SERVICES[1], 1.5)])
+def test_each_unit_is_rated_well_hardened(units: Path, unit: str, worst: float) -> None:
+    assert float(exposure(units / unit).split()[0]) <= worst
+
+
+def test_the_exposure_figures_in_the_docs_are_what_systemd_analyze_says(units: Path) -> None:
+    daemon, ui = (exposure(units / unit) for unit in SERVICES)
+    closed = units / "closed" / SERVICES[0]
+    closed.parent.mkdir()
+    closed.write_text(
+        (units / SERVICES[0]).read_text().replace("[Service]\n", "[Service]\nIPAddressDeny=any\n")
+    )
+
+    row = r"\| `{}`{} \| \*\*(\d\.\d \w+)\*\* \|"
+    assert documented("operations.md", row.format(SERVICES[0], "")) == daemon
+    assert documented("operations.md", row.format(SERVICES[1], "")) == ui
+    with_deny = " with `IPAddressDeny=any` added"
+    assert documented("operations.md", row.format(SERVICES[0], with_deny)) == exposure(closed)
+    assert documented("security.md", r"rates it \*\*(\d\.\d \w+)\*\*") == daemon
+    assert documented("security.md", r"touchscreen's unit \*\*(\d\.\d \w+)\*\*") == ui
+
+
+def test_the_data_dir_is_0700_under_systemd_as_everywhere() -> None:
+    daemon = settings("locker-kiosk.service")
+    assert daemon["StateDirectoryMode"] == ["0700"]
+    tmpfiles = (UNITS / "locker-kiosk.tmpfiles.conf").read_text().splitlines()
+    (line,) = [f.split() for f in tmpfiles if f.split()[1:2] == ["/var/lib/locker-kiosk"]]
+    assert line[2] == "0700"
 
 
 def test_the_daemon_unit_restarts_pings_and_switches_every_lock_off_after_any_end() -> None:
