@@ -124,7 +124,8 @@ def operator_config(folder: Path, broker: Broker, key: Any) -> Path:
     (folder / "op.password").write_text(USERS["operator"])
     path = folder / "locker-fleet.toml"
     path.write_text(
-        f'broker = "{broker.host}:{broker.port}"\ntls = false\npassword_file = "op.password"\n'
+        f'broker = "{broker.host}:{broker.operator_port}"\ntls = false\n'
+        'password_file = "op.password"\n'
         f'signing_key = "op.key"\nkid = "{KID}"\nsettle_s = 1.0\ntimeout_s = 10\n'
     )
     return path

@@ -58,7 +58,7 @@ class FakeKiosk:
         self.client.will_set(self.topic("presence"), self.body(status="offline"), 1, True)
         self.client.on_message = self.on_message
         self.client.on_subscribe = lambda *_: subscribed.set()
-        self.client.connect(broker.host, broker.port)
+        self.client.connect(broker.host, broker.port_for(kiosk))
         self.client.loop_start()
         self.client.subscribe([(self.topic("commands"), 1), (self.topic("announcements"), 1)])
         assert subscribed.wait(5)
@@ -188,7 +188,7 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Keyring]:
 def write_config(folder: Path, running: Broker, key: Path, **extra: str) -> Path:
     (folder / "password").write_text(USERS["operator"] + "\n")
     lines = {
-        "broker": f'"{running.host}:{running.port}"',
+        "broker": f'"{running.host}:{running.operator_port}"',
         "tls": "false",
         "password_file": '"password"',
         "signing_key": f'"{key}"',
@@ -353,7 +353,7 @@ def test_a_bad_config_exits_2_naming_the_file_and_key(
 
     lines = config.read_text().splitlines()
     config.write_text("\n".join(line for line in lines if not line.startswith(("kid", "brok"))))
-    config.write_text(config.read_text() + f'\nbroker = "{broker.host}:{broker.port}"\n')
+    config.write_text(config.read_text() + f'\nbroker = "{broker.host}:{broker.operator_port}"\n')
     assert main(["open", "KIOSK-1", "A07", "--config", str(config)]) == 2
     assert f"{config}: kid: missing" in capsys.readouterr().err
 
@@ -383,6 +383,6 @@ def test_a_wrong_password_exits_2_and_no_broker_exits_3(
     err = capsys.readouterr().err
     assert "refused the login of 'operator'" in err and str(config) in err
 
-    config.write_text(config.read_text().replace(f":{broker.port}", f":{free_port()}"))
+    config.write_text(config.read_text().replace(f":{broker.operator_port}", f":{free_port()}"))
     assert main(["kiosks", "--config", str(config)]) == 3
     assert "cannot reach the broker 127.0.0.1:" in capsys.readouterr().err
