@@ -24,7 +24,14 @@ from typing import Any
 import pytest
 
 from kiosk.fleet.cli import main
-from kiosk.fleet.envelope import CommandRefused, Keyring, new_key, private_pem, verify
+from kiosk.fleet.envelope import (
+    ANNOUNCEMENTS,
+    CommandRefused,
+    Keyring,
+    new_key,
+    private_pem,
+    verify,
+)
 from tests.fleet.conftest import KID, USERS
 from tests.support.broker import Broker, free_port, running_broker
 
@@ -103,16 +110,9 @@ class FakeKiosk:
     # paho's thread: answer without waiting on anything
     def on_message(self, _client: Any, _userdata: Any, message: Any) -> None:
         if message.topic.endswith("/announcements"):
-            sent = json.loads(message.payload)
-            self.announcements.put(sent)
-            self.answer(
-                f"announce:{sent['version']}",
-                "announce",
-                True,
-                None,
-                f"{sent['barcode']} announced.",
-                {},
-            )
+            sent = verify(message.payload, self.keyring, self.kiosk, channel=ANNOUNCEMENTS)
+            self.announcements.put({"command": sent.command, **sent.args})
+            self.answer(sent.id, sent.command, True, None, f"{sent.args['barcode']} announced.", {})
             return
         try:
             command = verify(message.payload, self.keyring, self.kiosk)
@@ -291,14 +291,14 @@ def test_a_silent_kiosk_exits_3_and_says_when_the_command_expires(
     assert "after that it refuses it unexecuted." in out
 
 
-def test_announce_sends_the_exact_message_of_the_contract(
+def test_announce_sends_the_exact_message_of_the_contract_signed(
     kiosk1: FakeKiosk, config: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     argv = ["announce", "KIOSK-1", "JJD0001", "--size", "M", "--phone", "+491701234567"]
     assert main([*argv, "--version", "42", "--config", config]) == 0
     assert kiosk1.announcements.get(timeout=1) == {
+        "command": "announce",
         "version": 42,
-        "action": "announce",
         "barcode": "JJD0001",
         "size": "M",
         "phone": "+491701234567",
@@ -307,11 +307,13 @@ def test_announce_sends_the_exact_message_of_the_contract(
     assert capsys.readouterr().out == "KIOSK-1: JJD0001 announced\n"
 
     before = int(time.time() * 1000)
-    assert main([*argv, "--config", config, "--json"]) == 0
-    version = kiosk1.announcements.get(timeout=1)["version"]
-    assert before <= version <= int(time.time() * 1000)
+    assert main([*argv, "--reserve", "--config", config, "--json"]) == 0
+    sent = kiosk1.announcements.get(timeout=1)
+    assert before <= sent["version"] <= int(time.time() * 1000) + 1
+    assert sent["reserve"] is True
     shown = json.loads(capsys.readouterr().out)
-    assert shown["answer"]["id"] == f"announce:{version}" and shown["answer"]["ok"] is True
+    assert shown["answer"]["id"] == shown["sent"]["id"] and shown["answer"]["ok"] is True
+    assert shown["sent"]["expires_at"] - shown["sent"]["issued_at"] == 30 * 86400
 
 
 def test_events_json_in_seq_order_with_duplicates_dropped(
