@@ -12,8 +12,9 @@ cut leaves the action and its record together or neither. An envelope that does 
 check out is refused with its reason and an event, but not recorded: its id is not to
 be trusted, and recording it could make a real command with that id look like a replay.
 
-Remote opens are capped per hour (``fleet.remote_opens_per_hour``) on top of the
-mass-open guard, which counts them like any other open. ``open_all`` is never accepted from
+Remote opens are capped per hour (``fleet.remote_opens_per_hour``), and resend requests
+too (:data:`RESENDS_PER_HOUR`), on the monotonic clock (:mod:`kiosk.fleet.window`); the
+mass-open guard counts remote opens like any other. ``open_all`` is never accepted from
 the network, and the remote self-test opens nothing: it reads boards and sensors.
 """
 
@@ -32,6 +33,7 @@ from kiosk.fleet.announcements import Announcements
 from kiosk.fleet.envelope import COMMANDS, Command, CommandRefused, Keyring, text_arg
 from kiosk.fleet.gate import Gate
 from kiosk.fleet.settings import DesiredSettings, Reply
+from kiosk.fleet.window import HourlyCap
 from kiosk.guard import OpensPaused
 from kiosk.reasons import OOS_TEXTS, OosReason
 from kiosk.store.fleet import FleetCommandRow
@@ -44,6 +46,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("kiosk.fleet")
 
 NEVER_REMOTE = ("open_all", "open-all", "openall")
+RESENDS_PER_HOUR = 12
+REMOTE_OPENS = "fleet.remote_opens"
+RESENDS = "fleet.resends"
 
 Action = Callable[[str, dict[str, Any]], tuple[str, dict[str, Any]]]
 
@@ -60,6 +65,8 @@ class Commands:
         self.kiosk_id = kiosk.config.kiosk.id
         self.clock: Callable[[], float] = time.time
         self.gate = Gate(keyring, self.kiosk_id, self.store, clock=lambda: self.clock())
+        self.opens = HourlyCap(self.store, REMOTE_OPENS)
+        self.resends = HourlyCap(self.store, RESENDS)
         self.on_resend: Callable[[int], None] | None = None  # the link's, when it runs
         self.announcements = Announcements(kiosk, courier, self.gate)
         self.settings = DesiredSettings(kiosk, self.gate)
@@ -143,13 +150,14 @@ class Commands:
         try:
             cid = text_arg(cmd.args, "compartment")
             k.store.compartment(cid)
-            if self.store.remote_opens_since(self.clock() - 3600) >= self.opens_per_hour:
+            if self.opens.count() >= self.opens_per_hour:
                 raise CommandRefused(
                     "hourly_cap",
                     f"this kiosk accepts at most {self.opens_per_hour} remote opens an hour",
                 )
             with self.store.transaction():
                 op = k.begin_op(cid, Purpose.TECHNICIAN, actor, technician=False)
+                self.opens.take()
                 result = {"compartment": cid, "operation": op.id, "status": "UNLOCK_SENT"}
                 self._record(cmd, True, None, f"Door {cid} is being unlocked.", result)
         except OpensPaused as exc:
@@ -209,6 +217,11 @@ class Commands:
         first = args.get("from_seq")
         if isinstance(first, bool) or not isinstance(first, int) or first < 1:
             raise InvalidInput("from_seq must be a whole number from 1")
+        if self.resends.count() >= RESENDS_PER_HOUR:
+            raise CommandRefused(
+                "hourly_cap", f"this kiosk accepts at most {RESENDS_PER_HOUR} resends an hour"
+            )
+        self.resends.take()
         last = self.store.last_event_seq()
         if self.on_resend is not None:
             self.on_resend(first)

@@ -4,8 +4,8 @@
 signature checked out), keyed by the message's id: commands, announcements and desired
 configs alike. An id seen again is a replay, answered from here without acting again.
 The cursors live in ``meta``: how far the broker has acknowledged the event log (the log
-*is* the outbox), the highest announcement version applied, and the desired config in
-force (its settings, version and id).
+*is* the outbox), the highest announcement version applied, the desired config in force
+(its settings, version and id), and the hourly caps' recent stamps.
 """
 
 from __future__ import annotations
@@ -97,14 +97,6 @@ class FleetMixin(StoreBase):
                 "UPDATE fleet_commands SET ok = ?, result = ? WHERE id = ?",
                 (int(ok), json.dumps(result, sort_keys=True), command_id),
             )
-
-    def remote_opens_since(self, since: float) -> int:
-        row = self._one(
-            "SELECT COUNT(*) AS n FROM fleet_commands"
-            " WHERE command = 'open' AND ok = 1 AND received_at > ?",
-            since,
-        )
-        return int(row["n"]) if row else 0
 
     def meta_int(self, key: str) -> int:
         value = self.get_meta(key)
