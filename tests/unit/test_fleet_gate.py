@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from kiosk.fleet.envelope import CommandRefused, Keyring, new_key
-from kiosk.fleet.gate import EVENTS_PER_MINUTE, Gate
+from kiosk.fleet.gate import EVENTS_PER_HOUR, Gate
 from kiosk.store import Store
 
 
@@ -15,16 +15,16 @@ def test_refusals_past_the_quota_are_counted_and_told_in_one_event(tmp_path: Pat
     key, _ = new_key()
     gate = Gate(Keyring({"ops": key.public_key()}), "KIOSK-1", store, monotonic=lambda: mono[0])
     before = store.last_event_seq()
-    for _ in range(EVENTS_PER_MINUTE + 480):
+    for _ in range(EVENTS_PER_HOUR + 480):
         answer = gate.refuse("announcement_refused", b"{}", CommandRefused("unsigned", "no"))
         assert (answer["ok"], answer["reason"]) == (False, "unsigned"), "each is answered"
-    assert store.last_event_seq() - before == EVENTS_PER_MINUTE
+    assert store.last_event_seq() - before == EVENTS_PER_HOUR
     gate.flush()
-    assert store.last_event_seq() - before == EVENTS_PER_MINUTE, "the minute is not over"
-    mono[0] += 60
+    assert store.last_event_seq() - before == EVENTS_PER_HOUR, "the hour is not over"
+    mono[0] += 3600
     gate.flush()
-    (told,) = store.events(after=before + EVENTS_PER_MINUTE)
+    (told,) = store.events(after=before + EVENTS_PER_HOUR)
     assert (told.kind, told.detail["unlogged"], told.detail["reason"]) == (
         "announcement_refused", 480, "unsigned")  # fmt: skip
     gate.refuse("announcement_refused", b"{}", CommandRefused("unsigned", "no"))
-    assert "unlogged" not in store.events(after=told.seq)[0].detail, "a fresh minute"
+    assert "unlogged" not in store.events(after=told.seq)[0].detail, "a fresh hour"
