@@ -61,7 +61,7 @@ examples:
   locker-fleet configure KIOSK-17 --set policy.hold_hours=48
 
 config (TOML; --config, $LOCKER_FLEET_CONFIG or ~/.config/locker-fleet.toml):
-  broker = "broker.example.net:8883"
+  broker = "broker.example.net:8884"
   password_file = "~/.config/locker-fleet.password"
   signing_key = "~/.config/locker-fleet/ops-2026.key"
   kid = "ops-2026"
