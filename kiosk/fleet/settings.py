@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from kiosk.fleet import report
 from kiosk.fleet.envelope import DESIRED_CONFIG, Command, CommandRefused, version_of
 from kiosk.fleet.gate import Gate
-from kiosk.store.fleet import SETTINGS, SETTINGS_ID, SETTINGS_VERSION
+from kiosk.store.fleet import SETTINGS, SETTINGS_ID, SETTINGS_VERSION, UNSIGNED_SETTINGS
 
 if TYPE_CHECKING:
     from kiosk.service import Kiosk
@@ -40,7 +40,26 @@ class DesiredSettings:
         self.kiosk, self.gate, self.store = kiosk, gate, kiosk.store
         self.kiosk_id = kiosk.config.kiosk.id
         self._last_refused: bytes | None = None  # a retained refusal is told once a run
+        self._drop_unsigned()
         self.apply(self.saved())
+
+    def _drop_unsigned(self) -> None:
+        """Settings an unsigned desired config once put in force are not put back: anyone
+        who could publish could have set them. Said once, in an event."""
+        raw = self.store.get_meta(UNSIGNED_SETTINGS)
+        if not raw or raw == "{}":
+            return
+        try:
+            settings = json.loads(raw)
+        except ValueError:
+            settings = raw[:200]
+        with self.store.transaction():
+            self.store.set_meta(UNSIGNED_SETTINGS, "{}")
+            self.store.log_event("remote_config_refused", "warning", "fleet", None,
+                                 reason="unsigned", settings=settings,
+                                 message="settings once set by an unsigned desired config are "
+                                 "no longer in force; the kiosk's own file is, until the "
+                                 "operator sends them signed")  # fmt: skip
 
     def handle(self, raw: bytes) -> Reply:
         """Apply a desired config if it checks out and is newer than the one in force."""

@@ -17,8 +17,13 @@ from typing import Any
 from kiosk.store.base import StoreBase
 
 ACKED_SEQ = "fleet.acked_seq"
-ANNOUNCEMENTS_CURSOR = "fleet.announcements_cursor"
-SETTINGS = "fleet.settings"
+# Announcements and desired config were once taken unsigned: what they left under the
+# old keys ("fleet.announcements_cursor", "fleet.settings") came from whoever could
+# publish, so the signed ones start afresh under keys of their own. A cursor moved to
+# 2^62 by a forged announcement, or a cap raised by a forged config, does not carry over.
+ANNOUNCEMENTS_CURSOR = "fleet.signed_announcements_cursor"
+SETTINGS = "fleet.signed_settings"
+UNSIGNED_SETTINGS = "fleet.settings"
 SETTINGS_VERSION = "fleet.settings_version"
 SETTINGS_ID = "fleet.settings_id"
 

@@ -22,6 +22,7 @@ import pytest
 from kiosk.fleet import messages
 from kiosk.fleet.envelope import new_key, sign
 from kiosk.fleet.gate import EVENTS_PER_HOUR
+from kiosk.store import Store
 from tests.fleet.conftest import KID, USERS, Operator, linked_kiosk, operator
 from tests.integration.helpers import PHONE, store_parcel
 from tests.support.broker import Broker, running_broker
@@ -165,6 +166,33 @@ def test_a_poisoned_announcement_version_cannot_make_the_kiosk_ignore_later_ones
     assert later["ok"] is True and later["message"] == "Parcel JJD-LATER announced."
     parcels = {p["barcode"]: p["state"] for p in daemon.client().get("/v1/parcels")["parcels"]}
     assert parcels == {"JJD-LATER": "ANNOUNCED"}
+
+
+def test_what_forged_messages_left_before_messages_were_signed_does_not_carry_over(
+    linked: Any,
+) -> None:
+    op, daemon, _intruder = linked
+    assert daemon.stop() == 0
+    store = Store(daemon.data_dir / "kiosk.db")  # as a kiosk attacked before the upgrade
+    store.set_meta("fleet.announcements_cursor", str(2**62))
+    store.set_meta(
+        "fleet.settings", json.dumps({"policy.hold_hours": 1, "fleet.remote_opens_per_hour": 1000})
+    )
+    store.close()
+    daemon.start()
+    wait_connected(daemon)
+    (dropped,) = refusals(daemon, "remote_config_refused")
+    assert dropped["reason"] == "unsigned"
+    assert dropped["settings"] == {"policy.hold_hours": 1, "fleet.remote_opens_per_hour": 1000}
+    store_parcel(daemon, "HELD-72-AGAIN", size="S")
+    (parcel,) = daemon.client().get("/v1/parcels")["parcels"]
+    assert parcel["expires_at"] - parcel["stored_at"] == pytest.approx(72 * 3600, abs=5)
+    later = op.ask(messages.announce(op.signer, KIOSK, "JJD-AFTER", "S", PHONE))
+    assert later["ok"] is True, later
+    daemon.stop()
+    daemon.start()
+    wait_connected(daemon)
+    assert len(refusals(daemon, "remote_config_refused")) == 1, "said once"
 
 
 def test_another_kiosks_credentials_cannot_knock_a_kiosk_off_the_broker(
