@@ -19,6 +19,7 @@ from kiosk.fleet.envelope import (
     KeyringError,
     nesting,
     new_key,
+    parse_object,
     sign,
     verify,
     version_of,
@@ -161,12 +162,17 @@ def test_json_nested_deeper_than_a_message_needs_is_refused_before_it_is_parsed(
 ) -> None:
     key, ring, _ = keys
     deep = b"[" * 30_000 + b"]" * 30_000
-    with pytest.raises(CommandRefused, match="nested 30000 deep, at most 16"):
+    with pytest.raises(CommandRefused, match=r"^the envelope is nested deeper than 16$"):
         verify(deep, ring, KIOSK, NOW)
     signed_deep = b'{"id":"c-000003","args":' + b'{"a":' * 5000 + b"1" + b"}" * 5001
-    with pytest.raises(CommandRefused, match="the payload is nested 5001 deep"):
+    with pytest.raises(CommandRefused, match=r"^the payload is nested deeper than 16$"):
         verify(_raw_envelope(key, signed_deep), ring, KIOSK, NOW)
-    assert nesting(b'{"a": "[[[[{{{{", "b": [1, [2]]}') == 3, "brackets in strings do not count"
+    wide = b"[" + b"[]," * 20_000 + b"[]]"
+    with pytest.raises(CommandRefused, match=r"^the envelope holds more than 1024 arrays"):
+        verify(wide, ring, KIOSK, NOW)
+    assert nesting(b"{[][[]]}", 16) == 3
+    in_text = b'{"note": "' + b"[{" * 100 + b'\\"]"}'
+    assert parse_object(in_text, "it") == {"note": "[{" * 100 + '"]'}, "text is no nesting"
 
 
 def test_a_message_larger_than_the_broker_passes_on_is_refused(keys: tuple) -> None:
