@@ -16,7 +16,6 @@ kiosk write only below its own id, so the topic is the part that was checked.
 
 from __future__ import annotations
 
-import json
 import queue
 import secrets
 import threading
@@ -31,6 +30,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from kiosk.errors import LockerError
 from kiosk.fleet import messages
+from kiosk.fleet.envelope import CommandRefused, parse_object
 from kiosk.fleet.messages import COMMAND_LIFETIME_S, ROOT, Outgoing, Signer, check_kiosk_id, topic
 from kiosk.fleet.net import no_delay
 from kiosk.fleet.operator_config import OperatorConfig
@@ -111,12 +111,13 @@ def kiosk_of(topic_name: str) -> str:
 
 
 def json_object(payload: bytes | bytearray) -> dict[str, Any] | None:
-    """A payload as a JSON object; ``None`` for anything else (a cleared retained topic)."""
+    """A payload as a JSON object; ``None`` for anything else (a cleared retained topic,
+    or what a kiosk's stolen credentials publish to trip the operator's side: JSON
+    nested thousands deep is dropped here, with the kiosk's own size and depth rules)."""
     try:
-        value = json.loads(payload)
-    except (ValueError, UnicodeDecodeError):
+        return parse_object(bytes(payload), "the message")
+    except CommandRefused:
         return None
-    return value if isinstance(value, dict) else None
 
 
 class Operator:

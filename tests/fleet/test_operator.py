@@ -239,6 +239,36 @@ def test_operator_lists_kiosks_online_and_offline_with_free_sizes(
     assert listed["KIOSK-2"]["status"] == "offline"
 
 
+def test_a_kiosks_credentials_cannot_trip_the_operator_with_deeply_nested_json(
+    broker: Broker,
+    keys: tuple[Path, Keyring],
+    kiosk1: FakeKiosk,
+    config: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    thief = FakeKiosk(broker, "KIOSK-3", keys[1])  # its own password, its own topics
+    deep = b"[" * 30_000 + b"]" * 30_000
+    try:
+        thief.publish("presence", deep, retain=True)
+        thief.publish("state/compartments", b"{" * 20_000, retain=True)
+        assert main(["kiosks", "--config", config, "--json"]) == 0
+        listed = {k["kiosk"]: k["status"] for k in json.loads(capsys.readouterr().out)["kiosks"]}
+        assert listed["KIOSK-1"] == "online" and "KIOSK-3" not in listed
+        sender = threading.Timer(0.3, lambda: (thief.publish("events", deep),
+                                               kiosk1.send_events([1])))  # fmt: skip
+        sender.start()
+        code = main(["events", "--settle", "1.2", "--json", "--config", config])
+        sender.join()
+        assert code == 0
+        events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        assert [(e["kiosk"], e["seq"]) for e in events] == [("KIOSK-1", 1)]
+    finally:
+        thief.publish("presence", b"", retain=True)
+        thief.publish("state/compartments", b"", retain=True)
+        thief.client.disconnect()
+        thief.client.loop_stop()
+
+
 def test_open_prints_the_kiosks_answer_and_exits_0(
     kiosk1: FakeKiosk, config: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
