@@ -111,8 +111,9 @@ def broker_cpu_s(broker: Broker) -> float:
 
 
 def operator_config(broker: Broker) -> OperatorConfig:
-    return OperatorConfig(source=Path("fleet_load"), host=broker.host, port=broker.port,
-                          password=OPERATOR_PASSWORD, tls=False)  # fmt: skip
+    return OperatorConfig(source=Path("fleet_load"), host=broker.host,
+                          port=broker.operator_port, password=OPERATOR_PASSWORD,
+                          tls=False)  # fmt: skip
 
 
 def listen_events(config: OperatorConfig, conn: Connection) -> None:
@@ -161,7 +162,7 @@ def locker_fleet_kiosks(broker: Broker, folder: Path) -> tuple[float, int, int]:
     password.write_text(OPERATOR_PASSWORD + "\n")
     password.chmod(0o600)
     config = folder / "locker-fleet.toml"
-    config.write_text(f'broker = "{broker.host}:{broker.port}"\ntls = false\n'
+    config.write_text(f'broker = "{broker.host}:{broker.operator_port}"\ntls = false\n'
                       f'password_file = "{password}"\n')  # fmt: skip
     start = time.perf_counter()
     command = [sys.executable, "-m", "kiosk.fleet.cli", "kiosks", "--config", str(config), "--json"]

@@ -163,7 +163,8 @@ def signed_round_trips(
 def part_b(args: argparse.Namespace, folder: Path) -> Figures:
     with real_kiosk(folder, args.backlog) as (daemon, broker, key, out):
         drain(daemon, broker, args.backlog, out)
-        config = OperatorConfig(source=Path("fleet_load"), host=broker.host, port=broker.port,
+        config = OperatorConfig(source=Path("fleet_load"), host=broker.host,
+                                port=broker.operator_port,
                                 password="op-secret-1", tls=False)  # fmt: skip
         with Operator(config) as op:
             out["round_trips"] = signed_round_trips(op, key, args.round_trips)
@@ -173,7 +174,8 @@ def part_b(args: argparse.Namespace, folder: Path) -> Figures:
         daemon.start()
         daemon.wait_for(lambda: daemon.client().get("/v1/status")["fleet"]["state"] == "connected",
                         20, "the link")  # fmt: skip
-        config = OperatorConfig(source=Path("fleet_load"), host=broker.host, port=broker.port,
+        config = OperatorConfig(source=Path("fleet_load"), host=broker.host,
+                                port=broker.operator_port,
                                 password="op-secret-1", tls=False)  # fmt: skip
         with NoDelayOperator(config) as op:
             nodelay = signed_round_trips(op, key, args.round_trips, only="selftest")

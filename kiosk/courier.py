@@ -43,7 +43,7 @@ class Courier:
         comps = self.k.store.compartments()
         most = int(len(comps) * self.k.config.fleet.max_held_share)
         held = sum(1 for c in comps if c.held_for is not None)
-        if held >= most:  # unsigned announcements must not be able to fill the kiosk
+        if held >= most:  # announcements must not be able to fill the kiosk
             return None, (f"No compartment is held for it: {held} of the kiosk's {len(comps)}"
                           " compartments are held already, the most allowed.")  # fmt: skip
         cid = self.k.allocator.choose(self.k.config.size_rank(parcel.size or ""))

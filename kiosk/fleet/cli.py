@@ -22,43 +22,46 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from kiosk.config import ConfigError
 from kiosk.errors import LockerError
 from kiosk.fleet import format as fmt
+from kiosk.fleet import messages
 from kiosk.fleet.envelope import new_key, private_pem
+from kiosk.fleet.messages import Outgoing, Signer
 from kiosk.fleet.operator import (
     Answer,
     BrokerUnreachable,
     LoginRefused,
     NoAnswer,
     Operator,
-    announcement,
     check_kiosk_id,
 )
 from kiosk.fleet.operator_config import OperatorConfig, config_path, load_operator_config
 
 PROG = "locker-fleet"
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_NO_ANSWER, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+SETTABLE_HELP = ("a setting (repeat for more): policy.hold_hours, policy.max_extend_hours, "
+                 "fleet.remote_opens_per_hour")  # fmt: skip
 
 EXAMPLES = """\
 examples:
   locker-fleet keygen --kid ops-2026 --out ~/.config/locker-fleet
   locker-fleet kiosks
   locker-fleet events --kiosk KIOSK-17 --follow
-  locker-fleet announce KIOSK-17 JJD0001 --size M --phone +491701234567
+  locker-fleet announce KIOSK-17 JJD0001 --size M --phone +491701234567 --reserve
   locker-fleet cancel KIOSK-17 JJD0001
   locker-fleet open KIOSK-17 A07
   locker-fleet out-of-service KIOSK-17 A05 --reason "hinge broken"
   locker-fleet in-service KIOSK-17 A05
   locker-fleet extend KIOSK-17 JJD0001 --hours 24
   locker-fleet selftest KIOSK-17 --json
+  locker-fleet configure KIOSK-17 --set policy.hold_hours=48
 
 config (TOML; --config, $LOCKER_FLEET_CONFIG or ~/.config/locker-fleet.toml):
-  broker = "broker.example.net:8883"
+  broker = "broker.example.net:8884"
   password_file = "~/.config/locker-fleet.password"
   signing_key = "~/.config/locker-fleet/ops-2026.key"
   kid = "ops-2026"
@@ -82,40 +85,44 @@ def warn(text: str) -> None:
         print(f"{PROG}: {line}", file=sys.stderr, flush=True)
 
 
-# -- the signed commands ------------------------------------------------------------------
+# -- the signed messages -----------------------------------------------------------------
+# Every message to a kiosk is built and signed by kiosk.fleet.messages, here as in any
+# other program of the operator's.
 
+Build = Callable[[Signer, argparse.Namespace], Outgoing]
 
-@dataclass(frozen=True)
-class Remote:
-    """A subcommand that sends one signed command: its name and how to build its args."""
-
-    command: str
-    args: Callable[[argparse.Namespace], dict[str, Any]]
-
-
-REMOTES = {
-    "open": Remote("open", lambda a: {"compartment": a.compartment}),
-    "out-of-service": Remote(
-        "out_of_service", lambda a: {"compartment": a.compartment, "reason": a.reason}
+SIGNED: dict[str, Build] = {
+    "open": lambda s, a: messages.open_door(s, a.kiosk, a.compartment),
+    "out-of-service": lambda s, a: messages.out_of_service(s, a.kiosk, a.compartment, a.reason),
+    "in-service": lambda s, a: messages.in_service(s, a.kiosk, a.compartment),
+    "extend": lambda s, a: messages.extend(s, a.kiosk, a.barcode, a.hours),
+    "cancel": lambda s, a: messages.cancel_announcement(s, a.kiosk, a.barcode),
+    "selftest": lambda s, a: messages.selftest(s, a.kiosk),
+    "resend": lambda s, a: messages.resend_events(s, a.kiosk, a.from_seq),
+    "announce": lambda s, a: messages.announce(
+        s,
+        a.kiosk,
+        a.barcode,
+        a.size,
+        a.phone,
+        a.email,
+        reserve=a.reserve,
+        reserve_hours=a.reserve_hours,
+        version=a.version,
     ),
-    "in-service": Remote("in_service", lambda a: {"compartment": a.compartment}),
-    "extend": Remote("extend", lambda a: {"barcode": a.barcode, "hours": a.hours}),
-    "cancel": Remote("cancel_announcement", lambda a: {"barcode": a.barcode}),
-    "selftest": Remote("selftest", lambda a: {}),
-    "resend": Remote("resend_events", lambda a: {"from_seq": a.from_seq}),
+    "configure": lambda s, a: messages.desired_config(
+        s, a.kiosk, dict(a.settings), version=a.version
+    ),
 }
 
 
-def cmd_remote(op: Operator, config: OperatorConfig, args: argparse.Namespace, out: Out) -> int:
-    remote = REMOTES[args.command]
-    key, kid = args.signer
-    answer = op.send(key, kid, args.kiosk, remote.command, remote.args(args), args.timeout)
-    return show_answer(answer, out)
-
-
-def cmd_announce(op: Operator, config: OperatorConfig, args: argparse.Namespace, out: Out) -> int:
-    message = announcement(args.barcode, args.size, args.phone, args.email, version=args.version)
-    return show_answer(op.announce(args.kiosk, message, args.timeout), out)
+def cmd_signed(op: Operator, config: OperatorConfig, args: argparse.Namespace, out: Out) -> int:
+    try:
+        message = SIGNED[args.command](args.signer, args)
+    except ValueError as exc:
+        warn(str(exc))
+        return EXIT_USAGE
+    return show_answer(op.deliver(message, args.timeout), out)
 
 
 def show_answer(answer: Answer, out: Out) -> int:
@@ -276,8 +283,8 @@ def build_parser() -> argparse.ArgumentParser:
     announce = add(
         "announce",
         [waits],
-        "pre-announce a parcel (not signed; opens nothing)",
-        cmd_announce,
+        "pre-announce a parcel, optionally holding a compartment for it (signed)",
+        cmd_signed,
         "announce KIOSK-17 JJD0001 --size M --phone +491701234567",
     )
     announce.add_argument("kiosk", type=_kiosk, metavar="KIOSK", help="the kiosk's id")
@@ -286,6 +293,10 @@ def build_parser() -> argparse.ArgumentParser:
     contact = announce.add_mutually_exclusive_group(required=True)
     contact.add_argument("--phone", help="the recipient's phone number")
     contact.add_argument("--email", help="the recipient's e-mail address")
+    announce.add_argument("--reserve", action="store_true",
+                          help="hold a compartment for it until it arrives")  # fmt: skip
+    announce.add_argument("--reserve-hours", type=_reserve_hours, metavar="H",
+                          help="how long to hold it (default 24, at most 168)")  # fmt: skip
     announce.add_argument(
         "--version",
         type=_version,
@@ -293,17 +304,30 @@ def build_parser() -> argparse.ArgumentParser:
         help="the announcement's version (default: now in Unix milliseconds)",
     )
 
+    configure = add(
+        "configure",
+        [waits],
+        "set the kiosk's remotely settable settings (signed, retained)",
+        cmd_signed,
+        "configure KIOSK-17 --set policy.hold_hours=48 --set fleet.remote_opens_per_hour=5",
+    )
+    configure.add_argument("kiosk", type=_kiosk, metavar="KIOSK", help="the kiosk's id")
+    configure.add_argument("--set", dest="settings", action="append", required=True,
+                           type=_setting, metavar="KEY=VALUE", help=SETTABLE_HELP)  # fmt: skip
+    configure.add_argument("--version", type=_version, metavar="N",
+                           help="the version (default: now in Unix milliseconds)")  # fmt: skip
+
     _signed(add, waits)
     return parser
 
 
 def _signed(add: Callable[..., argparse.ArgumentParser], waits: argparse.ArgumentParser) -> None:
-    """The subcommands that send a signed command (:data:`REMOTES`)."""
+    """The subcommands that send a signed command (:data:`SIGNED`)."""
     cancel = add(
         "cancel",
         [waits],
         "cancel a pre-announcement not yet deposited (signed)",
-        cmd_remote,
+        cmd_signed,
         "cancel KIOSK-17 JJD0001",
     )
     cancel.add_argument("kiosk", type=_kiosk, metavar="KIOSK", help="the kiosk's id")
@@ -312,7 +336,7 @@ def _signed(add: Callable[..., argparse.ArgumentParser], waits: argparse.Argumen
         "open",
         [waits],
         "open one door (signed; counted by the kiosk's hourly cap)",
-        cmd_remote,
+        cmd_signed,
         "open KIOSK-17 A07",
     )
     opener.add_argument("kiosk", type=_kiosk, metavar="KIOSK", help="the kiosk's id")
@@ -321,7 +345,7 @@ def _signed(add: Callable[..., argparse.ArgumentParser], waits: argparse.Argumen
         "out-of-service",
         [waits],
         "take a compartment out of service (signed)",
-        cmd_remote,
+        cmd_signed,
         'out-of-service KIOSK-17 A05 --reason "hinge broken"',
     )
     oos.add_argument("kiosk", type=_kiosk, metavar="KIOSK", help="the kiosk's id")
@@ -331,7 +355,7 @@ def _signed(add: Callable[..., argparse.ArgumentParser], waits: argparse.Argumen
         "in-service",
         [waits],
         "put a compartment back in service (signed)",
-        cmd_remote,
+        cmd_signed,
         "in-service KIOSK-17 A05",
     )
     back.add_argument("kiosk", type=_kiosk, metavar="KIOSK", help="the kiosk's id")
@@ -340,7 +364,7 @@ def _signed(add: Callable[..., argparse.ArgumentParser], waits: argparse.Argumen
         "extend",
         [waits],
         "extend a stored parcel's hold (signed)",
-        cmd_remote,
+        cmd_signed,
         "extend KIOSK-17 JJD0001 --hours 24",
     )
     extend.add_argument("kiosk", type=_kiosk, metavar="KIOSK", help="the kiosk's id")
@@ -350,7 +374,7 @@ def _signed(add: Callable[..., argparse.ArgumentParser], waits: argparse.Argumen
         "selftest",
         [waits],
         "check every board and door sensor, opening nothing (signed)",
-        cmd_remote,
+        cmd_signed,
         "selftest KIOSK-17",
     )
     selftest.add_argument("kiosk", type=_kiosk, metavar="KIOSK", help="the kiosk's id")
@@ -358,7 +382,7 @@ def _signed(add: Callable[..., argparse.ArgumentParser], waits: argparse.Argumen
         "resend",
         [waits],
         "ask a kiosk to send its events again from a sequence number (signed)",
-        cmd_remote,
+        cmd_signed,
         "resend KIOSK-17 --from 1207",
     )
     resend.add_argument("kiosk", type=_kiosk, metavar="KIOSK", help="the kiosk's id")
@@ -398,9 +422,25 @@ def _hours(text: str) -> int:
 
 
 def _version(text: str) -> int:
-    if not text.isdigit():
-        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}")
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1, got {text!r}")
     return int(text)
+
+
+def _reserve_hours(text: str) -> float:
+    hours = float(text) if text.replace(".", "", 1).isdigit() else -1.0
+    if not 0 < hours <= 168:
+        raise argparse.ArgumentTypeError(f"must be hours above 0, at most 168, got {text!r}")
+    return hours
+
+
+def _setting(text: str) -> tuple[str, int | float]:
+    """``KEY=VALUE`` with a number for its value (the kiosk checks the key and range)."""
+    key, _, value = (part.strip() for part in text.partition("="))
+    if not key or not value.replace(".", "", 1).isdigit():
+        raise argparse.ArgumentTypeError(f"expected KEY=NUMBER, e.g. policy.hold_hours=48, "
+                                         f"got {text!r}")  # fmt: skip
+    return key, int(value) if value.isdigit() else float(value)
 
 
 # -- main ---------------------------------------------------------------------------------
@@ -413,8 +453,8 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_keygen(args, out)
     try:
         config = load_operator_config(config_path(args.config))
-        if args.command in REMOTES:  # a bad key is a config error, found before connecting
-            args.signer = config.load_signing_key()
+        if args.command in SIGNED:  # a bad key is a config error, found before connecting
+            args.signer = Signer(*config.load_signing_key())
         with Operator(config) as op:
             return int(args.handler(op, config, args, out))
     except ConfigError as exc:

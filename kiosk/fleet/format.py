@@ -11,6 +11,7 @@ from typing import Any
 from kiosk.ctl_format import NONE, detail_text, local_time, table
 from kiosk.fleet.operator import Answer, KioskView, NoAnswer
 
+_VERSIONED = ("announce", "cancel", "desired_config")
 KIOSK_HEADERS = ["KIOSK", "STATUS", "LAST SEEN", "FREE (free/total)", "ALARMS", "NOTES"]
 
 # What a kiosk did, in words, when it says no more than "ok".
@@ -22,6 +23,9 @@ _DONE = {
     "cancel_announcement": "announcement of {barcode} cancelled",
     "selftest": "self-test done",
     "resend_events": "sending events again from {from_seq}",
+    "announce": "{barcode} announced (version {version})",
+    "cancel": "announcement of {barcode} cancelled (version {version})",
+    "desired_config": "settings of version {version} applied",
 }
 
 
@@ -84,7 +88,7 @@ def answer_text(answer: Answer) -> str:
         return f"{answer.kiosk} refused: {reason}" + (f" — {message}" if message else "")
     text = f"{answer.kiosk}: {message or _done(answer.sent)}"
     if result.get("replayed"):
-        text += " (this command was answered before; nothing was done again)"
+        text += " (this message was answered before; nothing was done again)"
     details = result.get("result")
     if answer.sent.get("command") == "selftest" and isinstance(details, dict):
         text += "".join(f"\n  {k}: {_plain(v)}" for k, v in details.items())
@@ -92,9 +96,6 @@ def answer_text(answer: Answer) -> str:
 
 
 def _done(sent: dict[str, Any]) -> str:
-    if "version" in sent:
-        action = "cancelled" if sent.get("action") == "cancel" else "announced"
-        return f"{sent.get('barcode')} {action} (version {sent['version']})"
     pattern = _DONE.get(str(sent.get("command")), "{command} done")
     fields = {"command": sent.get("command"), **(sent.get("args") or {})}
     try:
@@ -114,16 +115,16 @@ def _plain(value: Any) -> str:
 def no_answer_text(error: NoAnswer, timeout_s: float) -> str:
     """Why there is no answer, and what becomes of what was sent."""
     head = f"{error.kiosk}: no answer within {timeout_s:g} s; the kiosk may be offline."
-    expires = error.sent.get("expires_at")
-    if isinstance(expires, int | float):
+    expires = local_time(error.sent.get("expires_at"))
+    if error.sent.get("command") not in _VERSIONED:
         return (
-            f"{head}\nThe command expires at {local_time(expires)}: a kiosk that gets it "
+            f"{head}\nThe command expires at {expires}: a kiosk that gets it "
             "before then carries it out; after that it refuses it unexecuted."
         )
-    version = error.sent.get("version")
     return (
-        f"{head}\nAn announcement does not expire: the kiosk applies version {version} if "
-        f"it gets it later. Sending it again with --version {version} cannot apply it twice."
+        f"{head}\nIt is valid until {expires}: a kiosk that gets it before then applies it "
+        "once, unless it has applied a later version. The broker keeps it for the kiosk's "
+        "session; sending this same message again cannot apply it twice."
     )
 
 

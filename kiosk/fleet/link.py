@@ -20,8 +20,14 @@ What goes out, on the loop:
   **config/reported** and **results**.
 
 What comes in (commands, announcements, desired config) goes to
-:class:`~kiosk.fleet.commands.Commands`. A failure of the link is an event and a status
-line, never a crash: every local journey works without it.
+:class:`~kiosk.fleet.commands.Commands`, which lets nothing act that is not signed by the
+operator (:mod:`kiosk.fleet.gate`). A failure of the link is an event and a status line,
+never a crash: every local journey works without it.
+
+The client id is the kiosk id, which is also its broker username (or its certificate's
+CN): the shipped broker config gives every kiosk connection its username as client id
+(``use_username_as_clientid``), so the persistent session the link resumes is the one
+the broker keeps for it, and no other kiosk's credentials can take that id over.
 """
 
 from __future__ import annotations
@@ -239,8 +245,7 @@ class FleetLink:
             ]
         )
         self._publish(client, "presence", report.presence(self.kiosk, True), qos=1, retain=True)
-        reported = {"kiosk": self.kiosk_id, "applied": self.commands.saved_settings()}
-        self._publish(client, "config/reported", reported, qos=1, retain=True)
+        self._publish(client, "config/reported", self.commands.reported(), qos=1, retain=True)
         self._reported_down = False
         self.store.log_event(
             "fleet_link_up",
@@ -309,10 +314,12 @@ class FleetLink:
                 self._reply(await self.commands.command(payload))
             elif leaf == "announcements":
                 self._reply(self.commands.announcement(payload))
-            elif leaf == "config/desired" and payload:
-                reported = self.commands.desired(payload)
+            elif leaf == "config/desired" and payload:  # (an empty one clears the retained)
+                result, reported = self.commands.desired(payload)
+                if result is not None:
+                    self._reply(result)
                 current = self._client
-                if current is not None:
+                if current is not None and reported is not None:
                     self._publish(current, "config/reported", reported, qos=1, retain=True)
         except Exception:
             log.exception("a message on %s could not be handled", leaf)
@@ -386,6 +393,7 @@ class FleetLink:
     async def _health_loop(self) -> None:
         while True:
             await asyncio.sleep(self.cfg.health_interval_s)
+            self.commands.gate.flush()  # refusals counted but not logged one by one
             client = self._client
             if client is not None:
                 depth = max(0, self.store.last_event_seq() - self.acked_seq)

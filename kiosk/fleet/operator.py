@@ -6,7 +6,9 @@ in the caller's thread and returns when it has what it asked for or its time is 
 
     with Operator(config) as op:
         kiosks = op.kiosks()                       # retained presence and state
-        answer = op.send(key, kid, "KIOSK-17", "open", {"compartment": "A07"})
+        answer = op.deliver(messages.open_door(signer, "KIOSK-17", "A07"))
+
+Every message it sends is built and signed by :mod:`kiosk.fleet.messages`.
 
 A kiosk is named by its topic, never by what its payload says: the broker's ACL lets a
 kiosk write only below its own id, so the topic is the part that was checked.
@@ -14,8 +16,6 @@ kiosk write only below its own id, so the topic is the part that was checked.
 
 from __future__ import annotations
 
-import base64
-import json
 import queue
 import secrets
 import threading
@@ -29,12 +29,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from paho.mqtt.reasoncodes import ReasonCode
 
 from kiosk.errors import LockerError
-from kiosk.fleet.envelope import sign
+from kiosk.fleet import messages
+from kiosk.fleet.envelope import CommandRefused, parse_object
+from kiosk.fleet.messages import COMMAND_LIFETIME_S, ROOT, Outgoing, Signer, check_kiosk_id, topic
 from kiosk.fleet.net import no_delay
 from kiosk.fleet.operator_config import OperatorConfig
 
-ROOT = "lk/v1/kiosk"
-COMMAND_LIFETIME_S = 120.0
+__all__ = ["COMMAND_LIFETIME_S", "ROOT", "Operator", "check_kiosk_id", "topic"]
 _KEEPALIVE_S = 30
 
 
@@ -51,7 +52,7 @@ class LoginRefused(FleetError):
 
 
 class NoAnswer(FleetError):
-    """The kiosk did not answer in time; ``sent`` is what was published (a command's
+    """The kiosk did not answer in time; ``sent`` is what was published (its
     ``expires_at`` is when it stops being valid)."""
 
     def __init__(self, message: str, kiosk: str, sent: dict[str, Any]) -> None:
@@ -104,29 +105,19 @@ class Answer:
         return self.result.get("ok") is True
 
 
-def topic(kiosk: str, leaf: str) -> str:
-    return f"{ROOT}/{kiosk}/{leaf}"
-
-
 def kiosk_of(topic_name: str) -> str:
     """The kiosk id in ``lk/v1/kiosk/{id}/...``."""
     return topic_name.split("/")[3]
 
 
 def json_object(payload: bytes | bytearray) -> dict[str, Any] | None:
-    """A payload as a JSON object; ``None`` for anything else (a cleared retained topic)."""
+    """A payload as a JSON object; ``None`` for anything else (a cleared retained topic,
+    or what a kiosk's stolen credentials publish to trip the operator's side: JSON
+    nested thousands deep is dropped here, with the kiosk's own size and depth rules)."""
     try:
-        value = json.loads(payload)
-    except (ValueError, UnicodeDecodeError):
+        return parse_object(bytes(payload), "the message")
+    except CommandRefused:
         return None
-    return value if isinstance(value, dict) else None
-
-
-def check_kiosk_id(kiosk: str) -> str:
-    """A kiosk id usable as one topic level (no wildcards, no separators)."""
-    if not kiosk or any(c in kiosk for c in "/+#\0") or len(kiosk) > 64:
-        raise ValueError(f"not a kiosk id: {kiosk!r}")
-    return kiosk
 
 
 class Operator:
@@ -219,9 +210,11 @@ class Operator:
             raise LoginRefused(f"the broker refused {self.config.username!r} a subscription to "
                                f"{', '.join(refused)}")  # fmt: skip
 
-    def publish(self, topic_name: str, payload: bytes, timeout_s: float = 10.0) -> None:
+    def publish(
+        self, topic_name: str, payload: bytes, timeout_s: float = 10.0, retain: bool = False
+    ) -> None:
         """Publish at QoS 1 and return once the broker has acknowledged it."""
-        info = self._client.publish(topic_name, payload, qos=1)
+        info = self._client.publish(topic_name, payload, qos=1, retain=retain)
         if info.rc != mqtt.MQTT_ERR_SUCCESS:
             raise BrokerUnreachable(f"cannot publish: {mqtt.error_string(info.rc)}")
         info.wait_for_publish(timeout_s)
@@ -281,61 +274,23 @@ class Operator:
         args: Mapping[str, Any] | None = None,
         timeout_s: float | None = None,
     ) -> Answer:
-        """Sign and send one command, and wait for the kiosk's result with its id.
+        """Sign one command (or any message, by its name) and :meth:`deliver` it."""
+        return self.deliver(messages.signed(Signer(key, kid), kiosk, command, args), timeout_s)
 
-        Raises :class:`NoAnswer` when none comes in time; the command then stays valid
-        until its ``expires_at`` and a kiosk that gets it later refuses it as expired.
+    def deliver(self, message: Outgoing, timeout_s: float | None = None) -> Answer:
+        """Publish a signed message and wait for the kiosk's result with its id.
+
+        Raises :class:`NoAnswer` when none comes in time; the message then stays valid
+        until its ``expires_at``. Publishing the same message again is safe: a kiosk that
+        has it answers the copy as a replay and does nothing again.
         """
-        check_kiosk_id(kiosk)
-        envelope = sign(key, kid, kiosk, command, args, lifetime_s=COMMAND_LIFETIME_S)
-        sent = json.loads(base64.b64decode(json.loads(envelope)["payload"]))
-        return self._ask(kiosk, "commands", envelope, sent, str(sent["id"]), timeout_s)
-
-    def announce(
-        self, kiosk: str, announcement: Mapping[str, Any], timeout_s: float | None = None
-    ) -> Answer:
-        """Publish an announcement and wait for the result ``announce:{version}``."""
-        check_kiosk_id(kiosk)
-        sent = dict(announcement)
-        payload = json.dumps(sent, separators=(",", ":")).encode()
-        answer_id = f"announce:{sent['version']}"
-        return self._ask(kiosk, "announcements", payload, sent, answer_id, timeout_s)
-
-    def _ask(
-        self,
-        kiosk: str,
-        leaf: str,
-        payload: bytes,
-        sent: dict[str, Any],
-        answer_id: str,
-        timeout_s: float | None,
-    ) -> Answer:
         # Subscribed before publishing, so a quick answer cannot pass unseen.
-        self.subscribe([topic(kiosk, "results")])
+        self.subscribe([topic(message.kiosk, "results")])
         wait_s = self.config.timeout_s if timeout_s is None else timeout_s
-        self.publish(topic(kiosk, leaf), payload)
+        self.publish(message.topic, message.payload, retain=message.retain)
         for name, body in self.messages(time.monotonic() + wait_s):
-            if kiosk_of(name) == kiosk and body.get("id") == answer_id:
-                return Answer(kiosk, sent, body)
-        raise NoAnswer(f"{kiosk}: no answer within {wait_s:g} s", kiosk, sent)
-
-
-def announcement(
-    barcode: str,
-    size: str | None = None,
-    phone: str | None = None,
-    email: str | None = None,
-    action: str = "announce",
-    version: int | None = None,
-) -> dict[str, Any]:
-    """The contract's announcement; ``version`` defaults to now in Unix milliseconds."""
-    if action not in ("announce", "cancel"):
-        raise ValueError(f"action must be announce or cancel, not {action!r}")
-    return {
-        "version": int(time.time() * 1000) if version is None else version,
-        "action": action,
-        "barcode": barcode,
-        "size": size,
-        "phone": phone,
-        "email": email,
-    }
+            if kiosk_of(name) == message.kiosk and body.get("id") == message.id:
+                return Answer(message.kiosk, message.body, body)
+        raise NoAnswer(
+            f"{message.kiosk}: no answer within {wait_s:g} s", message.kiosk, message.body
+        )

@@ -2,7 +2,7 @@
 
 ::
 
-    broker = "broker.example.net:8883"
+    broker = "broker.example.net:8884"         # the broker's operator listener
     username = "operator"                      # the default
     password_file = "~/.config/locker-fleet.password"
     ca_file = "/etc/ssl/fleet-ca.pem"          # default: the system's CAs
@@ -120,7 +120,7 @@ def _broker(t: Table) -> tuple[str, int, bool]:
         host, port_text = text, ""
     host = host.strip("[]")
     if text and (not host or not port_text.isdigit() or not 0 < int(port_text) < 65536):
-        t.problem("broker", f"must be HOST:PORT, e.g. broker.example.net:8883, got {text!r}")
+        t.problem("broker", f"must be HOST:PORT, e.g. broker.example.net:8884, got {text!r}")
         return "", 0, tls
     if text and not tls and not is_loopback(host):
         t.problem("tls", f"false is accepted only for a broker on loopback, not {host!r}")

@@ -112,3 +112,27 @@ def selftest(kiosk: Kiosk) -> dict[str, Any]:
         if d == "OPEN" and cid not in live
     ]
     return {"passed": not problems, "boards": boards, "doors": doors, "problems": problems}
+
+
+def result(
+    kiosk_id: str,
+    cid: str | None,
+    command: str | None,
+    ok: bool,
+    reason: str | None,
+    message: str,
+    details: dict[str, Any],
+    replayed: bool = False,
+) -> dict[str, Any]:
+    """The answer on ``results`` to one message, by the id it carried (docs/fleet.md)."""
+    return {
+        "kiosk": kiosk_id,
+        "id": cid,
+        "command": command,
+        "ok": ok,
+        "reason": reason,
+        "message": message,
+        "result": details,
+        "replayed": replayed,
+        "ts": time.time(),
+    }

@@ -1,10 +1,11 @@
-"""What the fleet link keeps: the record of remote commands, and its cursors.
+"""What the fleet link keeps: the record of signed messages, and its cursors.
 
-``fleet_commands`` holds every signed command the kiosk acted on (or refused after its
-signature checked out), keyed by the command's id: a command id seen again is a replay,
-answered from here without acting again. The cursors live in ``meta``: how far the
-broker has acknowledged the event log (the log *is* the outbox), and the highest
-announcement version applied.
+``fleet_commands`` holds every signed message the kiosk acted on (or refused after its
+signature checked out), keyed by the message's id: commands, announcements and desired
+configs alike. An id seen again is a replay, answered from here without acting again.
+The cursors live in ``meta``: how far the broker has acknowledged the event log (the log
+*is* the outbox), the highest announcement version applied, the desired config in force
+(its settings, version and id), and the hourly caps' recent stamps.
 """
 
 from __future__ import annotations
@@ -16,8 +17,15 @@ from typing import Any
 from kiosk.store.base import StoreBase
 
 ACKED_SEQ = "fleet.acked_seq"
-ANNOUNCEMENTS_CURSOR = "fleet.announcements_cursor"
-SETTINGS = "fleet.settings"
+# Announcements and desired config were once taken unsigned: what they left under the
+# old keys ("fleet.announcements_cursor", "fleet.settings") came from whoever could
+# publish, so the signed ones start afresh under keys of their own. A cursor moved to
+# 2^62 by a forged announcement, or a cap raised by a forged config, does not carry over.
+ANNOUNCEMENTS_CURSOR = "fleet.signed_announcements_cursor"
+SETTINGS = "fleet.signed_settings"
+UNSIGNED_SETTINGS = "fleet.settings"
+SETTINGS_VERSION = "fleet.settings_version"
+SETTINGS_ID = "fleet.settings_id"
 
 
 @dataclass(frozen=True)
@@ -57,8 +65,10 @@ class FleetMixin(StoreBase):
         ok: bool,
         reason: str | None,
         result: dict[str, Any],
+        event: bool = True,
     ) -> None:
-        """The dedupe record and its event; inside the action's transaction, or alone."""
+        """The dedupe record and (unless ``event`` is false: the action logs its own) its
+        event; inside the action's transaction, or alone."""
         with self._tx() as db:
             db.execute(
                 "INSERT INTO fleet_commands (id, received_at, kid, command, args, ok, reason,"
@@ -74,15 +84,16 @@ class FleetMixin(StoreBase):
                     json.dumps(result, sort_keys=True),
                 ),
             )
-            self._event(
-                "remote_command" if ok else "remote_command_refused",
-                "info" if ok else "warning",
-                f"fleet:{kid}" if kid else "fleet",
-                args.get("compartment") if isinstance(args.get("compartment"), str) else None,
-                command_id=command_id,
-                command=command,
-                reason=reason,
-            )
+            if event:
+                self._event(
+                    "remote_command" if ok else "remote_command_refused",
+                    "info" if ok else "warning",
+                    f"fleet:{kid}" if kid else "fleet",
+                    args.get("compartment") if isinstance(args.get("compartment"), str) else None,
+                    command_id=command_id,
+                    command=command,
+                    reason=reason,
+                )
 
     def update_fleet_result(self, command_id: str, ok: bool, result: dict[str, Any]) -> None:
         """The outcome of an action that finished after its record (a door seen open)."""
@@ -91,14 +102,6 @@ class FleetMixin(StoreBase):
                 "UPDATE fleet_commands SET ok = ?, result = ? WHERE id = ?",
                 (int(ok), json.dumps(result, sort_keys=True), command_id),
             )
-
-    def remote_opens_since(self, since: float) -> int:
-        row = self._one(
-            "SELECT COUNT(*) AS n FROM fleet_commands"
-            " WHERE command = 'open' AND ok = 1 AND received_at > ?",
-            since,
-        )
-        return int(row["n"]) if row else 0
 
     def meta_int(self, key: str) -> int:
         value = self.get_meta(key)

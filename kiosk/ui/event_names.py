@@ -60,6 +60,7 @@ EVENT_NAMES = {
     "remote_command_refused": N_("Remote command refused"),
     "remote_command_replayed": N_("Remote command repeated"),
     "remote_config_applied": N_("Remote settings applied"),
+    "remote_config_refused": N_("Remote settings refused"),
     "self-test_finished": N_("Self-test finished"),
     "self-test_started": N_("Self-test started"),
     "sign_in_failed": N_("Sign-in failed"),

@@ -13,6 +13,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from kiosk.fleet.envelope import new_key, private_pem, sign
+from kiosk.fleet.messages import Outgoing, Signer
 from tests.support.broker import Broker
 from tests.support.daemon import Daemon, running_daemon
 from tests.support.mqtt_peer import Peer
@@ -34,12 +35,25 @@ class Operator:
     keyring: Path
     peer: Peer
 
+    @property
+    def signer(self) -> Signer:
+        return Signer(self.key, KID)
+
     def command(self, kiosk: str, name: str, **kw: Any) -> bytes:
         args = kw.pop("args", {})
         return sign(self.key, KID, kiosk, name, args, **kw)
 
     def send(self, kiosk: str, envelope: bytes) -> None:
         self.peer.publish(f"lk/v1/kiosk/{kiosk}/commands", envelope)
+
+    def publish(self, message: Outgoing) -> None:
+        """A message built by kiosk.fleet.messages, on its topic, as the operator sends it."""
+        self.peer.publish(message.topic, message.payload, retain=message.retain)
+
+    def ask(self, message: Outgoing, timeout: float = 10.0) -> dict[str, Any]:
+        """:meth:`publish`, and the kiosk's answer to it."""
+        self.publish(message)
+        return self.result(message.id, timeout)
 
     def result(self, command_id: str | None, timeout: float = 10.0) -> dict[str, Any]:
         def found() -> dict[str, Any] | None:
@@ -124,7 +138,8 @@ def operator_config(folder: Path, broker: Broker, key: Any) -> Path:
     (folder / "op.password").write_text(USERS["operator"])
     path = folder / "locker-fleet.toml"
     path.write_text(
-        f'broker = "{broker.host}:{broker.port}"\ntls = false\npassword_file = "op.password"\n'
+        f'broker = "{broker.host}:{broker.operator_port}"\ntls = false\n'
+        'password_file = "op.password"\n'
         f'signing_key = "op.key"\nkid = "{KID}"\nsettle_s = 1.0\ntimeout_s = 10\n'
     )
     return path

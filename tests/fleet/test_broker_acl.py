@@ -11,6 +11,7 @@ import queue
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,7 +37,7 @@ class Client:
                                   protocol=mqtt.MQTTv5)  # fmt: skip
         self.client.username_pw_set(user, USERS[user])
         self.client.on_message = lambda c, u, m: self.got.put((m.topic, m.payload))
-        self.client.connect(broker.host, broker.port)
+        self.client.connect(broker.host, broker.port_for(user))
         self.client.loop_start()
 
     def subscribe(self, topic: str) -> None:
@@ -89,16 +90,43 @@ def test_a_kiosk_cannot_receive_another_kiosks_commands(broker: Broker) -> None:
             client.close()
 
 
-def test_a_wrong_password_gets_no_connection(broker: Broker, tmp_path: Path) -> None:
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="KIOSK-1",
+def connack(broker: Broker, user: str, password: str, port: int) -> Any:
+    """The broker's answer to a login of ``user`` on ``port``."""
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=user,
                          protocol=mqtt.MQTTv5)  # fmt: skip
-    client.username_pw_set("KIOSK-1", "wrong")
+    client.username_pw_set(user, password)
     codes: list[object] = []
     client.on_connect = lambda c, u, f, reason, p: codes.append(reason)
-    client.connect(broker.host, broker.port)
+    client.connect(broker.host, port)
     client.loop_start()
     deadline = time.monotonic() + 5
     while not codes and time.monotonic() < deadline:
         time.sleep(0.05)
+    client.disconnect()
     client.loop_stop()
-    assert codes and codes[0].is_failure
+    assert codes, "no CONNACK"
+    return codes[0]
+
+
+def test_a_wrong_password_gets_no_connection(broker: Broker, tmp_path: Path) -> None:
+    assert connack(broker, "KIOSK-1", "wrong", broker.port).is_failure
+
+
+def test_a_kiosks_credentials_do_not_log_in_where_the_operator_does(broker: Broker) -> None:
+    assert not connack(broker, "KIOSK-1", USERS["KIOSK-1"], broker.port).is_failure
+    assert connack(broker, "KIOSK-1", USERS["KIOSK-1"], broker.operator_port).is_failure
+    assert not connack(broker, "operator", USERS["operator"], broker.operator_port).is_failure
+
+
+def test_a_kiosk_cannot_send_itself_announcements_or_settings(broker: Broker) -> None:
+    operator, kiosk1 = Client(broker, "operator"), Client(broker, "KIOSK-1")
+    try:
+        operator.subscribe("lk/v1/#")
+        kiosk1.subscribe("lk/v1/kiosk/KIOSK-1/#")
+        for leaf in ("announcements", "config/desired", "commands"):
+            kiosk1.publish(f"lk/v1/kiosk/KIOSK-1/{leaf}", b"self-made")
+        assert operator.received() == []
+        assert kiosk1.received(0.3) == []
+    finally:
+        operator.close()
+        kiosk1.close()

@@ -131,6 +131,22 @@ def test_remote_opens_stop_at_the_hourly_cap(linked: Any) -> None:
     assert tech.wait_operation(tech.post("/v1/compartments/A03/open")["operation"])["status"]
 
 
+@pytest.mark.kiosk_config({"fleet": {"remote_opens_per_hour": 2}})
+def test_a_restart_of_the_daemon_gives_no_fresh_allowance_of_remote_opens(linked: Any) -> None:
+    op, daemon = linked
+    for cid in ("A01", "A02"):
+        assert ask(op, op.command(KIOSK, "open", args={"compartment": cid}))["ok"] is True
+    daemon.stop()
+    daemon.start()
+    daemon.wait_for(lambda: daemon.client().get("/v1/status")["fleet"]["state"] == "connected",
+                    what="the link again")  # fmt: skip
+    time.sleep(0.3)  # its SUBACK
+    before = fired(daemon)
+    third = ask(op, op.command(KIOSK, "open", args={"compartment": "A03"}))
+    assert (third["ok"], third["reason"]) == (False, "hourly_cap")
+    assert fired(daemon) == before
+
+
 @pytest.mark.kiosk_config({"sections": {"security": {"mass_open_max": 2}}})
 def test_the_mass_open_guard_stops_remote_opens_too(linked: Any) -> None:
     op, daemon = linked

@@ -22,7 +22,7 @@ def fleet(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
-def test_an_operator_announces_opens_and_lists_a_real_kiosk(
+def test_an_operator_announces_opens_configures_and_lists_a_real_kiosk(
     operator_key: Any, tmp_path: Path
 ) -> None:
     key, keyring = operator_key
@@ -60,3 +60,19 @@ def test_an_operator_announces_opens_and_lists_a_real_kiosk(
         answer = json.loads(test.stdout)["answer"]
         assert answer["result"]["passed"] is True
         assert answer["message"] == "Self-test passed. (No door was opened.)"
+
+        held = fleet(config, "announce", KIOSK, "JJD-E2E-2", "--size", "L", "--email",
+                     "anna@example.net", "--reserve")  # fmt: skip
+        assert held.returncode == 0, held.stdout + held.stderr
+        assert held.stdout == (
+            "KIOSK-3: Parcel JJD-E2E-2 announced. Compartment A07 is held for it for 24 h\n"
+        )
+        configured = fleet(config, "configure", KIOSK, "--set", "policy.hold_hours=48",
+                           "--set", "doors.poll_hz=1", "--json")  # fmt: skip
+        assert configured.returncode == 0, configured.stdout + configured.stderr
+        shown = json.loads(configured.stdout)
+        assert shown["answer"]["result"] == {
+            "version": shown["sent"]["args"]["version"],
+            "applied": {"policy.hold_hours": 48},
+            "refused": {"doors.poll_hz": "not settable remotely"},
+        }

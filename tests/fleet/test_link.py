@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from kiosk.fleet import messages
 from kiosk.fleet.cli import main as fleet_main
 from tests.fleet.conftest import USERS, linked_kiosk, operator, operator_config
 from tests.integration.helpers import PHONE, store_parcel
@@ -165,21 +166,15 @@ def test_announcements_apply_once_and_a_resend_changes_nothing(
         linked_kiosk(broker, KIOSK, keyring, tmp_path) as daemon,
     ):
         op.peer.wait_for(lambda: op.peer.bodies("presence"), what="online")
-        first = {"version": 5, "action": "announce", "barcode": "JJD0005", "size": "S",
-                 "phone": PHONE}  # fmt: skip
-        op.peer.publish(f"{TOPIC}/announcements", json.dumps(first))
-        assert op.result("announce:5")["ok"] is True
-        op.peer.publish(f"{TOPIC}/announcements", json.dumps(first))
-        op.peer.wait_for(lambda: len(op.results("announce:5")) == 2, what="the re-send's answer")
-        assert op.results("announce:5")[-1]["replayed"] is True
-        bad = {"version": 6, "action": "announce", "barcode": "JJD0006", "size": "XXL",
-               "phone": PHONE}  # fmt: skip
-        op.peer.publish(f"{TOPIC}/announcements", json.dumps(bad))
-        refused = op.result("announce:6")
+        first = messages.announce(op.signer, KIOSK, "JJD0005", "S", PHONE, version=5)
+        assert op.ask(first)["ok"] is True
+        op.publish(first)  # the same message again: a broker's re-delivery, a resync
+        op.peer.wait_for(lambda: len(op.results(first.id)) == 2, what="the re-send's answer")
+        assert op.results(first.id)[-1]["replayed"] is True
+        bad = messages.announce(op.signer, KIOSK, "JJD0006", "XXL", PHONE, version=6)
+        refused = op.ask(bad)
         assert refused["ok"] is False and "Unknown size 'XXL'" in refused["message"]
-        cancel = {"version": 7, "action": "cancel", "barcode": "JJD0005"}
-        op.peer.publish(f"{TOPIC}/announcements", json.dumps(cancel))
-        assert op.result("announce:7")["ok"] is True
+        assert op.ask(messages.withdraw(op.signer, KIOSK, "JJD0005", version=7))["ok"] is True
         parcels = {p["barcode"]: p["state"] for p in daemon.client().get("/v1/parcels")["parcels"]}
         assert parcels == {"JJD0005": "CANCELLED"}
         # After a restart the kiosk announces its cursor, for the operator's resync.
@@ -197,10 +192,8 @@ def test_desired_config_is_applied_where_allowed_and_reported(
         operator(broker, key, keyring, f"{TOPIC}/config/reported") as op,
         linked_kiosk(broker, KIOSK, keyring, tmp_path) as daemon,
     ):
-        desired = {"version": 3, "settings": {"policy.hold_hours": 48,
-                                              "fleet.remote_opens_per_hour": 2,
-                                              "doors.poll_hz": 1}}  # fmt: skip
-        op.peer.publish(f"{TOPIC}/config/desired", json.dumps(desired), retain=True)
+        wanted = {"policy.hold_hours": 48, "fleet.remote_opens_per_hour": 2, "doors.poll_hz": 1}
+        op.publish(messages.desired_config(op.signer, KIOSK, wanted, version=3))
 
         def reported() -> dict[str, Any] | None:
             hits = [r for r in op.peer.bodies("config/reported") if r.get("version") == 3]

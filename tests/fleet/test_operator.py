@@ -24,7 +24,14 @@ from typing import Any
 import pytest
 
 from kiosk.fleet.cli import main
-from kiosk.fleet.envelope import CommandRefused, Keyring, new_key, private_pem, verify
+from kiosk.fleet.envelope import (
+    ANNOUNCEMENTS,
+    CommandRefused,
+    Keyring,
+    new_key,
+    private_pem,
+    verify,
+)
 from tests.fleet.conftest import KID, USERS
 from tests.support.broker import Broker, free_port, running_broker
 
@@ -58,7 +65,7 @@ class FakeKiosk:
         self.client.will_set(self.topic("presence"), self.body(status="offline"), 1, True)
         self.client.on_message = self.on_message
         self.client.on_subscribe = lambda *_: subscribed.set()
-        self.client.connect(broker.host, broker.port)
+        self.client.connect(broker.host, broker.port_for(kiosk))
         self.client.loop_start()
         self.client.subscribe([(self.topic("commands"), 1), (self.topic("announcements"), 1)])
         assert subscribed.wait(5)
@@ -103,16 +110,9 @@ class FakeKiosk:
     # paho's thread: answer without waiting on anything
     def on_message(self, _client: Any, _userdata: Any, message: Any) -> None:
         if message.topic.endswith("/announcements"):
-            sent = json.loads(message.payload)
-            self.announcements.put(sent)
-            self.answer(
-                f"announce:{sent['version']}",
-                "announce",
-                True,
-                None,
-                f"{sent['barcode']} announced.",
-                {},
-            )
+            sent = verify(message.payload, self.keyring, self.kiosk, channel=ANNOUNCEMENTS)
+            self.announcements.put({"command": sent.command, **sent.args})
+            self.answer(sent.id, sent.command, True, None, f"{sent.args['barcode']} announced.", {})
             return
         try:
             command = verify(message.payload, self.keyring, self.kiosk)
@@ -188,7 +188,7 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Keyring]:
 def write_config(folder: Path, running: Broker, key: Path, **extra: str) -> Path:
     (folder / "password").write_text(USERS["operator"] + "\n")
     lines = {
-        "broker": f'"{running.host}:{running.port}"',
+        "broker": f'"{running.host}:{running.operator_port}"',
         "tls": "false",
         "password_file": '"password"',
         "signing_key": f'"{key}"',
@@ -237,6 +237,36 @@ def test_operator_lists_kiosks_online_and_offline_with_free_sizes(
     assert listed["KIOSK-1"]["status"] == "online"
     assert listed["KIOSK-1"]["state"]["free"] == STATE["free"]
     assert listed["KIOSK-2"]["status"] == "offline"
+
+
+def test_a_kiosks_credentials_cannot_trip_the_operator_with_deeply_nested_json(
+    broker: Broker,
+    keys: tuple[Path, Keyring],
+    kiosk1: FakeKiosk,
+    config: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    thief = FakeKiosk(broker, "KIOSK-3", keys[1])  # its own password, its own topics
+    deep = b"[" * 30_000 + b"]" * 30_000
+    try:
+        thief.publish("presence", deep, retain=True)
+        thief.publish("state/compartments", b"{" * 20_000, retain=True)
+        assert main(["kiosks", "--config", config, "--json"]) == 0
+        listed = {k["kiosk"]: k["status"] for k in json.loads(capsys.readouterr().out)["kiosks"]}
+        assert listed["KIOSK-1"] == "online" and "KIOSK-3" not in listed
+        sender = threading.Timer(0.3, lambda: (thief.publish("events", deep),
+                                               kiosk1.send_events([1])))  # fmt: skip
+        sender.start()
+        code = main(["events", "--settle", "1.2", "--json", "--config", config])
+        sender.join()
+        assert code == 0
+        events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        assert [(e["kiosk"], e["seq"]) for e in events] == [("KIOSK-1", 1)]
+    finally:
+        thief.publish("presence", b"", retain=True)
+        thief.publish("state/compartments", b"", retain=True)
+        thief.client.disconnect()
+        thief.client.loop_stop()
 
 
 def test_open_prints_the_kiosks_answer_and_exits_0(
@@ -291,14 +321,14 @@ def test_a_silent_kiosk_exits_3_and_says_when_the_command_expires(
     assert "after that it refuses it unexecuted." in out
 
 
-def test_announce_sends_the_exact_message_of_the_contract(
+def test_announce_sends_the_exact_message_of_the_contract_signed(
     kiosk1: FakeKiosk, config: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     argv = ["announce", "KIOSK-1", "JJD0001", "--size", "M", "--phone", "+491701234567"]
     assert main([*argv, "--version", "42", "--config", config]) == 0
     assert kiosk1.announcements.get(timeout=1) == {
+        "command": "announce",
         "version": 42,
-        "action": "announce",
         "barcode": "JJD0001",
         "size": "M",
         "phone": "+491701234567",
@@ -307,11 +337,13 @@ def test_announce_sends_the_exact_message_of_the_contract(
     assert capsys.readouterr().out == "KIOSK-1: JJD0001 announced\n"
 
     before = int(time.time() * 1000)
-    assert main([*argv, "--config", config, "--json"]) == 0
-    version = kiosk1.announcements.get(timeout=1)["version"]
-    assert before <= version <= int(time.time() * 1000)
+    assert main([*argv, "--reserve", "--config", config, "--json"]) == 0
+    sent = kiosk1.announcements.get(timeout=1)
+    assert before <= sent["version"] <= int(time.time() * 1000) + 1
+    assert sent["reserve"] is True
     shown = json.loads(capsys.readouterr().out)
-    assert shown["answer"]["id"] == f"announce:{version}" and shown["answer"]["ok"] is True
+    assert shown["answer"]["id"] == shown["sent"]["id"] and shown["answer"]["ok"] is True
+    assert shown["sent"]["expires_at"] - shown["sent"]["issued_at"] == 30 * 86400
 
 
 def test_events_json_in_seq_order_with_duplicates_dropped(
@@ -353,7 +385,7 @@ def test_a_bad_config_exits_2_naming_the_file_and_key(
 
     lines = config.read_text().splitlines()
     config.write_text("\n".join(line for line in lines if not line.startswith(("kid", "brok"))))
-    config.write_text(config.read_text() + f'\nbroker = "{broker.host}:{broker.port}"\n')
+    config.write_text(config.read_text() + f'\nbroker = "{broker.host}:{broker.operator_port}"\n')
     assert main(["open", "KIOSK-1", "A07", "--config", str(config)]) == 2
     assert f"{config}: kid: missing" in capsys.readouterr().err
 
@@ -383,6 +415,6 @@ def test_a_wrong_password_exits_2_and_no_broker_exits_3(
     err = capsys.readouterr().err
     assert "refused the login of 'operator'" in err and str(config) in err
 
-    config.write_text(config.read_text().replace(f":{broker.port}", f":{free_port()}"))
+    config.write_text(config.read_text().replace(f":{broker.operator_port}", f":{free_port()}"))
     assert main(["kiosks", "--config", str(config)]) == 3
     assert "cannot reach the broker 127.0.0.1:" in capsys.readouterr().err

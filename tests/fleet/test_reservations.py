@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from kiosk.fleet import messages
 from tests.fleet.conftest import USERS, Operator, linked_kiosk, operator
 from tests.integration.helpers import PHONE, compartments, store_parcel
 from tests.support.broker import running_broker
@@ -33,10 +33,12 @@ def linked(tmp_path: Path, operator_key: Any) -> Iterator[tuple[Operator, Daemon
 
 
 def announce(op: Operator, version: int, barcode: str, **more: Any) -> dict[str, Any]:
-    body = {"version": version, "action": "announce", "barcode": barcode, "size": "M",
-            "phone": PHONE, **more}  # fmt: skip
-    op.peer.publish(f"{TOPIC}/announcements", json.dumps(body))
-    return op.result(f"announce:{version}")
+    message = messages.announce(op.signer, KIOSK, barcode, "M", PHONE, version=version, **more)
+    return op.ask(message)
+
+
+def withdraw(op: Operator, version: int, barcode: str) -> dict[str, Any]:
+    return op.ask(messages.withdraw(op.signer, KIOSK, barcode, version=version))
 
 
 def free_m(daemon: Daemon) -> int:
@@ -65,9 +67,7 @@ def test_a_held_compartment_waits_for_its_parcel_and_no_other(linked: Any) -> No
 def test_a_hold_ends_when_the_announcement_is_withdrawn_or_its_time_is_up(linked: Any) -> None:
     op, daemon = linked
     assert announce(op, 1, "RESERVED-2", reserve=True)["result"]["held"] == "A02"
-    cancel = {"version": 2, "action": "cancel", "barcode": "RESERVED-2"}
-    op.peer.publish(f"{TOPIC}/announcements", json.dumps(cancel))
-    assert op.result("announce:2")["ok"] is True
+    assert withdraw(op, 2, "RESERVED-2")["ok"] is True
     daemon.wait_for(lambda: free_m(daemon) == 2, what="A02 free again after the cancel")
 
     assert announce(op, 3, "RESERVED-3", reserve=True, reserve_hours=0.0005)["result"]["held"]
@@ -89,10 +89,7 @@ def test_reservations_stop_at_half_the_kiosk_and_when_nothing_is_free(linked: An
     bad = announce(op, 4, "R-E", reserve=True, reserve_hours=1000)
     assert (bad["ok"], bad["reason"]) == (False, "refused")
     assert "reserve_hours" in bad["message"]
-    op.peer.publish(
-        f"{TOPIC}/announcements", json.dumps({"version": 5, "action": "cancel", "barcode": "R-A"})
-    )
-    assert op.result("announce:5")["ok"] is True
+    assert withdraw(op, 5, "R-A")["ok"] is True
     store_parcel(daemon, "WALK-IN-M", size="M")
     store_parcel(daemon, "WALK-IN-L", size="L")
     full = announce(op, 6, "R-D", reserve=True)

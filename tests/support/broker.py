@@ -1,10 +1,12 @@
-"""A real Mosquitto on loopback for the tests, with the ACL file the project ships.
+"""A real Mosquitto on loopback for the tests, run from the config the project ships.
 
 The broker runs from Debian's ``mosquitto`` package (``tools/test-deps.sh`` installs
-it) with a generated config: one plain listener on 127.0.0.1 at a free port, no
-anonymous access, a password file made with ``mosquitto_passwd``, and
-``config/broker/locker-kiosk.acl`` unchanged. (The shipped ``mosquitto.conf`` adds TLS;
-the ACL is what these tests are about.)
+it) with ``config/broker/mosquitto.conf`` as shipped, line by line, except for what
+belongs to the machine: its two listeners (the kiosks' and the operator's) on free
+ports of 127.0.0.1, the password files (made with ``mosquitto_passwd``: operators in
+the operator listener's, everyone else in the kiosks'), the ACL file
+(``config/broker/locker-kiosk.acl``, unchanged), the persistence folder, and the TLS
+files, left out (plain listeners) unless a test adds its own with ``extra_conf``.
 """
 
 from __future__ import annotations
@@ -22,16 +24,30 @@ from pathlib import Path
 
 import pytest
 
-ACL = Path(__file__).resolve().parents[2] / "config" / "broker" / "locker-kiosk.acl"
+SHIPPED = Path(__file__).resolve().parents[2] / "config" / "broker"
+ACL = SHIPPED / "locker-kiosk.acl"
+CONF = SHIPPED / "mosquitto.conf"
+KIOSK_LISTENER, OPERATOR_LISTENER = "8883", "8884"
+OPERATORS = frozenset({"operator"})
+"""The accounts of the operator's listener; every other user is a kiosk."""
+_TLS = {"certfile", "keyfile", "cafile", "capath", "tls_version", "require_certificate",
+        "use_identity_as_username"}  # fmt: skip
 
 
 @dataclass
 class Broker:
     host: str
     port: int
+    """The kiosks' listener."""
     proc: subprocess.Popen[bytes]
     log: Path
     command: tuple[str, ...] = ()
+    operator_port: int = 0
+    """The operator's listener."""
+
+    def port_for(self, user: str) -> int:
+        """The listener where ``user`` logs in."""
+        return self.operator_port if user in OPERATORS else self.port
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -68,40 +84,64 @@ def running_broker(
     extra_conf: str = "",
     verbose: bool = True,
 ) -> Iterator[Broker]:
-    """Mosquitto with ``users`` ({name: password}) and the shipped ACL, until the end.
+    """Mosquitto with ``users`` ({name: password}) and the shipped config, until the end.
 
     ``persistence``: sessions and queued messages survive :meth:`Broker.stop` and
     :meth:`Broker.start_again`, as on a production broker. ``extra_conf``: more lines
-    of mosquitto.conf, after the listener's (TLS: ``cafile``, ``certfile``, ...;
-    ``max_connections -1``); ``verbose``: log every packet (``-v``).
+    for each listener (TLS: ``cafile``, ``certfile``, ...; ``max_connections -1``);
+    ``verbose``: log every packet (``-v``).
     """
     program = mosquitto()
     folder.mkdir(parents=True, exist_ok=True)
-    passwd = folder / "passwd"
-    write_password_file(passwd, users)
-    port = free_port()
+    kiosks, operators = folder / "kiosks.passwd", folder / "operators.passwd"
+    write_password_file(kiosks, {u: p for u, p in users.items() if u not in OPERATORS})
+    write_password_file(operators, {u: p for u, p in users.items() if u in OPERATORS})
+    ports = {KIOSK_LISTENER: free_port(), OPERATOR_LISTENER: free_port()}
+    passwords = {KIOSK_LISTENER: kiosks, OPERATOR_LISTENER: operators}
     conf = folder / "mosquitto.conf"
-    store = f"persistence true\npersistence_location {folder}/\n" if persistence else ""
-    conf.write_text(
-        "per_listener_settings false\n"
-        "allow_anonymous false\n"
-        "set_tcp_nodelay true\n"
-        f"password_file {passwd}\n"
-        f"acl_file {ACL}\n"
-        f"{store or 'persistence false'}\n"
-        # Started as root it would drop to user "mosquitto", who cannot read our files.
-        f"user {getpass.getuser()}\n"
-        f"listener {port} 127.0.0.1\n"
-        f"{extra_conf}"
-    )
+    conf.write_text(shipped_conf(folder, ports, passwords, persistence, extra_conf))
     log = folder / "mosquitto.log"
     command = (program, "-c", str(conf)) + (("-v",) if verbose else ())
-    broker = Broker("127.0.0.1", port, _spawn(command, log), log, command)
+    broker = Broker("127.0.0.1", ports[KIOSK_LISTENER], _spawn(command, log), log, command,
+                    ports[OPERATOR_LISTENER])  # fmt: skip
     try:
         _wait_until_listening(broker)
         yield broker
     finally:
         broker.stop()
+
+
+def shipped_conf(
+    folder: Path,
+    ports: Mapping[str, int],
+    passwords: Mapping[str, Path],
+    persistence: bool,
+    extra_conf: str,
+) -> str:
+    """``config/broker/mosquitto.conf`` with this machine's ports, files and folder."""
+    # Started as root it would drop to user "mosquitto", who cannot read our files.
+    out = [f"user {getpass.getuser()}"]
+    listener = None
+    for line in CONF.read_text().splitlines():
+        key, _, value = line.partition(" ")
+        if not line or line.startswith("#") or key in _TLS:
+            continue
+        if key == "listener":
+            if listener is not None:
+                out.append(extra_conf)
+            listener = value.strip()
+            line = f"listener {ports[listener]} 127.0.0.1"
+        elif key == "password_file":
+            line = f"password_file {passwords[str(listener)]}"
+        elif key == "acl_file":
+            line = f"acl_file {ACL}"
+        elif key == "persistence":
+            line = f"persistence {'true' if persistence else 'false'}"
+        elif key == "persistence_location":
+            line = f"persistence_location {folder}/"
+        out.append(line)
+    out.append(extra_conf)
+    return "\n".join(out) + "\n"
 
 
 def write_password_file(path: Path, users: Mapping[str, str]) -> None:
@@ -126,7 +166,8 @@ def _wait_until_listening(broker: Broker) -> None:
     deadline = time.monotonic() + 10
     while True:
         try:
-            socket.create_connection((broker.host, broker.port), timeout=0.2).close()
+            for port in (broker.port, broker.operator_port):
+                socket.create_connection((broker.host, port), timeout=0.2).close()
             return
         except OSError:
             if broker.proc.poll() is not None or time.monotonic() > deadline:

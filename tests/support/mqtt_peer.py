@@ -34,7 +34,7 @@ class Peer:
         if persistent:
             props = Properties(PacketTypes.CONNECT)
             props.SessionExpiryInterval = 3600
-        self.client.connect(broker.host, broker.port, clean_start=not persistent,
+        self.client.connect(broker.host, broker.port_for(user), clean_start=not persistent,
                             properties=props)  # fmt: skip
         self.client.loop_start()
 

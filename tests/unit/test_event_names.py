@@ -15,7 +15,7 @@ from kiosk.ui.i18n import set_language
 
 ROOT = Path(__file__).resolve().parents[2]
 SEVERITIES = {"info", "warning", "alarm"}
-EMITTERS = {"log_event", "_event"}
+EMITTERS = {"log_event", "_event", "note", "refuse"}  # note, refuse: the fleet's gate
 
 # Kinds built from a value at run time: every value the code can give them.
 EXPANDED = {

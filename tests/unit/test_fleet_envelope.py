@@ -9,14 +9,20 @@ from pathlib import Path
 import pytest
 
 from kiosk.fleet.envelope import (
+    ANNOUNCEMENTS,
+    DESIRED_CONFIG,
     LEEWAY_S,
     MAX_LIFETIME_S,
+    MAX_MESSAGE_BYTES,
     CommandRefused,
     Keyring,
     KeyringError,
+    nesting,
     new_key,
+    parse_object,
     sign,
     verify,
+    version_of,
 )
 
 NOW = 1_800_000_000.0
@@ -127,3 +133,74 @@ def test_a_signed_command_with_times_that_are_not_times_is_malformed(
         "sig": base64.b64encode(key.sign(payload.encode())).decode(),
     }).encode()  # fmt: skip
     assert refused(raw, ring) == "malformed"
+
+
+def _raw_envelope(key: object, payload: bytes, kid: str = "ops-1") -> bytes:
+    return json.dumps({
+        "kid": kid,
+        "payload": base64.b64encode(payload).decode(),
+        "sig": base64.b64encode(key.sign(payload)).decode(),  # type: ignore[attr-defined]
+    }).encode()  # fmt: skip
+
+
+def test_each_topic_allows_its_own_longest_life(keys: tuple) -> None:
+    key, ring, _ = keys
+    month = 30 * 86400.0
+    announcement = sign(key, "ops-1", KIOSK, "announce", {"version": 1}, lifetime_s=month, now=NOW)
+    command = verify(announcement, ring, KIOSK, NOW + 3 * 86400, channel=ANNOUNCEMENTS)
+    assert command.command == "announce", "three days late, an announcement still applies"
+    assert refused(announcement, ring) == "too_long_lived", "a command lives 5 minutes at most"
+    too_long = sign(key, "ops-1", KIOSK, "announce", {"version": 1}, lifetime_s=month + 1, now=NOW)
+    with pytest.raises(CommandRefused) as caught:
+        verify(too_long, ring, KIOSK, NOW, channel=ANNOUNCEMENTS)
+    assert caught.value.reason == "too_long_lived"
+    assert DESIRED_CONFIG.max_lifetime_s == month
+
+
+def test_json_nested_deeper_than_a_message_needs_is_refused_before_it_is_parsed(
+    keys: tuple,
+) -> None:
+    key, ring, _ = keys
+    deep = b"[" * 30_000 + b"]" * 30_000
+    with pytest.raises(CommandRefused, match=r"^the envelope is nested deeper than 16$"):
+        verify(deep, ring, KIOSK, NOW)
+    signed_deep = b'{"id":"c-000003","args":' + b'{"a":' * 5000 + b"1" + b"}" * 5001
+    with pytest.raises(CommandRefused, match=r"^the payload is nested deeper than 16$"):
+        verify(_raw_envelope(key, signed_deep), ring, KIOSK, NOW)
+    wide = b"[" + b"[]," * 20_000 + b"[]]"
+    with pytest.raises(CommandRefused, match=r"^the envelope holds more than 1024 arrays"):
+        verify(wide, ring, KIOSK, NOW)
+    assert nesting(b"{[][[]]}", 16) == 3
+    in_text = b'{"note": "' + b"[{" * 100 + b'\\"]"}'
+    assert parse_object(in_text, "it") == {"note": "[{" * 100 + '"]'}, "text is no nesting"
+
+
+def test_a_message_larger_than_the_broker_passes_on_is_refused(keys: tuple) -> None:
+    _key, ring, _ = keys
+    with pytest.raises(CommandRefused, match="larger than 65536 bytes") as caught:
+        verify(b" " * (MAX_MESSAGE_BYTES + 1), ring, KIOSK, NOW)
+    assert caught.value.reason == "malformed"
+
+
+def test_the_old_unsigned_announcement_is_refused_as_unsigned(keys: tuple) -> None:
+    _key, ring, _ = keys
+    old = json.dumps({"version": 2**62, "action": "announce", "barcode": "JJD1", "size": "M",
+                      "email": "thief@example.net"}).encode()  # fmt: skip
+    with pytest.raises(CommandRefused) as caught:
+        verify(old, ring, KIOSK, NOW, channel=ANNOUNCEMENTS)
+    assert caught.value.reason == "unsigned"
+
+
+def test_a_version_beyond_the_time_it_was_signed_is_malformed(keys: tuple) -> None:
+    key, ring, _ = keys
+
+    def version(v: object) -> int:
+        raw = sign(key, "ops-1", KIOSK, "announce", {"version": v}, 86400, now=NOW)
+        return version_of(verify(raw, ring, KIOSK, NOW, channel=ANNOUNCEMENTS))
+
+    assert version(42) == 42, "a counter from 1"
+    assert version(int(NOW * 1000)) == int(NOW * 1000), "the time in milliseconds"
+    for bad in (2**62, int((NOW + LEEWAY_S) * 1000) + 1, 0, True, 1.5, "7"):
+        with pytest.raises(CommandRefused) as caught:
+            version(bad)
+        assert caught.value.reason == "malformed", bad

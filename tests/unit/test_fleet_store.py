@@ -42,13 +42,6 @@ def test_a_recorded_command_is_found_again_with_its_result(store: Store) -> None
     assert store.fleet_command("cmd-unknown-1") is None
 
 
-def test_remote_opens_are_counted_for_the_hourly_cap(store: Store) -> None:
-    for n in range(3):
-        store.record_fleet_command(f"open-0000000{n}", "ops", "open", {}, n != 1, None, {})
-    assert store.remote_opens_since(999_000.0) == 2
-    assert store.remote_opens_since(1_000_000.0) == 0
-
-
 def test_a_hold_is_only_for_an_announced_parcel_and_ends_with_its_deposit(store: Store) -> None:
     from kiosk.domain import Purpose
     from kiosk.errors import ConflictError
