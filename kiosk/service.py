@@ -427,6 +427,7 @@ class Kiosk:
             "languages": list(cfg.kiosk.languages),
             "demo": cfg.demo,
             "pickup_code_digits": cfg.policy.pickup_code_digits,
+            "pin_digits": cfg.security.shortest_pin_digits,
             "max_barcode_length": cfg.policy.max_barcode_length,
             "max_extend_hours": cfg.policy.max_extend_hours,
             "sizes": [dataclasses.asdict(s) for s in cfg.sizes],
