@@ -138,6 +138,7 @@ class Daemon:
         self.socket = self.data_dir / "api.sock"
         self.log_path = root / "daemon.log"
         self.proc: subprocess.Popen[bytes] | None = None
+        self.env: dict[str, str] = {}  # added to the daemon's environment (libfaketime)
         self._users_added = False
 
     # -- process --------------------------------------------------------------------
@@ -170,6 +171,7 @@ class Daemon:
              "--ready-file", str(ready)],
             stdout=subprocess.DEVNULL,
             stderr=open(self.log_path, "ab"),  # noqa: SIM115 - the child owns it
+            env={**os.environ, **self.env},
         )  # fmt: skip
         deadline = time.monotonic() + timeout
         while not ready.exists():
