@@ -39,7 +39,6 @@ log = logging.getLogger(__name__)
 
 META_KEYS = {"code": "throttle.code", "pin": "throttle.pin"}
 SAVE_REFUSALS_S = 60.0
-_REFUSED_KIND = {"code": "code_refused_locked", "pin": "sign_in_refused_locked"}
 _WHAT = {"code": "codes", "pin": "sign-ins"}
 _NAMES_KEPT = 5  # names tried during a lockout, kept for its event: a bounded few
 
@@ -192,7 +191,8 @@ class Keypads:
         refused = self._refused[name]
         if not refused.count or (self.retry_after(name) > 0 and not even_if_locked):
             return
-        event = (_REFUSED_KIND[name], "warning", refused.detail())
+        kind = "code_refused_locked" if name == "code" else "sign_in_refused_locked"
+        event = (kind, "warning", refused.detail())
         self._refused[name] = _Refused()
         try:
             self._save(name, [event])

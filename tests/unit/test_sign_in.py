@@ -191,3 +191,12 @@ def test_a_reboot_does_not_shorten_a_sign_in_lockout_to_nothing(
     after = make_kiosk(tmp_path / "kiosk.db", Clock(1_700_000_000.0), booted, boot="boot-2")
     assert after.keypads.retry_after("pin") == 30.0  # what was left when last saved
     assert sign_in(after, COURIER[1], user="maria") == "locked"
+
+
+def test_a_spoiled_throttle_state_locks_sign_in_rather_than_opening_it(
+    tmp_path: Path, kiosk: Kiosk, clock: Clock
+) -> None:
+    kiosk.store.set_meta("throttle.pin", '{"version": 2, "boot": "boot-1"}')
+    after = make_kiosk(tmp_path / "kiosk.db", Clock(1_700_000_000.0), clock)
+    assert after.keypads.retry_after("pin") == 3600.0
+    assert sign_in(after, COURIER[1], user="maria") == "locked"
