@@ -144,7 +144,7 @@ class Keypads:
 
     def wrong(self, name: str, outcome: FailureOutcome, kind: str, **detail: Any) -> None:
         """The admitted input was wrong: its event, with the lockout and alarm it led to."""
-        self._write(name, outcome, kind, detail, counted=True)
+        self._write(name, outcome, kind, detail)
 
     def right(self, name: str, outcome: FailureOutcome) -> None:
         """The admitted input was right: it was no failure, and it ends the run."""
@@ -158,8 +158,8 @@ class Keypads:
 
     # -- inside ---------------------------------------------------------------------
 
-    def _write(self, name: str, outcome: FailureOutcome, kind: str, detail: dict[str, Any],
-               counted: bool = False) -> None:  # fmt: skip
+    def _write(self, name: str, outcome: FailureOutcome, kind: str, detail: dict[str, Any]
+               ) -> None:  # fmt: skip
         events: list[tuple[str, str, dict[str, Any]]] = [
             (kind, "warning", {"in_row": outcome.failures_in_row, **detail})
         ]
@@ -169,8 +169,7 @@ class Keypads:
         if outcome.alarm:
             events.append(("brute_force_suspected", "alarm", {"input": name}))
         self.store.set_metas_with_events(self._state(name), events)
-        if not counted:
-            self._watch(name)
+        self._watch(name)
 
     def _refuse(self, name: str, user: Any) -> None:
         throttle, refused = self._throttles[name], self._refused[name]
@@ -179,8 +178,9 @@ class Keypads:
         now = self.clock()
         if not alarm and now - refused.saved_at < SAVE_REFUSALS_S:
             return
+        events = [("brute_force_suspected", "alarm", {"input": name})] if alarm else []
         try:
-            self._save(name, [("brute_force_suspected", "alarm", {"input": name})] * alarm)
+            self._save(name, events)
         except LockerError as exc:  # the refusal stands; its count stays in memory
             log.warning("refused %s not saved: %s", _WHAT[name], exc)
             return
