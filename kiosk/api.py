@@ -209,7 +209,8 @@ def create_app(kiosk: Kiosk, courier_uc: Courier, tech: Technician) -> FastAPI:
             "parcels": kiosk.store.counts(),
             "operations": [kiosk.op_view(kiosk.store.op(lv.op_id)) for lv in kiosk.live_ops()],
             "outbox_depth": kiosk.store.outbox_depth(),
-            "keypad": {"retry_after": round(kiosk.keypads.retry_after("code"), 1)},
+            "keypad": kiosk.keypads.view("code"),
+            "sign_in": kiosk.keypads.view("pin"),
             "mass_open_guard": kiosk.guard.view(),
             "fleet": kiosk.fleet_status(),
             "alarms": alarms,
@@ -277,6 +278,7 @@ def create_app(kiosk: Kiosk, courier_uc: Courier, tech: Technician) -> FastAPI:
 
     @app.post("/v1/sessions")
     async def sign_in(body: SignInRequest) -> dict[str, Any]:
+        """Sign in with ``user`` (a name) or ``badge``, and ``pin``."""
         s = await kiosk.sign_in(body.pin, body.user, body.badge)
         return {"token": s.token, "user": s.user, "role": str(s.role)}
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from kiosk import bounds
 from kiosk.config_check import ID_PATTERN, ID_RULE, Problems, Table, describe, number, read_toml
 from kiosk.config_fleet import FleetSection, read_fleet
 from kiosk.config_layout import check_boards, read_boards, read_compartments, read_sizes
@@ -102,6 +103,7 @@ def _build(raw: dict[str, Any], path: Path, problems: Problems) -> Config:
     sizes = read_sizes(top)
     boards = read_boards(top)
     compartments = read_compartments(top, sizes, boards)
+    _check_guessing(top.table("security"), security, policy, len(compartments))
     ui = _read_ui(top.table("ui"))
     scanner = _read_scanner(top.table("scanner"))
     api = _read_api(top.table("api"), path.parent)
@@ -278,6 +280,11 @@ def _read_security(t: Table) -> SecuritySection:
         lockout_initial_s=initial,
         lockout_max_s=t.get_float("lockout_max_s", 1800.0, minimum=1),
         bruteforce_alarm_per_hour=t.get_int("bruteforce_alarm_per_hour", 20, minimum=1),
+        sign_in_failures_per_hour=t.get_int(
+            "sign_in_failures_per_hour", 10, minimum=1, maximum=3600
+        ),
+        courier_pin_digits=t.get_int("courier_pin_digits", 6, minimum=4, maximum=12),
+        technician_pin_digits=t.get_int("technician_pin_digits", 8, minimum=4, maximum=12),
         session_idle_minutes=t.get_float("session_idle_minutes", 10.0, minimum=1, maximum=240),
         mass_open_max=t.get_int("mass_open_max", 20, minimum=1, maximum=100_000),
         mass_open_window_s=t.get_float("mass_open_window_s", 60.0, minimum=1, maximum=86400),
@@ -290,6 +297,43 @@ def _read_security(t: Table) -> SecuritySection:
         )
     t.check_unknown()
     return section
+
+
+_CODE_THROTTLE = ("wrong_codes_before_lockout", "lockout_initial_s", "lockout_max_s")
+_SIGN_IN_THROTTLE = ("sign_in_failures_per_hour", "courier_pin_digits", "technician_pin_digits")
+
+
+def _check_guessing(
+    t: Table, security: SecuritySection, policy: PolicySection, compartments: int
+) -> None:
+    """Refuse throttle settings that give 30 days of guessing at the screen more than a
+    1 % chance (kiosk/bounds.py, docs/security.md); one line each, with the figure."""
+    try:
+        code_limits, sign_in_limits = security.code_limits(), security.sign_in_limits()
+    except ValueError:
+        return  # a setting out of range, reported on its own
+    live, digits = max(compartments, 1), policy.pickup_code_digits
+    code = bounds.code_bound(code_limits, digits, live)
+    if code.too_high:
+        set_here = [t.key(name) for name in _CODE_THROTTLE if t.has(name)]
+        t.problems.add(
+            (set_here or ["policy.pickup_code_digits"])[0],
+            f"these settings let a guesser try {code.guesses:,} pickup codes in "
+            f"{bounds.DAYS} days: with {live} live parcels (one per compartment) among "
+            f"{digits}-digit codes that is a {code.percent} chance to open a door, above "
+            "1 %; lengthen the lockouts or use longer codes (docs/security.md)",
+        )
+    pin_digits = security.shortest_pin_digits
+    staff = bounds.sign_in_bound(sign_in_limits, pin_digits)
+    if staff.too_high:
+        set_here = [name for name in _SIGN_IN_THROTTLE if t.has(name)]
+        t.problem(
+            (set_here or list(_SIGN_IN_THROTTLE))[0],
+            f"these settings let a guesser try {staff.guesses:,} sign-ins in {bounds.DAYS} "
+            f"days: with {pin_digits}-digit PINs that is a {staff.percent} chance to sign "
+            "in as somebody, above 1 %; lower sign_in_failures_per_hour or ask for longer "
+            "PINs (docs/security.md)",
+        )
 
 
 def _read_notify(t: Table, demo: bool) -> NotifySection:

@@ -14,7 +14,9 @@ from typing import Any
 
 from drivers.base import BoardSpec, ChannelSpec
 from kiosk.config_fleet import FleetSection
+from kiosk.domain import Role
 from kiosk.errors import InvalidInput, LockerError, NotFound
+from kiosk.throttle import ThrottleLimits
 
 MAX_PULSE_MS = 2000
 """The hard cap on a lock pulse; no config may ask for more."""
@@ -88,9 +90,39 @@ class SecuritySection:
     lockout_initial_s: float = 30.0
     lockout_max_s: float = 1800.0
     bruteforce_alarm_per_hour: int = 20
+    sign_in_failures_per_hour: int = 10
+    courier_pin_digits: int = 6
+    technician_pin_digits: int = 8
     session_idle_minutes: float = 10.0
     mass_open_max: int = 20
     mass_open_window_s: float = 60.0
+
+    def code_limits(self) -> ThrottleLimits:
+        """The pickup-code keypad's throttle."""
+        return ThrottleLimits(
+            free_attempts=self.wrong_codes_before_lockout,
+            initial_lockout_s=self.lockout_initial_s,
+            max_lockout_s=self.lockout_max_s,
+            alarm_per_hour=self.bruteforce_alarm_per_hour,
+        )
+
+    def sign_in_limits(self) -> ThrottleLimits:
+        """The sign-in throttle: the keypad's timeline and an hourly limit, as a right
+        PIN clears the doubling and staff have one of their own."""
+        return dataclasses.replace(
+            self.code_limits(), failures_per_hour=self.sign_in_failures_per_hour
+        )
+
+    def pin_digits(self, role: Role) -> int:
+        """The fewest digits a PIN of ``role`` may have."""
+        if role is Role.TECHNICIAN:
+            return self.technician_pin_digits
+        return self.courier_pin_digits
+
+    @property
+    def shortest_pin_digits(self) -> int:
+        """The fewest digits any PIN may have: a sign-in with fewer is refused unread."""
+        return min(self.courier_pin_digits, self.technician_pin_digits)
 
 
 @dataclass(frozen=True)

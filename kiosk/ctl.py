@@ -51,6 +51,7 @@ from kiosk.ctl_io import (
     Handler,
     Out,
     read_pin,
+    read_user,
     sign_out_quietly,
     warn,
 )
@@ -72,13 +73,13 @@ examples:
   lockerctl status
   lockerctl compartments --json | jq '.compartments[] | select(.state == "OUT_OF_SERVICE")'
   lockerctl events --follow
-  LOCKER_PIN=... lockerctl deposit 1Z999AA10123456784 --size M --phone +4915112345678
+  LOCKER_USER=anna LOCKER_PIN=... lockerctl deposit 1Z999AA10123456784 --size M --email a@b.de
   lockerctl selftest --take-out-of-service
 {ctl_tools.EPILOG}
 environment:
   LOCKER_SOCKET  the daemon's socket (default /run/locker-kiosk/api.sock)
-  LOCKER_PIN     PIN for commands that sign in (otherwise asked for on the terminal)
-  LOCKER_USER    user name for signing in
+  LOCKER_USER    who signs in, for commands that do (or --user; otherwise asked for)
+  LOCKER_PIN     their PIN (otherwise asked for on the terminal)
 
 exit codes: 0 ok, 1 refused or failed, 2 usage, 3 daemon unreachable, 4 throttled,
 130 interrupted"""
@@ -234,7 +235,7 @@ def run(args: argparse.Namespace) -> int:
     with make_client(socket_path(args.socket)) as client:
         try:
             if args.role:
-                user = args.user or os.environ.get("LOCKER_USER") or None
+                user = read_user(args.role, args.user)
                 client.sign_in(read_pin(args.role), user=user)
             return handler(client, args, out)
         finally:

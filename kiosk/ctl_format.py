@@ -105,10 +105,8 @@ def status_text(status: dict[str, Any]) -> str:
         f"Parcels:       {counts(status.get('parcels'))}",
         f"Outbox:        {status.get('outbox_depth', 0)} waiting",
     ]
-    retry = (status.get("keypad") or {}).get("retry_after") or 0
-    lines.append(
-        f"Keypad:        locked for {retry:.0f} s" if retry > 0 else "Keypad:        ready"
-    )
+    lines.append(f"Keypad:        {keypad_line(status.get('keypad') or {})}")
+    lines.append(f"Sign-in:       {keypad_line(status.get('sign_in') or {})}")
     guard = status.get("mass_open_guard") or {}
     if guard.get("tripped"):
         lines.append("Door opens:    STOPPED by the mass-open guard "
@@ -285,3 +283,12 @@ def returns_summary(done: list[dict[str, Any]], end: str) -> tuple[str, bool]:
             f"{r.get('barcode')} ({r.get('compartment')})" for r in failed
         )
     return text, not failed
+
+
+def keypad_line(keypad: dict[str, Any]) -> str:
+    """``ready``, or how long the lockout lasts and how many tries it refused so far."""
+    retry = keypad.get("retry_after") or 0
+    if retry <= 0:
+        return "ready"
+    refused = keypad.get("refused") or 0
+    return f"locked for {retry:.0f} s" + (f" ({refused} tries refused)" if refused else "")

@@ -64,6 +64,22 @@ def warn(text: str) -> None:
 # -- signing in ---------------------------------------------------------------------------
 
 
+def read_user(role: str, given: str | None) -> str:
+    """Who signs in: ``--user``, ``$LOCKER_USER`` or asked for at the terminal."""
+    user = given or os.environ.get("LOCKER_USER")
+    if user:
+        return user
+    if not is_terminal():
+        raise CtlError(
+            f"this command signs in as a {role}: name them with --user NAME or LOCKER_USER",
+            EXIT_USAGE,
+        )
+    user = input(f"{role.capitalize()} name: ").strip()
+    if not user:
+        raise CtlError("no name entered", EXIT_USAGE)
+    return user
+
+
 def read_pin(role: str) -> str:
     pin = os.environ.get("LOCKER_PIN")
     if pin:

@@ -216,6 +216,9 @@ async def serve(config: Config, ready_file: Path | None = None) -> int:
         if scanner is not None:
             scanner.stop()
         hardware.close()
+        if kiosk is not None:  # tries refused in a lockout still going on: their count
+            with contextlib.suppress(LockerError):
+                kiosk.keypads.flush()
         with contextlib.suppress(Exception):
             store.log_event("kiosk_stopped", "info", None, None)
         lines.flush()

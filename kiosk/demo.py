@@ -23,8 +23,8 @@ from pathlib import Path
 from kiosk.client import ApiClient, ApiError, DaemonUnreachable
 from kiosk.config import load_config
 
-DEMO_COURIER = ("demo-courier", "1111")
-DEMO_TECHNICIAN = ("demo-tech", "9999")
+DEMO_COURIER = ("demo-courier", "246810")
+DEMO_TECHNICIAN = ("demo-tech", "97531864")
 PARCELS = [
     ("1Z999AA10123456784", "S", "+49 151 2345678"),
     ("JJD0099887766554433", "M", "+49 160 9876543"),
@@ -224,9 +224,12 @@ In another terminal:
     export LOCKER_SOCKET={socket_path}
     lockerctl status                       the kiosk at a glance
     lockerctl pickup {first}                a customer picks up a parcel
-    LOCKER_PIN={courier[1]} lockerctl deposit PARCEL123 --size M --phone +4915112345678
-                                           a courier deposits (user {courier[0]})
-    LOCKER_PIN={tech[1]} lockerctl selftest      a technician tests every lock ({tech[0]})
+    LOCKER_USER={courier[0]} LOCKER_PIN={courier[1]} lockerctl deposit PARCEL123 --size M \\
+        --phone +4915112345678             a courier deposits
+    LOCKER_USER={tech[0]} LOCKER_PIN={tech[1]} lockerctl selftest
+                                           a technician tests every lock
+On the touchscreen, Courier signs them in: type the name ({courier[0]} or {tech[0]}), then
+the PIN.
     lockerctl events --follow              watch what happens
     lockerctl compartments                 every door and its state
 

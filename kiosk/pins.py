@@ -1,8 +1,13 @@
 """PINs and badges of couriers and technicians.
 
-PINs are short and guessable offline, so they are stored with scrypt (a slow, salted
-hash) and checked one user at a time. Badges are long random tokens that are scanned,
-so they need an indexed lookup: they are stored as an HMAC under the kiosk key.
+A person signs in with who they are (their name, or their badge, which only names them)
+and their PIN. PINs are short and guessable offline, so they are stored with scrypt (a
+slow, salted hash) and checked for the one person named. Badges are scanned, so they
+need an indexed lookup: they are stored as an HMAC under the kiosk key.
+
+How long a PIN must be, per role, is the config's (``security.courier_pin_digits``,
+``security.technician_pin_digits``); :func:`check_new_pin` holds a new PIN to it and
+refuses the PINs a guesser tries first. :mod:`kiosk.bounds` counts what is left.
 """
 
 from __future__ import annotations
@@ -17,7 +22,19 @@ import secrets
 
 from kiosk.errors import InvalidInput
 
-__all__ = ["badge_tag", "hash_pin", "validate_pin", "verify_pin"]
+__all__ = [
+    "MAX_DIGITS",
+    "badge_tag",
+    "check_new_pin",
+    "hash_pin",
+    "validate_pin",
+    "verify_nobody",
+    "verify_pin",
+    "weak_pins",
+]
+
+MIN_DIGITS = 4  # the shortest PIN the config may ask for
+MAX_DIGITS = 12
 
 _SCHEME = "scrypt"
 _N = 2**14
@@ -33,14 +50,45 @@ _MAX_P = 16
 _MAXMEM = 128 * 1024 * 1024
 
 
-def validate_pin(pin: str) -> str:
-    """``pin`` if it is 4 to 12 ASCII digits; otherwise :class:`InvalidInput`.
+def validate_pin(pin: str, min_digits: int = MIN_DIGITS) -> str:
+    """``pin`` if it is ``min_digits`` to 12 ASCII digits; otherwise :class:`InvalidInput`.
 
     The message never repeats the PIN.
     """
-    if not (4 <= len(pin) <= 12 and pin.isascii() and pin.isdigit()):
-        raise InvalidInput("A PIN has 4 to 12 digits")
+    if not (min_digits <= len(pin) <= MAX_DIGITS and pin.isascii() and pin.isdigit()):
+        raise InvalidInput(f"A PIN has {min_digits} to {MAX_DIGITS} digits")
     return pin
+
+
+def check_new_pin(pin: str, role: str, min_digits: int) -> str:
+    """``pin`` if a ``role`` (courier, technician) may have it; otherwise
+    :class:`InvalidInput` saying why, without the PIN.
+
+    It must have ``min_digits`` to 12 digits and must not be one a guesser tries first
+    (:func:`weak_pins`).
+    """
+    if not (min_digits <= len(pin) <= MAX_DIGITS and pin.isascii() and pin.isdigit()):
+        raise InvalidInput(
+            f"a {role}'s PIN has {min_digits} to {MAX_DIGITS} digits "
+            f"(security.{role}_pin_digits = {min_digits}); choose a longer one"
+        )
+    if pin in weak_pins(len(pin)):
+        raise InvalidInput(
+            "that PIN is among the first a guesser tries (one digit repeated, or digits "
+            "counting up or down); choose another"
+        )
+    return pin
+
+
+def weak_pins(digits: int) -> frozenset[str]:
+    """The PINs of ``digits`` digits that :func:`check_new_pin` refuses: one digit
+    repeated (``000000``) and digits counting up or down by one, 9 and 0 adjoining
+    (``123456``, ``890123``, ``654321``)."""
+    found = set()
+    for first in range(10):
+        for step in (0, 1, -1):
+            found.add("".join(str((first + step * i) % 10) for i in range(digits)))
+    return frozenset(found)
 
 
 def hash_pin(pin: str) -> str:
@@ -65,6 +113,17 @@ def verify_pin(pin: str, stored: str) -> bool:
     except (ValueError, MemoryError):
         return False
     return hmac.compare_digest(actual, expected)
+
+
+def verify_nobody(pin: str) -> bool:
+    """A check as slow as :func:`verify_pin` that never matches: for a name or badge that
+    is nobody's, so the answer's timing does not tell who is enrolled."""
+    verify_pin(pin, _NOBODY)
+    return False
+
+
+# Any salt and digest of our parameters: what matters is that scrypt runs as it would.
+_NOBODY = "$".join((_SCHEME, str(_N), str(_R), str(_P), "A" * 22 + "==", "A" * 43 + "="))
 
 
 def badge_tag(key: bytes, badge: str) -> str:

@@ -28,7 +28,6 @@ from kiosk.errors import (
     ConflictError,
     InvalidInput,
     LockerError,
-    NotFound,
 )
 from kiosk.guard import MassOpenGuard
 from kiosk.hardware import Hardware
@@ -36,7 +35,7 @@ from kiosk.keypads import Keypads
 from kiosk.notices import Notices
 from kiosk.reasons import reason_codes
 from kiosk.sessions import Session, Sessions
-from kiosk.store import Event, OpRow, ParcelRow, Store
+from kiosk.store import Event, OpRow, ParcelRow, Store, UserRow
 from kiosk.store.store import CompartmentSpec
 
 log = logging.getLogger(__name__)
@@ -71,6 +70,9 @@ class Settings:
     """Knobs tests and the demo may turn; defaults are the product's."""
 
     wall_clock: Callable[[], float] = time.time
+    # Durations (the keypads' lockouts) run on this clock, which no wall-clock step moves.
+    monotonic: Callable[[], float] = time.monotonic
+    boot_id: str | None = None  # None: this machine's (kiosk.throttle.boot_id)
 
 
 class Kiosk:
@@ -92,7 +94,7 @@ class Kiosk:
         self.clock = self.settings.wall_clock
         sec = config.security
         self.sessions = Sessions(sec.session_idle_minutes * 60)
-        self.keypads = Keypads(store, sec, self.clock)
+        self.keypads = Keypads(store, sec, self.settings.monotonic, self.settings.boot_id)
         self.allocator = Allocator()
         self.guard = MassOpenGuard(
             store, sec.mass_open_max, sec.mass_open_window_s, config.kiosk.operator_contact
@@ -232,34 +234,36 @@ class Kiosk:
     async def sign_in(
         self, pin: str | None = None, user: str | None = None, badge: str | None = None
     ) -> Session:
-        self.keypads.check("pin", user=user)
-        found = None
+        """Sign a courier or technician in: who they are (``user``, or a ``badge``, which
+        only names them) and their PIN.
+
+        The try counts towards the sign-in lockout before the PIN is checked
+        (:meth:`Keypads.admit`). A name or badge that is nobody's, or a PIN shorter than
+        the person's role allows, is checked as long as a wrong PIN and answered alike.
+        """
+        if not pin or not (user or badge):
+            raise InvalidInput("Sign in with your name or badge, and your PIN.")
+        pin = pins.validate_pin(pin, self.config.security.shortest_pin_digits)
+        named = user.strip() if user else None
+        attempt = self.keypads.admit("pin", user=named)
         if badge:
             found = self.store.user_by_badge(pins.badge_tag(self.key, badge.strip()))
-        elif pin:
-            pin = pins.validate_pin(pin)
-            candidates = [self.store.user(user)] if user and self._user_exists(user) else []
-            if not user:
-                candidates = self.store.users()
-            for candidate in candidates:
-                if await asyncio.to_thread(pins.verify_pin, pin, candidate.pin_hash):
-                    found = candidate
-                    break
         else:
-            raise InvalidInput("Enter your PIN or scan your badge.")
-        if found is None:
-            self.keypads.fail("pin", "sign_in_failed", user=user)
-            raise AuthError("Sign-in failed: PIN or badge not recognised.")
-        self.keypads.succeed("pin")
+            found = self.store.user_by_name(named or "")
+        if not await asyncio.to_thread(self._pin_matches, found, pin):
+            who = found.name if badge and found else named
+            self.keypads.wrong("pin", attempt, "sign_in_failed", user=who, badge=bool(badge))
+            raise AuthError("Sign-in failed: name, badge or PIN not recognised.")
+        assert found is not None
+        self.keypads.right("pin", attempt)
         self.store.log_event("signed_in", "info", found.name, None, role=str(found.role))
         return self.sessions.create(found.name, found.role)
 
-    def _user_exists(self, name: str) -> bool:
-        try:
-            self.store.user(name)
-        except NotFound:
-            return False
-        return True
+    def _pin_matches(self, found: UserRow | None, pin: str) -> bool:
+        """On a worker thread: scrypt takes tens of milliseconds."""
+        if found is None or len(pin) < self.config.security.pin_digits(found.role):
+            return pins.verify_nobody(pin)
+        return pins.verify_pin(pin, found.pin_hash)
 
     def sign_out(self, token: str | None) -> None:
         self.sessions.end(token)
@@ -423,6 +427,7 @@ class Kiosk:
             "languages": list(cfg.kiosk.languages),
             "demo": cfg.demo,
             "pickup_code_digits": cfg.policy.pickup_code_digits,
+            "pin_digits": cfg.security.shortest_pin_digits,
             "max_barcode_length": cfg.policy.max_barcode_length,
             "max_extend_hours": cfg.policy.max_extend_hours,
             "sizes": [dataclasses.asdict(s) for s in cfg.sizes],

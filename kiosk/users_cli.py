@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import re
 import sys
 
 from kiosk import pins
@@ -13,6 +14,8 @@ from kiosk.data_dir import prepare_data_dir
 from kiosk.domain import Role
 from kiosk.errors import ConflictError, InvalidInput
 from kiosk.store import Store
+
+NAME = re.compile(r"[A-Za-z0-9-]{1,32}")
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -35,12 +38,16 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "add",
         parents=[where],
         help="add a courier or technician",
-        description="Add a person. The PIN (4 to 12 digits, unique on this kiosk) is asked "
-        "for twice at the terminal, or read from standard input with --pin-stdin.",
+        description="Add a person. They sign in with their name (or badge) and PIN. The PIN "
+        "is asked for twice at the terminal, or read from standard input with --pin-stdin; it "
+        "has at least security.courier_pin_digits (6) or security.technician_pin_digits (8) "
+        "digits, and is not one a guesser tries first (000000, 123456, 654321...). The name "
+        "is what they type on the kiosk's keyboard: letters A-Z, digits and '-'.",
     )
     add.add_argument("name")
     add.add_argument("--role", required=True, choices=[str(r) for r in Role])
-    add.add_argument("--badge", help="badge code a courier may scan instead of typing a PIN")
+    add.add_argument("--badge", help="badge code that names this person when scanned "
+                     "(they still type their PIN)")  # fmt: skip
     add.add_argument("--pin-stdin", action="store_true", help="read the PIN from stdin")
     users_sub.add_parser("list", parents=[where], help="list the people who may sign in")
     remove = users_sub.add_parser("remove", parents=[where], help="remove a person")
@@ -58,18 +65,38 @@ def read_pin(from_stdin: bool) -> str:
     return first
 
 
+def check_name(name: str, store: Store) -> str:
+    """``name`` if a new person may have it; :class:`InvalidInput` or
+    :class:`ConflictError` saying why not."""
+    if not NAME.fullmatch(name):
+        raise InvalidInput(
+            f"a name is 1 to 32 letters A-Z, digits or '-', as the kiosk's keyboard types "
+            f"them; got {name[:40]!r}"
+        )
+    taken = store.user_by_name(name)
+    if taken is not None:
+        raise ConflictError(f"a user named {taken.name!r} exists (the kiosk reads names "
+                            "without regard to capitals)")  # fmt: skip
+    return name
+
+
+def add(args: argparse.Namespace, config: Config, store: Store) -> None:
+    role = Role(args.role)
+    name = check_name(args.name, store)
+    key = load_or_create_key(config.kiosk.data_dir / "kiosk.key")
+    pin = pins.check_new_pin(read_pin(args.pin_stdin), str(role),
+                             config.security.pin_digits(role))  # fmt: skip
+    badge = pins.badge_tag(key, args.badge.strip()) if args.badge else None
+    user = store.add_user(name, role, pins.hash_pin(pin), badge)
+    print(f"added {user.role} {user.name}" + (" with a badge" if badge else ""))
+
+
 def run(args: argparse.Namespace, config: Config) -> int:
     prepare_data_dir(config.kiosk.data_dir)
     store = Store(config.kiosk.data_dir / "kiosk.db")
     try:
         if args.users_command == "add":
-            key = load_or_create_key(config.kiosk.data_dir / "kiosk.key")
-            pin = pins.validate_pin(read_pin(args.pin_stdin))
-            if any(pins.verify_pin(pin, u.pin_hash) for u in store.users()):
-                raise ConflictError("that PIN is already used by someone else; choose another")
-            badge = pins.badge_tag(key, args.badge.strip()) if args.badge else None
-            user = store.add_user(args.name, Role(args.role), pins.hash_pin(pin), badge)
-            print(f"added {user.role} {user.name}" + (" with a badge" if badge else ""))
+            add(args, config, store)
         elif args.users_command == "list":
             rows = store.users()
             if not rows:

@@ -213,7 +213,7 @@ class Tour:
         self.until(lambda: not screen.busy and screen.message, "the wrong-code message")
 
     def courier_deposit(self) -> None:
-        self.sign_in(COURIER[1])
+        self.sign_in(COURIER)
         self.until(lambda: self.on(CourierMenuScreen).expired is not None, "the menu")
         self.shot("courier-menu")
         self.tap("deposit")
@@ -244,9 +244,15 @@ class Tour:
         self.shot("courier-receipt")
         self.tap("sign-out")
 
-    def sign_in(self, pin: str, shot: bool = True) -> None:
+    def sign_in(self, who: tuple[str, str], shot: bool = True) -> None:
+        """The name on the keyboard, then the PIN on the keypad."""
+        name, pin = who
         self.tap("courier")
-        self.until(lambda: self.on(SignInScreen), "the sign-in keypad")
+        self.until(lambda: self.on(SignInScreen), "the sign-in keyboard")
+        self.keys(name.upper())
+        if shot:
+            self.shot("courier-sign-in-name")
+        self.tap("next")
         self.keys(pin)
         if shot:
             self.shot("courier-sign-in")
@@ -254,7 +260,7 @@ class Tour:
         self.until(lambda: not self.on(SignInScreen), "the sign-in")
 
     def courier_returns(self) -> None:
-        self.sign_in(COURIER[1], shot=False)
+        self.sign_in(COURIER, shot=False)
         self.tap("returns")
         for n in (1, 2):
             self.until(lambda n=n: self.returns_door(n), f"return door {n} to open")
@@ -280,7 +286,7 @@ class Tour:
         self.daemon.sim().close_door(cid)
 
     def technician(self) -> None:
-        self.sign_in(TECHNICIAN[1], shot=False)
+        self.sign_in(TECHNICIAN, shot=False)
         grid = self.on(TechnicianScreen)
         self.until(lambda: len(grid.compartments) == len(IDS), "the grid")
         free = [c for c in IDS if grid.compartments[c]["state"] == "AVAILABLE"]

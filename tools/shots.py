@@ -41,5 +41,6 @@ SHOTS = [
     "technician-self-test-setup",
     "technician-open-all-progress",
     "technician-open-all-result",
+    "courier-sign-in-name",
 ]
 """Every screenshot, in the order the user guide walks through them."""

@@ -7,7 +7,7 @@ import os
 import sqlite3
 import stat
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -256,8 +256,15 @@ class StoreBase:
     ) -> None:
         """``set_meta`` and ``(kind, severity, detail)`` events in one transaction (a wrong
         code: the throttle's new state and what it led to, all or nothing)."""
+        self.set_metas_with_events({key: value}, events)
+
+    def set_metas_with_events(
+        self, values: Mapping[str, str], events: Sequence[tuple[str, str, dict[str, Any]]] = ()
+    ) -> None:
+        """Several meta values and events in one transaction."""
         with self._tx() as db:
-            db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+            for key, value in values.items():
+                db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
             for kind, severity, detail in events:
                 self._event(kind, severity, None, None, **detail)
 

@@ -313,6 +313,15 @@ class Store(HoldsMixin, FleetMixin, JournalMixin, OutboxMixin, StoreBase):
             raise NotFound(f"no user {name!r}")
         return UserRow.from_row(row)
 
+    def user_by_name(self, name: str) -> UserRow | None:
+        """The user named ``name``, ignoring case (the touchscreen's keyboard types
+        capitals), an exact match first; ``None`` if nobody is."""
+        row = self._one(
+            "SELECT * FROM users WHERE name = ? COLLATE NOCASE ORDER BY name = ? DESC LIMIT 1",
+            name, name,
+        )  # fmt: skip
+        return UserRow.from_row(row) if row else None
+
     def users(self) -> list[UserRow]:
         return [UserRow.from_row(r) for r in self._db.execute("SELECT * FROM users ORDER BY name")]
 

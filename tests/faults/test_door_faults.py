@@ -15,7 +15,7 @@ import pytest
 
 from kiosk.client import ApiError
 from tests.faults.conftest import compartments, fire_log, kinds, parcel, store_parcel
-from tests.support.daemon import Daemon, running_daemon
+from tests.support.daemon import TECHNICIAN, Daemon, running_daemon
 
 
 def test_jammed_lock_on_pickup_tells_customer_who_to_call_and_takes_door_out(
@@ -229,7 +229,7 @@ def test_a_door_popped_by_the_kiosks_own_late_pulse_is_no_forced_open_alarm() ->
     # very lock, an opening door is the kiosk's own doing; later, it is forced.
     doors = {"open_timeout_s": 3.0}
     with running_daemon(sections={"doors": doors}, person="manual") as daemon:
-        sim, tech = daemon.sim(), daemon.signed_in(("tomas", "1357"))
+        sim, tech = daemon.sim(), daemon.signed_in(TECHNICIAN)
         view = tech.post("/v1/compartments/A01/open")
         sim.close_door("A01")
         assert tech.wait_operation(view["operation"])["status"] == "CLOSED"

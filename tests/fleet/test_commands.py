@@ -20,7 +20,7 @@ from kiosk.fleet.envelope import new_key, sign
 from tests.fleet.conftest import KID, USERS, Operator, linked_kiosk, operator
 from tests.integration.helpers import PHONE, store_parcel
 from tests.support.broker import Broker, running_broker
-from tests.support.daemon import Daemon
+from tests.support.daemon import TECHNICIAN, Daemon
 
 KIOSK = "KIOSK-2"
 TOPIC = f"lk/v1/kiosk/{KIOSK}"
@@ -127,7 +127,7 @@ def test_remote_opens_stop_at_the_hourly_cap(linked: Any) -> None:
     assert "at most 2 remote opens an hour" in third["message"]
     assert fired(daemon) == before
     # A technician at the kiosk is not held by the remote cap.
-    tech = daemon.signed_in(("tomas", "1357"))
+    tech = daemon.signed_in(TECHNICIAN)
     assert tech.wait_operation(tech.post("/v1/compartments/A03/open")["operation"])["status"]
 
 

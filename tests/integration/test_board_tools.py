@@ -95,10 +95,12 @@ class Bench:
     sim: SimControl
 
     def ctl(self, *args: str, pin: str | None = TECHNICIAN[1]) -> subprocess.CompletedProcess[str]:
+        """lockerctl, signing in (when it does) as the person whose PIN ``pin`` is."""
         env = dict(os.environ, LOCKER_SOCKET=str(self.data / "api.sock"))
         env.pop("LOCKER_PIN", None)
         if pin is not None:
             env["LOCKER_PIN"] = pin
+            env["LOCKER_USER"] = next(name for (name, p), _ in USERS if p == pin)
         command = [sys.executable, "-m", "kiosk.ctl", *args]
         return subprocess.run(
             command, capture_output=True, text=True, env=env, timeout=120, stdin=subprocess.DEVNULL

@@ -43,11 +43,11 @@ def test_courier_signs_in_with_pin(daemon: Daemon) -> None:
 
 
 def test_courier_wrong_pin_is_refused_and_logged(daemon: Daemon) -> None:
-    err = refused(lambda: daemon.client().sign_in("9999", user="carla"), 401)
-    assert err.message == "Sign-in failed: PIN or badge not recognised."
+    err = refused(lambda: daemon.client().sign_in("999117", user="carla"), 401)
+    assert err.message == "Sign-in failed: name, badge or PIN not recognised."
     (event,) = daemon.events("sign_in_failed")
     assert event["detail"]["user"] == "carla"
-    assert "9999" not in str(event)
+    assert "999117" not in str(event)
 
 
 def test_courier_actions_need_a_sign_in(daemon: Daemon) -> None:

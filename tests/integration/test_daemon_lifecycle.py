@@ -11,7 +11,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tests.support.daemon import Daemon, running_daemon
+import pytest
+
+from kiosk.client import ApiError
+from tests.support.daemon import TECHNICIAN, Daemon, running_daemon
 
 
 def test_daemon_tells_systemd_it_is_ready_and_pings_the_watchdog() -> None:
@@ -44,7 +47,7 @@ def test_daemon_tells_systemd_it_is_ready_and_pings_the_watchdog() -> None:
 
 def test_sigterm_parks_the_open_door_switches_outputs_off_and_exits_zero() -> None:
     with running_daemon(person="manual") as daemon:
-        tech = daemon.signed_in(("tomas", "1357"))
+        tech = daemon.signed_in(TECHNICIAN)
         daemon.sim().set_person("manual")
         view = tech.post("/v1/compartments/A03/open")
         assert view["message"] == "Door A03 is open."
@@ -97,19 +100,21 @@ def test_users_are_added_listed_and_removed_offline(tmp_path: Path) -> None:
     root = Path(tempfile.mkdtemp(prefix="lk-", dir="/tmp"))
     daemon = Daemon(root)
     cfg = str(daemon.config_path)
-    add = daemon.kiosk_cmd("users", "--config", cfg, "add", "anna", "--role", "courier",
-                           "--badge", "BADGE-0042", "--pin-stdin", stdin="482913\n")  # fmt: skip
-    assert add.returncode == 0 and add.stdout.strip() == "added courier anna with a badge"
-    same_pin = daemon.kiosk_cmd("users", "--config", cfg, "add", "bert", "--role", "courier",
-                                "--pin-stdin", stdin="482913\n")  # fmt: skip
-    assert same_pin.returncode == 1
-    assert "already used by someone else" in same_pin.stderr
-    assert "482913" not in same_pin.stderr
-    short = daemon.kiosk_cmd("users", "--config", cfg, "add", "bert", "--role", "courier",
-                             "--pin-stdin", stdin="12\n")  # fmt: skip
-    assert short.returncode == 1 and "A PIN has 4 to 12 digits" in short.stderr
+
+    def add(name: str, role: str, pin: str, *more: str) -> subprocess.CompletedProcess[str]:
+        return daemon.kiosk_cmd("users", "--config", cfg, "add", name, "--role", role,
+                                *more, "--pin-stdin", stdin=pin + "\n")  # fmt: skip
+
+    added = add("anna", "courier", "48291375", "--badge", "BADGE-0042")
+    assert added.returncode == 0 and added.stdout.strip() == "added courier anna with a badge"
+    same_pin = add("bert", "courier", "48291375")  # a PIN need not be unique: names tell
+    assert same_pin.returncode == 0, same_pin.stderr
+    assert add("ANNA", "courier", "50718264").stderr.strip() == (
+        "locker-kiosk: a user named 'anna' exists (the kiosk reads names without regard to "
+        "capitals)"
+    )
     listing = daemon.kiosk_cmd("users", "--config", cfg, "list")
-    assert listing.stdout.split() == ["anna", "courier", "badge"]
+    assert listing.stdout.split() == ["anna", "courier", "badge", "bert", "courier"]
     # the issue's own spelling: the config after the subcommand
     assert daemon.kiosk_cmd("users", "list", "--config", cfg).stdout == listing.stdout
     no_config = daemon.kiosk_cmd("users", "list")
@@ -119,15 +124,55 @@ def test_users_are_added_listed_and_removed_offline(tmp_path: Path) -> None:
     assert gone.returncode == 1 and "no user 'anna'" in gone.stderr
 
 
-def test_a_courier_signs_in_with_a_badge(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("role", "pin", "refusal"),
+    [
+        ("courier", "48291", "a courier's PIN has 6 to 12 digits "
+         "(security.courier_pin_digits = 6); choose a longer one"),
+        ("technician", "482913", "a technician's PIN has 8 to 12 digits "
+         "(security.technician_pin_digits = 8); choose a longer one"),
+        ("technician", "12345678", "that PIN is among the first a guesser tries (one digit "
+         "repeated, or digits counting up or down); choose another"),
+    ],
+)  # fmt: skip
+def test_users_add_refuses_a_pin_that_breaks_the_rule_saying_why(
+    role: str, pin: str, refusal: str
+) -> None:
+    root = Path(tempfile.mkdtemp(prefix="lk-", dir="/tmp"))
+    daemon = Daemon(root)
+    refused = daemon.kiosk_cmd("users", "--config", str(daemon.config_path), "add", "tess",
+                               "--role", role, "--pin-stdin", stdin=pin + "\n")  # fmt: skip
+    assert refused.returncode == 1
+    assert refused.stderr.strip() == f"locker-kiosk: {refusal}"
+    assert pin not in refused.stdout
+    listing = daemon.kiosk_cmd("users", "--config", str(daemon.config_path), "list")
+    assert "tess" not in listing.stdout
+
+
+def test_users_add_refuses_a_name_the_kiosk_keyboard_cannot_type(tmp_path: Path) -> None:
+    root = Path(tempfile.mkdtemp(prefix="lk-", dir="/tmp"))
+    daemon = Daemon(root)
+    refused = daemon.kiosk_cmd("users", "--config", str(daemon.config_path), "add", "jo.e",
+                               "--role", "courier", "--pin-stdin", stdin="48291375\n")  # fmt: skip
+    assert refused.returncode == 1
+    assert refused.stderr.strip() == (
+        "locker-kiosk: a name is 1 to 32 letters A-Z, digits or '-', as the kiosk's keyboard "
+        "types them; got 'jo.e'"
+    )
+
+
+def test_a_badge_names_the_courier_and_the_pin_signs_them_in(tmp_path: Path) -> None:
     with running_daemon() as daemon:
         r = daemon.kiosk_cmd("users", "--config", str(daemon.config_path), "add", "bea",
                              "--role", "courier", "--badge", "B-77", "--pin-stdin",
                              stdin="55667788\n")  # fmt: skip
         assert r.returncode == 0, r.stderr
         c = daemon.client()
-        c.sign_in(None, badge="B-77")  # type: ignore[arg-type]
-        assert c.token
+        with pytest.raises(ApiError) as badge_alone:
+            c.sign_in(None, badge="B-77")  # type: ignore[arg-type]
+        assert badge_alone.value.status == 400
+        assert badge_alone.value.message == "Sign in with your name or badge, and your PIN."
+        assert c.sign_in("55667788", badge="B-77")["user"] == "bea"
 
 
 def test_a_backup_made_while_the_kiosk_runs_restores_into_a_kiosk_that_knows_every_code(

@@ -18,6 +18,7 @@ import pytest
 
 from hw_sim.control import SimControl
 from kiosk.client import ApiClient
+from tests.support.daemon import COURIER
 
 CONFIG = """
 demo = true  # the file back end (the simulated recipients' inbox) is for demo kiosks
@@ -81,7 +82,7 @@ def emulated() -> Iterator[tuple[Path, ApiClient, SimControl]]:
     config.write_text(CONFIG.format(data=data, compartments="".join(
         compartment(*c) for c in LAYOUT)))  # fmt: skip
     assert kiosk("users", "--config", str(config), "add", "carla", "--role", "courier",
-                 "--pin-stdin", stdin="2468\n").returncode == 0  # fmt: skip
+                 "--pin-stdin", stdin=COURIER[1] + "\n").returncode == 0  # fmt: skip
     sim = subprocess.Popen([sys.executable, "-m", "kiosk", "sim", "--config", str(config),
                             "--close-delay", "0.5"], stdout=subprocess.PIPE, text=True)  # fmt: skip
     daemon = None
@@ -133,7 +134,7 @@ def test_every_board_answers_through_its_real_driver(emulated: tuple) -> None:
 def test_deposit_and_pickup_open_the_right_doors_on_each_kind_of_board(emulated: tuple) -> None:
     root, client, sim = emulated
     courier = ApiClient(client.socket)
-    courier.sign_in("2468", user="carla")
+    courier.sign_in(COURIER[1], user=COURIER[0])
     for barcode, size, door, _board in (("KR-1", "M", "B01", "middle"),
                                        ("MB-1", "L", "C01", "relays")):  # fmt: skip
         view = courier.post("/v1/deposits", {"barcode": barcode, "size": size,

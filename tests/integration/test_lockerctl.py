@@ -264,16 +264,21 @@ def test_lockerctl_says_when_the_daemon_cannot_be_reached(tmp_path: Any) -> None
     )
 
 
-def test_lockerctl_needs_a_pin_and_refuses_a_wrong_one(daemon: Daemon) -> None:
-    no_pin = daemon.ctl("deposit", "PKG-NOPIN", "--size", "S", "--phone", PHONE)
+def test_lockerctl_needs_a_name_and_a_pin_and_refuses_a_wrong_one(daemon: Daemon) -> None:
+    nobody = daemon.ctl("deposit", "PKG-NOPIN", "--size", "S", "--phone", PHONE)
+    assert nobody.returncode == 2
+    assert nobody.stderr.strip() == (
+        "lockerctl: this command signs in as a courier: name them with --user NAME or LOCKER_USER"
+    )
+    no_pin = daemon.ctl("deposit", "PKG-NOPIN", "--size", "S", "--phone", PHONE, user="carla")
     assert no_pin.returncode == 2
     assert no_pin.stderr.strip() == (
         "lockerctl: this command needs a courier PIN: set LOCKER_PIN or run it from a terminal"
     )
-    wrong = daemon.ctl("open", "A01", pin="0000")
+    wrong = daemon.ctl("open", "A01", pin="00093127", user="tomas")
     assert wrong.returncode == 1
-    assert wrong.stderr.strip() == "lockerctl: Sign-in failed: PIN or badge not recognised."
-    assert "0000" not in wrong.stderr
+    assert wrong.stderr.strip() == "lockerctl: Sign-in failed: name, badge or PIN not recognised."
+    assert "00093127" not in wrong.stderr
     courier_as_tech = daemon.ctl("open", "A01", pin=CARLA)
     assert courier_as_tech.returncode == 1
     assert courier_as_tech.stderr.strip() == "lockerctl: this needs a technician sign-in"

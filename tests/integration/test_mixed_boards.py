@@ -32,6 +32,7 @@ import pytest
 
 from hw_sim.control import SimControl
 from kiosk.client import ApiClient
+from tests.support.daemon import COURIER
 
 PULSE_S = 0.2
 GAP_S = 0.1
@@ -174,7 +175,7 @@ def mixed() -> Iterator[Mixed]:
     layout = "".join(compartment(*c) for c in LAYOUT)
     config.write_text(CONFIG.format(data=data, compartments=layout))
     added = kiosk("users", "--config", str(config), "add", "carla", "--role", "courier",
-                  "--pin-stdin", stdin="2468\n")  # fmt: skip
+                  "--pin-stdin", stdin=COURIER[1] + "\n")  # fmt: skip
     assert added.returncode == 0, added.stderr
     sim = subprocess.Popen(
         [sys.executable, "-m", "kiosk", "sim", "--config", str(config), "--close-delay", "0.5"],
@@ -214,7 +215,7 @@ def mixed() -> Iterator[Mixed]:
 def deposit_everywhere_at_once(client: ApiClient) -> list[dict[str, Any]]:
     """Ten couriers' deposits at once, two per board: the final view of each."""
     courier = ApiClient(client.socket)
-    courier.sign_in("2468", user="carla")
+    courier.sign_in(COURIER[1], user=COURIER[0])
 
     def deposit(number: int, size: str) -> dict[str, Any]:
         mine = ApiClient(client.socket, token=courier.token)

@@ -23,9 +23,9 @@ from typing import Any
 from hw_sim.control import SimControl
 from kiosk.client import ApiClient
 
-COURIER = ("carla", "2468")
-COURIER2 = ("conrad", "8642")
-TECHNICIAN = ("tomas", "1357")
+COURIER = ("carla", "246813")
+COURIER2 = ("conrad", "864213")
+TECHNICIAN = ("tomas", "13572468")
 DEFAULT_USERS = ((COURIER, "courier"), (COURIER2, "courier"), (TECHNICIAN, "technician"))
 """``((name, pin), role)`` of the people every test daemon knows unless told otherwise."""
 
@@ -138,6 +138,7 @@ class Daemon:
         self.socket = self.data_dir / "api.sock"
         self.log_path = root / "daemon.log"
         self.proc: subprocess.Popen[bytes] | None = None
+        self.env: dict[str, str] = {}  # added to the daemon's environment (libfaketime)
         self._users_added = False
 
     # -- process --------------------------------------------------------------------
@@ -170,6 +171,7 @@ class Daemon:
              "--ready-file", str(ready)],
             stdout=subprocess.DEVNULL,
             stderr=open(self.log_path, "ab"),  # noqa: SIM115 - the child owns it
+            env={**os.environ, **self.env},
         )  # fmt: skip
         deadline = time.monotonic() + timeout
         while not ready.exists():
@@ -208,12 +210,17 @@ class Daemon:
     def sim(self) -> SimControl:
         return SimControl(str(self.data_dir / "sim.sock"))
 
-    def ctl(self, *args: str, pin: str | None = None, timeout: float = 60
-            ) -> subprocess.CompletedProcess[str]:  # fmt: skip
+    def ctl(self, *args: str, pin: str | None = None, user: str | None = None,
+            timeout: float = 60) -> subprocess.CompletedProcess[str]:  # fmt: skip
+        """Run lockerctl; with ``pin``, as the person whose PIN it is (or ``user``)."""
         env = dict(os.environ, LOCKER_SOCKET=str(self.socket))
         env.pop("LOCKER_PIN", None)
+        env.pop("LOCKER_USER", None)
         if pin is not None:
             env["LOCKER_PIN"] = pin
+        owner = user or next((name for (name, p), _ in self.users if p == pin), None)
+        if owner is not None:
+            env["LOCKER_USER"] = owner
         return subprocess.run(
             [sys.executable, "-m", "kiosk.ctl", *args],
             capture_output=True, text=True, env=env, timeout=timeout, stdin=subprocess.DEVNULL,

@@ -212,6 +212,7 @@ def _states(
         return build
 
     unreadable = _("That barcode cannot be read. Please scan it again or type it.")
+    wrong = _("That name or PIN is not right. Please try again.")
     courier = COURIER_SESSION
     tech = TECHNICIAN_SESSION
     return [
@@ -229,12 +230,14 @@ def _states(
         ("customer door open", lambda: DoorScreen(app, door_view(door, "pickup"), "customer")),
         ("thank you", lambda: DoorScreen(app, door_view(door, "pickup", "CLOSED"), "customer")),
         ("sign in", with_state(SignInScreen)),
-        ("sign in, PIN typed", with_state(SignInScreen, pin="123456789012")),
+        ("sign in, name typed", with_state(SignInScreen, name="ABCDEFGHIJKLMNOPQRSTUVWXYZ-12345")),
+        ("sign in, PIN typed", with_state(SignInScreen, step="pin", name="CARLA", pin="1" * 12)),
+        ("sign in, badge read", with_state(SignInScreen, step="pin", badge="B-1", pin="123")),
+        ("sign in, wrong PIN", with_state(SignInScreen, step="pin", name="CARLA", message=wrong)),
         (
-            "sign in, wrong PIN",
-            with_state(SignInScreen, message=_("That PIN is not right. Please try again.")),
+            "sign in, locked",
+            with_state(SignInScreen, step="pin", name="CARLA", locked_until=app.clock() + 30),
         ),
-        ("sign in, locked", with_state(SignInScreen, locked_until=app.clock() + 30)),
         ("courier menu", with_session(courier, lambda: CourierMenuScreen(app))),
         ("parcel", with_session(courier, with_state(ParcelScreen))),
         ("parcel, typed", with_session(courier, with_state(ParcelScreen, text=LONG_BARCODE))),

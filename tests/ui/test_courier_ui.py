@@ -1,4 +1,5 @@
-"""A courier at the touchscreen: sign in (PIN or badge), deposit parcels, collect returns.
+"""A courier at the touchscreen: sign in (name or badge, and PIN), deposit parcels, collect
+returns.
 
 Each journey runs the real UI offscreen against a real daemon and its simulated bank,
 and checks both what the screen shows and what the daemon did.
@@ -21,7 +22,7 @@ from kiosk.ui.screens.courier import CourierMenuScreen
 from kiosk.ui.screens.deposit import Deposit, ParcelScreen, PhoneScreen, SizeScreen
 from kiosk.ui.screens.signin import SignInScreen
 from kiosk.ui.wall import draw_wall
-from tests.support.daemon import TECHNICIAN, Daemon, running_daemon
+from tests.support.daemon import COURIER, TECHNICIAN, Daemon, running_daemon
 from tests.support.ui import UiDriver
 
 PHONE = "+4915112345678"
@@ -60,13 +61,23 @@ def highlighted(ui: UiDriver, lit: list[str | None]) -> str | None:
     return lit[-1] if mask.count() else None
 
 
-def sign_in(ui: UiDriver, pin: str = "2468", name: str = "carla") -> None:
+def type_name_and_pin(ui: UiDriver, who: tuple[str, str]) -> None:
+    """Sign in by touch: the name on the keyboard (in capitals), Next, the PIN, OK."""
+    name, pin = who
     ui.tap("Courier")
-    ui.wait_for_text("Type your PIN or scan your badge.")
+    ui.wait_for_text("Sign in: scan your badge or type your name.")
+    for letter in name.upper():
+        ui.tap(f"key-{letter}")
+    ui.tap("Next")
+    ui.wait_for_text(f"{name.upper()}: type your PIN.")
     for digit in pin:
         ui.tap(f"key-{digit}")
     ui.tap("OK")
-    ui.wait_for_text(f"Signed in as {name}")
+
+
+def sign_in(ui: UiDriver, who: tuple[str, str] = COURIER) -> None:
+    type_name_and_pin(ui, who)
+    ui.wait_for_text(f"Signed in as {who[0]}")
 
 
 def parcel(daemon: Daemon, barcode: str) -> dict[str, Any]:
@@ -248,12 +259,15 @@ def test_a_wrong_pin_says_so_and_a_run_of_them_locks_the_keypad(
     daemon: Daemon, ui: UiDriver
 ) -> None:
     ui.tap("Courier")
-    ui.type("9999")  # on a keyboard, at a person's pace
+    ui.type("carla")  # on a keyboard, at a person's pace
+    ui.press(pygame.K_RETURN, "\r")
+    ui.type("999117")
     ui.tap("OK")
-    ui.wait_for_text("That PIN is not right. Please try again.")
+    ui.wait_for_text("That name or PIN is not right. Please try again.")
     assert ui.app.session is None
+    assert ui.shows("carla: type your PIN.")  # the name stays: most often the PIN was wrong
     for _ in range(5):
-        ui.type("9999")
+        ui.type("999117")
         ui.tap("OK")
         ui.wait_until(lambda: not cast(SignInScreen, ui.app.screen).busy, what="the answer")
     ui.wait_for_text("Too many wrong tries. Please wait")
@@ -262,15 +276,22 @@ def test_a_wrong_pin_says_so_and_a_run_of_them_locks_the_keypad(
     assert daemon.events("signed_in") == []
 
 
-def test_a_badge_scan_signs_the_courier_in(daemon: Daemon, ui: UiDriver) -> None:
+def test_a_technician_badge_scan_asks_for_the_pin_and_then_signs_in(
+    daemon: Daemon, ui: UiDriver
+) -> None:
     added = daemon.kiosk_cmd(
-        "users", "--config", str(daemon.config_path), "add", "bea", "--role", "courier",
-        "--badge", "BADGE-0042", "--pin-stdin", stdin="5791\n",
+        "users", "--config", str(daemon.config_path), "add", "bea", "--role", "technician",
+        "--badge", "BADGE-0042", "--pin-stdin", stdin="57913468\n",
     )  # fmt: skip
     assert added.returncode == 0, added.stderr
     ui.tap("Courier")
     ui.scan("]C0BADGE-0042")  # a scanner set to send its symbology prefix (Code 128)
-    ui.wait_for_text("Signed in as bea")
+    ui.wait_for_text("Badge read. Type your PIN.")
+    assert daemon.events("signed_in") == []  # a badge alone signs nobody in
+    for digit in "57913468":
+        ui.tap(f"key-{digit}")
+    ui.tap("OK")
+    ui.wait_for_text("Technician: bea")
     assert [e["actor"] for e in daemon.events("signed_in")] == ["bea"]
 
 
@@ -279,7 +300,7 @@ def test_a_badge_scan_with_nothing_in_it_asks_again_and_sends_nothing(
 ) -> None:
     ui.tap("Courier")
     ui.scan("]C0   ")  # a symbology prefix and blanks: no badge in it
-    ui.wait_for_text("That badge cannot be read. Please scan it again or type your PIN.")
+    ui.wait_for_text("That badge cannot be read. Please scan it again or type your name.")
     assert daemon.events("sign_in_failed") == []
 
 
@@ -347,7 +368,9 @@ def test_every_courier_key_is_a_large_target(size: tuple[int, int]) -> None:
         app.kiosk = {"sizes": SIZES, "wall": [], "ui": {}, "max_barcode_length": 64}
         app.session = {"token": "t", "user": "carla", "role": "courier"}
         deposit = Deposit("PKG-1")
-        for screen in (SignInScreen(app), CourierMenuScreen(app), ParcelScreen(app),
+        pin_step = SignInScreen(app)
+        pin_step.step, pin_step.name = "pin", "CARLA"
+        for screen in (SignInScreen(app), pin_step, CourierMenuScreen(app), ParcelScreen(app),
                        SizeScreen(app, deposit), PhoneScreen(app, deposit)):  # fmt: skip
             app.goto(screen)
             app.draw()

@@ -48,7 +48,7 @@ def test_home_to_the_courier_sign_in_by_keyboard(daemon: Daemon, ui: UiDriver) -
     assert ui.app.focus == "pickup"
     ui.press(pygame.K_TAB)
     ui.press(pygame.K_RETURN, "\r")
-    ui.wait_for_text("Type your PIN or scan your badge.")
+    ui.wait_for_text("Sign in: scan your badge or type your name.")
 
 
 def test_language_and_large_text_on_home_by_keyboard(daemon: Daemon, ui: UiDriver) -> None:
@@ -66,7 +66,9 @@ def test_a_courier_deposit_done_with_the_keyboard_only() -> None:
         try:
             tab_to(ui, "courier")
             ui.press(pygame.K_RETURN, "\r")
-            ui.wait_for_text("Type your PIN or scan your badge.")
+            ui.wait_for_text("Sign in: scan your badge or type your name.")
+            ui.type(COURIER[0])
+            ui.press(pygame.K_RETURN, "\r")
             ui.type(COURIER[1])
             ui.press(pygame.K_RETURN, "\r")
             ui.wait_for_text(f"Signed in as {COURIER[0]}")
@@ -103,6 +105,8 @@ def test_a_courier_deposit_done_with_the_keyboard_only() -> None:
 
 def test_the_technician_grid_is_walked_with_the_arrow_keys(daemon: Daemon, ui: UiDriver) -> None:
     ui.tap("courier")
+    ui.type(TECHNICIAN[0])
+    ui.press(pygame.K_RETURN, "\r")
     ui.type(TECHNICIAN[1])
     ui.press(pygame.K_RETURN, "\r")
     ui.wait_for_text(f"Technician: {TECHNICIAN[0]}")
@@ -119,10 +123,12 @@ def test_the_technician_grid_is_walked_with_the_arrow_keys(daemon: Daemon, ui: U
 def test_typing_after_tabbing_types_and_enter_then_sends_it(daemon: Daemon, ui: UiDriver) -> None:
     ui.tap("courier")
     tab_to(ui, "back")
-    ui.type("9999")  # typed: the focus gives way to the PIN
+    ui.type("carla")  # typed: the focus gives way to the name
     assert ui.app.focus is None
     ui.press(pygame.K_RETURN, "\r")
-    ui.wait_for_text("That PIN is not right. Please try again.")
+    ui.type("999117")
+    ui.press(pygame.K_RETURN, "\r")
+    ui.wait_for_text("That name or PIN is not right. Please try again.")
 
 
 def test_arrows_go_to_the_nearest_button_that_way_and_stop_at_the_edge() -> None:

@@ -250,7 +250,10 @@ def customer_journeys(ui: Watched, door: str, code: str) -> None:
 
 def courier_journey(ui: Watched) -> None:
     ui.tap("courier")
-    ui.wait_for_text(_("Type your PIN or scan your badge."))
+    ui.wait_for_text(_("Sign in: scan your badge or type your name."))
+    ui.type_keys(COURIER[0].upper())
+    ui.tap("next")
+    ui.wait_for_text(_("{name}: type your PIN.").format(name=COURIER[0].upper()))
     ui.type_keys(COURIER[1])
     ui.tap("ok")
     ui.wait_for_text(_("Signed in as {name}").format(name=COURIER[0]))
@@ -283,6 +286,8 @@ DAEMON_ENGLISH = [
 
 def technician_journey(ui: Watched, daemon: Daemon) -> None:
     ui.tap("courier")
+    ui.type_keys(TECHNICIAN[0].upper())
+    ui.tap("next")
     ui.type_keys(TECHNICIAN[1])
     ui.tap("ok")
     ui.wait_for_text(_("Technician: {user}").format(user=TECHNICIAN[0]))
@@ -373,6 +378,8 @@ def test_the_next_person_starts_in_the_kiosks_language_after_a_sign_out_or_time_
         ui.wait_until(lambda: ui.app.online and ui.app.kiosk is not None, what="the UI")
         ui.tap("lang-de")
         ui.tap("courier")
+        ui.type(COURIER[0])
+        ui.tap("next")
         ui.type(COURIER[1])
         ui.tap("ok")
         ui.wait_for_text("Angemeldet als")

@@ -76,6 +76,9 @@ def test_a_courier_signed_in_before_a_restart_is_asked_to_sign_in_again(
     ui.scan("1Z999AA10123456784")
     ui.wait_for_text("You have been signed out. Please sign in again.")
     assert ui.app.session is None
+    for letter in COURIER[0].upper():
+        ui.tap(f"key-{letter}")
+    ui.tap("Next")
     for digit in COURIER[1]:
         ui.tap(f"key-{digit}")
     ui.tap("OK")

@@ -16,16 +16,13 @@ from kiosk.ui.screens.selftest import JobScreen
 from tests.integration.helpers import parcel, store_parcel
 from tests.support.daemon import TECHNICIAN, Daemon, running_daemon
 from tests.support.ui import UiDriver
+from tests.ui.test_courier_ui import type_name_and_pin
 
 ALL = [f"A{i:02d}" for i in range(1, 13)]
 
 
 def sign_in_as_technician(ui: UiDriver) -> None:
-    ui.tap("Courier")
-    ui.wait_for_text("Type your PIN or scan your badge.")
-    for digit in TECHNICIAN[1]:
-        ui.tap(f"key-{digit}")
-    ui.tap("OK")
+    type_name_and_pin(ui, TECHNICIAN)
     ui.wait_for_text(f"Technician: {TECHNICIAN[0]}")
     ui.wait_until(lambda: mark(ui, "A12") is not None, what="the grid to be filled")
 

@@ -62,8 +62,10 @@ def daemon(monkeypatch: pytest.MonkeyPatch) -> FakeDaemon:
 
 @pytest.fixture
 def pin(monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setenv("LOCKER_PIN", "482913")
-    return "482913"
+    """Ann's PIN in ``LOCKER_PIN``, and her name in ``LOCKER_USER``: who signs in."""
+    monkeypatch.setenv("LOCKER_USER", "ann")
+    monkeypatch.setenv("LOCKER_PIN", "48291375")
+    return "48291375"
 
 
 # -- the Kerong driver (tests/unit/test_kerong_*.py) ------------------------------------

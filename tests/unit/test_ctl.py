@@ -35,6 +35,20 @@ def test_status_shows_the_kiosk_its_boards_and_free_sizes(
     assert "A07" in shown and "OPENED" in shown
 
 
+def test_status_shows_a_locked_sign_in_with_the_tries_it_refused(
+    daemon: FakeDaemon, capsys: pytest.CaptureFixture[str]
+) -> None:
+    locked = {**STATUS, "keypad": {"retry_after": 0.0, "refused": 0},
+              "sign_in": {"retry_after": 1745.2, "refused": 995}}  # fmt: skip
+    daemon.on("GET", "/v1/status", (200, locked))
+
+    assert ctl.main(["status"]) == 0
+
+    shown = capsys.readouterr().out
+    assert "Keypad:        ready" in shown
+    assert "Sign-in:       locked for 1745 s (995 tries refused)" in shown
+
+
 def test_compartments_table_is_aligned(
     daemon: FakeDaemon, capsys: pytest.CaptureFixture[str]
 ) -> None:

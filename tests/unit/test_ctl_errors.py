@@ -105,9 +105,7 @@ def test_pin_from_locker_pin_signs_in_and_the_session_is_always_ended(
     daemon: FakeDaemon,
     capsys: pytest.CaptureFixture[str],
     pin: str,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("LOCKER_USER", "ann")
     daemon.on("POST", "/v1/compartments/A07/open", (502, {"error": "Door A07 did not open."}))
 
     assert ctl.main(["open", "A07"]) == 1
@@ -122,25 +120,57 @@ def test_pin_from_locker_pin_signs_in_and_the_session_is_always_ended(
     assert pin not in captured.out + captured.err
 
 
-def test_without_a_pin_or_a_terminal_the_command_explains_and_sends_nothing(
-    daemon: FakeDaemon, capsys: pytest.CaptureFixture[str]
+def test_without_a_name_or_a_terminal_the_command_explains_and_sends_nothing(
+    daemon: FakeDaemon, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("LOCKER_PIN", "48291375")
+    assert ctl.main(["open", "A07"]) == 2
+
+    assert (
+        "this command signs in as a technician: name them with --user NAME or LOCKER_USER"
+        in capsys.readouterr().err
+    )
+    assert daemon.calls("POST", "/v1/sessions") == []
+
+
+def test_the_name_given_with_user_signs_in_with_the_pin(
+    daemon: FakeDaemon, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LOCKER_PIN", "48291375")
+    daemon.on("POST", "/v1/compartments/A07/open", (502, {"error": "Door A07 did not open."}))
+
+    assert ctl.main(["--user", "Bea", "open", "A07"]) == 1
+
+    (sign_in,) = daemon.calls("POST", "/v1/sessions")
+    assert daemon.body(sign_in) == {"pin": "48291375", "user": "Bea"}
+
+
+def test_without_a_pin_or_a_terminal_the_command_explains_and_sends_nothing(
+    daemon: FakeDaemon, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LOCKER_USER", "ann")
     assert ctl.main(["open", "A07"]) == 2
 
     assert "set LOCKER_PIN or run it from a terminal" in capsys.readouterr().err
     assert daemon.requests == []
 
 
-def test_the_pin_is_asked_for_on_a_terminal(
+def test_the_name_and_pin_are_asked_for_on_a_terminal(
     daemon: FakeDaemon, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(ctl_io, "is_terminal", lambda: True)
-    monkeypatch.setattr(ctl_io.getpass, "getpass", lambda prompt: "777111")
+    asked: list[str] = []
+    monkeypatch.setattr("builtins.input", lambda prompt: asked.append(prompt) or " tomas ")
+    monkeypatch.setattr(ctl_io.getpass, "getpass", lambda prompt: "77711123")
     daemon.on("POST", "/v1/compartments/A07/in-service", (200, {"id": "A07", "state": "AVAILABLE"}))
 
     assert ctl.main(["in-service", "A07"]) == 0
 
-    assert daemon.body(daemon.calls("POST", "/v1/sessions")[0]) == {"pin": "777111"}
+    assert asked == ["Technician name: "]
+    assert daemon.body(daemon.calls("POST", "/v1/sessions")[0]) == {
+        "pin": "77711123",
+        "user": "tomas",
+    }
 
 
 def test_a_wrong_pin_is_an_api_error(

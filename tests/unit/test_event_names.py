@@ -64,6 +64,8 @@ def emitted_kinds() -> dict[str, str]:
                     first = node.args[0]
                 elif node.func.attr == "fail" and len(node.args) > 1:
                     first = node.args[1]  # a wrong code or PIN: (input, kind)
+                elif node.func.attr == "wrong" and len(node.args) > 2:
+                    first = node.args[2]  # a wrong PIN checked: (input, attempt, kind)
             elif isinstance(node, ast.Assign):
                 first = _assigned_kind(node)
             elif isinstance(node, ast.Tuple) and len(node.elts) == 3:

@@ -1,11 +1,12 @@
 """Any sequence of keypad input against the throttle and the code rules (Hypothesis).
 
-A person (or an attacker) types right and wrong codes, waits, and the kiosk restarts in
-between (the throttle's state goes through the store's JSON). Whatever the sequence:
+A person (or an attacker) types right and wrong codes, waits, and the kiosk restarts or
+reboots in between (the throttle's state goes through the store's JSON; a reboot starts
+the monotonic clock again). Whatever the sequence:
 
 * the kiosk takes at most 5 wrong codes between two lockouts;
-* a lockout never lasts longer than 30 minutes, and a restart neither ends it early nor
-  forgets the run of wrong codes;
+* a lockout never lasts longer than 30 minutes, and neither a restart nor a reboot ends
+  it early or forgets the run of wrong codes;
 * a code is accepted as typed only when it is the configured number of digits (spaces and
   dashes aside), and a refusal never repeats what was typed.
 """
@@ -30,6 +31,7 @@ steps = st.lists(
         st.tuples(st.just("right"), st.floats(0.1, 20)),
         st.tuples(st.just("wait"), st.floats(1, 4000)),
         st.tuples(st.just("restart"), st.just(0.0)),
+        st.tuples(st.just("reboot"), st.floats(0, 100)),
     ),
     max_size=120,
 )
@@ -38,16 +40,20 @@ steps = st.lists(
 @given(steps)
 def test_any_input_sequence_keeps_to_the_lockout_rules(sequence: list[tuple[str, float]]) -> None:
     now = [1_000_000.0]
-    throttle = Throttle(lambda: now[0])
+    boot = 1
+    throttle = Throttle(lambda: now[0], boot=str(boot))
     wrong_since_lockout = 0
     for action, seconds in sequence:
-        now[0] += seconds
-        if action == "restart":
+        if action in ("restart", "reboot"):
             before = (throttle.retry_after(), throttle.failures_in_row)
             state = json.loads(json.dumps(throttle.to_state()))
-            throttle = Throttle.from_state(state, lambda: now[0])
-            assert (throttle.retry_after(), throttle.failures_in_row) == before
+            if action == "reboot":  # the monotonic clock starts again, near zero
+                now[0], boot = seconds, boot + 1
+            throttle = Throttle.from_state(state, lambda: now[0], boot=str(boot))
+            assert throttle.retry_after() == pytest.approx(before[0])
+            assert throttle.failures_in_row == before[1]
             continue
+        now[0] += seconds
         if action == "wait" or throttle.retry_after() > 0:
             continue  # the kiosk refuses input while locked: the caller checks first
         if action == "right":

@@ -10,7 +10,15 @@ import pytest
 
 from kiosk import pins
 from kiosk.errors import InvalidInput
-from kiosk.pins import badge_tag, hash_pin, validate_pin, verify_pin
+from kiosk.pins import (
+    badge_tag,
+    check_new_pin,
+    hash_pin,
+    validate_pin,
+    verify_nobody,
+    verify_pin,
+    weak_pins,
+)
 
 KEY = bytes(range(32))
 
@@ -116,3 +124,42 @@ def test_sign_ins_leave_no_scrypt_memory_resident() -> None:
     done = subprocess.run([sys.executable, "-c", SIGN_INS], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert float(done.stdout) < 8, f"{float(done.stdout):.1f} MB stayed resident"
+
+
+# -- the PINs `locker-kiosk users add` accepts ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("role", "digits", "pin"),
+    [("courier", 6, "12345"), ("technician", 8, "6204817"), ("courier", 6, "62048a")],
+)
+def test_a_pin_shorter_than_its_role_needs_is_refused_saying_how_long(
+    role: str, digits: int, pin: str
+) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        check_new_pin(pin, role, digits)
+    assert str(caught.value) == (
+        f"a {role}'s PIN has {digits} to 12 digits (security.{role}_pin_digits = {digits}); "
+        "choose a longer one"
+    )
+
+
+@pytest.mark.parametrize("pin", ["000000", "123456", "654321", "890123", "21098765"])
+def test_a_pin_a_guesser_tries_first_is_refused_without_repeating_it(pin: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        check_new_pin(pin, "courier", 6)
+    assert "first a guesser tries" in str(caught.value)
+    assert pin not in str(caught.value)
+
+
+def test_a_long_enough_pin_no_guesser_starts_with_is_taken() -> None:
+    assert check_new_pin("620481", "courier", 6) == "620481"
+    assert check_new_pin("73016254", "technician", 8) == "73016254"
+
+
+def test_thirty_pins_of_each_length_are_refused_as_first_guesses() -> None:
+    assert len(weak_pins(6)) == len(weak_pins(8)) == 30
+
+
+def test_a_name_that_is_nobodys_takes_a_check_and_never_matches() -> None:
+    assert verify_nobody("620481") is False

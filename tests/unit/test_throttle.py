@@ -1,13 +1,14 @@
-"""The keypad throttle, driven by a fake clock."""
+"""The keypad throttle, driven by a fake monotonic clock."""
 
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
 from kiosk.errors import InvalidInput
-from kiosk.throttle import FailureOutcome, Throttle
+from kiosk.throttle import FailureOutcome, Throttle, ThrottleLimits
 
 
 class FakeClock:
@@ -41,7 +42,7 @@ def test_four_wrong_codes_are_accepted_and_the_fifth_locks_for_30_s(clock: FakeC
     throttle = Throttle(clock)
     for n in range(1, 5):
         outcome = throttle.record_failure()
-        assert outcome == FailureOutcome(locked_for=0.0, failures_in_row=n, alarm=False)
+        assert (outcome.locked_for, outcome.failures_in_row, outcome.alarm) == (0.0, n, False)
         assert throttle.retry_after() == 0.0
     assert throttle.record_failure().locked_for == 30.0
     assert throttle.retry_after() == 30.0
@@ -61,7 +62,7 @@ def test_retry_after_counts_down_to_zero(clock: FakeClock) -> None:
 
 
 def test_lockouts_double_every_five_failures_up_to_30_minutes(clock: FakeClock) -> None:
-    throttle = Throttle(clock, alarm_per_hour=1000)
+    throttle = Throttle(clock, ThrottleLimits(alarm_per_hour=1000))
     seen = []
     for _ in range(9):
         outcome = fail_until_locked(throttle, clock)
@@ -129,7 +130,7 @@ def test_failures_during_a_lockout_count_towards_the_alarm(clock: FakeClock) -> 
 
 
 def test_alarm_fires_again_only_after_the_count_fell_back(clock: FakeClock) -> None:
-    throttle = Throttle(clock, free_attempts=1000)
+    throttle = Throttle(clock, ThrottleLimits(free_attempts=1000))
     for _ in range(21):
         throttle.record_failure()
         clock.advance(60)
@@ -139,7 +140,7 @@ def test_alarm_fires_again_only_after_the_count_fell_back(clock: FakeClock) -> N
 
 
 def test_alarm_stays_quiet_while_the_count_stays_above_the_threshold(clock: FakeClock) -> None:
-    throttle = Throttle(clock, free_attempts=1000)
+    throttle = Throttle(clock, ThrottleLimits(free_attempts=1000))
     for _ in range(21):
         throttle.record_failure()
     clock.advance(100)
@@ -147,7 +148,7 @@ def test_alarm_stays_quiet_while_the_count_stays_above_the_threshold(clock: Fake
 
 
 def test_old_failures_do_not_count_towards_the_alarm(clock: FakeClock) -> None:
-    throttle = Throttle(clock, free_attempts=1000)
+    throttle = Throttle(clock, ThrottleLimits(free_attempts=1000))
     alarms = []
     for _ in range(100):
         alarms.append(throttle.record_failure().alarm)
@@ -156,7 +157,7 @@ def test_old_failures_do_not_count_towards_the_alarm(clock: FakeClock) -> None:
 
 
 def test_success_does_not_reset_the_hourly_alarm_count(clock: FakeClock) -> None:
-    throttle = Throttle(clock, free_attempts=1000)
+    throttle = Throttle(clock, ThrottleLimits(free_attempts=1000))
     for _ in range(20):
         throttle.record_failure()
         throttle.record_success()
@@ -177,26 +178,127 @@ def test_state_survives_a_restart_through_json(clock: FakeClock) -> None:
     assert [restored.record_failure().locked_for for _ in range(2)] == [0, 120]
 
 
-def test_a_lockout_survives_a_restart(clock: FakeClock) -> None:
-    throttle = Throttle(clock)
+def test_a_lockout_goes_on_across_a_restart_in_the_same_boot(clock: FakeClock) -> None:
+    throttle = Throttle(clock, boot="boot-1")
+    fail_until_locked(throttle, clock)
+    saved = json.loads(json.dumps(throttle.to_state()))
+    clock.advance(12)  # the daemon restarts; the monotonic clock went on meanwhile
+    restored = Throttle.from_state(saved, clock, boot="boot-1")
+    assert restored.retry_after() == 18.0
+
+
+def test_a_reboot_neither_ends_a_lockout_nor_counts_the_time_the_kiosk_was_off(
+    clock: FakeClock,
+) -> None:
+    throttle = Throttle(clock, boot="boot-1")
     fail_until_locked(throttle, clock)
     clock.advance(12)
-    restored = Throttle.from_state(throttle.to_state(), clock)
+    saved = json.loads(json.dumps(throttle.to_state()))  # 18 s left when last saved
+    after_reboot = FakeClock(now=7.0)  # the monotonic clock starts again at boot
+    restored = Throttle.from_state(saved, after_reboot, boot="boot-2")
     assert restored.retry_after() == 18.0
+    assert restored.failures_in_row == 5
+
+
+def test_the_hourly_counts_keep_their_ages_across_a_reboot(clock: FakeClock) -> None:
+    throttle = Throttle(clock, ThrottleLimits(free_attempts=1000), boot="boot-1")
+    for _ in range(20):
+        throttle.record_failure()
+    clock.advance(600)
+    restored = Throttle.from_state(throttle.to_state(), FakeClock(now=3.0), boot="boot-2")
+    assert restored.record_failure().alarm is True  # the 21st within the hour
 
 
 def test_restored_state_takes_the_given_parameters(clock: FakeClock) -> None:
     throttle = Throttle(clock)
-    restored = Throttle.from_state(throttle.to_state(), clock, free_attempts=2)
+    restored = Throttle.from_state(throttle.to_state(), clock, ThrottleLimits(free_attempts=2))
     assert [restored.record_failure().locked_for for _ in range(2)] == [0, 30]
 
 
-def test_a_clock_set_back_cannot_lock_longer_than_the_maximum(clock: FakeClock) -> None:
-    throttle = Throttle(clock)
+def test_a_saved_lockout_never_exceeds_its_cap(clock: FakeClock) -> None:
+    throttle = Throttle(clock, boot="boot-1")
     fail_until_locked(throttle, clock)
-    clock.advance(-86_400)
-    restored = Throttle.from_state(throttle.to_state(), clock)
-    assert restored.retry_after() == 1800.0
+    state = throttle.to_state()
+    state["locked_until"] = clock() + 86_400  # a day ahead: no lockout lasts that long
+    assert Throttle.from_state(state, clock, boot="boot-1").retry_after() == 1800.0
+    assert Throttle.from_state(state, FakeClock(5.0), boot="boot-2").retry_after() == 1800.0
+
+
+def test_a_state_of_the_first_format_with_wall_clock_times_is_read(clock: FakeClock) -> None:
+    wall_now = time.time()
+    first_format = {"version": 1, "failures_in_row": 5, "since_lockout": 0, "lockouts": 1,
+                    "locked_until": wall_now + 20, "recent": [wall_now - 10] * 5,
+                    "alarm_armed": True}  # fmt: skip
+    restored = Throttle.from_state(first_format, clock, boot="boot-1")
+    assert 15 < restored.retry_after() <= 20
+    assert restored.failures_in_row == 5
+
+
+# -- the hourly limit and failures taken back ---------------------------------------------
+
+HOURLY = ThrottleLimits(failures_per_hour=10)
+
+
+def test_signing_in_between_guesses_does_not_get_past_the_hourly_limit(
+    clock: FakeClock,
+) -> None:
+    # A courier guessing a technician's PIN signs in as themselves whenever the next
+    # guess would start a lockout: the doubling never starts, the hourly limit does.
+    throttle = Throttle(clock, HOURLY)
+    guesses = 0
+    while throttle.retry_after() == 0:
+        if throttle.failures_in_row == 4:
+            throttle.record_success()
+        throttle.record_failure()
+        guesses += 1
+        clock.advance(2)
+    assert guesses == 10
+    assert throttle.retry_after() == 3600 - 20  # until the first guess is an hour old
+    clock.advance(throttle.retry_after())
+    assert throttle.record_failure().locked_for == pytest.approx(2.0)  # the next slot
+
+
+def test_reaching_the_hourly_limit_raises_the_alarm(clock: FakeClock) -> None:
+    throttle = Throttle(clock, HOURLY)
+    alarms = []
+    for _ in range(10):
+        throttle.record_success()
+        alarms.append(throttle.record_failure().alarm)
+        clock.advance(60)
+    assert alarms == [False] * 9 + [True]
+
+
+def test_refusals_count_towards_the_alarm_but_not_the_hourly_limit(clock: FakeClock) -> None:
+    throttle = Throttle(clock, HOURLY)
+    fail_until_locked(throttle, clock)  # 5 failures
+    assert [throttle.record_refusal() for _ in range(16)] == [False] * 15 + [True]
+    clock.advance(throttle.retry_after())
+    assert [throttle.record_failure().locked_for for _ in range(4)] == [0, 0, 0, 0]
+
+
+def test_a_failure_taken_back_frees_its_place_and_lifts_the_lockout_it_started(
+    clock: FakeClock,
+) -> None:
+    throttle = Throttle(clock)
+    for _ in range(4):
+        throttle.record_failure()
+    fifth = throttle.record_failure()  # counted before its check: it locks the keypad
+    assert throttle.retry_after() == 30.0
+    throttle.withdraw(fifth)  # the check found it right
+    assert throttle.retry_after() == 0.0
+    assert throttle.failures_in_row == 0
+    alarms = [throttle.record_failure().alarm for _ in range(17)]
+    assert alarms.index(True) == 16  # the 21st of the hour: the fifth was none
+
+
+def test_a_failure_taken_back_leaves_a_lockout_another_one_started(clock: FakeClock) -> None:
+    throttle = Throttle(clock)
+    for _ in range(3):
+        throttle.record_failure()
+    fourth, fifth = throttle.record_failure(), throttle.record_failure()
+    assert fifth.locked_for == 30.0
+    throttle.withdraw(fourth)
+    assert throttle.retry_after() == 30.0
 
 
 @pytest.mark.parametrize(
@@ -238,6 +340,6 @@ def test_unreadable_state_is_refused(clock: FakeClock, state: dict[str, object])
         {"alarm_per_hour": 0},
     ],
 )
-def test_nonsense_parameters_are_refused(clock: FakeClock, params: dict[str, float]) -> None:
+def test_nonsense_parameters_are_refused(params: dict[str, float]) -> None:
     with pytest.raises(ValueError):
-        Throttle(clock, **params)  # type: ignore[arg-type]
+        ThrottleLimits(**params)  # type: ignore[arg-type]
