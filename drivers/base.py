@@ -286,10 +286,11 @@ def driver_class(name: str) -> type[Driver]:
         raise UnknownDriver(f"unknown driver {name!r} (known: {known})") from None
     module_name, _, class_name = target.partition(":")
     try:
-        module = importlib.import_module(module_name)
+        # A package may import its driver on first use (drivers.gpio): a missing library
+        # shows at getattr then.
+        cls: type[Driver] = getattr(importlib.import_module(module_name), class_name)
     except ImportError as exc:
         raise DriverError(name, f"driver cannot be loaded: {exc}") from exc
-    cls: type[Driver] = getattr(module, class_name)
     return cls
 
 

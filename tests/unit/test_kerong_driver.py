@@ -18,7 +18,7 @@ import serial
 from drivers.base import BoardSpec, ChannelSpec, DoorState, create_driver
 from drivers.errors import BoardOffline, DriverError
 from drivers.kerong import KerongDriver
-from drivers.kerong_bus import bus_users
+from drivers.kerong.bus import bus_users
 from hw_sim.kerong_emu import KerongBusEmulator, encode_status_reply
 from hw_sim.model import Bank
 from hw_sim.pty_link import PtyLink

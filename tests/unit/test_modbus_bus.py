@@ -17,7 +17,7 @@ import pytest
 from drivers.base import BoardSpec, ChannelSpec, DoorState, create_driver
 from drivers.errors import BoardOffline, DriverError
 from drivers.modbus import ModbusRelayDriver
-from drivers.modbus_bus import bus_users
+from drivers.modbus.bus import bus_users
 from hw_sim.modbus_emu import ModbusBusEmulator, ModbusRelayEmulator
 from hw_sim.model import Bank
 

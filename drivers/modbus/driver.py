@@ -27,7 +27,7 @@ over FC02, from this board or from ``input_address``; ``"none"``: no door inputs
 input level that means "door closed"), ``rs485`` (kernel RS-485 mode, off).
 
 Several boards on one port (two relay boards and an input board on one RS-485 bus) share
-one :class:`~drivers.modbus_bus.ModbusBus`: one pymodbus client, one lock. Each
+one :class:`~drivers.modbus.bus.ModbusBus`: one pymodbus client, one lock. Each
 exchange holds the bus, so frames of different boards never interleave, and the waits
 between retries leave the bus to the others. Every board on a port needs the same
 ``baud`` and ``rs485``, and addresses no other board on it uses.
@@ -70,8 +70,8 @@ from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOEx
 from drivers.base import BoardSpec, BusClaim, ChannelReading, DoorState, Driver
 from drivers.budget import ReadBudget
 from drivers.errors import BoardOffline, DriverError
-from drivers.modbus_bus import ModbusBus, PortRefused, attach_bus, detach_bus, read_until
-from drivers.modbus_frames import (
+from drivers.modbus.bus import ModbusBus, PortRefused, attach_bus, detach_bus, read_until
+from drivers.modbus.frames import (
     FC_READ_COILS,
     FC_READ_INPUTS,
     FC_WRITE_COIL,

@@ -36,7 +36,7 @@ from pymodbus.client import ModbusSerialClient
 from pymodbus.framer import FramerType
 
 from drivers.base import port_key
-from drivers.modbus_frames import (
+from drivers.modbus.frames import (
     ADDRESS_REGISTER,
     read_register_frame,
     register_reply_from,

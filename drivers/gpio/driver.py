@@ -5,7 +5,7 @@ solenoid, with a flyback diode across the coil) and one :class:`gpiozero.Digital
 per door sensor (a reed switch or the lock's own feedback switch), plus an optional
 item sensor per compartment. Pins are BCM numbers.
 
-Options (``[[boards]]`` keys; :mod:`drivers.gpio_layout` checks them; per-lock lists
+Options (``[[boards]]`` keys; :mod:`drivers.gpio.layout` checks them; per-lock lists
 are indexed by lock number - 1)::
 
     lock_pins           [17, 27, 22, 23]  one output per lock; the board has len(lock_pins) locks
@@ -70,10 +70,9 @@ from gpiozero import (  # type: ignore[import-untyped]
     DigitalOutputDevice,
 )
 
-from drivers import gpio_layout
 from drivers.base import BoardSpec, ChannelReading, DoorState, Driver
 from drivers.errors import DriverError
-from drivers.gpio_layout import PIN_FACTORIES, GpioLayout
+from drivers.gpio.layout import OPTIONS, PIN_FACTORIES, GpioLayout
 from drivers.safety import MAX_PULSE_S
 from drivers.watchdog import OutputWatchdog
 
@@ -90,7 +89,7 @@ _FACTORY_LOCK = threading.Lock()
 class GpioDriver(Driver):
     """Locks and sensors on the Pi's own GPIO pins, through gpiozero."""
 
-    OPTIONS: ClassVar[dict[str, tuple[type, object]]] = gpio_layout.OPTIONS
+    OPTIONS: ClassVar[dict[str, tuple[type, object]]] = OPTIONS
 
     board_times_pulse = False
 

@@ -1,8 +1,8 @@
 """The Kerong KR-CU driver: one CU16 board (16 locks) on an RS-485 bus, over pyserial.
 
-Frames are in :mod:`drivers.kerong_frames`; a board's exchanges (retries, reopens,
-counters) in :mod:`drivers.kerong_link`; boards on one port share a
-:class:`~drivers.kerong_bus.KerongBus`. Golden frames (``shared/HARDWARE.md``)::
+Frames are in :mod:`drivers.kerong.frames`; a board's exchanges (retries, reopens,
+counters) in :mod:`drivers.kerong.link`; boards on one port share a
+:class:`~drivers.kerong.bus.KerongBus`. Golden frames (``shared/HARDWARE.md``)::
 
     status, board 0          02 00 30 03 35
     unlock lock 5, board 1   02 14 31 03 4A
@@ -58,15 +58,15 @@ from typing import Any, ClassVar
 
 from drivers.base import BoardSpec, BusClaim, ChannelReading, DoorState, Driver
 from drivers.errors import DriverError
-from drivers.kerong_bus import KerongBus
-from drivers.kerong_frames import (
+from drivers.kerong.bus import KerongBus
+from drivers.kerong.frames import (
     LOCKS_PER_BOARD,
     MAX_ADDRESS,
     StatusReply,
     decode_status_reply,
     status_request,
 )
-from drivers.kerong_link import ERROR_KINDS, KerongLink
+from drivers.kerong.link import ERROR_KINDS, KerongLink
 
 __all__ = ["ERROR_KINDS", "KerongBus", "KerongDriver", "readings_from_reply"]
 

@@ -1,7 +1,7 @@
 """One Kerong board's exchanges on its bus: requests, replies, retries, reopens.
 
 :class:`KerongLink` is the wire side of :class:`~drivers.kerong.KerongDriver`: it sends
-a board's frames on the :class:`~drivers.kerong_bus.KerongBus` it shares with the other
+a board's frames on the :class:`~drivers.kerong.bus.KerongBus` it shares with the other
 boards of the port, waits for the reply of its address (skipping noise, and another
 board's late reply), retries with growing waits (or, within a poll's budget, with a short
 gap: :mod:`drivers.budget`), flushes and reopens a port that heard nothing (the field's
@@ -22,8 +22,8 @@ import serial
 
 from drivers.budget import ReadBudget
 from drivers.errors import BoardOffline, DriverError
-from drivers.kerong_bus import SERIAL_ERRORS, KerongBus, attach_bus, detach_bus
-from drivers.kerong_frames import (
+from drivers.kerong.bus import SERIAL_ERRORS, KerongBus, attach_bus, detach_bus
+from drivers.kerong.frames import (
     MAX_ADDRESS,
     STATUS_REPLY_LEN,
     BadAddress,
