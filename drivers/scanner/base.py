@@ -34,18 +34,18 @@ class Scanner(threading.Thread):
         super().__init__(name=f"scanner-{self.kind}", daemon=True)
         self.device = device
         self.on_scan = on_scan
-        self._stop = threading.Event()
+        self._stopping = threading.Event()
         self.scans = 0
 
     def run(self) -> None:
         delay = 0.5
-        while not self._stop.is_set():
+        while not self._stopping.is_set():
             try:
                 self.read_scans()
                 delay = 0.5
             except Exception as exc:  # unplugged, permission, ...: retry later
                 log.warning("scanner %s: %s; retrying in %.0f s", self.device, exc, delay)
-            self._stop.wait(delay)
+            self._stopping.wait(delay)
             delay = min(delay * 2, 30.0)
 
     def deliver(self, text: str) -> None:
@@ -63,4 +63,4 @@ class Scanner(threading.Thread):
         raise NotImplementedError
 
     def stop(self) -> None:
-        self._stop.set()
+        self._stopping.set()

@@ -23,7 +23,7 @@ class SerialScanner(Scanner):
             raise DriverError("scanner", "the serial scanner needs: pip install pyserial") from exc
         with serial.serial_for_url(self.device, self.baud, timeout=0.5) as port:
             buffer = b""
-            while not self._stop.is_set():
+            while not self._stopping.is_set():
                 buffer += port.read(256)
                 while b"\n" in buffer or b"\r" in buffer:
                     cut = min(i for i in (buffer.find(b"\n"), buffer.find(b"\r")) if i >= 0)

@@ -33,7 +33,7 @@ class EvdevScanner(Scanner):
         mapper = KeyMapper()
         try:
             for event in device.read_loop():
-                if self._stop.is_set():
+                if self._stopping.is_set():
                     return
                 if event.type == EV_KEY:
                     text = mapper.feed(event.code, event.value)
