@@ -277,7 +277,9 @@ class GpioDriver(Driver):
         output = self._outputs.get(lock)
         if output is None:
             count = len(self.layout.lock_pins)
-            raise DriverError(self.name, f"no lock {lock} on this board (locks 1-{count})")
+            raise DriverError(
+                self.name, f"no lock {lock} on this board (locks 1-{count})", channel=lock
+            )
         return output
 
     def _reading(self, lock: int) -> ChannelReading:
@@ -305,7 +307,7 @@ class GpioDriver(Driver):
         try:
             output.on()
         except Exception as exc:
-            error = self._error(f"lock {lock} not switched on: {_describe(exc)}")
+            error = self._error(f"lock {lock} not switched on: {_describe(exc)}", lock)
             try:
                 output.off()
             except Exception:  # in doubt: the watchdog stays armed and keeps trying
@@ -324,7 +326,9 @@ class GpioDriver(Driver):
                 try:
                     output.off()
                 except Exception as exc:
-                    ending.error = self._error(f"lock {lock} not switched off: {_describe(exc)}")
+                    ending.error = self._error(
+                        f"lock {lock} not switched off: {_describe(exc)}", lock
+                    )
                     return
                 self._disarm(lock)
         finally:
@@ -348,10 +352,10 @@ class GpioDriver(Driver):
         if self._watchdog is not None:
             self._watchdog.disarm(lock)
 
-    def _error(self, message: str) -> DriverError:
+    def _error(self, message: str, lock: int | None = None) -> DriverError:
         self._counts["errors"] += 1
         self._last_error = message
-        return DriverError(self.name, message)
+        return DriverError(self.name, message, channel=lock)
 
 
 class _Ending:

@@ -164,7 +164,9 @@ class KerongDriver(Driver):
         have fired). Whether the door opened is for polling to say.
         """
         if lock not in self._locks:
-            raise DriverError(self.name, f"no lock {lock} on this board (wired: {self._locks})")
+            raise DriverError(
+                self.name, f"no lock {lock} on this board (wired: {self._locks})", channel=lock
+            )
         self._link.unlock(lock)
 
     @property
@@ -229,7 +231,9 @@ class KerongDriver(Driver):
     def pulse_channel(self, channel: int, seconds: float) -> None:
         """Like :meth:`pulse`, for any of the 16 channels, wired in the config or not."""
         if channel not in _ALL_LOCKS:
-            raise DriverError(self.name, f"no channel {channel} on a CU16 (1..{LOCKS_PER_BOARD})")
+            raise DriverError(
+                self.name, f"no channel {channel} on a CU16 (1..{LOCKS_PER_BOARD})", channel=channel
+            )
         self._link.unlock(channel)
 
     def scan_bus(self) -> list[int]:

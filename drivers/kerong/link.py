@@ -195,7 +195,9 @@ class KerongLink:
             except SERIAL_ERRORS as exc:
                 self._count_error("io", str(exc))
                 self._is_stuck = True  # reopen before the next exchange
-                raise BoardOffline(self.name, f"unlock of lock {lock} not sent: {exc}") from exc
+                raise BoardOffline(
+                    self.name, f"unlock of lock {lock} not sent: {exc}", channel=lock
+                ) from exc
         if reply is not None:
             self._seen()
         if heard:
@@ -207,7 +209,9 @@ class KerongLink:
             self.exchange(status_request(self.address), self.timeout_s)
         except BoardOffline as exc:
             raise BoardOffline(
-                self.name, f"no answer after the unlock of lock {lock}; it may not have fired"
+                self.name,
+                f"no answer after the unlock of lock {lock}; it may not have fired",
+                channel=lock,
             ) from exc
 
     def _attempt(self, bus: KerongBus, request: bytes, timeout_s: float) -> StatusReply:

@@ -230,14 +230,14 @@ class ModbusRelayDriver(Driver):
             except BoardOffline:
                 raise
             except DriverError as exc:
-                failures.append(str(exc).removeprefix(f"board {self.name!r}: "))
+                failures.append(exc.reason)
         if failures:
             raise DriverError(self.name, "; ".join(failures))
 
     def pulse(self, lock: int, seconds: float) -> None:
         """Send the flash command for ``lock`` and check the echo; returns at once."""
         if lock not in self._locks:
-            raise DriverError(self.name, f"no lock {lock} on this board")
+            raise DriverError(self.name, f"no lock {lock} on this board", channel=lock)
         self._flash(lock, seconds)
 
     def pulse_length(self, seconds: float) -> float:
@@ -253,7 +253,7 @@ class ModbusRelayDriver(Driver):
             return elapsed + on_s <= MAX_PULSE_S
 
         what = self._at(f"flash lock {lock}")
-        self._exchange(what, self._send_raw(frame), may_retry=within_cap)
+        self._exchange(what, self._send_raw(frame), may_retry=within_cap, channel=lock)
         self._counters.pulses += 1
 
     def read(self) -> dict[int, ChannelReading]:
@@ -310,7 +310,9 @@ class ModbusRelayDriver(Driver):
     def pulse_channel(self, channel: int, seconds: float) -> None:
         """Like :meth:`pulse`, for any of the 8 relays, wired in the config or not."""
         if channel not in _ALL_LOCKS:
-            raise DriverError(self.name, f"no channel {channel} on this board (1..{RELAYS})")
+            raise DriverError(
+                self.name, f"no channel {channel} on this board (1..{RELAYS})", channel=channel
+            )
         self._flash(channel, seconds)
 
     def scan_bus(self, addresses: Iterable[int] = SCAN_ADDRESSES) -> list[int]:
@@ -346,7 +348,9 @@ class ModbusRelayDriver(Driver):
         *,
         may_retry: Callable[[float], bool] = lambda elapsed: True,
         budget: ReadBudget | None = None,
+        channel: int | None = None,
     ) -> _T:
+        """``attempt`` with retries; its final failure names ``what`` (and ``channel``)."""
         bus = self._bus
         if bus is None:
             raise BoardOffline(self.name, "not open")
@@ -369,18 +373,20 @@ class ModbusRelayDriver(Driver):
                 error = exc
                 continue
             except ModbusExceptionReply as exc:
-                refused = ModbusExceptionReply(self.name, f"{what}: {_reason(exc)}", exc.code)
+                refused = ModbusExceptionReply(
+                    self.name, f"{what}: {exc.reason}", exc.code, channel=channel
+                )
                 self._counters.last_error = str(refused)
                 raise refused from None
             self._counters.replies += 1
             self._counters.last_seen = time.time()
             return result
         tried = f"{attempts} attempt{'s' if attempts > 1 else ''}"
-        context = f"{what}: {_reason(error)} ({tried})"
+        context = f"{what}: {error.reason} ({tried})"
         final = (
-            BadReply(self.name, context, error.kind)
+            BadReply(self.name, context, error.kind, channel=channel)
             if isinstance(error, BadReply)
-            else BoardOffline(self.name, context)
+            else BoardOffline(self.name, context, channel=channel)
         )
         self._counters.last_error = str(final)
         raise final
@@ -497,7 +503,3 @@ class ModbusRelayDriver(Driver):
             return door_readings(reply, self.input_address, locks, self.closed_level, self.name)
 
         return attempt
-
-
-def _reason(error: DriverError) -> str:
-    return str(error).removeprefix(f"board {error.board!r}: ")
