@@ -200,22 +200,11 @@ class KerongDriver(Driver):
         return readings_from_reply(reply, self._locks, self.closed_bit, self.item_sensors)
 
     def stats(self) -> dict[str, Any]:
-        """``frames_sent``, ``replies_ok``, ``errors`` by kind (timeout, checksum,
-        framing, io), ``retries``, ``reopens``, ``last_seen`` (wall time or ``None``),
-        ``last_error``, and where the board is (``port``, ``address``, ``baud``)."""
-        c = self._link.counters
-        return {
-            "port": self.port,
-            "address": self.address,
-            "baud": self.baud,
-            "frames_sent": c.frames_sent,
-            "replies_ok": c.replies_ok,
-            "errors": dict(c.errors),
-            "retries": c.retries,
-            "reopens": c.reopens,
-            "last_seen": c.last_seen,
-            "last_error": c.last_error,
-        }
+        """Where the board is (``port``, ``address``, ``baud``) and its
+        :class:`~drivers.counters.BusCounters`, errors by :data:`ERROR_KINDS` (a
+        reopen is the "stuck busy" cure)."""
+        where = {"port": self.port, "address": self.address, "baud": self.baud}
+        return {**where, **self._link.counters.stats()}
 
     # -- the technician's tools -----------------------------------------------------
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import serial
 
 from drivers.budget import ReadBudget
+from drivers.counters import BusCounters
 from drivers.errors import BoardOffline, DriverError
 from drivers.kerong.bus import SERIAL_ERRORS, KerongBus, attach_bus, detach_bus
 from drivers.kerong.frames import (
@@ -36,11 +37,13 @@ from drivers.kerong.frames import (
     unlock_request,
 )
 
-__all__ = ["ERROR_KINDS", "Counters", "KerongLink"]
+__all__ = ["ERROR_KINDS", "KerongLink"]
 
 log = logging.getLogger(__name__)
 
 ERROR_KINDS = ("timeout", "checksum", "framing", "io")
+"""How a Kerong exchange fails: no (whole) reply in time, a reply with a wrong checksum,
+one that is not a status reply of this board, an error of the port itself."""
 _FIRST_WAIT_S = 0.02
 _POLL_GAP_S = 0.002  # between a poll's attempts: the line turned round, the lock let go
 _MAX_WAIT_S = 0.16
@@ -60,17 +63,6 @@ class Failure(Exception):
 
 
 @dataclass
-class Counters:
-    frames_sent: int = 0
-    replies_ok: int = 0
-    retries: int = 0
-    reopens: int = 0
-    errors: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ERROR_KINDS, 0))
-    last_seen: float | None = None
-    last_error: str | None = None
-
-
-@dataclass
 class KerongLink:
     """Board ``name`` at ``address`` on ``port``; see the module docstring."""
 
@@ -81,7 +73,7 @@ class KerongLink:
     timeout_s: float
     retries: int
     rs485: bool
-    counters: Counters = field(default_factory=Counters)
+    counters: BusCounters = field(default_factory=lambda: BusCounters(ERROR_KINDS))
     _bus: KerongBus | None = None
     _is_stuck: bool = False  # the last attempt heard nothing: reopen before the next
 
@@ -199,8 +191,9 @@ class KerongLink:
                     self.name, f"unlock of lock {lock} not sent: {exc}", channel=lock
                 ) from exc
         if reply is not None:
-            self._seen()
+            self.counters.answered()
         if heard:
+            self.counters.pulses += 1
             return
         try:
             # One time-out's worth of asking, not the retry schedule: the polls that
@@ -213,6 +206,7 @@ class KerongLink:
                 f"no answer after the unlock of lock {lock}; it may not have fired",
                 channel=lock,
             ) from exc
+        self.counters.pulses += 1
 
     def _attempt(self, bus: KerongBus, request: bytes, timeout_s: float) -> StatusReply:
         try:
@@ -221,7 +215,7 @@ class KerongLink:
             self._count_error("io", str(exc))
             raise Failure(f"serial error: {exc}", stuck=True) from exc
         if reply is not None:
-            self._seen()
+            self.counters.answered()
             return reply
         if rejected is not None:
             self._count_error(rejected.kind, str(rejected))
@@ -298,13 +292,8 @@ class KerongLink:
             raise DriverError(self.name, "not open")
         return bus
 
-    def _seen(self) -> None:
-        self.counters.replies_ok += 1
-        self.counters.last_seen = time.time()
-
     def _count_error(self, kind: str, message: str) -> None:
-        self.counters.errors[kind] += 1
-        self.counters.last_error = f"{kind}: {message}"
+        self.counters.failed(kind, f"{kind}: {message}")
 
     def _open_error(self, exc: Exception) -> DriverError:
         if isinstance(exc, ValueError) and self.rs485:

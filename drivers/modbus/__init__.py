@@ -7,6 +7,6 @@ of a bus share; :mod:`~drivers.modbus.frames` the framing, pure.
 
 from __future__ import annotations
 
-from drivers.modbus.driver import BadReply, ModbusExceptionReply, ModbusRelayDriver
+from drivers.modbus.driver import ERROR_KINDS, BadReply, ModbusExceptionReply, ModbusRelayDriver
 
-__all__ = ["BadReply", "ModbusExceptionReply", "ModbusRelayDriver"]
+__all__ = ["ERROR_KINDS", "BadReply", "ModbusExceptionReply", "ModbusRelayDriver"]

@@ -88,6 +88,11 @@ class ModbusBus:
             port.timeout = timeout_s  # and pyserial's, for a reply that stops half-way
         return client
 
+    @property
+    def is_lost(self) -> bool:
+        """Whether pymodbus closed the port after an I/O error (:meth:`client` reopens it)."""
+        return self._client is not None and not self._client.connected
+
     def wait_quiet(self) -> None:
         """Sleep until the silence after the bus's last frame has passed."""
         wait = self.quiet_at - time.monotonic()

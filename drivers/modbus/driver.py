@@ -60,7 +60,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
 import serial
@@ -69,6 +68,7 @@ from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOEx
 
 from drivers.base import BoardSpec, BusClaim, ChannelReading, DoorState, Driver
 from drivers.budget import ReadBudget
+from drivers.counters import BusCounters
 from drivers.errors import BoardOffline, DriverError
 from drivers.modbus.bus import ModbusBus, PortRefused, attach_bus, detach_bus, read_until
 from drivers.modbus.frames import (
@@ -90,7 +90,7 @@ from drivers.modbus.frames import (
 )
 from drivers.safety import MAX_PULSE_S
 
-__all__ = ["BadReply", "ModbusExceptionReply", "ModbusRelayDriver"]
+__all__ = ["ERROR_KINDS", "BadReply", "ModbusExceptionReply", "ModbusRelayDriver"]
 
 _T = TypeVar("_T")
 
@@ -105,15 +105,9 @@ _ALL_LOCKS = tuple(range(1, RELAYS + 1))
 _INPUTS = ("self", "none")
 
 
-@dataclass
-class _Counters:
-    frames: int = 0
-    replies: int = 0
-    retries: int = 0
-    pulses: int = 0
-    errors: dict[str, int] = field(default_factory=dict)
-    last_seen: float | None = None
-    last_error: str | None = None
+ERROR_KINDS = ("timeout", "crc", "bad_reply", "exception", "port")
+"""How a Modbus exchange fails: no reply in time, a damaged or garbled reply, a reply
+that does not answer the request, a Modbus exception response, an error of the port."""
 
 
 class ModbusRelayDriver(Driver):
@@ -149,7 +143,7 @@ class ModbusRelayDriver(Driver):
         self._bus: ModbusBus | None = None  # shared with the other boards on the port
         self._rx_seen = False
         self._expect = (self.address, FC_READ_INPUTS)  # the reply _trace resyncs on
-        self._counters = _Counters()
+        self._counters = BusCounters(ERROR_KINDS)
 
     @property
     def bus(self) -> BusClaim:
@@ -283,19 +277,11 @@ class ModbusRelayDriver(Driver):
         return self._exchange(where, read_inputs, budget=budget)
 
     def stats(self) -> dict[str, Any]:
-        """``frames`` sent, good ``replies``, ``errors`` by kind (``timeout``, ``crc``,
-        ``exception``, ``bad_reply``, ``port``), ``retries``, ``pulses``, ``last_seen``
-        (wall-clock time of the last good reply) and ``last_error``."""
-        c = self._counters
-        return {
-            "frames": c.frames,
-            "replies": c.replies,
-            "errors": dict(c.errors),
-            "retries": c.retries,
-            "pulses": c.pulses,
-            "last_seen": c.last_seen,
-            "last_error": c.last_error,
-        }
+        """Where the board is (``port``, ``address``, ``baud``) and its
+        :class:`~drivers.counters.BusCounters`, errors by :data:`ERROR_KINDS` (a
+        reopen: the port pymodbus closed after an I/O error, opened again)."""
+        where = {"port": self.port, "address": self.address, "baud": self.baud}
+        return {**where, **self._counters.stats()}
 
     # -- the technician's tools ---------------------------------------------------------
 
@@ -378,8 +364,7 @@ class ModbusRelayDriver(Driver):
                 )
                 self._counters.last_error = str(refused)
                 raise refused from None
-            self._counters.replies += 1
-            self._counters.last_seen = time.time()
+            self._counters.answered()
             return result
         tried = f"{attempts} attempt{'s' if attempts > 1 else ''}"
         context = f"{what}: {error.reason} ({tried})"
@@ -400,10 +385,13 @@ class ModbusRelayDriver(Driver):
             # A poll's budget counts from when the bus is ours: waiting for another
             # board's exchange must not cost this board its answer.
             timeout_s = self.timeout_s if budget is None else budget.timeout(self.timeout_s)
+            reopening = bus.is_lost
             try:
                 client = bus.client(timeout_s)
             except PortRefused as exc:
                 raise self._count("port", BoardOffline(self.name, str(exc))) from exc
+            if reopening:
+                self._counters.reopens += 1
             bus.tracer = self._trace
             try:
                 return self._attempt_on_wire(bus, client, attempt)
@@ -419,7 +407,7 @@ class ModbusRelayDriver(Driver):
         """One request and its reply; the caller holds the bus."""
         bus.wait_quiet()
         self._rx_seen = False
-        self._counters.frames += 1
+        self._counters.frames_sent += 1
         try:
             return attempt(client)
         except ModbusExceptionReply as exc:
@@ -444,8 +432,7 @@ class ModbusRelayDriver(Driver):
         return f"{what} at address {address or self.address}"
 
     def _count(self, kind: str, error: DriverError) -> DriverError:
-        self._counters.errors[kind] = self._counters.errors.get(kind, 0) + 1
-        self._counters.last_error = str(error)
+        self._counters.failed(kind, str(error))
         return error
 
     def _trace(self, sending: bool, data: bytes) -> bytes:

@@ -16,7 +16,7 @@ import pytest
 
 from drivers.base import BoardSpec, ChannelSpec, DoorState, create_driver
 from drivers.errors import BoardOffline, DriverError
-from drivers.modbus import ModbusRelayDriver
+from drivers.modbus import ERROR_KINDS, ModbusRelayDriver
 from drivers.modbus.bus import bus_users
 from hw_sim.modbus_emu import ModbusBusEmulator, ModbusRelayEmulator
 from hw_sim.model import Bank
@@ -118,7 +118,7 @@ def test_polling_one_board_while_firing_the_other_never_garbles_a_frame(
         stop.set()
         poller.join()
     assert reads > 0
-    assert upper.stats()["errors"] == lower.stats()["errors"] == {}
+    assert upper.stats()["errors"] == lower.stats()["errors"] == dict.fromkeys(ERROR_KINDS, 0)
     assert [board.counters.crc_errors for board in bus.boards] == [0, 0]
     assert sum(board.counters.flashes for board in bus.boards) == 12  # every flash arrived
     counts = bank.fire_counts()
