@@ -4,7 +4,7 @@
 a board's frames on the :class:`~drivers.kerong.bus.KerongBus` it shares with the other
 boards of the port, waits for the reply of its address (skipping noise, and another
 board's late reply), retries with growing waits (or, within a poll's budget, with a short
-gap: :mod:`drivers.budget`), flushes and reopens a port that heard nothing (the field's
+gap: :mod:`drivers.retry`), flushes and reopens a port that heard nothing (the field's
 "stuck busy" cure) and counts what happened. What the replies mean (doors, items) and
 what may be asked of a board is the driver's.
 
@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from functools import partial
 
 import serial
 
@@ -36,6 +37,7 @@ from drivers.kerong.frames import (
     status_request,
     unlock_request,
 )
+from drivers.retry import Backoff, Exhausted, retry
 
 __all__ = ["ERROR_KINDS", "KerongLink"]
 
@@ -44,9 +46,9 @@ log = logging.getLogger(__name__)
 ERROR_KINDS = ("timeout", "checksum", "framing", "io")
 """How a Kerong exchange fails: no (whole) reply in time, a reply with a wrong checksum,
 one that is not a status reply of this board, an error of the port itself."""
-_FIRST_WAIT_S = 0.02
-_POLL_GAP_S = 0.002  # between a poll's attempts: the line turned round, the lock let go
-_MAX_WAIT_S = 0.16
+BACKOFF = Backoff(first_s=0.02, max_s=0.16)
+"""Between an exchange's attempts: 20, 40, 80, 160, 160 ms ... (a poll's: 2 ms)."""
+_AT_ONCE = Backoff(first_s=0.0)
 _REPLY_MARGIN_S = 0.005
 _REQUEST_LEN = 5
 
@@ -60,6 +62,10 @@ class Failure(Exception):
     def __init__(self, message: str, stuck: bool) -> None:
         super().__init__(message)
         self.stuck = stuck
+
+
+class Garbled(Exception):
+    """Bytes came back from a bus scan's probe, but no valid reply."""
 
 
 @dataclass
@@ -105,14 +111,16 @@ class KerongLink:
         return [address for address in range(MAX_ADDRESS + 1) if self._answers(bus, address)]
 
     def _answers(self, bus: KerongBus, address: int) -> bool:
-        for _attempt in range(2):  # a second try only after a garbled answer
-            replied, heard = self._probe(bus, address)
-            if replied or not heard:
-                return replied
-        return False
+        # Asked a second time only after a garbled answer: silence is an answer here.
+        try:
+            probe = partial(self._probe, bus, address)
+            return retry(probe, retries=1, backoff=_AT_ONCE, retry_on=(Garbled,), counters=None)
+        except Exhausted:
+            return False
 
-    def _probe(self, bus: KerongBus, address: int) -> tuple[bool, bool]:
-        """One status exchange with ``address``: (a valid reply came, any byte came)."""
+    def _probe(self, bus: KerongBus, address: int) -> bool:
+        """One status exchange with ``address``: whether a valid reply came; raises
+        :class:`Garbled` when bytes came but no valid reply."""
         with bus.lock:
             if self._bus is not bus:
                 raise BoardOffline(self.name, "closed during the bus scan")
@@ -123,7 +131,9 @@ class KerongLink:
                 reply, _, heard = self._receive(ser, address)
             except SERIAL_ERRORS as exc:
                 raise BoardOffline(self.name, f"bus scan on {self.port} failed: {exc}") from exc
-        return reply is not None, heard
+        if reply is None and heard:
+            raise Garbled(f"garbled answer at address {address}")
+        return reply is not None
 
     def exchange(self, request: bytes, budget_s: float | None = None) -> StatusReply:
         """Send ``request`` until a valid status reply comes back, or raise BoardOffline.
@@ -137,36 +147,38 @@ class KerongLink:
         """
         bus = self.attached()
         budget = None if budget_s is None else ReadBudget(budget_s, self._least_s)
-        wait = _FIRST_WAIT_S if budget is None else _POLL_GAP_S
-        failure: Failure | None = None
-        attempts = 0
-        for attempt in range(self.retries + 1):
-            if attempt:
-                if budget is not None and not budget.allows(wait):
-                    break
-                self.counters.retries += 1
-                time.sleep(wait)
-                if budget is None:
-                    wait = min(wait * 2, _MAX_WAIT_S)
-            with bus.lock:
-                # A budget counts from when the bus is ours (drivers.budget).
-                timeout_s = self.timeout_s if budget is None else budget.timeout(self.timeout_s)
-                if self._is_stuck:
-                    self._reopen(bus)
-                attempts += 1
-                try:
-                    reply = self._attempt(bus, request, timeout_s)
-                except Failure as exc:
-                    failure = exc
-                    self._is_stuck = exc.stuck
-                    continue
-                self._is_stuck = False
-                return reply
-        raise BoardOffline(
-            self.name,
-            f"no valid reply from address {self.address} on {self.port} "
-            f"after {attempts} attempt{'s' if attempts > 1 else ''}: {failure}",
-        )
+        try:
+            return retry(
+                partial(self._exchange_once, bus, request, budget),
+                retries=self.retries,
+                backoff=BACKOFF,
+                retry_on=(Failure,),
+                counters=self.counters,
+                budget=budget,
+            )
+        except Exhausted as spent:
+            raise BoardOffline(
+                self.name,
+                f"no valid reply from address {self.address} on {self.port} "
+                f"after {spent.tried}: {spent.last}",
+            ) from None
+
+    def _exchange_once(
+        self, bus: KerongBus, request: bytes, budget: ReadBudget | None
+    ) -> StatusReply:
+        """One attempt of :meth:`exchange`, holding the bus; raises :class:`Failure`."""
+        with bus.lock:
+            # A budget counts from when the bus is ours (drivers.budget).
+            timeout_s = self.timeout_s if budget is None else budget.timeout(self.timeout_s)
+            if self._is_stuck:
+                self._reopen(bus)
+            try:
+                reply = self._attempt(bus, request, timeout_s)
+            except Failure as exc:
+                self._is_stuck = exc.stuck
+                raise
+            self._is_stuck = False
+            return reply
 
     @property
     def _least_s(self) -> float:

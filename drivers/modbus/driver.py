@@ -60,6 +60,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from functools import partial
 from typing import Any, ClassVar, TypeVar
 
 import serial
@@ -88,14 +89,16 @@ from drivers.modbus.frames import (
     frame_start,
     silence_s,
 )
+from drivers.retry import Backoff, Exhausted, retry
 from drivers.safety import MAX_PULSE_S
 
 __all__ = ["ERROR_KINDS", "BadReply", "ModbusExceptionReply", "ModbusRelayDriver"]
 
 _T = TypeVar("_T")
 
-_RETRY_WAIT_S = 0.02
-_POLL_GAP_S = 0.002  # between a poll's attempts: the silence after a frame comes on top
+BACKOFF = Backoff(first_s=0.02)
+"""Between a request's attempts: 20, 40, 80 ms ...; a poll's: 2 ms, and the silence after
+a frame comes on top."""
 _REPLY_MARGIN_S = 0.01  # for the board and the host (pymodbus looks for bytes every 4 chars)
 _POLL_BYTES = 8 + 6  # a read request and its reply (8 coils or inputs)
 SCAN_ADDRESSES = range(1, 33)
@@ -332,7 +335,7 @@ class ModbusRelayDriver(Driver):
         what: str,
         attempt: Callable[[ModbusSerialClient], _T],
         *,
-        may_retry: Callable[[float], bool] = lambda elapsed: True,
+        may_retry: Callable[[float], bool] | None = None,
         budget: ReadBudget | None = None,
         channel: int | None = None,
     ) -> _T:
@@ -340,41 +343,40 @@ class ModbusRelayDriver(Driver):
         bus = self._bus
         if bus is None:
             raise BoardOffline(self.name, "not open")
-        started = time.monotonic()
-        error: DriverError = BoardOffline(self.name, "no reply")
-        attempts = 0
-        while attempts <= self.retries:
-            if attempts:
-                wait = _RETRY_WAIT_S * 2 ** (attempts - 1) if budget is None else _POLL_GAP_S
-                if not may_retry(time.monotonic() - started) or (
-                    budget is not None and not budget.allows(wait)
-                ):
-                    break
-                self._counters.retries += 1
-                time.sleep(wait)
-            attempts += 1
-            try:
-                result = self._attempt(bus, attempt, budget)
-            except (BadReply, BoardOffline) as exc:
-                error = exc
-                continue
-            except ModbusExceptionReply as exc:
-                refused = ModbusExceptionReply(
-                    self.name, f"{what}: {exc.reason}", exc.code, channel=channel
-                )
-                self._counters.last_error = str(refused)
-                raise refused from None
-            self._counters.answered()
-            return result
-        tried = f"{attempts} attempt{'s' if attempts > 1 else ''}"
-        context = f"{what}: {error.reason} ({tried})"
+        try:
+            result = retry(
+                partial(self._attempt, bus, attempt, budget),
+                retries=self.retries,
+                backoff=BACKOFF,
+                retry_on=(BadReply, BoardOffline),
+                counters=self._counters,
+                budget=budget,
+                may_retry=may_retry,
+            )
+        except ModbusExceptionReply as exc:
+            refused = ModbusExceptionReply(
+                self.name, f"{what}: {exc.reason}", exc.code, channel=channel
+            )
+            self._counters.last_error = str(refused)
+            raise refused from None
+        except Exhausted as spent:
+            raise self._gave_up(what, spent, channel) from None
+        self._counters.answered()
+        return result
+
+    def _gave_up(self, what: str, spent: Exhausted, channel: int | None) -> DriverError:
+        """The error of a request none of whose attempts succeeded: of the last one's
+        kind, naming the request and how many attempts were made."""
+        last = spent.last
+        reason = last.reason if isinstance(last, DriverError) else str(last)
+        context = f"{what}: {reason} ({spent.tried})"
         final = (
-            BadReply(self.name, context, error.kind, channel=channel)
-            if isinstance(error, BadReply)
+            BadReply(self.name, context, last.kind, channel=channel)
+            if isinstance(last, BadReply)
             else BoardOffline(self.name, context, channel=channel)
         )
         self._counters.last_error = str(final)
-        raise final
+        return final
 
     def _attempt(
         self, bus: ModbusBus, attempt: Callable[[ModbusSerialClient], _T], budget: ReadBudget | None

@@ -18,11 +18,15 @@ import logging
 import threading
 from collections.abc import Callable
 
+from drivers.retry import Backoff
+
 __all__ = ["ScanCallback", "Scanner"]
 
 log = logging.getLogger(__name__)
 
 ScanCallback = Callable[[str], None]
+
+_REOPEN = Backoff(first_s=0.5, max_s=30.0)
 
 
 class Scanner(threading.Thread):
@@ -38,15 +42,17 @@ class Scanner(threading.Thread):
         self.scans = 0
 
     def run(self) -> None:
-        delay = 0.5
+        failures = 0
         while not self._stopping.is_set():
             try:
                 self.read_scans()
-                delay = 0.5
+                failures = 0
             except Exception as exc:  # unplugged, permission, ...: retry later
-                log.warning("scanner %s: %s; retrying in %.0f s", self.device, exc, delay)
-            self._stopping.wait(delay)
-            delay = min(delay * 2, 30.0)
+                failures += 1
+                log.warning(
+                    "scanner %s: %s; retrying in %.0f s", self.device, exc, _REOPEN.wait(failures)
+                )
+            self._stopping.wait(_REOPEN.wait(max(failures, 1)))
 
     def deliver(self, text: str) -> None:
         """Hand one scan, its line ending taken off, to ``on_scan``; an empty one is dropped."""
