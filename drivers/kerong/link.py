@@ -19,12 +19,10 @@ import time
 from dataclasses import dataclass, field
 from functools import partial
 
-import serial
-
 from drivers.budget import ReadBudget
 from drivers.counters import BusCounters
 from drivers.errors import BoardOffline, DriverError
-from drivers.kerong.bus import SERIAL_ERRORS, KerongBus, attach_bus, detach_bus
+from drivers.kerong.bus import KerongBus
 from drivers.kerong.frames import (
     MAX_ADDRESS,
     STATUS_REPLY_LEN,
@@ -38,6 +36,7 @@ from drivers.kerong.frames import (
     unlock_request,
 )
 from drivers.retry import Backoff, Exhausted, retry
+from drivers.shared_port import SERIAL_ERRORS, attach, detach
 
 __all__ = ["ERROR_KINDS", "KerongLink"]
 
@@ -68,7 +67,7 @@ class Garbled(Exception):
     """Bytes came back from a bus scan's probe, but no valid reply."""
 
 
-@dataclass
+@dataclass(eq=False)  # a user of its bus, known by identity
 class KerongLink:
     """Board ``name`` at ``address`` on ``port``; see the module docstring."""
 
@@ -88,14 +87,17 @@ class KerongLink:
         if self._bus is not None:
             return
         try:
-            bus = attach_bus(self.port, self.name, self.address, baud=self.baud, rs485=self.rs485)
+            bus = attach(
+                KerongBus, self.port, self, self.name, (self.address,), baud=self.baud,
+                rs485=self.rs485,
+            )  # fmt: skip
         except ValueError as exc:
             raise DriverError(self.name, str(exc)) from exc
         try:
             with bus.lock:
-                bus.connection(self.baud, self.timeout_s)
+                bus.connection(self.timeout_s)
         except SERIAL_ERRORS as exc:
-            detach_bus(bus, self.address)
+            detach(bus, self)
             raise self._open_error(exc) from exc
         self._bus = bus
 
@@ -103,7 +105,7 @@ class KerongLink:
         """Release the bus; the last board on it closes the port. Idempotent."""
         bus, self._bus = self._bus, None
         if bus is not None:
-            detach_bus(bus, self.address)
+            detach(bus, self)
 
     def scan(self) -> list[int]:
         """The addresses 0..15 that answer a status request on this bus."""
@@ -125,10 +127,9 @@ class KerongLink:
             if self._bus is not bus:
                 raise BoardOffline(self.name, "closed during the bus scan")
             try:
-                ser = bus.connection(self.baud, self.timeout_s)
-                ser.reset_input_buffer()
-                ser.write(status_request(address))
-                reply, _, heard = self._receive(ser, address)
+                bus.connection(self.timeout_s)
+                bus.write(status_request(address))
+                reply, _, heard = self._receive(bus, address)
             except SERIAL_ERRORS as exc:
                 raise BoardOffline(self.name, f"bus scan on {self.port} failed: {exc}") from exc
         if reply is None and heard:
@@ -194,8 +195,8 @@ class KerongLink:
                 self._reopen(bus)
                 self._is_stuck = False
             try:
-                ser = self._send(bus, unlock_request(self.address, lock))
-                reply, _, heard = self._receive(ser)
+                self._send(bus, unlock_request(self.address, lock))
+                reply, _, heard = self._receive(bus)
             except SERIAL_ERRORS as exc:
                 self._count_error("io", str(exc))
                 self._is_stuck = True  # reopen before the next exchange
@@ -222,7 +223,8 @@ class KerongLink:
 
     def _attempt(self, bus: KerongBus, request: bytes, timeout_s: float) -> StatusReply:
         try:
-            reply, rejected, heard = self._receive(self._send(bus, request), timeout_s=timeout_s)
+            self._send(bus, request)
+            reply, rejected, heard = self._receive(bus, timeout_s=timeout_s)
         except SERIAL_ERRORS as exc:
             self._count_error("io", str(exc))
             raise Failure(f"serial error: {exc}", stuck=True) from exc
@@ -236,16 +238,14 @@ class KerongLink:
         self._count_error("timeout", message)
         raise Failure(message, stuck=not heard)
 
-    def _send(self, bus: KerongBus, frame: bytes) -> serial.Serial:
+    def _send(self, bus: KerongBus, frame: bytes) -> None:
         """Flush what is left of earlier replies, then write ``frame``; caller holds the bus."""
-        ser = bus.connection(self.baud, self.timeout_s)
-        ser.reset_input_buffer()
-        ser.write(frame)
+        bus.connection(self.timeout_s)
+        bus.write(frame)
         self.counters.frames_sent += 1
-        return ser
 
     def _receive(
-        self, ser: serial.Serial, address: int | None = None, timeout_s: float | None = None
+        self, bus: KerongBus, address: int | None = None, timeout_s: float | None = None
     ) -> _Received:
         """Read until a valid status reply of this board (or of ``address``) or
         ``timeout_s`` (by default the board's option) has passed.
@@ -275,9 +275,7 @@ class KerongLink:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return None, rejected, heard
-            if ser.timeout is None or abs(ser.timeout - remaining) > 0.001:
-                ser.timeout = remaining
-            chunk = ser.read(max(1, STATUS_REPLY_LEN - len(buffer)))
+            chunk = bus.read(max(1, STATUS_REPLY_LEN - len(buffer)), remaining)
             heard = heard or bool(chunk)
             buffer += chunk
 
@@ -291,8 +289,8 @@ class KerongLink:
         bus = self.attached()
         with bus.lock:
             try:
-                frame = energise_time_request(self.address, energise_ms)
-                self._receive(self._send(bus, frame))
+                self._send(bus, energise_time_request(self.address, energise_ms))
+                self._receive(bus)
             except SERIAL_ERRORS as exc:
                 self._count_error("io", str(exc))
                 raise BoardOffline(self.name, f"energise time not sent: {exc}") from exc

@@ -71,7 +71,7 @@ from drivers.base import BoardSpec, BusClaim, ChannelReading, DoorState, Driver
 from drivers.budget import ReadBudget
 from drivers.counters import BusCounters
 from drivers.errors import BoardOffline, DriverError
-from drivers.modbus.bus import ModbusBus, PortRefused, attach_bus, detach_bus, read_until
+from drivers.modbus.bus import ModbusBus, PortRefused
 from drivers.modbus.frames import (
     FC_READ_COILS,
     FC_READ_INPUTS,
@@ -91,10 +91,13 @@ from drivers.modbus.frames import (
 )
 from drivers.retry import Backoff, Exhausted, retry
 from drivers.safety import MAX_PULSE_S
+from drivers.shared_port import attach, detach
 
 __all__ = ["ERROR_KINDS", "BadReply", "ModbusExceptionReply", "ModbusRelayDriver"]
 
 _T = TypeVar("_T")
+_Request = Callable[[ModbusBus, ModbusSerialClient], _T]
+"""One request's attempt on the wire: the bus is held, the client connected."""
 
 BACKOFF = Backoff(first_s=0.02)
 """Between a request's attempts: 20, 40, 80 ms ...; a poll's: 2 ms, and the silence after
@@ -186,8 +189,8 @@ class ModbusRelayDriver(Driver):
             return
         addresses = {self.address, self.input_address}
         try:
-            bus = attach_bus(
-                self.port, self, self.name, addresses, baud=self.baud, rs485=self.rs485
+            bus = attach(
+                ModbusBus, self.port, self, self.name, addresses, baud=self.baud, rs485=self.rs485
             )
         except ValueError as exc:
             raise DriverError(self.name, str(exc)) from exc
@@ -195,7 +198,7 @@ class ModbusRelayDriver(Driver):
             with bus.lock:
                 bus.client(self.timeout_s)
         except PortRefused as exc:
-            detach_bus(bus, self)
+            detach(bus, self)
             kind = DriverError if exc.rs485 else BoardOffline
             raise kind(self.name, str(exc)) from exc
         self._bus = bus
@@ -212,7 +215,7 @@ class ModbusRelayDriver(Driver):
         finally:
             bus, self._bus = self._bus, None
             if bus is not None:
-                detach_bus(bus, self)
+                detach(bus, self)
 
     # -- what the safety layer calls ------------------------------------------------------
 
@@ -333,7 +336,7 @@ class ModbusRelayDriver(Driver):
     def _exchange(
         self,
         what: str,
-        attempt: Callable[[ModbusSerialClient], _T],
+        attempt: _Request[_T],
         *,
         may_retry: Callable[[float], bool] | None = None,
         budget: ReadBudget | None = None,
@@ -378,9 +381,7 @@ class ModbusRelayDriver(Driver):
         self._counters.last_error = str(final)
         return final
 
-    def _attempt(
-        self, bus: ModbusBus, attempt: Callable[[ModbusSerialClient], _T], budget: ReadBudget | None
-    ) -> _T:
+    def _attempt(self, bus: ModbusBus, attempt: _Request[_T], budget: ReadBudget | None) -> _T:
         with bus.lock:
             if self._bus is not bus:  # closed meanwhile: the port must not be reopened
                 raise BoardOffline(self.name, "closed")
@@ -404,14 +405,14 @@ class ModbusRelayDriver(Driver):
         self,
         bus: ModbusBus,
         client: ModbusSerialClient,
-        attempt: Callable[[ModbusSerialClient], _T],
+        attempt: _Request[_T],
     ) -> _T:
         """One request and its reply; the caller holds the bus."""
         bus.wait_quiet()
         self._rx_seen = False
         self._counters.frames_sent += 1
         try:
-            return attempt(client)
+            return attempt(bus, client)
         except ModbusExceptionReply as exc:
             raise self._count("exception", exc) from None
         except BadReply as exc:
@@ -452,8 +453,8 @@ class ModbusRelayDriver(Driver):
 
     # -- the requests ---------------------------------------------------------------------
 
-    def _switch_off(self, relay: int) -> Callable[[ModbusSerialClient], None]:
-        def attempt(client: ModbusSerialClient) -> None:
+    def _switch_off(self, relay: int) -> _Request[None]:
+        def attempt(bus: ModbusBus, client: ModbusSerialClient) -> None:
             self._expect = (self.address, FC_WRITE_COIL)
             reply = client.write_coil(relay, False, device_id=self.address)
             check_response(reply, FC_WRITE_COIL, self.name)
@@ -462,20 +463,18 @@ class ModbusRelayDriver(Driver):
 
         return attempt
 
-    def _send_raw(self, frame: bytes) -> Callable[[ModbusSerialClient], None]:
-        def attempt(client: ModbusSerialClient) -> None:
-            port = client.socket
-            if port is None:
+    def _send_raw(self, frame: bytes) -> _Request[None]:
+        def attempt(bus: ModbusBus, client: ModbusSerialClient) -> None:
+            if not bus.is_open:
                 raise BoardOffline(self.name, "serial port closed")
-            port.reset_input_buffer()
-            port.write(frame)
-            echo = read_until(port, lambda got: echo_complete(frame, got), self.timeout_s)
+            bus.write(frame)
+            echo = bus.read_until(lambda got: echo_complete(frame, got), self.timeout_s)
             self._rx_seen = bool(echo)
             check_echo(frame, echo, self.name)
 
         return attempt
 
-    def _read_relays(self, client: ModbusSerialClient) -> list[bool]:
+    def _read_relays(self, bus: ModbusBus, client: ModbusSerialClient) -> list[bool]:
         self._expect = (self.address, FC_READ_COILS)
         reply = client.read_coils(0, count=RELAYS, device_id=self.address)
         check_response(reply, FC_READ_COILS, self.name)
@@ -483,10 +482,8 @@ class ModbusRelayDriver(Driver):
             raise BadReply(self.name, f"reply holds {len(reply.bits)} relays, expected {RELAYS}")
         return list(reply.bits[:RELAYS])
 
-    def _read_inputs(
-        self, locks: tuple[int, ...]
-    ) -> Callable[[ModbusSerialClient], dict[int, ChannelReading]]:
-        def attempt(client: ModbusSerialClient) -> dict[int, ChannelReading]:
+    def _read_inputs(self, locks: tuple[int, ...]) -> _Request[dict[int, ChannelReading]]:
+        def attempt(bus: ModbusBus, client: ModbusSerialClient) -> dict[int, ChannelReading]:
             self._expect = (self.input_address, FC_READ_INPUTS)
             reply = client.read_discrete_inputs(0, count=RELAYS, device_id=self.input_address)
             return door_readings(reply, self.input_address, locks, self.closed_level, self.name)
