@@ -101,6 +101,11 @@ from typing import Any
 
 from drivers.errors import DriverError, UnknownDriver, UnsupportedError
 
+MAX_PULSE_S = 2.0
+"""Hard cap on a pulse: no config or caller can raise it. The safety layer
+(:mod:`drivers.safety`) clamps every pulse to it; a driver holds to it where it could
+keep a coil on longer by itself (a host-timed pulse, a board-timed pulse sent again)."""
+
 
 class DoorState(StrEnum):
     """What a door sensor says. ``UNKNOWN`` is what we say when we could not read it."""

@@ -25,7 +25,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
-from drivers.base import ChannelReading, Driver
+from drivers.base import MAX_PULSE_S, ChannelReading, Driver
 from drivers.errors import BoardOffline, DriverError, NotConnected, SilentAfterUnlock
 
 __all__ = [
@@ -40,8 +40,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-MAX_PULSE_S = 2.0
-"""Hard cap on a pulse: no config or caller can raise it."""
 DEFAULT_PULSE_S = 0.5
 DEFAULT_GAP_S = 0.15
 SHUTTING_DOWN = "shutting down"

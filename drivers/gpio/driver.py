@@ -70,10 +70,9 @@ from gpiozero import (  # type: ignore[import-untyped]
     DigitalOutputDevice,
 )
 
-from drivers.base import BoardSpec, ChannelReading, DoorState, Driver
+from drivers.base import MAX_PULSE_S, BoardSpec, ChannelReading, DoorState, Driver
 from drivers.errors import DriverError
 from drivers.gpio.layout import OPTIONS, PIN_FACTORIES, GpioLayout
-from drivers.safety import MAX_PULSE_S
 from drivers.watchdog import OutputWatchdog
 
 __all__ = ["WATCHDOG_GRACE_S", "GpioDriver"]

@@ -67,7 +67,7 @@ import serial
 from pymodbus.client import ModbusSerialClient
 from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
 
-from drivers.base import BoardSpec, BusClaim, ChannelReading, DoorState, Driver
+from drivers.base import MAX_PULSE_S, BoardSpec, BusClaim, ChannelReading, DoorState, Driver
 from drivers.budget import ReadBudget
 from drivers.counters import BusCounters
 from drivers.errors import BoardOffline, DriverError
@@ -90,7 +90,6 @@ from drivers.modbus.frames import (
     silence_s,
 )
 from drivers.retry import Backoff, Exhausted, retry
-from drivers.safety import MAX_PULSE_S
 from drivers.shared_port import attach, detach
 
 __all__ = ["ERROR_KINDS", "BadReply", "ModbusExceptionReply", "ModbusRelayDriver"]
