@@ -114,12 +114,12 @@ class ModbusBus(SharedPort[ModbusSerialClient]):
             try:
                 client.socket.rs485_mode = serial.rs485.RS485Settings()
             except (ValueError, OSError, serial.SerialException) as exc:
-                client.close()
+                self._close(client)
                 raise PortRefused(f"kernel RS-485 mode refused: {exc}", rs485=True) from exc
         return client
 
     def _close(self, connection: ModbusSerialClient) -> None:
-        connection.close()
+        connection.close()  # type: ignore[no-untyped-call]  # pymodbus leaves it unannotated
 
     def _raw(self) -> serial.Serial | None:
         client = self._connection
