@@ -98,6 +98,9 @@ _T = TypeVar("_T")
 _Request = Callable[[ModbusBus, ModbusSerialClient], _T]
 """One request's attempt on the wire: the bus is held, the client connected."""
 
+ERROR_KINDS = ("timeout", "crc", "bad_reply", "exception", "port")
+"""How a Modbus exchange fails: no reply in time, a damaged or garbled reply, a reply
+that does not answer the request, a Modbus exception response, an error of the port."""
 BACKOFF = Backoff(first_s=0.02)
 """Between a request's attempts: 20, 40, 80 ms ...; a poll's: 2 ms, and the silence after
 a frame comes on top."""
@@ -108,11 +111,6 @@ SCAN_ADDRESSES = range(1, 33)
 SCAN_TIMEOUT_S = 0.05
 _ALL_LOCKS = tuple(range(1, RELAYS + 1))
 _INPUTS = ("self", "none")
-
-
-ERROR_KINDS = ("timeout", "crc", "bad_reply", "exception", "port")
-"""How a Modbus exchange fails: no reply in time, a damaged or garbled reply, a reply
-that does not answer the request, a Modbus exception response, an error of the port."""
 
 
 class ModbusRelayDriver(Driver):
