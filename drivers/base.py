@@ -101,6 +101,11 @@ from typing import Any
 
 from drivers.errors import DriverError, UnknownDriver, UnsupportedError
 
+MAX_PULSE_S = 2.0
+"""Hard cap on a pulse: no config or caller can raise it. The safety layer
+(:mod:`drivers.safety`) clamps every pulse to it; a driver holds to it where it could
+keep a coil on longer by itself (a host-timed pulse, a board-timed pulse sent again)."""
+
 
 class DoorState(StrEnum):
     """What a door sensor says. ``UNKNOWN`` is what we say when we could not read it."""
@@ -286,10 +291,11 @@ def driver_class(name: str) -> type[Driver]:
         raise UnknownDriver(f"unknown driver {name!r} (known: {known})") from None
     module_name, _, class_name = target.partition(":")
     try:
-        module = importlib.import_module(module_name)
+        # A package may import its driver on first use (drivers.gpio): a missing library
+        # shows at getattr then.
+        cls: type[Driver] = getattr(importlib.import_module(module_name), class_name)
     except ImportError as exc:
         raise DriverError(name, f"driver cannot be loaded: {exc}") from exc
-    cls: type[Driver] = getattr(module, class_name)
     return cls
 
 

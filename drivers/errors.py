@@ -12,11 +12,19 @@ class LockerError(Exception):
 
 
 class DriverError(LockerError):
-    """A board could not be driven or read. The message names the board."""
+    """A board could not be driven or read.
 
-    def __init__(self, board: str, message: str) -> None:
-        super().__init__(f"board {board!r}: {message}")
+    What a caller may rely on: ``board`` names the board, ``reason`` says what went
+    wrong without naming it (for a line that already does), and ``channel`` is the lock
+    channel concerned, or ``None`` when the error is the board's as a whole. The message
+    is ``board 'NAME': REASON``.
+    """
+
+    def __init__(self, board: str, reason: str, *, channel: int | None = None) -> None:
+        super().__init__(f"board {board!r}: {reason}")
         self.board = board
+        self.reason = reason
+        self.channel = channel
 
 
 class BoardOffline(DriverError):

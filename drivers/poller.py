@@ -55,7 +55,6 @@ from __future__ import annotations
 
 import logging
 import math
-import random
 import threading
 import time
 from collections.abc import Callable
@@ -63,6 +62,7 @@ from typing import Protocol
 
 from drivers.base import ChannelReading
 from drivers.errors import NotConnected, SilentAfterUnlock
+from drivers.retry import Backoff
 
 __all__ = [
     "READ_BUDGET",
@@ -146,9 +146,7 @@ class Poller(threading.Thread):
         self.period = 1.0 / hz
         self.budget_s = self.period * READ_BUDGET
         self.offline_after = offline_after
-        self.backoff_s = backoff_s
-        self.backoff_max_s = max(backoff_max_s, backoff_s)
-        self.jitter = jitter
+        self.reopen_backoff = Backoff(backoff_s, max(backoff_max_s, backoff_s), jitter)
         # Confirming a change faster than the grid only where that is sooner.
         self.confirm_s = confirm_s
         self.confirm_reads = confirm_reads if 0 < confirm_s < self.period else 0
@@ -158,7 +156,7 @@ class Poller(threading.Thread):
         self._stop_event = threading.Event()
         self._misses = 0
         self._is_online = True
-        self._backoff = backoff_s
+        self._failed_reopens = 0  # since the board went offline or was last connected
         self._reopen_at = 0.0
         self._is_connected = True
         self.last_error: str | None = None
@@ -225,8 +223,8 @@ class Poller(threading.Thread):
         log.debug("%s: read %d failed: %s", self.name, self._misses, exc)
         if self._misses >= self.offline_after:
             self._is_online = False
-            self._backoff = self.backoff_s
-            self._reopen_at = time.monotonic() + self._jittered(self._backoff)
+            self._failed_reopens = 0
+            self._schedule_reopen()
             log.warning("board %r offline after %d failed reads: %s", self.board, self._misses, exc)
             self._notify_health(False, self.last_error)
 
@@ -241,11 +239,11 @@ class Poller(threading.Thread):
             self.last_error = str(exc)
             if isinstance(exc, NotConnected) and self._is_connected:
                 self._is_connected = False
-                self._reopen_at = time.monotonic() + self._jittered(self._backoff)
+                self._schedule_reopen()
             return
         self._is_online = True
         self._misses = 0
-        self._backoff = self.backoff_s
+        self._failed_reopens = 0
         self.last_error = None
         log.info("board %r back online", self.board)
         self._notify_health(True, None)
@@ -257,16 +255,19 @@ class Poller(threading.Thread):
             self.link.reopen(self.board)
         except Exception as exc:
             self.last_error = str(exc)
-            self._backoff = min(self._backoff * 2, self.backoff_max_s)
-            self._reopen_at = time.monotonic() + self._jittered(self._backoff)
-            log.debug("%s: reopen failed (next in ~%.1f s): %s", self.name, self._backoff, exc)
+            self._failed_reopens += 1
+            wait = self._schedule_reopen()
+            log.debug("%s: reopen failed (next in %.1f s): %s", self.name, wait, exc)
             return False
         self._is_connected = True
-        self._backoff = self.backoff_s
+        self._failed_reopens = 0
         return True
 
-    def _jittered(self, seconds: float) -> float:
-        return seconds * random.uniform(1 - self.jitter, 1 + self.jitter)
+    def _schedule_reopen(self) -> float:
+        """The next reopen after the back-off's wait for the reopens failed so far."""
+        wait = self.reopen_backoff.wait(self._failed_reopens + 1)
+        self._reopen_at = time.monotonic() + wait
+        return wait
 
     def _deliver(self, readings: dict[int, ChannelReading] | None, t: float) -> None:
         if readings is not None:

@@ -25,7 +25,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
-from drivers.base import ChannelReading, Driver
+from drivers.base import MAX_PULSE_S, ChannelReading, Driver
 from drivers.errors import BoardOffline, DriverError, NotConnected, SilentAfterUnlock
 
 __all__ = [
@@ -40,8 +40,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-MAX_PULSE_S = 2.0
-"""Hard cap on a pulse: no config or caller can raise it."""
 DEFAULT_PULSE_S = 0.5
 DEFAULT_GAP_S = 0.15
 SHUTTING_DOWN = "shutting down"
@@ -313,7 +311,7 @@ class LockSafety:
         entry = self._board(board)
         with entry.lock:
             if not entry.is_open:
-                reason = _reason(entry.error) if entry.error else "not open"
+                reason = entry.error.reason if entry.error else "not open"
                 raise NotConnected(board, f"not connected ({reason})")
             driver = entry.driver
             unanswered, entry.unlock_unanswered = entry.unlock_unanswered, False
@@ -323,9 +321,7 @@ class LockSafety:
                 return driver.read() if budget_s is None else driver.read_within(budget_s)
             except BoardOffline as exc:
                 if unanswered and budget_s is not None:
-                    raise SilentAfterUnlock(
-                        board, f"{_reason(exc)}, nor the unlock before"
-                    ) from exc
+                    raise SilentAfterUnlock(board, f"{exc.reason}, nor the unlock before") from exc
                 raise
             except DriverError:
                 raise
@@ -447,10 +443,6 @@ def _try(action: Callable[[], object], what: str, board: str, quiet: bool = Fals
     return True
 
 
-def _reason(error: DriverError) -> str:
-    return str(error).removeprefix(f"board {error.board!r}: ")
-
-
 def safe_off(drivers: Iterable[Driver]) -> list[str]:
     """Open each board, switch every lock output off and close it again.
 
@@ -464,7 +456,7 @@ def safe_off(drivers: Iterable[Driver]) -> list[str]:
             driver.all_off()
         except Exception as exc:
             error = exc if isinstance(exc, DriverError) else DriverError(driver.name, str(exc))
-            lines.append(f"board {driver.name!r}: could not reach the board: {_reason(error)}")
+            lines.append(f"board {driver.name!r}: could not reach the board: {error.reason}")
         else:
             count = len(driver.spec.channels)
             outputs = "lock output" if count == 1 else "lock outputs"

@@ -118,8 +118,8 @@ class SimDriver(Driver):
 
     def pulse(self, lock: int, seconds: float) -> None:
         if lock not in self._locks:
-            raise DriverError(self.name, f"no lock {lock} on this board")
-        self._call(lambda bank: bank.energise(self.name, lock, seconds))
+            raise DriverError(self.name, f"no lock {lock} on this board", channel=lock)
+        self._call(lambda bank: bank.energise(self.name, lock, seconds), lock)
         self._pulses += 1
 
     def read(self) -> dict[int, ChannelReading]:
@@ -145,11 +145,11 @@ class SimDriver(Driver):
 
     def pulse_channel(self, channel: int, seconds: float) -> None:
         if not 1 <= channel <= self.channel_count:
-            raise DriverError(self.name, f"no channel {channel} on this board")
+            raise DriverError(self.name, f"no channel {channel} on this board", channel=channel)
         if channel in self._bank_locks():
-            self._call(lambda bank: bank.energise(self.name, channel, seconds))
+            self._call(lambda bank: bank.energise(self.name, channel, seconds), channel)
         else:  # nothing wired: the output fires into nothing, but a dead board says so
-            self._call(lambda bank: bank.sample(self.name))
+            self._call(lambda bank: bank.sample(self.name), channel)
         self._pulses += 1
 
     def _bank_locks(self) -> list[int]:
@@ -158,7 +158,8 @@ class SimDriver(Driver):
             return []
         return [c["lock"] for c in bank.snapshot().values() if c["board"] == self.name]
 
-    def _call(self, action: Callable[[Bank], _T]) -> _T:
+    def _call(self, action: Callable[[Bank], _T], channel: int | None = None) -> _T:
+        """``action`` on the bank, its failures as errors of this board (and of ``channel``)."""
         bank = self._bank
         if bank is None:
             raise DriverError(self.name, "not open")
@@ -166,10 +167,10 @@ class SimDriver(Driver):
             return action(bank)
         except BoardDead as exc:
             self._count_error("not answering")
-            raise BoardOffline(self.name, "not answering") from exc
+            raise BoardOffline(self.name, "not answering", channel=channel) from exc
         except LookupError as exc:
             self._count_error(str(exc))
-            raise DriverError(self.name, str(exc)) from exc
+            raise DriverError(self.name, str(exc), channel=channel) from exc
 
     def _count_error(self, message: str) -> None:
         self._errors += 1

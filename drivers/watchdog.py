@@ -17,6 +17,8 @@ import threading
 import time
 from collections.abc import Callable
 
+from drivers.retry import Backoff
+
 __all__ = ["OutputWatchdog"]
 
 
@@ -37,8 +39,7 @@ class OutputWatchdog:
         retry_max_s: float = 5.0,
     ) -> None:
         self._switch_off = switch_off
-        self._retry_s = retry_s
-        self._retry_max_s = max(retry_max_s, retry_s)
+        self._backoff = Backoff(retry_s, max(retry_max_s, retry_s))
         self._failures: dict[int, int] = {}
         self._deadlines: dict[int, float] = {}
         self._wake = threading.Condition()
@@ -75,8 +76,7 @@ class OutputWatchdog:
                     self._failures.pop(lock, None)
                     continue
                 failures = self._failures[lock] = self._failures.get(lock, 0) + 1
-                wait = min(self._retry_s * 2 ** min(failures - 1, 16), self._retry_max_s)
-                self.arm(lock, time.monotonic() + wait)
+                self.arm(lock, time.monotonic() + self._backoff.wait(failures))
 
     def _overdue_or_wait(self) -> list[int]:
         """Take the overdue locks off the list; with none, sleep until the next deadline."""

@@ -28,7 +28,7 @@ defaults as a ``gpio`` board's ``[[boards]]`` table. Then:
   socket) is the pin library failing: every read of the board's inputs and every change
   of its outputs raises :class:`~hw_sim.model.BoardDead` out of the pin, as lgpio raises
   for a GPIO chip that went away. (A *disconnected header* would instead leave the inputs
-  at their pull level; that is a wiring fact, documented in ``drivers/gpio.py``.)
+  at their pull level; that is a wiring fact, documented in ``drivers/gpio/driver.py``.)
 
 Pins that are not connected behave as plain :class:`MockPin`\ s. ``reset()`` forgets the
 pins, not the connections.

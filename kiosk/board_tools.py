@@ -131,7 +131,7 @@ class BoardTools:
             ) from exc
         except DriverError as exc:
             raise ConflictError(
-                f"The bus of board {board!r} cannot be scanned: {_reason(exc)}", "bus_unavailable"
+                f"The bus of board {board!r} cannot be scanned: {exc.reason}", "bus_unavailable"
             ) from exc
         members = bus_members(self._specs.values(), spec)
 
@@ -216,7 +216,7 @@ class BoardTools:
         try:
             before = await self._read(step.board)
         except DriverError as exc:
-            return _result(step, False, f"not fired: {_reason(exc)}", "not_fired")
+            return _result(step, False, f"not fired: {exc.reason}", "not_fired")
         own = before.get(step.lock)
         if _is_open(own):
             why = "not fired: its door is already open (close it and discover again)"
@@ -278,7 +278,7 @@ class BoardTools:
             try:
                 now = await self._read(board)
             except DriverError as exc:
-                error = _reason(exc)
+                error = exc.reason
                 continue
             heard = True
             hits = set(changed(now))
@@ -376,7 +376,3 @@ def _is_closed(reading: ChannelReading | None) -> bool:
 
 def _channels(channels: Sequence[int]) -> str:
     return ", ".join(str(ch) for ch in channels)
-
-
-def _reason(error: DriverError) -> str:
-    return str(error).removeprefix(f"board {error.board!r}: ")

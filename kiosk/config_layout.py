@@ -39,7 +39,7 @@ def check_boards(config: Config, problems: Problems) -> None:
             built.append(create_driver(spec))
             where.append(i)
         except DriverError as exc:
-            problems.add(key, str(exc).removeprefix(f"board {exc.board!r}: "))
+            problems.add(key, exc.reason)
         except Exception as exc:  # a driver's constructor may fail in any way; report it
             problems.add(key, f"driver {spec.driver!r} cannot be built: {exc}")
     for index, message in clashes(built):

@@ -154,7 +154,7 @@ def boards_table(boards: list[dict[str, Any]]) -> str:
                 b.get("name"),
                 b.get("driver"),
                 "online" if b.get("online") else "OFFLINE",
-                stats.get("frames_sent", stats.get("frames")),
+                stats.get("frames_sent"),
                 errors_text(stats.get("errors")),
                 stats.get("retries"),
                 local_time(b.get("last_seen") or stats.get("last_seen")),

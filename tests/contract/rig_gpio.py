@@ -9,7 +9,7 @@ A "dead board" for GPIO: the pin library failing (a GPIO chip or expander gone, 
 error). The rig kills the board in the bank, so every pin of the board raises when read
 or switched and the driver turns that into :class:`~drivers.errors.DriverError`. An
 unplugged header or HAT is a different fault: the inputs float to their pull level, which
-with the default wiring reads OPEN, never CLOSED (see ``drivers/gpio.py``).
+with the default wiring reads OPEN, never CLOSED (see ``drivers/gpio/driver.py``).
 
 gpiozero is imported when a rig is made, so the contract suite still collects on a
 machine without the ``gpio`` extra; the rig's tests are then skipped.

@@ -210,8 +210,9 @@ class TestDriverContract:
         assert wait_for_door(driver, lock, DoorState.CLOSED, timeout_s)
 
     def test_pulse_on_a_lock_that_is_not_wired_raises(self, driver: Driver, pulse_s: float) -> None:
-        with pytest.raises(DriverError):
+        with pytest.raises(DriverError) as caught:
             driver.pulse(NO_SUCH_LOCK, pulse_s)
+        assert_names(caught.value, driver, NO_SUCH_LOCK)
 
     def test_dead_board_raises_driver_error_never_reads_closed_and_comes_back_by_itself(
         self, rig: Rig, driver: Driver, locks: tuple[int, ...]
@@ -222,7 +223,7 @@ class TestDriverContract:
         rig.kill_board()
         with pytest.raises(DriverError) as caught:
             driver.read()
-        assert driver.name in str(caught.value)
+        assert_names(caught.value, driver, None)
         after = driver.stats()
         assert after["last_error"]
         assert _count(after["errors"]) > _count(before["errors"])
@@ -241,8 +242,9 @@ class TestDriverContract:
         self, rig: Rig, driver: Driver, locks: tuple[int, ...], pulse_s: float
     ) -> None:
         rig.kill_board()
-        with pytest.raises(DriverError):
+        with pytest.raises(DriverError) as caught:
             driver.pulse(locks[0], pulse_s)
+        assert_names(caught.value, driver, locks[0])
 
     def test_board_answers_again_after_a_reopen(
         self, rig: Rig, driver: Driver, locks: tuple[int, ...]
@@ -268,6 +270,13 @@ class TestDriverContract:
         driver.read()
         assert isinstance(driver.stats(), dict)
         assert isinstance(driver.board_times_pulse, bool)
+
+
+def assert_names(error: DriverError, driver: Driver, channel: int | None) -> None:
+    """The error says which board and channel as fields, and its message is the board's
+    name followed by the reason, as a person reads it."""
+    assert (error.board, error.channel) == (driver.name, channel)
+    assert str(error) == f"board {driver.name!r}: {error.reason}"
 
 
 def _count(errors: int | dict[str, int]) -> int:
@@ -384,8 +393,9 @@ class TestTechnicianCapabilities:
     def test_pulse_channel_refuses_a_channel_the_board_does_not_have(
         self, driver: Driver, pulse_s: float
     ) -> None:
-        with pytest.raises(DriverError):
+        with pytest.raises(DriverError) as caught:
             driver.pulse_channel(driver.channel_count + 1, pulse_s)
+        assert_names(caught.value, driver, driver.channel_count + 1)
 
     def test_scan_bus_finds_the_board_or_says_it_has_no_bus(self, driver: Driver) -> None:
         try:

@@ -41,11 +41,23 @@ KERONG_STATS = {
     "errors": {"timeout": 2, "checksum": 1, "framing": 0, "io": 0},
     "retries": 3,
     "reopens": 0,
+    "pulses": 5,
     "last_seen": 1_700_000_000.0,
     "last_error": "timeout: no reply within 0.1 s",
 }
-MODBUS_STATS = {"frames": 40, "replies": 40, "errors": {}, "retries": 0, "pulses": 2,
-                "last_seen": 1_700_000_000.0, "last_error": None}  # fmt: skip
+MODBUS_STATS = {
+    "port": "/dev/ttyUSB1",
+    "address": 1,
+    "baud": 9600,
+    "frames_sent": 40,
+    "replies_ok": 40,
+    "errors": {"timeout": 0, "crc": 0, "bad_reply": 0, "exception": 0, "port": 0},
+    "retries": 0,
+    "reopens": 0,
+    "pulses": 2,
+    "last_seen": 1_700_000_000.0,
+    "last_error": None,
+}
 SIM_STATS = {"pulses": 3, "reads": 200, "errors": 0, "last_error": None}
 
 

@@ -122,3 +122,15 @@ def test_without_the_evdev_package_the_message_says_what_to_install(
     scanner = create_scanner("evdev", "/dev/input/event3", lambda text: None)
     with pytest.raises(DriverError, match="the evdev scanner needs: pip install evdev"):
         scanner.read_scans()
+
+
+def test_a_stopped_scanner_that_was_unplugged_ends_its_thread_and_can_be_joined(
+    evdev: FakeEvdev,
+) -> None:
+    evdev.error = OSError(19, "No such device")
+    scanner = create_scanner("evdev", "/dev/input/event3", lambda text: None)
+    scanner.start()
+    scanner.stop()
+    scanner.join(5)
+    assert not scanner.is_alive()
+    assert evdev.opened, "the device was tried before the stop"

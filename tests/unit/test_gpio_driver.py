@@ -31,7 +31,7 @@ import gpiozero.pins
 from gpiozero import Device, DigitalOutputDevice
 from gpiozero.pins.mock import MockFactory, MockPin
 
-import drivers.gpio
+import drivers.gpio.driver
 from drivers.base import BoardSpec, ChannelSpec, DoorState
 from drivers.errors import DriverError
 from drivers.gpio import GpioDriver
@@ -116,7 +116,7 @@ def test_an_active_low_pulse_pulls_the_output_low(factory: MockFactory) -> None:
 def test_a_pulse_is_cut_at_the_hard_cap(
     factory: MockFactory, driver: GpioDriver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(drivers.gpio, "MAX_PULSE_S", 0.05)
+    monkeypatch.setattr(drivers.gpio.driver, "MAX_PULSE_S", 0.05)
 
     driver.pulse(1, 30.0)
 
@@ -138,7 +138,7 @@ class TimerThatNeverFires:
 def test_the_watchdog_switches_off_a_lock_whose_timer_never_fired(
     factory: MockFactory, driver: GpioDriver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(drivers.gpio.threading, "Timer", TimerThatNeverFires)
+    monkeypatch.setattr(drivers.gpio.driver.threading, "Timer", TimerThatNeverFires)
 
     driver.pulse(3, 0.05)
 

@@ -18,7 +18,7 @@ import serial
 from drivers.base import BoardSpec, ChannelSpec, DoorState, create_driver
 from drivers.errors import BoardOffline, DriverError
 from drivers.kerong import KerongDriver
-from drivers.kerong_bus import bus_users
+from drivers.shared_port import port_users
 from hw_sim.kerong_emu import KerongBusEmulator, encode_status_reply
 from hw_sim.model import Bank
 from hw_sim.pty_link import PtyLink
@@ -131,11 +131,11 @@ def test_three_boards_share_one_port_and_read_their_own_doors(
 ) -> None:
     drivers = {name: make_driver(name) for name in BOARDS.values()}
     bank.open_door("B4")
-    assert bus_users(emulator.device) == 3
+    assert port_users(emulator.device) == ("top", "middle", "bottom")
     assert doors(drivers["bottom"])[4] is DoorState.OPEN
     assert set(doors(drivers["top"]).values()) == {DoorState.CLOSED}
     drivers["top"].close()
-    assert bus_users(emulator.device) == 2
+    assert port_users(emulator.device) == ("middle", "bottom")
     assert doors(drivers["middle"])[1] is DoorState.CLOSED
 
 
@@ -187,7 +187,7 @@ def test_a_second_board_at_a_taken_address_cannot_open_and_fires_nothing(
         impostor.open()
     with pytest.raises(DriverError, match="not open"):
         impostor.pulse(1, 0.5)
-    assert bus_users(emulator.device) == 1
+    assert port_users(emulator.device) == ("top",)
     assert not any(bank.fire_counts().values())
 
 
@@ -197,7 +197,7 @@ def test_a_board_at_another_baud_on_an_open_bus_is_refused(
     make_driver("top")
     with pytest.raises(DriverError, match=r"'middle'.*19200 baud.*same baud"):
         build("middle", port=emulator.device, baud=9600).open()
-    assert bus_users(emulator.device) == 1
+    assert port_users(emulator.device) == ("top",)
 
 
 # -- opening and configuration --------------------------------------------------------
@@ -207,7 +207,7 @@ def test_rs485_mode_on_a_pty_is_a_clear_driver_error(emulator: KerongBusEmulator
     driver = build(port=emulator.device, rs485=True)
     with pytest.raises(DriverError, match=r"'top'.*RS-485.*rs485 = false"):
         driver.open()
-    assert bus_users(emulator.device) == 0
+    assert port_users(emulator.device) == ()
 
 
 def test_unreachable_port_is_a_driver_error_naming_the_board() -> None:

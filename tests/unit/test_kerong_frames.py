@@ -1,6 +1,6 @@
 """Kerong frames, byte for byte: the golden frames of HARDWARE.md pin both sides.
 
-The driver's framing (drivers/kerong_frames.py) and the emulator's (hw_sim/kerong_emu.py)
+The driver's framing (drivers/kerong/frames.py) and the emulator's (hw_sim/kerong_emu.py)
 are separate code; each is checked against the same bytes, never against the other.
 """
 
@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from drivers.base import DoorState
 from drivers.kerong import readings_from_frame
-from drivers.kerong_frames import (
+from drivers.kerong.frames import (
     BadAddress,
     BadChecksum,
     BadCommand,

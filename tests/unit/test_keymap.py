@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drivers.keymap import KEY_DOWN, KEY_REPEAT, KEY_UP, KeyMapper
+from drivers.scanner.keymap import KEY_DOWN, KEY_REPEAT, KEY_UP, KeyMapper
 
 SHIFT, CTRL, ALT, ENTER, CAPS = 42, 29, 56, 28, 58
 CODES = {"1": 2, "Z": 44, "9": 10, "A": 30, "0": 11, "]": 27, "4": 5, "2": 3}

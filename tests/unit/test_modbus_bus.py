@@ -16,8 +16,8 @@ import pytest
 
 from drivers.base import BoardSpec, ChannelSpec, DoorState, create_driver
 from drivers.errors import BoardOffline, DriverError
-from drivers.modbus import ModbusRelayDriver
-from drivers.modbus_bus import bus_users
+from drivers.modbus import ERROR_KINDS, ModbusRelayDriver
+from drivers.shared_port import port_users
 from hw_sim.modbus_emu import ModbusBusEmulator, ModbusRelayEmulator
 from hw_sim.model import Bank
 
@@ -79,7 +79,7 @@ def test_two_relay_boards_open_one_port_and_each_reads_its_own_doors(
     pair: tuple[ModbusRelayDriver, ModbusRelayDriver], bank: Bank, bus: ModbusBusEmulator
 ) -> None:
     upper, lower = pair
-    assert sorted(bus_users(bus.device)) == ["lower", "upper"]
+    assert sorted(port_users(bus.device)) == ["lower", "upper"]
     bank.open_door("U02")
     bank.open_door("L04")
     assert open_doors(upper) == {2}
@@ -118,7 +118,7 @@ def test_polling_one_board_while_firing_the_other_never_garbles_a_frame(
         stop.set()
         poller.join()
     assert reads > 0
-    assert upper.stats()["errors"] == lower.stats()["errors"] == {}
+    assert upper.stats()["errors"] == lower.stats()["errors"] == dict.fromkeys(ERROR_KINDS, 0)
     assert [board.counters.crc_errors for board in bus.boards] == [0, 0]
     assert sum(board.counters.flashes for board in bus.boards) == 12  # every flash arrived
     counts = bank.fire_counts()
@@ -130,10 +130,10 @@ def test_the_port_stays_open_until_the_last_board_leaves(
 ) -> None:
     upper, lower = pair
     upper.close()
-    assert bus_users(bus.device) == ("lower",)
+    assert port_users(bus.device) == ("lower",)
     assert set(lower.read()) == set(LOCKS)
     lower.close()
-    assert bus_users(bus.device) == ()
+    assert port_users(bus.device) == ()
     again = make_driver("upper", address=1)
     again.open()  # the port was let go: an exclusive open works again
     assert set(again.read()) == set(LOCKS)

@@ -15,7 +15,7 @@ import pytest
 
 from drivers.base import BoardSpec, ChannelSpec, DoorState, create_driver
 from drivers.errors import BoardOffline, DriverError
-from drivers.modbus import BadReply, ModbusExceptionReply, ModbusRelayDriver
+from drivers.modbus import ERROR_KINDS, BadReply, ModbusExceptionReply, ModbusRelayDriver
 from hw_sim.modbus_emu import Faults, ModbusRelayEmulator, frame_with_crc
 from hw_sim.model import Bank
 
@@ -62,6 +62,7 @@ def doors(driver: ModbusRelayDriver) -> dict[int, DoorState]:
 
 
 ALL_CLOSED = dict.fromkeys(LOCKS, DoorState.CLOSED)
+NO_ERRORS = dict.fromkeys(ERROR_KINDS, 0)
 
 
 # -- reads --------------------------------------------------------------------------
@@ -143,7 +144,7 @@ def test_a_modbus_exception_reply_is_a_driver_error_naming_the_board(rig: Rig) -
     assert caught.value.code == 1
     assert BOARD in str(caught.value)
     assert emu.counters.exceptions == 1  # a refusal is final: not retried
-    assert driver.stats()["errors"] == {"exception": 1}
+    assert driver.stats()["errors"] == {**NO_ERRORS, "exception": 1}
 
 
 def test_crc_errors_on_reads_are_retried_then_a_driver_error_naming_the_board(
@@ -155,7 +156,7 @@ def test_crc_errors_on_reads_are_retried_then_a_driver_error_naming_the_board(
         driver.read()
     assert BOARD in str(caught.value)
     assert caught.value.kind == "crc"
-    assert driver.stats()["errors"] == {"crc": 2}
+    assert driver.stats()["errors"] == {**NO_ERRORS, "crc": 2}
     assert driver.stats()["retries"] == 1
 
 
@@ -179,7 +180,7 @@ def test_line_noise_before_a_reply_is_skipped(rig: Rig, bank: Bank) -> None:
     assert doors(driver) == {**ALL_CLOSED, 1: DoorState.OPEN}
     driver.pulse(2, 0.3)
     assert bank.fire_counts()["C02"] == 1
-    assert driver.stats()["errors"] == {}
+    assert driver.stats()["errors"] == NO_ERRORS
 
 
 def test_a_lost_reply_is_made_good_by_a_retry(rig: Rig) -> None:
@@ -268,9 +269,9 @@ def test_stats_count_frames_errors_retries_and_last_seen(rig: Rig) -> None:
     with pytest.raises(BoardOffline):
         driver.read()
     stats = driver.stats()
-    assert stats["frames"] == 4  # read, flash, read + its retry
-    assert stats["replies"] == 2
-    assert stats["errors"] == {"timeout": 2}
+    assert stats["frames_sent"] == 4  # read, flash, read + its retry
+    assert stats["replies_ok"] == 2
+    assert stats["errors"] == {**NO_ERRORS, "timeout": 2}
     assert stats["retries"] == 1
     assert stats["pulses"] == 1
     assert stats["last_seen"] >= before
@@ -305,7 +306,7 @@ def test_a_poll_asks_again_within_its_budget_after_a_garbled_reply(rig: Rig) -> 
     emu.faults.corrupt_crc_p = 1.0
     with pytest.raises(BadReply, match=r"\(3 attempts\)"):
         driver.read_within(1.0)
-    assert driver.stats()["errors"] == {"crc": 3}
+    assert driver.stats()["errors"] == {**NO_ERRORS, "crc": 3}
 
 
 def test_a_poll_with_a_budget_too_short_for_the_wire_still_makes_one_attempt(rig: Rig) -> None:

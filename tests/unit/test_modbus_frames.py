@@ -1,6 +1,6 @@
 """Modbus RTU framing, pinned on both sides of the wire by byte-exact frames.
 
-The driver (:mod:`drivers.modbus_frames`) and the emulator (:mod:`hw_sim.modbus_emu`)
+The driver (:mod:`drivers.modbus.frames`) and the emulator (:mod:`hw_sim.modbus_emu`)
 share no code; these frames come from ``shared/HARDWARE.md`` or were checked by hand.
 """
 
@@ -17,7 +17,7 @@ from pymodbus.pdu import DecodePDU, ModbusPDU
 from drivers.base import BoardSpec, ChannelSpec, DoorState
 from drivers.errors import BoardOffline, DriverError
 from drivers.modbus import ModbusRelayDriver
-from drivers.modbus_frames import (
+from drivers.modbus.frames import (
     BadReply,
     ModbusExceptionReply,
     check_echo,

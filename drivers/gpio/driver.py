@@ -5,7 +5,7 @@ solenoid, with a flyback diode across the coil) and one :class:`gpiozero.Digital
 per door sensor (a reed switch or the lock's own feedback switch), plus an optional
 item sensor per compartment. Pins are BCM numbers.
 
-Options (``[[boards]]`` keys; :mod:`drivers.gpio_layout` checks them; per-lock lists
+Options (``[[boards]]`` keys; :mod:`drivers.gpio.layout` checks them; per-lock lists
 are indexed by lock number - 1)::
 
     lock_pins           [17, 27, 22, 23]  one output per lock; the board has len(lock_pins) locks
@@ -70,11 +70,9 @@ from gpiozero import (  # type: ignore[import-untyped]
     DigitalOutputDevice,
 )
 
-from drivers import gpio_layout
-from drivers.base import BoardSpec, ChannelReading, DoorState, Driver
+from drivers.base import MAX_PULSE_S, BoardSpec, ChannelReading, DoorState, Driver
 from drivers.errors import DriverError
-from drivers.gpio_layout import PIN_FACTORIES, GpioLayout
-from drivers.safety import MAX_PULSE_S
+from drivers.gpio.layout import OPTIONS, PIN_FACTORIES, GpioLayout
 from drivers.watchdog import OutputWatchdog
 
 __all__ = ["WATCHDOG_GRACE_S", "GpioDriver"]
@@ -90,7 +88,7 @@ _FACTORY_LOCK = threading.Lock()
 class GpioDriver(Driver):
     """Locks and sensors on the Pi's own GPIO pins, through gpiozero."""
 
-    OPTIONS: ClassVar[dict[str, tuple[type, object]]] = gpio_layout.OPTIONS
+    OPTIONS: ClassVar[dict[str, tuple[type, object]]] = OPTIONS
 
     board_times_pulse = False
 
@@ -278,7 +276,9 @@ class GpioDriver(Driver):
         output = self._outputs.get(lock)
         if output is None:
             count = len(self.layout.lock_pins)
-            raise DriverError(self.name, f"no lock {lock} on this board (locks 1-{count})")
+            raise DriverError(
+                self.name, f"no lock {lock} on this board (locks 1-{count})", channel=lock
+            )
         return output
 
     def _reading(self, lock: int) -> ChannelReading:
@@ -306,7 +306,7 @@ class GpioDriver(Driver):
         try:
             output.on()
         except Exception as exc:
-            error = self._error(f"lock {lock} not switched on: {_describe(exc)}")
+            error = self._error(f"lock {lock} not switched on: {_describe(exc)}", lock)
             try:
                 output.off()
             except Exception:  # in doubt: the watchdog stays armed and keeps trying
@@ -325,7 +325,9 @@ class GpioDriver(Driver):
                 try:
                     output.off()
                 except Exception as exc:
-                    ending.error = self._error(f"lock {lock} not switched off: {_describe(exc)}")
+                    ending.error = self._error(
+                        f"lock {lock} not switched off: {_describe(exc)}", lock
+                    )
                     return
                 self._disarm(lock)
         finally:
@@ -349,10 +351,10 @@ class GpioDriver(Driver):
         if self._watchdog is not None:
             self._watchdog.disarm(lock)
 
-    def _error(self, message: str) -> DriverError:
+    def _error(self, message: str, lock: int | None = None) -> DriverError:
         self._counts["errors"] += 1
         self._last_error = message
-        return DriverError(self.name, message)
+        return DriverError(self.name, message, channel=lock)
 
 
 class _Ending:

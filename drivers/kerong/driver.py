@@ -1,8 +1,8 @@
 """The Kerong KR-CU driver: one CU16 board (16 locks) on an RS-485 bus, over pyserial.
 
-Frames are in :mod:`drivers.kerong_frames`; a board's exchanges (retries, reopens,
-counters) in :mod:`drivers.kerong_link`; boards on one port share a
-:class:`~drivers.kerong_bus.KerongBus`. Golden frames (``shared/HARDWARE.md``)::
+Frames are in :mod:`drivers.kerong.frames`; a board's exchanges (retries, reopens,
+counters) in :mod:`drivers.kerong.link`; boards on one port share a
+:class:`~drivers.kerong.bus.KerongBus`. Golden frames (``shared/HARDWARE.md``)::
 
     status, board 0          02 00 30 03 35
     unlock lock 5, board 1   02 14 31 03 4A
@@ -58,15 +58,15 @@ from typing import Any, ClassVar
 
 from drivers.base import BoardSpec, BusClaim, ChannelReading, DoorState, Driver
 from drivers.errors import DriverError
-from drivers.kerong_bus import KerongBus
-from drivers.kerong_frames import (
+from drivers.kerong.bus import KerongBus
+from drivers.kerong.frames import (
     LOCKS_PER_BOARD,
     MAX_ADDRESS,
     StatusReply,
     decode_status_reply,
     status_request,
 )
-from drivers.kerong_link import ERROR_KINDS, KerongLink
+from drivers.kerong.link import ERROR_KINDS, KerongLink
 
 __all__ = ["ERROR_KINDS", "KerongBus", "KerongDriver", "readings_from_reply"]
 
@@ -164,7 +164,9 @@ class KerongDriver(Driver):
         have fired). Whether the door opened is for polling to say.
         """
         if lock not in self._locks:
-            raise DriverError(self.name, f"no lock {lock} on this board (wired: {self._locks})")
+            raise DriverError(
+                self.name, f"no lock {lock} on this board (wired: {self._locks})", channel=lock
+            )
         self._link.unlock(lock)
 
     @property
@@ -198,22 +200,11 @@ class KerongDriver(Driver):
         return readings_from_reply(reply, self._locks, self.closed_bit, self.item_sensors)
 
     def stats(self) -> dict[str, Any]:
-        """``frames_sent``, ``replies_ok``, ``errors`` by kind (timeout, checksum,
-        framing, io), ``retries``, ``reopens``, ``last_seen`` (wall time or ``None``),
-        ``last_error``, and where the board is (``port``, ``address``, ``baud``)."""
-        c = self._link.counters
-        return {
-            "port": self.port,
-            "address": self.address,
-            "baud": self.baud,
-            "frames_sent": c.frames_sent,
-            "replies_ok": c.replies_ok,
-            "errors": dict(c.errors),
-            "retries": c.retries,
-            "reopens": c.reopens,
-            "last_seen": c.last_seen,
-            "last_error": c.last_error,
-        }
+        """Where the board is (``port``, ``address``, ``baud``) and its
+        :class:`~drivers.counters.BusCounters`, errors by :data:`ERROR_KINDS` (a
+        reopen is the "stuck busy" cure)."""
+        where = {"port": self.port, "address": self.address, "baud": self.baud}
+        return {**where, **self._link.counters.stats()}
 
     # -- the technician's tools -----------------------------------------------------
 
@@ -229,7 +220,9 @@ class KerongDriver(Driver):
     def pulse_channel(self, channel: int, seconds: float) -> None:
         """Like :meth:`pulse`, for any of the 16 channels, wired in the config or not."""
         if channel not in _ALL_LOCKS:
-            raise DriverError(self.name, f"no channel {channel} on a CU16 (1..{LOCKS_PER_BOARD})")
+            raise DriverError(
+                self.name, f"no channel {channel} on a CU16 (1..{LOCKS_PER_BOARD})", channel=channel
+            )
         self._link.unlock(channel)
 
     def scan_bus(self) -> list[int]:

@@ -59,16 +59,18 @@ class BadReply(DriverError):
     """A reply with a CRC error, garbled (``kind`` ``"crc"``), or not the answer to the
     request (``kind`` ``"bad_reply"``)."""
 
-    def __init__(self, board: str, message: str, kind: str = "bad_reply") -> None:
-        super().__init__(board, message)
+    def __init__(
+        self, board: str, reason: str, kind: str = "bad_reply", *, channel: int | None = None
+    ) -> None:
+        super().__init__(board, reason, channel=channel)
         self.kind = kind
 
 
 class ModbusExceptionReply(DriverError):
     """The board answered with a Modbus exception response; ``code`` is its code."""
 
-    def __init__(self, board: str, message: str, code: int) -> None:
-        super().__init__(board, message)
+    def __init__(self, board: str, reason: str, code: int, *, channel: int | None = None) -> None:
+        super().__init__(board, reason, channel=channel)
         self.code = code
 
 

@@ -27,7 +27,7 @@ over FC02, from this board or from ``input_address``; ``"none"``: no door inputs
 input level that means "door closed"), ``rs485`` (kernel RS-485 mode, off).
 
 Several boards on one port (two relay boards and an input board on one RS-485 bus) share
-one :class:`~drivers.modbus_bus.ModbusBus`: one pymodbus client, one lock. Each
+one :class:`~drivers.modbus.bus.ModbusBus`: one pymodbus client, one lock. Each
 exchange holds the bus, so frames of different boards never interleave, and the waits
 between retries leave the bus to the others. Every board on a port needs the same
 ``baud`` and ``rs485``, and addresses no other board on it uses.
@@ -60,18 +60,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, ClassVar, TypeVar
 
 import serial
 from pymodbus.client import ModbusSerialClient
 from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
 
-from drivers.base import BoardSpec, BusClaim, ChannelReading, DoorState, Driver
+from drivers.base import MAX_PULSE_S, BoardSpec, BusClaim, ChannelReading, DoorState, Driver
 from drivers.budget import ReadBudget
+from drivers.counters import BusCounters
 from drivers.errors import BoardOffline, DriverError
-from drivers.modbus_bus import ModbusBus, PortRefused, attach_bus, detach_bus, read_until
-from drivers.modbus_frames import (
+from drivers.modbus.bus import ModbusBus, PortRefused
+from drivers.modbus.frames import (
     FC_READ_COILS,
     FC_READ_INPUTS,
     FC_WRITE_COIL,
@@ -88,14 +89,21 @@ from drivers.modbus_frames import (
     frame_start,
     silence_s,
 )
-from drivers.safety import MAX_PULSE_S
+from drivers.retry import Backoff, Exhausted, retry
+from drivers.shared_port import attach, detach
 
-__all__ = ["BadReply", "ModbusExceptionReply", "ModbusRelayDriver"]
+__all__ = ["ERROR_KINDS", "BadReply", "ModbusExceptionReply", "ModbusRelayDriver"]
 
 _T = TypeVar("_T")
+_Request = Callable[[ModbusBus, ModbusSerialClient], _T]
+"""One request's attempt on the wire: the bus is held, the client connected."""
 
-_RETRY_WAIT_S = 0.02
-_POLL_GAP_S = 0.002  # between a poll's attempts: the silence after a frame comes on top
+ERROR_KINDS = ("timeout", "crc", "bad_reply", "exception", "port")
+"""How a Modbus exchange fails: no reply in time, a damaged or garbled reply, a reply
+that does not answer the request, a Modbus exception response, an error of the port."""
+BACKOFF = Backoff(first_s=0.02)
+"""Between a request's attempts: 20, 40, 80 ms ...; a poll's: 2 ms, and the silence after
+a frame comes on top."""
 _REPLY_MARGIN_S = 0.01  # for the board and the host (pymodbus looks for bytes every 4 chars)
 _POLL_BYTES = 8 + 6  # a read request and its reply (8 coils or inputs)
 SCAN_ADDRESSES = range(1, 33)
@@ -103,17 +111,6 @@ SCAN_ADDRESSES = range(1, 33)
 SCAN_TIMEOUT_S = 0.05
 _ALL_LOCKS = tuple(range(1, RELAYS + 1))
 _INPUTS = ("self", "none")
-
-
-@dataclass
-class _Counters:
-    frames: int = 0
-    replies: int = 0
-    retries: int = 0
-    pulses: int = 0
-    errors: dict[str, int] = field(default_factory=dict)
-    last_seen: float | None = None
-    last_error: str | None = None
 
 
 class ModbusRelayDriver(Driver):
@@ -149,7 +146,7 @@ class ModbusRelayDriver(Driver):
         self._bus: ModbusBus | None = None  # shared with the other boards on the port
         self._rx_seen = False
         self._expect = (self.address, FC_READ_INPUTS)  # the reply _trace resyncs on
-        self._counters = _Counters()
+        self._counters = BusCounters(ERROR_KINDS)
 
     @property
     def bus(self) -> BusClaim:
@@ -189,8 +186,8 @@ class ModbusRelayDriver(Driver):
             return
         addresses = {self.address, self.input_address}
         try:
-            bus = attach_bus(
-                self.port, self, self.name, addresses, baud=self.baud, rs485=self.rs485
+            bus = attach(
+                ModbusBus, self.port, self, self.name, addresses, baud=self.baud, rs485=self.rs485
             )
         except ValueError as exc:
             raise DriverError(self.name, str(exc)) from exc
@@ -198,7 +195,7 @@ class ModbusRelayDriver(Driver):
             with bus.lock:
                 bus.client(self.timeout_s)
         except PortRefused as exc:
-            detach_bus(bus, self)
+            detach(bus, self)
             kind = DriverError if exc.rs485 else BoardOffline
             raise kind(self.name, str(exc)) from exc
         self._bus = bus
@@ -215,7 +212,7 @@ class ModbusRelayDriver(Driver):
         finally:
             bus, self._bus = self._bus, None
             if bus is not None:
-                detach_bus(bus, self)
+                detach(bus, self)
 
     # -- what the safety layer calls ------------------------------------------------------
 
@@ -230,14 +227,14 @@ class ModbusRelayDriver(Driver):
             except BoardOffline:
                 raise
             except DriverError as exc:
-                failures.append(str(exc).removeprefix(f"board {self.name!r}: "))
+                failures.append(exc.reason)
         if failures:
             raise DriverError(self.name, "; ".join(failures))
 
     def pulse(self, lock: int, seconds: float) -> None:
         """Send the flash command for ``lock`` and check the echo; returns at once."""
         if lock not in self._locks:
-            raise DriverError(self.name, f"no lock {lock} on this board")
+            raise DriverError(self.name, f"no lock {lock} on this board", channel=lock)
         self._flash(lock, seconds)
 
     def pulse_length(self, seconds: float) -> float:
@@ -253,7 +250,7 @@ class ModbusRelayDriver(Driver):
             return elapsed + on_s <= MAX_PULSE_S
 
         what = self._at(f"flash lock {lock}")
-        self._exchange(what, self._send_raw(frame), may_retry=within_cap)
+        self._exchange(what, self._send_raw(frame), may_retry=within_cap, channel=lock)
         self._counters.pulses += 1
 
     def read(self) -> dict[int, ChannelReading]:
@@ -283,19 +280,11 @@ class ModbusRelayDriver(Driver):
         return self._exchange(where, read_inputs, budget=budget)
 
     def stats(self) -> dict[str, Any]:
-        """``frames`` sent, good ``replies``, ``errors`` by kind (``timeout``, ``crc``,
-        ``exception``, ``bad_reply``, ``port``), ``retries``, ``pulses``, ``last_seen``
-        (wall-clock time of the last good reply) and ``last_error``."""
-        c = self._counters
-        return {
-            "frames": c.frames,
-            "replies": c.replies,
-            "errors": dict(c.errors),
-            "retries": c.retries,
-            "pulses": c.pulses,
-            "last_seen": c.last_seen,
-            "last_error": c.last_error,
-        }
+        """Where the board is (``port``, ``address``, ``baud``) and its
+        :class:`~drivers.counters.BusCounters`, errors by :data:`ERROR_KINDS` (a
+        reopen: the port pymodbus closed after an I/O error, opened again)."""
+        where = {"port": self.port, "address": self.address, "baud": self.baud}
+        return {**where, **self._counters.stats()}
 
     # -- the technician's tools ---------------------------------------------------------
 
@@ -310,7 +299,9 @@ class ModbusRelayDriver(Driver):
     def pulse_channel(self, channel: int, seconds: float) -> None:
         """Like :meth:`pulse`, for any of the 8 relays, wired in the config or not."""
         if channel not in _ALL_LOCKS:
-            raise DriverError(self.name, f"no channel {channel} on this board (1..{RELAYS})")
+            raise DriverError(
+                self.name, f"no channel {channel} on this board (1..{RELAYS})", channel=channel
+            )
         self._flash(channel, seconds)
 
     def scan_bus(self, addresses: Iterable[int] = SCAN_ADDRESSES) -> list[int]:
@@ -342,62 +333,65 @@ class ModbusRelayDriver(Driver):
     def _exchange(
         self,
         what: str,
-        attempt: Callable[[ModbusSerialClient], _T],
+        attempt: _Request[_T],
         *,
-        may_retry: Callable[[float], bool] = lambda elapsed: True,
+        may_retry: Callable[[float], bool] | None = None,
         budget: ReadBudget | None = None,
+        channel: int | None = None,
     ) -> _T:
+        """``attempt`` with retries; its final failure names ``what`` (and ``channel``)."""
         bus = self._bus
         if bus is None:
             raise BoardOffline(self.name, "not open")
-        started = time.monotonic()
-        error: DriverError = BoardOffline(self.name, "no reply")
-        attempts = 0
-        while attempts <= self.retries:
-            if attempts:
-                wait = _RETRY_WAIT_S * 2 ** (attempts - 1) if budget is None else _POLL_GAP_S
-                if not may_retry(time.monotonic() - started) or (
-                    budget is not None and not budget.allows(wait)
-                ):
-                    break
-                self._counters.retries += 1
-                time.sleep(wait)
-            attempts += 1
-            try:
-                result = self._attempt(bus, attempt, budget)
-            except (BadReply, BoardOffline) as exc:
-                error = exc
-                continue
-            except ModbusExceptionReply as exc:
-                refused = ModbusExceptionReply(self.name, f"{what}: {_reason(exc)}", exc.code)
-                self._counters.last_error = str(refused)
-                raise refused from None
-            self._counters.replies += 1
-            self._counters.last_seen = time.time()
-            return result
-        tried = f"{attempts} attempt{'s' if attempts > 1 else ''}"
-        context = f"{what}: {_reason(error)} ({tried})"
+        try:
+            result = retry(
+                partial(self._attempt, bus, attempt, budget),
+                retries=self.retries,
+                backoff=BACKOFF,
+                retry_on=(BadReply, BoardOffline),
+                counters=self._counters,
+                budget=budget,
+                may_retry=may_retry,
+            )
+        except ModbusExceptionReply as exc:
+            refused = ModbusExceptionReply(
+                self.name, f"{what}: {exc.reason}", exc.code, channel=channel
+            )
+            self._counters.last_error = str(refused)
+            raise refused from None
+        except Exhausted as spent:
+            raise self._gave_up(what, spent, channel) from None
+        self._counters.answered()
+        return result
+
+    def _gave_up(self, what: str, spent: Exhausted, channel: int | None) -> DriverError:
+        """The error of a request none of whose attempts succeeded: of the last one's
+        kind, naming the request and how many attempts were made."""
+        last = spent.last
+        reason = last.reason if isinstance(last, DriverError) else str(last)
+        context = f"{what}: {reason} ({spent.tried})"
         final = (
-            BadReply(self.name, context, error.kind)
-            if isinstance(error, BadReply)
-            else BoardOffline(self.name, context)
+            BadReply(self.name, context, last.kind, channel=channel)
+            if isinstance(last, BadReply)
+            else BoardOffline(self.name, context, channel=channel)
         )
         self._counters.last_error = str(final)
-        raise final
+        return final
 
-    def _attempt(
-        self, bus: ModbusBus, attempt: Callable[[ModbusSerialClient], _T], budget: ReadBudget | None
-    ) -> _T:
+    def _attempt(self, bus: ModbusBus, attempt: _Request[_T], budget: ReadBudget | None) -> _T:
         with bus.lock:
             if self._bus is not bus:  # closed meanwhile: the port must not be reopened
                 raise BoardOffline(self.name, "closed")
             # A poll's budget counts from when the bus is ours: waiting for another
             # board's exchange must not cost this board its answer.
             timeout_s = self.timeout_s if budget is None else budget.timeout(self.timeout_s)
+            reopening = bus.is_lost
             try:
                 client = bus.client(timeout_s)
             except PortRefused as exc:
                 raise self._count("port", BoardOffline(self.name, str(exc))) from exc
+            if reopening:
+                self._counters.reopens += 1
             bus.tracer = self._trace
             try:
                 return self._attempt_on_wire(bus, client, attempt)
@@ -408,14 +402,14 @@ class ModbusRelayDriver(Driver):
         self,
         bus: ModbusBus,
         client: ModbusSerialClient,
-        attempt: Callable[[ModbusSerialClient], _T],
+        attempt: _Request[_T],
     ) -> _T:
         """One request and its reply; the caller holds the bus."""
         bus.wait_quiet()
         self._rx_seen = False
-        self._counters.frames += 1
+        self._counters.frames_sent += 1
         try:
-            return attempt(client)
+            return attempt(bus, client)
         except ModbusExceptionReply as exc:
             raise self._count("exception", exc) from None
         except BadReply as exc:
@@ -438,8 +432,7 @@ class ModbusRelayDriver(Driver):
         return f"{what} at address {address or self.address}"
 
     def _count(self, kind: str, error: DriverError) -> DriverError:
-        self._counters.errors[kind] = self._counters.errors.get(kind, 0) + 1
-        self._counters.last_error = str(error)
+        self._counters.failed(kind, str(error))
         return error
 
     def _trace(self, sending: bool, data: bytes) -> bytes:
@@ -457,8 +450,8 @@ class ModbusRelayDriver(Driver):
 
     # -- the requests ---------------------------------------------------------------------
 
-    def _switch_off(self, relay: int) -> Callable[[ModbusSerialClient], None]:
-        def attempt(client: ModbusSerialClient) -> None:
+    def _switch_off(self, relay: int) -> _Request[None]:
+        def attempt(bus: ModbusBus, client: ModbusSerialClient) -> None:
             self._expect = (self.address, FC_WRITE_COIL)
             reply = client.write_coil(relay, False, device_id=self.address)
             check_response(reply, FC_WRITE_COIL, self.name)
@@ -467,20 +460,18 @@ class ModbusRelayDriver(Driver):
 
         return attempt
 
-    def _send_raw(self, frame: bytes) -> Callable[[ModbusSerialClient], None]:
-        def attempt(client: ModbusSerialClient) -> None:
-            port = client.socket
-            if port is None:
+    def _send_raw(self, frame: bytes) -> _Request[None]:
+        def attempt(bus: ModbusBus, client: ModbusSerialClient) -> None:
+            if not bus.is_open:
                 raise BoardOffline(self.name, "serial port closed")
-            port.reset_input_buffer()
-            port.write(frame)
-            echo = read_until(port, lambda got: echo_complete(frame, got), self.timeout_s)
+            bus.write(frame)
+            echo = bus.read_until(lambda got: echo_complete(frame, got), self.timeout_s)
             self._rx_seen = bool(echo)
             check_echo(frame, echo, self.name)
 
         return attempt
 
-    def _read_relays(self, client: ModbusSerialClient) -> list[bool]:
+    def _read_relays(self, bus: ModbusBus, client: ModbusSerialClient) -> list[bool]:
         self._expect = (self.address, FC_READ_COILS)
         reply = client.read_coils(0, count=RELAYS, device_id=self.address)
         check_response(reply, FC_READ_COILS, self.name)
@@ -488,16 +479,10 @@ class ModbusRelayDriver(Driver):
             raise BadReply(self.name, f"reply holds {len(reply.bits)} relays, expected {RELAYS}")
         return list(reply.bits[:RELAYS])
 
-    def _read_inputs(
-        self, locks: tuple[int, ...]
-    ) -> Callable[[ModbusSerialClient], dict[int, ChannelReading]]:
-        def attempt(client: ModbusSerialClient) -> dict[int, ChannelReading]:
+    def _read_inputs(self, locks: tuple[int, ...]) -> _Request[dict[int, ChannelReading]]:
+        def attempt(bus: ModbusBus, client: ModbusSerialClient) -> dict[int, ChannelReading]:
             self._expect = (self.input_address, FC_READ_INPUTS)
             reply = client.read_discrete_inputs(0, count=RELAYS, device_id=self.input_address)
             return door_readings(reply, self.input_address, locks, self.closed_level, self.name)
 
         return attempt
-
-
-def _reason(error: DriverError) -> str:
-    return str(error).removeprefix(f"board {error.board!r}: ")

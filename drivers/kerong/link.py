@@ -1,10 +1,10 @@
 """One Kerong board's exchanges on its bus: requests, replies, retries, reopens.
 
 :class:`KerongLink` is the wire side of :class:`~drivers.kerong.KerongDriver`: it sends
-a board's frames on the :class:`~drivers.kerong_bus.KerongBus` it shares with the other
+a board's frames on the :class:`~drivers.kerong.bus.KerongBus` it shares with the other
 boards of the port, waits for the reply of its address (skipping noise, and another
 board's late reply), retries with growing waits (or, within a poll's budget, with a short
-gap: :mod:`drivers.budget`), flushes and reopens a port that heard nothing (the field's
+gap: :mod:`drivers.retry`), flushes and reopens a port that heard nothing (the field's
 "stuck busy" cure) and counts what happened. What the replies mean (doors, items) and
 what may be asked of a board is the driver's.
 
@@ -17,13 +17,13 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-
-import serial
+from functools import partial
 
 from drivers.budget import ReadBudget
+from drivers.counters import BusCounters
 from drivers.errors import BoardOffline, DriverError
-from drivers.kerong_bus import SERIAL_ERRORS, KerongBus, attach_bus, detach_bus
-from drivers.kerong_frames import (
+from drivers.kerong.bus import KerongBus
+from drivers.kerong.frames import (
     MAX_ADDRESS,
     STATUS_REPLY_LEN,
     BadAddress,
@@ -35,15 +35,19 @@ from drivers.kerong_frames import (
     status_request,
     unlock_request,
 )
+from drivers.retry import Backoff, Exhausted, retry
+from drivers.shared_port import SERIAL_ERRORS, attach, detach
 
-__all__ = ["ERROR_KINDS", "Counters", "KerongLink"]
+__all__ = ["ERROR_KINDS", "KerongLink"]
 
 log = logging.getLogger(__name__)
 
 ERROR_KINDS = ("timeout", "checksum", "framing", "io")
-_FIRST_WAIT_S = 0.02
-_POLL_GAP_S = 0.002  # between a poll's attempts: the line turned round, the lock let go
-_MAX_WAIT_S = 0.16
+"""How a Kerong exchange fails: no (whole) reply in time, a reply with a wrong checksum,
+one that is not a status reply of this board, an error of the port itself."""
+BACKOFF = Backoff(first_s=0.02, max_s=0.16)
+"""Between an exchange's attempts: 20, 40, 80, 160, 160 ms ... (a poll's: 2 ms)."""
+_AT_ONCE = Backoff(first_s=0.0)
 _REPLY_MARGIN_S = 0.005
 _REQUEST_LEN = 5
 
@@ -59,18 +63,11 @@ class Failure(Exception):
         self.stuck = stuck
 
 
-@dataclass
-class Counters:
-    frames_sent: int = 0
-    replies_ok: int = 0
-    retries: int = 0
-    reopens: int = 0
-    errors: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ERROR_KINDS, 0))
-    last_seen: float | None = None
-    last_error: str | None = None
+class Garbled(Exception):
+    """Bytes came back from a bus scan's probe, but no valid reply."""
 
 
-@dataclass
+@dataclass(eq=False)  # a user of its bus, known by identity
 class KerongLink:
     """Board ``name`` at ``address`` on ``port``; see the module docstring."""
 
@@ -81,7 +78,7 @@ class KerongLink:
     timeout_s: float
     retries: int
     rs485: bool
-    counters: Counters = field(default_factory=Counters)
+    counters: BusCounters = field(default_factory=lambda: BusCounters(ERROR_KINDS))
     _bus: KerongBus | None = None
     _is_stuck: bool = False  # the last attempt heard nothing: reopen before the next
 
@@ -90,14 +87,17 @@ class KerongLink:
         if self._bus is not None:
             return
         try:
-            bus = attach_bus(self.port, self.name, self.address, baud=self.baud, rs485=self.rs485)
+            bus = attach(
+                KerongBus, self.port, self, self.name, (self.address,), baud=self.baud,
+                rs485=self.rs485,
+            )  # fmt: skip
         except ValueError as exc:
             raise DriverError(self.name, str(exc)) from exc
         try:
             with bus.lock:
-                bus.connection(self.baud, self.timeout_s)
+                bus.connection(self.timeout_s)
         except SERIAL_ERRORS as exc:
-            detach_bus(bus, self.address)
+            detach(bus, self)
             raise self._open_error(exc) from exc
         self._bus = bus
 
@@ -105,7 +105,7 @@ class KerongLink:
         """Release the bus; the last board on it closes the port. Idempotent."""
         bus, self._bus = self._bus, None
         if bus is not None:
-            detach_bus(bus, self.address)
+            detach(bus, self)
 
     def scan(self) -> list[int]:
         """The addresses 0..15 that answer a status request on this bus."""
@@ -113,25 +113,28 @@ class KerongLink:
         return [address for address in range(MAX_ADDRESS + 1) if self._answers(bus, address)]
 
     def _answers(self, bus: KerongBus, address: int) -> bool:
-        for _attempt in range(2):  # a second try only after a garbled answer
-            replied, heard = self._probe(bus, address)
-            if replied or not heard:
-                return replied
-        return False
+        # Asked a second time only after a garbled answer: silence is an answer here.
+        try:
+            probe = partial(self._probe, bus, address)
+            return retry(probe, retries=1, backoff=_AT_ONCE, retry_on=(Garbled,), counters=None)
+        except Exhausted:
+            return False
 
-    def _probe(self, bus: KerongBus, address: int) -> tuple[bool, bool]:
-        """One status exchange with ``address``: (a valid reply came, any byte came)."""
+    def _probe(self, bus: KerongBus, address: int) -> bool:
+        """One status exchange with ``address``: whether a valid reply came; raises
+        :class:`Garbled` when bytes came but no valid reply."""
         with bus.lock:
             if self._bus is not bus:
                 raise BoardOffline(self.name, "closed during the bus scan")
             try:
-                ser = bus.connection(self.baud, self.timeout_s)
-                ser.reset_input_buffer()
-                ser.write(status_request(address))
-                reply, _, heard = self._receive(ser, address)
+                bus.connection(self.timeout_s)
+                bus.write(status_request(address))
+                reply, _, heard = self._receive(bus, address)
             except SERIAL_ERRORS as exc:
                 raise BoardOffline(self.name, f"bus scan on {self.port} failed: {exc}") from exc
-        return reply is not None, heard
+        if reply is None and heard:
+            raise Garbled(f"garbled answer at address {address}")
+        return reply is not None
 
     def exchange(self, request: bytes, budget_s: float | None = None) -> StatusReply:
         """Send ``request`` until a valid status reply comes back, or raise BoardOffline.
@@ -145,36 +148,38 @@ class KerongLink:
         """
         bus = self.attached()
         budget = None if budget_s is None else ReadBudget(budget_s, self._least_s)
-        wait = _FIRST_WAIT_S if budget is None else _POLL_GAP_S
-        failure: Failure | None = None
-        attempts = 0
-        for attempt in range(self.retries + 1):
-            if attempt:
-                if budget is not None and not budget.allows(wait):
-                    break
-                self.counters.retries += 1
-                time.sleep(wait)
-                if budget is None:
-                    wait = min(wait * 2, _MAX_WAIT_S)
-            with bus.lock:
-                # A budget counts from when the bus is ours (drivers.budget).
-                timeout_s = self.timeout_s if budget is None else budget.timeout(self.timeout_s)
-                if self._is_stuck:
-                    self._reopen(bus)
-                attempts += 1
-                try:
-                    reply = self._attempt(bus, request, timeout_s)
-                except Failure as exc:
-                    failure = exc
-                    self._is_stuck = exc.stuck
-                    continue
-                self._is_stuck = False
-                return reply
-        raise BoardOffline(
-            self.name,
-            f"no valid reply from address {self.address} on {self.port} "
-            f"after {attempts} attempt{'s' if attempts > 1 else ''}: {failure}",
-        )
+        try:
+            return retry(
+                partial(self._exchange_once, bus, request, budget),
+                retries=self.retries,
+                backoff=BACKOFF,
+                retry_on=(Failure,),
+                counters=self.counters,
+                budget=budget,
+            )
+        except Exhausted as spent:
+            raise BoardOffline(
+                self.name,
+                f"no valid reply from address {self.address} on {self.port} "
+                f"after {spent.tried}: {spent.last}",
+            ) from None
+
+    def _exchange_once(
+        self, bus: KerongBus, request: bytes, budget: ReadBudget | None
+    ) -> StatusReply:
+        """One attempt of :meth:`exchange`, holding the bus; raises :class:`Failure`."""
+        with bus.lock:
+            # A budget counts from when the bus is ours (drivers.budget).
+            timeout_s = self.timeout_s if budget is None else budget.timeout(self.timeout_s)
+            if self._is_stuck:
+                self._reopen(bus)
+            try:
+                reply = self._attempt(bus, request, timeout_s)
+            except Failure as exc:
+                self._is_stuck = exc.stuck
+                raise
+            self._is_stuck = False
+            return reply
 
     @property
     def _least_s(self) -> float:
@@ -190,15 +195,18 @@ class KerongLink:
                 self._reopen(bus)
                 self._is_stuck = False
             try:
-                ser = self._send(bus, unlock_request(self.address, lock))
-                reply, _, heard = self._receive(ser)
+                self._send(bus, unlock_request(self.address, lock))
+                reply, _, heard = self._receive(bus)
             except SERIAL_ERRORS as exc:
                 self._count_error("io", str(exc))
                 self._is_stuck = True  # reopen before the next exchange
-                raise BoardOffline(self.name, f"unlock of lock {lock} not sent: {exc}") from exc
+                raise BoardOffline(
+                    self.name, f"unlock of lock {lock} not sent: {exc}", channel=lock
+                ) from exc
         if reply is not None:
-            self._seen()
+            self.counters.answered()
         if heard:
+            self.counters.pulses += 1
             return
         try:
             # One time-out's worth of asking, not the retry schedule: the polls that
@@ -207,17 +215,21 @@ class KerongLink:
             self.exchange(status_request(self.address), self.timeout_s)
         except BoardOffline as exc:
             raise BoardOffline(
-                self.name, f"no answer after the unlock of lock {lock}; it may not have fired"
+                self.name,
+                f"no answer after the unlock of lock {lock}; it may not have fired",
+                channel=lock,
             ) from exc
+        self.counters.pulses += 1
 
     def _attempt(self, bus: KerongBus, request: bytes, timeout_s: float) -> StatusReply:
         try:
-            reply, rejected, heard = self._receive(self._send(bus, request), timeout_s=timeout_s)
+            self._send(bus, request)
+            reply, rejected, heard = self._receive(bus, timeout_s=timeout_s)
         except SERIAL_ERRORS as exc:
             self._count_error("io", str(exc))
             raise Failure(f"serial error: {exc}", stuck=True) from exc
         if reply is not None:
-            self._seen()
+            self.counters.answered()
             return reply
         if rejected is not None:
             self._count_error(rejected.kind, str(rejected))
@@ -226,16 +238,14 @@ class KerongLink:
         self._count_error("timeout", message)
         raise Failure(message, stuck=not heard)
 
-    def _send(self, bus: KerongBus, frame: bytes) -> serial.Serial:
+    def _send(self, bus: KerongBus, frame: bytes) -> None:
         """Flush what is left of earlier replies, then write ``frame``; caller holds the bus."""
-        ser = bus.connection(self.baud, self.timeout_s)
-        ser.reset_input_buffer()
-        ser.write(frame)
+        bus.connection(self.timeout_s)
+        bus.write(frame)
         self.counters.frames_sent += 1
-        return ser
 
     def _receive(
-        self, ser: serial.Serial, address: int | None = None, timeout_s: float | None = None
+        self, bus: KerongBus, address: int | None = None, timeout_s: float | None = None
     ) -> _Received:
         """Read until a valid status reply of this board (or of ``address``) or
         ``timeout_s`` (by default the board's option) has passed.
@@ -265,9 +275,7 @@ class KerongLink:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return None, rejected, heard
-            if ser.timeout is None or abs(ser.timeout - remaining) > 0.001:
-                ser.timeout = remaining
-            chunk = ser.read(max(1, STATUS_REPLY_LEN - len(buffer)))
+            chunk = bus.read(max(1, STATUS_REPLY_LEN - len(buffer)), remaining)
             heard = heard or bool(chunk)
             buffer += chunk
 
@@ -281,8 +289,8 @@ class KerongLink:
         bus = self.attached()
         with bus.lock:
             try:
-                frame = energise_time_request(self.address, energise_ms)
-                self._receive(self._send(bus, frame))
+                self._send(bus, energise_time_request(self.address, energise_ms))
+                self._receive(bus)
             except SERIAL_ERRORS as exc:
                 self._count_error("io", str(exc))
                 raise BoardOffline(self.name, f"energise time not sent: {exc}") from exc
@@ -294,13 +302,8 @@ class KerongLink:
             raise DriverError(self.name, "not open")
         return bus
 
-    def _seen(self) -> None:
-        self.counters.replies_ok += 1
-        self.counters.last_seen = time.time()
-
     def _count_error(self, kind: str, message: str) -> None:
-        self.counters.errors[kind] += 1
-        self.counters.last_error = f"{kind}: {message}"
+        self.counters.failed(kind, f"{kind}: {message}")
 
     def _open_error(self, exc: Exception) -> DriverError:
         if isinstance(exc, ValueError) and self.rs485:

@@ -1,0 +1,211 @@
+"""A serial port shared by the boards of one bus, and counted by who uses it.
+
+Several boards hang on one pair of RS-485 wires, each at its own address, and the port can
+be opened once only (exclusively). :func:`attach` hands every board of a port the same
+:class:`SharedPort` (keyed by the port's real path, or its URL: :func:`~drivers.base.port_key`),
+of the bus's protocol (:class:`~drivers.kerong.bus.KerongBus`,
+:class:`~drivers.modbus.bus.ModbusBus`); the port is opened on first use and closed when
+the last board detaches.
+
+What a caller may rely on:
+
+* Holding :attr:`SharedPort.lock` around a whole request and its reply means no other
+  board's frame is on the wire meanwhile: a poll of one board and an unlock of the next
+  never interleave.
+* :func:`attach` refuses (``ValueError``) a board that speaks another protocol than the
+  port's, whose baud or kernel RS-485 setting differs from the bus's (every device on one
+  pair of wires talks at one speed), or that talks to an address another board on the
+  bus already answers at.
+* Every byte a driver puts on the wire goes through :meth:`SharedPort.write`, and every
+  byte it takes off through :meth:`SharedPort.read` or :meth:`SharedPort.read_until` (or,
+  for what pymodbus sends and reads itself, its packet hook on the Modbus bus): a trace
+  of the wire hooks in here, and nowhere in the drivers.
+
+Methods other than :func:`attach`, :func:`detach` and :func:`port_users` expect the caller
+to hold the lock. Errors from the port are those of :data:`SERIAL_ERRORS`, left for the
+driver to wrap with the board's name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import termios
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Collection
+from typing import Any, ClassVar, Generic, TypeVar
+
+import serial
+
+from drivers.base import port_key
+
+__all__ = ["SERIAL_ERRORS", "PortClosed", "SharedPort", "attach", "detach", "port_users"]
+
+SERIAL_ERRORS = (OSError, ValueError, termios.error)
+"""What pyserial raises on a port: ``SerialException`` is an ``OSError``; ``termios.error``
+(a vanished pty, say) is not; ``ValueError`` for settings the port refuses."""
+
+_C = TypeVar("_C")  # what the bus's protocol talks through: a pyserial port, a pymodbus client
+_P = TypeVar("_P", bound="SharedPort[Any]")
+
+
+class PortClosed(serial.SerialException):
+    """Bytes were to go through a port that is not open."""
+
+
+class SharedPort(ABC, Generic[_C]):
+    """One serial port of one protocol, the boards on it, and the lock that keeps their
+    frames apart. A subclass opens its protocol's connection (:attr:`_connection`) and
+    says how to close it and which pyserial port lies beneath it."""
+
+    protocol: ClassVar[str]
+
+    def __init__(self, key: str, port: str, baud: int, rs485: bool) -> None:
+        self.key = key
+        self.port = port
+        self.baud = baud
+        self.rs485 = rs485
+        self.lock = threading.Lock()
+        self._connection: _C | None = None
+        # user (a board's driver or link) -> (the board's name, the addresses it talks to)
+        self._users: dict[object, tuple[str, frozenset[int]]] = {}
+
+    @property
+    def boards(self) -> tuple[str, ...]:
+        """The boards on the bus now, in the order they came."""
+        return tuple(name for name, _ in self._users.values())
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the port is open beneath the connection."""
+        return self._raw() is not None
+
+    def shut(self) -> None:
+        """Close the port (best effort); the next use opens it again."""
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            # A port that fails to close is gone anyway.
+            with contextlib.suppress(*SERIAL_ERRORS):
+                self._close(connection)
+
+    # -- the bytes on the wire --------------------------------------------------------
+
+    def write(self, frame: bytes) -> None:
+        """Drop what is left of earlier replies, then put ``frame`` on the wire."""
+        port = self._open_port()
+        port.reset_input_buffer()
+        port.write(frame)
+
+    def read(self, size: int, timeout_s: float) -> bytes:
+        """Up to ``size`` bytes, as pyserial reads them within ``timeout_s``."""
+        port = self._open_port()
+        if port.timeout is None or abs(port.timeout - timeout_s) > 0.001:
+            port.timeout = timeout_s
+        return bytes(port.read(size))
+
+    def read_until(self, done: Callable[[bytes], bool], timeout_s: float) -> bytes:
+        """Bytes until ``done(bytes so far)`` or ``timeout_s`` has passed."""
+        port = self._open_port()
+        heard = b""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and not done(heard):
+            waiting = port.in_waiting
+            if waiting:
+                heard += port.read(waiting)
+            else:
+                time.sleep(max(0.0005, 20 / port.baudrate))
+        return heard
+
+    def _open_port(self) -> serial.Serial:
+        port = self._raw()
+        if port is None:
+            raise PortClosed(f"serial port {self.port!r} is not open")
+        return port
+
+    # -- the protocol's connection ------------------------------------------------------
+
+    @abstractmethod
+    def _close(self, connection: _C) -> None:
+        """Close ``connection``; may raise one of :data:`SERIAL_ERRORS`."""
+
+    @abstractmethod
+    def _raw(self) -> serial.Serial | None:
+        """The open pyserial port beneath the connection, or ``None``."""
+
+
+_PORTS: dict[str, SharedPort[Any]] = {}
+_PORTS_LOCK = threading.Lock()
+
+
+def attach(
+    kind: type[_P],
+    port: str,
+    user: object,
+    board: str,
+    addresses: Collection[int],
+    *,
+    baud: int,
+    rs485: bool,
+) -> _P:
+    """The bus of ``port``, a ``kind`` shared with the other boards on it; ``user`` (the
+    driver of ``board``, talking to ``addresses``) one more of its users.
+
+    The port is not opened here. Raises ``ValueError`` on a clash with the bus's
+    protocol or settings, or with another board's addresses.
+    """
+    key = port_key(port)
+    mine = frozenset(addresses)
+    with _PORTS_LOCK:
+        bus = _PORTS.get(key)
+        if bus is None:
+            bus = _PORTS[key] = kind(key, port, baud, rs485)
+        if not isinstance(bus, kind):
+            raise ValueError(
+                f"{bus.port} is already the {bus.protocol} bus of board {bus.boards[0]!r}: "
+                f"a {kind.protocol} board cannot share it (one bus speaks one protocol)"
+            )
+        _check_fit(bus, board, mine, baud, rs485)
+        bus._users[user] = (board, mine)
+        return bus
+
+
+def _check_fit(
+    bus: SharedPort[Any], board: str, addresses: frozenset[int], baud: int, rs485: bool
+) -> None:
+    if bus.rs485 != rs485:
+        raise ValueError(
+            f"{bus.port} is already in use with rs485 = {str(bus.rs485).lower()}; "
+            "every board on one bus needs the same rs485 setting"
+        )
+    if bus.baud != baud:
+        raise ValueError(
+            f"{bus.port} is already in use at {bus.baud} baud; every board on one bus needs "
+            "the same baud"
+        )
+    for other, theirs in bus._users.values():
+        shared = sorted(addresses & theirs)
+        if other != board and shared:
+            raise ValueError(
+                f"address {shared[0]} on {bus.port} is already used by board {other!r}"
+            )
+
+
+def detach(bus: SharedPort[Any], user: object) -> None:
+    """``user`` leaves the bus; the last one closes the port. Idempotent per attach."""
+    with _PORTS_LOCK:
+        if bus._users.pop(user, None) is None or bus._users:
+            return
+        if _PORTS.get(bus.key) is bus:
+            del _PORTS[bus.key]
+        # Closed before the registry lock is let go: a board attaching right after must
+        # not find the port still held (exclusively) by this bus.
+        with bus.lock:
+            bus.shut()
+
+
+def port_users(port: str) -> tuple[str, ...]:
+    """The boards that share ``port`` now (empty when none)."""
+    with _PORTS_LOCK:
+        bus = _PORTS.get(port_key(port))
+        return bus.boards if bus is not None else ()
