@@ -8,10 +8,11 @@ once the process runs out of file descriptors.
 * ``framing.py``: how far a request has arrived on a connection (head, body, between
   two), with the head and body limits; pure, no I/O.
 * ``connection.py``: one accepted connection: its deadline, its refusals (408, 413,
-  431), the hand-over to uvicorn's protocol; the busy answer (503) at a full listener.
+  431), the hand-over to uvicorn's protocol.
 * ``listener.py``: a listening socket's own accept loop: the caps (all connections;
-  over TCP, those not yet past the token, per client address), TLS with a handshake
-  time-out, a pause instead of a storm when the process is out of descriptors.
+  over TCP, those not yet past the token, per client address), the 503 "busy" of a
+  full socket, TLS with a handshake time-out, a pause instead of a storm when the
+  process is out of descriptors.
 * ``server.py``: the settings of each listener from the config, binding the sockets,
   uvicorn configured around all that, and the file-descriptor budget.
 
