@@ -13,7 +13,9 @@ seen it, and it holds the client to a deadline:
 Past the deadline the connection is closed, with a 408 if part of a request came.
 A head or body over the limits is answered 431 or 413 and the connection closed.
 Each is one warning in the log, which :mod:`kiosk.logrepeat` turns into one line and
-a count when a flood repeats it.
+a count when a flood repeats it. So that it can, the line names no client address
+(one per connection, it would make every line of a many-address flood new); the
+per-address cap's own refusal names it.
 
 The ASGI application finds its connection in ``scope["state"][CONNECTION]``
 (:func:`connection_of`): the listener it came through (the touchscreen's stream is only
@@ -170,20 +172,17 @@ class Connection(asyncio.Protocol):
         if self.transport is None or self.transport.is_closing():
             return
         what = "sent only part of a request" if self.framing.arriving else "sent no request"
-        log.warning("%s: closed a connection%s that %s within %g s", self.owner.label,
-                    self._from(), what, self.request_timeout_s)  # fmt: skip
+        log.warning("%s: closed a connection that %s within %g s", self.owner.label, what,
+                    self.request_timeout_s)  # fmt: skip
         if self.framing.arriving:
             message = f"the request did not arrive whole within {self.request_timeout_s:g} s"
             self.transport.write(answer(408, message, "RequestTimeout"))
         self.transport.close()
 
     def _refuse(self, refusal: FramingRefusal) -> None:
-        log.warning("%s: refused a request%s (%d): %s", self.owner.label, self._from(),
-                    refusal.status, refusal.message)  # fmt: skip
+        log.warning("%s: refused a request (%d): %s", self.owner.label, refusal.status,
+                    refusal.message)  # fmt: skip
         self._disarm()
         if self.transport is not None and not self.transport.is_closing():
             self.transport.write(answer(refusal.status, refusal.message, "RequestRefused"))
             self.transport.close()
-
-    def _from(self) -> str:
-        return f" from {self.peer}" if self.peer else ""

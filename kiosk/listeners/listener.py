@@ -11,6 +11,10 @@ accepts itself, so it can:
   yet (``max_unauthenticated_per_client``), the handshake included, so one machine
   cannot take every place;
 * give TLS handshakes ``tls_handshake_timeout_s``;
+* refuse at most :data:`REFUSE_BURST` connections per :data:`REFUSE_REST_S` and then
+  rest, so a crowd that reconnects as fast as it is refused costs the daemon a bounded
+  share of its loop: the rest wait in the kernel's backlog, which holds no descriptor
+  of the daemon's;
 * pause for a second when accepting fails (no descriptor left), with one log line.
 
 The connections are counted from ``accept()`` to the close of their socket, so the
@@ -44,6 +48,9 @@ TURN_AWAY_S = 1.0
 ACCEPT_BATCH = 64
 #: the pause after ``accept()`` failed (no descriptor or memory left)
 PAUSE_S = 1.0
+#: refusals at a cap within :data:`REFUSE_REST_S`; past them the listener rests that long
+REFUSE_BURST = 16
+REFUSE_REST_S = 0.1
 
 
 @dataclass(frozen=True)
@@ -81,6 +88,7 @@ class Listener:
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._paused = False
+        self._round = (0.0, 0)  # when the current round of refusals began, and how many
 
     @property
     def name(self) -> str:
@@ -114,6 +122,8 @@ class Listener:
 
     def _accept(self, sock: socket.socket) -> None:
         for _ in range(ACCEPT_BATCH):
+            if self._must_rest():
+                return
             try:
                 conn, address = sock.accept()
             except (BlockingIOError, InterruptedError):
@@ -130,11 +140,24 @@ class Listener:
         # this would spin, and asyncio's own loop logs a traceback on every turn.
         log.error("%s: cannot accept connections (%s); trying again in %g s",
                   self.label, exc.strerror or exc, PAUSE_S)  # fmt: skip
+        self._rest(PAUSE_S)
+
+    def _must_rest(self) -> bool:
+        """Rest if this round has had its refusals: the listener is full and pressed."""
+        assert self._loop is not None
+        began, refusals = self._round
+        left = began + REFUSE_REST_S - self._loop.time()
+        if refusals < REFUSE_BURST or left <= 0:
+            return False
+        self._rest(left)
+        return True
+
+    def _rest(self, seconds: float) -> None:
         if self._paused or self._loop is None:
             return
         self._paused = True
         self._watch(False)
-        self._loop.call_later(PAUSE_S, self._resume)
+        self._loop.call_later(seconds, self._resume)
 
     def _resume(self) -> None:
         if self._paused and self._sockets:
@@ -166,6 +189,9 @@ class Listener:
 
     def _refuse(self, conn: socket.socket, why: str) -> None:
         self.refused += 1
+        assert self._loop is not None
+        now, (began, refusals) = self._loop.time(), self._round
+        self._round = (began, refusals + 1) if now - began < REFUSE_REST_S else (now, 1)
         log.warning("%s: refused a connection: %s", self.label, why)
         if self.limits.tls is not None or self._turned_away is None:
             conn.close()
@@ -185,19 +211,20 @@ class Listener:
             served = True
         except (OSError, TimeoutError) as exc:
             if limits.tls is not None:
-                self._handshake_failed(connection, exc, self._loop.time() - began)
+                self._handshake_failed(exc, self._loop.time() - began)
         finally:
             if not served:
                 conn.close()
                 self.release(connection)
 
-    def _handshake_failed(self, connection: Connection, exc: Exception, took_s: float) -> None:
+    def _handshake_failed(self, exc: Exception, took_s: float) -> None:
         if took_s >= self.limits.tls_handshake_timeout_s:
             why = f"did not finish within {self.limits.tls_handshake_timeout_s:g} s"
         else:
             why = f"failed ({getattr(exc, 'reason', None) or type(exc).__name__})"
-        log.warning("%s: closed a connection from %s whose TLS handshake %s", self.label,
-                    connection.peer, why)  # fmt: skip
+        # No address: one line per connection would make every line of a flood from
+        # many addresses a new one, which no count can collapse.
+        log.warning("%s: closed a connection whose TLS handshake %s", self.label, why)
 
     def _spawn(self, coro: Any) -> None:
         assert self._loop is not None

@@ -8,6 +8,7 @@ happened in a line and a count, not a traceback per connection."""
 from __future__ import annotations
 
 import json
+import re
 import resource
 import shutil
 import ssl
@@ -21,7 +22,8 @@ from typing import Any
 import httpx
 import pytest
 
-from kiosk.client import ApiError
+from kiosk.client import ApiClient, ApiError
+from kiosk.listeners.server import BACKLOG
 from tests.integration.helpers import store_parcel
 from tests.support.daemon import Daemon, running_daemon
 from tests.support.listeners import (
@@ -78,6 +80,17 @@ def pickup_through_the_touchscreen(daemon: Daemon, cid: str, code: str) -> None:
         assert screen.wait_operation(view["operation"])["status"] == "CLOSED"
 
 
+def repeats(log: str, line: str) -> int:
+    """The count a log gives of the repeats of ``line`` (``repeated 1,035 more times``)."""
+    (count,) = re.findall(r"repeated ([\d,]+) more times in \d+ s: " + re.escape(line), log)
+    return int(count.replace(",", ""))
+
+
+def refused(screen: ApiClient, listener: str) -> int:
+    """The connections ``listener`` refused at its cap, as the status shows them."""
+    return int(screen.get("/v1/status")["connections"][listener]["refused"])
+
+
 def stopped_log(daemon: Daemon) -> str:
     """The daemon's log once it stopped: the counts still held back are written out."""
     assert daemon.stop() == 0
@@ -97,9 +110,11 @@ def test_a_thousand_idle_connections_on_the_api_socket_leave_the_touchscreen_and
         try:
             with daemon.touchscreen() as screen:
                 status = screen.get("/v1/status")
-            assert status["kiosk"]["id"] == "TEST-01"
-            assert status["connections"]["socket"]["connections"] == 64
-            assert status["connections"]["socket"]["refused"] >= CROWD - 64
+                assert status["kiosk"]["id"] == "TEST-01"
+                assert status["connections"]["socket"]["connections"] == 64
+                # The last of the crowd wait in the kernel's queue to be refused, a few
+                # at a time, so that their storm never holds the daemon's loop.
+                daemon.wait_for(lambda: refused(screen, "socket") >= CROWD - 64, what="refusals")
             pickup_through_the_touchscreen(daemon, cid, code)
             busy = daemon.ctl("status")  # a technician's lockerctl is told, not left hanging
             assert busy.returncode != 0
@@ -108,8 +123,9 @@ def test_a_thousand_idle_connections_on_the_api_socket_leave_the_touchscreen_and
         finally:
             close_all(crowd)
         log = stopped_log(daemon)
-    assert log.count("API socket: refused a connection: all 64 connections are in use") == 2
-    assert "repeated 1,0" in log  # ... more times in N s: the rest of the crowd, counted
+    line = "API socket: refused a connection: all 64 connections are in use"
+    assert log.count(line) == 2  # the first, and the count of the rest:
+    assert repeats(log, line) == CROWD - 64  # the crowd's 1,036 and lockerctl's, but the first
     assert "Traceback" not in log
     assert len(log) < 20_000
 
@@ -151,9 +167,10 @@ def test_slowloris_trickling_headers_or_a_body_is_cut_off_with_408(
     assert status == 408
     assert refusal == {"error": "the request did not arrive whole within 1.5 s",
                        "kind": "RequestTimeout"}  # fmt: skip
-    label = "API socket" if listener == "socket" else "API over TCP: closed a connection from"
-    assert label in daemon.log()
-    assert "sent only part of a request within 1.5 s" in daemon.log()
+    label = "API socket" if listener == "socket" else "API over TCP"
+    assert f"{label}: closed a connection that sent only part of a request within 1.5 s" in (
+        daemon.log()
+    )
     assert not daemon.events("wrong_code")  # the trickled code never reached the keypad
     assert "Traceback" not in daemon.log()
 
@@ -219,8 +236,7 @@ def test_a_tls_handshake_that_never_completes_is_dropped_and_frees_its_place(
     log = daemon.log()
     assert f"API over TCP: refused a connection: 4 connections from {loopback(first)} have " \
         "not shown the token yet" in log  # fmt: skip
-    assert f"API over TCP: closed a connection from {loopback(first)} whose TLS handshake " \
-        "did not finish within 1 s" in log  # fmt: skip
+    assert "API over TCP: closed a connection whose TLS handshake did not finish within 1 s" in log
 
 
 def test_a_laptops_open_event_streams_leave_its_places_for_connections_before_the_token(
@@ -255,8 +271,10 @@ def test_a_thousand_idle_tcp_connections_leave_the_touchscreen_and_a_pickup_work
         try:
             with daemon.touchscreen() as screen:
                 status = screen.get("/v1/status")
-            assert status["connections"]["tcp"]["connections"] <= 32  # handshakes time out
-            assert status["connections"]["tcp"]["refused"] >= CROWD - 32
+                assert status["connections"]["tcp"]["connections"] <= 32  # handshakes end
+                # The kernel's queue (128) holds the last, or drops some when it overflows.
+                daemon.wait_for(lambda: refused(screen, "tcp") >= CROWD - 32 - BACKLOG,
+                                what="refusals")  # fmt: skip
             pickup_through_the_touchscreen(daemon, cid, code)
             with daemon.client() as lockerctl:  # the API socket is untouched by it
                 assert lockerctl.get("/v1/kiosk")["id"] == "TEST-01"
@@ -264,8 +282,9 @@ def test_a_thousand_idle_tcp_connections_leave_the_touchscreen_and_a_pickup_work
         finally:
             close_all(crowd)
         log = stopped_log(daemon)
-    assert log.count("API over TCP: refused a connection: all 32 connections are in use") == 2
-    assert "repeated 1,0" in log
+    line = "API over TCP: refused a connection: all 32 connections are in use"
+    assert log.count(line) == 2
+    assert repeats(log, line) >= CROWD - 32 - BACKLOG - 1
     assert "Traceback" not in log
     assert len(log) < 20_000
 
