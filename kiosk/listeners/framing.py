@@ -25,6 +25,9 @@ import re
 __all__ = ["FramingRefusal", "Phase", "RequestFraming"]
 
 _HEAD_END = re.compile(rb"\n\r?\n")
+# A header line starts its line; one that starts with a space continues the line above
+# (obsolete folding), as h11 reads it.
+_FRAMING_HEADER = re.compile(rb"\n(content-length|transfer-encoding)[ \t]*:([^\r\n]*)", re.I)
 _MAX_CHUNK_LINE = 1024  # a chunk's size line: hex digits and extensions
 
 
@@ -85,6 +88,11 @@ class RequestFraming:
         return at
 
     def _head(self, data: bytes, at: int) -> int:
+        if not self._buffer:  # the usual case: the whole head in this piece, no copy
+            end = _HEAD_END.search(data, at, at + self.max_head_bytes + 1)
+            if end is not None and end.end() - at <= self.max_head_bytes:
+                self._begin_body(data[at : end.end()])
+                return end.end()
         had = len(self._buffer)
         piece = data[at : at + self.max_head_bytes + 1 - had]
         self._buffer += piece
@@ -193,11 +201,10 @@ _STEPS = {
 def _body_framing(head: bytes) -> tuple[int, bool]:
     """``(Content-Length, chunked)`` from a request head; 0 where h11 would refuse it."""
     length, chunked = 0, False
-    for line in head.split(b"\n")[1:]:
-        name, _, value = line.partition(b":")
-        name = name.strip().lower()
-        if name == b"transfer-encoding":
-            chunked = value.strip().lower() == b"chunked"
-        elif name == b"content-length" and value.strip().isdigit():
-            length = int(value.strip())
+    for name, value in _FRAMING_HEADER.findall(head):
+        value = value.strip()
+        if name.lower() == b"transfer-encoding":
+            chunked = value.lower() == b"chunked"
+        elif value.isdigit():
+            length = int(value)
     return length, chunked

@@ -149,3 +149,10 @@ def test_a_get_without_a_body_ends_at_its_blank_line_even_with_bare_newlines() -
     seen = framing()
     seen.feed(b"\r\nGET /v1/status HTTP/1.1\nHost: k\n\n")
     assert (seen.requests, seen.arriving) == (1, False)
+
+
+def test_a_folded_line_that_looks_like_a_length_is_read_as_h11_reads_it() -> None:
+    stream = b"POST / HTTP/1.1\r\nHost: k\r\nX-A: a\r\n Content-Length: 5\r\n\r\n"
+    seen = framing()
+    seen.feed(stream)
+    assert (seen.requests, seen.arriving) == (h11_requests(stream), False) == (1, False)
