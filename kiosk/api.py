@@ -33,13 +33,13 @@ from kiosk.errors import (
     Throttled,
 )
 from kiosk.guard import OpensPaused
+from kiosk.listeners.connection import listener_of
 from kiosk.notify import mask_recipient
 from kiosk.reasons import reason_codes
 from kiosk.service import DoorDidNotOpen, DoorUnavailable, Kiosk
 from kiosk.sessions import Session
 from kiosk.store import CompartmentRow, ParcelRow
 from kiosk.store.base import StoreError
-from kiosk.tcp_gate import VIA_TCP
 from kiosk.technician import Technician
 
 STATUS_FOR: list[tuple[type[LockerError], int]] = [
@@ -54,6 +54,8 @@ STATUS_FOR: list[tuple[type[LockerError], int]] = [
     (OpensPaused, 503),
     (StoreError, 503),
 ]
+
+TOUCHSCREEN_ONLY = "this stream is the touchscreen's own: it is only on the touchscreen's socket"
 
 Barcode = Annotated[str, Field(min_length=1, max_length=512)]
 # Row ids: SQLite's INTEGER is 64-bit, and a larger number must be a 422, not a 500.
@@ -213,6 +215,7 @@ def create_app(kiosk: Kiosk, courier_uc: Courier, tech: Technician) -> FastAPI:
             "sign_in": kiosk.keypads.view("pin"),
             "mass_open_guard": kiosk.guard.view(),
             "fleet": kiosk.fleet_status(),
+            "connections": kiosk.connections_status(),
             "alarms": alarms,
         }  # fmt: skip
 
@@ -255,9 +258,10 @@ def create_app(kiosk: Kiosk, courier_uc: Courier, tech: Technician) -> FastAPI:
     @app.get("/v1/touchscreen/stream")
     async def touchscreen_stream(request: Request, after: Seq | None = None) -> StreamingResponse:
         """The same stream with the scanner's scans (``{"type": "scan", "text": ...}``), for
-        the touchscreen only: a scan may be a pickup code. Only on the Unix socket."""
-        if request.scope.get(VIA_TCP):
-            raise Forbidden("this can only be done at the kiosk itself")
+        the touchscreen only: a scan may be a pickup code. Only on the touchscreen's own
+        socket, which only the touchscreen's group may use."""
+        if listener_of(request.scope) != "touchscreen":
+            raise Forbidden(TOUCHSCREEN_ONLY)
         return event_stream(kiosk, after, scans=True)
 
     @app.get("/v1/operations/{op_id}")

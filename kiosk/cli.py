@@ -7,7 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
-from kiosk import __version__
+from kiosk import __version__, logrepeat
 from kiosk.config import ConfigError, load_config
 from kiosk.errors import LockerError, NeedsAPerson
 
@@ -114,10 +114,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
+    # Warnings and errors that repeat are written once with a count (kiosk/logrepeat.py).
+    logrepeat.install(
+        logging.StreamHandler(sys.stderr),
         level=logging.DEBUG if args.verbose else logging.INFO,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        fmt="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
     try:

@@ -12,8 +12,8 @@ Indices in key paths count from 0 (``compartments[0]`` is the first ``[[compartm
 
 The dataclasses a config is made of live in :mod:`kiosk.config_model`; they are
 imported from here as well. The bank's layout (sizes, boards and their drivers'
-options, compartments) is read by :mod:`kiosk.config_layout`, ``[fleet]`` by
-:mod:`kiosk.config_fleet`.
+options, compartments) is read by :mod:`kiosk.config_layout`, ``[api]`` by
+:mod:`kiosk.config_api`, ``[fleet]`` by :mod:`kiosk.config_fleet`.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from kiosk import bounds
+from kiosk.config_api import UNIX_SOCKET_PATH_MAX as _UNIX_SOCKET_PATH_MAX
+from kiosk.config_api import read_api
 from kiosk.config_check import ID_PATTERN, ID_RULE, Problems, Table, describe, number, read_toml
 from kiosk.config_fleet import FleetSection, read_fleet
 from kiosk.config_layout import check_boards, read_boards, read_compartments, read_sizes
@@ -70,7 +72,6 @@ __all__ = [
 ]
 
 NOTIFY_BACKENDS = ("log", "webhook", "smtp", "file")
-_UNIX_SOCKET_PATH_MAX = 107  # sun_path is 108 bytes including the terminating NUL
 
 
 def load_config(path: str | Path) -> Config:
@@ -106,7 +107,7 @@ def _build(raw: dict[str, Any], path: Path, problems: Problems) -> Config:
     _check_guessing(top.table("security"), security, policy, len(compartments))
     ui = _read_ui(top.table("ui"))
     scanner = _read_scanner(top.table("scanner"))
-    api = _read_api(top.table("api"), path.parent)
+    api = read_api(top.table("api"), path.parent, kiosk.socket)
     fleet = read_fleet(top.table("fleet"), path.parent)
     top.check_unknown()
     return Config(
@@ -136,28 +137,6 @@ def _read_scanner(t: Table) -> ScannerSection:
     )
     if section.backend != "none" and not section.device:
         t.problem("device", f"is required when backend = {section.backend!r}")
-    t.check_unknown()
-    return section
-
-
-def _read_api(t: Table, base: Path) -> ApiSection:
-    listen = t.get_str("tcp_listen", "")
-    files = {}
-    for name in ("tls_cert", "tls_key", "token_file"):
-        text = t.get_str(name, "")
-        files[name] = base / text if text else None
-    section = ApiSection(
-        tcp_listen=listen,
-        rate_per_minute=t.get_int("rate_per_minute", 120, minimum=1, maximum=100_000),
-        **files,
-    )
-    if listen:
-        host, _, port = listen.rpartition(":")
-        if not host or not port.isdigit() or not 0 < int(port) < 65536:
-            t.problem("tcp_listen", f"must be HOST:PORT like '0.0.0.0:8443', got {listen!r}")
-        for name, value in files.items():
-            if value is None:
-                t.problem(name, "is required when tcp_listen is set (TLS and a token, always)")
     t.check_unknown()
     return section
 

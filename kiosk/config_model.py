@@ -166,13 +166,27 @@ class NotifySection:
 
 @dataclass(frozen=True)
 class ApiSection:
-    """The API's TCP listener: off unless ``tcp_listen`` is set, and then TLS and a token."""
+    """The API's listeners: the Unix socket (``kiosk.socket``), the touchscreen's own
+    socket, and a TCP listener, off unless ``tcp_listen`` is set (then TLS and a token).
+    Every listener caps its connections and holds each client to the time-outs and
+    sizes below (``kiosk/listeners/``)."""
 
     tcp_listen: str = ""  # "host:port"
     tls_cert: Path | None = None
     tls_key: Path | None = None
     token_file: Path | None = None
     rate_per_minute: int = 120
+    max_connections: int = 64  # on kiosk.socket: lockerctl, scripts
+    touchscreen_socket: Path = Path("/run/locker-kiosk/touchscreen.sock")
+    touchscreen_group: str = "locker-ui"  # "": the daemon's own group (a demo)
+    touchscreen_max_connections: int = 8
+    tcp_max_connections: int = 32
+    tcp_max_unauthenticated_per_client: int = 4
+    tls_handshake_timeout_s: float = 5.0
+    request_timeout_s: float = 10.0
+    idle_timeout_s: int = 5
+    max_header_bytes: int = 8192
+    max_body_bytes: int = 65536
 
     @property
     def host_port(self) -> tuple[str, int]:
@@ -251,7 +265,8 @@ class Config:
         )
 
     def with_data_dir(self, path: str | Path) -> Config:
-        """The same config with another data dir; the API socket moves into it."""
+        """The same config with another data dir; the API sockets move into it."""
         data_dir = Path(path)
         kiosk = dataclasses.replace(self.kiosk, data_dir=data_dir, socket=data_dir / "api.sock")
-        return dataclasses.replace(self, kiosk=kiosk)
+        api = dataclasses.replace(self.api, touchscreen_socket=data_dir / "touchscreen.sock")
+        return dataclasses.replace(self, kiosk=kiosk, api=api)

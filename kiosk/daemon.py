@@ -14,12 +14,8 @@ import fcntl
 import logging
 import os
 import signal
-import socket
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-import uvicorn
 
 from drivers.scanner import Scanner, create_scanner
 from kiosk import sdnotify
@@ -33,9 +29,19 @@ from kiosk.data_dir import prepare_data_dir
 from kiosk.dispatch import Dispatcher, ExpiryClock, backend_from_config
 from kiosk.errors import LockerError
 from kiosk.hardware import Hardware
+from kiosk.listeners.server import (
+    AlreadyRunning,
+    ApiServer,
+    api_servers,
+    check_sockets_free,
+    connections_view,
+    ensure_fd_limit,
+    remove_sockets,
+    started,
+)
 from kiosk.service import Kiosk
 from kiosk.store import Event, Store
-from kiosk.tcp_gate import TcpGate, check_tls_files, read_token
+from kiosk.tcp_gate import check_tls_files, read_token
 from kiosk.technician import Technician
 
 if TYPE_CHECKING:
@@ -43,14 +49,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("kiosk")
 event_log = logging.getLogger("kiosk.event")
-
-
-class _Server(uvicorn.Server):
-    """uvicorn without its own signal handling: the daemon owns SIGTERM."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
 
 
 def log_event(event: Event) -> None:
@@ -95,10 +93,6 @@ class EventLines:
             log_event(event)
 
 
-class AlreadyRunning(LockerError):
-    """Another daemon owns this data dir or this socket."""
-
-
 def lock_data_dir(data_dir: Path) -> int:
     """Hold an exclusive lock on the data dir for the daemon's lifetime."""
     fd = os.open(data_dir / "daemon.lock", os.O_RDWR | os.O_CREAT, 0o640)
@@ -110,47 +104,14 @@ def lock_data_dir(data_dir: Path) -> int:
     return fd
 
 
-def check_socket_free(path: Path) -> None:
-    """Refuse if a daemon answers on ``path``; remove a stale socket file."""
-    if not path.exists():
-        return
-    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        probe.connect(str(path))
-    except OSError:
-        path.unlink()  # stale, from a daemon that did not exit cleanly
-    else:
-        raise AlreadyRunning(f"another daemon is already listening on {path}")
-    finally:
-        probe.close()
-
-
-def bind_socket(path: Path) -> socket.socket:
-    """Bind the API's Unix socket with mode 0660: never wider, not even for a moment."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    check_socket_free(path)
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    # bind() creates the file at 0777 less the umask; a chmod after it would leave a
-    # moment in which anyone may connect. The umask is the process's, but only for these
-    # few microseconds, while the API and the scanner are not running yet.
-    umask = os.umask(0o117)
-    try:
-        sock.bind(str(path))
-    finally:
-        os.umask(umask)
-    sock.listen(64)
-    sock.setblocking(False)
-    return sock
-
-
 async def serve(config: Config, ready_file: Path | None = None) -> int:
     loop = asyncio.get_running_loop()
     data_dir = config.kiosk.data_dir
     prepare_data_dir(data_dir)
     lock_fd = lock_data_dir(data_dir)
-    check_socket_free(config.kiosk.socket)
+    check_sockets_free(config)
     key = load_or_create_key(data_dir / "kiosk.key")
-    tcp_token = _check_tcp(config)
+    tcp_token = _check_listeners(config)
     store = Store(data_dir / "kiosk.db")
     lines = EventLines(loop)
     store.listeners.append(lines)
@@ -161,7 +122,7 @@ async def serve(config: Config, ready_file: Path | None = None) -> int:
         loop.add_signal_handler(sig, stop.set)
     tasks: list[asyncio.Task[None]] = []
     scanner: Scanner | None = None
-    servers: list[_Server] = []
+    servers: list[ApiServer] = []
     kiosk: Kiosk | None = None
     link: FleetLink | None = None
     try:
@@ -180,16 +141,7 @@ async def serve(config: Config, ready_file: Path | None = None) -> int:
         ]
         courier = Courier(kiosk)
         app = create_app(kiosk, courier, tech)
-        sock = bind_socket(config.kiosk.socket)
-        servers.append(_Server(uvicorn.Config(app, **_UVICORN)))
-        tasks.append(loop.create_task(servers[-1].serve(sockets=[sock]), name="api"))
-        await _started(servers[-1], tasks[-1])
-        if tcp_token is not None:
-            servers.append(_tcp_server(config, app, tcp_token))
-            tasks.append(loop.create_task(servers[-1].serve(), name="api"))
-            await _started(servers[-1], tasks[-1])
-            log.info("API also on TCP %s (TLS, token, %d requests a minute per client)",
-                     config.api.tcp_listen, config.api.rate_per_minute)  # fmt: skip
+        await start_api(config, app, tcp_token, kiosk, servers, tasks)
         log.info("ready: kiosk %s, API on %s", config.kiosk.id, config.kiosk.socket)
         sdnotify.ready()
         if ready_file is not None:
@@ -224,29 +176,27 @@ async def serve(config: Config, ready_file: Path | None = None) -> int:
         lines.flush()
         store.close()
         if servers:
-            with contextlib.suppress(OSError):
-                config.kiosk.socket.unlink()
+            remove_sockets(config)
         os.close(lock_fd)
 
 
-_UVICORN: dict[str, Any] = {
-    "log_config": None,
-    "access_log": False,
-    "lifespan": "off",
-    "timeout_graceful_shutdown": 3,
-}
+async def start_api(config: Config, app: Any, tcp_token: str | None, kiosk: Kiosk,
+                    servers: list[ApiServer], tasks: list[asyncio.Task[None]]) -> None:  # fmt: skip
+    """Every listener of the API (kiosk/listeners/), each serving when this returns; the
+    servers and their tasks join ``servers`` and ``tasks`` as they start, so a stop
+    finds those that did."""
+    loop = asyncio.get_running_loop()
+    for server in api_servers(config, app, tcp_token):
+        servers.append(server)
+        tasks.append(loop.create_task(server.serve(), name="api"))
+        await started(server, tasks[-1])
+    kiosk.connections_status = lambda: connections_view(servers)
 
 
-async def _started(server: _Server, task: asyncio.Task[None]) -> None:
-    while not server.started:
-        if task.done():
-            task.result()  # raises what stopped it (a port in use, say)
-            raise LockerError("the API server stopped while starting")
-        await asyncio.sleep(0.01)
-
-
-def _check_tcp(config: Config) -> str | None:
-    """The TCP listener's token, its files checked; None when the listener is off."""
+def _check_listeners(config: Config) -> str | None:
+    """The file-descriptor limit raised for the API's caps; the TCP listener's token,
+    its files checked (None when the listener is off)."""
+    ensure_fd_limit(config)
     api = config.api
     if not api.tcp_listen:
         return None
@@ -254,16 +204,6 @@ def _check_tcp(config: Config) -> str | None:
     token = read_token(api.token_file)
     check_tls_files(api.tls_cert, api.tls_key)
     return token
-
-
-def _tcp_server(config: Config, app: Any, token: str) -> _Server:
-    api = config.api
-    host, port = api.host_port
-    gate = TcpGate(app, token, api.rate_per_minute)
-    return _Server(uvicorn.Config(
-        gate, host=host, port=port, ssl_certfile=str(api.tls_cert),
-        ssl_keyfile=str(api.tls_key), **_UVICORN,
-    ))  # fmt: skip
 
 
 def start_scanner(config: Config, loop: asyncio.AbstractEventLoop, bus: Bus) -> Scanner | None:

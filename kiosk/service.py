@@ -110,6 +110,8 @@ class Kiosk:
         self.expected_open: set[str] = set()
         # The fleet link's status line; the link replaces it when it runs.
         self.fleet_status: Callable[[], dict[str, Any]] = lambda: {"enabled": False, "state": "off"}
+        # The API listeners' connections; the daemon replaces it once they serve.
+        self.connections_status: Callable[[], dict[str, Any]] = dict
         store.listeners.append(self._publish_event)
         hardware.door_listeners.append(self._door_changed)
         hardware.health_listeners.append(self._board_health)

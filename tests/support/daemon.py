@@ -136,6 +136,8 @@ class Daemon:
         self.config_path = root / "kiosk.toml"
         self.config_path.write_text(render_config(self.data_dir, **config))
         self.socket = self.data_dir / "api.sock"
+        #: the touchscreen's own socket (beside the API socket, as the config defaults)
+        self.touchscreen_socket = self.data_dir / "touchscreen.sock"
         self.log_path = root / "daemon.log"
         self.proc: subprocess.Popen[bytes] | None = None
         self.env: dict[str, str] = {}  # added to the daemon's environment (libfaketime)
@@ -201,6 +203,10 @@ class Daemon:
 
     def client(self, token: str | None = None) -> ApiClient:
         return ApiClient(str(self.socket), token=token, timeout=30)
+
+    def touchscreen(self, token: str | None = None) -> ApiClient:
+        """A client on the touchscreen's socket, as the UI connects."""
+        return ApiClient(str(self.touchscreen_socket), token=token, timeout=30)
 
     def signed_in(self, who: tuple[str, str] = COURIER) -> ApiClient:
         c = self.client()
