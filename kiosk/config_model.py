@@ -64,6 +64,7 @@ class PolicySection:
     max_barcode_length: int = 64
     max_extend_hours: float = 72.0
     expiry_check_s: float = 60.0
+    phone_region: str = ""  # national phone numbers are read in this region; "" = none
 
 
 @dataclass(frozen=True)
