@@ -148,6 +148,10 @@ def _read_ui(t: Table) -> UiSection:
         display_dpi=t.get_float("display_dpi", 133.0, minimum=50, maximum=600),
         large_text=t.get_bool("large_text", False),
         key_sound=t.get_bool("key_sound", False),
+        # kiosk/ui/speech, whose names these are, is not imported: it would bring pygame
+        # into the daemon (tests/unit/test_speech_phrases.py holds the two together)
+        speech=t.get_str("speech", "espeak-ng", choices=("espeak-ng", "none")),
+        speech_rate=t.get_int("speech_rate", 160, minimum=80, maximum=450),
     )
     t.check_unknown()
     return section
