@@ -155,7 +155,7 @@ def create_app(kiosk: Kiosk, courier_uc: Courier, tech: Technician) -> FastAPI:
     async def locker_error(request: Request, exc: LockerError) -> JSONResponse:
         status = next((code for cls, code in STATUS_FOR if isinstance(exc, cls)), 500)
         body: dict[str, Any] = {"error": str(exc), "kind": type(exc).__name__}
-        details = {k: getattr(exc, k) for k in ("reason", "compartment", "size")
+        details = {k: getattr(exc, k) for k in ("reason", "field", "compartment", "size")
                    if getattr(exc, k, None) is not None}  # fmt: skip
         if details:
             body["details"] = details

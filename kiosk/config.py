@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from kiosk import bounds
+from kiosk import bounds, phones
 from kiosk.config_api import UNIX_SOCKET_PATH_MAX as _UNIX_SOCKET_PATH_MAX
 from kiosk.config_api import read_api
 from kiosk.config_check import ID_PATTERN, ID_RULE, Problems, Table, describe, number, read_toml
@@ -148,6 +148,10 @@ def _read_ui(t: Table) -> UiSection:
         display_dpi=t.get_float("display_dpi", 133.0, minimum=50, maximum=600),
         large_text=t.get_bool("large_text", False),
         key_sound=t.get_bool("key_sound", False),
+        # kiosk/ui/speech, whose names these are, is not imported: it would bring pygame
+        # into the daemon (tests/unit/test_speech_phrases.py holds the two together)
+        speech=t.get_str("speech", "espeak-ng", choices=("espeak-ng", "none")),
+        speech_rate=t.get_int("speech_rate", 160, minimum=80, maximum=450),
     )
     t.check_unknown()
     return section
@@ -205,6 +209,7 @@ def _read_policy(t: Table) -> PolicySection:
         max_barcode_length=t.get_int("max_barcode_length", 64, minimum=8, maximum=256),
         max_extend_hours=t.get_float("max_extend_hours", 72.0, minimum=0, maximum=24 * 30),
         expiry_check_s=t.get_float("expiry_check_s", 60.0, minimum=0.1, maximum=3600),
+        phone_region=_phone_region(t),
     )
     if not t.has("reminder_hours"):  # the default reminders are those before expiry
         reminders = tuple(hours for hours in section.reminder_hours if hours < hold)
@@ -217,6 +222,26 @@ def _read_policy(t: Table) -> PolicySection:
             )
     t.check_unknown()
     return dataclasses.replace(section, reminder_hours=tuple(sorted(section.reminder_hours)))
+
+
+def _phone_region(t: Table) -> str:
+    """A region libphonenumber knows (``DE``), or "" for none: then every phone number
+    needs its country code (a guessed country would send codes to strangers)."""
+    region = t.get_str("phone_region", "")
+    if not region or phones.is_region(region):
+        return region
+    if phones.is_region(region.upper()):
+        hint = f" (did you mean {region.upper()!r}?)"
+    elif region.upper() == "UK":
+        hint = " (the United Kingdom is 'GB')"
+    else:
+        hint = ""
+    t.problem(
+        "phone_region",
+        f"{describe(region)} is not a region phone numbers are known for: an ISO 3166 "
+        f"code like 'DE' or 'AT', or \"\" for none{hint}",
+    )
+    return ""
 
 
 def _read_doors(t: Table) -> DoorsSection:

@@ -64,6 +64,7 @@ class PolicySection:
     max_barcode_length: int = 64
     max_extend_hours: float = 72.0
     expiry_check_s: float = 60.0
+    phone_region: str = ""  # national phone numbers are read in this region; "" = none
 
 
 @dataclass(frozen=True)
@@ -134,6 +135,8 @@ class UiSection:
     display_dpi: float = 133.0  # the official 7" display: 800 px over 152 mm
     large_text: bool = False
     key_sound: bool = False
+    speech: str = "espeak-ng"  # spoken guidance: espeak-ng (where installed) | none
+    speech_rate: int = 160  # words a minute (kiosk/ui/speech/espeak.py: DEFAULT_RATE)
 
 
 @dataclass(frozen=True)

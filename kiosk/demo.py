@@ -26,7 +26,7 @@ from kiosk.config import load_config
 DEMO_COURIER = ("demo-courier", "246810")
 DEMO_TECHNICIAN = ("demo-tech", "97531864")
 PARCELS = [
-    ("1Z999AA10123456784", "S", "+49 151 2345678"),
+    ("1Z999AA10123456784", "S", "+49 151 23456789"),
     ("JJD0099887766554433", "M", "+49 160 9876543"),
     ("RR123456785DE", "L", "+49 171 1112223"),
 ]

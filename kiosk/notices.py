@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from kiosk import phones
 from kiosk.config import Config
 from kiosk.domain import OpStatus, Purpose
 from kiosk.store import OpRow, OutboxItem, ParcelRow
@@ -69,7 +70,7 @@ class Notices:
     def _channels(self, phone: str | None, email: str | None) -> list[tuple[str, str]]:
         out = []
         if phone:
-            out.append(("sms", phone))
+            out.append(("sms", phones.for_sending(phone, self.config.policy.phone_region)))
         if email:
             out.append(("email", email))
         return out

@@ -4,6 +4,8 @@
 #   mosquitto   a real MQTT broker on loopback for the fleet tests (not left running:
 #               the tests start their own)
 #   openssl     throwaway certificates for the TLS tests (API listener, fleet link)
+#   espeak-ng   the touchscreen's voice: the speech tests write what it says to WAV
+#               files and measure them (skipped, saying why, where it is missing)
 # Safe to run again; needs root or sudo only when something is missing.
 set -eu
 
@@ -11,6 +13,7 @@ missing=""
 command -v systemd-analyze >/dev/null 2>&1 || missing="$missing systemd"
 [ -x /usr/sbin/mosquitto ] || command -v mosquitto >/dev/null 2>&1 || missing="$missing mosquitto"
 command -v openssl >/dev/null 2>&1 || missing="$missing openssl"
+command -v espeak-ng >/dev/null 2>&1 || missing="$missing espeak-ng"
 
 if [ -n "$missing" ]; then
     echo "installing Debian packages for the tests:$missing"

@@ -26,6 +26,7 @@ from kiosk.ui import i18n, theme
 from kiosk.ui.i18n import _
 from kiosk.ui.link import DaemonLink, Message
 from kiosk.ui.sound import Sound
+from kiosk.ui.speech import SilentSpeaker, Speech, build_speaker
 from kiosk.ui.wedge import WedgeDetector
 from kiosk.ui.widgets import MOVES, Button, Painter, Rect, focus_key, focusable, move_focus, rows
 
@@ -48,6 +49,7 @@ class App:
         large_text: bool | None = None,
         clock: Callable[[], float] = time.monotonic,
         start_link: bool = True,
+        speaker: Speech | None = None,
     ) -> None:
         pygame.display.init()
         pygame.font.init()
@@ -78,6 +80,11 @@ class App:
         self.running = True
         self.last_input = clock()
         self.sound = Sound(False)
+        self.speaker: Speech = speaker or SilentSpeaker()
+        """Spoken guidance (kiosk/ui/speech): the one given, else the one the kiosk's
+        ``ui.speech`` settings ask for, made when they arrive from the daemon."""
+        self._speaker_given = speaker is not None
+        self._speech_settings: tuple[object, object] | None = None
         self.wedge = WedgeDetector(clock)
         from kiosk.ui.screens.home import HomeScreen
 
@@ -154,6 +161,7 @@ class App:
         elif kind == "kiosk":
             self.kiosk = msg["data"]
             self.sound.enabled = bool(self.ui.get("key_sound", False))
+            self._configure_speech()
             if self.fixed_lang is None and i18n.language() not in self.kiosk["languages"]:
                 i18n.set_language(self.kiosk["languages"][0])
             self.refresh_status()
@@ -172,6 +180,16 @@ class App:
             if screen is not None:
                 screen.on_message(msg)
         self.dirty = True
+
+    def _configure_speech(self) -> None:
+        """A speaker for the kiosk's speech settings, made again only when they change
+        (a daemon restart sends the same ones again), never over one that was given."""
+        wanted = (self.ui.get("speech"), self.ui.get("speech_rate"))
+        if self._speaker_given or wanted == self._speech_settings:
+            return
+        self.speaker.close()
+        self.speaker = build_speaker(self.ui)
+        self._speech_settings = wanted
 
     def refresh_status(self) -> None:
         def done(result: Message) -> None:
@@ -360,6 +378,7 @@ class App:
                 self.step()
         finally:
             self.link.stop()
+            self.speaker.close()
             pygame.quit()
 
     def draw(self) -> None:

@@ -56,6 +56,7 @@ EVENT_NAMES = {
     "parcel_stored": N_("Parcel stored"),
     "pickup_refused": N_("Pickup refused"),
     "pickup_reminder": N_("Pickup reminder"),
+    "recipient_phone_refused": N_("Phone number refused"),
     "remote_command": N_("Remote command"),
     "remote_command_refused": N_("Remote command refused"),
     "remote_command_replayed": N_("Remote command repeated"),
