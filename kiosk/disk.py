@@ -16,6 +16,8 @@ and every housekeeping round::
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from enum import StrEnum
@@ -56,6 +58,7 @@ class DiskWatch:
         self._publish = publish
         self._free = free
         self._state: StorageState | None = None  # as last told (None: not yet looked)
+        store.full_listeners.append(self._soon)
 
     @property
     def state(self) -> StorageState:
@@ -70,6 +73,12 @@ class DiskWatch:
         if state is not self._state:
             self._changed(state, free)
         return state
+
+    def _soon(self) -> None:
+        """A write was just refused: say so at once (the screen goes out of service),
+        not at the next round; after the use case that met it has unwound."""
+        with contextlib.suppress(RuntimeError):  # no loop running: the next round tells
+            asyncio.get_running_loop().call_soon(self.check)
 
     def view(self) -> dict[str, Any]:
         """The disk as ``GET /v1/status`` shows it."""

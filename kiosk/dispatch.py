@@ -91,9 +91,9 @@ class Dispatcher:
         return max(0.05, min(60.0, wait))
 
     async def deliver_due(self) -> int:
-        self._record_sent()
         if self.store.is_full:
             return 0
+        self._record_sent()
         sent = 0
         due = self.store.outbox_due(self.clock(), horizon=self.config.notify.retry_max_s)
         for row in due:
@@ -196,7 +196,8 @@ class ExpiryClock:
                 self.disk.check()
             if self.kiosk_clock is not None:
                 await self.kiosk_clock.check()
-            self.tick()
+            if not self.store.is_full:  # every step of it writes; the disk watch said why
+                self.tick()
         except StoreError as exc:
             log.warning("housekeeping waits: %s", exc)
         except Exception:

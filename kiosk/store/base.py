@@ -150,6 +150,7 @@ class StoreBase:
         self._pending: list[Event] = []
         self._depth = 0  # transactions open: use cases may be composed into one
         self.is_full = False  # the last write failed for want of space
+        self.full_listeners: list[Callable[[], None]] = []  # told when it becomes full
         self.read_only = False  # opened on a full disk: reads only, until reopen_writable()
         check_before_open(self.path)
         try:
@@ -283,7 +284,10 @@ class StoreBase:
 
     def _raise_if_full(self, exc: sqlite3.OperationalError) -> None:
         if self.read_only or is_full_error(exc, self.path):
-            self.is_full = True
+            became_full, self.is_full = not self.is_full, True
+            if became_full:
+                for listener in self.full_listeners:
+                    listener()
             raise StoreFull(FULL_MESSAGE) from exc
 
     def _event(

@@ -6,6 +6,7 @@ filled), and the free space the watch reads is the test's to set.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from pathlib import Path
 from typing import Any
@@ -146,3 +147,19 @@ def test_a_write_that_fits_the_files_slack_does_not_end_the_full_state(
     disk.free = 500 * MB
     assert watcher.check() is StorageState.OK
     assert [m["state"] for m in told] == ["ok", "full", "ok"]
+
+
+def test_a_refused_write_puts_the_kiosk_out_of_service_at_once_not_at_the_next_round(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    disk, told = Disk(), []
+    monkeypatch.setattr("kiosk.store.base.free_bytes", disk)
+
+    async def a_write_refused_on_the_loop() -> None:
+        watch(store, disk, told).check()
+        disk.free = 0
+        fill_up(store)  # a use case meets the full disk
+        await asyncio.sleep(0)  # the loop's next turn, long before the next round
+
+    asyncio.run(a_write_refused_on_the_loop())
+    assert [m["state"] for m in told] == ["ok", "full"]
