@@ -48,6 +48,7 @@ import contextlib
 import dataclasses
 import json
 import logging
+import os
 import subprocess
 import time
 from collections.abc import Callable, Sequence
@@ -64,6 +65,8 @@ from kiosk.store.base import StoreError
 log = logging.getLogger(__name__)
 
 BOOT_ID_FILE = Path("/proc/sys/kernel/random/boot_id")
+BOOT_ID_ENV = "LOCKER_BOOT_ID"
+"""The unit passes the boot's id in this (``%b``): its ``ProcSubset=pid`` hides the file."""
 META_KEY = "clock.timeline"
 SYNC_COMMAND_TIMEOUT_S = 10.0
 
@@ -74,9 +77,13 @@ def monotonic() -> float:
 
 
 def read_boot_id(path: Path = BOOT_ID_FILE) -> str:
-    """This boot's id ("" where the kernel does not say: every start is then a new boot)."""
+    """This boot's id, as systemd or the kernel gives it ("" where neither does: every
+    start is then a new boot)."""
+    given = os.environ.get(BOOT_ID_ENV, "").replace("-", "").strip().lower()
+    if given:
+        return given
     try:
-        return path.read_text().strip()
+        return path.read_text().strip().replace("-", "").lower()
     except OSError:
         return ""
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from kiosk.clock import ClockState, KioskClock, run_sync_command
+from kiosk.clock import ClockState, KioskClock, read_boot_id, run_sync_command
 from kiosk.config_host import ClockSection
 from kiosk.domain import Purpose
 from kiosk.errors import ConflictError
@@ -214,3 +214,16 @@ def test_a_sync_command_says_by_its_exit_status_whether_the_clock_is_synchronise
     assert run_sync_command(["true"]) is True
     assert run_sync_command(["false"]) is False
     assert run_sync_command(["/no/such/command"]) is False
+
+
+def test_the_boot_is_known_from_the_unit_where_its_hardening_hides_the_kernels_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kernels = tmp_path / "boot_id"
+    kernels.write_text("5b990ac3-4110-4c76-a5e9-bb113193149e\n")
+    monkeypatch.delenv("LOCKER_BOOT_ID", raising=False)
+    assert read_boot_id(kernels) == "5b990ac341104c76a5e9bb113193149e"
+    monkeypatch.setenv("LOCKER_BOOT_ID", "5b990ac341104c76a5e9bb113193149e")  # systemd's %b
+    assert read_boot_id(tmp_path / "hidden") == "5b990ac341104c76a5e9bb113193149e"
+    monkeypatch.delenv("LOCKER_BOOT_ID")
+    assert read_boot_id(tmp_path / "hidden") == ""  # every start a new boot: the safe side
