@@ -160,12 +160,12 @@ class TechnicianScreen(Screen):
         self.loading = False
         self.stale = False
         self.refresh()
+        self.app.refresh_status()  # the clock's and the disk's lines (then kept by the app)
 
     # -- the daemon -----------------------------------------------------------------
 
     def refresh(self) -> None:
         """Re-read every compartment; calls that arrive while one is out are folded into one."""
-        self.app.refresh_status()  # the clock's and the disk's lines
         if self.loading:
             self.stale = True
             return
