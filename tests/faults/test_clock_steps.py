@@ -56,10 +56,13 @@ def expiry_messages(daemon: Daemon) -> list[dict[str, Any]]:
 def test_a_false_jump_forward_expires_nothing_and_raises_a_clock_jump_alarm() -> None:
     with stepped_daemon(sections=policy(hold_hours=1)) as (daemon, wall):
         stored = deposit(daemon, "JUMP-1")
+        courier = daemon.signed_in()  # idle sessions end after 30 minutes here
 
         wall.set(DAYS_4)  # the wall clock says four days later; a minute has passed
         alarm = wait_event(daemon, "clock_jump")
         some_rounds()
+
+        courier.get("/v1/deposits/lookup", barcode="JUMP-2")  # still signed in
 
         assert alarm["severity"] == "alarm"
         assert alarm["detail"]["step_s"] == pytest.approx(DAYS_4, abs=30)
