@@ -23,7 +23,7 @@ from kiosk import sdnotify
 from kiosk.api import create_app
 from kiosk.barcode import display_barcode
 from kiosk.bus import Bus
-from kiosk.clock import KioskClock
+from kiosk.clock import KioskClock, read_boot_id
 from kiosk.codes import load_or_create_key
 from kiosk.config import Config
 from kiosk.courier import Courier
@@ -137,7 +137,9 @@ async def serve(config: Config, ready_file: Path | None = None) -> int:
     link: FleetLink | None = None
     try:
         hardware.start(loop)
-        kiosk = Kiosk(config, store, hardware, key, bus, Settings(wall_clock=timekeeper.now))
+        # The boot's id as the unit gives it: its ProcSubset=pid hides the kernel's copy.
+        settings = Settings(wall_clock=timekeeper.now, boot_id=read_boot_id())
+        kiosk = Kiosk(config, store, hardware, key, bus, settings)
         kiosk.timekeeper = timekeeper
         kiosk.disk = DiskWatch(store, config.storage, bus.publish)
         kiosk.start()
