@@ -69,6 +69,12 @@ BOOT_ID_ENV = "LOCKER_BOOT_ID"
 """The unit passes the boot's id in this (``%b``): its ``ProcSubset=pid`` hides the file."""
 META_KEY = "clock.timeline"
 SYNC_COMMAND_TIMEOUT_S = 10.0
+FOLLOW_S = 1.0
+"""A trusted clock's small steps (a time server's fine corrections) the kiosk's time
+follows without a word, one round at a time: each moves its deadlines by less than a
+second, and a time source walking the clock away a second a round gains under 2 % of a
+hold. Larger steps add up towards ``max_step_s``."""
+NOISE_S = 0.01  # below this, two readings of the clocks only differ in when they were taken
 
 
 def monotonic() -> float:
@@ -188,6 +194,9 @@ class KioskClock:
         jump = self._line.jump
         if jump is None and abs(offset) > self.settings.max_step_s:
             self._record_jump(offset)
+        elif jump is None and NOISE_S < abs(offset) <= FOLLOW_S:
+            self._line = dataclasses.replace(self._line, wall=self._line.wall + offset)
+            self._unsaved = True
         # Only a jump seen in this boot can be seen to end: after a reboot nothing relates
         # the old timeline to the new one, and a technician decides.
         elif (jump is not None and jump.get("boot") == self._line.boot

@@ -227,3 +227,19 @@ def test_the_boot_is_known_from_the_unit_where_its_hardening_hides_the_kernels_c
     assert read_boot_id(tmp_path / "hidden") == "5b990ac341104c76a5e9bb113193149e"
     monkeypatch.delenv("LOCKER_BOOT_ID")
     assert read_boot_id(tmp_path / "hidden") == ""  # every start a new boot: the safe side
+
+
+def test_a_time_servers_fine_corrections_are_followed_without_a_word(
+    store: Store, clocks: Clocks
+) -> None:
+    clock = kiosk_clock(store, clocks, max_step_s=60)
+    for _ in range(3):
+        clocks.run(60)
+        clocks.step(0.4)
+        assert check(clock) is ClockState.TRUSTED
+
+    assert clock.now() == pytest.approx(clocks.wall)
+    assert "clock_jump" not in kinds(store)
+    clocks.step(30)  # more than a correction: it counts towards max_step_s
+    assert check(clock) is ClockState.TRUSTED
+    assert clock.now() == pytest.approx(clocks.wall - 30)
