@@ -216,6 +216,8 @@ def create_app(kiosk: Kiosk, courier_uc: Courier, tech: Technician) -> FastAPI:
             "mass_open_guard": kiosk.guard.view(),
             "fleet": kiosk.fleet_status(),
             "connections": kiosk.connections_status(),
+            "clock": kiosk.timekeeper.view() if kiosk.timekeeper else None,
+            "storage": kiosk.disk.view() if kiosk.disk else None,
             "alarms": alarms,
         }  # fmt: skip
 
@@ -360,6 +362,14 @@ def create_app(kiosk: Kiosk, courier_uc: Courier, tech: Technician) -> FastAPI:
         """Doors may open again after the mass-open guard tripped (a technician looked)."""
         kiosk.guard.reset(s.user)
         return kiosk.guard.view()
+
+    @app.post("/v1/clock/confirm")
+    async def clock_confirm(s: Tech) -> dict[str, Any]:
+        """The wall clock is right (a technician checked it): parcels' deadlines follow
+        it again after a jump, or before the first synchronisation."""
+        if kiosk.timekeeper is None:
+            raise ConflictError("This kiosk does not watch its clock.", "clock_trusted")
+        return kiosk.timekeeper.confirm(s.user)
 
     @app.post("/v1/selftest")
     async def selftest(body: SelfTestRequest, s: Tech) -> dict[str, Any]:

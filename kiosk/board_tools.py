@@ -239,7 +239,9 @@ class BoardTools:
         k = self.kiosk
         cid = step.compartment.id if step.compartment else None
         where = {"board": step.board, "channel": step.lock}
-        k.store.log_event("discover_fire", "info", session.user, cid, **where, job=job.id)
+        # On the disk before the lock fires, as a door operation's intent would be.
+        k.store.log_event_or_refuse("discover_fire", "info", session.user, cid, **where,
+                                    job=job.id)  # fmt: skip
         fire = k.hw.safety.unlock(step.board, step.lock, any_channel=True)
         fired = await asyncio.wrap_future(fire)
         if not fired.ok:

@@ -29,6 +29,7 @@ from kiosk.config_api import UNIX_SOCKET_PATH_MAX as _UNIX_SOCKET_PATH_MAX
 from kiosk.config_api import read_api
 from kiosk.config_check import ID_PATTERN, ID_RULE, Problems, Table, describe, number, read_toml
 from kiosk.config_fleet import FleetSection, read_fleet
+from kiosk.config_host import ClockSection, StorageSection, read_clock, read_storage
 from kiosk.config_layout import check_boards, read_boards, read_compartments, read_sizes
 from kiosk.config_model import (
     DEFAULT_SIZES,
@@ -55,6 +56,7 @@ __all__ = [
     "MAX_PULSE_MS",
     "ApiSection",
     "BoardConfig",
+    "ClockSection",
     "CompartmentConfig",
     "Config",
     "ConfigError",
@@ -67,6 +69,7 @@ __all__ = [
     "ScannerSection",
     "SecuritySection",
     "SizeConfig",
+    "StorageSection",
     "UiSection",
     "load_config",
 ]
@@ -109,6 +112,8 @@ def _build(raw: dict[str, Any], path: Path, problems: Problems) -> Config:
     scanner = _read_scanner(top.table("scanner"))
     api = read_api(top.table("api"), path.parent, kiosk.socket)
     fleet = read_fleet(top.table("fleet"), path.parent)
+    clock = read_clock(top.table("clock"), path.parent)
+    storage = read_storage(top.table("storage"))
     top.check_unknown()
     return Config(
         path,
@@ -126,6 +131,8 @@ def _build(raw: dict[str, Any], path: Path, problems: Problems) -> Config:
         scanner,
         api,
         fleet,
+        clock,
+        storage,
     )
 
 

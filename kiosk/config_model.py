@@ -14,6 +14,7 @@ from typing import Any
 
 from drivers.base import BoardSpec, ChannelSpec
 from kiosk.config_fleet import FleetSection
+from kiosk.config_host import ClockSection, StorageSection
 from kiosk.domain import Role
 from kiosk.errors import InvalidInput, LockerError, NotFound
 from kiosk.throttle import ThrottleLimits
@@ -233,6 +234,8 @@ class Config:
     scanner: ScannerSection = ScannerSection()
     api: ApiSection = ApiSection()
     fleet: FleetSection = dataclasses.field(default_factory=FleetSection)
+    clock: ClockSection = dataclasses.field(default_factory=ClockSection)
+    storage: StorageSection = dataclasses.field(default_factory=StorageSection)
 
     def size_names(self) -> tuple[str, ...]:
         """Size names, smallest first."""

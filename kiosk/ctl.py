@@ -23,6 +23,7 @@ from kiosk import ctl_tools
 from kiosk.client import ApiClient, ApiError, DaemonUnreachable, socket_path
 from kiosk.ctl_commands import (
     cmd_announce,
+    cmd_clock_confirm,
     cmd_compartments,
     cmd_deposit,
     cmd_events,
@@ -146,6 +147,8 @@ COMMANDS: list[tuple[str, Handler, str | None, str, str]] = [
     ("returns", cmd_returns, COURIER, "Collect expired parcels, one door at a time.", "returns"),
     ("guard-reset", cmd_guard_reset, TECHNICIAN,
      "Let doors open again after the mass-open guard stopped them.", "guard-reset"),
+    ("clock-confirm", cmd_clock_confirm, TECHNICIAN,
+     "The clock shows the right time: let parcels expire by it after a jump.", "clock-confirm"),
     *ctl_tools.COMMANDS,
 ]  # fmt: skip
 

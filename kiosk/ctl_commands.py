@@ -208,6 +208,13 @@ def cmd_guard_reset(client: ApiClient, args: argparse.Namespace, out: Out) -> in
     return EXIT_OK
 
 
+def cmd_clock_confirm(client: ApiClient, args: argparse.Namespace, out: Out) -> int:
+    view = client.post("/v1/clock/confirm")
+    out.show(view, f"The kiosk's time is now {fmt.local_time(view.get('kiosk_time'))}: "
+             "parcels expire by it again.")  # fmt: skip
+    return EXIT_OK
+
+
 def cmd_returns(client: ApiClient, args: argparse.Namespace, out: Out) -> int:
     """Open each expired parcel's door in turn until the daemon says there are no more."""
     done: list[dict[str, Any]] = []

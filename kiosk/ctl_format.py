@@ -116,6 +116,10 @@ def status_text(status: dict[str, Any]) -> str:
         lines.append(f"Door opens:    {guard.get('opens_in_window', 0)} in the last {window} "
                      f"(the guard stops them past {guard.get('max_opens')})")  # fmt: skip
     lines.append(f"Fleet link:    {fleet_line(status.get('fleet') or {})}")
+    if status.get("clock"):
+        lines.append(f"Clock:         {clock_line(status['clock'])}")
+    if status.get("storage"):
+        lines.append(f"Storage:       {storage_line(status['storage'])}")
     lines += ["", "Boards:", _indent(boards_table(status.get("boards", [])))]
     ops = status.get("operations") or []
     if ops:
@@ -124,6 +128,33 @@ def status_text(status: dict[str, Any]) -> str:
     if alarms:
         lines += ["", "Recent alarms:", _indent(events_table(alarms))]
     return "\n".join(lines)
+
+
+def clock_line(clock: dict[str, Any]) -> str:
+    state = clock.get("state")
+    if state == "waiting_for_sync":
+        how = {"timesyncd": "systemd-timesyncd", "command": "the sync command"}
+        who = how.get(str(clock.get("trust")), "it")
+        return (f"NOT SYNCHRONISED: no parcel expires until {who} says the time is right "
+                "(or lockerctl clock-confirm)")  # fmt: skip
+    if state == "jumped":
+        step = clock.get("jump_s") or 0
+        return (f"JUMPED {'+' if step >= 0 else '-'}{duration(abs(step))} against the time "
+                f"that passed, at {local_time(clock.get('jumped_at'))}: no parcel expires "
+                "until a technician confirms the time (lockerctl clock-confirm)")  # fmt: skip
+    return f"trusted, {local_time(clock.get('kiosk_time'))}"
+
+
+def storage_line(storage: dict[str, Any]) -> str:
+    free = f"{(storage.get('free_bytes') or 0) / 2**20:.1f} MB free"
+    if storage.get("state") == "full":
+        waiting = storage.get("unwritten_events") or 0
+        return (f"FULL ({free}): nothing can be stored, no door opens; {waiting} event(s) "
+                "wait to be written")  # fmt: skip
+    if storage.get("state") == "low":
+        mark = (storage.get("low_space_bytes") or 0) / 2**20
+        return f"LOW: {free} (the alarm is below {mark:.0f} MB)"
+    return f"ok, {free}"
 
 
 def fleet_line(fleet: dict[str, Any]) -> str:

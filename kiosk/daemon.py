@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import fcntl
 import logging
 import os
@@ -22,10 +23,12 @@ from kiosk import sdnotify
 from kiosk.api import create_app
 from kiosk.barcode import display_barcode
 from kiosk.bus import Bus
+from kiosk.clock import KioskClock, read_boot_id
 from kiosk.codes import load_or_create_key
 from kiosk.config import Config
 from kiosk.courier import Courier
 from kiosk.data_dir import prepare_data_dir
+from kiosk.disk import DiskWatch
 from kiosk.dispatch import Dispatcher, ExpiryClock, backend_from_config
 from kiosk.errors import LockerError
 from kiosk.hardware import Hardware
@@ -39,7 +42,7 @@ from kiosk.listeners.server import (
     remove_sockets,
     started,
 )
-from kiosk.service import Kiosk
+from kiosk.service import Kiosk, Settings
 from kiosk.store import Event, Store
 from kiosk.tcp_gate import check_tls_files, read_token
 from kiosk.technician import Technician
@@ -68,6 +71,11 @@ def log_event(event: Event) -> None:
 
 def _shown(value: Any) -> Any:
     return display_barcode(value) if isinstance(value, str) else value
+
+
+def log_unwritten(event: Event) -> None:
+    """An event the full disk refused: its line now, marked; the row when there is room."""
+    log_event(dataclasses.replace(event, detail={**event.detail, "not_stored_yet": True}))
 
 
 class EventLines:
@@ -113,8 +121,10 @@ async def serve(config: Config, ready_file: Path | None = None) -> int:
     key = load_or_create_key(data_dir / "kiosk.key")
     tcp_token = _check_listeners(config)
     store = Store(data_dir / "kiosk.db")
+    timekeeper = KioskClock(config.clock, store)  # before anything is stamped
     lines = EventLines(loop)
     store.listeners.append(lines)
+    store.unwritten_listeners.append(log_unwritten)
     bus = Bus()
     hardware = Hardware(config)
     stop = asyncio.Event()
@@ -127,14 +137,19 @@ async def serve(config: Config, ready_file: Path | None = None) -> int:
     link: FleetLink | None = None
     try:
         hardware.start(loop)
-        kiosk = Kiosk(config, store, hardware, key, bus)
+        # The boot's id as the unit gives it: its ProcSubset=pid hides the kernel's copy.
+        settings = Settings(wall_clock=timekeeper.now, boot_id=read_boot_id())
+        kiosk = Kiosk(config, store, hardware, key, bus, settings)
+        kiosk.timekeeper = timekeeper
+        kiosk.disk = DiskWatch(store, config.storage, bus.publish)
         kiosk.start()
         if not await hardware.settled(timeout=3.0):
             log.warning("starting with some doors not yet read")
         tech = Technician(kiosk)
-        dispatcher = Dispatcher(config, store, key, backend_from_config(config))
-        expiry = ExpiryClock(store, config, kiosk.notices, period_s=config.policy.expiry_check_s,
-                             on_released=kiosk.refresh)  # fmt: skip
+        dispatcher = Dispatcher(config, store, key, backend_from_config(config), timekeeper.now)
+        expiry = ExpiryClock(store, config, kiosk.notices, timekeeper.now,
+                             period_s=config.policy.expiry_check_s, on_released=kiosk.refresh,
+                             kiosk_clock=timekeeper, disk=kiosk.disk)  # fmt: skip
         tasks += [
             loop.create_task(dispatcher.run(), name="outbox"),
             loop.create_task(expiry.run(), name="expiry"),
@@ -174,6 +189,9 @@ async def serve(config: Config, ready_file: Path | None = None) -> int:
         with contextlib.suppress(Exception):
             store.log_event("kiosk_stopped", "info", None, None)
         lines.flush()
+        if store.unwritten_count:
+            log.error("%d events could not be stored for want of space; their lines are "
+                      "above, marked not_stored_yet", store.unwritten_count)  # fmt: skip
         store.close()
         if servers:
             remove_sockets(config)

@@ -20,7 +20,9 @@ from drivers.base import DoorState
 from kiosk import codes, pins
 from kiosk.allocation import Allocator
 from kiosk.bus import Bus
+from kiosk.clock import KioskClock
 from kiosk.config import CompartmentConfig, Config
+from kiosk.disk import DiskWatch
 from kiosk.domain import CompartmentState, ParcelState, Purpose, Role
 from kiosk.doors import Doors, LiveOp
 from kiosk.errors import (
@@ -36,6 +38,7 @@ from kiosk.notices import Notices
 from kiosk.reasons import reason_codes
 from kiosk.sessions import Session, Sessions
 from kiosk.store import Event, OpRow, ParcelRow, Store, UserRow
+from kiosk.store.base import StoreFull, StoreRefused
 from kiosk.store.store import CompartmentSpec
 
 log = logging.getLogger(__name__)
@@ -112,6 +115,10 @@ class Kiosk:
         self.fleet_status: Callable[[], dict[str, Any]] = lambda: {"enabled": False, "state": "off"}
         # The API listeners' connections; the daemon replaces it once they serve.
         self.connections_status: Callable[[], dict[str, Any]] = dict
+        # The kiosk's clock and its disk (kiosk/clock.py, kiosk/disk.py), when the daemon
+        # runs them: their lines in the status.
+        self.timekeeper: KioskClock | None = None
+        self.disk: DiskWatch | None = None
         store.listeners.append(self._publish_event)
         hardware.door_listeners.append(self._door_changed)
         hardware.health_listeners.append(self._board_health)
@@ -123,12 +130,17 @@ class Kiosk:
 
         Call on the loop after the hardware started. No lock is fired here.
         """
-        self.store.sync_compartments(
-            [
-                CompartmentSpec(c.id, c.size, c.board, c.lock, c.accessible)
-                for c in self.config.compartments
-            ]
-        )
+        specs = [
+            CompartmentSpec(c.id, c.size, c.board, c.lock, c.accessible)
+            for c in self.config.compartments
+        ]
+        try:
+            self.store.sync_compartments(specs)
+        except StoreFull as exc:
+            raise StoreRefused(
+                f"the compartments in {self.config.path} changed and the disk holding "
+                f"{self.config.kiosk.data_dir} is full: free space on it, then start again"
+            ) from exc
         for c in self.config.compartments:
             self.allocator.add(c.id, self.config.size_rank(c.size), c.accessible)
         unfinished = self.store.unfinished_ops()
@@ -196,6 +208,12 @@ class Kiosk:
 
     async def pickup(self, code_text: str) -> dict[str, Any]:
         """Open the door of the parcel whose pickup code this is."""
+        if self.store.is_full:  # no door could be opened: the code is not even looked at
+            raise StoreFull(
+                "The kiosk cannot open doors right now: its storage is full."
+                + (f" For help: {self.config.kiosk.operator_contact}"
+                   if self.config.kiosk.operator_contact else "")
+            )  # fmt: skip
         self.keypads.check("code")
         code = codes.normalize_code(code_text, self.config.policy.pickup_code_digits)
         parcel = self.store.parcel_by_code_tag(codes.code_tag(self.key, code))
@@ -313,7 +331,16 @@ class Kiosk:
         return view
 
     def _finish_op(self, op: OpRow) -> None:
-        """A live operation's door closed: finish it in one transaction."""
+        """A live operation's door closed: finish it in one transaction (tried again
+        as a whole while the disk is full)."""
+        with self.store.transaction():
+            self._finish_in_store(op)
+        cid = op.compartment_id
+        self.bus.publish({"type": "operation", "kind": "closed", "operation": op.id,
+                          "compartment": cid, "purpose": str(op.purpose)})  # fmt: skip
+        asyncio.get_running_loop().call_soon(self._refresh, cid)
+
+    def _finish_in_store(self, op: OpRow) -> None:
         cid = op.compartment_id
         check = self._item_check(op)
         if check is not None:
@@ -335,9 +362,6 @@ class Kiosk:
             self.store.finish_removal(op.id)
         else:
             self.store.finish_plain(op.id)
-        self.bus.publish({"type": "operation", "kind": "closed", "operation": op.id,
-                          "compartment": cid, "purpose": str(op.purpose)})  # fmt: skip
-        asyncio.get_running_loop().call_soon(self._refresh, cid)
 
     def _item_check(self, op: OpRow) -> str | None:
         """What the item sensor says about a door that just closed, if it disagrees:

@@ -24,7 +24,12 @@ class Store(HoldsMixin, FleetMixin, JournalMixin, OutboxMixin, StoreBase):
     # -- compartments ---------------------------------------------------------------
 
     def sync_compartments(self, specs: Sequence[CompartmentSpec]) -> None:
-        """Make the table match the config; compartments left out are kept, hidden."""
+        """Make the table match the config; compartments left out are kept, hidden.
+
+        Writes only when something differs, so that an unchanged kiosk starts on a disk
+        too full to write."""
+        if self._compartments_match(specs):
+            return
         with self._tx() as db:
             db.execute("UPDATE compartments SET in_config = 0")
             for s in specs:
@@ -35,6 +40,13 @@ class Store(HoldsMixin, FleetMixin, JournalMixin, OutboxMixin, StoreBase):
                     " accessible=excluded.accessible, in_config=1",
                     (s.id, s.size, s.board, s.lock, int(s.accessible)),
                 )
+
+    def _compartments_match(self, specs: Sequence[CompartmentSpec]) -> bool:
+        rows = self._db.execute(
+            "SELECT id, size, board, lock, accessible FROM compartments WHERE in_config = 1"
+        )
+        stored = {(r["id"], r["size"], r["board"], r["lock"], bool(r["accessible"])) for r in rows}
+        return stored == {(s.id, s.size, s.board, s.lock, s.accessible) for s in specs}
 
     def compartments(self) -> list[CompartmentRow]:
         rows = self._db.execute("SELECT * FROM compartments WHERE in_config = 1 ORDER BY id")
@@ -291,6 +303,32 @@ class Store(HoldsMixin, FleetMixin, JournalMixin, OutboxMixin, StoreBase):
             *skip,
         )
         return ParcelRow.from_row(row) if row else None
+
+    # -- the kiosk's timeline -------------------------------------------------------
+
+    def shift_times_since(self, first_op: int, step: float) -> int:
+        """The kiosk's timeline moved ``step`` seconds (:mod:`kiosk.clock`): what was
+        stamped on it since door operation ``first_op`` moves along, so that no duration
+        changes. That is the deadlines of parcels stored since then, the times of those
+        door operations (the mass-open guard counts them again after a restart) and the
+        notifications waiting for a retry. Returns how many parcels moved."""
+        with self._tx() as db:
+            moved = db.execute(
+                "UPDATE parcels SET stored_at = stored_at + ?, expires_at = expires_at + ?"
+                " WHERE state = 'STORED' AND id IN (SELECT parcel_id FROM door_ops"
+                " WHERE id >= ? AND purpose = 'deposit' AND parcel_id IS NOT NULL)",
+                (step, step, first_op),
+            ).rowcount
+            db.execute(
+                "UPDATE door_ops SET created_at = created_at + ?, updated_at = updated_at + ?"
+                " WHERE id >= ?",
+                (step, step, first_op),
+            )
+            db.execute(
+                "UPDATE outbox SET next_at = next_at + ? WHERE delivered_at IS NULL AND failed = 0",
+                (step,),
+            )
+        return int(moved)
 
     # -- users ----------------------------------------------------------------------
 

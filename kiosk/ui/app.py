@@ -37,6 +37,10 @@ ACTIVE_POLL_S, IDLE_POLL_S, ACTIVE_S = 0.005, 0.025, 3.0
 """SDL's queue is looked at every ACTIVE_POLL_S until ACTIVE_S after the last event,
 then every IDLE_POLL_S (the longest a first tap after a quiet spell waits)."""
 Callback = Callable[[Message], None]
+STATUS_TYPES = ("board", "storage")
+STATUS_KINDS = ("mass_open", "clock_", "disk_")
+"""Stream messages (by type) and events (by kind prefix) after which the status is
+read again: what they change is shown from it (out of service, the technician's lines)."""
 
 
 class App:
@@ -171,7 +175,9 @@ class App:
                 self.status = None
         elif kind == "stream":
             data = msg["data"]
-            if data.get("type") == "board" or str(data.get("kind", "")).startswith("mass_open"):
+            if data.get("type") in STATUS_TYPES or str(data.get("kind", "")).startswith(
+                STATUS_KINDS
+            ):
                 self.refresh_status()
             if data.get("type") == "scan":
                 self.scan(str(data.get("text", "")))
@@ -199,10 +205,15 @@ class App:
         self.call("GET", "/v1/status", on_done=done)
 
     @property
+    def storage_full(self) -> bool:
+        """The daemon's disk is full: it can store nothing, so it opens no door."""
+        return ((self.status or {}).get("storage") or {}).get("state") == "full"
+
+    @property
     def out_of_service(self) -> bool:
-        """No board answers, or the mass-open guard stopped door opens."""
+        """No board answers, the mass-open guard stopped door opens, or the disk is full."""
         status = self.status or {}
-        if (status.get("mass_open_guard") or {}).get("tripped"):
+        if (status.get("mass_open_guard") or {}).get("tripped") or self.storage_full:
             return True
         boards = status.get("boards", [])
         return bool(boards) and not any(b["online"] for b in boards)
@@ -418,7 +429,9 @@ class App:
         elif self.out_of_service:
             p.fill(rect, theme.DANGER, p.metrics.gap)
             p.text(
-                _("Out of service: the lockers cannot be opened right now."),
+                _("Out of service: the kiosk's storage is full. The lockers cannot be opened.")
+                if self.storage_full
+                else _("Out of service: the lockers cannot be opened right now."),
                 rect,
                 theme.DANGER_TEXT,
                 0.8,

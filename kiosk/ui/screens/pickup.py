@@ -33,6 +33,9 @@ def error_text(result: Message, app: App) -> str:
         return _("The kiosk has paused opening doors for safety. For help: {contact}").format(
             contact=contact
         )
+    if reason == "storage_full":
+        return _("The kiosk cannot open doors right now: its storage is full. "
+                 "For help: {contact}").format(contact=contact)  # fmt: skip
     if reason == "expired":
         return _("The pickup time for this parcel has ended; it is going back to the sender.")
     if reason == "returned":
