@@ -19,6 +19,9 @@ are indexed by lock number - 1)::
     pin_factory         ""                "" = GPIOZERO_PIN_FACTORY or gpiozero's own choice;
                                           "lgpio" (the only one on a Pi 5), "rpigpio",
                                           "native", "mock"
+    pi_model            "4"               the Pi it runs on: its pins' power-on pulls
+    held_off_pins       []                lock output pins an external resistor holds
+                                          off from power-on
 
 A pin listed twice on one board is refused at construction (the config loader also
 refuses a pin shared by two boards: the header belongs to one Pi). Every pin is claimed
@@ -42,12 +45,14 @@ a third guard. What no thread can cover: a ``kill -9`` mid-pulse leaves the pin 
 until systemd's ``ExecStopPost`` runs ``locker-kiosk safe-off``; boards that time the
 pulse themselves (Kerong, Modbus "flash on") do not have that gap.
 
-Wiring that fails safe: a released pin (after :meth:`close`, or before the daemon
-starts) is a floating input, so give each output stage a resistor that holds it off
-(pull-down for active-high, pull-up for active-low). With the default door wiring
-(pull-up, switch to ground, ``door_closed_level = 0``) a cut wire or an unplugged
-header reads OPEN, never CLOSED; with ``door_closed_level`` equal to the pull level it
-would read CLOSED, and :meth:`open` logs a warning.
+Wiring that fails safe: before the daemon starts (from power-on) and after it released
+a pin, an output stage sees only the pin's pull. The layout refuses, when the config is
+read, a lock output whose off level is not its pin's power-on level unless
+``held_off_pins`` says an external resistor holds it off
+(:mod:`drivers.gpio.power_on`). With the default door wiring (pull-up, switch to
+ground, ``door_closed_level = 0``) a cut wire or an unplugged header reads OPEN, never
+CLOSED; a ``door_closed_level`` equal to the pull's level, where a cut wire would read
+CLOSED, is refused.
 
 A "dead board" for GPIO is the pin library failing (a GPIO chip or expander that went
 away, an I/O error): :meth:`read` and :meth:`pulse` raise :class:`DriverError` naming
@@ -122,10 +127,6 @@ class GpioDriver(Driver):
                 self._release_all()
                 raise
             self._watchdog = OutputWatchdog(self.name, self._watchdog_off)
-        if self.layout.cut_wire_reads_closed:
-            log.warning(
-                "board %r: door_closed_level is the pull's: a cut wire reads CLOSED", self.name
-            )
 
     def close(self) -> None:
         """Every output off (best effort), every pin released. Idempotent."""
