@@ -94,7 +94,7 @@ class KerongLink:
         except ValueError as exc:
             raise DriverError(self.name, str(exc)) from exc
         try:
-            with bus.lock:
+            with bus.hold(self.name):
                 bus.connection(self.timeout_s)
         except SERIAL_ERRORS as exc:
             detach(bus, self)
@@ -123,7 +123,7 @@ class KerongLink:
     def _probe(self, bus: KerongBus, address: int) -> bool:
         """One status exchange with ``address``: whether a valid reply came; raises
         :class:`Garbled` when bytes came but no valid reply."""
-        with bus.lock:
+        with bus.hold(self.name):
             if self._bus is not bus:
                 raise BoardOffline(self.name, "closed during the bus scan")
             try:
@@ -168,7 +168,7 @@ class KerongLink:
         self, bus: KerongBus, request: bytes, budget: ReadBudget | None
     ) -> StatusReply:
         """One attempt of :meth:`exchange`, holding the bus; raises :class:`Failure`."""
-        with bus.lock:
+        with bus.hold(self.name):
             # A budget counts from when the bus is ours (drivers.budget).
             timeout_s = self.timeout_s if budget is None else budget.timeout(self.timeout_s)
             if self._is_stuck:
@@ -190,7 +190,7 @@ class KerongLink:
     def unlock(self, lock: int) -> None:
         """The unlock exchange of :meth:`pulse`, for any channel of the board."""
         bus = self.attached()
-        with bus.lock:
+        with bus.hold(self.name):
             if self._is_stuck:
                 self._reopen(bus)
                 self._is_stuck = False
@@ -287,7 +287,7 @@ class KerongLink:
     def set_energise_time(self, energise_ms: int) -> None:
         # [?] Unconfirmed command: whatever the board answers (or not) is drained.
         bus = self.attached()
-        with bus.lock:
+        with bus.hold(self.name):
             try:
                 self._send(bus, energise_time_request(self.address, energise_ms))
                 self._receive(bus)

@@ -192,7 +192,7 @@ class ModbusRelayDriver(Driver):
         except ValueError as exc:
             raise DriverError(self.name, str(exc)) from exc
         try:
-            with bus.lock:
+            with bus.hold(self.name):
                 bus.client(self.timeout_s)
         except PortRefused as exc:
             detach(bus, self)
@@ -318,7 +318,7 @@ class ModbusRelayDriver(Driver):
         bus = self._bus
         if bus is None:
             raise BoardOffline(self.name, "not open")
-        with bus.lock:
+        with bus.hold(self.name):
             if self._bus is not bus:  # closed meanwhile: the port must not be reopened
                 raise BoardOffline(self.name, "closed during the bus scan")
             try:
@@ -379,7 +379,7 @@ class ModbusRelayDriver(Driver):
         return final
 
     def _attempt(self, bus: ModbusBus, attempt: _Request[_T], budget: ReadBudget | None) -> _T:
-        with bus.lock:
+        with bus.hold(self.name):
             if self._bus is not bus:  # closed meanwhile: the port must not be reopened
                 raise BoardOffline(self.name, "closed")
             # A poll's budget counts from when the bus is ours: waiting for another
