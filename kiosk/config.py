@@ -46,6 +46,7 @@ from kiosk.config_model import (
     SizeConfig,
     UiSection,
 )
+from kiosk.config_trace import TraceSection, read_trace
 from kiosk.ui.i18n import available_languages
 
 __all__ = [
@@ -65,6 +66,7 @@ __all__ = [
     "ScannerSection",
     "SecuritySection",
     "SizeConfig",
+    "TraceSection",
     "UiSection",
     "load_config",
 ]
@@ -108,6 +110,7 @@ def _build(raw: dict[str, Any], path: Path, problems: Problems) -> Config:
     scanner = _read_scanner(top.table("scanner"))
     api = _read_api(top.table("api"), path.parent)
     fleet = read_fleet(top.table("fleet"), path.parent)
+    trace = read_trace(top.table("trace"), path.parent)
     top.check_unknown()
     return Config(
         path,
@@ -125,6 +128,7 @@ def _build(raw: dict[str, Any], path: Path, problems: Problems) -> Config:
         scanner,
         api,
         fleet,
+        trace,
     )
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from drivers.base import BoardSpec, ChannelSpec
 from kiosk.config_fleet import FleetSection
+from kiosk.config_trace import TraceSection
 from kiosk.domain import Role
 from kiosk.errors import InvalidInput, LockerError, NotFound
 from kiosk.throttle import ThrottleLimits
@@ -216,6 +217,7 @@ class Config:
     scanner: ScannerSection = ScannerSection()
     api: ApiSection = ApiSection()
     fleet: FleetSection = dataclasses.field(default_factory=FleetSection)
+    trace: TraceSection = dataclasses.field(default_factory=TraceSection)
 
     def size_names(self) -> tuple[str, ...]:
         """Size names, smallest first."""
