@@ -62,20 +62,23 @@ def scan(
     baud: int,
     rs485: bool = False,
     addresses: Iterable[int] | None = None,
+    timeout_s: float | None = None,
     progress: Callable[[Probed], None] | None = None,
 ) -> list[int]:
     """The addresses of ``addresses`` (default: the kind's own) where a board of
-    ``kind`` answers on ``port`` at ``baud``; ``progress`` hears of each one asked."""
+    ``kind`` answers on ``port`` at ``baud``; ``progress`` hears of each one asked.
+    Each address is given ``timeout_s`` (default: the kind's own), and at a slow baud
+    at least a request's and a reply's time on the wire."""
     user = object()
     try:
         bus = attach(kind.bus_class, port, user, SCANNER, (), baud=baud, rs485=rs485)
     except ValueError as exc:
         raise DriverError(SCANNER, str(exc)) from exc
-    timeout_s = max(kind.timeout_s, _CHARS_PER_ANSWER * 11 / baud)
+    wait_s = max(timeout_s or kind.timeout_s, _CHARS_PER_ANSWER * 11 / baud)
     found: list[int] = []
     try:
         for address in kind.addresses if addresses is None else addresses:
-            answered = kind.probe(bus, address, timeout_s)
+            answered = kind.probe(bus, address, wait_s)
             if answered:
                 found.append(address)
             if progress is not None:

@@ -108,7 +108,7 @@ def add_parsers(sub: Any) -> None:
     bauds = ", ".join(str(b) for b in BAUD_CODES)
     to_baud.add_argument("new_baud", type=int, metavar="BAUD", help=bauds)
     for action in (read, to_address, to_baud):
-        _port_options(action, FACTORY_BAUD)
+        _port_options(action, FACTORY_BAUD, TIMEOUT_S)
         who = action.add_mutually_exclusive_group()
         who.add_argument("--address", type=int, default=FACTORY_ADDRESS, metavar="N",
                          help="the board's address now (default 1, the factory's)")  # fmt: skip
@@ -123,19 +123,22 @@ def add_parsers(sub: Any) -> None:
         epilog=SCAN_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    _port_options(port, None)
+    _port_options(port, None, None)
     port.add_argument("--protocol", required=True, choices=sorted(SCAN_BAUDS),
                       help="the boards' protocol")  # fmt: skip
     port.add_argument("--all-bauds", action="store_true",
                       help="try each baud a board of the protocol may use")  # fmt: skip
 
 
-def _port_options(parser: argparse.ArgumentParser, baud: int | None) -> None:
+def _port_options(
+    parser: argparse.ArgumentParser, baud: int | None, timeout_s: float | None
+) -> None:
     parser.add_argument("--port", required=True, help="the serial port, e.g. /dev/ttyUSB0")
     default = f"default {baud}" if baud else "default: the protocol's factory baud"
     parser.add_argument("--baud", type=int, default=baud, help=f"the port's speed ({default})")
-    wait = f"how long a board is given to answer (default {TIMEOUT_S})"
-    parser.add_argument("--timeout", type=float, default=TIMEOUT_S, metavar="S", help=wait)
+    given = f"default {timeout_s}" if timeout_s else "default: each kind's own, 0.05-0.1"
+    wait = f"how long a board is given to answer, in seconds ({given})"
+    parser.add_argument("--timeout", type=float, default=timeout_s, metavar="S", help=wait)
     parser.add_argument("--json", action="store_true", help="print one JSON object only")
 
 
@@ -256,7 +259,7 @@ def _scan_port(args: argparse.Namespace) -> int:
                     at = {"baud": baud, "address": probed.address}
                     found.append({**at, "kind": probed.kind.name, "driver": probed.kind.driver})
 
-            scan(args.port, kind, baud=baud, progress=heard)
+            scan(args.port, kind, baud=baud, timeout_s=args.timeout, progress=heard)
     _data(args, {"port": args.port, "protocol": args.protocol, "bauds": list(bauds),
                  "found": found})  # fmt: skip
     _say(args, _found_text(args.port, bauds, found))
