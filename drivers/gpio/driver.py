@@ -67,6 +67,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any, ClassVar
 
 from gpiozero import (  # type: ignore[import-untyped]
@@ -78,12 +79,15 @@ from gpiozero import (  # type: ignore[import-untyped]
 from drivers.base import MAX_PULSE_S, BoardSpec, ChannelReading, DoorState, Driver
 from drivers.errors import DriverError
 from drivers.gpio.layout import OPTIONS, PIN_FACTORIES, GpioLayout
+from drivers.gpio.power_on import model_name, same_pulls
 from drivers.watchdog import OutputWatchdog
 
 __all__ = ["WATCHDOG_GRACE_S", "GpioDriver"]
 
 log = logging.getLogger(__name__)
 
+DEVICE_TREE_MODEL = Path("/proc/device-tree/model")
+"""Where a Pi names itself (``Raspberry Pi 4 Model B Rev 1.4``); absent elsewhere."""
 WATCHDOG_GRACE_S = 0.05
 """How long past its deadline the watchdog lets an output stay on."""
 _CALLER_GRACE_S = 0.25  # the caller ends the pulse itself if the timer is this late
@@ -116,10 +120,14 @@ class GpioDriver(Driver):
     # -- the driver contract --------------------------------------------------------
 
     def open(self) -> None:
-        """Claim every pin, lock outputs first and off. Idempotent."""
+        """Claim every pin, lock outputs first and off. Idempotent.
+
+        Refuses (claiming nothing) on a Pi whose power-on pulls are not those of the
+        configured ``pi_model``: the wiring was checked against that model's."""
         with self._io:
             if self._outputs:
                 return
+            self._check_model()
             factory = self._pin_factory()
             try:
                 self._claim_all(factory)
@@ -198,6 +206,19 @@ class GpioDriver(Driver):
         return len(self.layout.lock_pins)
 
     # -- pins -----------------------------------------------------------------------
+
+    def _check_model(self) -> None:
+        try:
+            running = DEVICE_TREE_MODEL.read_bytes().rstrip(b"\0").decode(errors="replace")
+        except OSError:
+            return  # not a Pi (a bench with a mock factory): nothing to compare
+        model = self.layout.pi_model
+        if not same_pulls(model, running):
+            raise self._error(
+                f'pi_model = "{model}" (the {model_name(model)}\'s power-on pulls), but this '
+                f"is a {running.strip()}: its pins start otherwise, so the wiring was checked "
+                "against the wrong Pi; set pi_model to this Pi and check the config again"
+            )
 
     def _pin_factory(self) -> Any:
         """The gpiozero factory every pin of this board goes through."""

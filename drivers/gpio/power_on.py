@@ -37,11 +37,14 @@ place for a lock output: BCM 0 and 1 (the HAT ID EEPROM, probed at every boot) a
 BCM 14 and 15 (the serial port's TXD and RXD, which the firmware sets up while it
 boots; TXD has been seen going high then).
 
-Pure: no gpiozero, no file access.
+Pure: no gpiozero, no file access. (The driver reads the running Pi's name from the
+device tree, ``/proc/device-tree/model``, and asks :func:`same_pulls` whether the
+configured ``pi_model`` has that Pi's pulls.)
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 __all__ = [
@@ -51,6 +54,7 @@ __all__ = [
     "boot_driven",
     "model_name",
     "power_on",
+    "same_pulls",
 ]
 
 _LEGACY = "legacy"  # BCM2835/6/7 and BCM2711: one split, one table
@@ -126,3 +130,13 @@ def power_on(model: str, pin: int) -> PowerOn:
 def boot_driven(pin: int) -> str | None:
     """Why the firmware drives ``pin`` during boot, whatever its pull; ``None`` if not."""
     return _BOOT_DRIVEN.get(pin)
+
+
+def same_pulls(model: str, device_tree_model: str) -> bool:
+    """Whether the Pi named ``device_tree_model`` (``"Raspberry Pi 5 Model B Rev 1.0"``,
+    as its device tree says) has the power-on pulls of ``model``; a name that is not a
+    Raspberry Pi's is taken to agree (nothing to compare)."""
+    if "Raspberry Pi" not in device_tree_model:
+        return True
+    rp1 = re.search(r"\bPi (5|500)\b|Compute Module 5", device_tree_model) is not None
+    return (PI_MODELS[model][1] == _RP1) == rp1

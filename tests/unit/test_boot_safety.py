@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from drivers.gpio.power_on import PI_MODELS, power_on
+from drivers.errors import DriverError
+from drivers.gpio.power_on import PI_MODELS, power_on, same_pulls
 from kiosk.config import ConfigError, load_config
 
 pytest.importorskip("gpiozero")  # the gpio driver is built to check its pins
@@ -197,3 +198,54 @@ def test_the_daemon_refuses_to_start_on_a_board_that_would_fire_at_power_on(
         f"locker-kiosk: {path}: boards[0].lock_pins: GPIO 17 (lock 1) and 27 (lock 2) sit low "
     )
     assert not (tmp_path / "kiosk.db").exists()
+
+
+# -- the Pi the daemon runs on ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("model", "running", "same"),
+    [
+        ("4", "Raspberry Pi 4 Model B Rev 1.4", True),
+        ("4", "Raspberry Pi 3 Model B Plus Rev 1.3", True),  # one table for Pi 1-4
+        ("4", "Raspberry Pi 5 Model B Rev 1.0", False),
+        ("4", "Raspberry Pi Compute Module 5 Rev 1.0", False),
+        ("5", "Raspberry Pi 500 Rev 1.0", True),
+        ("5", "Raspberry Pi Zero 2 W Rev 1.0", False),
+        ("cm5", "Generic x86 board", True),  # not a Pi: nothing to compare
+    ],
+)
+def test_the_running_pi_is_compared_by_its_pulls(model: str, running: str, same: bool) -> None:
+    assert same_pulls(model, running) is same
+
+
+def test_the_board_does_not_open_on_a_pi_with_other_pulls_than_configured(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gpiozero import Device
+    from gpiozero.pins.mock import MockFactory
+
+    import drivers.gpio.driver
+    from drivers.base import BoardSpec, ChannelSpec
+    from drivers.gpio import GpioDriver
+
+    model_file = tmp_path / "model"
+    model_file.write_bytes(b"Raspberry Pi 5 Model B Rev 1.0\0")
+    monkeypatch.setattr(drivers.gpio.driver, "DEVICE_TREE_MODEL", model_file)
+    previous, Device.pin_factory = Device.pin_factory, MockFactory()
+    options = {"lock_pins": [17], "door_pins": [5], "pin_factory": "mock"}
+    spec = BoardSpec("header", "gpio", (ChannelSpec(1, "A01"),), options=options)
+    driver = GpioDriver(spec)
+    try:
+        with pytest.raises(DriverError) as refused:
+            driver.open()
+        assert refused.value.reason == (
+            'pi_model = "4" (the Pi 4\'s power-on pulls), but this is a Raspberry Pi 5 Model B '
+            "Rev 1.0: its pins start otherwise, so the wiring was checked against the wrong Pi; "
+            "set pi_model to this Pi and check the config again"
+        )
+        assert Device.pin_factory.pins == {}  # nothing claimed, nothing driven
+    finally:
+        driver.close()
+        Device.pin_factory.reset()
+        Device.pin_factory = previous
