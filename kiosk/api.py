@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 from kiosk import __version__
 from kiosk.board_tools import BoardTools
 from kiosk.bus import CLOSED
+from kiosk.bus_tools import BusTools
 from kiosk.courier import Courier
 from kiosk.domain import ParcelState, Role
 from kiosk.errors import (
@@ -103,6 +104,14 @@ class SelfTestRequest(BaseModel):
 
 class DiscoverRequest(BaseModel):
     boards: list[Annotated[str, Field(min_length=1, max_length=32)]] | None = None
+
+
+class BusScanRequest(BaseModel):
+    boards: list[Annotated[str, Field(min_length=1, max_length=32)]] | None = None
+
+
+class TraceRequest(BaseModel):
+    on: bool
 
 
 def parcel_view(p: ParcelRow) -> dict[str, Any]:
@@ -376,11 +385,27 @@ def create_app(kiosk: Kiosk, courier_uc: Courier, tech: Technician) -> FastAPI:
         return tech.start_selftest(s, body.take_out_of_service).view()
 
     tools = BoardTools(kiosk, tech)
+    buses = BusTools(kiosk, tech)
 
     @app.post("/v1/boards/{name}/scan-bus")
     async def scan_bus(name: str, s: Tech) -> dict[str, Any]:
         """The addresses that answer on the board's bus, and which configured board each is."""
-        return await tools.scan_bus(s, name)
+        return await buses.scan_bus(s, name)
+
+    @app.post("/v1/bus-scan")
+    async def bus_scan(s: Tech, body: BusScanRequest | None = None) -> dict[str, Any]:
+        """A job: every bus (of ``boards``, default all) asked for every kind of board."""
+        return buses.start_scan(s, body.boards if body else None).view()
+
+    @app.post("/v1/boards/{name}/trace")
+    async def trace(name: str, body: TraceRequest, s: Tech) -> dict[str, Any]:
+        """The wire trace on or off for one board; which boards are traced after."""
+        return buses.trace(s, name, body.on)
+
+    @app.get("/v1/trace")
+    async def trace_view() -> dict[str, Any]:
+        """Which boards the wire trace is on for, its file and its bounds."""
+        return buses.trace_view()
 
     @app.post("/v1/discover")
     async def discover(s: Tech, body: DiscoverRequest | None = None) -> dict[str, Any]:

@@ -19,11 +19,13 @@ examples:
   locker-kiosk users --config kiosk.toml add anna --role courier
   locker-kiosk safe-off --config kiosk.toml          every lock output off, no daemon
   locker-kiosk backup --config kiosk.toml /mnt/usb/kiosk-2026-12-02
+  locker-kiosk modbus-board read --port /dev/ttyUSB0   a board's address and baud (bench)
+  locker-kiosk scan-port --port /dev/ttyUSB0 --protocol modbus --all-bauds
 """
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from kiosk import users_cli
+    from kiosk import bench_cli, users_cli
 
     parser = argparse.ArgumentParser(
         prog="locker-kiosk",
@@ -109,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     win.add_argument("--control", required=True, help="the simulator's control socket "
                      "(sim.sock in the data dir)")  # fmt: skip
+    bench_cli.add_parsers(sub)
     return parser
 
 
@@ -150,6 +153,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from kiosk.ui import main as ui_main
 
         return ui_main.run(args)
+    if args.command in ("modbus-board", "scan-port"):
+        from kiosk import bench_cli
+
+        return bench_cli.run(args)
     if not getattr(args, "config", None):
         raise LockerError(f"{args.command}: --config FILE is required (the kiosk's TOML config)")
     config = load_config(args.config)

@@ -49,6 +49,7 @@ from kiosk.config_model import (
     SizeConfig,
     UiSection,
 )
+from kiosk.config_trace import TraceSection, read_trace
 from kiosk.ui.i18n import available_languages
 
 __all__ = [
@@ -70,6 +71,7 @@ __all__ = [
     "SecuritySection",
     "SizeConfig",
     "StorageSection",
+    "TraceSection",
     "UiSection",
     "load_config",
 ]
@@ -114,6 +116,7 @@ def _build(raw: dict[str, Any], path: Path, problems: Problems) -> Config:
     fleet = read_fleet(top.table("fleet"), path.parent)
     clock = read_clock(top.table("clock"), path.parent)
     storage = read_storage(top.table("storage"))
+    trace = read_trace(top.table("trace"), path.parent)
     top.check_unknown()
     return Config(
         path,
@@ -133,6 +136,7 @@ def _build(raw: dict[str, Any], path: Path, problems: Problems) -> Config:
         fleet,
         clock,
         storage,
+        trace,
     )
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from drivers.base import BoardSpec, ChannelSpec
 from kiosk.config_fleet import FleetSection
 from kiosk.config_host import ClockSection, StorageSection
+from kiosk.config_trace import TraceSection
 from kiosk.domain import Role
 from kiosk.errors import InvalidInput, LockerError, NotFound
 from kiosk.throttle import ThrottleLimits
@@ -236,6 +237,7 @@ class Config:
     fleet: FleetSection = dataclasses.field(default_factory=FleetSection)
     clock: ClockSection = dataclasses.field(default_factory=ClockSection)
     storage: StorageSection = dataclasses.field(default_factory=StorageSection)
+    trace: TraceSection = dataclasses.field(default_factory=TraceSection)
 
     def size_names(self) -> tuple[str, ...]:
         """Size names, smallest first."""

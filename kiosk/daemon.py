@@ -23,6 +23,7 @@ from kiosk import sdnotify
 from kiosk.api import create_app
 from kiosk.barcode import display_barcode
 from kiosk.bus import Bus
+from kiosk.bus_tools import start_wire_trace, stop_wire_trace
 from kiosk.clock import KioskClock, read_boot_id
 from kiosk.codes import load_or_create_key
 from kiosk.config import Config
@@ -127,6 +128,7 @@ async def serve(config: Config, ready_file: Path | None = None) -> int:
     store.unwritten_listeners.append(log_unwritten)
     bus = Bus()
     hardware = Hardware(config)
+    trace = start_wire_trace(config)
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
@@ -183,6 +185,7 @@ async def serve(config: Config, ready_file: Path | None = None) -> int:
         if scanner is not None:
             scanner.stop()
         hardware.close()
+        stop_wire_trace(trace)
         if kiosk is not None:  # tries refused in a lockout still going on: their count
             with contextlib.suppress(LockerError):
                 kiosk.keypads.flush()

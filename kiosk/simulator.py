@@ -131,6 +131,7 @@ class Simulator:
             input_address=int(o["input_address"]) or None,
             input_closed_level=int(o["input_closed_level"]),
             baud=int(o["baud"]),
+            strict_baud=True,  # a board hears only its own speed, as on the wire
             **wire,
         )
 

@@ -23,10 +23,12 @@ Sessions (``Authorization: Bearer ...``) work over TCP exactly as on the socket:
 token only lets a client reach the API, it signs nobody in.
 
 What opens many doors at once or lifts the mass-open guard is for the kiosk itself
-only (:data:`LOCAL_ONLY`: open all, self-test, discovery, the guard's reset): over TCP
-it is 403, whoever asks. So is the touchscreen's stream, which carries the scanner's
-scans (a scan may be a pickup code), and which the application itself serves only on
-the touchscreen's socket. Only HTTP passes; a WebSocket is refused before it opens.
+only (:data:`LOCAL_ONLY`: open all, self-test, discovery, the guard's reset), and so
+are the bench tools that put frames on the buses or switch the wire trace (bus scans,
+the trace): over TCP it is 403, whoever asks. So is the touchscreen's stream, which
+carries the scanner's scans (a scan may be a pickup code), and which the application
+itself serves only on the touchscreen's socket. Only HTTP passes; a WebSocket is refused
+before it opens.
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ TOKEN_HEADER = b"x-kiosk-token"
 MIN_TOKEN_CHARS = 32
 LOCAL_ONLY = re.compile(
     r"/v1/(compartments/open-all|selftest|discover|guard/reset|boards/[^/]+/scan-bus"
-    r"|touchscreen/stream)/?"
+    r"|bus-scan|boards/[^/]+/trace|touchscreen/stream)/?"
 )
 _MAX_CLIENTS = 1024  # buckets kept; the oldest is dropped past this
 

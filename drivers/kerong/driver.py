@@ -56,7 +56,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from drivers.base import BoardSpec, BusClaim, ChannelReading, DoorState, Driver
+from drivers.base import BoardKind, BoardSpec, BusClaim, ChannelReading, DoorState, Driver
 from drivers.errors import DriverError
 from drivers.kerong.bus import KerongBus
 from drivers.kerong.frames import (
@@ -66,7 +66,7 @@ from drivers.kerong.frames import (
     decode_status_reply,
     status_request,
 )
-from drivers.kerong.link import ERROR_KINDS, KerongLink
+from drivers.kerong.link import ERROR_KINDS, KerongLink, probe_status
 
 __all__ = ["ERROR_KINDS", "KerongBus", "KerongDriver", "readings_from_reply"]
 
@@ -233,6 +233,13 @@ class KerongDriver(Driver):
         :class:`BoardOffline` when the port cannot be used.
         """
         return self._link.scan()
+
+    @classmethod
+    def bus_kinds(cls) -> tuple[BoardKind, ...]:
+        """A CU16 at ids 0..15, found by a status request (0x30): :func:`probe_status`."""
+        addresses = range(MAX_ADDRESS + 1)
+        timeout_s = float(cls.OPTIONS["timeout_s"][1])  # type: ignore[arg-type]
+        return (BoardKind("Kerong CU16", "kerong", KerongBus, addresses, timeout_s, probe_status),)
 
     # -- options --------------------------------------------------------------------
 

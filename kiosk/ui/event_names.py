@@ -10,6 +10,8 @@ EVENT_NAMES = {
     "board_offline": N_("Board offline"),
     "board_online": N_("Board online"),
     "brute_force_suspected": N_("Code guessing suspected"),
+    "bus-scan_finished": N_("Bus scan finished"),
+    "bus-scan_started": N_("Bus scan started"),
     "bus_scanned": N_("Bus scanned"),
     "clock_confirmed": N_("Clock confirmed by a technician"),
     "clock_jump": N_("Clock jumped: expiry held"),
@@ -79,6 +81,8 @@ EVENT_NAMES = {
     "unlock_retry": N_("Unlock repeated"),
     "user_added": N_("User added"),
     "user_removed": N_("User removed"),
+    "wire_trace_off": N_("Wire trace off"),
+    "wire_trace_on": N_("Wire trace on"),
     "wrong_code": N_("Wrong code"),
 }
 

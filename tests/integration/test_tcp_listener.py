@@ -107,6 +107,7 @@ def test_opening_every_door_or_lifting_the_guard_is_refused_over_tcp(
             assert refused.status_code == 403, path
             assert refused.json()["error"] == "this can only be done at the kiosk itself"
     assert LOCAL_ONLY.fullmatch("/v1/boards/bank/scan-bus")  # it pulses no lock but holds the bus
+    assert LOCAL_ONLY.fullmatch("/v1/bus-scan") and LOCAL_ONLY.fullmatch("/v1/boards/top/trace")
     log = daemon.log()
     assert "/v1/compartments/open-all from 127.0.0.1 refused: only at the kiosk" in log
     assert not daemon.events("open_all")

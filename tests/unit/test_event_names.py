@@ -21,8 +21,13 @@ EMITTERS = {"log_event", "log_event_or_refuse", "_event", "note", "refuse"}
 # Kinds built from a value at run time: every value the code can give them.
 EXPANDED = {
     "item_{}": ["item_still_inside", "item_empty"],
-    "{}_started": ["open-all_started", "self-test_started", "discover_started"],
-    "{}_finished": ["open-all_finished", "self-test_finished", "discover_finished"],
+    "{}_started": ["open-all_started", "self-test_started", "discover_started", "bus-scan_started"],
+    "{}_finished": [
+        "open-all_finished",
+        "self-test_finished",
+        "discover_finished",
+        "bus-scan_finished",
+    ],
 }
 
 
