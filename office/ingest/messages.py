@@ -97,6 +97,7 @@ class HealthMsg:
     uptime_s: float | None
     outbox_depth: int | None
     notify_depth: int | None
+    acked_seq: int | None = None
     boards: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
@@ -390,13 +391,13 @@ def _health(kiosk: str, body: dict[str, Any]) -> HealthMsg:
             "errors": integer(board, "errors", required=False),
             "last_seen": number(board, "last_seen", required=False),
         }
-    uptime = number(body, "uptime_s", required=False)
     return HealthMsg(
         kiosk,
         number(body, "ts") or 0.0,
-        uptime,
+        number(body, "uptime_s", required=False),
         integer(body, "outbox_depth", required=False),
         integer(body, "notify_depth", required=False),
+        integer(body, "acked_seq", required=False),
         kept,
     )
 

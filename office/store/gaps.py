@@ -35,7 +35,14 @@ class Gap:
 
 
 def scan(conn: sa.Connection, now: float, grace_s: float) -> int:
-    """Record new gaps and move each kiosk's ``scanned_seq``; the gaps found."""
+    """Record new gaps and move each kiosk's ``scanned_seq``; the gaps found.
+
+    A hole between stored events is a gap once the event after it is ``grace_s`` old. A
+    loss at the end shows through the kiosk's health: ``acked_seq`` says every event up
+    to it reached the broker, so one still missing ``grace_s`` after that health
+    message arrived was lost on the way from the broker.
+    """
+    settled = now - grace_s
     rows = conn.execute(
         sa.select(E.kiosk, E.seq, E.received_at, K.scanned_seq)
         .join(s.kiosks, K.id == E.kiosk)
@@ -43,18 +50,28 @@ def scan(conn: sa.Connection, now: float, grace_s: float) -> int:
         .order_by(E.kiosk, E.seq)
         .limit(SCAN_LIMIT)
     ).all()
-    by_kiosk: dict[str, list[tuple[int, float, int]]] = defaultdict(list)
-    for kiosk, seq, received_at, scanned in rows:
-        by_kiosk[kiosk].append((seq, received_at, scanned))
+    by_kiosk: dict[str, list[tuple[int, float]]] = defaultdict(list)
+    scanned: dict[str, int] = {}
+    for kiosk, seq, received_at, upto in rows:
+        by_kiosk[kiosk].append((seq, received_at))
+        scanned[kiosk] = upto
+    acked = _acked_beyond_scanned(conn, settled)
+    for kiosk, (upto, _acked) in acked.items():
+        scanned.setdefault(kiosk, upto)
     found: list[dict[str, object]] = []
     moved: list[dict[str, object]] = []
-    for kiosk, seqs in sorted(by_kiosk.items()):
-        upto, holes = _walk(seqs, now - grace_s)
+    for kiosk in sorted(scanned):
+        seqs = by_kiosk.get(kiosk, [])
+        upto, holes, whole = _walk(scanned[kiosk], seqs, settled)
+        tail = acked.get(kiosk, (0, 0))[1]
+        if whole and tail > upto and len(seqs) < SCAN_LIMIT:
+            holes.append((upto + 1, tail))
+            upto = tail
         found += [
             {"kiosk": kiosk, "first_seq": a, "last_seq": b, "found_at": now} for a, b in holes
         ]
-        if upto > seqs[0][2]:
-            moved.append({"k": kiosk, "upto": upto, "top": seqs[-1][0]})
+        if upto > scanned[kiosk]:
+            moved.append({"k": kiosk, "upto": upto, "top": max(upto, seqs[-1][0] if seqs else 0)})
     if found:
         conn.execute(_insert_ignore(conn, s.gaps), found)
     if moved:
@@ -62,17 +79,31 @@ def scan(conn: sa.Connection, now: float, grace_s: float) -> int:
     return len(found)
 
 
-def _walk(seqs: list[tuple[int, float, int]], settled: float) -> tuple[int, list[tuple[int, int]]]:
-    """How far the kiosk is scanned now, and the holes older than the grace."""
-    upto = seqs[0][2]
+def _acked_beyond_scanned(conn: sa.Connection, settled: float) -> dict[str, tuple[int, int]]:
+    """``{kiosk: (scanned_seq, acked_seq)}`` where a cursor reported ``grace_s`` ago
+    claims more than is stored."""
+    H = s.kiosk_health.c
+    rows = conn.execute(
+        sa.select(K.id, K.scanned_seq, H.acked_seq)
+        .join(s.kiosk_health, H.kiosk == K.id)
+        .where(H.acked_seq > K.scanned_seq, H.acked_seq_at <= settled)
+    ).all()
+    return {kiosk: (int(upto), int(acked)) for kiosk, upto, acked in rows}
+
+
+def _walk(
+    upto: int, seqs: list[tuple[int, float]], settled: float
+) -> tuple[int, list[tuple[int, int]], bool]:
+    """How far the kiosk is scanned now, the holes older than the grace, and whether
+    every stored event was passed (False: one hole is still too young to call)."""
     holes: list[tuple[int, int]] = []
-    for seq, received_at, _scanned in seqs:
+    for seq, received_at in seqs:
         if seq > upto + 1:
             if received_at > settled:
-                break  # the events before it may still be on their way
+                return upto, holes, False  # the events before it may still be on their way
             holes.append((upto + 1, seq - 1))
         upto = seq
-    return upto, holes
+    return upto, holes, True
 
 
 def check_repaired(conn: sa.Connection, now: float) -> int:

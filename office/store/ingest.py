@@ -70,7 +70,7 @@ class IngestStore:
         self._parcel = _parcel_upsert(ins(s.parcels))
         self._compartment = _compartment_upsert(ins(s.compartments))
         self._state = _latest_upsert(ins(s.kiosk_state), s.kiosk_state)
-        self._health = _latest_upsert(ins(s.kiosk_health), s.kiosk_health)
+        self._health = _health_upsert(ins(s.kiosk_health))
 
     # -- the batch ------------------------------------------------------------------------
 
@@ -380,6 +380,22 @@ def _latest_upsert(stmt: Any, table: sa.Table) -> Any:
     )
 
 
+def _health_upsert(stmt: Any) -> Any:
+    """The newest health replaces the row; ``acked_seq_at`` keeps the time the cursor
+    was first reported at, so a cursor that stands still grows old (office/store/gaps.py)."""
+    x, t = stmt.excluded, s.kiosk_health
+    columns = [c.name for c in t.columns if c.name not in ("kiosk", "acked_seq_at")]
+    same = t.c.acked_seq.is_not_distinct_from(x.acked_seq)
+    return stmt.on_conflict_do_update(
+        index_elements=["kiosk"],
+        set_={
+            **{c: x[c] for c in columns},
+            "acked_seq_at": sa.case((same, t.c.acked_seq_at), else_=x.acked_seq_at),
+        },
+        where=t.c.received_at <= x.received_at,
+    )
+
+
 def _state_row(p: m.StateMsg, at: float) -> dict[str, Any]:
     return {
         "kiosk": p.kiosk,
@@ -406,5 +422,7 @@ def _health_row(p: m.HealthMsg, at: float) -> dict[str, Any]:
         "uptime_s": p.uptime_s,
         "outbox_depth": p.outbox_depth,
         "notify_depth": p.notify_depth,
+        "acked_seq": p.acked_seq,
+        "acked_seq_at": at,
         "boards": p.boards,
     }

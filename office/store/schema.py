@@ -87,6 +87,9 @@ kiosk_health = sa.Table(
     sa.Column("uptime_s", Time),
     sa.Column("outbox_depth", sa.BigInteger),
     sa.Column("notify_depth", sa.BigInteger),
+    # the kiosk's cursor: every event up to it reached the broker (a tail gap shows here)
+    sa.Column("acked_seq", sa.BigInteger),
+    sa.Column("acked_seq_at", Time),  # when the office first heard this acked_seq
     sa.Column("boards", Json, nullable=False),
 )
 

@@ -39,14 +39,21 @@ def write_keys(folder: Path) -> tuple[Ed25519PrivateKey, Path, Path]:
     return key, key_file, keyring
 
 
-def write_config(folder: Path, broker: Broker, database: str, key_file: Path | None,
-                 **ingest: Any) -> Path:
+def write_config(
+    folder: Path, broker: Broker, database: str, key_file: Path | None, **ingest: Any
+) -> Path:
     password = folder / "broker.password"
     password.write_text(OFFICE_PASSWORD + "\n")
     password.chmod(0o600)
-    lines = ["[database]", f"url = {json.dumps(database)}", "[mqtt]",
-             f'broker = "{broker.host}:{broker.port}"', "tls = false",
-             f'username = "{OFFICE_USER}"', f'password_file = "{password}"']
+    lines = [
+        "[database]",
+        f"url = {json.dumps(database)}",
+        "[mqtt]",
+        f'broker = "{broker.host}:{broker.port}"',
+        "tls = false",
+        f'username = "{OFFICE_USER}"',
+        f'password_file = "{password}"',
+    ]
     if key_file is not None:
         lines += ["[signing]", f'key = "{key_file}"', f'kid = "{KID}"']
     ingest = {"sweep_s": 0.3, "gap_grace_s": 1.0, "resend_retry_s": 2.0, **ingest}
@@ -65,14 +72,30 @@ class OfficeProcess:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def office(self, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "office", "--config", str(self.config),
-                               *args], input=stdin, capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "office", "--config", str(self.config), *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     def start(self, timeout_s: float = 30.0) -> OfficeProcess:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "office", "--config", str(self.config), "serve",
-             "--client-id", self.client_id, "--listen", f"127.0.0.1:{self.port}"],
-            stdout=subprocess.DEVNULL, stderr=open(self.log_path, "ab"),  # noqa: SIM115
+            [
+                sys.executable,
+                "-m",
+                "office",
+                "--config",
+                str(self.config),
+                "serve",
+                "--client-id",
+                self.client_id,
+                "--listen",
+                f"127.0.0.1:{self.port}",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=open(self.log_path, "ab"),  # noqa: SIM115
         )
         deadline = time.monotonic() + timeout_s
         while True:

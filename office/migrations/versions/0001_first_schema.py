@@ -341,6 +341,8 @@ def _tables() -> None:
         sa.Column("uptime_s", sa.Double(), nullable=True),
         sa.Column("outbox_depth", sa.BigInteger(), nullable=True),
         sa.Column("notify_depth", sa.BigInteger(), nullable=True),
+        sa.Column("acked_seq", sa.BigInteger(), nullable=True),
+        sa.Column("acked_seq_at", sa.Double(), nullable=True),
         sa.Column(
             "boards",
             sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
