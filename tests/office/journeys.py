@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from tests.fleet.conftest import USERS
+from tests.support.broker import Broker
 from tests.support.daemon import TECHNICIAN, Daemon
+from tests.support.mqtt_peer import Peer
 
 T = TypeVar("T")
 
@@ -61,3 +65,13 @@ def open_door(daemon: Daemon, compartment: str) -> None:
 def scalar(engine: Engine, sql: str, **params: Any) -> Any:
     with engine.connect() as conn:
         return conn.execute(sa.text(sql), params).scalar()
+
+
+@contextmanager
+def peer(broker: Broker, kiosk: str) -> Iterator[Peer]:
+    """An MQTT client logged in with ``kiosk``'s own account (as a simulated kiosk)."""
+    client = Peer(broker, kiosk, USERS[kiosk])
+    try:
+        yield client
+    finally:
+        client.close()

@@ -14,12 +14,10 @@ import pytest
 import sqlalchemy as sa
 
 from office.store import schema
-from tests.fleet.conftest import USERS
 from tests.office.conftest import Database
-from tests.office.journeys import scalar, wait_for
+from tests.office.journeys import peer, scalar, wait_for
 from tests.support.broker import Broker
-from tests.support.mqtt_peer import Peer
-from tests.support.office import OfficeProcess, write_config, write_keys
+from tests.support.office import running_office, write_config, write_keys
 
 pytestmark = pytest.mark.slow
 
@@ -96,9 +94,8 @@ def test_hostile_messages_on_every_topic_are_refused_and_the_real_ones_still_sto
     database: Database, broker: Broker, tmp_path: Path
 ) -> None:
     _key, key_file, _keyring = write_keys(tmp_path)
-    office = OfficeProcess(write_config(tmp_path, broker, database.url, key_file)).start()
-    kiosk = Peer(broker, "KIOSK-1", USERS["KIOSK-1"])
-    try:
+    config = write_config(tmp_path, broker, database.url, key_file)
+    with running_office(config) as office, peer(broker, "KIOSK-1") as kiosk:
         for leaf, payloads in HOSTILE.items():
             for payload in payloads:
                 kiosk.publish(f"lk/v1/kiosk/KIOSK-1/{leaf}", payload)
@@ -120,9 +117,6 @@ def test_hostile_messages_on_every_topic_are_refused_and_the_real_ones_still_sto
             "every message handled",
         )
         health = office.health()
-    finally:
-        kiosk.close()
-        office.stop()
     assert health is not None and health["ok"]
     with database.engine.connect() as conn:
         events = conn.execute(

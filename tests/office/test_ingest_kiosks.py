@@ -26,7 +26,7 @@ from tests.office.journeys import (
     wait_for,
 )
 from tests.support.broker import Broker, running_broker
-from tests.support.office import KID, OfficeProcess, write_config, write_keys
+from tests.support.office import KID, OfficeProcess, running_office, write_config, write_keys
 
 pytestmark = pytest.mark.slow
 
@@ -35,75 +35,72 @@ def test_events_arrive_once_and_in_order_across_broker_and_kiosk_restarts(
     database: Database, broker: Broker, tmp_path: Path
 ) -> None:
     _key, key_file, keyring = write_keys(tmp_path)
-    office = OfficeProcess(write_config(tmp_path, broker, database.url, key_file)).start()
-    try:
-        with linked_kiosk(broker, "KIOSK-1", keyring, tmp_path) as kiosk:
-            open_door(kiosk, "A01")
-            wait_for(caught_up(database.engine, kiosk, "KIOSK-1"), what="the first events")
+    config = write_config(tmp_path, broker, database.url, key_file)
+    with running_office(config), linked_kiosk(broker, "KIOSK-1", keyring, tmp_path) as kiosk:
+        open_door(kiosk, "A01")
+        wait_for(caught_up(database.engine, kiosk, "KIOSK-1"), what="the first events")
 
-            broker.stop()
-            open_door(kiosk, "A02")  # logged while the broker is away, sent when it is back
-            broker.start_again()
-            wait_for(caught_up(database.engine, kiosk, "KIOSK-1"), what="after the broker")
+        broker.stop()
+        open_door(kiosk, "A02")  # logged while the broker is away, sent when it is back
+        broker.start_again()
+        wait_for(caught_up(database.engine, kiosk, "KIOSK-1"), what="after the broker")
 
-            kiosk.stop()
-            kiosk.start()
-            open_door(kiosk, "A03")
-            wait_for(caught_up(database.engine, kiosk, "KIOSK-1"), what="after the kiosk")
-            theirs = kiosk_events(kiosk)
-        ours = office_events(database.engine, "KIOSK-1")
-        assert ours == theirs  # every event, once, in the order the kiosk logged them
-        assert [seq for seq, _kind in ours] == list(range(1, len(theirs) + 1))
-        kinds = [kind for _seq, kind in ours]
-        assert kinds.count("kiosk_started") == 2 and kinds.count("door_opened") == 3
-        # Mosquitto 2.0 does not keep shared subscriptions over its restart: what the
-        # kiosk sent before the office subscribed again was lost, and asked for again.
-        assert scalar(database.engine, "SELECT count(*) FROM gaps WHERE repaired_at IS NULL") == 0
-    finally:
-        office.stop()
+        kiosk.stop()
+        kiosk.start()
+        open_door(kiosk, "A03")
+        wait_for(caught_up(database.engine, kiosk, "KIOSK-1"), what="after the kiosk")
+        theirs = kiosk_events(kiosk)
+    ours = office_events(database.engine, "KIOSK-1")
+    assert ours == theirs  # every event, once, in the order the kiosk logged them
+    assert [seq for seq, _kind in ours] == list(range(1, len(theirs) + 1))
+    kinds = [kind for _seq, kind in ours]
+    assert kinds.count("kiosk_started") == 2 and kinds.count("door_opened") == 3
+    # Mosquitto 2.0 does not keep shared subscriptions over its restart: what the kiosk
+    # sent before the office subscribed again was lost there, and asked for again.
+    assert scalar(database.engine, "SELECT count(*) FROM gaps WHERE repaired_at IS NULL") == 0
 
 
 def test_the_office_restarting_loses_nothing_the_broker_kept_for_it(
     database: Database, broker: Broker, tmp_path: Path
 ) -> None:
     _key, key_file, keyring = write_keys(tmp_path)
-    office = OfficeProcess(write_config(tmp_path, broker, database.url, key_file)).start()
-    with linked_kiosk(broker, "KIOSK-1", keyring, tmp_path) as kiosk:
+    config = write_config(tmp_path, broker, database.url, key_file)
+    with (
+        running_office(config) as office,
+        linked_kiosk(broker, "KIOSK-1", keyring, tmp_path) as kiosk,
+    ):
         wait_for(caught_up(database.engine, kiosk, "KIOSK-1"), what="the first events")
         assert office.stop() == 0
         open_door(kiosk, "A01")  # the broker keeps these in the office's session
         open_door(kiosk, "A02")
         office.start()
         wait_for(caught_up(database.engine, kiosk, "KIOSK-1"), what="the kept events")
-        office.stop()
-        assert scalar(database.engine, "SELECT count(*) FROM gaps") == 0
-        assert (
-            scalar(database.engine, "SELECT count(*) FROM events WHERE kind = 'door_opened'") == 2
-        )
+    assert scalar(database.engine, "SELECT count(*) FROM gaps") == 0
+    assert scalar(database.engine, "SELECT count(*) FROM events WHERE kind = 'door_opened'") == 2
 
 
 def test_events_wait_for_a_database_that_went_away_and_none_is_lost_or_doubled(
     database: Database, broker: Broker, tmp_path: Path
 ) -> None:
     _key, key_file, keyring = write_keys(tmp_path)
-    office = OfficeProcess(write_config(tmp_path, broker, database.url, key_file)).start()
-    try:
-        with linked_kiosk(broker, "KIOSK-1", keyring, tmp_path) as kiosk:
-            wait_for(caught_up(database.engine, kiosk, "KIOSK-1"), what="the first events")
-            database.engine.dispose()
-            with database_away(database):
-                open_door(kiosk, "A01")
-                open_door(kiosk, "A02")
-                if database.kind == "postgresql":
-                    health = wait_for(lambda: _unhealthy(office), what="the office to notice")
-                    assert health["database"]["error"]
-            wait_for(caught_up(database.engine, kiosk, "KIOSK-1"), what="after the database")
-            theirs = kiosk_events(kiosk)
-        assert office_events(database.engine, "KIOSK-1") == theirs
+    config = write_config(tmp_path, broker, database.url, key_file)
+    with (
+        running_office(config) as office,
+        linked_kiosk(broker, "KIOSK-1", keyring, tmp_path) as kiosk,
+    ):
+        wait_for(caught_up(database.engine, kiosk, "KIOSK-1"), what="the first events")
+        database.engine.dispose()
+        with database_away(database):
+            open_door(kiosk, "A01")
+            open_door(kiosk, "A02")
+            if database.kind == "postgresql":
+                health = wait_for(lambda: _unhealthy(office), what="the office to notice")
+                assert health["database"]["error"]
+        wait_for(caught_up(database.engine, kiosk, "KIOSK-1"), what="after the database")
+        theirs = kiosk_events(kiosk)
         health = office.health()
-        assert health is not None and health["ok"] and health["database"]["error"] is None
-    finally:
-        office.stop()
+    assert office_events(database.engine, "KIOSK-1") == theirs
+    assert health is not None and health["ok"] and health["database"]["error"] is None
 
 
 class database_away:
@@ -149,8 +146,11 @@ def test_a_gap_is_found_asked_for_with_a_signed_resend_and_repaired(
         extra_conf="max_queued_messages 2\n",
     ) as broker:
         _key, key_file, keyring = write_keys(tmp_path)
-        office = OfficeProcess(write_config(tmp_path, broker, database.url, key_file)).start()
-        with linked_kiosk(broker, "KIOSK-1", keyring, tmp_path) as kiosk:
+        config = write_config(tmp_path, broker, database.url, key_file)
+        with (
+            running_office(config) as office,
+            linked_kiosk(broker, "KIOSK-1", keyring, tmp_path) as kiosk,
+        ):
             wait_for(caught_up(database.engine, kiosk, "KIOSK-1"), what="the first events")
             office.stop()
             for door in ("A01", "A02", "A03"):
@@ -164,7 +164,6 @@ def test_a_gap_is_found_asked_for_with_a_signed_resend_and_repaired(
                 for e in kiosk.events("remote_command")
                 if e["detail"].get("command") == "resend_events"
             ]
-        office.stop()
     with database.engine.connect() as conn:
         gap = conn.execute(sa.select(schema.gaps)).one()
         command = conn.execute(

@@ -9,12 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.fleet.conftest import USERS
 from tests.office.conftest import Database
-from tests.office.journeys import scalar, wait_for
+from tests.office.journeys import peer, scalar, wait_for
 from tests.support.broker import Broker
-from tests.support.mqtt_peer import Peer
-from tests.support.office import OfficeProcess, write_config, write_keys
+from tests.support.office import running_office, write_config, write_keys
 
 pytestmark = pytest.mark.slow
 KIOSKS = ("KIOSK-1", "KIOSK-2", "KIOSK-3")
@@ -42,12 +40,17 @@ def test_two_serve_processes_store_every_event_once_between_them(
 ) -> None:
     _key, key_file, _keyring = write_keys(tmp_path)
     config = write_config(tmp_path, broker, database.url, key_file)
-    offices = [OfficeProcess(config, "office-1").start(), OfficeProcess(config, "office-2").start()]
-    kiosks = [Peer(broker, k, USERS[k]) for k in KIOSKS]
-    try:
+    with (
+        running_office(config, "office-1") as one,
+        running_office(config, "office-2") as two,
+        peer(broker, "KIOSK-1") as k1,
+        peer(broker, "KIOSK-2") as k2,
+        peer(broker, "KIOSK-3") as k3,
+    ):
+        offices, kiosks = [one, two], [k1, k2, k3]
         for seq in range(1, PER_KIOSK + 1):
-            for kiosk, peer in zip(KIOSKS, kiosks, strict=True):
-                peer.client.publish(f"lk/v1/kiosk/{kiosk}/events", event(kiosk, seq), qos=1)
+            for kiosk, client in zip(KIOSKS, kiosks, strict=True):
+                client.client.publish(f"lk/v1/kiosk/{kiosk}/events", event(kiosk, seq), qos=1)
         total = len(KIOSKS) * PER_KIOSK
         wait_for(
             lambda: scalar(database.engine, "SELECT count(*) FROM events") == total,
@@ -56,11 +59,6 @@ def test_two_serve_processes_store_every_event_once_between_them(
         )
         time.sleep(1.0)  # anything stored twice would show by now
         stored = [o.health() for o in offices]
-    finally:
-        for peer in kiosks:
-            peer.close()
-        for office in offices:
-            office.stop()
     assert scalar(database.engine, "SELECT count(*) FROM events") == total
     assert (
         scalar(

@@ -15,6 +15,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +105,7 @@ class OfficeProcess:
             if health is not None and health["broker"]["connected"]:
                 return self
             if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.kill()
                 raise RuntimeError(f"locker-office serve did not come up:\n{self.log()}")
             time.sleep(0.1)
 
@@ -116,10 +119,15 @@ class OfficeProcess:
             return None
 
     def stop(self, timeout_s: float = 30.0) -> int:
+        """SIGTERM and wait; killed if it has not stopped within ``timeout_s``."""
         if self.proc is None or self.proc.poll() is not None:
             return self.proc.returncode if self.proc else 0
         self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout_s)
+        try:
+            return self.proc.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise
 
     def kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -128,3 +136,16 @@ class OfficeProcess:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+@contextmanager
+def running_office(config: Path, client_id: str = "office-1") -> Iterator[OfficeProcess]:
+    """A serve process until the end, stopped (or killed) whatever happens meanwhile."""
+    office = OfficeProcess(config, client_id)
+    try:
+        yield office.start()
+    finally:
+        try:
+            office.stop()
+        finally:
+            office.kill()

@@ -299,7 +299,6 @@ def _tables() -> None:
             nullable=False,
         ),
         sa.Column("detail_dropped", sa.String(length=64), nullable=True),
-        sa.ForeignKeyConstraint(["kiosk"], ["kiosks.id"], name=op.f("fk_events_kiosk_kiosks")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_events")),
         sa.UniqueConstraint("kiosk", "seq", name=op.f("uq_events_kiosk_seq")),
     )
@@ -447,7 +446,6 @@ def _tables() -> None:
         sa.Column("returned_at", sa.Double(), nullable=True),
         sa.Column("cancelled_at", sa.Double(), nullable=True),
         sa.Column("updated_at", sa.Double(), nullable=False),
-        sa.ForeignKeyConstraint(["kiosk"], ["kiosks.id"], name=op.f("fk_parcels_kiosk_kiosks")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_parcels")),
         sa.UniqueConstraint("kiosk", "local_id", name=op.f("uq_parcels_kiosk_local_id")),
     )
