@@ -128,6 +128,16 @@ def accounting(engine: sa.Engine, fleet: SimFleet) -> Figures:
     }
 
 
+def bytes_per_event(engine: sa.Engine) -> float:
+    """PostgreSQL: the events table with its indexes, per row (NaN on SQLite)."""
+    if engine.dialect.name != "postgresql":
+        return float("nan")
+    with engine.connect() as conn:
+        size = conn.execute(sa.text("SELECT pg_total_relation_size('events')")).scalar_one()
+        rows = conn.execute(sa.text("SELECT count(*) FROM events")).scalar_one()
+    return float(size) / max(int(rows), 1)
+
+
 def wait_until_stored(engine: sa.Engine, expected: int, timeout_s: float) -> float:
     deadline = time.monotonic() + timeout_s
     while count(engine) < expected and time.monotonic() < deadline:
@@ -170,7 +180,16 @@ def one_run(args: argparse.Namespace, url: str, serve: int, folder: Path) -> Fig
         extra_conf=BROKER_CONF,
         verbose=False,
     ) as broker:
-        config = write_config(folder, broker, url, None, batch_max=args.batch)
+        config = write_config(
+            folder,
+            broker,
+            url,
+            None,
+            batch_max=args.batch,
+            sweep_s=2.0,
+            gap_grace_s=10.0,
+            resend_retry_s=60.0,
+        )  # the defaults
         offices = [OfficeProcess(config, f"office-{i}").start() for i in range(1, serve + 1)]
         engine = make_engine(url)
         probe = Visibility(url).start()
@@ -185,6 +204,7 @@ def one_run(args: argparse.Namespace, url: str, serve: int, folder: Path) -> Fig
             fleet.start_events(args.rate / args.kiosks)
             time.sleep(args.duration)
             fleet.stop_events()
+            time.sleep(0.5)  # the driver thread takes the stop, and sends what was due
             sent = fleet.events_sent
             wait_until_stored(engine, sent, 120)
             time.sleep(3 * POLL_S)
@@ -202,6 +222,7 @@ def one_run(args: argparse.Namespace, url: str, serve: int, folder: Path) -> Fig
             time.sleep(3 * POLL_S)
             out["burst"] = phase(probe, accounting(engine, fleet), fleet.events_sent - before)
             out["rss_mb"] = [rss_mb(o.proc.pid) for o in offices]  # type: ignore[union-attr]
+            out["bytes_per_event"] = bytes_per_event(engine)
             out["health"] = [o.health() for o in offices]
         finally:
             fleet.close()
@@ -317,13 +338,14 @@ def print_results(
         "events: publish (kiosk's ts) to the row visible in the database",
     )
     common.print_table(
-        ["run", "office CPU", "broker CPU", "serve RSS MB"],
+        ["run", "office CPU", "broker CPU", "serve RSS MB", "events bytes/row"],
         [
             (
                 f"{k}, {s} serve",
                 f"{100 * f['office_cpu_share']:.0f} %",
                 f"{100 * f['broker_cpu_share']:.0f} %",
                 ", ".join(f"{r:.0f}" for r in f["rss_mb"]),
+                f0(f["bytes_per_event"]),
             )
             for k, s, f in results
         ],

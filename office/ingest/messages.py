@@ -187,18 +187,30 @@ def _json(payload: bytes) -> Any:
     return json.loads(payload.decode("utf-8"), parse_constant=no_constants)
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def _children(value: Any) -> Any:
+    if isinstance(value, dict):
+        return value.values()
+    return value if isinstance(value, list) else None
+
+
 def depth(value: Any) -> int:
-    """How deep JSON nests (a scalar is 0), without recursion."""
-    deepest, stack = 0, [(value, 1)]
+    """How deep JSON nests (a scalar is 0), without recursion; flat objects cost one pass."""
+    children = _children(value)
+    if children is None:
+        return 0
+    if all(type(child) in _SCALARS for child in children):
+        return 1
+    deepest, stack = 1, [(child, 2) for child in children]
     while stack:
         item, level = stack.pop()
-        children = (
-            item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
-        )
-        if children is None:
+        inner = _children(item)
+        if inner is None:
             continue
         deepest = max(deepest, level)
-        stack.extend((child, level + 1) for child in children)
+        stack.extend((child, level + 1) for child in inner)
     return deepest
 
 

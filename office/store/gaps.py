@@ -19,8 +19,6 @@ from office.store import schema as s
 from office.vocab import AlarmKind
 
 E, K, G, A = s.events.c, s.kiosks.c, s.gaps.c, s.alarms.c
-SCAN_LIMIT = 200_000
-"""Events read by one sweep at most (a kiosk's backfill is read over several)."""
 
 
 @dataclass(frozen=True)
@@ -39,44 +37,56 @@ def scan(conn: sa.Connection, now: float, grace_s: float) -> int:
 
     A hole between stored events is a gap once the event after it is ``grace_s`` old. A
     loss at the end shows through the kiosk's health: ``acked_seq`` says every event up
-    to it reached the broker, so one still missing ``grace_s`` after that health
-    message arrived was lost on the way from the broker.
+    to it reached the broker, so one still missing ``grace_s`` after that cursor was
+    first reported was lost on the way from the broker. The database finds the holes
+    (a window over the events above ``scanned_seq``); only their edges come back.
     """
     settled = now - grace_s
-    rows = conn.execute(
-        sa.select(E.kiosk, E.seq, E.received_at, K.scanned_seq)
-        .join(s.kiosks, K.id == E.kiosk)
-        .where(E.seq > K.scanned_seq)
-        .order_by(E.kiosk, E.seq)
-        .limit(SCAN_LIMIT)
-    ).all()
-    by_kiosk: dict[str, list[tuple[int, float]]] = defaultdict(list)
-    scanned: dict[str, int] = {}
-    for kiosk, seq, received_at, upto in rows:
-        by_kiosk[kiosk].append((seq, received_at))
-        scanned[kiosk] = upto
+    tops = dict(conn.execute(_TOPS).all())
+    edges: dict[str, list[tuple[int, int, float]]] = defaultdict(list)
+    for kiosk, seq, prev, received_at in conn.execute(_EDGES):
+        edges[kiosk].append((int(seq), int(prev), received_at))
+    scanned = dict(
+        conn.execute(sa.select(K.id, K.scanned_seq).where(K.id.in_(list(tops) or [""]))).all()
+    )
     acked = _acked_beyond_scanned(conn, settled)
     for kiosk, (upto, _acked) in acked.items():
         scanned.setdefault(kiosk, upto)
     found: list[dict[str, object]] = []
     moved: list[dict[str, object]] = []
     for kiosk in sorted(scanned):
-        seqs = by_kiosk.get(kiosk, [])
-        upto, holes, whole = _walk(scanned[kiosk], seqs, settled)
+        top = int(tops.get(kiosk) or scanned[kiosk])
+        upto, holes, whole = _walk(sorted(edges.get(kiosk, [])), top, settled)
         tail = acked.get(kiosk, (0, 0))[1]
-        if whole and tail > upto and len(seqs) < SCAN_LIMIT:
+        if whole and tail > upto:
             holes.append((upto + 1, tail))
             upto = tail
         found += [
             {"kiosk": kiosk, "first_seq": a, "last_seq": b, "found_at": now} for a, b in holes
         ]
         if upto > scanned[kiosk]:
-            moved.append({"k": kiosk, "upto": upto, "top": max(upto, seqs[-1][0] if seqs else 0)})
+            moved.append({"k": kiosk, "upto": upto, "top": max(upto, top)})
     if found:
         conn.execute(_insert_ignore(conn, s.gaps), found)
     if moved:
         conn.execute(_MOVE, moved)
     return len(found)
+
+
+def _walk(
+    edges: list[tuple[int, int, float]], top: int, settled: float
+) -> tuple[int, list[tuple[int, int]], bool]:
+    """How far the kiosk is scanned now, the holes older than the grace, and whether
+    every stored event was passed (False: a hole is still too young to call).
+
+    ``edges``: ``(seq, the stored seq before it, when seq arrived)`` for each event
+    with a hole before it; ``top``: the highest seq stored."""
+    holes: list[tuple[int, int]] = []
+    for seq, prev, received_at in edges:
+        if received_at > settled:
+            return prev, holes, False  # the events before it may still be on their way
+        holes.append((prev + 1, seq - 1))
+    return top, holes, True
 
 
 def _acked_beyond_scanned(conn: sa.Connection, settled: float) -> dict[str, tuple[int, int]]:
@@ -89,21 +99,6 @@ def _acked_beyond_scanned(conn: sa.Connection, settled: float) -> dict[str, tupl
         .where(H.acked_seq > K.scanned_seq, H.acked_seq_at <= settled)
     ).all()
     return {kiosk: (int(upto), int(acked)) for kiosk, upto, acked in rows}
-
-
-def _walk(
-    upto: int, seqs: list[tuple[int, float]], settled: float
-) -> tuple[int, list[tuple[int, int]], bool]:
-    """How far the kiosk is scanned now, the holes older than the grace, and whether
-    every stored event was passed (False: one hole is still too young to call)."""
-    holes: list[tuple[int, int]] = []
-    for seq, received_at in seqs:
-        if seq > upto + 1:
-            if received_at > settled:
-                return upto, holes, False  # the events before it may still be on their way
-            holes.append((upto + 1, seq - 1))
-        upto = seq
-    return upto, holes, True
 
 
 def check_repaired(conn: sa.Connection, now: float) -> int:
@@ -169,6 +164,24 @@ def _insert_ignore(conn: sa.Connection, table: sa.Table) -> sa.Insert:
     return stmt
 
 
+_ABOVE = (
+    sa.select(E.kiosk, E.seq, E.received_at, K.scanned_seq)
+    .join(s.kiosks, K.id == E.kiosk)
+    .where(E.seq > K.scanned_seq)
+    .subquery()
+)
+_TOPS = sa.select(_ABOVE.c.kiosk, sa.func.max(_ABOVE.c.seq)).group_by(_ABOVE.c.kiosk)
+_WINDOW = sa.select(
+    _ABOVE.c.kiosk,
+    _ABOVE.c.seq,
+    sa.func.lag(_ABOVE.c.seq, 1, _ABOVE.c.scanned_seq)
+    .over(partition_by=_ABOVE.c.kiosk, order_by=_ABOVE.c.seq)
+    .label("prev"),
+    _ABOVE.c.received_at,
+).subquery()
+_EDGES = sa.select(_WINDOW.c.kiosk, _WINDOW.c.seq, _WINDOW.c.prev, _WINDOW.c.received_at).where(
+    _WINDOW.c.seq > _WINDOW.c.prev + 1
+)
 _MOVE = (
     s.kiosks.update()
     .where(K.id == sa.bindparam("k"), K.scanned_seq < sa.bindparam("upto"))
