@@ -213,6 +213,7 @@ def one_run(args: argparse.Namespace, url: str, serve: int, folder: Path) -> Fig
             out["steady"]["offered_per_s"] = args.rate
             out["office_cpu"] = sum(cpu_s(o.proc.pid) for o in offices) - sum(cpu0)  # type: ignore[union-attr]
             out["office_cpu_share"] = out["office_cpu"] / wall
+            out["office_cpu_us_per_event"] = out["office_cpu"] / max(sent, 1) * 1e6
             out["broker_cpu_share"] = (cpu_s(broker.proc.pid) - broker_cpu0) / wall
             probe.reset()
             before = fleet.events_sent
@@ -338,11 +339,12 @@ def print_results(
         "events: publish (kiosk's ts) to the row visible in the database",
     )
     common.print_table(
-        ["run", "office CPU", "broker CPU", "serve RSS MB", "events bytes/row"],
+        ["run", "office CPU", "µs CPU/event", "broker CPU", "serve RSS MB", "events bytes/row"],
         [
             (
                 f"{k}, {s} serve",
                 f"{100 * f['office_cpu_share']:.0f} %",
+                f"{f['office_cpu_us_per_event']:.0f}",
                 f"{100 * f['broker_cpu_share']:.0f} %",
                 ", ".join(f"{r:.0f}" for r in f["rss_mb"]),
                 f0(f["bytes_per_event"]),
