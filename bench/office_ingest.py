@@ -9,8 +9,10 @@ also derives a parcel row and a compartment), and ``locker-office serve`` proces
 started as an operator would (``python -m office serve``, each with its own client id
 on the shared subscription) store them.
 
-Two phases per run:
+Three phases per run:
 
+- **light**: ``--light-rate`` events/s (500) for ``--light-duration`` s, a load the office
+  keeps up with: the p99 there is the latency of one event, not of a queue.
 - **steady**: ``--rate`` events/s in all (a Poisson process per kiosk) for
   ``--duration`` s. A probe in this process polls the events table every 20 ms (``id >
   last``) and stamps when each row became visible; latency is that stamp minus the
@@ -198,6 +200,8 @@ def one_run(args: argparse.Namespace, url: str, serve: int, folder: Path) -> Fig
         try:
             fleet.connect()
             time.sleep(1.0)
+            out["light"] = light_phase(args, fleet, engine, probe)
+            probe.reset()
             cpu0 = [cpu_s(o.proc.pid) for o in offices]  # type: ignore[union-attr]
             broker_cpu0 = cpu_s(broker.proc.pid)
             started = time.monotonic()
@@ -234,6 +238,20 @@ def one_run(args: argparse.Namespace, url: str, serve: int, folder: Path) -> Fig
     return out
 
 
+def light_phase(
+    args: argparse.Namespace, fleet: SimFleet, engine: sa.Engine, probe: Visibility
+) -> Figures:
+    """A load the office keeps up with (``--light-rate``): the latency of one event."""
+    before = fleet.events_sent
+    fleet.start_events(args.light_rate / args.kiosks)
+    time.sleep(args.light_duration)
+    fleet.stop_events()
+    time.sleep(0.5)
+    wait_until_stored(engine, fleet.events_sent, 60)
+    time.sleep(3 * POLL_S)
+    return phase(probe, accounting(engine, fleet), fleet.events_sent - before)
+
+
 def fresh_database(kind: str, folder: Path, pg: Postgres | None, n: int) -> str:
     if kind == "sqlite":
         url = f"sqlite:///{folder / f'office-{n}.db'}"
@@ -256,6 +274,15 @@ def main(argv: list[str] | None = None) -> int:
         help="events/s offered in all in the steady phase (6000)",
     )
     parser.add_argument("--duration", type=float, default=20.0, help="steady seconds (20)")
+    parser.add_argument(
+        "--light-rate",
+        type=float,
+        default=500.0,
+        help="events/s of the first, light phase, for latency (500)",
+    )
+    parser.add_argument(
+        "--light-duration", type=float, default=10.0, help="seconds of the light phase (10)"
+    )
     parser.add_argument("--burst", type=int, default=60, help="events per kiosk at once (60)")
     parser.add_argument("--batch", type=int, default=1000, help="ingest.batch_max (1000)")
     parser.add_argument("--db", default="postgresql,sqlite", help="postgresql,sqlite")
@@ -265,6 +292,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.quick:
         args.kiosks, args.duration, args.burst, args.rate = 100, 5.0, 20, 2000.0
+        args.light_duration = 3.0
     folder = Path(tempfile.mkdtemp(prefix="lk-office-", dir="/tmp"))
     machine = common.machine_info(folder)
     results: list[tuple[str, int, Figures]] = []
@@ -300,13 +328,14 @@ def print_results(
     args: argparse.Namespace, machine: common.MachineInfo, results: list[tuple[str, int, Figures]]
 ) -> None:
     print(
-        f"office_ingest: {args.kiosks} simulated kiosks, steady {args.rate:,.0f} events/s "
-        f"offered for {args.duration:g} s, then a burst of {args.burst} per kiosk\n"
+        f"office_ingest: {args.kiosks} simulated kiosks: light {args.light_rate:,.0f} events/s "
+        f"for {args.light_duration:g} s, steady {args.rate:,.0f} events/s offered for "
+        f"{args.duration:g} s, then a burst of {args.burst} per kiosk\n"
     )
     machine.print()
     rows = []
     for kind, serve, f in results:
-        for name in ("steady", "burst"):
+        for name in ("light", "steady", "burst"):
             p = f[name]
             rows.append(
                 (
@@ -360,7 +389,9 @@ def print_results(
             f["steady"]["per_s"] if f["steady"]["per_s"] >= 0.95 * args.rate else 0,
             f["burst"]["per_s"],
         )
-        clean = all(f[p]["lost"] == 0 and f[p]["doubled"] == 0 for p in ("steady", "burst"))
+        clean = all(
+            f[p]["lost"] == 0 and f[p]["doubled"] == 0 for p in ("light", "steady", "burst")
+        )
         print(
             f"goal: >= {GOAL_PER_S:,.0f} events/s into PostgreSQL, 0 lost, 0 doubled "
             f"({serve} serve): {f0(rate)}/s, {'clean' if clean else 'NOT clean'}: "
