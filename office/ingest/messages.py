@@ -290,25 +290,30 @@ def storable(
     """Why ``value`` cannot be kept as JSON on both databases, or None."""
     if depth(value) > max_depth:
         return f"nested deeper than {max_depth} levels"
-    encoded = json.dumps(value, separators=(",", ":"))
-    if len(encoded) > limit:
+    if len(json.dumps(value, separators=(",", ":"))) > limit:
         return f"larger than {limit} bytes"
-    if "\\u0000" in encoded:
-        return "holds a NUL character"
-    if any(abs(n) > MAX_INT for n in _ints(value)):
-        return "holds an integer beyond 64 bits"
+    for item in _scalars(value):
+        if isinstance(item, str) and "\x00" in item:
+            return "holds a NUL character"
+        if isinstance(item, int) and not isinstance(item, bool) and abs(item) > MAX_INT:
+            return "holds an integer beyond 64 bits"
     return None
 
 
-def _ints(value: Any) -> list[int]:
-    found, stack = [], [value]
+def _scalars(value: Any) -> list[Any]:
+    """Every key and scalar inside ``value`` (a flat object in one step)."""
+    if isinstance(value, dict) and all(type(v) in _SCALARS for v in value.values()):
+        return [*value, *value.values()]
+    found: list[Any] = []
+    stack = [value]
     while stack:
         item = stack.pop()
         if isinstance(item, dict):
+            found.extend(item)
             stack.extend(item.values())
         elif isinstance(item, list):
             stack.extend(item)
-        elif isinstance(item, int) and not isinstance(item, bool):
+        else:
             found.append(item)
     return found
 
