@@ -166,6 +166,19 @@ def cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def runqueue_s(pid: int) -> tuple[float, float]:
+    """(on a CPU, waiting for one) in seconds, over every thread of ``pid`` so far."""
+    ran = waited = 0.0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            fields = (task / "schedstat").read_text().split()
+        except OSError:
+            continue
+        ran += int(fields[0]) / 1e9
+        waited += int(fields[1]) / 1e9
+    return ran, waited
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -203,6 +216,7 @@ def one_run(args: argparse.Namespace, url: str, serve: int, folder: Path) -> Fig
             out["light"] = light_phase(args, fleet, engine, probe)
             probe.reset()
             cpu0 = [cpu_s(o.proc.pid) for o in offices]  # type: ignore[union-attr]
+            queue0 = [runqueue_s(o.proc.pid) for o in offices]  # type: ignore[union-attr]
             broker_cpu0 = cpu_s(broker.proc.pid)
             started = time.monotonic()
             fleet.start_events(args.rate / args.kiosks)
@@ -218,6 +232,10 @@ def one_run(args: argparse.Namespace, url: str, serve: int, folder: Path) -> Fig
             out["office_cpu"] = sum(cpu_s(o.proc.pid) for o in offices) - sum(cpu0)  # type: ignore[union-attr]
             out["office_cpu_share"] = out["office_cpu"] / wall
             out["office_cpu_us_per_event"] = out["office_cpu"] / max(sent, 1) * 1e6
+            queue1 = [runqueue_s(o.proc.pid) for o in offices]  # type: ignore[union-attr]
+            ran = sum(b[0] - a[0] for a, b in zip(queue0, queue1, strict=True))
+            waited = sum(b[1] - a[1] for a, b in zip(queue0, queue1, strict=True))
+            out["office_waited_for_cpu"] = waited / max(ran, 1e-9)
             out["broker_cpu_share"] = (cpu_s(broker.proc.pid) - broker_cpu0) / wall
             probe.reset()
             before = fleet.events_sent
@@ -368,19 +386,30 @@ def print_results(
         "events: publish (kiosk's ts) to the row visible in the database",
     )
     common.print_table(
-        ["run", "office CPU", "µs CPU/event", "broker CPU", "serve RSS MB", "events bytes/row"],
+        [
+            "run",
+            "office CPU",
+            "µs CPU/event",
+            "waited/ran",
+            "broker CPU",
+            "serve RSS MB",
+            "events bytes/row",
+        ],
         [
             (
                 f"{k}, {s} serve",
                 f"{100 * f['office_cpu_share']:.0f} %",
                 f"{f['office_cpu_us_per_event']:.0f}",
+                f"{f['office_waited_for_cpu']:.2f}",
                 f"{100 * f['broker_cpu_share']:.0f} %",
                 ", ".join(f"{r:.0f}" for r in f["rss_mb"]),
                 f0(f["bytes_per_event"]),
             )
             for k, s, f in results
         ],
-        "during the steady phase (CPU: % of one core, all serve processes together)",
+        "during the steady phase (CPU: % of one core, all serve processes together; "
+        "waited/ran: time the office's threads were ready but waited for a CPU, per second "
+        "they ran, from /proc/PID/task/*/schedstat)",
     )
     for kind, serve, f in results:
         if kind != "postgresql":
