@@ -3,7 +3,7 @@
 ::
 
     [database]
-    url = "postgresql+psycopg://office@/office?host=/run/postgresql"
+    url = "postgresql+psycopg://locker-office@/office?host=/run/postgresql"
     # password_file = "/etc/locker-office/db.password"
 
     [mqtt]
