@@ -18,7 +18,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.engine import Engine
 
 from office.ingest import messages as m
@@ -70,13 +69,13 @@ class IngestStore:
         self, conn: sa.Connection, table: sa.Table, finish: Any, rows: list[dict[str, Any]]
     ) -> sa.CursorResult[Any]:
         """``INSERT`` of ``rows`` into ``table``, with ``finish`` adding ON CONFLICT (and
-        RETURNING). On PostgreSQL the rows travel as one array per column and the
-        server unnests them: one short statement, where a multi-row VALUES list costs
-        psycopg more to parse than the server to run. SQLite takes them as executemany."""
+        RETURNING). On PostgreSQL the rows travel as one JSON text the server turns into
+        rows: one short statement, where a multi-row VALUES list cost psycopg more to
+        parse than the server to run. SQLite takes them as executemany."""
         if self.engine.dialect.name != "postgresql":
             return conn.execute(finish(dialect_insert(self.engine, table)), rows)
         names = list(rows[0])
-        source = unnest(table, names, rows)
+        source = recordset(table, names, rows)
         return conn.execute(finish(dialect_insert(self.engine, table).from_select(names, source)))
 
     # -- the batch ------------------------------------------------------------------------
@@ -267,24 +266,21 @@ class IngestStore:
             conn.execute(s.ingest_rejects.insert(), rows)
 
 
-def unnest(table: sa.Table, names: list[str], rows: list[dict[str, Any]]) -> sa.Select[Any]:
-    """``SELECT`` from ``unnest`` of one array per column (PostgreSQL); JSON goes as text."""
-    arrays, columns = [], []
-    for name in names:
-        column = table.c[name]
-        is_json = isinstance(column.type, sa.JSON)
-        element = sa.Text() if is_json else column.type
-        values = [_json_text(r[name]) if is_json else r[name] for r in rows]
-        arrays.append(sa.bindparam(None, values, type_=ARRAY(element)))
-    source = sa.func.unnest(*arrays).table_valued(*names).render_derived()
-    for name in names:
-        is_json = isinstance(table.c[name].type, sa.JSON)
-        columns.append(sa.cast(source.c[name], JSONB) if is_json else source.c[name])
-    return sa.select(*columns)
+def recordset(table: sa.Table, names: list[str], rows: list[dict[str, Any]]) -> sa.Select[Any]:
+    """``SELECT`` from ``json_to_recordset`` of the rows sent as one JSON text (PostgreSQL).
 
-
-def _json_text(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, separators=(",", ":"))
+    One parameter that the server parses: psycopg's text dumper for arrays quoted every
+    element with a regular expression, which cost more than the rest of the batch."""
+    columns = [sa.column(name, table.c[name].type) for name in names]
+    payload = json.dumps([{n: r[n] for n in names} for r in rows], separators=(",", ":"))
+    source = (
+        sa.func.json_to_recordset(
+            sa.cast(sa.bindparam(None, payload, type_=sa.Text), postgresql.JSON)
+        )
+        .table_valued(*columns)
+        .render_derived(with_types=True)
+    )
+    return sa.select(*(source.c[name] for name in names))
 
 
 # -- statements -------------------------------------------------------------------------
