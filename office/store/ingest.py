@@ -10,9 +10,10 @@ each insert has insert-or-ignore (or upsert) semantics on both databases
 
 from __future__ import annotations
 
+import functools
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,6 +56,9 @@ class IngestStore:
         self._known: set[str] = set()
         self._seen_written: dict[str, float] = {}
         self._sampled: dict[str, float] = {}
+        self._after_commit: list[Callable[[], None]] = []
+        """What this process remembers of a batch, applied once it committed: a batch
+        rolled back and written again must insert its kiosks again."""
         self._statements()
 
     def _statements(self) -> None:
@@ -91,6 +95,7 @@ class IngestStore:
                 rejected.append((p, at))
             elif not isinstance(p, m.Cleared):
                 records.append((p, at))
+        self._after_commit = []
         with self.engine.begin() as conn:
             self._kiosks(conn, records, now)
             events = [p for p, at in records if isinstance(p, m.EventMsg)]
@@ -101,6 +106,8 @@ class IngestStore:
             self._latest(conn, records, now)
             self._results(conn, records, now)
             self._rejects(conn, rejected)
+        for remember in self._after_commit:  # only now are they true
+            remember()
         written.rejected = len(rejected)
         written.other = len(records) - len(events)
         return written
@@ -119,10 +126,8 @@ class IngestStore:
                 .values(last_seen_at=sa.bindparam("t")),
                 [{"k": k, "t": now} for k in stale],
             )
-        # Only after the commit would these be true; a rollback re-raises past the caller,
-        # which retries the batch, so marking them early costs at most one skipped write.
-        self._known.update(unknown)
-        self._seen_written.update(dict.fromkeys(stale, now))
+        self._after_commit.append(lambda: self._known.update(unknown))
+        self._after_commit.append(lambda: self._seen_written.update(dict.fromkeys(stale, now)))
 
     def _events(self, conn: sa.Connection, records: list[RecordItem]) -> list[m.EventMsg]:
         """Insert the batch's events; the ones stored now for the first time."""
@@ -216,7 +221,9 @@ class IngestStore:
             claimed = conn.execute(
                 _CLAIM_SAMPLE, {"k": row["kiosk"], "now": now, "due": now - self.occupancy_sample_s}
             )
-            self._sampled[row["kiosk"]] = now
+            self._after_commit.append(
+                functools.partial(self._sampled.__setitem__, row["kiosk"], now)
+            )
             if claimed.rowcount == 1:  # not sampled lately by any process
                 samples += [
                     {

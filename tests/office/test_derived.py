@@ -269,3 +269,34 @@ def test_a_kiosk_offline_too_long_raises_one_alarm_closed_when_it_is_back(
     store.write([(message("K1", "presence", {"status": "online", "since": 2.0}), now)])
     sweeper.sweep(now + 2)
     assert rows(database, schema.alarms, "kiosk", "resolved_at") == [("K1", now + 2)]
+
+
+def test_a_batch_written_again_after_a_rollback_stores_its_kiosk_and_all_that_hangs_on_it(
+    database: Database, monkeypatch: Any
+) -> None:
+    store = IngestStore(database.engine)
+    batch = [
+        (e, time.time())
+        for e in (
+            event("K7", 1, "board_offline", "alarm", board="top"),
+            message("K7", "state/compartments", {"free": {"S": 1}, "total": {"S": 2}}),
+        )
+    ]
+    real = store._results
+
+    def database_went_away(*args: Any) -> None:
+        raise sa.exc.OperationalError("UPDATE commands", {}, Exception("connection lost"))
+
+    monkeypatch.setattr(store, "_results", database_went_away)
+    try:
+        store.write(batch)
+    except sa.exc.OperationalError:
+        pass
+    else:
+        raise AssertionError("the first write should have failed")
+    assert rows(database, schema.kiosks, "id") == []  # rolled back whole
+    monkeypatch.setattr(store, "_results", real)
+    store.write(batch)  # as the ingest does: the same batch again
+    assert rows(database, schema.kiosks, "id") == [("K7",)]
+    assert rows(database, schema.alarms, "kiosk", "kind") == [("K7", "board_offline")]
+    assert rows(database, schema.kiosk_state, "kiosk", "free", order="kiosk") == [("K7", {"S": 1})]
