@@ -57,6 +57,8 @@ def test_events_arrive_once_and_in_order_across_broker_and_kiosk_restarts(
             caught_up(database.engine, kiosk, "KIOSK-1", in_order=False), 60, "after the kiosk"
         )
         theirs = kiosk_events(kiosk)
+        still_open = "SELECT count(*) FROM gaps WHERE repaired_at IS NULL"
+        wait_for(lambda: scalar(database.engine, still_open) == 0, 30, "every gap closed")
     ours = office_events(database.engine, "KIOSK-1")
     assert sorted(ours) == theirs  # every event, once
     with database.engine.connect() as conn:
@@ -169,7 +171,9 @@ def test_a_gap_is_found_asked_for_with_a_signed_resend_and_repaired(
             office.start()
             open_door(kiosk, "A04")  # an event after the hole shows the hole
             repaired = caught_up(database.engine, kiosk, "KIOSK-1", in_order=False)
-            wait_for(repaired, 60, "the gap repaired")
+            wait_for(repaired, 60, "the missing events")
+            closed = "SELECT count(*) FROM gaps WHERE repaired_at IS NOT NULL"
+            wait_for(lambda: scalar(database.engine, closed), 30, "the gap closed")
             resend = [
                 e
                 for e in kiosk.events("remote_command")
