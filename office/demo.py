@@ -33,8 +33,8 @@ from office.store.engine import make_engine
 
 KIOSKS = ("DEMO-1", "DEMO-2", "DEMO-3")
 SIZES = ("S", "S", "M", "M", "L", "XL")
-COURIER = ("demo-courier", "2468")
-TECHNICIAN = ("demo-tech", "1357")
+COURIER = ("demo-courier", "246813")
+TECHNICIAN = ("demo-tech", "13572468")
 KID = "ops-demo"
 ACL = Path(__file__).resolve().parents[1] / "config" / "broker" / "locker-kiosk.acl"
 STATUS_EVERY_S = 5.0

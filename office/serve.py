@@ -20,6 +20,7 @@ from typing import Any
 
 import uvicorn
 
+from kiosk.fleet.messages import Signer
 from office.config import OfficeConfig
 from office.ingest.link import BrokerLink, Incoming
 from office.ingest.outgoing import CommandSender
@@ -44,7 +45,7 @@ class Office:
         signing = config.load_signing_key()
         self.inbox: queue.Queue[Incoming] = queue.Queue(INBOX_MAX)
         self.link = BrokerLink(config.mqtt, self.inbox)
-        self.sender = CommandSender(self.engine, self.link, *signing) if signing else None
+        self.sender = CommandSender(self.engine, self.link, Signer(*signing)) if signing else None
         store = IngestStore(self.engine, config.ingest.occupancy_sample_min * 60)
         self.worker = IngestWorker(store, self.inbox, self.link.ack, config.ingest.batch_max)
         self.sweeper = Sweeper(self.engine, config.ingest, self.sender)

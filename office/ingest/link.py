@@ -37,8 +37,8 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
+from kiosk.fleet.messages import ROOT
 from kiosk.fleet.net import no_delay
-from kiosk.fleet.operator import ROOT
 from office.config import MqttSection
 
 log = logging.getLogger("office.link")

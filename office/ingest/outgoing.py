@@ -1,7 +1,8 @@
-"""Commands the office sends to kiosks: signed by the fleet contract's operator side.
+"""Commands the office sends to kiosks: built and signed by the fleet contract.
 
-The envelope is built and signed by ``kiosk.fleet.envelope`` (the code ``locker-fleet``
-signs with), never here, so a change to the contract's signing reaches the office too.
+Every message is built and signed by ``kiosk.fleet.messages`` (the one place
+``locker-fleet`` sends through too), never here, so a change to the contract's messages
+or their signing reaches the office as well.
 The signing key lives in a private file named by the config (``[signing]``), never in
 the database. Each command is recorded (who asked, why) before it is published; the
 kiosk's answer is filled in by the ingest when its ``results`` message arrives.
@@ -9,18 +10,13 @@ kiosk's answer is filled in by the ingest when its ``results`` message arrives.
 
 from __future__ import annotations
 
-import base64
-import json
 import logging
 import time
-from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Protocol
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.engine import Engine
 
-from kiosk.fleet.envelope import sign
-from kiosk.fleet.operator import COMMAND_LIFETIME_S, check_kiosk_id, topic
+from kiosk.fleet.messages import Outgoing, Signer, resend_events
 from office.store import commands
 
 log = logging.getLogger("office.commands")
@@ -31,30 +27,22 @@ class Publisher(Protocol):
 
 
 class CommandSender:
-    def __init__(self, engine: Engine, link: Publisher, key: Ed25519PrivateKey, kid: str) -> None:
+    def __init__(self, engine: Engine, link: Publisher, signer: Signer) -> None:
         self.engine = engine
         self.link = link
-        self.key = key
-        self.kid = kid
+        self.signer = signer
 
-    def send(
-        self,
-        kiosk: str,
-        command: str,
-        args: Mapping[str, Any],
-        asked_by: str,
-        why: str | None = None,
-    ) -> dict[str, Any]:
-        """Sign, record, publish; the payload as sent (``published`` says if it went)."""
-        check_kiosk_id(kiosk)
-        envelope = sign(self.key, self.kid, kiosk, command, args, lifetime_s=COMMAND_LIFETIME_S)
-        sent: dict[str, Any] = json.loads(base64.b64decode(json.loads(envelope)["payload"]))
+    def resend_events(self, kiosk: str, from_seq: int, asked_by: str, why: str) -> Outgoing:
+        """Ask ``kiosk`` to send its event log again from ``from_seq``."""
+        return self.send(resend_events(self.signer, kiosk, from_seq), asked_by, why)
+
+    def send(self, out: Outgoing, asked_by: str, why: str | None = None) -> Outgoing:
+        """Record ``out`` (who asked, why), then publish it; ``published_at`` says if it went."""
         with self.engine.begin() as conn:
-            commands.record(conn, sent, asked_by, why)
-        sent["published"] = self.link.publish(topic(kiosk, "commands"), envelope)
-        if sent["published"]:
+            commands.record(conn, out.body, asked_by, why)
+        if self.link.publish(out.topic, out.payload):
             with self.engine.begin() as conn:
-                commands.published(conn, sent["id"], time.time())
+                commands.published(conn, out.id, time.time())
         else:
-            log.warning("%s to %s not published: the broker is not reachable", command, kiosk)
-        return sent
+            log.warning("%s to %s not published: the broker is not reachable", out.name, out.kiosk)
+        return out

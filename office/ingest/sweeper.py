@@ -95,18 +95,11 @@ class Sweeper:
             return  # another process asked just now
         first = min(g.first_seq for g in claimed)
         ranges = ", ".join(f"{g.first_seq}-{g.last_seq}" for g in claimed)
-        sent = (
-            self.sender.send(
-                kiosk, "resend_events", {"from_seq": first}, OFFICE, f"events missing: {ranges}"
-            )
-            if self.sender
-            else {}
-        )
+        assert self.sender is not None  # _ask_again asks only with a key
+        sent = self.sender.resend_events(kiosk, first, OFFICE, f"events missing: {ranges}")
         self.resends += 1
         with self.engine.begin() as conn:
             conn.execute(
-                gaps.s.gaps.update()
-                .where(gaps.G.command_id == marker)
-                .values(command_id=sent.get("id"))
+                gaps.s.gaps.update().where(gaps.G.command_id == marker).values(command_id=sent.id)
             )
         log.info("%s: events %s missing; asked to send again from %d", kiosk, ranges, first)

@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from kiosk.fleet.envelope import Keyring, verify
+from kiosk.fleet.messages import Signer
 from office.config import IngestSection
 from office.ingest.messages import parse
 from office.ingest.outgoing import CommandSender
@@ -20,7 +21,7 @@ from office.ingest.sweeper import Sweeper
 from office.store import schema
 from office.store.ingest import IngestStore
 from tests.office.conftest import Database
-from tests.support.office import write_keys
+from tests.support.office import KID, write_keys
 
 
 def event(
@@ -219,7 +220,7 @@ def test_a_gap_stays_visible_until_its_events_arrive_and_is_asked_for_signed(
 ) -> None:
     key, _key_file, keyring_file = write_keys(tmp_path)
     published = Published()
-    sender = CommandSender(database.engine, published, key, "ops-office")
+    sender = CommandSender(database.engine, published, Signer(key, KID))
     sweeper = Sweeper(database.engine, IngestSection(gap_grace_s=5.0, resend_retry_s=60.0), sender)
     store = IngestStore(database.engine)
     long_ago = time.time() - 60

@@ -40,7 +40,7 @@ def test_the_example_loads_once_its_files_exist(tmp_path: Path) -> None:
     config = load_office_config(config_file)
     assert (config.mqtt.host, config.mqtt.port, config.mqtt.client_id) == (
         "broker.example.net",
-        8883,
+        8884,
         "office-1",
     )
     assert config.database.password == "pw" and not config.is_sqlite

@@ -51,7 +51,7 @@ def write_config(
         "[database]",
         f"url = {json.dumps(database)}",
         "[mqtt]",
-        f'broker = "{broker.host}:{broker.port}"',
+        f'broker = "{broker.host}:{broker.port_for(OFFICE_USER)}"',
         "tls = false",
         f'username = "{OFFICE_USER}"',
         f'password_file = "{password}"',
