@@ -67,12 +67,15 @@ def compartments_state(kiosk: Kiosk) -> dict[str, Any]:
     }
 
 
-def health(kiosk: Kiosk, outbox_depth: int) -> dict[str, Any]:
+def health(kiosk: Kiosk, acked_seq: int) -> dict[str, Any]:
+    """``acked_seq``: every event up to it reached the broker, so a consumer that lacks
+    one of them lost it (even the last ones, which no later event would show missing)."""
     return {
         "kiosk": kiosk.config.kiosk.id,
         "ts": time.time(),
         "uptime_s": round(kiosk.uptime_s(), 1),
-        "outbox_depth": outbox_depth,
+        "outbox_depth": max(0, kiosk.store.last_event_seq() - acked_seq),
+        "acked_seq": acked_seq,
         "notify_depth": kiosk.store.outbox_depth(),
         "boards": {
             b["name"]: {
