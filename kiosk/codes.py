@@ -4,7 +4,7 @@ The store never holds a code, only ``code_tag(key, code)``; a stolen database th
 does not open doors without the key file as well. The key is 32 random bytes in a file of
 mode 0600, created at first start; the database records its fingerprint
 (:func:`key_fingerprint`), so a key that does not belong to it is refused at start
-(:mod:`kiosk.datadir`) instead of making every live code "not right".
+(:mod:`kiosk.data_dir`) instead of making every live code "not right".
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The daemon: one asyncio loop that owns the boards, the store and the local API.
 
 Start order: data dir, the database and key checked against each other (a lost or
-foreign one refuses the start: :mod:`kiosk.datadir`), boards (every output off first),
+foreign one refuses the start: :mod:`kiosk.data_dir`), boards (every output off first),
 use cases, the store against its mark (before any door is read), then the socket;
 ``READY=1`` goes to systemd once the socket accepts requests. Stop
 order (SIGTERM, SIGINT): stop accepting, park live door operations in the journal
@@ -29,8 +29,7 @@ from kiosk.bus_tools import start_wire_trace, stop_wire_trace
 from kiosk.clock import KioskClock, read_boot_id
 from kiosk.config import Config
 from kiosk.courier import Courier
-from kiosk.data_dir import prepare_data_dir
-from kiosk.datadir import DataDir, Opened, check_against_mark, open_data_dir
+from kiosk.data_dir import DataDir, Opened, check_against_mark, open_data_dir, prepare_data_dir
 from kiosk.disk import DiskWatch
 from kiosk.dispatch import Dispatcher, ExpiryClock, backend_from_config
 from kiosk.errors import LockerError

@@ -31,7 +31,7 @@ from pathlib import Path
 
 from kiosk import codes
 from kiosk.config import Config
-from kiosk.datadir import (
+from kiosk.data_dir import (
     FORGET,
     VOID,
     DataDir,
@@ -57,7 +57,7 @@ class ReinitRefused(LockerError):
 
 
 def reinit(config: Config, option: str) -> list[str]:
-    """Do what ``option`` (:data:`~kiosk.datadir.FORGET` or :data:`~kiosk.datadir.VOID`)
+    """Do what ``option`` (:data:`~kiosk.data_dir.FORGET` or :data:`~kiosk.data_dir.VOID`)
     says; return what was done, a line each, for the person who asked."""
     from kiosk.daemon import lock_data_dir  # the daemon's own lock: it must be stopped
 

@@ -9,8 +9,7 @@ import sys
 
 from kiosk import pins
 from kiosk.config import Config
-from kiosk.data_dir import prepare_data_dir
-from kiosk.datadir import keep_mark_offline, open_data_dir
+from kiosk.data_dir import keep_mark_offline, open_data_dir, prepare_data_dir
 from kiosk.domain import Role
 from kiosk.errors import ConflictError, InvalidInput
 from kiosk.store import Store

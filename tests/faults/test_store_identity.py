@@ -28,6 +28,7 @@ PHONE = "+4915112345678"
 # Housekeeping would checkpoint the write-ahead log into the database (scrubbing a
 # delivered code's nonce); these tests tear the log, so it must still hold the commits.
 NO_CHECKPOINT = {"policy": {"expiry_check_s": 3600}}
+BEA_PIN = "975319"
 
 
 def unit_setting(name: str) -> list[str]:
@@ -113,7 +114,7 @@ def test_a_lost_database_where_the_kiosk_has_run_refuses_to_start_and_names_the_
         )
         # Adding a person offline would make the empty database the daemon then takes.
         add = daemon.kiosk_cmd("users", "--config", str(daemon.config_path), "add", "nina",
-                               "--role", "courier", "--pin-stdin", stdin="86420\n")  # fmt: skip
+                               "--role", "courier", "--pin-stdin", stdin="864209\n")  # fmt: skip
         assert add.returncode == 2 and f"the database {db} {what}" in add.stderr
         assert db.exists() == (loss == "zero-length")  # nothing was made in its place
         assert not db.exists() or db.stat().st_size == 0
@@ -207,7 +208,7 @@ def test_voiding_the_codes_sends_new_codes_that_open_the_door_and_the_old_one_do
     with running_daemon() as daemon:
         badge = daemon.kiosk_cmd("users", "--config", str(daemon.config_path), "add", "bea",
                                  "--role", "courier", "--badge", "B-1", "--pin-stdin",
-                                 stdin="97531\n")  # fmt: skip
+                                 stdin=BEA_PIN + "\n")  # fmt: skip
         assert badge.returncode == 0, badge.stderr
         stored = store_parcel(daemon, "VOID-1")
         old = daemon.code_for("VOID-1")
@@ -242,8 +243,9 @@ def test_voiding_the_codes_sends_new_codes_that_open_the_door_and_the_old_one_do
             customer.post("/v1/pickup", {"code": old})
         assert refused.value.message == "That code is not right. Please check it and try again."
         with pytest.raises(ApiError):
-            daemon.client().sign_in(None, badge="B-1")  # type: ignore[arg-type]
-        assert fire_log(daemon) == fires  # neither opened anything
+            daemon.client().sign_in(BEA_PIN, badge="B-1")  # the badge is gone
+        assert daemon.client().sign_in(BEA_PIN, user="bea")["user"] == "bea"  # she is not
+        assert fire_log(daemon) == fires  # none of it opened anything
         picked = customer.post("/v1/pickup", {"code": new})
         assert picked["compartment"] == stored["compartment"]
 

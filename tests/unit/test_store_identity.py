@@ -1,4 +1,4 @@
-"""The data dir's rules (kiosk/datadir.py) and the mark (kiosk/store/mark.py), without a
+"""The data dir's rules (kiosk/data_dir.py) and the mark (kiosk/store/mark.py), without a
 daemon: what a first start makes, what an older database is given, which key is
 replaced and which refused, and when the store counts as behind its mark.
 
@@ -14,7 +14,7 @@ import pytest
 
 from kiosk.codes import create_key, key_fingerprint
 from kiosk.config import Config, load_config
-from kiosk.datadir import (
+from kiosk.data_dir import (
     DataDir,
     DataDirRefused,
     behind_mark,
