@@ -209,6 +209,7 @@ def part_b(sizes: tuple[int, ...], writes: int) -> list[tuple[int, list[float], 
                 begin = time.perf_counter()
                 mark = mark_of(store)
                 middle = time.perf_counter()
+                assert mark is not None
                 write_mark(work / "kiosk.mark", mark)
                 taken.append(middle - begin)
                 written.append(time.perf_counter() - middle)

@@ -226,9 +226,10 @@ def check_the_store(kiosk: Kiosk, opened: Opened, loop: asyncio.AbstractEventLoo
     store against the mark it left (an alarm, and a check for each compartment whose
     contents the store lost); then the mark kept up to date from here on. The item
     sensors are compared as each door is first read (:mod:`kiosk.checks`)."""
-    check_against_mark(kiosk.store, opened.mark, opened.mark_error)
+    check_against_mark(kiosk.store, opened.mark, opened.mark_error, kiosk.start_check.flag)
     kiosk.refresh_all()
-    keeper = MarkKeeper(kiosk.store, DataDir(kiosk.config.kiosk.data_dir).mark, loop)
+    path = DataDir(kiosk.config.kiosk.data_dir).mark
+    keeper = MarkKeeper(kiosk.store, path, loop, hold=lambda: bool(kiosk.start_check.unwritten))
     keeper.write_now()
     return keeper
 

@@ -49,7 +49,7 @@ from kiosk.codes import create_key, key_fingerprint, load_key
 from kiosk.config import Config
 from kiosk.reasons import CheckReason
 from kiosk.store import Event, Store
-from kiosk.store.base import StoreRefused
+from kiosk.store.base import StoreFull, StoreRefused
 from kiosk.store.identity import Identity
 from kiosk.store.mark import Mark, MarkKeeper, MarkUnreadable, read_mark
 
@@ -220,10 +220,8 @@ def _bind(config: Config, paths: DataDir, store: Store) -> bytes:
     if key is None:
         return _replace_lost_key(config, paths, store, identity)
     fingerprint = key_fingerprint(key)
-    if identity is None:
-        store.record_identity(config.kiosk.id, fingerprint, new=False)
-    elif identity.key_fingerprint is None:
-        store.bind_key(fingerprint, None)  # a first start cut short before its key
+    if identity is None or identity.key_fingerprint is None:
+        _record_when_there_is_room(config, store, identity, fingerprint)
     elif identity.key_fingerprint != fingerprint:
         raise DataDirRefused(
             f"the kiosk key {paths.key} does not belong to the database {paths.db} (the "
@@ -235,6 +233,20 @@ def _bind(config: Config, paths: DataDir, store: Store) -> bytes:
             "key_swapped",
         )
     return key
+
+
+def _record_when_there_is_room(
+    config: Config, store: Store, identity: Identity | None, fingerprint: str
+) -> None:
+    """An older database's identity, or the key of a first start cut short before it,
+    recorded; on a full disk at a later start (the kiosk must start on a full disk)."""
+    try:
+        if identity is None:
+            store.record_identity(config.kiosk.id, fingerprint, new=False)
+        else:
+            store.bind_key(fingerprint, None)
+    except StoreFull:
+        log.warning("the database's identity is recorded at a start with room on the disk")
 
 
 def _replace_lost_key(
@@ -283,10 +295,17 @@ def behind_mark(store: Store, mark: Mark) -> str | None:
     return None
 
 
-def check_against_mark(store: Store, mark: Mark | None, mark_error: str | None) -> list[str]:
+def check_against_mark(
+    store: Store,
+    mark: Mark | None,
+    mark_error: str | None,
+    flag: Callable[..., object] | None = None,
+) -> list[str]:
     """At start, once the compartments are in the store: where the store has lost what
     its mark recorded, an alarm (``store_behind``) and a check for every compartment
-    whose contents differ. Returns their ids."""
+    whose contents differ, through ``flag(cid, reason, **detail)`` (default: the store's
+    own; the daemon's holds a check a full disk did not let be written). Their ids."""
+    flag_check = flag or store.flag_for_check
     if mark_error is not None:
         store.log_event("mark_unreadable", "warning", None, None, error=mark_error)
     why = behind_mark(store, mark) if mark is not None else None
@@ -299,12 +318,11 @@ def check_against_mark(store: Store, mark: Mark | None, mark_error: str | None) 
         if _contents(mark.compartments.get(cid)) != _contents(now.get(cid))
     )  # fmt: skip
     seq, _ = store.last_event()
-    with store.transaction():
-        store.log_event("store_behind", "alarm", None, None, why=why, mark_seq=mark.seq,
-                        store_seq=seq, compartments=differ)  # fmt: skip
-        for cid in differ:
-            store.flag_for_check(cid, CheckReason.STORE_BEHIND, recorded=_contents(
-                mark.compartments.get(cid)), stored=_contents(now.get(cid)))  # fmt: skip
+    store.log_event("store_behind", "alarm", None, None, why=why, mark_seq=mark.seq,
+                    store_seq=seq, compartments=differ)  # fmt: skip
+    for cid in differ:
+        flag_check(cid, CheckReason.STORE_BEHIND, recorded=_contents(mark.compartments.get(cid)),
+             stored=_contents(now.get(cid)))  # fmt: skip
     return differ
 
 

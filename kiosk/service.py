@@ -167,6 +167,7 @@ class Kiosk:
         eligible = (
             row.state is CompartmentState.AVAILABLE
             and not row.needs_check
+            and not self.start_check.holds(cid)
             and row.held_for is None
             and self.hw.door(cid) is DoorState.CLOSED
             and self.hw.is_board_online(row.board)

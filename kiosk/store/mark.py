@@ -25,6 +25,7 @@ import json
 import logging
 import os
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -86,10 +87,12 @@ def read_mark(path: Path) -> Mark | None:
         raise MarkUnreadable(f"the kiosk's mark {path} is damaged ({exc})") from exc
 
 
-def mark_of(store: IdentityMixin) -> Mark:
-    """The mark of ``store`` as it is now (it must have an identity)."""
+def mark_of(store: IdentityMixin) -> Mark | None:
+    """The mark of ``store`` as it is now; None while it has no identity (an older
+    database whose identity a full disk has not let be recorded yet)."""
     identity = store.identity()
-    assert identity is not None, "a store gets its identity before its first mark"
+    if identity is None:
+        return None
     seq, digest = store.last_event()
     return Mark(identity.store, identity.kiosk, identity.key_fingerprint, seq, digest,
                 store.clock(), store.occupancy())  # fmt: skip
@@ -118,11 +121,18 @@ class MarkKeeper:
     """
 
     def __init__(
-        self, store: IdentityMixin, path: Path, loop: asyncio.AbstractEventLoop | None = None
+        self,
+        store: IdentityMixin,
+        path: Path,
+        loop: asyncio.AbstractEventLoop | None = None,
+        hold: Callable[[], bool] = lambda: False,
     ) -> None:
+        """``hold()`` true: leave the mark as it is (what it records is still needed:
+        checks found at start that a full disk has not let be written)."""
         self.store = store
         self.path = path
         self._loop = loop
+        self._hold = hold
         self._failing = False
         self._pending: asyncio.TimerHandle | None = None
         self._writer = (
@@ -141,7 +151,9 @@ class MarkKeeper:
     def _hand_over(self) -> None:
         """On the loop: take the mark now, for the writer thread."""
         self._pending = None
-        mark = mark_of(self.store)
+        mark = None if self._hold() else mark_of(self.store)
+        if mark is None:
+            return
         with self._lock:
             waiting, self._newest = self._newest is not None, mark
         if not waiting and self._writer is not None:
@@ -161,7 +173,9 @@ class MarkKeeper:
             self._pending = None
         with self._lock:
             self._newest = None
-        self._write(mark_of(self.store))
+        mark = None if self._hold() else mark_of(self.store)
+        if mark is not None:
+            self._write(mark)
 
     def _write(self, mark: Mark) -> None:
         try:

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from kiosk.checks import StartItemCheck
 from kiosk.codes import create_key, key_fingerprint
 from kiosk.config import Config, load_config
 from kiosk.data_dir import (
@@ -26,6 +28,7 @@ from kiosk.domain import Purpose, Role
 from kiosk.errors import ConflictError
 from kiosk.reasons import CheckReason
 from kiosk.store import OutboxItem, ParcelRow, Store
+from kiosk.store.base import StoreFull
 from kiosk.store.identity import Rekeyed
 from kiosk.store.mark import Mark, MarkKeeper, mark_of, read_mark, write_mark
 from kiosk.store.store import CompartmentSpec
@@ -299,3 +302,47 @@ def test_a_new_key_gives_stored_parcels_new_codes_and_gives_up_what_the_old_key_
     assert identity is not None and identity.key_fingerprint == "fingerprint-2"
     event = store.events(limit=100)[-1]
     assert (event.kind, event.severity) == ("kiosk_rekeyed", "alarm")
+
+
+# -- a full disk at start -----------------------------------------------------------------
+
+
+class Sensors:
+    """The item sensors of the hardware, as the start check reads them."""
+
+    def __init__(self, items: dict[str, bool | None]) -> None:
+        self.items = items
+
+    def item(self, cid: str) -> bool | None:
+        return self.items.get(cid)
+
+
+def test_a_finding_a_full_disk_cannot_record_holds_the_compartment_until_it_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = config_for(tmp_path)
+    store = opened_store(config)
+    check = StartItemCheck(store, Sensors({"A01": True, "A02": False}))  # type: ignore[arg-type]
+    check.begin(["A01", "A02"])
+    assert check.holds("A01") and check.holds("A02")  # not compared yet: not handed out
+    real = store.flag_for_check
+
+    def full(*args: Any, **kwargs: Any) -> bool:
+        raise StoreFull("the database could not be written (database or disk is full)")
+
+    monkeypatch.setattr(store, "flag_for_check", full)
+    check.reading("A01", busy=False)
+    check.reading("A02", busy=False)
+    assert check.holds("A01") and not check.holds("A02")  # A01 found, not recorded
+    assert store.compartment("A01").check_reason is None
+
+    paths = DataDir(config.kiosk.data_dir)
+    keeper = MarkKeeper(store, paths.mark, hold=lambda: bool(check.unwritten))
+    keeper.write_now()
+    assert not paths.mark.exists()  # what it would record is still needed
+
+    monkeypatch.setattr(store, "flag_for_check", real)
+    store.log_event("door_closed", "info", None, "A02")  # room again: a commit goes through
+    assert not check.holds("A01")
+    assert store.compartment("A01").check_reason == CheckReason.ITEM_UNEXPECTED
+    assert paths.mark.exists()  # and the mark follows again
