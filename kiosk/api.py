@@ -36,7 +36,7 @@ from kiosk.errors import (
 from kiosk.guard import OpensPaused
 from kiosk.listeners.connection import listener_of
 from kiosk.notify import mask_recipient
-from kiosk.reasons import reason_codes
+from kiosk.reasons import check_view, reason_codes
 from kiosk.service import DoorDidNotOpen, DoorUnavailable, Kiosk
 from kiosk.sessions import Session
 from kiosk.store import CompartmentRow, ParcelRow
@@ -136,7 +136,8 @@ def parcel_view(p: ParcelRow) -> dict[str, Any]:
 
 def compartment_view(row: CompartmentRow) -> dict[str, Any]:
     return {"id": row.id, "size": row.size, "state": str(row.state), "reason": row.oos_reason,
-            **reason_codes(row.oos_reason)}  # fmt: skip
+            **reason_codes(row.oos_reason),
+            **check_view(row.check_reason, row.check_detail, row.check_since)}  # fmt: skip
 
 
 def _without_telemetry() -> dict[str, Any]:
@@ -216,6 +217,7 @@ def create_app(kiosk: Kiosk, courier_uc: Courier, tech: Technician) -> FastAPI:
                 "by_state": by_state,
                 "free_by_size": kiosk.free_by_size(),
                 "doors_open": sum(1 for c in comps if c["door"] == "OPEN"),
+                "needs_check": [c["id"] for c in comps if c["check"] is not None],
             },
             "parcels": kiosk.store.counts(),
             "operations": [kiosk.op_view(kiosk.store.op(lv.op_id)) for lv in kiosk.live_ops()],
@@ -359,6 +361,13 @@ def create_app(kiosk: Kiosk, courier_uc: Courier, tech: Technician) -> FastAPI:
     @app.post("/v1/compartments/{cid}/in-service")
     async def in_service(cid: str, s: Tech) -> dict[str, Any]:
         return compartment_view(tech.in_service(s, cid))
+
+    @app.post("/v1/compartments/{cid}/clear-check")
+    async def clear_check(cid: str, s: Tech) -> dict[str, Any]:
+        """A technician checked the compartment (``check`` in its view said why): it may
+        be handed out again. 409 while its item sensor sees something where no parcel
+        is recorded."""
+        return compartment_view(tech.clear_check(s, cid))
 
     @app.post("/v1/parcels/{barcode:path}/extend")
     async def extend_hold(barcode: str, body: ExtendRequest, s: Tech) -> dict[str, Any]:

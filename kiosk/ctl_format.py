@@ -120,6 +120,9 @@ def status_text(status: dict[str, Any]) -> str:
         lines.append(f"Clock:         {clock_line(status['clock'])}")
     if status.get("storage"):
         lines.append(f"Storage:       {storage_line(status['storage'])}")
+    if comps.get("needs_check"):
+        lines.append(f"Needs a check: {', '.join(comps['needs_check'])} (not handed out; "
+                     "see lockerctl compartments, then lockerctl clear-check ID)")  # fmt: skip
     lines += ["", "Boards:", _indent(boards_table(status.get("boards", [])))]
     ops = status.get("operations") or []
     if ops:
@@ -225,11 +228,13 @@ def compartments_table(compartments: list[dict[str, Any]]) -> str:
             c.get("door"),
             "yes" if c.get("item") else "",
             c.get("operation"),
+            (c.get("check") or {}).get("text"),
             c.get("reason"),
         ]
         for c in compartments
     ]
-    headers = ["ID", "SIZE", "LOCK", "ACCESS", "STATE", "DOOR", "ITEM", "OP", "REASON"]
+    # REASON last: a technician's own words may be long.
+    headers = ["ID", "SIZE", "LOCK", "ACCESS", "STATE", "DOOR", "ITEM", "OP", "CHECK", "REASON"]
     return table(headers, rows)
 
 

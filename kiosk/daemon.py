@@ -1,7 +1,9 @@
 """The daemon: one asyncio loop that owns the boards, the store and the local API.
 
-Start order: data dir and key, store, boards (every output off first), use cases,
-then the socket; ``READY=1`` goes to systemd once the socket accepts requests. Stop
+Start order: data dir, the database and key checked against each other (a lost or
+foreign one refuses the start: :mod:`kiosk.data_dir`), boards (every output off first),
+use cases, the store against its mark (before any door is read), then the socket;
+``READY=1`` goes to systemd once the socket accepts requests. Stop
 order (SIGTERM, SIGINT): stop accepting, park live door operations in the journal
 (the next start reconciles them), every output off, store closed, exit 0.
 """
@@ -25,10 +27,9 @@ from kiosk.barcode import display_barcode
 from kiosk.bus import Bus
 from kiosk.bus_tools import start_wire_trace, stop_wire_trace
 from kiosk.clock import KioskClock, read_boot_id
-from kiosk.codes import load_or_create_key
 from kiosk.config import Config
 from kiosk.courier import Courier
-from kiosk.data_dir import prepare_data_dir
+from kiosk.data_dir import DataDir, Opened, check_against_mark, open_data_dir, prepare_data_dir
 from kiosk.disk import DiskWatch
 from kiosk.dispatch import Dispatcher, ExpiryClock, backend_from_config
 from kiosk.errors import LockerError
@@ -44,7 +45,8 @@ from kiosk.listeners.server import (
     started,
 )
 from kiosk.service import Kiosk, Settings
-from kiosk.store import Event, Store
+from kiosk.store import Event
+from kiosk.store.mark import MarkKeeper
 from kiosk.tcp_gate import check_tls_files, read_token
 from kiosk.technician import Technician
 
@@ -119,12 +121,13 @@ async def serve(config: Config, ready_file: Path | None = None) -> int:
     prepare_data_dir(data_dir)
     lock_fd = lock_data_dir(data_dir)
     check_sockets_free(config)
-    key = load_or_create_key(data_dir / "kiosk.key")
     tcp_token = _check_listeners(config)
-    store = Store(data_dir / "kiosk.db")
-    timekeeper = KioskClock(config.clock, store)  # before anything is stamped
     lines = EventLines(loop)
-    store.listeners.append(lines)
+    opened = open_data_dir(config, listeners=[lines])
+    key, store = opened.key, opened.store
+    # Before the kiosk stamps anything (a first start's identity is stamped with the wall
+    # clock: there is nothing else yet).
+    timekeeper = KioskClock(config.clock, store)
     store.unwritten_listeners.append(log_unwritten)
     bus = Bus()
     hardware = Hardware(config)
@@ -137,6 +140,7 @@ async def serve(config: Config, ready_file: Path | None = None) -> int:
     servers: list[ApiServer] = []
     kiosk: Kiosk | None = None
     link: FleetLink | None = None
+    keeper: MarkKeeper | None = None
     try:
         hardware.start(loop)
         # The boot's id as the unit gives it: its ProcSubset=pid hides the kernel's copy.
@@ -145,6 +149,7 @@ async def serve(config: Config, ready_file: Path | None = None) -> int:
         kiosk.timekeeper = timekeeper
         kiosk.disk = DiskWatch(store, config.storage, bus.publish)
         kiosk.start()
+        keeper = check_the_store(kiosk, opened, loop)
         if not await hardware.settled(timeout=3.0):
             log.warning("starting with some doors not yet read")
         tech = Technician(kiosk)
@@ -191,6 +196,8 @@ async def serve(config: Config, ready_file: Path | None = None) -> int:
                 kiosk.keypads.flush()
         with contextlib.suppress(Exception):
             store.log_event("kiosk_stopped", "info", None, None)
+        if keeper is not None:
+            keeper.close()
         lines.flush()
         if store.unwritten_count:
             log.error("%d events could not be stored for want of space; their lines are "
@@ -212,6 +219,19 @@ async def start_api(config: Config, app: Any, tcp_token: str | None, kiosk: Kios
         tasks.append(loop.create_task(server.serve(), name="api"))
         await started(server, tasks[-1])
     kiosk.connections_status = lambda: connections_view(servers)
+
+
+def check_the_store(kiosk: Kiosk, opened: Opened, loop: asyncio.AbstractEventLoop) -> MarkKeeper:
+    """At start, with the compartments in the store and before any door was read: the
+    store against the mark it left (an alarm, and a check for each compartment whose
+    contents the store lost); then the mark kept up to date from here on. The item
+    sensors are compared as each door is first read (:mod:`kiosk.checks`)."""
+    check_against_mark(kiosk.store, opened.mark, opened.mark_error, kiosk.start_check.flag)
+    kiosk.refresh_all()
+    path = DataDir(kiosk.config.kiosk.data_dir).mark
+    keeper = MarkKeeper(kiosk.store, path, loop, hold=lambda: bool(kiosk.start_check.unwritten))
+    keeper.write_now()
+    return keeper
 
 
 def _check_listeners(config: Config) -> str | None:

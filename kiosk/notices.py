@@ -95,6 +95,24 @@ class Notices:
             for ch, to in self._channels(op.details.get("phone"), op.details.get("email"))
         ]
 
+    def new_code(self, parcel: ParcelRow, code_nonce: str, key_id: str) -> Sequence[OutboxItem]:
+        """A stored parcel's new code, after the kiosk key was replaced: the stored-parcel
+        message again, saying the earlier code no longer works. ``key_id`` (the new key's
+        fingerprint) keeps each replacement's notifications apart."""
+        payload = {
+            **self._base(),
+            "compartment": parcel.compartment_id,
+            "barcode": parcel.barcode,
+            "code_nonce": code_nonce,
+            "expires_at": iso(parcel.expires_at or 0),
+            "replaces_code": True,
+        }
+        what = f"code-{key_id[:8]}"
+        return [
+            OutboxItem(self._key(parcel.id, what, ch), "parcel_stored", ch, to, payload, parcel.id)
+            for ch, to in self._channels(parcel.phone, parcel.email)
+        ]
+
     def reminder(self, parcel: ParcelRow, number: int) -> Sequence[OutboxItem]:
         payload = {**self._base(), "expires_at": iso(parcel.expires_at or 0)}
         return [

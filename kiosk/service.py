@@ -20,6 +20,7 @@ from drivers.base import DoorState
 from kiosk import codes, pins
 from kiosk.allocation import Allocator
 from kiosk.bus import Bus
+from kiosk.checks import StartItemCheck
 from kiosk.clock import KioskClock
 from kiosk.config import CompartmentConfig, Config
 from kiosk.disk import DiskWatch
@@ -35,7 +36,7 @@ from kiosk.guard import MassOpenGuard
 from kiosk.hardware import Hardware
 from kiosk.keypads import Keypads
 from kiosk.notices import Notices
-from kiosk.reasons import reason_codes
+from kiosk.reasons import check_view, reason_codes
 from kiosk.sessions import Session, Sessions
 from kiosk.store import Event, OpRow, ParcelRow, Store, UserRow
 from kiosk.store.base import StoreFull, StoreRefused
@@ -107,6 +108,7 @@ class Kiosk:
             store, hardware, config.doors, self.bus, self._finish_op, self._op_not_opened
         )
         self.started_at = time.monotonic()
+        self.start_check = StartItemCheck(store, hardware)
         self._reconciling: set[str] = set()
         # Doors a technician's tool may open without a door operation (discovery, which
         # logs its own fires): their opening is expected, not a forced-open alarm.
@@ -147,6 +149,7 @@ class Kiosk:
         for op in unfinished:
             self._reconciling.add(op.compartment_id)
             self.doors.adopt(op)
+        self.start_check.begin(c.id for c in self.config.compartments)
         self.store.log_event("kiosk_started", "info", None, None, unfinished=len(unfinished))
         self.refresh_all()
 
@@ -163,6 +166,8 @@ class Kiosk:
         row = self.store.compartment(cid)
         eligible = (
             row.state is CompartmentState.AVAILABLE
+            and not row.needs_check
+            and not self.start_check.holds(cid)
             and row.held_for is None
             and self.hw.door(cid) is DoorState.CLOSED
             and self.hw.is_board_online(row.board)
@@ -194,6 +199,7 @@ class Kiosk:
             self.store.log_event("door_closed", "info", None, cid, operation=None)
         if new is not DoorState.UNKNOWN:
             self._reconciling.discard(cid)
+            self.start_check.reading(cid, busy=live is not None)
         self._refresh(cid)
 
     def _board_health(self, board: str, online: bool, error: str | None) -> None:
@@ -338,7 +344,7 @@ class Kiosk:
         cid = op.compartment_id
         self.bus.publish({"type": "operation", "kind": "closed", "operation": op.id,
                           "compartment": cid, "purpose": str(op.purpose)})  # fmt: skip
-        asyncio.get_running_loop().call_soon(self._refresh, cid)
+        asyncio.get_running_loop().call_soon(self._after_operation, cid)
 
     def _finish_in_store(self, op: OpRow) -> None:
         cid = op.compartment_id
@@ -376,7 +382,14 @@ class Kiosk:
         return None
 
     def _op_not_opened(self, op: OpRow) -> None:
-        asyncio.get_running_loop().call_soon(self._refresh, op.compartment_id)
+        asyncio.get_running_loop().call_soon(self._after_operation, op.compartment_id)
+
+    def _after_operation(self, cid: str) -> None:
+        """An operation on ``cid`` ended: compare its item sensor if the start has not
+        yet (:mod:`kiosk.checks`), then whether it may be handed out."""
+        if self.hw.door(cid) is not DoorState.UNKNOWN:
+            self.start_check.reading(cid, busy=self.doors.live_for(cid) is not None)
+        self._refresh(cid)
 
     def _issue_code(self) -> tuple[str, str]:
         """A fresh code's tag and the nonce it derives from (the code itself is not kept)."""
@@ -434,6 +447,7 @@ class Kiosk:
                     "item": self.hw.item(row.id),
                     "board_online": self.hw.is_board_online(row.board),
                     "held_for": row.held_for,
+                    **check_view(row.check_reason, row.check_detail, row.check_since),
                     "operation": live.op_id if live else None,
                     "parcel": parcel_summary(parcel) if parcel else None,
                 }

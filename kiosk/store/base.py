@@ -51,6 +51,10 @@ MAX_UNWRITTEN = 10_000
 """Events kept in memory while the disk is full; past this, new ones are only logged."""
 
 
+class StoreDamaged(StoreRefused):
+    """The database fails SQLite's own check; it was left as it was."""
+
+
 RESTORE_HINT = "restore the data dir from a backup (docs/operations.md)"
 
 
@@ -86,11 +90,11 @@ def check_before_open(path: Path) -> None:
     try:
         verdict = _quick_check(path)
     except sqlite3.DatabaseError as exc:
-        raise StoreRefused(
+        raise StoreDamaged(
             f"the database {path} is damaged ({exc}); it was left untouched: {RESTORE_HINT}"
         ) from exc
     if verdict != ["ok"]:
-        raise StoreRefused(
+        raise StoreDamaged(
             f"the database {path} is damaged ({'; '.join(verdict)}); it was left untouched: "
             f"{RESTORE_HINT}"
         )

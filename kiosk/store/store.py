@@ -9,8 +9,10 @@ from collections.abc import Callable, Sequence
 from kiosk.domain import ParcelState, Role
 from kiosk.errors import ConflictError, InvalidInput, NotFound
 from kiosk.store.base import CompartmentSpec, OutboxItem, StoreBase, StoreError
+from kiosk.store.checks import ChecksMixin
 from kiosk.store.fleet import FleetMixin
 from kiosk.store.holds import HoldsMixin
+from kiosk.store.identity import IdentityMixin
 from kiosk.store.journal import JournalMixin
 from kiosk.store.outbox import OutboxMixin
 from kiosk.store.rows import CompartmentRow, ParcelRow, UserRow
@@ -18,7 +20,9 @@ from kiosk.store.rows import CompartmentRow, ParcelRow, UserRow
 __all__ = ["CompartmentSpec", "OutboxItem", "Store", "StoreError"]
 
 
-class Store(HoldsMixin, FleetMixin, JournalMixin, OutboxMixin, StoreBase):
+class Store(
+    ChecksMixin, IdentityMixin, HoldsMixin, FleetMixin, JournalMixin, OutboxMixin, StoreBase
+):
     """One connection, used by one thread (the daemon's event loop)."""
 
     # -- compartments ---------------------------------------------------------------

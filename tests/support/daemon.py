@@ -77,10 +77,12 @@ def render_config(
     open_delay_s: float = 0.0,
     ids: Sequence[str] | None = None,
     files_dir: Path | None = None,
+    board: dict[str, Any] | None = None,
 ) -> str:
     """A daemon config on the sim driver with fast timings.
 
-    ``sections`` add to (or replace keys of) any table, ``[kiosk]`` included.
+    ``sections`` add to (or replace keys of) any table, ``[kiosk]`` included; ``board``
+    adds options to the sim board's table (``{"item_sensors": False}``).
     ``ids`` names the compartments (default A01, A02, ...): the wall picture gives each
     id letter a column of its own, so ``["A01", "A02", "B01"]`` makes two columns.
     ``files_dir``: the simulated bank's files and the recipients' inbox go there
@@ -120,6 +122,7 @@ def render_config(
     if files_dir is not None:
         for option, name in SIM_FILES.items():
             lines.append(f"{option} = {toml_value(files_dir / name)}")
+    lines += [f"{k} = {toml_value(v)}" for k, v in (board or {}).items()]
     names = list(ids) if ids is not None else [f"A{i:02d}" for i in range(1, len(sizes) + 1)]
     if len(names) != len(sizes):
         raise ValueError(f"{len(names)} ids for {len(sizes)} sizes")
