@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ from typing import Any
 from kiosk.config_model import SecuritySection
 from kiosk.errors import InvalidInput, LockerError, Throttled
 from kiosk.store import Store
-from kiosk.throttle import FailureOutcome, Throttle, ThrottleLimits, boot_id
+from kiosk.throttle import FailureOutcome, Throttle, ThrottleLimits, boot_id, wait_shown
 
 __all__ = ["SAVE_REFUSALS_S", "Keypads"]
 
@@ -106,7 +107,7 @@ class Keypads:
     def view(self, name: str) -> dict[str, Any]:
         """What status shows of keypad ``name``: the wait, and the inputs refused in the
         lockout going on that are not yet in the event log."""
-        return {"retry_after": round(self.retry_after(name), 1),
+        return {"retry_after": wait_shown(self.retry_after(name)),
                 "refused": self._refused[name].count}  # fmt: skip
 
     def check(self, name: str, **detail: Any) -> None:
@@ -117,7 +118,7 @@ class Keypads:
         if wait > 0:
             self._refuse(name, detail.get("user"))
             raise Throttled(f"Too many wrong tries. The kiosk accepts {_WHAT[name]} again in "
-                            f"{int(wait + 0.999)} seconds.", wait)  # fmt: skip
+                            f"{math.ceil(wait)} seconds.", wait)  # fmt: skip
 
     def fail(self, name: str, kind: str, **detail: Any) -> None:
         """Count a wrong input: the throttle's state and its events, one transaction."""

@@ -93,6 +93,21 @@ def test_codes_typed_during_a_lockout_are_counted_in_one_event_when_it_ends(
     assert kiosk.keypads.view("code") == {"retry_after": 0.0, "refused": 0}
 
 
+def test_the_status_says_the_keypad_is_locked_until_the_moment_it_reads_a_code_again(
+    kiosk: Kiosk, clock: Clock
+) -> None:
+    answers = [try_code(kiosk) for _ in range(5)]  # 5 wrong: locked for 30 s
+    clock.now += 29.96
+
+    assert kiosk.keypads.view("code")["retry_after"] == 0.1  # not 0.0 40 ms before the end
+    answers.append(try_code(kiosk))
+    clock.now += 0.04
+    assert kiosk.keypads.view("code")["retry_after"] == 0.0
+    answers.append(try_code(kiosk))
+
+    assert answers == ["wrong"] * 5 + ["locked", "wrong"]
+
+
 def test_codes_refused_during_lockouts_count_towards_the_brute_force_alarm(
     kiosk: Kiosk, clock: Clock
 ) -> None:
