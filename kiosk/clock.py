@@ -82,14 +82,17 @@ def monotonic() -> float:
     return time.clock_gettime(time.CLOCK_BOOTTIME)
 
 
-def read_boot_id(path: Path = BOOT_ID_FILE) -> str:
-    """This boot's id, as systemd or the kernel gives it ("" where neither does: every
-    start is then a new boot)."""
+def read_boot_id(path: Path | None = None) -> str:
+    """This boot's id, as systemd or the kernel (``path``, by default
+    :data:`BOOT_ID_FILE`) gives it; "" where neither does: every start is then a new
+    boot. The one reader of it: what the kiosk keeps across a restart of the daemon
+    (its timeline, the keypads' lockouts, the fleet's hourly caps) is told apart from
+    what a reboot ended by it, and under the unit only its environment has it."""
     given = os.environ.get(BOOT_ID_ENV, "").replace("-", "").strip().lower()
     if given:
         return given
     try:
-        return path.read_text().strip().replace("-", "").lower()
+        return (path or BOOT_ID_FILE).read_text().strip().replace("-", "").lower()
     except OSError:
         return ""
 

@@ -29,10 +29,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from kiosk.clock import read_boot_id
 from kiosk.config_model import SecuritySection
 from kiosk.errors import InvalidInput, LockerError, Throttled
 from kiosk.store import Store
-from kiosk.throttle import FailureOutcome, Throttle, ThrottleLimits, boot_id, wait_shown
+from kiosk.throttle import FailureOutcome, Throttle, ThrottleLimits, wait_shown
 
 __all__ = ["SAVE_REFUSALS_S", "Keypads"]
 
@@ -90,7 +91,7 @@ class Keypads:
     ) -> None:
         self.store = store
         self.clock = clock
-        self.boot = boot_id() if boot is None else boot
+        self.boot = read_boot_id() if boot is None else boot
         limits = {"code": security.code_limits(), "pin": security.sign_in_limits()}
         self._throttles = {name: self._load(name, limits[name]) for name in META_KEYS}
         self._refused = {

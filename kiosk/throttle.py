@@ -42,16 +42,14 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from kiosk.errors import InvalidInput
 
-__all__ = ["HOUR_S", "FailureOutcome", "Throttle", "ThrottleLimits", "boot_id", "wait_shown"]
+__all__ = ["HOUR_S", "FailureOutcome", "Throttle", "ThrottleLimits", "wait_shown"]
 
 HOUR_S = 3600.0
 _STATE_VERSION = 2
-_BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
 
 
 def wait_shown(seconds: float) -> float:
@@ -292,15 +290,6 @@ class Throttle:
             return 0.0
         self._locked_until = until
         return until - now
-
-
-def boot_id() -> str:
-    """This boot's id (Linux), or "" where there is none: a state saved with "" is
-    always read as coming from another boot."""
-    try:
-        return _BOOT_ID.read_text().strip()
-    except OSError:
-        return ""
 
 
 def _in_last_hour(times: Iterable[float], now: float) -> int:
