@@ -1,0 +1,82 @@
+"""The alarm inbox: every alarm of the network, and its acknowledgement with a note."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from office.store import schema as s
+from office.store.accounts import audit
+from office.store.scope import within
+
+A, U = s.alarms.c, s.console_users.c
+PAGE = 50
+VIEWS = ("open", "acknowledged", "all")
+"""open: not yet acknowledged by a person (resolved or not); acknowledged; all."""
+
+
+@dataclass(frozen=True)
+class Filter:
+    view: str = "open"
+    kind: str | None = None
+    kiosk: str | None = None
+    site: str | None = None
+    page: int = 1
+
+
+class NotFound(LookupError):
+    pass
+
+
+def alarms(
+    conn: sa.Connection, f: Filter, sites: Sequence[str]
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of alarms, newest first, with who acknowledged each; and how many match."""
+    query = sa.select(s.alarms, U.username.label("acked_by_name"), s.kiosks.c.site).select_from(
+        s.alarms.outerjoin(s.console_users, U.id == A.acked_by).join(
+            s.kiosks, s.kiosks.c.id == A.kiosk
+        )
+    )
+    if f.view == "open":
+        query = query.where(A.acked_at.is_(None))
+    elif f.view == "acknowledged":
+        query = query.where(A.acked_at.is_not(None))
+    if f.kind:
+        query = query.where(A.kind == f.kind)
+    if f.kiosk:
+        query = query.where(A.kiosk == f.kiosk)
+    if f.site:
+        query = query.where(s.kiosks.c.site == f.site)
+    query = within(query, A.kiosk, sites)
+    total = conn.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
+    page = query.order_by(A.raised_at.desc(), A.id.desc()).limit(PAGE).offset((f.page - 1) * PAGE)
+    return [dict(r) for r in conn.execute(page).mappings()], int(total)
+
+
+def acknowledge(
+    conn: sa.Connection,
+    alarm_id: int,
+    user_id: int,
+    username: str,
+    note: str,
+    sites: Sequence[str],
+    now: float,
+) -> str:
+    """Acknowledge an alarm with ``note``, once; the kiosk it was raised on. An alarm
+    acknowledged already keeps its first acknowledgement (NotFound says so)."""
+    kiosk = conn.execute(within(sa.select(A.kiosk).where(A.id == alarm_id), A.kiosk, sites))
+    found = kiosk.scalar()
+    if found is None:
+        raise NotFound("no such alarm")
+    done = conn.execute(
+        s.alarms.update()
+        .where(A.id == alarm_id, A.acked_at.is_(None))
+        .values(acked_at=now, acked_by=user_id, ack_note=note or None)
+    )
+    if done.rowcount != 1:
+        raise NotFound("this alarm was acknowledged already")
+    audit(conn, username, "alarm_acknowledged", str(alarm_id), kiosk=found, note=note)
+    return str(found)
