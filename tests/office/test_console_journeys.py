@@ -20,7 +20,6 @@ from tests.office.console import (
     wait_for_element,
     wait_for_text,
 )
-from tests.office.journeys import wait_for
 from tests.support.broker import Broker
 
 pytestmark = pytest.mark.slow
