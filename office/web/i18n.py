@@ -12,12 +12,13 @@ language.
 from __future__ import annotations
 
 import datetime
+import functools
 import gettext
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from babel import Locale
-from babel.dates import format_datetime, format_timedelta
+from babel.dates import DateTimePattern, format_timedelta, parse_pattern
 from babel.numbers import format_decimal, format_percent
 
 DOMAIN = "locker-office"
@@ -65,20 +66,43 @@ class Translator:
         if ts is None:
             return "–"
         moment = datetime.datetime.fromtimestamp(ts).astimezone()
-        return format_datetime(moment, "medium", locale=self.code)
+        return _datetime_pattern(self.code).apply(moment, _locale(self.code))
 
     def ago(self, ts: float | None, now: float) -> str:
         if ts is None:
             return self._("never")
-        return format_timedelta(
-            datetime.timedelta(seconds=ts - now), add_direction=True, locale=self.code
-        )
+        return _ago(self.code, round(ts - now))
 
     def number(self, value: float) -> str:
         return format_decimal(value, locale=self.code)
 
     def percent(self, share: float) -> str:
         return format_percent(share, locale=self.code)
+
+
+# Babel parses a pattern on every call; a page of a hundred times would parse it a
+# hundred times. The pattern of each language, and the words for each whole number of
+# seconds ago, are kept instead.
+
+
+@functools.cache
+def _locale(code: str) -> Locale:
+    return Locale.parse(code)
+
+
+@functools.cache
+def _datetime_pattern(code: str) -> DateTimePattern:
+    locale = _locale(code)
+    date = locale.date_formats["medium"].pattern
+    clock = locale.time_formats["medium"].pattern
+    joined = locale.datetime_formats["medium"].replace("{1}", date).replace("{0}", clock)
+    return parse_pattern(joined)
+
+
+@functools.lru_cache(maxsize=8192)
+def _ago(code: str, seconds: int) -> str:
+    delta = datetime.timedelta(seconds=seconds)
+    return format_timedelta(delta, add_direction=True, locale=code)
 
 
 def negotiate(cookie: str | None, accept_language: str | None) -> str:
