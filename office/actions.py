@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from kiosk.fleet import messages
+import kiosk.fleet.messages as messages
 from kiosk.fleet.messages import Outgoing
 from office.ingest.outgoing import CommandSender
 from office.store.accounts import audit
