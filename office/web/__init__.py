@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
-from office.web import auth, exports, forms, pages, posts, security
+from office.web import auth, exports, forms, pages, posts, security, staff_page
 from office.web.console import Console, NotSignedIn, PageError, Refused, console_of
 from office.web.i18n import N_
 
@@ -48,7 +48,7 @@ def _console(app: FastAPI, console: Console) -> None:
     app.middleware("http")(security.add_headers)
     app.add_middleware(security.BodyLimit)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for router in (auth.router, pages.router, posts.router, exports.router):
+    for router in (auth.router, pages.router, posts.router, exports.router, staff_page.router):
         app.include_router(router)
     app.add_exception_handler(NotSignedIn, _to_login)
     app.add_exception_handler(Refused, _refused)
