@@ -14,6 +14,8 @@ from office.store.scope import within
 
 A, U = s.alarms.c, s.console_users.c
 PAGE = 50
+COUNT_MAX = 10_000
+"""Alarms are counted up to this many (the inbox then says "more than 10,000")."""
 VIEWS = ("open", "acknowledged", "all")
 """open: not yet acknowledged by a person (resolved or not); acknowledged; all."""
 
@@ -51,8 +53,11 @@ def alarms(
     if f.site:
         query = query.where(s.kiosks.c.site == f.site)
     query = within(query, A.kiosk, sites)
-    total = conn.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
-    page = query.order_by(A.raised_at.desc(), A.id.desc()).limit(PAGE).offset((f.page - 1) * PAGE)
+    # newest first on an index ((acked_at, raised_at) for the open ones, raised_at for
+    # all); counted only as far as there are pages to show
+    counted = query.with_only_columns(A.id).limit(COUNT_MAX + 1).subquery()
+    total = conn.execute(sa.select(sa.func.count()).select_from(counted)).scalar_one()
+    page = query.order_by(A.raised_at.desc()).limit(PAGE).offset((f.page - 1) * PAGE)
     return [dict(r) for r in conn.execute(page).mappings()], int(total)
 
 

@@ -225,6 +225,7 @@ alarms = sa.Table(
     sa.Column("ack_note", sa.Text),
     sa.UniqueConstraint("kiosk", "source_seq"),
     sa.Index(None, "acked_at", "raised_at"),
+    sa.Index(None, "raised_at"),  # the inbox's "all", newest first
     sa.Index(None, "kiosk", "kind", "resolved_at"),
     # at most one open kiosk-offline alarm per kiosk, whichever serve process raises it
     sa.Index(

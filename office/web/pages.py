@@ -120,7 +120,8 @@ def alarm_inbox(
         f=f,
         sites=sites,
         kinds=list(AlarmKind),
-        pages=_pages(total, inbox.PAGE),
+        pages=_pages(min(total, inbox.COUNT_MAX), inbox.PAGE),
+        count_max=inbox.COUNT_MAX,
         may_ack=user.may(Role.DISPATCHER),
     )
 

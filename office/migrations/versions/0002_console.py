@@ -1,5 +1,5 @@
 """The console: each kiosk's wall of compartments and its boards down beside its state,
-and the indexes the audit pages filter by.
+and the indexes the audit pages filter by and the alarm inbox sorts by.
 
 Revision ID: 0002
 Revises: 0001
@@ -22,6 +22,7 @@ INDEXES = (
     ("events", "ix_events_actor_ts", ["actor", "ts"]),
     ("console_audit", "ix_console_audit_action_at", ["action", "at"]),
     ("console_audit", "ix_console_audit_kiosk_at", ["kiosk", "at"]),
+    ("alarms", "ix_alarms_raised_at", ["raised_at"]),
 )
 
 
