@@ -239,6 +239,20 @@ def _server_ms(page: Any) -> float:
     return float(entry[2] - entry[1])
 
 
+def cpu_s(pid: int) -> tuple[float, float]:
+    """``(ran, waited)``: seconds the process's threads ran, and were ready but waited
+    for a CPU (``/proc/PID/task/*/schedstat``): how much of a page's time is the load of
+    the machine."""
+    ran = waited = 0.0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            fields = (task / "schedstat").read_text().split()
+        except OSError:
+            continue
+        ran, waited = ran + int(fields[0]) / 1e9, waited + int(fields[1]) / 1e9
+    return ran, waited
+
+
 def memory_mb(pid: int) -> tuple[float, float]:
     """``(VmRSS, VmHWM)`` of a process in MB."""
     fields = {}
@@ -283,9 +297,14 @@ def main() -> int:
                 from tests.office import console
 
                 console.PASSWORDS["bench"] = ("admin", PASSWORD)
+                before = cpu_s(office.proc.pid)
                 times = measure(f"http://127.0.0.1:{office.port}", args.kiosks, args.runs)
+                after = cpu_s(office.proc.pid)
                 rss, peak = memory_mb(office.proc.pid)
+                ran, waited = after[0] - before[0], after[1] - before[1]
     _report(machine, steps, generated_s, size, times, rss_idle, rss, peak, args)
+    print(f"serve during the pages: {ran:.1f} s of CPU, {waited:.1f} s ready but waiting "
+          f"for a CPU (waited/ran {waited / ran:.2f})")  # fmt: skip
     return 0
 
 

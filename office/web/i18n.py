@@ -59,6 +59,10 @@ class Translator:
             self.missing.add(message)
         return text
 
+    def words(self, table: dict[str, str]) -> dict[str, str]:
+        """Every code of ``table`` (office/web/labels.py) in this language, made once."""
+        return _words(self.code, id(table), table)
+
     def ngettext(self, singular: str, plural: str, n: int) -> str:
         return self.catalog.ngettext(singular, plural, n)
 
@@ -97,6 +101,17 @@ def _datetime_pattern(code: str) -> DateTimePattern:
     clock = locale.time_formats["medium"].pattern
     joined = locale.datetime_formats["medium"].replace("{1}", date).replace("{0}", clock)
     return parse_pattern(joined)
+
+
+_WORDS: dict[tuple[str, int], dict[str, str]] = {}
+
+
+def _words(code: str, key: int, table: dict[str, str]) -> dict[str, str]:
+    found = _WORDS.get((code, key))
+    if found is None:
+        catalog = _CATALOGS[code]
+        found = _WORDS[(code, key)] = {c: catalog.gettext(w) for c, w in table.items()}
+    return found
 
 
 @functools.lru_cache(maxsize=8192)
