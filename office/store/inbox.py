@@ -12,7 +12,7 @@ from office.store import schema as s
 from office.store.accounts import audit
 from office.store.scope import within
 
-A, U = s.alarms.c, s.console_users.c
+A, U, K = s.alarms.c, s.console_users.c, s.kiosks.c
 PAGE = 50
 COUNT_MAX = 10_000
 """Alarms are counted up to this many (the inbox then says "more than 10,000")."""
@@ -37,11 +37,29 @@ def alarms(
     conn: sa.Connection, f: Filter, sites: Sequence[str]
 ) -> tuple[list[dict[str, Any]], int]:
     """One page of alarms, newest first, with who acknowledged each; and how many match."""
-    query = sa.select(s.alarms, U.username.label("acked_by_name"), s.kiosks.c.site).select_from(
-        s.alarms.outerjoin(s.console_users, U.id == A.acked_by).join(
-            s.kiosks, s.kiosks.c.id == A.kiosk
-        )
+    wanted = _filtered(sa.select(A.id), f)
+    if f.site:
+        wanted = wanted.where(A.kiosk.in_(sa.select(K.id).where(K.site == f.site)))
+    wanted = within(wanted, A.kiosk, sites)
+    # newest first on an index ((acked_at, raised_at) for the open ones, raised_at for
+    # all); counted only as far as there are pages to show; the page's 50 read whole
+    counted = wanted.limit(COUNT_MAX + 1).subquery()
+    total = conn.execute(sa.select(sa.func.count()).select_from(counted)).scalar_one()
+    page = wanted.order_by(A.raised_at.desc()).limit(PAGE).offset((f.page - 1) * PAGE)
+    ids = [alarm_id for (alarm_id,) in conn.execute(page)]
+    if not ids:
+        return [], int(total)
+    joined = s.alarms.outerjoin(s.console_users, U.id == A.acked_by).join(s.kiosks, K.id == A.kiosk)
+    rows = conn.execute(
+        sa.select(s.alarms, U.username.label("acked_by_name"), K.site)
+        .select_from(joined)
+        .where(A.id.in_(ids))
+        .order_by(A.raised_at.desc())
     )
+    return [dict(r) for r in rows.mappings()], int(total)
+
+
+def _filtered(query: Any, f: Filter) -> Any:
     if f.view == "open":
         query = query.where(A.acked_at.is_(None))
     elif f.view == "acknowledged":
@@ -50,15 +68,7 @@ def alarms(
         query = query.where(A.kind == f.kind)
     if f.kiosk:
         query = query.where(A.kiosk == f.kiosk)
-    if f.site:
-        query = query.where(s.kiosks.c.site == f.site)
-    query = within(query, A.kiosk, sites)
-    # newest first on an index ((acked_at, raised_at) for the open ones, raised_at for
-    # all); counted only as far as there are pages to show
-    counted = query.with_only_columns(A.id).limit(COUNT_MAX + 1).subquery()
-    total = conn.execute(sa.select(sa.func.count()).select_from(counted)).scalar_one()
-    page = query.order_by(A.raised_at.desc()).limit(PAGE).offset((f.page - 1) * PAGE)
-    return [dict(r) for r in conn.execute(page).mappings()], int(total)
+    return query
 
 
 def acknowledge(

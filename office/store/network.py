@@ -57,25 +57,39 @@ def _open_alarms() -> Any:
 
 
 def overview(conn: sa.Connection, f: Filter, sites: Sequence[str]) -> tuple[list[KioskRow], int]:
-    """One page of kiosks as filtered and sorted, and how many match in all."""
-    needs_counts = f.with_alarms or f.sort == "alarms"
-    counts = _open_alarms() if needs_counts else None
+    """One page of kiosks as filtered and sorted, and how many match in all.
+
+    The page's ids are found first (only the columns the filter and the order need),
+    then the 50 rows are read whole; the open alarms are counted for the whole network
+    only when the order or the filter needs them, else for the 50 shown."""
+    counts = _open_alarms() if (f.with_alarms or f.sort == "alarms") else None
+    base: Any = s.kiosks
+    if f.boards_down or f.guard_tripped:
+        base = base.join(s.kiosk_state, ST.kiosk == K.id)
+    if counts is not None:
+        base = base.outerjoin(counts, counts.c.kiosk == K.id)
+    ids = _filtered(within(sa.select(K.id).select_from(base), K.id, sites), f)
+    if f.with_alarms and counts is not None:
+        ids = ids.where(counts.c.n > 0)
+    total = conn.execute(sa.select(sa.func.count()).select_from(ids.subquery())).scalar_one()
+    page = ids.order_by(*_order(f.sort, counts)).limit(PAGE).offset((f.page - 1) * PAGE)
+    order = [kiosk for (kiosk,) in conn.execute(page)]
+    return _rows(conn, order), int(total)
+
+
+def _rows(conn: sa.Connection, order: list[str]) -> list[KioskRow]:
+    """The overview's rows of the kiosks ``order`` names, in that order."""
+    if not order:
+        return []
     query = sa.select(
         K.id, K.site, K.status, K.status_since, K.last_seen_at, K.version,
-        ST.free, ST.total, ST.boards_down, ST.guard, ST.received_at,
-        (sa.func.coalesce(counts.c.n, 0) if counts is not None else sa.literal(0)).label("n"),
+        ST.free, ST.total, ST.boards_down, ST.guard, ST.received_at, sa.literal(0).label("n"),
     ).select_from(s.kiosks.outerjoin(s.kiosk_state, ST.kiosk == K.id))  # fmt: skip
-    if counts is not None:
-        query = query.outerjoin(counts, counts.c.kiosk == K.id)
-        if f.with_alarms:
-            query = query.where(counts.c.n > 0)
-    query = _filtered(within(query, K.id, sites), f)
-    total = conn.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
-    query = query.order_by(*_order(f.sort, counts)).limit(PAGE).offset((f.page - 1) * PAGE)
-    rows = [_row(r) for r in conn.execute(query)]
-    if counts is None and rows:
-        _count_alarms(conn, rows)
-    return rows, int(total)
+    query = query.where(K.id.in_(order))
+    found = {r.id: _row(r) for r in conn.execute(query)}
+    rows = [found[kiosk] for kiosk in order if kiosk in found]
+    _count_alarms(conn, rows)
+    return rows
 
 
 def _filtered(query: Any, f: Filter) -> Any:
