@@ -226,6 +226,13 @@ alarms = sa.Table(
     sa.UniqueConstraint("kiosk", "source_seq"),
     sa.Index(None, "acked_at", "raised_at"),
     sa.Index(None, "raised_at"),  # the inbox's "all", newest first
+    # the network's open alarms per kiosk, counted from the index alone
+    sa.Index(
+        "ix_alarms_open_kiosk",
+        "kiosk",
+        sqlite_where=sa.text("acked_at IS NULL"),
+        postgresql_where=sa.text("acked_at IS NULL"),
+    ),
     sa.Index(None, "kiosk", "kind", "resolved_at"),
     # at most one open kiosk-offline alarm per kiosk, whichever serve process raises it
     sa.Index(

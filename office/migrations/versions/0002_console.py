@@ -34,9 +34,18 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("compartments", Json, nullable=True))
     for table, name, columns in INDEXES:
         op.create_index(name, table, columns, unique=False)
+    op.create_index(
+        "ix_alarms_open_kiosk",
+        "alarms",
+        ["kiosk"],
+        unique=False,
+        sqlite_where=sa.text("acked_at IS NULL"),
+        postgresql_where=sa.text("acked_at IS NULL"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_alarms_open_kiosk", table_name="alarms")
     for table, name, _columns in reversed(INDEXES):
         op.drop_index(name, table_name=table)
     with op.batch_alter_table("kiosk_state", schema=None) as batch_op:
