@@ -67,6 +67,21 @@ def compartments_state(kiosk: Kiosk) -> dict[str, Any]:
         "boards": {b["name"]: bool(b["online"]) for b in kiosk.hw.board_status()},
         "guard": "tripped" if kiosk.guard.is_tripped else "ok",
         "alarms": alarms,
+        "compartments": [_compartment(c) for c in comps],
+    }
+
+
+def _compartment(c: dict[str, Any]) -> dict[str, Any]:
+    """One compartment as the network sees it: enough for a wall of doors (no parcel, no
+    code, no recipient)."""
+    return {
+        "id": c["id"],
+        "size": c["size"],
+        "state": c["state"],
+        "door": c["door"],
+        "accessible": bool(c["accessible"]),
+        "held": c.get("held_for") is not None,
+        "board_online": bool(c["board_online"]),
     }
 
 
