@@ -160,7 +160,22 @@ CREATE INDEX outbox_by_parcel ON outbox(parcel_id) WHERE parcel_id IS NOT NULL;
 CREATE INDEX outbox_done ON outbox(created_at) WHERE delivered_at IS NOT NULL OR failed = 1;
 """
 
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3)
+# V4: couriers and technicians managed centrally, as the operator's signed staff list
+# last gave them (kiosk/fleet/staff.py), beside the local users of `locker-kiosk users`.
+# A name is one person whatever its capitals; a local user of the same name is the one
+# who signs in here. The list's version and id are kept in ``meta``.
+V4 = """
+CREATE TABLE staff (
+    name        TEXT PRIMARY KEY COLLATE NOCASE,
+    role        TEXT NOT NULL CHECK (role IN ('courier', 'technician')),
+    pin_hash    TEXT,
+    badge_tag   TEXT UNIQUE,
+    version     INTEGER NOT NULL,
+    updated_at  REAL NOT NULL
+);
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
