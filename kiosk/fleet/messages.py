@@ -58,6 +58,8 @@ LONG_LIFETIME_S = {
 }
 """Announcements, desired config and staff lists live as long as their topic allows by
 default (30 days), so a kiosk that comes back after days still applies them."""
+PERSON_NAME = pins.PERSON_NAME
+"""A courier's or technician's name: what the kiosk's keyboard types."""
 STAFF_PIN_DIGITS = {"courier": 6, "technician": 8}
 """The fewest digits of a centrally managed PIN, by role: the kiosk's own defaults
 (``security.courier_pin_digits``, ``security.technician_pin_digits``). A kiosk whose
