@@ -3,7 +3,9 @@
 A kiosk's link is pointed at :attr:`Path.port` instead of the broker's. :meth:`Path.cut`
 takes the kiosk off the network as a pulled cable or a dead mobile link would (every
 connection through it closed, new ones refused) while the broker and everyone else stay
-up; :meth:`Path.mend` lets it connect again.
+up; :meth:`Path.mend` lets it connect again, over a slow link if asked (every packet held
+``latency_s``, as on a poor mobile network), so what follows a reconnect can be seen
+happening in order.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import contextlib
 import selectors
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -20,6 +23,7 @@ class Path:
     def __init__(self, host: str, port: int) -> None:
         self.target = (host, port)
         self.port = 0
+        self.latency_s = 0.0
         self._lock = threading.Lock()
         self._pairs: list[tuple[socket.socket, socket.socket]] = []
         self._listener: socket.socket | None = None
@@ -61,6 +65,8 @@ class Path:
                         data = src.recv(65536)
                         if not data:
                             raise OSError("closed")
+                        if self.latency_s:
+                            time.sleep(self.latency_s)
                         key.data.sendall(data)
                 except (OSError, ValueError):  # closed here, by the other side, or cut
                     self._close(a, b)
@@ -78,6 +84,10 @@ class Path:
     def cut(self) -> None:
         """Every connection through the path closed, and new ones refused."""
         if self._listener is not None:
+            # shutdown() wakes the thread blocked in accept(); close() alone would leave
+            # the socket listening until that accept returned
+            with contextlib.suppress(OSError):
+                self._listener.shutdown(socket.SHUT_RDWR)
             self._listener.close()
             self._listener = None
         with self._lock:
@@ -85,8 +95,9 @@ class Path:
         for a, b in pairs:
             self._close(a, b)
 
-    def mend(self) -> None:
-        """Connections may pass again (on the same port)."""
+    def mend(self, latency_s: float = 0.0) -> None:
+        """Connections may pass again (on the same port), each packet ``latency_s`` late."""
+        self.latency_s = latency_s
         if self._listener is None:
             self._listen()
 
