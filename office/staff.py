@@ -34,6 +34,7 @@ the audit shows it)::
     enrol_staff(sender, name, code, pin) -> StaffChange
         # the person sets their PIN; the audit's actor is "staff:<name>"
     register_kiosk(sender, kiosk, key, *, actor, site=None) -> StaffChange
+    unregister_kiosk(sender, kiosk, *, actor) -> bool
     kiosk_lists(engine) -> list[KioskList]
     publish_pending(sender, *, resign_after_s=RESIGN_AFTER_S) -> list[Delivery]
 
@@ -81,6 +82,7 @@ __all__ = [
     "publish_pending",
     "register_kiosk",
     "revoke_staff",
+    "unregister_kiosk",
     "update_staff",
 ]
 
@@ -431,6 +433,23 @@ def register_kiosk(
     return StaffChange(None, None, _publish(sender, updates))
 
 
+def unregister_kiosk(sender: CommandSender, kiosk: str, *, actor: str) -> bool:
+    """The kiosk gets no more lists, and the broker keeps none for it (its retained list
+    is cleared): for a kiosk taken out of service, or stolen. For a stolen kiosk, first
+    list who was allowed on it (``list_staff(engine, kiosk=...)``), then unregister it,
+    then reset those people's PINs: lists sent to it after that would carry the new
+    verifiers to whoever holds its key. Whether it was registered."""
+    with sender.engine.begin() as conn:
+        was = rows.unregister(conn, kiosk, actor)
+        if was:
+            audit(conn, actor, "staff_kiosk_unregistered", kiosk, kiosk=kiosk)
+    if was and not sender.link.publish(messages.topic(kiosk, "staff"), b"", retain=True):
+        log.warning(
+            "the retained staff list of %s could not be cleared: the broker is not reachable", kiosk
+        )
+    return was
+
+
 def publish_pending(
     sender: CommandSender, *, resign_after_s: float = RESIGN_AFTER_S
 ) -> list[Delivery]:
@@ -686,7 +705,7 @@ def _member(r: rows.Row) -> StaffMember:
 def _reach(conn: sa.Connection, kiosks: Sequence[str]) -> set[tuple[str, str]]:
     """The scopes that reach any of ``kiosks``."""
     reach = {(rows.ALL, rows.EVERYWHERE)} | {("kiosk", kiosk) for kiosk in kiosks}
-    return reach | {("site", r.site) for r in rows.registered(conn, kiosks) if r.site}
+    return reach | {("site", site) for site in rows.sites(conn, kiosks)}
 
 
 def _reaches(person: rows.Row, reach: set[tuple[str, str]]) -> bool:

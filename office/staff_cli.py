@@ -61,6 +61,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "--key", required=True, help="what 'locker-kiosk users staff-key' prints on the kiosk"
     )
     register.add_argument("--site", help="the kiosk's site, for people allowed on a site")
+    unregister = actions.add_parser(
+        "unregister", help="a kiosk gets no more staff lists (taken out, or stolen)"
+    )
+    unregister.add_argument("kiosk")
     actions.add_parser("kiosks", help="each registered kiosk and its newest staff list")
 
 
@@ -115,6 +119,11 @@ def _change(sender: CommandSender, args: argparse.Namespace) -> int:
         done = staff.revoke_staff(sender, args.name, actor=actor, why=args.why)
     elif args.action == "register":
         done = staff.register_kiosk(sender, args.kiosk, args.key, actor=actor, site=args.site)
+    elif args.action == "unregister":
+        if not staff.unregister_kiosk(sender, args.kiosk, actor=actor):
+            raise staff.StaffError(f"{args.kiosk} is not registered")
+        print(f"{args.kiosk}: unregistered; it gets no more staff lists")
+        return 0
     else:
         code, pin = _code_and_pin(args.stdin)
         done = staff.enrol_staff(sender, args.name, code, pin)

@@ -160,6 +160,23 @@ def register(conn: sa.Connection, kiosk: str, key: str, site: str | None, actor:
     )
 
 
+def unregister(conn: sa.Connection, kiosk: str, actor: str) -> bool:
+    """The kiosk gets no more lists (its site stays, for who was allowed there); whether
+    it was registered."""
+    done = conn.execute(
+        s.kiosks.update()
+        .where(K.id == kiosk, K.staff_key.is_not(None))
+        .values(staff_key=None, staff_key_at=time.time(), staff_key_by=actor)
+    )
+    return bool(done.rowcount)
+
+
+def sites(conn: sa.Connection, kiosks: Iterable[str]) -> list[str]:
+    """The sites of ``kiosks``, registered or not."""
+    query = sa.select(K.site).where(K.id.in_(sorted(set(kiosks))), K.site.is_not(None))
+    return sorted(set(conn.execute(query).scalars()))
+
+
 def registered(conn: sa.Connection, kiosks: Iterable[str] | None = None) -> list[Registered]:
     """The kiosks whose staff key is known (of ``kiosks``, or all), by id."""
     query = sa.select(K.id, K.site, K.staff_key).where(K.staff_key.is_not(None)).order_by(K.id)

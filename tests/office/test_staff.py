@@ -281,3 +281,20 @@ def test_each_list_is_a_command_with_who_asked_and_why(office: Office, database:
     args = rows[-1][3] if isinstance(rows[-1][3], dict) else json.loads(rows[-1][3])
     assert set(args) == {"version", "people"} and args["people"] == 0
     assert all(r[4] is not None for r in rows), "each was published"
+
+
+def test_a_stolen_kiosk_is_unregistered_and_gets_none_of_the_new_pins(office: Office) -> None:
+    office.register("KIOSK-1", site="mitte")
+    office.register("KIOSK-2", site="mitte")
+    enrolled(office, "anna", "courier", Scope(sites=("mitte",)))
+    exposed = [m.name for m in staff.list_staff(office.sender.engine, kiosk="KIOSK-1")]
+    assert exposed == ["anna"]
+
+    assert staff.unregister_kiosk(office.sender, "KIOSK-1", actor=ACTOR)
+    assert office.broker.retained["lk/v1/kiosk/KIOSK-1/staff"] == b"", "nothing kept for it"
+    office.broker.sent.clear()
+    reset = staff.update_staff(office.sender, "anna", actor=ACTOR, reset_pin=True)
+    assert [d.kiosk for d in reset.deliveries] == ["KIOSK-2"]
+    assert office.broker.sent == ["lk/v1/kiosk/KIOSK-2/staff"]
+    assert [m.name for m in staff.list_staff(office.sender.engine, kiosk="KIOSK-1")] == ["anna"]
+    assert not staff.unregister_kiosk(office.sender, "KIOSK-1", actor=ACTOR)
