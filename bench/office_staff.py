@@ -18,7 +18,9 @@ and the kiosk's local courier signs in (which ends the run of wrong sign-ins).
 
 Printed: ``revoke_staff`` itself (the database, N lists signed and sealed, N publishes
 acknowledged), and applied-at-kiosk p50 and max over all kiosks and rounds, beside the
-goal: every online kiosk refuses within 10 s.
+goal: every online kiosk refuses within 10 s. Also the kiosk's own PIN check (scrypt,
+``kiosk.pins.verify_pin``) per second on one core of this machine: what a thief with a
+kiosk's disk gets from each core (docs/security.md, "A stolen kiosk's disk").
 
     python bench/office_staff.py                     # ~3 min
     python bench/office_staff.py --quick             # 1 and 5 kiosks, 3 rounds
@@ -41,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import common
 
+from kiosk import pins
 from kiosk.client import ApiError
 from kiosk.fleet import sealed
 from kiosk.fleet.envelope import new_key
@@ -180,6 +183,16 @@ def one_count(args: argparse.Namespace, count: int, folder: Path, url: str) -> d
     }
 
 
+def scrypt_rate(seconds: float = 3.0) -> float:
+    """The kiosk's PIN check (scrypt, its own parameters) per second on one core."""
+    verifier = pins.hash_pin(PIN)
+    start, checks = time.perf_counter(), 0
+    while time.perf_counter() - start < seconds:
+        pins.verify_pin("000000", verifier)
+        checks += 1
+    return checks / (time.perf_counter() - start)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--kiosks", default="1,20", help="kiosk counts to run (1,20)")
@@ -204,8 +217,10 @@ def main(argv: list[str] | None = None) -> int:
                 results.append(one_count(args, count, run, url))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+    rate = scrypt_rate()
     if args.json:
-        print(json.dumps({"machine": machine.rows(), "db": args.db, "results": results}))
+        print(json.dumps({"machine": machine.rows(), "db": args.db, "results": results,
+                          "scrypt_checks_per_s_one_core": rate}))  # fmt: skip
         return 0
     machine.print()
     rows = [
@@ -221,6 +236,10 @@ def main(argv: list[str] | None = None) -> int:
         rows,
         f"revoke_staff to the courier refused at every kiosk (office on {args.db})",
     )  # fmt: skip
+    common.print_table(
+        ["the kiosk's PIN check (scrypt n=2^14, r=8, p=1)", ""],
+        [("per second on one core", f"{rate:.1f}"), ("each", f"{1000 / rate:.0f} ms")],
+    )
     return 0
 
 
