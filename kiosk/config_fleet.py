@@ -37,6 +37,9 @@ class FleetSection:
     reconnect_max_s: float = 120.0
     session_expiry_s: int = 7 * 24 * 3600
     max_held_share: float = 0.5  # of all compartments, at most this many held at once
+    # After the link connects, a sign-in of the operator's staff waits at most this long
+    # for the broker's retained staff list (kiosk/staff_sync.py).
+    staff_sync_wait_s: float = 5.0
 
     @property
     def enabled(self) -> bool:
@@ -68,6 +71,7 @@ def read_fleet(t: Table, base: Path, kiosk_id: str) -> FleetSection:
         reconnect_max_s=t.get_float("reconnect_max_s", 120.0, minimum=1, maximum=3600),
         session_expiry_s=t.get_int("session_expiry_s", 7 * 24 * 3600, minimum=0, maximum=2**32 - 1),
         max_held_share=t.get_float("max_held_share", 0.5, minimum=0, maximum=1),
+        staff_sync_wait_s=t.get_float("staff_sync_wait_s", 5.0, minimum=0, maximum=60),
         **files,
     )
     host, _, port = broker.rpartition(":")

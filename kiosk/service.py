@@ -38,6 +38,7 @@ from kiosk.keypads import Keypads
 from kiosk.notices import Notices
 from kiosk.reasons import check_view, reason_codes
 from kiosk.sessions import Session, Sessions
+from kiosk.staff_sync import StaffSync
 from kiosk.store import Event, OpRow, ParcelRow, Store, UserRow
 from kiosk.store.base import StoreFull, StoreRefused
 from kiosk.store.store import CompartmentSpec
@@ -98,6 +99,9 @@ class Kiosk:
         self.clock = self.settings.wall_clock
         sec = config.security
         self.sessions = Sessions(sec.session_idle_minutes * 60)
+        self.staff_sync = StaffSync(
+            config.fleet.enabled, config.fleet.staff_sync_wait_s, lambda: store.staff_version() > 0
+        )
         self.keypads = Keypads(store, sec, self.settings.monotonic, self.settings.boot_id)
         self.allocator = Allocator()
         self.guard = MassOpenGuard(
@@ -266,30 +270,60 @@ class Kiosk:
         The try counts towards the sign-in lockout before the PIN is checked
         (:meth:`Keypads.admit`). A name or badge that is nobody's, or a PIN shorter than
         the person's role allows, is checked as long as a wrong PIN and answered alike.
+        Someone of the operator's staff list is looked up once the list is the
+        network's latest (:class:`~kiosk.staff_sync.StaffSync`), and signed in only if a
+        list applied while their PIN was checked still has them as they were.
         """
         if not pin or not (user or badge):
             raise InvalidInput("Sign in with your name or badge, and your PIN.")
         pin = pins.validate_pin(pin, self.config.security.shortest_pin_digits)
         named = user.strip() if user else None
         attempt = self.keypads.admit("pin", user=named)
-        if badge:
-            found = self.store.user_by_badge(pins.badge_tag(self.key, badge.strip()))
-        else:
-            found = self.store.user_by_name(named or "")
-        if not await asyncio.to_thread(self._pin_matches, found, pin):
+        found = await self._signing_in(named, badge)
+        matches = await asyncio.to_thread(self._pin_matches, found, pin)
+        if not matches or found is None or not self._still_in_force(found):
             who = found.name if badge and found else named
             self.keypads.wrong("pin", attempt, "sign_in_failed", user=who, badge=bool(badge))
             raise AuthError("Sign-in failed: name, badge or PIN not recognised.")
-        assert found is not None
         self.keypads.right("pin", attempt)
-        self.store.log_event("signed_in", "info", found.name, None, role=str(found.role))
-        return self.sessions.create(found.name, found.role)
+        self.store.log_event("signed_in", "info", found.name, None, role=str(found.role),
+                             source=found.source)  # fmt: skip
+        return self.sessions.create(found.name, found.role, found.source)
+
+    async def _signing_in(self, named: str | None, badge: str | None) -> UserRow | None:
+        """Who a sign-in names: a local user at once; anyone else once the staff list
+        is the network's latest."""
+        found = self._person(named, badge)
+        if found is None or found.source == "central":
+            await self.staff_sync.ready()
+            found = self._person(named, badge)
+        return found
+
+    def _person(self, named: str | None, badge: str | None) -> UserRow | None:
+        if badge:
+            return self.store.person_by_badge(pins.badge_tag(self.key, badge.strip()))
+        return self.store.person_by_name(named or "")
+
+    def _still_in_force(self, found: UserRow) -> bool:
+        now = self.store.person_by_name(found.name)
+        return now is not None and (now.source, now.role, now.pin_hash) == (
+            found.source,
+            found.role,
+            found.pin_hash,
+        )
 
     def _pin_matches(self, found: UserRow | None, pin: str) -> bool:
         """On a worker thread: scrypt takes tens of milliseconds."""
-        if found is None or len(pin) < self.config.security.pin_digits(found.role):
+        if found is None or found.pin_hash is None:
+            return pins.verify_nobody(pin)
+        if len(pin) < self.config.security.pin_digits(found.role):
             return pins.verify_nobody(pin)
         return pins.verify_pin(pin, found.pin_hash)
+
+    def end_sessions_of(self, names: Sequence[str]) -> int:
+        """The staff list no longer has ``names`` as they were (revoked, moved off this
+        kiosk, a new PIN or role): their sessions from it end at once."""
+        return self.sessions.end_for(names, "central")
 
     def sign_out(self, token: str | None) -> None:
         self.sessions.end(token)
