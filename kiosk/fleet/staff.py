@@ -78,7 +78,10 @@ class StaffLists:
             people = self._people(cmd)
         except CommandRefused as exc:
             return self._refuse(cmd, exc, version)
-        return self._apply(cmd, version, people)
+        allowed = self.kiosk.config.fleet.staff_roles
+        kept = [p for p in people if str(p.role) in allowed]
+        left_out = sorted(p.name for p in people if str(p.role) not in allowed)
+        return self._apply(cmd, version, kept, left_out)
 
     def _version(self, cmd: Command) -> int:
         if cmd.command not in STAFF.names:
@@ -104,12 +107,16 @@ class StaffLists:
             raise CommandRefused("malformed", f"the staff list cannot be opened: {exc}") from None
         return read_people(packed, self.kiosk.key)
 
-    def _apply(self, cmd: Command, version: int, people: list[StaffPerson]) -> dict[str, Any]:
+    def _apply(
+        self, cmd: Command, version: int, people: list[StaffPerson], left_out: list[str]
+    ) -> dict[str, Any]:
+        """Apply the list; ``left_out``: people of it whose role this kiosk takes from
+        no list (``fleet.staff_roles``), who sign in here no more than if never sent."""
         shadowed = sorted(p.name for p in people if self.store.user_by_name(p.name) is not None)
         actor = f"fleet:{cmd.kid}"
         with self.store.transaction():
             diff = self.store.replace_staff(people, version, cmd.id)
-            outcome = _outcome(version, people, diff, shadowed)
+            outcome = _outcome(version, people, diff, shadowed, left_out)
             message = _said(outcome)
             self.store.record_fleet_command(cmd.id, cmd.kid, cmd.command,
                                             {"version": version, "people": len(people)}, True,
@@ -200,7 +207,11 @@ def _person(row: Any, i: int, kiosk_key: bytes) -> StaffPerson:
 
 
 def _outcome(
-    version: int, people: list[StaffPerson], diff: StaffDiff, shadowed: list[str]
+    version: int,
+    people: list[StaffPerson],
+    diff: StaffDiff,
+    shadowed: list[str],
+    left_out: list[str],
 ) -> dict[str, Any]:
     return {
         "version": version,
@@ -209,6 +220,7 @@ def _outcome(
         "changed": list(diff.changed),
         "revoked": list(diff.removed),
         "shadowed": shadowed,
+        "role_not_taken": left_out,
     }
 
 
@@ -220,4 +232,9 @@ def _said(outcome: dict[str, Any]) -> str:
     )
     if outcome["shadowed"]:
         said += f" A local user of this kiosk signs in as: {', '.join(outcome['shadowed'])}."
+    if outcome["role_not_taken"]:
+        said += (
+            " Left out, as this kiosk takes no such role from the network "
+            f"(fleet.staff_roles): {', '.join(outcome['role_not_taken'])}."
+        )
     return said

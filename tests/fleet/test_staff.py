@@ -217,3 +217,26 @@ def test_the_staff_key_the_kiosk_prints_is_the_one_its_api_shows(linked: Any) ->
     shown = sign_in(daemon, TECHNICIAN).get("/v1/users")["staff"]
     assert shown["key"] == staff_key(daemon)
     assert shown["sync"]["state"] in ("synced", "pending", "unconfirmed")
+
+
+def test_a_kiosk_that_takes_couriers_alone_leaves_a_listed_technician_out(
+    broker: Broker, operator_key: Any, tmp_path: Path
+) -> None:
+    # A stolen operator key could list a technician with a PIN of its own choosing; a
+    # kiosk whose technicians are all local takes no technician from the network.
+    key, keyring = operator_key
+    with (
+        operator(broker, key, keyring, f"{TOPIC}/#") as op,
+        linked_kiosk(broker, KIOSK, keyring, tmp_path, staff_roles=["courier"]) as daemon,
+    ):
+        wait_connected(daemon)
+        theo = messages.StaffEntry(THEO[0], "technician", VERIFIERS[THEO])
+        answer = send(op, daemon, [courier(ANNA), theo])
+        assert answer["ok"] is True, answer
+        assert answer["result"]["role_not_taken"] == ["theo"]
+        assert "fleet.staff_roles" in answer["message"]
+        assert refusal(daemon, THEO) == REFUSED, "the technician from the network signs in nowhere"
+        assert sign_in(daemon, ANNA).token, "the courier on the same list does"
+        (updated,) = daemon.events("staff_updated")
+        assert updated["detail"]["role_not_taken"] == ["theo"]
+        assert [name for name, _, _ in people(daemon)].count("theo") == 0
