@@ -7,8 +7,8 @@ reads names so), the PIN as a verifier that may be absent, the badge code itself
 office seals it to each kiosk, which keeps only a tag of it), and each list's envelope
 kept to publish it again.
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0002"
-down_revision = "0001"
+revision = "0003"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
