@@ -269,6 +269,7 @@ _REGISTRY: dict[str, str] = {
     "gpio": "drivers.gpio:GpioDriver",
     "modbus": "drivers.modbus:ModbusRelayDriver",
     "kerong": "drivers.kerong:KerongDriver",
+    "kerong-cu48": "drivers.kerong:KerongCu48Driver",
 }
 
 

@@ -30,6 +30,7 @@ from hw_sim.model import Bank, reset_shared_banks, shared_bank
 from tests.contract.rig_gpio import GpioRig
 from tests.contract.rig_hardware import HardwareRig
 from tests.contract.rig_kerong import KerongRig
+from tests.contract.rig_kerong_cu48 import Cu48Rig
 from tests.contract.rig_modbus import ModbusRig
 
 LOCKS = (1, 2, 3, 4)
@@ -104,6 +105,7 @@ RIGS: dict[str, Callable[[Path], Rig]] = {
     "gpio": GpioRig,
     "modbus": ModbusRig,
     "kerong": KerongRig,
+    "kerong-cu48": Cu48Rig,
 }
 
 

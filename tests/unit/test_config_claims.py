@@ -132,6 +132,20 @@ def test_a_port_used_by_kerong_and_modbus_boards_is_refused(tmp_path: Path) -> N
     ]
 
 
+def test_a_port_used_by_a_cu16_and_a_cu48_is_refused(tmp_path: Path) -> None:
+    path = write_config(
+        tmp_path,
+        board("small", "kerong", port="/dev/ttyUSB0", address=1)
+        + board("wall", "kerong-cu48", port="/dev/ttyUSB0", address=2)
+        + compartment("B01", "wall", 48),
+    )
+
+    assert problems_of(path) == [
+        f"{path}: boards[2]: port /dev/ttyUSB0 is already the kerong bus of board 'small': "
+        "a kerong-cu48 board cannot share it (one bus speaks one protocol)"
+    ]
+
+
 def test_every_clash_of_one_board_is_its_own_line(tmp_path: Path) -> None:
     path = write_config(
         tmp_path,
