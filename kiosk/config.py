@@ -43,6 +43,7 @@ from kiosk.config_model import (
     PolicySection,
     ScannerSection,
     SecuritySection,
+    SimSection,
     SizeConfig,
     UiSection,
 )
@@ -64,6 +65,7 @@ __all__ = [
     "PolicySection",
     "ScannerSection",
     "SecuritySection",
+    "SimSection",
     "SizeConfig",
     "UiSection",
     "load_config",
@@ -108,6 +110,7 @@ def _build(raw: dict[str, Any], path: Path, problems: Problems) -> Config:
     scanner = _read_scanner(top.table("scanner"))
     api = _read_api(top.table("api"), path.parent)
     fleet = read_fleet(top.table("fleet"), path.parent)
+    sim = _read_sim(top.table("sim"))
     top.check_unknown()
     return Config(
         path,
@@ -125,7 +128,15 @@ def _build(raw: dict[str, Any], path: Path, problems: Problems) -> Config:
         scanner,
         api,
         fleet,
+        sim,
     )
+
+
+def _read_sim(t: Table) -> SimSection:
+    """``[sim]``: what ``locker-kiosk sim`` makes of the emulated boards."""
+    section = SimSection(unlock_reply=t.get_bool("unlock_reply", True))
+    t.check_unknown()
+    return section
 
 
 def _read_scanner(t: Table) -> ScannerSection:

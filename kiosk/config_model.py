@@ -137,6 +137,17 @@ class UiSection:
 
 
 @dataclass(frozen=True)
+class SimSection:
+    """How ``locker-kiosk sim`` emulates the config's boards (the daemon ignores it).
+
+    ``unlock_reply``: whether emulated Kerong boards answer an unlock (real boards may
+    not: the driver takes either); ``--unlock-reply`` overrides it.
+    """
+
+    unlock_reply: bool = True
+
+
+@dataclass(frozen=True)
 class ScannerSection:
     """A barcode scanner the daemon reads (a keyboard-wedge scanner typing into the
     touchscreen window needs nothing here)."""
@@ -216,6 +227,7 @@ class Config:
     scanner: ScannerSection = ScannerSection()
     api: ApiSection = ApiSection()
     fleet: FleetSection = dataclasses.field(default_factory=FleetSection)
+    sim: SimSection = SimSection()
 
     def size_names(self) -> tuple[str, ...]:
         """Size names, smallest first."""
