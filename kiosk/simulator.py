@@ -37,7 +37,7 @@ from drivers.base import BoardSpec
 from hw_sim.control import start_control_server
 from hw_sim.kerong_cu48_emu import Cu48BusEmulator
 from hw_sim.kerong_emu import KerongBoards, KerongBusEmulator
-from hw_sim.modbus_emu import ModbusBusEmulator, ModbusRelayEmulator
+from hw_sim.modbus_emu import ModbusBusEmulator, ModbusInputEmulator, ModbusRelayEmulator
 from hw_sim.model import Bank
 from hw_sim.pty_link import PtyLink
 from kiosk.config import Config
@@ -128,29 +128,34 @@ class Simulator:
         self.lines.append(f"{driver} bus {port}: boards {names} on {emulator.device}")
 
     def _start_modbus_bus(self, port: str, specs: list[BoardSpec]) -> None:
-        """One board on a port gets an emulator of its own; several share a bus emulator
-        (the drivers refuse boards that differ in baud, so the first one's applies)."""
+        """The relay boards on ``port`` and the input boards their doors are read from:
+        a relay board alone gets an emulator of its own, several devices share a bus
+        emulator (the drivers refuse boards that differ in baud, so the first one's
+        applies)."""
         baud = int(specs[0].options["baud"])
-        if len(specs) == 1:
+        relays = [self._modbus_board(spec) for spec in specs]
+        inputs = _input_boards(self.bank, specs)
+        names = ", ".join(f"{s.name!r} (address {s.options['address']})" for s in specs)
+        names += "".join(f", input board (address {a})" for a in sorted(inputs))
+        if len(relays) == 1 and not inputs:
             board = self._modbus_board(specs[0], pacing=self.pace, link_path=_link(port))
             self.emulators.append(board.start())
-            o = specs[0].options
-            self.lines.append(f"modbus board {specs[0].name!r} (address {o['address']}) on {port}")
+            self.lines.append(f"modbus board {names} on {port}")
             return
-        boards = [self._modbus_board(spec) for spec in specs]
+        boards = [*relays, *inputs.values()]
         emulator = ModbusBusEmulator(boards, baud=baud, pacing=self.pace, link_path=_link(port))
         self.emulators.append(emulator.start())
-        names = ", ".join(f"{s.name!r} (address {s.options['address']})" for s in specs)
         self.lines.append(f"modbus bus {port}: boards {names}")
 
     def _modbus_board(self, spec: BoardSpec, **wire: Any) -> ModbusRelayEmulator:
         o = spec.options
+        own = o["inputs"] == "self" and int(o["input_address"]) in (0, int(o["address"]))
         return ModbusRelayEmulator(
             self.bank,
             spec.name,
             address=int(o["address"]),
-            has_inputs=o["inputs"] == "self" or bool(o["input_address"]),
-            input_address=int(o["input_address"]) or None,
+            channels=int(o["channels"]),
+            has_inputs=own,
             input_closed_level=int(o["input_closed_level"]),
             baud=int(o["baud"]),
             **wire,
@@ -163,9 +168,30 @@ class Simulator:
         self.control.stop()
 
 
+def _input_boards(bank: Bank, specs: list[BoardSpec]) -> dict[int, ModbusInputEmulator]:
+    """The input boards the relay boards of ``specs`` read their doors from, by address:
+    input ``input_first + n - 1`` of its board reads the door of relay ``n``."""
+    boards: dict[int, ModbusInputEmulator] = {}
+    for spec in specs:
+        o = spec.options
+        address = int(o["input_address"])
+        if o["inputs"] != "self" or address in (0, int(o["address"])):
+            continue
+        board = boards.setdefault(address, ModbusInputEmulator(bank, address))
+        for lock in range(1, int(o["channels"]) + 1):
+            board.wire(int(o["input_first"]) + lock - 1, spec.name, lock,
+                       int(o["input_closed_level"]))  # fmt: skip
+    return boards
+
+
+def _channels(spec: BoardSpec) -> int:
+    """The lock channels of an emulated board."""
+    return int(spec.options["channels"]) if spec.driver == "modbus" else CHANNELS[spec.driver]
+
+
 def _wire_every_channel(bank: Bank, spec: BoardSpec) -> None:
     wired = {channel.lock for channel in spec.channels}
-    for lock in range(1, CHANNELS[spec.driver] + 1):
+    for lock in range(1, _channels(spec) + 1):
         if lock not in wired:
             bank.add_compartment(f"{spec.name}-{lock}", spec.name, lock)
 

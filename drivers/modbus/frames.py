@@ -25,11 +25,14 @@ from drivers.errors import BoardOffline, DriverError
 
 __all__ = [
     "ADDRESS_REGISTER",
+    "CHANNEL_COUNTS",
     "FC_READ_COILS",
     "FC_READ_INPUTS",
     "FC_READ_REGISTERS",
     "FC_WRITE_COIL",
+    "FC_WRITE_REGISTERS",
     "FLASH_BASE",
+    "MODE_REGISTER",
     "RELAYS",
     "BadReply",
     "ModbusExceptionReply",
@@ -49,9 +52,16 @@ __all__ = [
 ]
 
 RELAYS = 8
-FLASH_BASE = 0x0200
+"""The relays of the (D) board and of the 8-channel board, the default."""
+CHANNEL_COUNTS = (8, 16, 32)
+"""The relay boards of the family: 8 (and its (D) variant with 8 inputs), 16 and 32."""
+FLASH_BASE = 0x0200  # [?] for relays past the 8th (16/32-channel boards): unverified
 FC_READ_COILS, FC_READ_INPUTS, FC_READ_REGISTERS, FC_WRITE_COIL = 0x01, 0x02, 0x03, 0x05
+FC_WRITE_REGISTERS = 0x10
 ADDRESS_REGISTER = 0x4000  # the board's device address (FC03 read / FC06 write)
+MODE_REGISTER = 0x1000
+"""[?] The control mode of relay 1 on a board with inputs ((D)), then one register per
+relay: 0 normal, 1 linkage (the input drives its relay), 2 toggle, 3 edge trigger."""
 _EXCEPTION_NAMES = {1: "illegal function", 2: "illegal data address", 3: "illegal data value"}
 
 
@@ -108,13 +118,16 @@ def flash_units(seconds: float) -> int:
     return max(1, min(20, round(seconds * 10)))
 
 
-def flash_frame(address: int, relay: int, seconds: float) -> bytes:
-    """The "flash on" request: relay ``relay`` (from 0) on for ``seconds``, board-timed.
+def flash_frame(address: int, relay: int, seconds: float, relays: int = RELAYS) -> bytes:
+    """The "flash on" request: relay ``relay`` (from 0, of ``relays``) on for ``seconds``,
+    board-timed.
 
-    ``flash_frame(1, 0, 0.7) == bytes.fromhex("0105020000078DB0")``.
+    ``flash_frame(1, 0, 0.7) == bytes.fromhex("0105020000078DB0")``. [?] Relays past the
+    8th of a 16- or 32-channel board are taken to follow at ``0x0208`` on (no public
+    source shows them).
     """
-    if not 0 <= relay < RELAYS:
-        raise ValueError(f"relay index {relay} outside 0..{RELAYS - 1}")
+    if not 0 <= relay < relays:
+        raise ValueError(f"relay index {relay} outside 0..{relays - 1}")
     units = flash_units(seconds)
     body = bytes([address, FC_WRITE_COIL]) + (FLASH_BASE + relay).to_bytes(2, "big")
     return with_crc(body + units.to_bytes(2, "big"))
@@ -208,21 +221,29 @@ def check_response(response: ModbusPDU, function: int, board: str) -> None:
 
 
 def door_readings(
-    response: ModbusPDU, address: int, locks: Iterable[int], closed_level: int, board: str
+    response: ModbusPDU,
+    address: int,
+    locks: Iterable[int],
+    closed_level: int,
+    board: str,
+    count: int = RELAYS,
+    first: int = 1,
 ) -> dict[int, ChannelReading]:
-    """Door states from a pymodbus FC02 response; raise unless it is a full, valid one.
+    """Door states from a pymodbus FC02 response of ``count`` inputs (the first of them
+    lock ``first``'s); raise unless it is a full, valid one.
 
-    Input ``lock - 1`` at ``closed_level`` reads ``CLOSED``, at the other level ``OPEN``.
+    Input ``lock - first`` of the reply at ``closed_level`` reads ``CLOSED``, at the other
+    level ``OPEN``.
     """
     check_response(response, FC_READ_INPUTS, board)
     if response.dev_id != address:
         raise BadReply(board, f"reply from address {response.dev_id}, not {address}")
     bits = list(response.bits or ())
-    if len(bits) < RELAYS:
-        raise BadReply(board, f"reply holds {len(bits)} inputs, expected {RELAYS}")
+    if len(bits) < count:
+        raise BadReply(board, f"reply holds {len(bits)} inputs, expected {count}")
     closed = bool(closed_level)
     return {
-        lock: ChannelReading(DoorState.CLOSED if bits[lock - 1] is closed else DoorState.OPEN)
+        lock: ChannelReading(DoorState.CLOSED if bits[lock - first] is closed else DoorState.OPEN)
         for lock in locks
     }
 

@@ -143,7 +143,9 @@ def test_a_modbus_exception_reply_is_a_driver_error_naming_the_board(rig: Rig) -
         driver.read()
     assert caught.value.code == 1
     assert BOARD in str(caught.value)
-    assert emu.counters.exceptions == 1  # a refusal is final: not retried
+    # No relay modes either (asked before the first read: an answer, not an error), then
+    # FC02 refused once: a refusal is final, not retried.
+    assert emu.counters.exceptions == 2
     assert driver.stats()["errors"] == {**NO_ERRORS, "exception": 1}
 
 
@@ -162,6 +164,7 @@ def test_crc_errors_on_reads_are_retried_then_a_driver_error_naming_the_board(
 
 def test_a_corrupted_echo_is_retried_only_within_the_on_time_cap(rig: Rig, bank: Bank) -> None:
     emu, driver = rig()
+    driver.read()  # the relay modes are checked: the pulse's frames are its flashes alone
     emu.faults.corrupt_crc_p = 1.0
     with pytest.raises(BadReply, match=BOARD):
         driver.pulse(1, 0.5)  # 0.5 s + the retry's delay stays under 2 s: sent twice
@@ -269,8 +272,8 @@ def test_stats_count_frames_errors_retries_and_last_seen(rig: Rig) -> None:
     with pytest.raises(BoardOffline):
         driver.read()
     stats = driver.stats()
-    assert stats["frames_sent"] == 4  # read, flash, read + its retry
-    assert stats["replies_ok"] == 2
+    assert stats["frames_sent"] == 5  # the relay modes (first), read, flash, read + its retry
+    assert stats["replies_ok"] == 3
     assert stats["errors"] == {**NO_ERRORS, "timeout": 2}
     assert stats["retries"] == 1
     assert stats["pulses"] == 1

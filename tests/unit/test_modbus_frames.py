@@ -6,6 +6,7 @@ share no code; these frames come from ``shared/HARDWARE.md`` or were checked by 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 
 import pytest
@@ -79,6 +80,19 @@ def test_flash_on_time_is_clamped_to_the_board_range(seconds: float, units: int)
 
 def test_flash_frame_addresses_coil_0x0200_plus_relay() -> None:
     assert flash_frame(5, 7, 0.5)[:4] == bytes.fromhex("05 05 02 07")
+
+
+# [?] relays past the 8th: the family's flash coils by analogy (docs/hardware.md), CRCs
+# computed independently of both sides.
+RELAY_16_FLASH = bytes.fromhex("01 05 02 0F 00 07 BD B3")
+RELAY_32_FLASH = bytes.fromhex("01 05 02 1F 00 07 BC 76")
+
+
+def test_driver_encodes_the_flash_of_relay_16_and_32_of_the_wider_boards() -> None:
+    assert flash_frame(1, 15, 0.7, relays=16) == RELAY_16_FLASH
+    assert flash_frame(1, 31, 0.7, relays=32) == RELAY_32_FLASH
+    with pytest.raises(ValueError):
+        flash_frame(1, 8, 0.7)  # an 8-relay board has no ninth
 
 
 def test_silence_between_frames_matches_the_hardware_table() -> None:
@@ -174,6 +188,10 @@ def parrot_driver() -> Iterator[tuple[_Parrot, ModbusRelayDriver]]:
     options = {"port": parrot.link.device, "timeout_s": 0.02, "retries": 0}
     driver = ModbusRelayDriver(BoardSpec(BOARD, "modbus", channels, options=options))
     driver.open()
+    # A (D) board's relay modes are read before its first read: this one has none.
+    parrot.reply = frame_with_crc(bytes([1, 0x83, 0x02]))
+    with contextlib.suppress(DriverError):
+        driver.read()
     yield parrot, driver
     parrot.reply = b""  # silent: close()'s all_off gives up after one time-out
     driver.close()
@@ -239,6 +257,18 @@ def test_emulator_fires_lock_1_for_700_ms_on_the_golden_frame(
     assert (c01["fires"], c01["door_open"], c01["energised"]) == (1, True, True)
     assert emulator.relays()[:2] == (True, False)
     assert emulator.bank.fire_counts() == {"C01": 1, "C02": 0, "C03": 0, "C04": 0}
+
+
+@pytest.mark.parametrize(("channels", "frame"), [(16, RELAY_16_FLASH), (32, RELAY_32_FLASH)])
+def test_emulator_fires_the_last_relay_of_a_wider_board_on_its_flash_frame(
+    channels: int, frame: bytes
+) -> None:
+    bank = Bank(person="manual")
+    bank.add_compartment("Z", BOARD, channels)
+    wide = ModbusRelayEmulator(bank, BOARD, channels=channels, has_inputs=False)
+    assert wide.handle(frame) == frame  # the echo
+    assert bank.fire_counts() == {"Z": 1}
+    assert wide.relays()[-1] and not any(wide.relays()[:-1])
 
 
 def test_emulator_answers_inputs_low_bit_first(emulator: ModbusRelayEmulator) -> None:
