@@ -261,7 +261,9 @@ def _read_doors(t: Table) -> DoorsSection:
         debounce_ms=t.get_float("debounce_ms", 30.0, minimum=0, maximum=1000),
         debounce_polls=t.get_int("debounce_polls", 3, minimum=1, maximum=20),
         poll_hz=t.get_float("poll_hz", 10.0, minimum=0.5, maximum=100),
-        offline_after_misses=t.get_int("offline_after_misses", 2, minimum=1, maximum=100),
+        offline_after_misses=t.get_int("offline_after_misses", 3, minimum=1, maximum=100),
+        offline_after_s=t.get_float("offline_after_s", 1.0, minimum=0, maximum=60),
+        offline_alarm_after_s=t.get_float("offline_alarm_after_s", 10.0, minimum=0, maximum=3600),
     )
     if section.left_open_after_s <= remind:
         t.problem(

@@ -75,7 +75,9 @@ class DoorsSection:
     debounce_ms: float = 30.0
     debounce_polls: int = 3
     poll_hz: float = 10.0
-    offline_after_misses: int = 2
+    offline_after_misses: int = 3
+    offline_after_s: float = 1.0
+    offline_alarm_after_s: float = 10.0
 
 
 @dataclass(frozen=True)
