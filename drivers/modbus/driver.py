@@ -291,7 +291,6 @@ class ModbusRelayDriver(Driver):
             log.info(
                 "board %r: no relay control modes (registers 0x%04X)", self.name, MODE_REGISTER
             )
-            return
             self._modes_ok = True
             return
         if self.relay_modes == "reset" and any(modes):

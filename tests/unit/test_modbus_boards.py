@@ -217,7 +217,24 @@ def test_a_board_without_relay_modes_works_and_counts_no_error(
     emulator.units[0].modes = None  # a board whose firmware has no such registers
     driver = driver_for(made, emulator.device, "d", (1, 2))
     assert open_doors(driver) == []
+    assert open_doors(driver) == []
     assert sum(driver.stats()["errors"].values()) == 0
+    assert emulator.counters.by_function[3] == 1  # asked once after the open, not each read
+
+
+def test_the_relay_modes_are_read_once_after_each_open(
+    d_board: Callable[..., tuple[Bank, ModbusRelayEmulator]], made: list[Any]
+) -> None:
+    _, emulator = d_board([0] * 8)
+    driver = driver_for(made, emulator.device, "d", (1, 2))
+    for _ in range(3):
+        driver.read_within(0.05)
+    driver.pulse(1, 0.3)
+    assert emulator.counters.by_function[3] == 1
+    driver.close()
+    driver.open()
+    driver.read()
+    assert emulator.counters.by_function[3] == 2
 
 
 # -- options --------------------------------------------------------------------------------
