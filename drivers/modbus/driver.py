@@ -5,10 +5,14 @@ input ``input_first + n - 1`` counting from 1). The inputs are the board's own (
 8-relay board's "(D)" variant: FC02 discrete inputs 0-7) or those of a separate Modbus
 input board on the same bus (``input_address``), which several relay boards may share,
 each reading inputs of its own (a 16-input board serving two 8-relay boards: the second
-one has ``input_first = 9``). Reads and plain writes go through pymodbus's
-serial client; a lock fires with the board-timed "flash on" command, which pymodbus's
-``write_coil`` cannot send (it only knows ``FF00``/``0000``), so it is a hand-built
-frame with CRC-16/MODBUS. Relay 1 on for 700 ms at address 1 (the golden frame)::
+one has ``input_first = 9``). The reads of a poll (FC01 relays, FC02 inputs) are
+hand-built frames through the shared port, taken as soon as the reply's last byte is in
+(pymodbus waits for the line to fall quiet after a reply, which made a poll a third
+longer than its wire time); the relay modes, the address register and the off writes go
+through pymodbus's serial client. A lock fires with the board-timed "flash on" command,
+which pymodbus's ``write_coil`` cannot send (it only knows ``FF00``/``0000``), so it is a
+hand-built frame with CRC-16/MODBUS too. Relay 1 on for 700 ms at address 1 (the golden
+frame)::
 
     01  05  02 00  00 07  8D B0
     |   |   |      |      CRC-16/MODBUS, low byte first
@@ -109,14 +113,17 @@ from drivers.modbus.frames import (
     RELAYS,
     BadReply,
     ModbusExceptionReply,
+    bits_reply_missing,
     check_echo,
     check_response,
     damaged_reply,
+    decode_bits_reply,
     door_readings,
     echo_complete,
     flash_frame,
     flash_units,
     frame_start,
+    read_bits_frame,
     silence_s,
 )
 from drivers.retry import Backoff, Exhausted, retry
@@ -194,6 +201,7 @@ class ModbusRelayDriver(Driver):
         self._foreseen: tuple[int, ...] = ()  # exception codes an exchange expects: not errors
         self._modes_ok = False  # the relay modes were checked since the last open
         self._relays_seen_at = -math.inf  # when the relay board itself last answered
+        self._wait_s = self.timeout_s  # the reply wait of the attempt under way
         self._counters = BusCounters(ERROR_KINDS)
 
     @property
@@ -531,6 +539,7 @@ class ModbusRelayDriver(Driver):
             # A poll's budget counts from when the bus is ours: waiting for another
             # board's exchange must not cost this board its answer.
             timeout_s = self.timeout_s if budget is None else budget.timeout(self.timeout_s)
+            self._wait_s = timeout_s
             reopening = bus.is_lost
             try:
                 client = bus.client(timeout_s)
@@ -620,25 +629,42 @@ class ModbusRelayDriver(Driver):
         return attempt
 
     def _read_relays(self, bus: ModbusBus, client: ModbusSerialClient) -> list[bool]:
-        self._expect = (self.address, FC_READ_COILS)
-        count = self.channels
-        reply = client.read_coils(0, count=count, device_id=self.address)
-        check_response(reply, FC_READ_COILS, self.name)
-        if len(reply.bits) < count:
-            raise BadReply(self.name, f"reply holds {len(reply.bits)} relays, expected {count}")
-        return list(reply.bits[:count])
+        return self._read_bits(self.address, FC_READ_COILS, 0, self.channels)(bus, client)
 
     def _read_inputs(self, locks: tuple[int, ...]) -> _Request[dict[int, ChannelReading]]:
         """FC02 of the inputs from ``locks[0]``'s to ``locks[-1]``'s (sorted), no more:
         an input board may have fewer inputs than the relay board has relays."""
         first, count = locks[0], locks[-1] - locks[0] + 1
-        address, level, name = self.input_address, self.closed_level, self.name
+        read = self._read_bits(self.input_address, FC_READ_INPUTS, self.input_of(first) - 1, count)
 
         def attempt(bus: ModbusBus, client: ModbusSerialClient) -> dict[int, ChannelReading]:
-            self._expect = (address, FC_READ_INPUTS)
-            start = self.input_of(first) - 1
-            reply = client.read_discrete_inputs(start, count=count, device_id=address)
-            return door_readings(reply, address, locks, level, name, count, first)
+            return door_readings(read(bus, client), locks, self.closed_level, first)
+
+        return attempt
+
+    def _read_bits(
+        self, address: int, function: int, start: int, count: int
+    ) -> _Request[list[bool]]:
+        """FC01 or FC02 of ``count`` bits from ``start``, as a hand-built frame through the
+        shared port (as the flash is): the reply is read as soon as its last byte is in,
+        where pymodbus waits for the line to fall quiet after it (several character
+        times: a poll a third longer than its wire time)."""
+        frame = read_bits_frame(address, function, start, count)
+
+        def attempt(bus: ModbusBus, client: ModbusSerialClient) -> list[bool]:
+            if not bus.is_open:
+                raise BoardOffline(self.name, "serial port closed")
+            bus.write(frame)
+            heard = b""
+            deadline = time.monotonic() + self._wait_s
+            while (missing := bits_reply_missing(address, function, count, heard)) > 0:
+                remaining = deadline - time.monotonic()
+                chunk = bus.read(missing, remaining) if remaining > 0 else b""
+                if not chunk:
+                    break
+                heard += chunk
+            self._rx_seen = bool(heard)
+            return decode_bits_reply(address, function, count, heard, self.name)
 
         return attempt
 

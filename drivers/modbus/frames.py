@@ -1,4 +1,4 @@
-"""Modbus RTU framing for the relay-board driver: CRC, the flash frame, reply checks.
+"""Modbus RTU framing for the relay-board driver: CRC, the flash and read frames, checks.
 
 Pure functions, no I/O, so the golden frame and the fuzz tests pin them directly.
 Relay 1 on for 700 ms at address 1 (the golden frame from ``HARDWARE.md``)::
@@ -36,15 +36,18 @@ __all__ = [
     "RELAYS",
     "BadReply",
     "ModbusExceptionReply",
+    "bits_reply_missing",
     "check_echo",
     "check_response",
     "crc16_modbus",
     "damaged_reply",
+    "decode_bits_reply",
     "door_readings",
     "echo_complete",
     "flash_frame",
     "flash_units",
     "frame_start",
+    "read_bits_frame",
     "read_register_frame",
     "register_reply_from",
     "silence_s",
@@ -210,6 +213,69 @@ def echo_complete(request: bytes, reply: bytes) -> bool:
     return request in reply or _exception_code(request[0], request[1], reply) is not None
 
 
+def read_bits_frame(address: int, function: int, start: int, count: int) -> bytes:
+    """FC01 (relays) or FC02 (inputs): ``count`` bits from ``start`` (from 0).
+    ``read_bits_frame(1, 2, 0, 8)`` is ``01 02 00 00 00 08 79 CC``."""
+    body = bytes([address, function]) + start.to_bytes(2, "big") + count.to_bytes(2, "big")
+    return with_crc(body)
+
+
+def _bits_reply_size(count: int) -> int:
+    return 5 + (count + 7) // 8
+
+
+def _header_at(data: bytes, address: int, function: int) -> int | None:
+    """Where the first reply header of ``address`` to ``function`` (or its exception)
+    starts in ``data``, or ``None``."""
+    for start in range(len(data) - 1):
+        if data[start] == address and data[start + 1] in (function, function | 0x80):
+            return start
+    return None
+
+
+def bits_reply_missing(address: int, function: int, count: int, data: bytes) -> int:
+    """How many more bytes the reply to a read of ``count`` bits needs after ``data``: 0
+    once it holds a whole reply or exception frame (valid or not) after any noise."""
+    start = _header_at(data, address, function)
+    if start is None:
+        return _bits_reply_size(count)  # noise so far: at least a whole reply is to come
+    size = 5 if data[start + 1] & 0x80 else _bits_reply_size(count)
+    return max(0, start + size - len(data))
+
+
+def decode_bits_reply(
+    address: int, function: int, count: int, data: bytes, board: str
+) -> list[bool]:
+    """The ``count`` bits of a reply to :func:`read_bits_frame` found in ``data`` (after
+    any noise), first bit first; raise unless it is a whole, valid one.
+
+    No bytes: :class:`~drivers.errors.BoardOffline`; an exception frame:
+    :class:`ModbusExceptionReply`; a damaged, cut or garbled reply: :class:`BadReply`
+    (``"crc"``); a valid one of another length: :class:`BadReply`.
+    """
+    if not data:
+        raise BoardOffline(board, "no reply")
+    code = _exception_code(address, function, data)
+    if code is not None:
+        name = _EXCEPTION_NAMES.get(code, "unknown")
+        raise ModbusExceptionReply(board, f"Modbus exception {code:02X} ({name})", code)
+    size = _bits_reply_size(count)
+    header = bytes([address, function])
+    replies = [
+        data[start : start + 5 + data[start + 2]]
+        for start in range(len(data) - 2)
+        if data[start : start + 2] == header
+    ]
+    valid = [reply for reply in replies if len(reply) >= 5 and with_crc(reply[:-2]) == reply]
+    if not valid:
+        raise BadReply(board, f"CRC error or garbled reply: {data[:32].hex(' ')}", "crc")
+    reply = valid[0]
+    if len(reply) != size:
+        raise BadReply(board, f"reply holds {reply[2]} bytes of bits, expected {size - 5}")
+    bits = int.from_bytes(reply[3:-2], "little")
+    return [bool(bits >> n & 1) for n in range(count)]
+
+
 def check_response(response: ModbusPDU, function: int, board: str) -> None:
     """Raise unless a pymodbus ``response`` is a normal reply with ``function``."""
     if response.isError():
@@ -221,26 +287,10 @@ def check_response(response: ModbusPDU, function: int, board: str) -> None:
 
 
 def door_readings(
-    response: ModbusPDU,
-    address: int,
-    locks: Iterable[int],
-    closed_level: int,
-    board: str,
-    count: int = RELAYS,
-    first: int = 1,
+    bits: list[bool], locks: Iterable[int], closed_level: int, first: int = 1
 ) -> dict[int, ChannelReading]:
-    """Door states from a pymodbus FC02 response of ``count`` inputs (the first of them
-    lock ``first``'s); raise unless it is a full, valid one.
-
-    Input ``lock - first`` of the reply at ``closed_level`` reads ``CLOSED``, at the other
-    level ``OPEN``.
-    """
-    check_response(response, FC_READ_INPUTS, board)
-    if response.dev_id != address:
-        raise BadReply(board, f"reply from address {response.dev_id}, not {address}")
-    bits = list(response.bits or ())
-    if len(bits) < count:
-        raise BadReply(board, f"reply holds {len(bits)} inputs, expected {count}")
+    """Door states from the input bits of locks ``first`` on (``bits[0]`` is lock
+    ``first``'s input): at ``closed_level`` ``CLOSED``, at the other level ``OPEN``."""
     closed = bool(closed_level)
     return {
         lock: ChannelReading(DoorState.CLOSED if bits[lock - first] is closed else DoorState.OPEN)

@@ -21,11 +21,14 @@ from drivers.modbus import ModbusRelayDriver
 from drivers.modbus.frames import (
     BadReply,
     ModbusExceptionReply,
+    bits_reply_missing,
     check_echo,
     crc16_modbus,
+    decode_bits_reply,
     door_readings,
     flash_frame,
     flash_units,
+    read_bits_frame,
     silence_s,
     with_crc,
 )
@@ -104,14 +107,18 @@ def test_silence_between_frames_matches_the_hardware_table() -> None:
 # -- the driver's decoders ---------------------------------------------------------------
 
 
+def _inputs(frame: bytes, address: int = 1, count: int = 4) -> list[bool]:
+    return decode_bits_reply(address, 2, count, frame, BOARD)
+
+
 def test_driver_reads_inputs_low_bit_first() -> None:
-    readings = door_readings(_reply(INPUTS_1_AND_3), 1, LOCKS, 1, BOARD)
+    readings = door_readings(_inputs(INPUTS_1_AND_3), LOCKS, 1)
     doors = {lock: r.door for lock, r in readings.items()}
     assert doors == {1: DoorState.CLOSED, 2: DoorState.OPEN, 3: DoorState.CLOSED, 4: DoorState.OPEN}
 
 
 def test_driver_reads_inverted_inputs_when_closed_level_is_0() -> None:
-    readings = door_readings(_reply(INPUTS_1_AND_3), 1, LOCKS, 0, BOARD)
+    readings = door_readings(_inputs(INPUTS_1_AND_3), LOCKS, 0)
     assert readings[1].door is DoorState.OPEN
     assert readings[2].door is DoorState.CLOSED
 
@@ -119,7 +126,41 @@ def test_driver_reads_inverted_inputs_when_closed_level_is_0() -> None:
 def test_driver_refuses_an_input_reply_from_another_address() -> None:
     other = bytes.fromhex("05 02 01 05 60 BB")
     with pytest.raises(BadReply):
-        door_readings(_reply(other, 0), 1, LOCKS, 1, BOARD)
+        _inputs(other)
+
+
+# HARDWARE notes, "Modbus RTU": the read requests (CRCs recomputed) and a reply captured
+# from a board (8 relays, all off).
+@pytest.mark.parametrize(
+    ("function", "count", "frame"),
+    [
+        (2, 8, "01 02 00 00 00 08 79 CC"),
+        (2, 16, "01 02 00 00 00 10 79 C6"),
+        (1, 8, "01 01 00 00 00 08 3D CC"),
+        (1, 16, "01 01 00 00 00 10 3D C6"),
+        (1, 32, "01 01 00 00 00 20 3D D2"),
+    ],
+)
+def test_driver_encodes_the_read_requests(function: int, count: int, frame: str) -> None:
+    assert read_bits_frame(1, function, 0, count) == bytes.fromhex(frame)
+
+
+def test_driver_decodes_the_captured_relay_reply_and_skips_noise_before_it() -> None:
+    reply = bytes.fromhex("01 01 01 00 51 88")
+    assert decode_bits_reply(1, 1, 8, reply, BOARD) == [False] * 8
+    assert decode_bits_reply(1, 1, 8, b"\x00\xff\x01" + reply, BOARD) == [False] * 8
+    assert bits_reply_missing(1, 1, 8, b"\x00\xff" + reply[:4]) == 2
+
+
+def test_a_bit_read_refused_cut_or_unanswered_is_the_projects_error() -> None:
+    with pytest.raises(ModbusExceptionReply) as refused:
+        decode_bits_reply(1, 2, 8, bytes.fromhex("01 82 01 81 60"), BOARD)
+    assert refused.value.code == 1
+    with pytest.raises(BadReply) as cut:
+        decode_bits_reply(1, 2, 4, INPUTS_1_AND_3[:-1], BOARD)
+    assert cut.value.kind == "crc"
+    with pytest.raises(BoardOffline):
+        decode_bits_reply(1, 2, 4, b"", BOARD)
 
 
 def test_echo_of_the_golden_frame_is_accepted_even_after_line_noise() -> None:
@@ -155,10 +196,12 @@ def test_random_bytes_as_a_flash_echo_raise_only_the_projects_error(reply: bytes
 def test_an_input_reply_with_any_byte_damaged_is_never_decoded(index: int, flip: int) -> None:
     damaged = bytearray(INPUTS_1_AND_3)
     damaged[index] ^= flip
-    assert _decode(bytes(damaged)) is None
+    assert _decode(bytes(damaged)) is None  # pymodbus's framer, for the writes it reads
+    with pytest.raises(DriverError):
+        _inputs(bytes(damaged))  # the driver's own, for the polls
 
 
-# -- random replies through the driver's real read path (pty, pymodbus, door_readings) --
+# -- random replies through the driver's real read path (pty, its framing, door_readings) --
 
 
 def _holds_valid_inputs_reply(data: bytes) -> bool:
