@@ -69,8 +69,11 @@ mismatched reply is :class:`BadReply`; a Modbus exception response is
 :class:`ModbusExceptionReply`; each names the board. Time-outs and bad replies are
 retried (``retries`` times, waits growing 20, 40, 80 ms ...: a silent board costs a read
 0.66 s with the defaults); a poll (:meth:`~ModbusRelayDriver.read_within`) stops at its
-budget instead; a flash is retried only while the lock's longest possible continuous
-on-time stays within :data:`~drivers.safety.MAX_PULSE_S`. Every frame starts after at
+budget instead; a flash is sent again after a lost echo only while the board's timer of
+the first one would still be running when it arrives (so a first flash the board did
+take is made longer, never followed by a second unlock the journal does not know of),
+and the lock's longest possible continuous on-time stays within
+:data:`~drivers.safety.MAX_PULSE_S`. Every frame starts after at
 least 3.5 character times of silence on the bus (4 ms at 9600 baud; 1.75 ms above 19200).
 
 For the technician's tools: the board has ``channels`` channels (``channel_count``),
@@ -370,13 +373,17 @@ class ModbusRelayDriver(Driver):
         self._ensure_relay_modes(channel=lock)
         frame = flash_frame(self.address, lock - 1, seconds, self.channels)
         on_s = flash_units(seconds) / 10
+        arrives_s = len(frame) * 10 / self.baud + silence_s(self.baud)
 
-        def within_cap(elapsed: float) -> bool:
-            # A retry after a lost echo may re-fire a lock that is already on.
-            return elapsed + on_s <= MAX_PULSE_S
+        def while_still_on(at: float) -> bool:
+            # A flash sent again after a lost echo may find the board's timer of the first
+            # still running: the coil stays on longer, one unlock. Sent once the first may
+            # have ended, it would be a second unlock the journal does not know of; and
+            # the coil's longest on-time must stay within the cap.
+            return at + arrives_s < on_s and at + on_s <= MAX_PULSE_S
 
         what = self._at(f"flash lock {lock}")
-        self._exchange(what, self._send_raw(frame), may_retry=within_cap, channel=lock)
+        self._exchange(what, self._send_raw(frame), may_retry=while_still_on, channel=lock)
         self._counters.pulses += 1
 
     def read(self) -> dict[int, ChannelReading]:

@@ -176,6 +176,21 @@ def test_a_corrupted_echo_is_retried_only_within_the_on_time_cap(rig: Rig, bank:
     assert bank.fire_counts()["C02"] == 1
 
 
+def test_a_lost_echo_is_made_good_only_while_the_first_flash_would_still_be_on(
+    rig: Rig, bank: Bank
+) -> None:
+    emu, driver = rig(driver={"timeout_s": 0.1})
+    driver.read()  # the relay modes are checked: the pulses' frames are their flashes alone
+    emu.faults.drop_p = 1.0  # every echo lost: the board fires, the driver hears nothing
+    with pytest.raises(BoardOffline, match=BOARD):
+        driver.pulse(1, 0.1)  # a resend would come after the 100 ms flash: a second unlock
+    assert emu.counters.flashes == 1
+    with pytest.raises(BoardOffline, match=BOARD):
+        driver.pulse(2, 0.5)  # resent while the first is on: the coil on longer, once
+    assert emu.counters.flashes == 1 + 2
+    assert (bank.fire_counts()["C01"], bank.fire_counts()["C02"]) == (1, 1)
+
+
 def test_line_noise_before_a_reply_is_skipped(rig: Rig, bank: Bank) -> None:
     emu, driver = rig()
     emu.faults.garbage_p = 1.0
