@@ -374,16 +374,33 @@ class ModbusRelayDriver(Driver):
         frame = flash_frame(self.address, lock - 1, seconds, self.channels)
         on_s = flash_units(seconds) / 10
         arrives_s = len(frame) * 10 / self.baud + silence_s(self.baud)
+        send = self._send_raw(frame)
+        first_sent: list[float] = []
 
-        def while_still_on(at: float) -> bool:
+        def still_on(at: float) -> bool:
             # A flash sent again after a lost echo may find the board's timer of the first
             # still running: the coil stays on longer, one unlock. Sent once the first may
             # have ended, it would be a second unlock the journal does not know of; and
             # the coil's longest on-time must stay within the cap.
             return at + arrives_s < on_s and at + on_s <= MAX_PULSE_S
 
+        def attempt(bus: ModbusBus, client: ModbusSerialClient) -> None:
+            # Asked again with the bus held: the wait for it (another board's poll) may
+            # have taken the resend past the first flash.
+            now = time.monotonic()
+            if first_sent and not still_on(now - first_sent[0]):
+                raise _NotSent
+            first_sent.append(now)
+            send(bus, client)
+
         what = self._at(f"flash lock {lock}")
-        self._exchange(what, self._send_raw(frame), may_retry=while_still_on, channel=lock)
+        try:
+            self._exchange(what, attempt, may_retry=still_on, channel=lock)
+        except _NotSent:
+            reason = f"{what}: no echo, and the flash may have ended since: not sent again"
+            error = BoardOffline(self.name, reason, channel=lock)
+            self._counters.last_error = str(error)
+            raise error from None
         self._counters.pulses += 1
 
     def read(self) -> dict[int, ChannelReading]:
@@ -572,6 +589,9 @@ class ModbusRelayDriver(Driver):
         self._counters.frames_sent += 1
         try:
             return attempt(bus, client)
+        except _NotSent:
+            self._counters.frames_sent -= 1
+            raise
         except ModbusExceptionReply as exc:
             if exc.code in self._foreseen:
                 raise
@@ -692,6 +712,10 @@ class ModbusRelayDriver(Driver):
             check_response(reply, FC_WRITE_REGISTERS, self.name)
 
         return attempt
+
+
+class _NotSent(Exception):
+    """An attempt that, with the bus held, decided not to send its frame after all."""
 
 
 def _modes_refused(odd: dict[int, int], setting: str) -> str:

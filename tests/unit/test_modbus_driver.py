@@ -7,6 +7,7 @@ behind it. Doors are opened and closed by hand (manual person) unless a test say
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -189,6 +190,40 @@ def test_a_lost_echo_is_made_good_only_while_the_first_flash_would_still_be_on(
         driver.pulse(2, 0.5)  # resent while the first is on: the coil on longer, once
     assert emu.counters.flashes == 1 + 2
     assert (bank.fire_counts()["C01"], bank.fire_counts()["C02"]) == (1, 1)
+
+
+def test_a_resend_that_waited_for_the_bus_past_the_flash_is_not_sent(rig: Rig, bank: Bank) -> None:
+    # Another board's poll holds the bus between the lost echo and the resend: by the
+    # time the bus is free the first flash (200 ms) is over, so a resend would be a
+    # second unlock.
+    emu, driver = rig(driver={"timeout_s": 0.05})
+    driver.read()
+    emu.faults.drop_p = 1.0
+    failed: list[Exception] = []
+
+    def pulse() -> None:
+        try:
+            driver.pulse(1, 0.2)
+        except BoardOffline as exc:
+            failed.append(exc)
+
+    firing = threading.Thread(target=pulse)
+    firing.start()
+    deadline = time.monotonic() + 2
+    while emu.counters.flashes < 1:
+        assert time.monotonic() < deadline
+        time.sleep(0.001)
+    bus = driver._bus
+    assert bus is not None
+    with bus.lock:  # taken as the first attempt lets go of it, before the resend
+        time.sleep(0.25)
+    firing.join(5)
+    assert emu.counters.flashes == 1
+    assert bank.fire_counts()["C01"] == 1
+    assert [str(e) for e in failed] == [
+        f"board {BOARD!r}: flash lock 1 at address 1: no echo, and the flash may have "
+        "ended since: not sent again"
+    ]
 
 
 def test_line_noise_before_a_reply_is_skipped(rig: Rig, bank: Bank) -> None:
