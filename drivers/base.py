@@ -64,10 +64,6 @@ For the technician's tools (``lockerctl discover`` and ``lockerctl scan-bus``), 
     discovery calls it, and only through the safety layer (which applies the same cap,
     gap and one-at-a-time rule as to :meth:`pulse`). Default: :meth:`pulse` (so an
     unconfigured channel is refused).
-``probe(address)``
-    Whether a device of the board's kind answers at ``address`` on the board's bus: one
-    exchange (a second after a garbled answer), holding the bus for that exchange only.
-    Default: raise :class:`~drivers.errors.UnsupportedError`.
 ``scan_bus()``
     The addresses that answer on the board's bus, sorted, the board's own included if
     it answers. It may take a second or two: it must hold the bus only frame by frame,
@@ -245,10 +241,6 @@ class Driver(ABC):
     def pulse_channel(self, channel: int, seconds: float) -> None:
         """:meth:`pulse` on any channel of the board; by default configured ones only."""
         self.pulse(channel, seconds)
-
-    def probe(self, address: int) -> bool:
-        """Whether a board of this kind answers at ``address``; by default unsupported."""
-        raise UnsupportedError(self.name, f"the {self.spec.driver} driver has no bus to probe")
 
     def scan_bus(self) -> list[int]:
         """The addresses answering on the board's bus; by default unsupported."""

@@ -47,10 +47,9 @@ What a caller may rely on:
 For the technician's tools: a CU16 has 16 channels (``channel_count``), whatever the
 config wires; :meth:`~KerongDriver.read_all` and :meth:`~KerongDriver.pulse_channel`
 reach all of them, and :meth:`~KerongDriver.scan_bus` sends a status request (0x30) to
-every address 0..15 of the bus (:meth:`~KerongDriver.probe` one address), one exchange
-at a time under the bus lock (the boards' polls go on between them), at this board's
-baud. Scan frames are not counted in :meth:`~KerongDriver.stats`: they are the bus's,
-not this board's.
+every address 0..15 of the bus, one exchange at a time under the bus lock (the boards'
+polls go on between them), at this board's baud. Scan frames are not counted in
+:meth:`~KerongDriver.stats`: they are the bus's, not this board's.
 
 :class:`KerongBoard` is what the CU16 shares with the CU48
 (:class:`~drivers.kerong.cu48.KerongCu48Driver`): everything but the frame family, the
@@ -244,12 +243,6 @@ class KerongBoard(Driver):
         :class:`BoardOffline` when the port cannot be used.
         """
         return self._link.scan()
-
-    def probe(self, address: int) -> bool:
-        """Whether a board of this kind answers a status request at ``address`` on this
-        board's bus (as :meth:`scan_bus` asks each address). Raises
-        :class:`BoardOffline` when the port cannot be used."""
-        return self._link.probe(address)
 
     # -- options --------------------------------------------------------------------
 

@@ -80,8 +80,7 @@ For the technician's tools: the board has ``channels`` channels (``channel_count
 whatever the config wires; :meth:`~ModbusRelayDriver.read_all` and
 :meth:`~ModbusRelayDriver.pulse_channel` reach all of them. :meth:`~ModbusRelayDriver.scan_bus`
 reads the device address register (FC03 0x4000) at addresses 1..32 (all 247 would take
-too long) with a short time-out; any CRC-valid answer, an exception included, counts
-(:meth:`~ModbusRelayDriver.probe` asks one address).
+too long) with a short time-out; any CRC-valid answer, an exception included, counts.
 A scan runs beside polling: every frame on the port, the scan's and those of every
 board on the bus, is sent under the bus's lock, so they interleave frame by frame. Scan
 frames are not counted in :meth:`~ModbusRelayDriver.stats`.
@@ -476,12 +475,6 @@ class ModbusRelayDriver(Driver):
         """
         timeout_s = max(SCAN_TIMEOUT_S, 40 * 11 / self.baud)
         return sorted(a for a in set(addresses) if self._answers(a, timeout_s))
-
-    def probe(self, address: int) -> bool:
-        """Whether a device answers a read of the address register at ``address`` on this
-        board's bus (as :meth:`scan_bus` asks each address). Raises
-        :class:`BoardOffline` when the port cannot be used."""
-        return self._answers(address, max(SCAN_TIMEOUT_S, 40 * 11 / self.baud))
 
     def _answers(self, address: int, timeout_s: float) -> bool:
         bus = self._bus
