@@ -47,9 +47,9 @@ so the extra reads cannot make noise on the bus look like a dead board.
 Bounds, with P the poll period (plus the wait for a bus shared with other boards):
 
 * offline: ``on_health(False)`` comes at most ``max(T + P, P + offline_after * P / 2)
-  + P / 2`` after the start of the board's last answered poll (the first poll that
-  fails at or past T, or the ``offline_after``-th miss asked at once, ends within a
-  period and a budget of that): 1.15 s for T = 1 s, 3 misses, 10 Hz. An unlock the
+  + P / 2`` after the board's last valid reply (the first poll that fails at or past T,
+  or the ``offline_after``-th miss asked at once, ends within a period and a budget of
+  that): 1.15 s for T = 1 s, 3 misses, 10 Hz; and never sooner than T after it. An unlock the
   board did not answer counts as a failed poll: the poll after it
   (:class:`~drivers.errors.SilentAfterUnlock`) counts twice. A board that falls silent
   as one of its locks fires keeps the poll waiting until the unlock gives up: a Kerong
@@ -161,7 +161,7 @@ class Poller(threading.Thread):
         self.budget_s = self.period * READ_BUDGET
         self.offline_after = offline_after
         self.offline_after_s = offline_after_s
-        self._answered_at = time.monotonic()  # the start of the last good read (or ours)
+        self._answered_at = time.monotonic()  # when the last valid reply was in (or we began)
         self.reopen_backoff = Backoff(backoff_s, max(backoff_max_s, backoff_s), jitter)
         # Confirming a change faster than the grid only where that is sooner.
         self.confirm_s = confirm_s
@@ -228,7 +228,7 @@ class Poller(threading.Thread):
             self._deliver(None, t)
             return False
         self._misses = 0
-        self._answered_at = t
+        self._answered_at = time.monotonic()  # when the valid reply was in
         self._deliver(readings, t)
         return True
 
@@ -261,7 +261,7 @@ class Poller(threading.Thread):
             return
         self._is_online = True
         self._misses = 0
-        self._answered_at = t
+        self._answered_at = time.monotonic()
         self._failed_reopens = 0
         self.last_error = None
         log.info("board %r back online", self.board)
