@@ -369,27 +369,41 @@ class ModbusRelayDriver(Driver):
         return flash_units(seconds) / 10
 
     def _flash(self, lock: int, seconds: float) -> None:
+        """The flash of ``lock``, its echo checked. After an attempt that got no good echo
+        the relay itself is asked (FC01) before anything is sent again: on, the board
+        took the flash and only its echo was lost, and nothing more is sent; off while
+        the flash would still hold it, the board never took it, and it is sent again.
+        Past that time, or past the cap, nothing is sent again: the flash may have come
+        and gone, and a second one would be an unlock the journal does not know of."""
         self._ensure_relay_modes(channel=lock)
-        frame = flash_frame(self.address, lock - 1, seconds, self.channels)
+        relay = lock - 1
+        frame = flash_frame(self.address, relay, seconds, self.channels)
         on_s = flash_units(seconds) / 10
         arrives_s = len(frame) * 10 / self.baud + silence_s(self.baud)
         send = self._send_raw(frame)
         first_sent: list[float] = []
 
         def still_on(at: float) -> bool:
-            # A flash sent again after a lost echo may find the board's timer of the first
-            # still running: the coil stays on longer, one unlock. Sent once the first may
-            # have ended, it would be a second unlock the journal does not know of; and
-            # the coil's longest on-time must stay within the cap.
+            # A flash sent ``at`` s after the first still finds the first one's timer
+            # running if the board took it (then the coil is on longer, one unlock).
             return at + arrives_s < on_s and at + on_s <= MAX_PULSE_S
 
+        def in_time() -> bool:
+            return still_on(time.monotonic() - first_sent[0])
+
         def attempt(bus: ModbusBus, client: ModbusSerialClient) -> None:
-            # Asked again with the bus held: the wait for it (another board's poll) may
-            # have taken the resend past the first flash.
-            now = time.monotonic()
-            if first_sent and not still_on(now - first_sent[0]):
-                raise _NotSent
-            first_sent.append(now)
+            # Asked with the bus held: the wait for it (another board's poll) may have
+            # taken this attempt past the first flash.
+            if first_sent:
+                if not in_time():
+                    raise _NotSent(frames=0)
+                if self._read_bits(self.address, FC_READ_COILS, relay, 1)(bus, client)[0]:
+                    return  # on: the board took the flash; only its echo was lost
+                if not in_time():
+                    raise _NotSent(frames=1)  # the relay read went out, no flash
+                self._counters.frames_sent += 1  # the relay read, and now the flash
+            else:
+                first_sent.append(time.monotonic())
             send(bus, client)
 
         what = self._at(f"flash lock {lock}")
@@ -582,8 +596,8 @@ class ModbusRelayDriver(Driver):
         self._counters.frames_sent += 1
         try:
             return attempt(bus, client)
-        except _NotSent:
-            self._counters.frames_sent -= 1
+        except _NotSent as not_sent:
+            self._counters.frames_sent += not_sent.frames - 1
             raise
         except ModbusExceptionReply as exc:
             if exc.code in self._foreseen:
@@ -708,7 +722,12 @@ class ModbusRelayDriver(Driver):
 
 
 class _NotSent(Exception):
-    """An attempt that, with the bus held, decided not to send its frame after all."""
+    """An attempt that, with the bus held, decided not to send its frame after all;
+    ``frames`` it did send before deciding."""
+
+    def __init__(self, frames: int) -> None:
+        super().__init__(frames)
+        self.frames = frames
 
 
 def _modes_refused(odd: dict[int, int], setting: str) -> str:

@@ -163,33 +163,69 @@ def test_crc_errors_on_reads_are_retried_then_a_driver_error_naming_the_board(
     assert driver.stats()["retries"] == 1
 
 
-def test_a_corrupted_echo_is_retried_only_within_the_on_time_cap(rig: Rig, bank: Bank) -> None:
+def lose_echoes(emu: ModbusRelayEmulator, first_frame_too: bool = False) -> None:
+    """The board's echoes of FC05 never reach the driver (the board did act on the
+    frame); with ``first_frame_too`` the first FC05 never reaches the board either."""
+    inner = emu.handle
+    lost: list[bytes] = []
+
+    def handle(frame: bytes) -> bytes | None:
+        if len(frame) > 1 and frame[1] == 0x05:
+            if first_frame_too and not lost:
+                lost.append(frame)
+                return None
+            inner(frame)
+            return None
+        return inner(frame)
+
+    emu.handle = handle  # type: ignore[method-assign]
+
+
+def test_a_lost_echo_of_a_flash_the_board_took_is_made_good_by_asking_the_relay(
+    rig: Rig, bank: Bank
+) -> None:
     emu, driver = rig()
-    driver.read()  # the relay modes are checked: the pulse's frames are its flashes alone
-    emu.faults.corrupt_crc_p = 1.0
-    with pytest.raises(BadReply, match=BOARD):
-        driver.pulse(1, 0.5)  # 0.5 s + the retry's delay stays under 2 s: sent twice
-    assert emu.counters.flashes == 2
-    assert bank.fire_counts()["C01"] == 1  # the relay was still on: one unlock
-    with pytest.raises(BadReply, match=BOARD):
-        driver.pulse(2, 2.0)  # a second 2 s flash could make it longer than 2 s: once
-    assert emu.counters.flashes == 3
-    assert bank.fire_counts()["C02"] == 1
+    driver.read()  # the relay modes are checked: the pulse's frames are its own
+    lose_echoes(emu)
+    driver.pulse(1, 0.5)  # the relay reads on: the board took it; nothing is sent again
+    assert emu.counters.flashes == 1
+    assert bank.fire_counts()["C01"] == 1
+    assert driver.stats()["pulses"] == 1
 
 
-def test_a_lost_echo_is_made_good_only_while_the_first_flash_would_still_be_on(
+def test_a_flash_the_board_never_heard_is_sent_again_while_it_would_still_be_on(
+    rig: Rig, bank: Bank
+) -> None:
+    emu, driver = rig(driver={"retries": 2})
+    driver.read()
+    lose_echoes(emu, first_frame_too=True)
+    driver.pulse(1, 0.5)  # the relay reads off within the 500 ms: sent again, fired once
+    assert emu.counters.flashes == 1  # the board heard only the second
+    assert bank.fire_counts()["C01"] == 1
+
+
+def test_a_lost_echo_is_not_made_good_by_a_flash_that_may_come_after_the_first(
     rig: Rig, bank: Bank
 ) -> None:
     emu, driver = rig(driver={"timeout_s": 0.1})
-    driver.read()  # the relay modes are checked: the pulses' frames are their flashes alone
-    emu.faults.drop_p = 1.0  # every echo lost: the board fires, the driver hears nothing
+    driver.read()
+    lose_echoes(emu)
     with pytest.raises(BoardOffline, match=BOARD):
-        driver.pulse(1, 0.1)  # a resend would come after the 100 ms flash: a second unlock
-    assert emu.counters.flashes == 1
+        driver.pulse(1, 0.1)  # asked again after 120 ms: the 100 ms flash may be over
     with pytest.raises(BoardOffline, match=BOARD):
-        driver.pulse(2, 0.5)  # resent while the first is on: the coil on longer, once
-    assert emu.counters.flashes == 1 + 2
+        driver.pulse(2, 2.0)  # a second 2 s flash could hold the coil past 2 s
+    assert emu.counters.flashes == 2
     assert (bank.fire_counts()["C01"], bank.fire_counts()["C02"]) == (1, 1)
+
+
+def test_a_damaged_echo_makes_the_driver_ask_the_relay_not_fire_again(rig: Rig, bank: Bank) -> None:
+    emu, driver = rig()
+    driver.read()
+    emu.faults.corrupt_crc_p = 1.0  # every reply damaged, the relay read's too
+    with pytest.raises(BadReply, match=BOARD):
+        driver.pulse(1, 0.5)
+    assert emu.counters.flashes == 1
+    assert bank.fire_counts()["C01"] == 1
 
 
 def test_a_resend_that_waited_for_the_bus_past_the_flash_is_not_sent(rig: Rig, bank: Bank) -> None:
