@@ -112,7 +112,7 @@ def cpu_ticks(pid: int) -> int:
 
 def measure_idle(daemon: Daemon, window_s: float) -> Idle:
     env = dict(os.environ, SDL_VIDEODRIVER="dummy", SDL_AUDIODRIVER="dummy")
-    command = [sys.executable, "-m", "kiosk", "ui", "--socket", str(daemon.socket)]
+    command = [sys.executable, "-m", "kiosk", "ui", "--socket", str(daemon.touchscreen_socket)]
     log = daemon.root / "ui.log"
     with log.open("wb") as err:
         ui = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=err)
@@ -139,7 +139,7 @@ def measure_idle(daemon: Daemon, window_s: float) -> Idle:
 
 
 def connect(daemon: Daemon) -> UiDriver:
-    ui = UiDriver(str(daemon.socket), SIZE)
+    ui = UiDriver(str(daemon.touchscreen_socket), SIZE)
     ui.wait_until(
         lambda: ui.app.online and ui.app.kiosk is not None and ui.app.status is not None,
         15,

@@ -70,6 +70,10 @@ For the technician's tools (``lockerctl discover`` and ``lockerctl scan-bus``), 
     so polling goes on meanwhile, and it is called without the safety layer's board lock
     (the driver serialises its own frames). Default: raise
     :class:`~drivers.errors.UnsupportedError` (a board without a bus: sim, GPIO).
+``bus_kinds()`` (a class method)
+    The kinds of board of this driver that a scan of a bus can find, each a
+    :class:`BoardKind` with its own probe of one address (:mod:`drivers.bus_scan` asks
+    every kind of a bus's protocol, on every bus). Default: none (sim, GPIO).
 
 For the config check, which refuses two boards that claim one thing, a driver **may** say
 what it holds (the defaults claim nothing):
@@ -93,7 +97,7 @@ from __future__ import annotations
 import importlib
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -188,6 +192,38 @@ class BusClaim:
         return port_key(self.port)
 
 
+Probe = Callable[[Any, int, float], bool]
+"""``probe(bus, address, timeout_s)``: whether a board of one kind answers at ``address``
+on ``bus``, an open-able :class:`~drivers.shared_port.SharedPort` of the kind's
+``bus_class``."""
+
+
+@dataclass(frozen=True)
+class BoardKind:
+    """A kind of board a bus scan can find, and how to ask an address for one.
+
+    ``name`` is what a person calls it (``"Kerong CU16"``), ``driver`` the config's
+    driver name for it, ``bus_class`` the :class:`~drivers.shared_port.SharedPort`
+    subclass of its protocol (its ``protocol`` names the bus), ``addresses`` those a
+    scan asks, ``timeout_s`` how long an address is given to answer (the scan gives
+    more at a slow baud). ``probe`` holds the bus for one exchange at a time (polling
+    goes on between), opens the port if it is closed, and may raise one of
+    :data:`~drivers.shared_port.SERIAL_ERRORS` when the port fails.
+    """
+
+    name: str
+    driver: str
+    bus_class: type[Any]
+    addresses: range
+    timeout_s: float
+    probe: Probe
+
+    @property
+    def protocol(self) -> str:
+        """The protocol of the bus this kind hangs on (``"kerong"``, ``"modbus"``)."""
+        return str(self.bus_class.protocol)
+
+
 class Driver(ABC):
     """One lock control board. See the module docstring for the contract."""
 
@@ -245,6 +281,11 @@ class Driver(ABC):
     def scan_bus(self) -> list[int]:
         """The addresses answering on the board's bus; by default unsupported."""
         raise UnsupportedError(self.name, f"the {self.spec.driver} driver has no bus to scan")
+
+    @classmethod
+    def bus_kinds(cls) -> tuple[BoardKind, ...]:
+        """The kinds of board of this driver a bus scan looks for; by default none."""
+        return ()
 
     # -- may: what the board holds, for the config check -------------------------------
 

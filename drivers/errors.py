@@ -27,6 +27,18 @@ class DriverError(LockerError):
         self.channel = channel
 
 
+class OptionsRefused(DriverError):
+    """A board's options cannot be accepted, each problem naming the option it is about.
+
+    ``problems`` holds ``(option, reason)`` pairs (``("lock_pins", "GPIO 13 ...")``), so
+    that a config check can name each key; the message joins them.
+    """
+
+    def __init__(self, board: str, problems: tuple[tuple[str, str], ...]) -> None:
+        super().__init__(board, "; ".join(f"{option}: {reason}" for option, reason in problems))
+        self.problems = problems
+
+
 class BoardOffline(DriverError):
     """The board did not answer (time-out, closed port, dead bus)."""
 

@@ -20,8 +20,13 @@ What a caller may rely on:
   with a board that answers there.
 * Every byte a driver puts on the wire goes through :meth:`SharedPort.write`, and every
   byte it takes off through :meth:`SharedPort.read` or :meth:`SharedPort.read_until` (or,
-  for what pymodbus sends and reads itself, its packet hook on the Modbus bus): a trace
-  of the wire hooks in here, and nowhere in the drivers.
+  for what pymodbus sends and reads itself, its packet hook on the Modbus bus, which
+  hands them to :meth:`SharedPort.traced`): the wire trace (:mod:`drivers.wire_trace`)
+  hooks in here, and nowhere in the drivers.
+* :meth:`SharedPort.hold` holds the lock for a named board: what is written and read
+  meanwhile is that board's, in the wire trace (a frame out, then the reply's chunks
+  joined into one frame in). Frames sent under the bare :attr:`SharedPort.lock` are
+  nobody's and are not traced.
 
 Methods other than :func:`attach`, :func:`detach` and :func:`port_users` expect the caller
 to hold the lock. Errors from the port are those of :data:`SERIAL_ERRORS`, left for the
@@ -31,15 +36,18 @@ driver to wrap with the board's name.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import termios
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
+from datetime import UTC, datetime
 from typing import Any, ClassVar, Generic, TypeVar
 
 import serial
 
+from drivers import wire_trace
 from drivers.base import port_key
 
 __all__ = ["SERIAL_ERRORS", "PortClosed", "SharedPort", "attach", "detach", "port_users"]
@@ -75,6 +83,10 @@ class SharedPort(ABC, Generic[_C]):
         # user (a board's driver or link) -> (the board's name, the addresses that are its
         # own, the inputs it reads at addresses it shares: an input board several read)
         self._users: dict[object, tuple[str, frozenset[int], _Reads]] = {}
+        self._holder: str | None = None  # the board holding the lock, for the trace
+        self._heard = bytearray()  # a reply coming in, for the trace
+        self._heard_at: datetime | None = None
+        self._asked = False  # a frame went out and its reply is not traced yet
 
     @property
     def boards(self) -> tuple[str, ...]:
@@ -87,12 +99,33 @@ class SharedPort(ABC, Generic[_C]):
         return self._raw() is not None
 
     def shut(self) -> None:
-        """Close the port (best effort); the next use opens it again."""
+        """Close the port (best effort); the next use opens it again, exclusively.
+
+        The port's lock is let go first. Closing the descriptor alone does not let it go
+        while a copy of it lives on: a child of this process holds one from its fork to
+        its exec (the daemon's clock check starts a program now and then), and the
+        port's next open, this bus's own, was then refused ("Could not exclusively lock
+        port")."""
+        raw = self._raw()
         connection, self._connection = self._connection, None
+        if raw is not None:
+            with contextlib.suppress(*SERIAL_ERRORS):
+                fcntl.flock(raw.fileno(), fcntl.LOCK_UN)
         if connection is not None:
             # A port that fails to close is gone anyway.
             with contextlib.suppress(*SERIAL_ERRORS):
                 self._close(connection)
+
+    @contextlib.contextmanager
+    def hold(self, board: str) -> Iterator[None]:
+        """Hold the bus (:attr:`lock`) for ``board``: its frames, in the wire trace."""
+        with self.lock:
+            self._holder = board
+            try:
+                yield
+            finally:
+                self._trace_reply()
+                self._holder = None
 
     # -- the bytes on the wire --------------------------------------------------------
 
@@ -101,13 +134,16 @@ class SharedPort(ABC, Generic[_C]):
         port = self._open_port()
         port.reset_input_buffer()
         port.write(frame)
+        self.traced(True, frame)
 
     def read(self, size: int, timeout_s: float) -> bytes:
         """Up to ``size`` bytes, as pyserial reads them within ``timeout_s``."""
         port = self._open_port()
         if port.timeout is None or abs(port.timeout - timeout_s) > 0.001:
             port.timeout = timeout_s
-        return bytes(port.read(size))
+        data = bytes(port.read(size))
+        self.traced(False, data)
+        return data
 
     def read_until(self, done: Callable[[bytes], bool], timeout_s: float) -> bytes:
         """Bytes until ``done(bytes so far)`` or ``timeout_s`` has passed."""
@@ -117,10 +153,42 @@ class SharedPort(ABC, Generic[_C]):
         while time.monotonic() < deadline and not done(heard):
             waiting = port.in_waiting
             if waiting:
-                heard += port.read(waiting)
+                chunk = port.read(waiting)
+                self.traced(False, chunk)
+                heard += chunk
             else:
                 time.sleep(max(0.0005, 20 / port.baudrate))
         return heard
+
+    def traced(self, sending: bool, data: bytes, *, so_far: bool = False) -> None:
+        """Hand bytes that went out (``sending``) or came in to the wire trace, if the
+        board holding the bus is traced: a frame out is a line at once; what comes in
+        is gathered into one reply until the next frame out or the end of the hold.
+        ``so_far``: ``data`` is the whole reply heard until now, not a new chunk (as
+        pymodbus hands its receive buffer)."""
+        trace = wire_trace.current()
+        if trace is None or not trace.wants(self._holder):
+            return
+        if sending:
+            self._trace_reply()
+            trace.record(str(self._holder), self.port, wire_trace.OUT, data, _now())
+            self._asked = True
+        elif data:
+            self._heard_at = self._heard_at or _now()
+            if so_far and data.startswith(self._heard):
+                self._heard[:] = data
+            else:
+                self._heard += data
+
+    def _trace_reply(self) -> None:
+        """The reply gathered since the last frame out (or that none came), as a line."""
+        trace = wire_trace.current()
+        if trace is not None and (self._asked or self._heard):
+            at = self._heard_at or _now()
+            trace.record(str(self._holder), self.port, wire_trace.IN, bytes(self._heard), at)
+        self._heard.clear()
+        self._heard_at = None
+        self._asked = False
 
     def _open_port(self) -> serial.Serial:
         port = self._raw()
@@ -137,6 +205,10 @@ class SharedPort(ABC, Generic[_C]):
     @abstractmethod
     def _raw(self) -> serial.Serial | None:
         """The open pyserial port beneath the connection, or ``None``."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 _PORTS: dict[str, SharedPort[Any]] = {}

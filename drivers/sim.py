@@ -10,6 +10,10 @@ Options (``[[boards]]`` keys, validated by the config loader against :attr:`SimD
                     ``"manual"`` (tests open and close doors themselves).
 ``open_delay_s``    delay between a pulse and the door popping open.
 ``close_delay_s``   how long the auto person keeps a door open.
+``item_sensors``    ``true``: the board reports whether each compartment holds an item;
+                    ``false``: it has no item sensors (``item`` is ``None``), as a
+                    Kerong board without its infrared inputs or a GPIO board without
+                    ``item_pins``.
 ``state_file``, ``control_socket``, ``fire_log``
                     paths; empty means ``sim-state.json``, ``sim.sock`` and
                     ``sim-fires.log`` in the data dir. Without a data dir: nothing is
@@ -66,6 +70,7 @@ class SimDriver(Driver):
         "person": (str, "auto"),
         "open_delay_s": (float, 0.0),
         "close_delay_s": (float, 2.0),
+        "item_sensors": (bool, True),
         "state_file": (str, ""),
         "control_socket": (str, ""),
         "fire_log": (str, ""),
@@ -125,8 +130,11 @@ class SimDriver(Driver):
     def read(self) -> dict[int, ChannelReading]:
         raw = self._call(lambda bank: bank.sample(self.name))
         self._reads += 1
+        sensed = bool(self._option("item_sensors"))
         return {
-            lock: ChannelReading(DoorState.OPEN if is_open else DoorState.CLOSED, item)
+            lock: ChannelReading(
+                DoorState.OPEN if is_open else DoorState.CLOSED, item if sensed else None
+            )
             for lock, (is_open, item) in raw.items()
         }
 

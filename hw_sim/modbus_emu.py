@@ -17,7 +17,18 @@ FC05 coil n, FF00 / 0000   relay on (held) / off
 FC05 coil 0x0200 + n       "flash on": on for ``value`` x 100 ms, then off by itself;
                            the lock is fired with ``bank.energise(board, n + 1, s)``
                            ([?] for n >= 8, the family's addressing by analogy)
-FC03 / FC06 reg 0x4000     the device address (read / set)
+FC03 / FC06 reg 0x4000     the device address (read / set, 1..247); the board answers
+                           at the new address from the next request on
+FC03 / FC06 reg 0x2000     the UART parameters: high byte the parity (0 none, 1 even,
+                           2 odd [?]), low byte the baud code (0 4800, 1 9600, 2 19200,
+                           3 38400, 4 57600, 5 115200, 6 128000, 7 256000); a new baud
+                           is read back at once and spoken from the next power-on
+                           (``bank.revive_board`` after ``kill_board``), or at once with
+                           ``baud_change="at_once"``: the public facts do not say which
+FC03 reg 0x8000            the firmware version x 100 (``version``, 200 = V2.00)
+FC03 at address 0          a read of one of those registers is answered, with address
+                           byte 0, as Waveshare's own example reads the address of the
+                           only board on a line; two boards answering garble each other
 FC03 / FC06 / FC16         (D) only, [?]: the relays' control modes, one register each
 reg 0x1000 + n             from 0x1000 (0 normal, 1 linkage, 2 toggle, 3 edge trigger);
                            stored, not acted out
@@ -30,7 +41,10 @@ Relay 1 on for 700 ms (the golden frame), answered with the same 8 bytes as the 
 Another function is exception 01, a coil or register out of range exception 02, a bad
 value exception 03. A frame with a bad CRC, or for another address, gets silence;
 address 0 is a broadcast: writes are done on every unit and nobody answers. A dead
-board in the bank (``bank.kill_board``) is silent too.
+board in the bank (``bank.kill_board``) is silent too. With ``strict_baud`` a board
+hears only frames sent at its own baud (the speed the driver set on the pty,
+:meth:`~hw_sim.pty_link.PtyLink.line_baud`): at another speed a real board sees framing
+errors, not a request.
 
 A request ends when it has the length its function code implies, or at 3.5 character
 times of silence (what a real board goes by). With ``pacing`` a reply leaves no earlier
@@ -66,6 +80,7 @@ from hw_sim.model import Bank, BoardDead
 from hw_sim.pty_link import PtyLink
 
 __all__ = [
+    "BAUD_CODES",
     "Counters",
     "Faults",
     "ModbusBusEmulator",
@@ -83,6 +98,11 @@ BROADCAST = 0
 ADDRESS_REGISTER = 0x4000
 MODE_REGISTER = 0x1000  # [?] relay n's control mode at 0x1000 + n - 1 (boards with inputs)
 _MODES = (0, 1, 2, 3)  # normal, linkage, toggle, edge trigger
+UART_REGISTER = 0x2000
+VERSION_REGISTER = 0x8000
+BAUD_CODES = (4800, 9600, 19200, 38400, 57600, 115200, 128000, 256000)
+"""The UART register's low byte, as Waveshare's family table gives it [?]."""
+BAUD_CHANGES = ("power_on", "at_once")
 FLASH_BASE = 0x0200  # [?] past relay 8 (16- and 32-channel boards): by the family's analogy
 ON, OFF = 0xFF00, 0x0000
 _HELD_S = 3600.0  # what the bank is told for a relay switched on until further notice
@@ -147,6 +167,8 @@ class Counters:
     garbage: int = 0
     late: int = 0
     silent: int = 0
+    wrong_baud: int = 0  # frames sent at another speed than the board's: not heard
+    collisions: int = 0  # replies of two boards at once (a broadcast read)
     by_function: dict[int, int] = field(default_factory=dict)
 
 
@@ -188,8 +210,9 @@ class _Port:
         self._link: PtyLink | None = None
         self._worker: threading.Thread | None = None
 
-    def handle(self, frame: bytes) -> bytes | None:
-        """The reply to one request frame, or ``None`` for silence."""
+    def handle(self, frame: bytes, line_baud: int | None = None) -> bytes | None:
+        """The reply to one request frame, or ``None`` for silence. ``line_baud`` is
+        the speed the frame was sent at, where known."""
         raise NotImplementedError
 
     @property
@@ -255,7 +278,7 @@ class _Port:
             self.counters.silent += 1
             return
         try:
-            reply = self.handle(frame)
+            reply = self.handle(frame, self._pty().line_baud())
         except Exception:
             log.exception("modbus emulator %s: request %s failed", self.name, frame.hex(" "))
             return
@@ -298,20 +321,45 @@ class _Unit:
     relays: int
     inputs: list[tuple[str, int, int] | None]
     modes: list[int] | None = None  # the relays' control modes; None: no such registers
+    baud: int = 9600  # what its UART speaks now
+    stored_baud: int = 9600  # what the UART register holds (spoken from the next power-on)
+    parity: int = 0
 
 
 class ModbusDevice(_Port):
     """What one emulator object answers for: a relay board, an input board, or a relay
-    board and the input board its doors are read from (its :attr:`units`)."""
+    board and the input board its doors are read from (its :attr:`units`).
 
-    def __init__(self, bank: Bank, board: str, units: list[_Unit], **wire: Any) -> None:
+    ``strict_baud``: a unit hears only frames sent at its own baud. ``baud_change``: a
+    baud written to the UART register is spoken from the next power-on (``"power_on"``)
+    or at once (``"at_once"``). ``version``: the firmware version register's value."""
+
+    def __init__(
+        self,
+        bank: Bank,
+        board: str,
+        units: list[_Unit],
+        *,
+        strict_baud: bool = False,
+        baud_change: str = "power_on",
+        version: int = 200,
+        **wire: Any,
+    ) -> None:
+        if baud_change not in BAUD_CHANGES:
+            raise ValueError(f"baud_change must be one of {BAUD_CHANGES}")
         super().__init__(board, **wire)
         self.bank = bank
         self.board = board
         self.units = units
+        for unit in units:
+            unit.baud = unit.stored_baud = self.baud
+        self.strict_baud = strict_baud
+        self.baud_change = baud_change
+        self.version = version
         self.relay_count = max((unit.relays for unit in units), default=0)
         self._on_until = [0.0] * self.relay_count
         self._lock = threading.Lock()
+        self._power_ons = bank.power_ons(board)
 
     def relays(self) -> tuple[bool, ...]:
         """Which relays are on now."""
@@ -321,17 +369,23 @@ class ModbusDevice(_Port):
 
     # -- one request ----------------------------------------------------------------------
 
-    def handle(self, frame: bytes) -> bytes | None:
+    def handle(self, frame: bytes, line_baud: int | None = None) -> bytes | None:
         """Do what one request frame asks; the reply frame, or ``None`` for silence.
 
         No faults and no pacing here: :meth:`handle` is the board's logic alone.
+        ``line_baud``, where known, is the speed the frame came at: with
+        :attr:`strict_baud` a unit at another speed does not hear it.
         """
+        self._after_power_on()
+        hearing = self._hearing(line_baud)
+        if not hearing:
+            return None
         if len(frame) < 4 or frame_with_crc(frame[:-2]) != frame:
             self.counters.crc_errors += 1
             return None
         address, function, data = frame[0], frame[1], frame[2:-2]
-        targets = [u for u in self.units if address in (u.address, BROADCAST)]
-        if not targets or (address == BROADCAST and function not in (5, 6)):
+        targets = [u for u in hearing if address in (u.address, BROADCAST)]
+        if not targets or (address == BROADCAST and function not in (3, 5, 6)):
             self.counters.ignored += 1
             return None
         self.counters.requests += 1
@@ -339,16 +393,39 @@ class ModbusDevice(_Port):
         by_function[function] = by_function.get(function, 0) + 1
         try:
             self._check_alive()
-            if address == BROADCAST:
+            if address == BROADCAST and function != 3:
                 self._broadcast(targets, function, data)
                 return None
-            reply = self._execute(targets[0], function, data)
+            replies = [self._reply(unit, address, function, data) for unit in targets]
         except BoardDead:
             return None
+        return collide(replies, self.counters)
+
+    def _reply(self, unit: _Unit, address: int, function: int, data: bytes) -> bytes:
+        """What ``unit`` answers (with ``address``, as it was asked) to one request."""
+        try:
+            reply = self._execute(unit, function, data)
         except _Refused as refused:
             self.counters.exceptions += 1
             return frame_with_crc(bytes([address, function | 0x80, refused.code]))
         return frame_with_crc(bytes([address, function]) + reply)
+
+    def _hearing(self, line_baud: int | None) -> list[_Unit]:
+        """The units that hear a frame sent at ``line_baud``."""
+        if not self.strict_baud or line_baud is None:
+            return self.units
+        hearing = [unit for unit in self.units if unit.baud == line_baud]
+        if len(hearing) < len(self.units):
+            self.counters.wrong_baud += 1
+        return hearing
+
+    def _after_power_on(self) -> None:
+        """A power cycle (the bank revived the board) puts stored settings in force."""
+        power_ons = self.bank.power_ons(self.board)
+        if power_ons != self._power_ons:
+            self._power_ons = power_ons
+            for unit in self.units:
+                unit.baud = unit.stored_baud
 
     def _broadcast(self, units: list[_Unit], function: int, data: bytes) -> None:
         """A write to address 0: every unit that can does it; nobody answers."""
@@ -384,8 +461,8 @@ class ModbusDevice(_Port):
         raise _Refused(1)
 
     def _read_registers(self, unit: _Unit, start: int, count: int) -> bytes:
-        if (start, count) == (ADDRESS_REGISTER, 1):
-            return bytes([2, 0, unit.address])
+        if count == 1 and start in (ADDRESS_REGISTER, UART_REGISTER, VERSION_REGISTER):
+            return bytes([2]) + self._register(unit, start).to_bytes(2, "big")
         modes = unit.modes
         if modes is None or not (
             start >= MODE_REGISTER and start + count <= MODE_REGISTER + len(modes)
@@ -394,11 +471,26 @@ class ModbusDevice(_Port):
         values = modes[start - MODE_REGISTER : start - MODE_REGISTER + count]
         return bytes([2 * count]) + b"".join(v.to_bytes(2, "big") for v in values)
 
+    def _register(self, unit: _Unit, register: int) -> int:
+        if register == ADDRESS_REGISTER:
+            return unit.address
+        if register == UART_REGISTER:
+            return unit.parity << 8 | BAUD_CODES.index(unit.stored_baud)
+        return self.version
+
     def _write_register(self, unit: _Unit, register: int, value: int) -> None:
         if register == ADDRESS_REGISTER:
             if not 1 <= value <= 247:
                 raise _Refused(3)
             unit.address = value  # the reply still carries the address it was asked at
+            return
+        if register == UART_REGISTER:
+            parity, code = value >> 8, value & 0xFF
+            if parity > 2 or code >= len(BAUD_CODES):
+                raise _Refused(3)
+            unit.parity, unit.stored_baud = parity, BAUD_CODES[code]
+            if self.baud_change == "at_once":
+                unit.baud = unit.stored_baud  # the echo still leaves at the old speed
             return
         modes = unit.modes
         if modes is None or not MODE_REGISTER <= register < MODE_REGISTER + len(modes):
@@ -482,6 +574,9 @@ class ModbusRelayEmulator(ModbusDevice):
         faults: Faults | None = None,
         seed: int | None = None,
         link_path: str | Path | None = None,
+        strict_baud: bool = False,
+        baud_change: str = "power_on",
+        version: int = 200,
     ) -> None:
         if input_closed_level not in (0, 1):
             raise ValueError("input_closed_level must be 0 or 1")
@@ -495,7 +590,8 @@ class ModbusRelayEmulator(ModbusDevice):
         if separate and input_address is not None:
             units.append(_Unit(input_address, 0, doors))
         super().__init__(
-            bank, board, units, baud=baud, pacing=pacing, faults=faults, seed=seed,
+            bank, board, units, strict_baud=strict_baud, baud_change=baud_change,
+            version=version, baud=baud, pacing=pacing, faults=faults, seed=seed,
             link_path=link_path,
         )  # fmt: skip
         self.closed_level = input_closed_level
@@ -529,9 +625,13 @@ class ModbusInputEmulator(ModbusDevice):
         faults: Faults | None = None,
         seed: int | None = None,
         link_path: str | Path | None = None,
+        strict_baud: bool = False,
+        baud_change: str = "power_on",
+        version: int = 200,
     ) -> None:
         super().__init__(
-            bank, name or f"inputs@{address}", [_Unit(address, 0, [None] * count)], baud=baud,
+            bank, name or f"inputs@{address}", [_Unit(address, 0, [None] * count)],
+            strict_baud=strict_baud, baud_change=baud_change, version=version, baud=baud,
             pacing=pacing, faults=faults, seed=seed, link_path=link_path,
         )  # fmt: skip
 
@@ -582,15 +682,32 @@ class ModbusBusEmulator(_Port):
             name, baud=baud, pacing=pacing, faults=faults, seed=seed, link_path=link_path
         )
 
-    def handle(self, frame: bytes) -> bytes | None:
-        """What the bus carries back after ``frame``: the addressed board's reply."""
-        reply = None
+    def handle(self, frame: bytes, line_baud: int | None = None) -> bytes | None:
+        """What the bus carries back after ``frame``: the addressed board's reply (two
+        boards answering at once, to a read at address 0, garble each other)."""
+        replies: list[bytes | None] = []
         for board in self.boards:
             if not board.faults.silent:
-                reply = board.handle(frame) or reply
+                replies.append(board.handle(frame, line_baud))
             elif any(unit.address == frame[0] for unit in board.units):
                 board.counters.silent += 1  # a frame for it, unheard
-        return reply
+        return collide(replies, self.counters)
+
+
+def collide(replies: Iterable[bytes | None], counters: Counters) -> bytes | None:
+    """What the wire carries when each of ``replies`` is sent at once: the one reply,
+    nothing, or, for two or more, a frame whose CRC no longer holds."""
+    sent = [reply for reply in replies if reply is not None]
+    if len(sent) < 2:
+        return sent[0] if sent else None
+    counters.collisions += 1
+    garbled = bytearray(sent[0])
+    for other in sent[1:]:
+        for i, byte in enumerate(other[: len(garbled)]):
+            garbled[i] |= byte  # two drivers on the pair: the bits mix
+    if frame_with_crc(bytes(garbled[:-2])) == garbled:
+        garbled[-1] ^= 0xFF  # identical replies would still be one valid frame
+    return bytes(garbled)
 
 
 def _pair(data: bytes) -> tuple[int, int]:

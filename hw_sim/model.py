@@ -101,6 +101,7 @@ class Bank:
         self._by_lock: dict[tuple[str, int], Compartment] = {}
         self._boards: set[str] = set()
         self._dead: set[str] = set()
+        self._power_ons: dict[str, int] = {}
         self._events: list[tuple[float, int, str, str, int]] = []
         # every coil's on-times, [board, lock, on, off], newest last (tests read them)
         self._coils: collections.deque[list[Any]] = collections.deque(maxlen=_COIL_HISTORY)
@@ -299,9 +300,18 @@ class Bank:
             self._dead.add(board)
 
     def revive_board(self, board: str) -> None:
+        """``board`` answers again: a board powered on after :meth:`kill_board`."""
         with self._lock:
             self._check_board(board)
+            if board in self._dead:
+                self._power_ons[board] = self._power_ons.get(board, 0) + 1
             self._dead.discard(board)
+
+    def power_ons(self, board: str) -> int:
+        """How often ``board`` was revived after a kill: its power cycles, for emulators
+        whose settings take effect at the next power-on."""
+        with self._lock:
+            return self._power_ons.get(board, 0)
 
     # -- views ----------------------------------------------------------------------
 

@@ -30,6 +30,7 @@ import logging
 import os
 import pty
 import select
+import termios
 import threading
 import time
 import tty
@@ -42,6 +43,11 @@ log = logging.getLogger(__name__)
 
 BITS_PER_BYTE = 10  # 8N1: start bit, 8 data bits, stop bit
 _READ_SIZE = 4096
+
+_SPEEDS = {
+    getattr(termios, f"B{baud}"): baud
+    for baud in (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400)
+}
 
 ReceiveCallback = Callable[[bytes, float], None]
 """``on_receive(data, monotonic time the bytes were read)``; runs on the link's thread."""
@@ -98,6 +104,16 @@ class PtyLink:
             while view:
                 written = os.write(self._master, view)
                 view = view[written:]
+
+    def line_baud(self) -> int | None:
+        """The baud the driver's end set on the port (``None``: a speed not in the
+        standard table, or the pty is gone). A pty carries bytes whatever the speed; an
+        emulated board that must not hear a master at another speed asks this."""
+        try:
+            speed = termios.tcgetattr(self._slave)[4]
+        except (termios.error, OSError):
+            return None
+        return _SPEEDS.get(speed)
 
     @staticmethod
     def pace(nbytes: int, baud: int, since: float) -> None:

@@ -9,6 +9,7 @@ JSON ``{"error": ..., "kind": ...}`` with a status a client can act on.
 import asyncio
 import inspect
 import json
+import math
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -21,6 +22,7 @@ from pydantic import BaseModel, Field
 from kiosk import __version__
 from kiosk.board_tools import BoardTools
 from kiosk.bus import CLOSED
+from kiosk.bus_tools import BusTools
 from kiosk.courier import Courier
 from kiosk.domain import ParcelState, Role
 from kiosk.errors import (
@@ -33,14 +35,15 @@ from kiosk.errors import (
     Throttled,
 )
 from kiosk.guard import OpensPaused
+from kiosk.listeners.connection import listener_of
 from kiosk.notify import mask_recipient
-from kiosk.reasons import reason_codes
+from kiosk.reasons import check_view, reason_codes
 from kiosk.service import DoorDidNotOpen, DoorUnavailable, Kiosk
 from kiosk.sessions import Session
 from kiosk.store import CompartmentRow, ParcelRow
 from kiosk.store.base import StoreError
-from kiosk.tcp_gate import VIA_TCP
 from kiosk.technician import Technician
+from kiosk.throttle import wait_shown
 
 STATUS_FOR: list[tuple[type[LockerError], int]] = [
     (Throttled, 429),
@@ -54,6 +57,8 @@ STATUS_FOR: list[tuple[type[LockerError], int]] = [
     (OpensPaused, 503),
     (StoreError, 503),
 ]
+
+TOUCHSCREEN_ONLY = "this stream is the touchscreen's own: it is only on the touchscreen's socket"
 
 Barcode = Annotated[str, Field(min_length=1, max_length=512)]
 # Row ids: SQLite's INTEGER is 64-bit, and a larger number must be a 422, not a 500.
@@ -103,6 +108,14 @@ class DiscoverRequest(BaseModel):
     boards: list[Annotated[str, Field(min_length=1, max_length=32)]] | None = None
 
 
+class BusScanRequest(BaseModel):
+    boards: list[Annotated[str, Field(min_length=1, max_length=32)]] | None = None
+
+
+class TraceRequest(BaseModel):
+    on: bool
+
+
 def parcel_view(p: ParcelRow) -> dict[str, Any]:
     return {
         "id": p.id,
@@ -125,7 +138,8 @@ def parcel_view(p: ParcelRow) -> dict[str, Any]:
 
 def compartment_view(row: CompartmentRow) -> dict[str, Any]:
     return {"id": row.id, "size": row.size, "state": str(row.state), "reason": row.oos_reason,
-            **reason_codes(row.oos_reason)}  # fmt: skip
+            **reason_codes(row.oos_reason),
+            **check_view(row.check_reason, row.check_detail, row.check_since)}  # fmt: skip
 
 
 def _without_telemetry() -> dict[str, Any]:
@@ -153,14 +167,14 @@ def create_app(kiosk: Kiosk, courier_uc: Courier, tech: Technician) -> FastAPI:
     async def locker_error(request: Request, exc: LockerError) -> JSONResponse:
         status = next((code for cls, code in STATUS_FOR if isinstance(exc, cls)), 500)
         body: dict[str, Any] = {"error": str(exc), "kind": type(exc).__name__}
-        details = {k: getattr(exc, k) for k in ("reason", "compartment", "size")
+        details = {k: getattr(exc, k) for k in ("reason", "field", "compartment", "size")
                    if getattr(exc, k, None) is not None}  # fmt: skip
         if details:
             body["details"] = details
         headers = {}
         if isinstance(exc, Throttled):
-            body["retry_after"] = round(exc.retry_after, 1)
-            headers["Retry-After"] = str(int(exc.retry_after + 0.999))
+            body["retry_after"] = wait_shown(exc.retry_after)
+            headers["Retry-After"] = str(math.ceil(exc.retry_after))
         return JSONResponse(body, status_code=status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
@@ -205,6 +219,7 @@ def create_app(kiosk: Kiosk, courier_uc: Courier, tech: Technician) -> FastAPI:
                 "by_state": by_state,
                 "free_by_size": kiosk.free_by_size(),
                 "doors_open": sum(1 for c in comps if c["door"] == "OPEN"),
+                "needs_check": [c["id"] for c in comps if c["check"] is not None],
             },
             "parcels": kiosk.store.counts(),
             "operations": [kiosk.op_view(kiosk.store.op(lv.op_id)) for lv in kiosk.live_ops()],
@@ -213,6 +228,9 @@ def create_app(kiosk: Kiosk, courier_uc: Courier, tech: Technician) -> FastAPI:
             "sign_in": kiosk.keypads.view("pin"),
             "mass_open_guard": kiosk.guard.view(),
             "fleet": kiosk.fleet_status(),
+            "connections": kiosk.connections_status(),
+            "clock": kiosk.timekeeper.view() if kiosk.timekeeper else None,
+            "storage": kiosk.disk.view() if kiosk.disk else None,
             "alarms": alarms,
         }  # fmt: skip
 
@@ -255,9 +273,10 @@ def create_app(kiosk: Kiosk, courier_uc: Courier, tech: Technician) -> FastAPI:
     @app.get("/v1/touchscreen/stream")
     async def touchscreen_stream(request: Request, after: Seq | None = None) -> StreamingResponse:
         """The same stream with the scanner's scans (``{"type": "scan", "text": ...}``), for
-        the touchscreen only: a scan may be a pickup code. Only on the Unix socket."""
-        if request.scope.get(VIA_TCP):
-            raise Forbidden("this can only be done at the kiosk itself")
+        the touchscreen only: a scan may be a pickup code. Only on the touchscreen's own
+        socket, which only the touchscreen's group may use."""
+        if listener_of(request.scope) != "touchscreen":
+            raise Forbidden(TOUCHSCREEN_ONLY)
         return event_stream(kiosk, after, scans=True)
 
     @app.get("/v1/operations/{op_id}")
@@ -345,6 +364,13 @@ def create_app(kiosk: Kiosk, courier_uc: Courier, tech: Technician) -> FastAPI:
     async def in_service(cid: str, s: Tech) -> dict[str, Any]:
         return compartment_view(tech.in_service(s, cid))
 
+    @app.post("/v1/compartments/{cid}/clear-check")
+    async def clear_check(cid: str, s: Tech) -> dict[str, Any]:
+        """A technician checked the compartment (``check`` in its view said why): it may
+        be handed out again. 409 while its item sensor sees something where no parcel
+        is recorded."""
+        return compartment_view(tech.clear_check(s, cid))
+
     @app.post("/v1/parcels/{barcode:path}/extend")
     async def extend_hold(barcode: str, body: ExtendRequest, s: Tech) -> dict[str, Any]:
         """The parcel's hold ends ``hours`` later (within ``policy.max_extend_hours`` in
@@ -357,16 +383,40 @@ def create_app(kiosk: Kiosk, courier_uc: Courier, tech: Technician) -> FastAPI:
         kiosk.guard.reset(s.user)
         return kiosk.guard.view()
 
+    @app.post("/v1/clock/confirm")
+    async def clock_confirm(s: Tech) -> dict[str, Any]:
+        """The wall clock is right (a technician checked it): parcels' deadlines follow
+        it again after a jump, or before the first synchronisation."""
+        if kiosk.timekeeper is None:
+            raise ConflictError("This kiosk does not watch its clock.", "clock_trusted")
+        return kiosk.timekeeper.confirm(s.user)
+
     @app.post("/v1/selftest")
     async def selftest(body: SelfTestRequest, s: Tech) -> dict[str, Any]:
         return tech.start_selftest(s, body.take_out_of_service).view()
 
     tools = BoardTools(kiosk, tech)
+    buses = BusTools(kiosk, tech)
 
     @app.post("/v1/boards/{name}/scan-bus")
     async def scan_bus(name: str, s: Tech) -> dict[str, Any]:
         """The addresses that answer on the board's bus, and which configured board each is."""
-        return await tools.scan_bus(s, name)
+        return await buses.scan_bus(s, name)
+
+    @app.post("/v1/bus-scan")
+    async def bus_scan(s: Tech, body: BusScanRequest | None = None) -> dict[str, Any]:
+        """A job: every bus (of ``boards``, default all) asked for every kind of board."""
+        return buses.start_scan(s, body.boards if body else None).view()
+
+    @app.post("/v1/boards/{name}/trace")
+    async def trace(name: str, body: TraceRequest, s: Tech) -> dict[str, Any]:
+        """The wire trace on or off for one board; which boards are traced after."""
+        return buses.trace(s, name, body.on)
+
+    @app.get("/v1/trace")
+    async def trace_view() -> dict[str, Any]:
+        """Which boards the wire trace is on for, its file and its bounds."""
+        return buses.trace_view()
 
     @app.post("/v1/discover")
     async def discover(s: Tech, body: DiscoverRequest | None = None) -> dict[str, Any]:

@@ -9,7 +9,9 @@ What lands in the destination directory (mode 0700, files 0600)::
 
     kiosk.db       the database, whole (no -wal to go with it)
     kiosk.key      the per-kiosk key
-    backup.json    when, which kiosk, which schema version, how many parcels and events
+    backup.json    when, which kiosk, which store and key (their fingerprint: a restore
+                   takes both from one backup), which schema version, how many parcels
+                   and events
 """
 
 from __future__ import annotations

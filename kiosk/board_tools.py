@@ -1,7 +1,6 @@
-r"""The technician's board tools: scan a bus for addresses, discover the compartment map.
+r"""The technician's board tools: discover the compartment map (the buses' tools, scans
+and the wire trace, are :mod:`kiosk.bus_tools`).
 
-:meth:`BoardTools.scan_bus` asks one board's driver which addresses answer on its bus
-(Kerong: 0..15, Modbus: 1..32) and says which configured board each one is.
 :meth:`BoardTools.start_discover` is a job like the self-test: it fires each channel of
 each board in turn, one at a time through the safety layer, watches the board's raw
 door sensors, and reports which door opened, on channels the config does not list
@@ -52,9 +51,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from drivers.base import BoardSpec, ChannelReading, DoorState
-from drivers.errors import DriverError, UnsupportedError
+from drivers.errors import DriverError
 from kiosk.config import CompartmentConfig
-from kiosk.errors import ConflictError, InvalidInput, NotFound
+from kiosk.errors import ConflictError, NotFound
 from kiosk.service import Kiosk
 from kiosk.sessions import Session
 from kiosk.technician import Job, Technician
@@ -115,40 +114,6 @@ class BoardTools:
             return self._specs[board]
         except KeyError:
             raise NotFound(f"no board {board!r} in the config") from None
-
-    # -- scan-bus -------------------------------------------------------------------
-
-    async def scan_bus(self, session: Session, board: str) -> dict[str, Any]:
-        """The addresses answering on ``board``'s bus, each with the configured board it
-        is (or ``None``), and the configured boards of that bus that did not answer."""
-        spec = self._spec(board)
-        try:
-            found = await asyncio.to_thread(self.kiosk.hw.safety.scan_bus, board)
-        except UnsupportedError as exc:
-            raise InvalidInput(
-                f"Board {board!r} uses the {spec.driver} driver, which has no bus to scan: "
-                "scan-bus works on kerong and modbus boards."
-            ) from exc
-        except DriverError as exc:
-            raise ConflictError(
-                f"The bus of board {board!r} cannot be scanned: {exc.reason}", "bus_unavailable"
-            ) from exc
-        members = bus_members(self._specs.values(), spec)
-
-        def entry(address: int) -> dict[str, Any]:
-            name, role = members.get(address, (None, None))
-            return {"address": address, "board": name, "role": role}
-
-        self.kiosk.store.log_event(
-            "bus_scanned", "info", session.user, None, board=board, found=found
-        )
-        return {
-            "board": board,
-            "driver": spec.driver,
-            "port": spec.resolve_port(str(spec.options.get("port", ""))),
-            "addresses": [entry(a) for a in found],
-            "missing": [entry(a) for a in sorted(members) if a not in found],
-        }
 
     # -- discover -------------------------------------------------------------------
 
@@ -239,7 +204,9 @@ class BoardTools:
         k = self.kiosk
         cid = step.compartment.id if step.compartment else None
         where = {"board": step.board, "channel": step.lock}
-        k.store.log_event("discover_fire", "info", session.user, cid, **where, job=job.id)
+        # On the disk before the lock fires, as a door operation's intent would be.
+        k.store.log_event_or_refuse("discover_fire", "info", session.user, cid, **where,
+                                    job=job.id)  # fmt: skip
         fire = k.hw.safety.unlock(step.board, step.lock, any_channel=True)
         fired = await asyncio.wrap_future(fire)
         if not fired.ok:

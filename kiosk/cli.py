@@ -7,7 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
-from kiosk import __version__
+from kiosk import __version__, logrepeat
 from kiosk.config import ConfigError, load_config
 from kiosk.errors import LockerError, NeedsAPerson
 
@@ -19,11 +19,14 @@ examples:
   locker-kiosk users --config kiosk.toml add anna --role courier
   locker-kiosk safe-off --config kiosk.toml          every lock output off, no daemon
   locker-kiosk backup --config kiosk.toml /mnt/usb/kiosk-2026-12-02
+  locker-kiosk modbus-board read --port /dev/ttyUSB0   a board's address and baud (bench)
+  locker-kiosk scan-port --port /dev/ttyUSB0 --protocol modbus --all-bauds
+  locker-kiosk reinit --config kiosk.toml --void-pickup-codes   only when start says so
 """
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from kiosk import users_cli
+    from kiosk import bench_cli, users_cli
 
     parser = argparse.ArgumentParser(
         prog="locker-kiosk",
@@ -65,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     back.add_argument("--config", required=True, help="the kiosk's TOML config")
     back.add_argument("--data-dir", help="use this data dir instead of the config's")
     back.add_argument("dest", help="a new or empty directory for the copy")
+    _add_reinit(sub)
     users_cli.add_parser(sub)
     from kiosk.ui import main as ui_main
 
@@ -115,15 +119,47 @@ def build_parser() -> argparse.ArgumentParser:
     )
     win.add_argument("--control", required=True, help="the simulator's control socket "
                      "(sim.sock in the data dir)")  # fmt: skip
+    bench_cli.add_parsers(sub)
     return parser
+
+
+def _add_reinit(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    reinit = sub.add_parser(
+        "reinit",
+        help="start again where a backup cannot help, when the daemon refused to start",
+        description="When the daemon refuses to start because its database or its key is "
+        'lost (and no backup has it: docs/operations.md, "Restore"), start again, giving '
+        "up only what the option says. The daemon must be stopped; nothing is deleted, "
+        "what is replaced is moved into set-aside-<time>/ in the data dir.",
+    )
+    reinit.add_argument("--config", required=True, help="the kiosk's TOML config")
+    reinit.add_argument("--data-dir", help="use this data dir instead of the config's")
+    what = reinit.add_mutually_exclusive_group(required=True)
+    what.add_argument(
+        "--forget-stored-parcels",
+        dest="option",
+        action="store_const",
+        const="--forget-stored-parcels",
+        help="the database is lost, damaged or another kiosk's: make a new, empty one in "
+        "which every compartment waits for a technician's check",
+    )
+    what.add_argument(
+        "--void-pickup-codes",
+        dest="option",
+        action="store_const",
+        const="--void-pickup-codes",
+        help="the key is lost or is not the database's: make a new one, send every stored "
+        "parcel's recipient a new code, remove every badge",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
+    # Warnings and errors that repeat are written once with a count (kiosk/logrepeat.py).
+    logrepeat.install(
+        logging.StreamHandler(sys.stderr),
         level=logging.DEBUG if args.verbose else logging.INFO,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        fmt="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
@@ -155,6 +191,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from kiosk.ui import main as ui_main
 
         return ui_main.run(args)
+    if args.command in ("modbus-board", "scan-port"):
+        from kiosk import bench_cli
+
+        return bench_cli.run(args)
     if not getattr(args, "config", None):
         raise LockerError(f"{args.command}: --config FILE is required (the kiosk's TOML config)")
     config = load_config(args.config)
@@ -178,6 +218,12 @@ def _dispatch(args: argparse.Namespace) -> int:
         print(f"backed up kiosk {made['kiosk']} to {args.dest}: {made['parcels']} parcels, "
               f"{made['events']} events, schema {made['schema_version']}, "
               f"integrity {made['integrity']}")  # fmt: skip
+        return 0
+    if args.command == "reinit":
+        from kiosk.reinit import reinit
+
+        for line in reinit(config, args.option):
+            print(line)
         return 0
     if args.command == "sim":
         from kiosk.simulator import run_simulator

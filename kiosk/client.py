@@ -1,7 +1,8 @@
 """A client for the daemon's local API (HTTP+JSON on a Unix socket).
 
-Used by ``lockerctl`` and by the touchscreen UI, which runs as a separate process: this module
-therefore imports only httpx and the standard library, never the core or a driver.
+Used by ``lockerctl`` (on the API socket) and by the touchscreen UI (on its own socket), which
+runs as a separate process: this module therefore imports only httpx and the standard
+library, never the core or a driver.
 
 What a caller may rely on:
 
@@ -17,8 +18,11 @@ rule, or name only the socket path.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
+import socket as sockets
 from collections.abc import Iterator
 from types import TracebackType
 from typing import Any
@@ -28,15 +32,20 @@ import httpx
 
 __all__ = [
     "DEFAULT_SOCKET",
+    "DEFAULT_TOUCHSCREEN_SOCKET",
     "ApiClient",
     "ApiError",
     "ClientError",
     "DaemonUnreachable",
     "socket_path",
+    "touchscreen_socket_path",
 ]
 
 DEFAULT_SOCKET = "/run/locker-kiosk/api.sock"
 SOCKET_ENV = "LOCKER_SOCKET"
+#: the touchscreen's own way in: its group only, a cap of its own, its stream of scans
+DEFAULT_TOUCHSCREEN_SOCKET = "/run/locker-kiosk/touchscreen.sock"
+TOUCHSCREEN_SOCKET_ENV = "LOCKER_TOUCHSCREEN_SOCKET"
 # The daemon caps ``?wait=`` at 60 s; a longer wait would be refused as bad input.
 MAX_WAIT_S = 60.0
 
@@ -44,6 +53,12 @@ MAX_WAIT_S = 60.0
 def socket_path(cli_value: str | None) -> str:
     """The socket to use: the command-line value, else ``$LOCKER_SOCKET``, else the default."""
     return cli_value or os.environ.get(SOCKET_ENV) or DEFAULT_SOCKET
+
+
+def touchscreen_socket_path(cli_value: str | None) -> str:
+    """The touchscreen's socket: the command-line value, else ``$LOCKER_TOUCHSCREEN_SOCKET``,
+    else the default."""
+    return cli_value or os.environ.get(TOUCHSCREEN_SOCKET_ENV) or DEFAULT_TOUCHSCREEN_SOCKET
 
 
 class ClientError(Exception):
@@ -101,10 +116,14 @@ class ApiClient:
         self.token = token
         self.timeout = timeout
         self._http = httpx.Client(
-            transport=transport or httpx.HTTPTransport(uds=socket),
+            # No TLS on a Unix socket, so no certificate store to load: loading it cost
+            # about 40 ms of every client made, that is of every touchscreen request.
+            transport=transport or httpx.HTTPTransport(uds=socket, verify=False),
             base_url="http://kiosk",
             timeout=timeout,
         )
+        self._streams: set[sockets.socket] = set()  # the sockets of streams being read
+        self._streams_ended = False
 
     # -- plumbing -------------------------------------------------------------------
 
@@ -249,11 +268,27 @@ class ApiClient:
                 if resp.is_error:
                     resp.read()
                     raise error_from_response(resp)
-                yield from parse_sse(resp.iter_lines())
+                sock = _socket_of(resp)
+                self._streams |= {sock} if sock else set()
+                if self._streams_ended:  # ended while it was opening
+                    self.end_streams()
+                try:
+                    yield from parse_sse(resp.iter_lines())
+                finally:
+                    self._streams -= {sock} if sock else set()
         except httpx.RemoteProtocolError:
             return  # the daemon went away mid-stream: that is a close, not an error
         except httpx.TransportError as exc:
             raise self._unreachable(exc) from exc
+
+    def end_streams(self) -> None:
+        """End the streams being read and any this client opens later, from any thread:
+        each reader's iterator ends at once, and the connection is given back to the
+        daemon (a stopped touchscreen keeps no place on its socket)."""
+        self._streams_ended = True
+        for sock in list(self._streams):
+            with contextlib.suppress(OSError):
+                sock.shutdown(sockets.SHUT_RDWR)  # wakes a read blocked on it; close() would not
 
 
 # -- helpers (pure, and reused by tests) ----------------------------------------------
@@ -300,6 +335,13 @@ def _sse_message(data: list[str]) -> dict[str, Any] | None:
     except ValueError:
         return None
     return message if isinstance(message, dict) else None
+
+
+def _socket_of(response: httpx.Response) -> sockets.socket | None:
+    """The socket under a streamed response (httpcore's ``network_stream``), if any."""
+    stream = response.extensions.get("network_stream")
+    sock = stream.get_extra_info("socket") if stream is not None else None
+    return sock if isinstance(sock, sockets.socket) else None
 
 
 def error_from_response(response: httpx.Response) -> ApiError:
@@ -355,6 +397,16 @@ def _float(value: Any) -> float | None:
         return None
 
 
+def _errno_in(exc: BaseException, number: int) -> bool:
+    """Whether an OSError with ``number`` is among the causes of ``exc``."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno == number:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def unreachable_error(socket: str, exc: httpx.TransportError, timeout: float) -> DaemonUnreachable:
     """Turn a transport failure into a message that says what to check."""
     if isinstance(exc, httpx.TimeoutException):
@@ -372,6 +424,12 @@ def unreachable_error(socket: str, exc: httpx.TransportError, timeout: float) ->
         return DaemonUnreachable(
             f"Is the daemon running? No socket at {socket} "
             f"(use --socket or ${SOCKET_ENV} if it lives elsewhere)."
+        )
+    if _errno_in(exc, errno.EAGAIN):
+        return DaemonUnreachable(
+            f"The daemon's socket {socket} has no room for another connection: too many "
+            "are waiting for it (someone may be flooding it; the touchscreen has a socket "
+            "of its own). Try again in a few seconds."
         )
     return DaemonUnreachable(
         f"Is the daemon running? Nothing answers at {socket} ({exc.__class__.__name__})."

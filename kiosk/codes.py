@@ -2,7 +2,9 @@
 
 The store never holds a code, only ``code_tag(key, code)``; a stolen database therefore
 does not open doors without the key file as well. The key is 32 random bytes in a file of
-mode 0600, created at first start.
+mode 0600, created at first start; the database records its fingerprint
+(:func:`key_fingerprint`), so a key that does not belong to it is refused at start
+(:mod:`kiosk.data_dir`) instead of making every live code "not right".
 """
 
 from __future__ import annotations
@@ -26,7 +28,10 @@ __all__ = [
     "IssuedCode",
     "KeyFileError",
     "code_tag",
+    "create_key",
     "derive_code",
+    "key_fingerprint",
+    "load_key",
     "load_or_create_key",
     "new_code",
     "new_nonce",
@@ -54,12 +59,25 @@ def load_or_create_key(path: Path) -> bytes:
     others, or does not hold exactly 32 bytes.
     """
     try:
-        return _create_key(path)
+        return create_key(path)
     except FileExistsError:
         return _load_key(path)
 
 
-def _create_key(path: Path) -> bytes:
+def load_key(path: Path) -> bytes | None:
+    """The kiosk key at ``path``, or None when there is no such file (nothing is made).
+
+    Raises :class:`KeyFileError` as :func:`load_or_create_key` does.
+    """
+    try:
+        return _load_key(path)
+    except FileNotFoundError:
+        return None
+
+
+def create_key(path: Path) -> bytes:
+    """A new kiosk key in a new file at ``path`` (mode 0600, synced to the disk with its
+    directory entry). Raises :class:`FileExistsError` if the file exists."""
     key = secrets.token_bytes(KEY_BYTES)
     fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
     try:
@@ -108,6 +126,13 @@ def _check_mode(path: Path, mode: int) -> None:
             f"kiosk key {path} is accessible by group or others "
             f"(mode {stat.S_IMODE(mode):04o}); fix it with: chmod 600 {path}"
         )
+
+
+def key_fingerprint(key: bytes) -> str:
+    """128 bits (hex) that tell one kiosk key from another and reveal nothing of it: the
+    database records it, so a key file can be matched to its database without either
+    holding the other."""
+    return hmac.new(key, b"locker-kiosk:key-fingerprint", hashlib.sha256).hexdigest()[:32]
 
 
 def code_tag(key: bytes, code: str) -> str:

@@ -12,8 +12,8 @@ Indices in key paths count from 0 (``compartments[0]`` is the first ``[[compartm
 
 The dataclasses a config is made of live in :mod:`kiosk.config_model`; they are
 imported from here as well. The bank's layout (sizes, boards and their drivers'
-options, compartments) is read by :mod:`kiosk.config_layout`, ``[fleet]`` by
-:mod:`kiosk.config_fleet`.
+options, compartments) is read by :mod:`kiosk.config_layout`, ``[api]`` by
+:mod:`kiosk.config_api`, ``[fleet]`` by :mod:`kiosk.config_fleet`.
 """
 
 from __future__ import annotations
@@ -24,9 +24,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from kiosk import bounds
+from kiosk import bounds, phones
+from kiosk.config_api import UNIX_SOCKET_PATH_MAX as _UNIX_SOCKET_PATH_MAX
+from kiosk.config_api import read_api
 from kiosk.config_check import ID_PATTERN, ID_RULE, Problems, Table, describe, number, read_toml
 from kiosk.config_fleet import FleetSection, read_fleet
+from kiosk.config_host import ClockSection, StorageSection, read_clock, read_storage
 from kiosk.config_layout import check_boards, read_boards, read_compartments, read_sizes
 from kiosk.config_model import (
     DEFAULT_SIZES,
@@ -47,6 +50,7 @@ from kiosk.config_model import (
     SizeConfig,
     UiSection,
 )
+from kiosk.config_trace import TraceSection, read_trace
 from kiosk.ui.i18n import available_languages
 
 __all__ = [
@@ -54,6 +58,7 @@ __all__ = [
     "MAX_PULSE_MS",
     "ApiSection",
     "BoardConfig",
+    "ClockSection",
     "CompartmentConfig",
     "Config",
     "ConfigError",
@@ -67,12 +72,13 @@ __all__ = [
     "SecuritySection",
     "SimSection",
     "SizeConfig",
+    "StorageSection",
+    "TraceSection",
     "UiSection",
     "load_config",
 ]
 
 NOTIFY_BACKENDS = ("log", "webhook", "smtp", "file")
-_UNIX_SOCKET_PATH_MAX = 107  # sun_path is 108 bytes including the terminating NUL
 
 
 def load_config(path: str | Path) -> Config:
@@ -108,8 +114,11 @@ def _build(raw: dict[str, Any], path: Path, problems: Problems) -> Config:
     _check_guessing(top.table("security"), security, policy, len(compartments))
     ui = _read_ui(top.table("ui"))
     scanner = _read_scanner(top.table("scanner"))
-    api = _read_api(top.table("api"), path.parent)
-    fleet = read_fleet(top.table("fleet"), path.parent)
+    api = read_api(top.table("api"), path.parent, kiosk.socket)
+    fleet = read_fleet(top.table("fleet"), path.parent, kiosk.id)
+    clock = read_clock(top.table("clock"), path.parent)
+    storage = read_storage(top.table("storage"))
+    trace = read_trace(top.table("trace"), path.parent)
     sim = _read_sim(top.table("sim"))
     top.check_unknown()
     return Config(
@@ -128,6 +137,9 @@ def _build(raw: dict[str, Any], path: Path, problems: Problems) -> Config:
         scanner,
         api,
         fleet,
+        clock,
+        storage,
+        trace,
         sim,
     )
 
@@ -151,28 +163,6 @@ def _read_scanner(t: Table) -> ScannerSection:
     return section
 
 
-def _read_api(t: Table, base: Path) -> ApiSection:
-    listen = t.get_str("tcp_listen", "")
-    files = {}
-    for name in ("tls_cert", "tls_key", "token_file"):
-        text = t.get_str(name, "")
-        files[name] = base / text if text else None
-    section = ApiSection(
-        tcp_listen=listen,
-        rate_per_minute=t.get_int("rate_per_minute", 120, minimum=1, maximum=100_000),
-        **files,
-    )
-    if listen:
-        host, _, port = listen.rpartition(":")
-        if not host or not port.isdigit() or not 0 < int(port) < 65536:
-            t.problem("tcp_listen", f"must be HOST:PORT like '0.0.0.0:8443', got {listen!r}")
-        for name, value in files.items():
-            if value is None:
-                t.problem(name, "is required when tcp_listen is set (TLS and a token, always)")
-    t.check_unknown()
-    return section
-
-
 def _read_ui(t: Table) -> UiSection:
     section = UiSection(
         idle_timeout_s=t.get_float("idle_timeout_s", 60.0, minimum=10, maximum=600),
@@ -180,6 +170,10 @@ def _read_ui(t: Table) -> UiSection:
         display_dpi=t.get_float("display_dpi", 133.0, minimum=50, maximum=600),
         large_text=t.get_bool("large_text", False),
         key_sound=t.get_bool("key_sound", False),
+        # kiosk/ui/speech, whose names these are, is not imported: it would bring pygame
+        # into the daemon (tests/unit/test_speech_phrases.py holds the two together)
+        speech=t.get_str("speech", "espeak-ng", choices=("espeak-ng", "none")),
+        speech_rate=t.get_int("speech_rate", 160, minimum=80, maximum=450),
     )
     t.check_unknown()
     return section
@@ -237,6 +231,7 @@ def _read_policy(t: Table) -> PolicySection:
         max_barcode_length=t.get_int("max_barcode_length", 64, minimum=8, maximum=256),
         max_extend_hours=t.get_float("max_extend_hours", 72.0, minimum=0, maximum=24 * 30),
         expiry_check_s=t.get_float("expiry_check_s", 60.0, minimum=0.1, maximum=3600),
+        phone_region=_phone_region(t),
     )
     if not t.has("reminder_hours"):  # the default reminders are those before expiry
         reminders = tuple(hours for hours in section.reminder_hours if hours < hold)
@@ -249,6 +244,26 @@ def _read_policy(t: Table) -> PolicySection:
             )
     t.check_unknown()
     return dataclasses.replace(section, reminder_hours=tuple(sorted(section.reminder_hours)))
+
+
+def _phone_region(t: Table) -> str:
+    """A region libphonenumber knows (``DE``), or "" for none: then every phone number
+    needs its country code (a guessed country would send codes to strangers)."""
+    region = t.get_str("phone_region", "")
+    if not region or phones.is_region(region):
+        return region
+    if phones.is_region(region.upper()):
+        hint = f" (did you mean {region.upper()!r}?)"
+    elif region.upper() == "UK":
+        hint = " (the United Kingdom is 'GB')"
+    else:
+        hint = ""
+    t.problem(
+        "phone_region",
+        f"{describe(region)} is not a region phone numbers are known for: an ISO 3166 "
+        f"code like 'DE' or 'AT', or \"\" for none{hint}",
+    )
+    return ""
 
 
 def _read_doors(t: Table) -> DoorsSection:

@@ -15,7 +15,7 @@ from typing import Any
 
 from drivers.base import Driver, create_driver, driver_class, known_drivers, port_key
 from drivers.claims import clashes
-from drivers.errors import DriverError
+from drivers.errors import DriverError, OptionsRefused
 from kiosk.config_check import ID_PATTERN, ID_RULE, Problems, Table, suggest
 from kiosk.config_model import DEFAULT_SIZES, BoardConfig, CompartmentConfig, Config, SizeConfig
 
@@ -27,7 +27,10 @@ def check_boards(config: Config, problems: Problems) -> None:
     and so is anything two boards claim at once.
 
     A driver refuses at construction what it cannot be built from (a ``gpio`` board: a
-    pin listed twice, a compartment on a lock without a pin). What the built drivers
+    pin listed twice, a compartment on a lock without a pin, wiring that would fire a
+    lock before the daemon runs); a refusal that names its options
+    (:class:`~drivers.errors.OptionsRefused`) is a problem per option
+    (``boards[0].lock_pins``). What the built drivers
     claim is compared across boards (:mod:`drivers.claims`): a bus address, a bus's baud
     and rs485, a port's protocol, a GPIO pin. A serial scanner's port is claimed too.
     """
@@ -38,6 +41,9 @@ def check_boards(config: Config, problems: Problems) -> None:
         try:
             built.append(create_driver(spec))
             where.append(i)
+        except OptionsRefused as exc:
+            for option, reason in exc.problems:
+                problems.add(f"{key}.{option}", reason)
         except DriverError as exc:
             problems.add(key, exc.reason)
         except Exception as exc:  # a driver's constructor may fail in any way; report it

@@ -14,6 +14,8 @@ from typing import Any
 
 from drivers.base import BoardSpec, ChannelSpec
 from kiosk.config_fleet import FleetSection
+from kiosk.config_host import ClockSection, StorageSection
+from kiosk.config_trace import TraceSection
 from kiosk.domain import Role
 from kiosk.errors import InvalidInput, LockerError, NotFound
 from kiosk.throttle import ThrottleLimits
@@ -64,6 +66,7 @@ class PolicySection:
     max_barcode_length: int = 64
     max_extend_hours: float = 72.0
     expiry_check_s: float = 60.0
+    phone_region: str = ""  # national phone numbers are read in this region; "" = none
 
 
 @dataclass(frozen=True)
@@ -136,6 +139,8 @@ class UiSection:
     display_dpi: float = 133.0  # the official 7" display: 800 px over 152 mm
     large_text: bool = False
     key_sound: bool = False
+    speech: str = "espeak-ng"  # spoken guidance: espeak-ng (where installed) | none
+    speech_rate: int = 160  # words a minute (kiosk/ui/speech/espeak.py: DEFAULT_RATE)
 
 
 @dataclass(frozen=True)
@@ -179,13 +184,27 @@ class NotifySection:
 
 @dataclass(frozen=True)
 class ApiSection:
-    """The API's TCP listener: off unless ``tcp_listen`` is set, and then TLS and a token."""
+    """The API's listeners: the Unix socket (``kiosk.socket``), the touchscreen's own
+    socket, and a TCP listener, off unless ``tcp_listen`` is set (then TLS and a token).
+    Every listener caps its connections and holds each client to the time-outs and
+    sizes below (``kiosk/listeners/``)."""
 
     tcp_listen: str = ""  # "host:port"
     tls_cert: Path | None = None
     tls_key: Path | None = None
     token_file: Path | None = None
     rate_per_minute: int = 120
+    max_connections: int = 64  # on kiosk.socket: lockerctl, scripts
+    touchscreen_socket: Path = Path("/run/locker-kiosk/touchscreen.sock")
+    touchscreen_group: str = "locker-ui"  # "": the daemon's own group (a demo)
+    touchscreen_max_connections: int = 8
+    tcp_max_connections: int = 32
+    tcp_max_unauthenticated_per_client: int = 4
+    tls_handshake_timeout_s: float = 5.0
+    request_timeout_s: float = 10.0
+    idle_timeout_s: int = 5
+    max_header_bytes: int = 8192
+    max_body_bytes: int = 65536
 
     @property
     def host_port(self) -> tuple[str, int]:
@@ -229,6 +248,9 @@ class Config:
     scanner: ScannerSection = ScannerSection()
     api: ApiSection = ApiSection()
     fleet: FleetSection = dataclasses.field(default_factory=FleetSection)
+    clock: ClockSection = dataclasses.field(default_factory=ClockSection)
+    storage: StorageSection = dataclasses.field(default_factory=StorageSection)
+    trace: TraceSection = dataclasses.field(default_factory=TraceSection)
     sim: SimSection = SimSection()
 
     def size_names(self) -> tuple[str, ...]:
@@ -265,7 +287,8 @@ class Config:
         )
 
     def with_data_dir(self, path: str | Path) -> Config:
-        """The same config with another data dir; the API socket moves into it."""
+        """The same config with another data dir; the API sockets move into it."""
         data_dir = Path(path)
         kiosk = dataclasses.replace(self.kiosk, data_dir=data_dir, socket=data_dir / "api.sock")
-        return dataclasses.replace(self, kiosk=kiosk)
+        api = dataclasses.replace(self.api, touchscreen_socket=data_dir / "touchscreen.sock")
+        return dataclasses.replace(self, kiosk=kiosk, api=api)

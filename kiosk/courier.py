@@ -3,9 +3,12 @@ that does not open), and collect expired parcels for return to the sender."""
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import Iterator
 from typing import Any
 
+from kiosk import phones
 from kiosk.barcode import normalize_barcode
 from kiosk.domain import OpStatus, ParcelState, Purpose, Role
 from kiosk.errors import ConflictError, Forbidden, InvalidInput, LockerError, NoCompartmentFree
@@ -14,7 +17,6 @@ from kiosk.service import Kiosk
 from kiosk.sessions import Session
 from kiosk.store import OpRow, ParcelRow
 
-PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{5,22}$")
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,}$")
 
 
@@ -25,7 +27,8 @@ class Courier:
     def announce(
         self, session: Session, barcode: str, size: str, phone: str | None, email: str | None
     ) -> ParcelRow:
-        return self.announce_as(session.user, barcode, size, phone, email)
+        with self._phone_refusals_logged(session.user, barcode):
+            return self.announce_as(session.user, barcode, size, phone, email)
 
     def announce_as(
         self, actor: str, barcode: str, size: str, phone: str | None, email: str | None
@@ -33,7 +36,7 @@ class Courier:
         """Announce for ``actor`` (a signed-in courier, or the operator's network)."""
         barcode = self._barcode(barcode)
         self._check_size(size)
-        phone, email = self._contact(phone, email)
+        phone, email = self.contact(phone, email)
         return self.k.store.announce(barcode, size, phone, email, actor)
 
     def hold_for(self, parcel: ParcelRow, hours: float, actor: str) -> tuple[str | None, str]:
@@ -81,11 +84,11 @@ class Courier:
             raise ConflictError(f"Parcel {barcode} is already in this kiosk.")
         if announced is not None:
             size = size or announced.size
-            phone, email = phone or announced.phone, email or announced.email
         if size is None:
             raise InvalidInput("Choose a size for this parcel.")
         self._check_size(size)
-        phone, email = self._contact(phone, email)
+        with self._phone_refusals_logged(session.user, barcode_text):
+            phone, email = self.contact(phone, email, announced)
         details = {
             "barcode": barcode,
             "size": size,
@@ -230,14 +233,34 @@ class Courier:
             known = ", ".join(self.k.config.size_names())
             raise InvalidInput(f"Unknown size {size!r}; sizes here are {known}.")
 
-    @staticmethod
-    def _contact(phone: str | None, email: str | None) -> tuple[str | None, str | None]:
+    @contextlib.contextmanager
+    def _phone_refusals_logged(self, actor: str, barcode_text: str) -> Iterator[None]:
+        """A courier's phone number refused is an event (its reason, never the number),
+        so an operator sees couriers struggling with the format. The network's
+        announcements have theirs already: ``announcement_refused``."""
+        try:
+            yield
+        except phones.InvalidPhone as exc:
+            # the barcode was read before the phone number, so it reads again here
+            where = {"barcode": self._barcode(barcode_text), "reason": exc.reason}
+            self.k.store.log_event("recipient_phone_refused", "warning", actor, None, **where)
+            raise
+
+    def contact(
+        self, phone: str | None, email: str | None, announced: ParcelRow | None = None
+    ) -> tuple[str | None, str | None]:
+        """The recipient's phone (E.164) and e-mail, checked: the one place a phone
+        number enters the kiosk. What is not given is taken from the ``announced``
+        parcel, whose contact was checked when it was announced (or, by an earlier
+        version, stored as typed: it is read again when sent)."""
         phone = phone.strip() if phone else None
         email = email.strip() if email else None
-        if phone and not PHONE.match(phone):
-            raise InvalidInput("That phone number does not look right.")
+        if phone:
+            phone = phones.normalize_phone(phone, self.k.config.policy.phone_region)
         if email and not EMAIL.match(email):
             raise InvalidInput("That e-mail address does not look right.")
+        if announced is not None:
+            phone, email = phone or announced.phone, email or announced.email
         if not phone and not email:
             raise InvalidInput("Enter the recipient's phone number or e-mail address.")
         return phone, email

@@ -23,6 +23,8 @@ from kiosk import ctl_tools
 from kiosk.client import ApiClient, ApiError, DaemonUnreachable, socket_path
 from kiosk.ctl_commands import (
     cmd_announce,
+    cmd_clear_check,
+    cmd_clock_confirm,
     cmd_compartments,
     cmd_deposit,
     cmd_events,
@@ -140,12 +142,17 @@ COMMANDS: list[tuple[str, Handler, str | None, str, str]] = [
      'out-of-service A07 --reason "hinge broken"'),
     ("in-service", cmd_in_service, TECHNICIAN, "Put a compartment back in service.",
      "in-service A07"),
+    ("clear-check", cmd_clear_check, TECHNICIAN,
+     "Say a compartment that needed a check was checked: it may be handed out again.",
+     "clear-check A07"),
     ("extend", cmd_extend, TECHNICIAN,
      "Give the recipient more time: move a parcel's pickup deadline later.",
      "extend 1Z999AA10123456784 --hours 24"),
     ("returns", cmd_returns, COURIER, "Collect expired parcels, one door at a time.", "returns"),
     ("guard-reset", cmd_guard_reset, TECHNICIAN,
      "Let doors open again after the mass-open guard stopped them.", "guard-reset"),
+    ("clock-confirm", cmd_clock_confirm, TECHNICIAN,
+     "The clock shows the right time: let parcels expire by it after a jump.", "clock-confirm"),
     *ctl_tools.COMMANDS,
 ]  # fmt: skip
 
@@ -195,7 +202,7 @@ def add_arguments(p: dict[str, argparse.ArgumentParser]) -> None:
     p["pickup"].epilog = PICKUP_EXAMPLES
     for name in ("deposit", "pickup"):
         p[name].add_argument("--no-wait", action="store_true", help="do not wait for the door")
-    for name in ("open", "out-of-service", "in-service"):
+    for name in ("open", "out-of-service", "in-service", "clear-check"):
         p[name].add_argument("compartment", type=str.upper, help="e.g. A07")
     p["out-of-service"].add_argument("--reason", required=True, metavar="TEXT", help="why")
     p["extend"].add_argument("barcode", help="the parcel's tracking barcode")

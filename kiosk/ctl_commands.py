@@ -194,6 +194,13 @@ def cmd_in_service(client: ApiClient, args: argparse.Namespace, out: Out) -> int
     return EXIT_OK
 
 
+def cmd_clear_check(client: ApiClient, args: argparse.Namespace, out: Out) -> int:
+    view = client.post(f"/v1/compartments/{args.compartment}/clear-check")
+    out.show(view, f"{view.get('id', args.compartment)} is checked: {view.get('state')}, "
+             "handed out again when free.")  # fmt: skip
+    return EXIT_OK
+
+
 def cmd_extend(client: ApiClient, args: argparse.Namespace, out: Out) -> int:
     parcel = client.extend_hold(args.barcode, args.hours)
     out.show(parcel, f"{parcel.get('barcode', args.barcode)} may be picked up until "
@@ -205,6 +212,13 @@ def cmd_extend(client: ApiClient, args: argparse.Namespace, out: Out) -> int:
 def cmd_guard_reset(client: ApiClient, args: argparse.Namespace, out: Out) -> int:
     view = client.post("/v1/guard/reset")
     out.show(view, "Doors open again: the mass-open guard is reset.")
+    return EXIT_OK
+
+
+def cmd_clock_confirm(client: ApiClient, args: argparse.Namespace, out: Out) -> int:
+    view = client.post("/v1/clock/confirm")
+    out.show(view, f"The kiosk's time is now {fmt.local_time(view.get('kiosk_time'))}: "
+             "parcels expire by it again.")  # fmt: skip
     return EXIT_OK
 
 

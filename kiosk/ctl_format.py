@@ -5,6 +5,7 @@ Pure functions from the API's JSON to text; nothing here talks to the daemon.
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from collections.abc import Iterable, Sequence
@@ -116,6 +117,13 @@ def status_text(status: dict[str, Any]) -> str:
         lines.append(f"Door opens:    {guard.get('opens_in_window', 0)} in the last {window} "
                      f"(the guard stops them past {guard.get('max_opens')})")  # fmt: skip
     lines.append(f"Fleet link:    {fleet_line(status.get('fleet') or {})}")
+    if status.get("clock"):
+        lines.append(f"Clock:         {clock_line(status['clock'])}")
+    if status.get("storage"):
+        lines.append(f"Storage:       {storage_line(status['storage'])}")
+    if comps.get("needs_check"):
+        lines.append(f"Needs a check: {', '.join(comps['needs_check'])} (not handed out; "
+                     "see lockerctl compartments, then lockerctl clear-check ID)")  # fmt: skip
     lines += ["", "Boards:", _indent(boards_table(status.get("boards", [])))]
     ops = status.get("operations") or []
     if ops:
@@ -124,6 +132,33 @@ def status_text(status: dict[str, Any]) -> str:
     if alarms:
         lines += ["", "Recent alarms:", _indent(events_table(alarms))]
     return "\n".join(lines)
+
+
+def clock_line(clock: dict[str, Any]) -> str:
+    state = clock.get("state")
+    if state == "waiting_for_sync":
+        how = {"timesyncd": "systemd-timesyncd", "command": "the sync command"}
+        who = how.get(str(clock.get("trust")), "it")
+        return (f"NOT SYNCHRONISED: no parcel expires until {who} says the time is right "
+                "(or lockerctl clock-confirm)")  # fmt: skip
+    if state == "jumped":
+        step = clock.get("jump_s") or 0
+        return (f"JUMPED {'+' if step >= 0 else '-'}{duration(abs(step))} against the time "
+                f"that passed, at {local_time(clock.get('jumped_at'))}: no parcel expires "
+                "until a technician confirms the time (lockerctl clock-confirm)")  # fmt: skip
+    return f"trusted, {local_time(clock.get('kiosk_time'))}"
+
+
+def storage_line(storage: dict[str, Any]) -> str:
+    free = f"{(storage.get('free_bytes') or 0) / 2**20:.1f} MB free"
+    if storage.get("state") == "full":
+        waiting = storage.get("unwritten_events") or 0
+        return (f"FULL ({free}): nothing can be stored, no door opens; {waiting} event(s) "
+                "wait to be written")  # fmt: skip
+    if storage.get("state") == "low":
+        mark = (storage.get("low_space_bytes") or 0) / 2**20
+        return f"LOW: {free} (the alarm is below {mark:.0f} MB)"
+    return f"ok, {free}"
 
 
 def fleet_line(fleet: dict[str, Any]) -> str:
@@ -194,11 +229,13 @@ def compartments_table(compartments: list[dict[str, Any]]) -> str:
             c.get("door"),
             "yes" if c.get("item") else "",
             c.get("operation"),
+            (c.get("check") or {}).get("text"),
             c.get("reason"),
         ]
         for c in compartments
     ]
-    headers = ["ID", "SIZE", "LOCK", "ACCESS", "STATE", "DOOR", "ITEM", "OP", "REASON"]
+    # REASON last: a technician's own words may be long.
+    headers = ["ID", "SIZE", "LOCK", "ACCESS", "STATE", "DOOR", "ITEM", "OP", "CHECK", "REASON"]
     return table(headers, rows)
 
 
@@ -286,9 +323,11 @@ def returns_summary(done: list[dict[str, Any]], end: str) -> tuple[str, bool]:
 
 
 def keypad_line(keypad: dict[str, Any]) -> str:
-    """``ready``, or how long the lockout lasts and how many tries it refused so far."""
+    """``ready``, or how long the lockout lasts (whole seconds, rounded up) and how many
+    tries it refused so far."""
     retry = keypad.get("retry_after") or 0
     if retry <= 0:
         return "ready"
     refused = keypad.get("refused") or 0
-    return f"locked for {retry:.0f} s" + (f" ({refused} tries refused)" if refused else "")
+    # rounded up, as the kiosk counts: "0 s" would send someone to a keypad still locked
+    return f"locked for {math.ceil(retry)} s" + (f" ({refused} tries refused)" if refused else "")

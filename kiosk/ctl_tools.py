@@ -1,10 +1,14 @@
-"""``lockerctl scan-bus`` and ``lockerctl discover``: the technician's board tools.
+"""``lockerctl scan-bus``, ``lockerctl trace`` and ``lockerctl discover``: the
+technician's board tools.
 
 Registered into :data:`kiosk.ctl.COMMANDS` (this module's :data:`COMMANDS`) and its
 parser (:func:`add_arguments`); like every command, a client of the daemon's API and
 nothing else. The daemon side is :mod:`kiosk.board_tools`.
 
-``scan-bus BOARD`` exits 1 when a board the config puts on that bus does not answer.
+``scan-bus [BOARD...]`` asks every bus (or those of the boards named) for every kind of
+board, with a line per bus and kind as it goes, and exits 1 when a board the config
+puts on a bus does not answer. ``trace BOARD on|off`` switches the wire trace for one
+board; ``trace`` alone shows where it stands.
 ``discover`` exits 1 when a channel showed a problem (a configured lock that opened
 nothing, a lock that opened another channel's door, a fire that failed); it prints the
 proposed ``[[compartments]]`` tables after the progress, or writes them to ``--output``.
@@ -25,7 +29,7 @@ from kiosk.client import ApiClient
 if TYPE_CHECKING:
     from kiosk.ctl_io import Out
 
-__all__ = ["COMMANDS", "EPILOG", "add_arguments", "proposal_toml", "scan_text"]
+__all__ = ["COMMANDS", "EPILOG", "add_arguments", "proposal_toml", "scan_summary"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 TECHNICIAN = "technician"
@@ -36,23 +40,49 @@ SIZE_PLACEHOLDER = "?"
 
 
 def cmd_scan_bus(client: ApiClient, args: argparse.Namespace, out: Out) -> int:
-    answer = client.post(f"/v1/boards/{args.board}/scan-bus")
-    out.show(answer, scan_text(answer))
-    return EXIT_FAILED if answer.get("missing") else EXIT_OK
+    body = {"boards": args.board} if args.board else {}
+    job = ctl_io.follow_job(client, client.post("/v1/bus-scan", body), out, scan_line)
+    results = job.get("results") or []
+    out.data(job)
+    out.say(scan_summary(results))
+    return EXIT_OK if all(r.get("ok") for r in results) else EXIT_FAILED
 
 
-def scan_text(answer: dict[str, Any]) -> str:
-    """``address 0: board 'left'`` per address that answered, ``address 5: not in the
-    config`` for a stranger, then the configured boards of the bus that kept silent."""
-    found = answer.get("addresses") or []
-    where = f"{answer.get('driver')} bus of board {answer.get('board')!r} on {answer.get('port')}"
-    count = "no address answers" if not found else f"{len(found)} answering"
-    lines = [f"Scanned the {where}: {count}."]
-    lines += [f"  address {a.get('address')}: {_member(a)}" for a in found]
-    missing = answer.get("missing") or []
+def scan_line(index: int, total: int, result: dict[str, Any]) -> str:
+    """``[1/2] /dev/ttyUSB0 (kerong, 19200 baud), Kerong CU16 at 0-15: 2 answering``."""
+    width = len(str(total))
+    where = f"{result.get('port')} ({result.get('protocol')}, {result.get('baud')} baud)"
+    head = f"[{index:>{width}}/{total}] {where}, {result.get('kind')} at {result.get('asked')}:"
+    problem = "" if result.get("ok") else " PROBLEM:"
+    return f"{head}{problem} {result.get('detail')}"
+
+
+def scan_summary(results: Sequence[dict[str, Any]]) -> str:
+    """Per bus, each address that answered with the kinds and the configured board it
+    is; then the configured boards that answered to no kind."""
+    buses: dict[str, list[dict[str, Any]]] = {}
+    for result in results:
+        buses.setdefault(str(result.get("port")), []).append(result)
+    s = "" if len(buses) == 1 else "es"
+    lines = [f"Scanned {len(buses)} bus{s}:"]
+    missing: list[str] = []
+    for port, steps in buses.items():
+        first = steps[0]
+        names = ", ".join(repr(b) for b in first.get("boards") or [])
+        lines.append(f"  {port} ({first.get('protocol')}, {first.get('baud')} baud; {names}):")
+        found: dict[int, dict[str, Any]] = {}
+        for step in steps:
+            for entry in step.get("addresses") or []:
+                seen = found.setdefault(int(entry["address"]), {**entry, "kinds": []})
+                seen["kinds"] += entry.get("kinds") or []
+            missing += [f"  address {m.get('address')} on {port}: {_member(m)}"
+                        for m in step.get("missing") or []]  # fmt: skip
+        if not found:
+            lines.append("    no address answers")
+        for address, entry in sorted(found.items()):
+            lines.append(f"    address {address}: {', '.join(entry['kinds'])}, {_member(entry)}")
     if missing:
-        lines.append("Not answering:")
-        lines += [f"  address {a.get('address')}: {_member(a)}" for a in missing]
+        lines += ["Not answering:", *missing]
     return "\n".join(lines)
 
 
@@ -62,6 +92,43 @@ def _member(entry: dict[str, Any]) -> str:
     if entry.get("role") == "door inputs":
         return f"door inputs of board {entry['board']!r}"
     return f"board {entry['board']!r}"
+
+
+# -- trace --------------------------------------------------------------------------------
+
+
+def cmd_trace(client: ApiClient, args: argparse.Namespace, out: Out) -> int:
+    if args.board and not args.state:
+        raise ctl_io.CtlError("say on or off: lockerctl trace BOARD on|off", EXIT_USAGE)
+    if not args.board:
+        view = client.get("/v1/trace")
+        out.show(view, trace_text(view))
+        return EXIT_OK
+    view = client.post(f"/v1/boards/{args.board}/trace", {"on": args.state == "on"})
+    out.show(view, trace_text(view, args.board, args.state == "on"))
+    return EXIT_OK
+
+
+def trace_text(view: dict[str, Any], board: str | None = None, on: bool = False) -> str:
+    """What the trace does now, where it writes, how large it may grow."""
+    traced = [str(b) for b in view.get("boards") or []]
+    kib = int(view.get("max_bytes") or 0) // 1024
+    keep = int(view.get("keep") or 0)
+    older = f"{keep} older file{'' if keep == 1 else 's'}"
+    bound = f"{view.get('file')} (at most {kib} KiB, {older} kept; mode 0600)"
+    if board is not None and on:
+        return (f"Wire trace on for board {board!r}: {bound}.\n"
+                f"Switch it off when done: lockerctl trace {board} off")  # fmt: skip
+    if board is not None:
+        now = f"; still on for {', '.join(map(repr, traced))}" if traced else ""
+        return f"Wire trace off for board {board!r}{now}. The file stays: {view.get('file')}"
+    if not traced:
+        lines = [f"Wire trace: off for every board. File: {bound}."]
+    else:
+        lines = [f"Wire trace: on for {', '.join(map(repr, traced))}. File: {bound}."]
+    if view.get("error"):
+        lines.append(f"Last error: {view['error']}")
+    return "\n".join(lines)
 
 
 # -- discover -----------------------------------------------------------------------------
@@ -178,12 +245,18 @@ def _str(value: Any) -> str:
 # -- registration -------------------------------------------------------------------------
 
 EPILOG = """\
-  lockerctl scan-bus top
+  lockerctl scan-bus
+  lockerctl trace top on
   lockerctl discover --yes --output compartments.toml
 
 board tools (technician):
-  scan-bus BOARD  ask every address of BOARD's bus (Kerong 0-15, Modbus 1-32) and show
-                  which configured board answers where; exit 1 if one of them is silent
+  scan-bus [BOARD...]
+                  ask every address of every bus (or BOARD's bus) for every kind of board
+                  (Kerong CU16 0-15, Modbus relay board 1-32) and show which configured
+                  board answers where; exit 1 if one of them is silent
+  trace BOARD on|off
+                  write every frame BOARD sends and receives to the trace file (the data
+                  dir's wire-trace.log, bounded); trace alone: where it stands
   discover        fire each lock channel of every board (or --board NAME), one at a time,
                   configured or not; close each door after it pops open. Shows what each
                   channel opened and prints the proposed [[compartments]] tables (new ones
@@ -195,7 +268,10 @@ Handler = Callable[[ApiClient, argparse.Namespace, "Out"], int]
 
 COMMANDS: list[tuple[str, Handler, str | None, str, str]] = [
     ("scan-bus", cmd_scan_bus, TECHNICIAN,
-     "Find the board addresses answering on a board's bus (Kerong, Modbus).", "scan-bus top"),
+     "Ask every bus for every kind of board (Kerong, Modbus): who answers where.",
+     "scan-bus top"),
+    ("trace", cmd_trace, TECHNICIAN,
+     "Trace every frame one board sends and receives, to a bounded file.", "trace top on"),
     ("discover", cmd_discover, TECHNICIAN,
      "Fire each lock channel in turn, watch the door sensors, propose the compartment map.",
      "discover --yes --output compartments.toml"),
@@ -203,7 +279,11 @@ COMMANDS: list[tuple[str, Handler, str | None, str, str]] = [
 
 
 def add_arguments(p: dict[str, argparse.ArgumentParser]) -> None:
-    p["scan-bus"].add_argument("board", help="a board of the config (its bus is scanned)")
+    p["scan-bus"].add_argument(
+        "board", nargs="*", help="boards of the config whose buses to scan (default: every bus)"
+    )
+    p["trace"].add_argument("board", nargs="?", help="a Kerong or Modbus board of the config")
+    p["trace"].add_argument("state", nargs="?", choices=("on", "off"), help="on or off")
     discover = p["discover"]
     only = "only this board (repeat for more; default: every board)"
     discover.add_argument("--board", action="append", metavar="NAME", help=only)

@@ -1,7 +1,9 @@
 """The daemon: one asyncio loop that owns the boards, the store and the local API.
 
-Start order: data dir and key, store, boards (every output off first), use cases,
-then the socket; ``READY=1`` goes to systemd once the socket accepts requests. Stop
+Start order: data dir, the database and key checked against each other (a lost or
+foreign one refuses the start: :mod:`kiosk.data_dir`), boards (every output off first),
+use cases, the store against its mark (before any door is read), then the socket;
+``READY=1`` goes to systemd once the socket accepts requests. Stop
 order (SIGTERM, SIGINT): stop accepting, park live door operations in the journal
 (the next start reconciles them), every output off, store closed, exit 0.
 """
@@ -10,32 +12,42 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import fcntl
 import logging
 import os
 import signal
-import socket
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-import uvicorn
 
 from drivers.scanner import Scanner, create_scanner
 from kiosk import sdnotify
 from kiosk.api import create_app
 from kiosk.barcode import display_barcode
 from kiosk.bus import Bus
-from kiosk.codes import load_or_create_key
+from kiosk.bus_tools import start_wire_trace, stop_wire_trace
+from kiosk.clock import KioskClock
 from kiosk.config import Config
 from kiosk.courier import Courier
-from kiosk.data_dir import prepare_data_dir
+from kiosk.data_dir import DataDir, Opened, check_against_mark, open_data_dir, prepare_data_dir
+from kiosk.disk import DiskWatch
 from kiosk.dispatch import Dispatcher, ExpiryClock, backend_from_config
 from kiosk.errors import LockerError
 from kiosk.hardware import Hardware
-from kiosk.service import Kiosk
-from kiosk.store import Event, Store
-from kiosk.tcp_gate import TcpGate, check_tls_files, read_token
+from kiosk.listeners.server import (
+    AlreadyRunning,
+    ApiServer,
+    api_servers,
+    check_sockets_free,
+    connections_view,
+    ensure_fd_limit,
+    remove_sockets,
+    started,
+)
+from kiosk.service import Kiosk, Settings
+from kiosk.store import Event
+from kiosk.store.mark import MarkKeeper
+from kiosk.tcp_gate import check_tls_files, read_token
 from kiosk.technician import Technician
 
 if TYPE_CHECKING:
@@ -43,14 +55,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("kiosk")
 event_log = logging.getLogger("kiosk.event")
-
-
-class _Server(uvicorn.Server):
-    """uvicorn without its own signal handling: the daemon owns SIGTERM."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
 
 
 def log_event(event: Event) -> None:
@@ -70,6 +74,11 @@ def log_event(event: Event) -> None:
 
 def _shown(value: Any) -> Any:
     return display_barcode(value) if isinstance(value, str) else value
+
+
+def log_unwritten(event: Event) -> None:
+    """An event the full disk refused: its line now, marked; the row when there is room."""
+    log_event(dataclasses.replace(event, detail={**event.detail, "not_stored_yet": True}))
 
 
 class EventLines:
@@ -95,10 +104,6 @@ class EventLines:
             log_event(event)
 
 
-class AlreadyRunning(LockerError):
-    """Another daemon owns this data dir or this socket."""
-
-
 def lock_data_dir(data_dir: Path) -> int:
     """Hold an exclusive lock on the data dir for the daemon's lifetime."""
     fd = os.open(data_dir / "daemon.lock", os.O_RDWR | os.O_CREAT, 0o640)
@@ -110,86 +115,54 @@ def lock_data_dir(data_dir: Path) -> int:
     return fd
 
 
-def check_socket_free(path: Path) -> None:
-    """Refuse if a daemon answers on ``path``; remove a stale socket file."""
-    if not path.exists():
-        return
-    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        probe.connect(str(path))
-    except OSError:
-        path.unlink()  # stale, from a daemon that did not exit cleanly
-    else:
-        raise AlreadyRunning(f"another daemon is already listening on {path}")
-    finally:
-        probe.close()
-
-
-def bind_socket(path: Path) -> socket.socket:
-    """Bind the API's Unix socket with mode 0660: never wider, not even for a moment."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    check_socket_free(path)
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    # bind() creates the file at 0777 less the umask; a chmod after it would leave a
-    # moment in which anyone may connect. The umask is the process's, but only for these
-    # few microseconds, while the API and the scanner are not running yet.
-    umask = os.umask(0o117)
-    try:
-        sock.bind(str(path))
-    finally:
-        os.umask(umask)
-    sock.listen(64)
-    sock.setblocking(False)
-    return sock
-
-
 async def serve(config: Config, ready_file: Path | None = None) -> int:
     loop = asyncio.get_running_loop()
     data_dir = config.kiosk.data_dir
     prepare_data_dir(data_dir)
     lock_fd = lock_data_dir(data_dir)
-    check_socket_free(config.kiosk.socket)
-    key = load_or_create_key(data_dir / "kiosk.key")
-    tcp_token = _check_tcp(config)
-    store = Store(data_dir / "kiosk.db")
+    check_sockets_free(config)
+    tcp_token = _check_listeners(config)
     lines = EventLines(loop)
-    store.listeners.append(lines)
+    opened = open_data_dir(config, listeners=[lines])
+    key, store = opened.key, opened.store
+    # Before the kiosk stamps anything (a first start's identity is stamped with the wall
+    # clock: there is nothing else yet).
+    timekeeper = KioskClock(config.clock, store)
+    store.unwritten_listeners.append(log_unwritten)
     bus = Bus()
     hardware = Hardware(config)
+    trace = start_wire_trace(config)
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     tasks: list[asyncio.Task[None]] = []
     scanner: Scanner | None = None
-    servers: list[_Server] = []
+    servers: list[ApiServer] = []
     kiosk: Kiosk | None = None
     link: FleetLink | None = None
+    keeper: MarkKeeper | None = None
     try:
         hardware.start(loop)
-        kiosk = Kiosk(config, store, hardware, key, bus)
+        settings = Settings(wall_clock=timekeeper.now)
+        kiosk = Kiosk(config, store, hardware, key, bus, settings)
+        kiosk.timekeeper = timekeeper
+        kiosk.disk = DiskWatch(store, config.storage, bus.publish)
         kiosk.start()
+        keeper = check_the_store(kiosk, opened, loop)
         if not await hardware.settled(timeout=3.0):
             log.warning("starting with some doors not yet read")
         tech = Technician(kiosk)
-        dispatcher = Dispatcher(config, store, key, backend_from_config(config))
-        expiry = ExpiryClock(store, config, kiosk.notices, period_s=config.policy.expiry_check_s,
-                             on_released=kiosk.refresh)  # fmt: skip
+        dispatcher = Dispatcher(config, store, key, backend_from_config(config), timekeeper.now)
+        expiry = ExpiryClock(store, config, kiosk.notices, timekeeper.now,
+                             period_s=config.policy.expiry_check_s, on_released=kiosk.refresh,
+                             kiosk_clock=timekeeper, disk=kiosk.disk)  # fmt: skip
         tasks += [
             loop.create_task(dispatcher.run(), name="outbox"),
             loop.create_task(expiry.run(), name="expiry"),
         ]
         courier = Courier(kiosk)
         app = create_app(kiosk, courier, tech)
-        sock = bind_socket(config.kiosk.socket)
-        servers.append(_Server(uvicorn.Config(app, **_UVICORN)))
-        tasks.append(loop.create_task(servers[-1].serve(sockets=[sock]), name="api"))
-        await _started(servers[-1], tasks[-1])
-        if tcp_token is not None:
-            servers.append(_tcp_server(config, app, tcp_token))
-            tasks.append(loop.create_task(servers[-1].serve(), name="api"))
-            await _started(servers[-1], tasks[-1])
-            log.info("API also on TCP %s (TLS, token, %d requests a minute per client)",
-                     config.api.tcp_listen, config.api.rate_per_minute)  # fmt: skip
+        await start_api(config, app, tcp_token, kiosk, servers, tasks)
         log.info("ready: kiosk %s, API on %s", config.kiosk.id, config.kiosk.socket)
         sdnotify.ready()
         if ready_file is not None:
@@ -216,37 +189,54 @@ async def serve(config: Config, ready_file: Path | None = None) -> int:
         if scanner is not None:
             scanner.stop()
         hardware.close()
+        stop_wire_trace(trace)
         if kiosk is not None:  # tries refused in a lockout still going on: their count
             with contextlib.suppress(LockerError):
                 kiosk.keypads.flush()
         with contextlib.suppress(Exception):
             store.log_event("kiosk_stopped", "info", None, None)
+        if keeper is not None:
+            keeper.close()
         lines.flush()
+        if store.unwritten_count:
+            log.error("%d events could not be stored for want of space; their lines are "
+                      "above, marked not_stored_yet", store.unwritten_count)  # fmt: skip
         store.close()
         if servers:
-            with contextlib.suppress(OSError):
-                config.kiosk.socket.unlink()
+            remove_sockets(config)
         os.close(lock_fd)
 
 
-_UVICORN: dict[str, Any] = {
-    "log_config": None,
-    "access_log": False,
-    "lifespan": "off",
-    "timeout_graceful_shutdown": 3,
-}
+async def start_api(config: Config, app: Any, tcp_token: str | None, kiosk: Kiosk,
+                    servers: list[ApiServer], tasks: list[asyncio.Task[None]]) -> None:  # fmt: skip
+    """Every listener of the API (kiosk/listeners/), each serving when this returns; the
+    servers and their tasks join ``servers`` and ``tasks`` as they start, so a stop
+    finds those that did."""
+    loop = asyncio.get_running_loop()
+    for server in api_servers(config, app, tcp_token):
+        servers.append(server)
+        tasks.append(loop.create_task(server.serve(), name="api"))
+        await started(server, tasks[-1])
+    kiosk.connections_status = lambda: connections_view(servers)
 
 
-async def _started(server: _Server, task: asyncio.Task[None]) -> None:
-    while not server.started:
-        if task.done():
-            task.result()  # raises what stopped it (a port in use, say)
-            raise LockerError("the API server stopped while starting")
-        await asyncio.sleep(0.01)
+def check_the_store(kiosk: Kiosk, opened: Opened, loop: asyncio.AbstractEventLoop) -> MarkKeeper:
+    """At start, with the compartments in the store and before any door was read: the
+    store against the mark it left (an alarm, and a check for each compartment whose
+    contents the store lost); then the mark kept up to date from here on. The item
+    sensors are compared as each door is first read (:mod:`kiosk.checks`)."""
+    check_against_mark(kiosk.store, opened.mark, opened.mark_error, kiosk.start_check.flag)
+    kiosk.refresh_all()
+    path = DataDir(kiosk.config.kiosk.data_dir).mark
+    keeper = MarkKeeper(kiosk.store, path, loop, hold=lambda: bool(kiosk.start_check.unwritten))
+    keeper.write_now()
+    return keeper
 
 
-def _check_tcp(config: Config) -> str | None:
-    """The TCP listener's token, its files checked; None when the listener is off."""
+def _check_listeners(config: Config) -> str | None:
+    """The file-descriptor limit raised for the API's caps; the TCP listener's token,
+    its files checked (None when the listener is off)."""
+    ensure_fd_limit(config)
     api = config.api
     if not api.tcp_listen:
         return None
@@ -254,16 +244,6 @@ def _check_tcp(config: Config) -> str | None:
     token = read_token(api.token_file)
     check_tls_files(api.tls_cert, api.tls_key)
     return token
-
-
-def _tcp_server(config: Config, app: Any, token: str) -> _Server:
-    api = config.api
-    host, port = api.host_port
-    gate = TcpGate(app, token, api.rate_per_minute)
-    return _Server(uvicorn.Config(
-        gate, host=host, port=port, ssl_certfile=str(api.tls_cert),
-        ssl_keyfile=str(api.tls_key), **_UVICORN,
-    ))  # fmt: skip
 
 
 def start_scanner(config: Config, loop: asyncio.AbstractEventLoop, bus: Bus) -> Scanner | None:

@@ -26,7 +26,7 @@ from kiosk.config import load_config
 DEMO_COURIER = ("demo-courier", "246810")
 DEMO_TECHNICIAN = ("demo-tech", "97531864")
 PARCELS = [
-    ("1Z999AA10123456784", "S", "+49 151 2345678"),
+    ("1Z999AA10123456784", "S", "+49 151 23456789"),
     ("JJD0099887766554433", "M", "+49 160 9876543"),
     ("RR123456785DE", "L", "+49 171 1112223"),
 ]
@@ -58,7 +58,7 @@ def run_demo(config_path: Path | None, keep: bool = False) -> int:
         )  # fmt: skip
         client = _wait_ready(socket_path, daemon)
         codes = _seed(client, data_dir)
-        windows += _start_windows(data_dir, socket_path)
+        windows += _start_windows(data_dir, data_dir / "touchscreen.sock")
         _print_guide(data_dir, socket_path, codes)
         # From here Ctrl+C (or SIGTERM) only asks to stop: a KeyboardInterrupt raised
         # inside Popen.poll() could leave its lock taken, and the stop below would then
@@ -131,8 +131,9 @@ def has_display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
-def _start_windows(data_dir: Path, socket_path: Path) -> list[subprocess.Popen[bytes]]:
-    """The touchscreen and the simulator's window; offscreen when there is no display."""
+def _start_windows(data_dir: Path, touchscreen: Path) -> list[subprocess.Popen[bytes]]:
+    """The touchscreen (on its own socket) and the simulator's window; offscreen when
+    there is no display."""
     log = open(data_dir / "ui.log", "ab")  # noqa: SIM115 - the children own it
     env = dict(os.environ)
     if not has_display():
@@ -142,7 +143,7 @@ def _start_windows(data_dir: Path, socket_path: Path) -> list[subprocess.Popen[b
               "./run-demo on a desktop to see it)", flush=True)  # fmt: skip
     children = [
         subprocess.Popen(
-            [sys.executable, "-m", "kiosk", "ui", "--socket", str(socket_path)],
+            [sys.executable, "-m", "kiosk", "ui", "--socket", str(touchscreen)],
             env=env,
             stderr=log,
             stdout=log,

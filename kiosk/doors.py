@@ -18,10 +18,11 @@ the lock is never fired again by itself.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from drivers.base import DoorState
 from drivers.safety import UnlockResult
@@ -35,8 +36,10 @@ from kiosk.store.base import StoreError
 log = logging.getLogger(__name__)
 
 Finisher = Callable[[OpRow], None]
+T = TypeVar("T")
 
 FINISH_RETRY_S = 5.0
+"""How often a journal write the disk refused is tried again."""
 
 
 @dataclass
@@ -126,12 +129,12 @@ class Doors:
     async def _run_new(self, op: OpRow, first: asyncio.Future[UnlockResult]) -> None:
         live = self.live[op.id]
         if not await self._fire_and_expect_open(live, first):
-            row = self.store.op_open_not_detected(op.id)
+            row = await self._written(op.id, lambda: self.store.op_open_not_detected(op.id))
             self._publish(row, "open_not_detected")
             self._resolve(live, False, OpStatus.OPEN_NOT_DETECTED)
             self._on_not_opened(row)
             return
-        row = self.store.op_opened(op.id)
+        row = await self._written(op.id, lambda: self.store.op_opened(op.id))
         self._publish(row, "door_opened")
         self._resolve(live, True, None)
         await self._watch_until_closed(live)
@@ -144,15 +147,14 @@ class Doors:
             await self._wait_any_change(cid)
         if self.hw.door(cid) is DoorState.OPEN:
             if op.status is OpStatus.UNLOCK_SENT:
-                op = self.store.op_opened(op.id)
+                op = await self._written(op.id, lambda: self.store.op_opened(op.id))
             self._resolve(live, True, None)
             await self._watch_until_closed(live)
             return
         if op.status is OpStatus.UNLOCK_SENT:
             # We cannot know whether the pulse left the board: never fire it again.
-            row = self.store.abandon_op(
-                op.id, "door found closed at start; not fired again", self.hw.item(cid)
-            )
+            why, item = "door found closed at start; not fired again", self.hw.item(cid)
+            row = await self._written(op.id, lambda: self.store.abandon_op(op.id, why, item))
             self._publish(row, "operation_abandoned")
             self._resolve(live, False, OpStatus.ABANDONED)
             self._on_not_opened(row)
@@ -166,8 +168,8 @@ class Doors:
         """``first``: the pulse of the committed intent, already queued."""
         cid = live.compartment
         for attempt in range(1 + self.settings.open_retries):
-            if attempt > 0:
-                self.store.refire_op(live.op_id)
+            if attempt > 0 and not self._refire_written(live.op_id):
+                return False  # a pulse the journal cannot record is not sent
             async with live.fire_lock:
                 result = await (first if attempt == 0 else self.hw.unlock(cid))
             if not result.ok:
@@ -198,7 +200,8 @@ class Doors:
             elapsed = loop.time() - opened_at
             if elapsed >= self.settings.left_open_after_s:
                 left_open = True
-                row = self.store.op_left_open(live.op_id, elapsed)
+                left = functools.partial(self.store.op_left_open, live.op_id, elapsed)
+                row = await self._written(live.op_id, left)
                 self._publish(row, "door_left_open")
             else:
                 reminders += 1
@@ -208,23 +211,32 @@ class Doors:
         await self._finish(live)
 
     async def _finish(self, live: LiveOp) -> None:
-        """Finish the operation in one transaction; a reopen still queued is dropped.
-
-        While the store cannot be written (a full disk), keep trying: the journal still
-        holds the operation, nothing was half-written, and the next start would finish
-        it all the same."""
+        """Finish the operation in one transaction; a reopen still queued is dropped."""
         live.closing = True
         if live.reopening is not None:
             live.reopening.cancel()
+        await self._written(live.op_id, lambda: self._on_closed(self.store.op(live.op_id)))
+        self._resolve(live, None, OpStatus.CLOSED)
+
+    async def _written(self, op_id: int, write: Callable[[], T]) -> T:
+        """``write()``, a step of the journal, tried again while the store cannot be
+        written (a full disk): the journal still holds the operation as it was, nothing
+        was half-written, and the next start would take it up all the same."""
         while True:
             try:
-                self._on_closed(self.store.op(live.op_id))
-                break
+                return write()
             except StoreError as exc:
                 log.error("door operation %s: cannot finish yet: %s; retrying in %.0f s",
-                          live.op_id, exc, FINISH_RETRY_S)  # fmt: skip
+                          op_id, exc, FINISH_RETRY_S)  # fmt: skip
                 await asyncio.sleep(FINISH_RETRY_S)
-        self._resolve(live, None, OpStatus.CLOSED)
+
+    def _refire_written(self, op_id: int) -> bool:
+        try:
+            self.store.refire_op(op_id)
+        except StoreError as exc:
+            log.error("door operation %s: not fired again: %s", op_id, exc)
+            return False
+        return True
 
     async def _wait_any_change(self, cid: str) -> None:
         waits = [

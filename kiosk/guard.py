@@ -120,7 +120,7 @@ class MassOpenGuard:
         }
 
     def _trip(self, compartment: str, purpose: str, actor: str | None) -> None:
-        self._tripped = {"at": time.time(), "opens": len(self._opens)}
+        self._tripped = {"at": self.store.clock(), "opens": len(self._opens)}
         self.store.set_meta(META_KEY, json.dumps(self._tripped))
         self.store.log_event(
             "mass_open_guard_tripped", "alarm", actor, compartment,

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from kiosk import phones
 from kiosk.config import Config
 from kiosk.domain import OpStatus, Purpose
 from kiosk.store import OpRow, OutboxItem, ParcelRow
@@ -69,7 +70,7 @@ class Notices:
     def _channels(self, phone: str | None, email: str | None) -> list[tuple[str, str]]:
         out = []
         if phone:
-            out.append(("sms", phone))
+            out.append(("sms", phones.for_sending(phone, self.config.policy.phone_region)))
         if email:
             out.append(("email", email))
         return out
@@ -92,6 +93,24 @@ class Notices:
                 self._key(parcel_id, "stored", ch), "parcel_stored", ch, to, payload, parcel_id
             )
             for ch, to in self._channels(op.details.get("phone"), op.details.get("email"))
+        ]
+
+    def new_code(self, parcel: ParcelRow, code_nonce: str, key_id: str) -> Sequence[OutboxItem]:
+        """A stored parcel's new code, after the kiosk key was replaced: the stored-parcel
+        message again, saying the earlier code no longer works. ``key_id`` (the new key's
+        fingerprint) keeps each replacement's notifications apart."""
+        payload = {
+            **self._base(),
+            "compartment": parcel.compartment_id,
+            "barcode": parcel.barcode,
+            "code_nonce": code_nonce,
+            "expires_at": iso(parcel.expires_at or 0),
+            "replaces_code": True,
+        }
+        what = f"code-{key_id[:8]}"
+        return [
+            OutboxItem(self._key(parcel.id, what, ch), "parcel_stored", ch, to, payload, parcel.id)
+            for ch, to in self._channels(parcel.phone, parcel.email)
         ]
 
     def reminder(self, parcel: ParcelRow, number: int) -> Sequence[OutboxItem]:

@@ -124,8 +124,9 @@ def render_text(n: Notification) -> tuple[str, str]:
     """The (subject, body) a person reads for ``n``.
 
     Known kinds: ``parcel_stored`` (payload ``kiosk_name``, ``compartment``, ``code``,
-    ``expires_at`` ISO 8601), ``pickup_reminder`` (``kiosk_name``, ``expires_at``) and
-    ``parcel_expired`` (``kiosk_name``). An unknown kind gets a generic text that shows no
+    ``expires_at`` ISO 8601; ``replaces_code`` once the kiosk key was replaced),
+    ``pickup_reminder`` (``kiosk_name``, ``expires_at``) and ``parcel_expired``
+    (``kiosk_name``). An unknown kind gets a generic text that shows no
     payload value. Only the body may contain the pickup code, never the subject (subjects are
     shown in previews and in mail server logs).
 
@@ -143,6 +144,8 @@ def render_text(n: Notification) -> tuple[str, str]:
             f"{kiosk} (compartment {_text(p['compartment'])})" if p.get("compartment") else kiosk
         )
         body = f"Your parcel is ready for pickup at {where}. Pickup code: {code}."
+        if p.get("replaces_code"):
+            body = "Your pickup code has changed; the one sent before no longer works. " + body
         return f"Your parcel is ready for pickup at {kiosk}", body + _before(p.get("expires_at"))
     if n.kind == "pickup_reminder":
         body = f"Reminder: your parcel is waiting for you at {kiosk}."

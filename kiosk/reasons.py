@@ -96,3 +96,30 @@ def reason_codes(reason: str | None) -> dict[str, Any]:
         detail = parse_result(reason.removeprefix(SELF_TEST_PREFIX))
         return {"reason_code": str(OosReason.SELF_TEST), "reason_detail": detail}
     return {"reason_code": str(OosReason.TECHNICIAN), "reason_detail": None}
+
+
+class CheckReason(StrEnum):
+    """``check.reason`` of a compartment that is not handed out until a person has
+    checked it (``lockerctl clear-check``). Independent of the compartment's state."""
+
+    ITEM_UNEXPECTED = "item_unexpected"  # the item sensor sees something; no parcel recorded
+    ITEM_MISSING = "item_missing"  # a parcel recorded; the item sensor sees nothing
+    STORE_BEHIND = "store_behind"  # the database lost changes to it (its mark says so)
+    CONTENTS_UNKNOWN = "contents_unknown"  # a new database: nobody knows what is inside
+
+
+CHECK_TEXTS = {
+    CheckReason.ITEM_UNEXPECTED: "something inside, but no parcel recorded",
+    CheckReason.ITEM_MISSING: "a parcel recorded, but the item sensor sees none",
+    CheckReason.STORE_BEHIND: "the database lost changes to this compartment",
+    CheckReason.CONTENTS_UNKNOWN: "new database: what is inside is unknown",
+}
+
+
+def check_view(reason: str | None, detail: dict[str, Any], since: float | None) -> dict[str, Any]:
+    """``{"check": ...}`` of a compartment: None, or its reason code, the English for it,
+    since when and what was found."""
+    if reason is None:
+        return {"check": None}
+    text = next((t for code, t in CHECK_TEXTS.items() if code == reason), reason)
+    return {"check": {"reason": reason, "text": text, "since": since, "detail": detail}}

@@ -20,7 +20,10 @@ from drivers.base import DoorState
 from kiosk import codes, pins
 from kiosk.allocation import Allocator
 from kiosk.bus import Bus
+from kiosk.checks import StartItemCheck
+from kiosk.clock import KioskClock
 from kiosk.config import CompartmentConfig, Config
+from kiosk.disk import DiskWatch
 from kiosk.domain import CompartmentState, ParcelState, Purpose, Role
 from kiosk.doors import Doors, LiveOp
 from kiosk.errors import (
@@ -33,9 +36,10 @@ from kiosk.guard import MassOpenGuard
 from kiosk.hardware import Hardware
 from kiosk.keypads import Keypads
 from kiosk.notices import Notices
-from kiosk.reasons import reason_codes
+from kiosk.reasons import check_view, reason_codes
 from kiosk.sessions import Session, Sessions
 from kiosk.store import Event, OpRow, ParcelRow, Store, UserRow
+from kiosk.store.base import StoreFull, StoreRefused
 from kiosk.store.store import CompartmentSpec
 
 log = logging.getLogger(__name__)
@@ -72,7 +76,7 @@ class Settings:
     wall_clock: Callable[[], float] = time.time
     # Durations (the keypads' lockouts) run on this clock, which no wall-clock step moves.
     monotonic: Callable[[], float] = time.monotonic
-    boot_id: str | None = None  # None: this machine's (kiosk.throttle.boot_id)
+    boot_id: str | None = None  # None: this boot's (kiosk.clock.read_boot_id)
 
 
 class Kiosk:
@@ -104,12 +108,19 @@ class Kiosk:
             store, hardware, config.doors, self.bus, self._finish_op, self._op_not_opened
         )
         self.started_at = time.monotonic()
+        self.start_check = StartItemCheck(store, hardware)
         self._reconciling: set[str] = set()
         # Doors a technician's tool may open without a door operation (discovery, which
         # logs its own fires): their opening is expected, not a forced-open alarm.
         self.expected_open: set[str] = set()
         # The fleet link's status line; the link replaces it when it runs.
         self.fleet_status: Callable[[], dict[str, Any]] = lambda: {"enabled": False, "state": "off"}
+        # The API listeners' connections; the daemon replaces it once they serve.
+        self.connections_status: Callable[[], dict[str, Any]] = dict
+        # The kiosk's clock and its disk (kiosk/clock.py, kiosk/disk.py), when the daemon
+        # runs them: their lines in the status.
+        self.timekeeper: KioskClock | None = None
+        self.disk: DiskWatch | None = None
         store.listeners.append(self._publish_event)
         hardware.door_listeners.append(self._door_changed)
         hardware.health_listeners.append(self._board_health)
@@ -122,18 +133,24 @@ class Kiosk:
 
         Call on the loop after the hardware started. No lock is fired here.
         """
-        self.store.sync_compartments(
-            [
-                CompartmentSpec(c.id, c.size, c.board, c.lock, c.accessible)
-                for c in self.config.compartments
-            ]
-        )
+        specs = [
+            CompartmentSpec(c.id, c.size, c.board, c.lock, c.accessible)
+            for c in self.config.compartments
+        ]
+        try:
+            self.store.sync_compartments(specs)
+        except StoreFull as exc:
+            raise StoreRefused(
+                f"the compartments in {self.config.path} changed and the disk holding "
+                f"{self.config.kiosk.data_dir} is full: free space on it, then start again"
+            ) from exc
         for c in self.config.compartments:
             self.allocator.add(c.id, self.config.size_rank(c.size), c.accessible)
         unfinished = self.store.unfinished_ops()
         for op in unfinished:
             self._reconciling.add(op.compartment_id)
             self.doors.adopt(op)
+        self.start_check.begin(c.id for c in self.config.compartments)
         self.store.log_event("kiosk_started", "info", None, None, unfinished=len(unfinished))
         self.refresh_all()
 
@@ -150,6 +167,8 @@ class Kiosk:
         row = self.store.compartment(cid)
         eligible = (
             row.state is CompartmentState.AVAILABLE
+            and not row.needs_check
+            and not self.start_check.holds(cid)
             and row.held_for is None
             and self.hw.door(cid) is DoorState.CLOSED
             and self.hw.is_board_online(row.board)
@@ -181,6 +200,7 @@ class Kiosk:
             self.store.log_event("door_closed", "info", None, cid, operation=None)
         if new is not DoorState.UNKNOWN:
             self._reconciling.discard(cid)
+            self.start_check.reading(cid, busy=live is not None)
         self._refresh(cid)
 
     def _board_health(self, board: str, online: bool, error: str | None) -> None:
@@ -216,6 +236,12 @@ class Kiosk:
 
     async def pickup(self, code_text: str) -> dict[str, Any]:
         """Open the door of the parcel whose pickup code this is."""
+        if self.store.is_full:  # no door could be opened: the code is not even looked at
+            raise StoreFull(
+                "The kiosk cannot open doors right now: its storage is full."
+                + (f" For help: {self.config.kiosk.operator_contact}"
+                   if self.config.kiosk.operator_contact else "")
+            )  # fmt: skip
         self.keypads.check("code")
         code = codes.normalize_code(code_text, self.config.policy.pickup_code_digits)
         parcel = self.store.parcel_by_code_tag(codes.code_tag(self.key, code))
@@ -333,7 +359,16 @@ class Kiosk:
         return view
 
     def _finish_op(self, op: OpRow) -> None:
-        """A live operation's door closed: finish it in one transaction."""
+        """A live operation's door closed: finish it in one transaction (tried again
+        as a whole while the disk is full)."""
+        with self.store.transaction():
+            self._finish_in_store(op)
+        cid = op.compartment_id
+        self.bus.publish({"type": "operation", "kind": "closed", "operation": op.id,
+                          "compartment": cid, "purpose": str(op.purpose)})  # fmt: skip
+        asyncio.get_running_loop().call_soon(self._after_operation, cid)
+
+    def _finish_in_store(self, op: OpRow) -> None:
         cid = op.compartment_id
         check = self._item_check(op)
         if check is not None:
@@ -355,9 +390,6 @@ class Kiosk:
             self.store.finish_removal(op.id)
         else:
             self.store.finish_plain(op.id)
-        self.bus.publish({"type": "operation", "kind": "closed", "operation": op.id,
-                          "compartment": cid, "purpose": str(op.purpose)})  # fmt: skip
-        asyncio.get_running_loop().call_soon(self._refresh, cid)
 
     def _item_check(self, op: OpRow) -> str | None:
         """What the item sensor says about a door that just closed, if it disagrees:
@@ -372,7 +404,14 @@ class Kiosk:
         return None
 
     def _op_not_opened(self, op: OpRow) -> None:
-        asyncio.get_running_loop().call_soon(self._refresh, op.compartment_id)
+        asyncio.get_running_loop().call_soon(self._after_operation, op.compartment_id)
+
+    def _after_operation(self, cid: str) -> None:
+        """An operation on ``cid`` ended: compare its item sensor if the start has not
+        yet (:mod:`kiosk.checks`), then whether it may be handed out."""
+        if self.hw.door(cid) is not DoorState.UNKNOWN:
+            self.start_check.reading(cid, busy=self.doors.live_for(cid) is not None)
+        self._refresh(cid)
 
     def _issue_code(self) -> tuple[str, str]:
         """A fresh code's tag and the nonce it derives from (the code itself is not kept)."""
@@ -430,6 +469,7 @@ class Kiosk:
                     "item": self.hw.item(row.id),
                     "board_online": self.hw.is_board_online(row.board),
                     "held_for": row.held_for,
+                    **check_view(row.check_reason, row.check_detail, row.check_since),
                     "operation": live.op_id if live else None,
                     "parcel": parcel_summary(parcel) if parcel else None,
                 }

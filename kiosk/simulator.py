@@ -158,6 +158,7 @@ class Simulator:
             has_inputs=own,
             input_closed_level=int(o["input_closed_level"]),
             baud=int(o["baud"]),
+            strict_baud=True,  # a board hears only its own speed, as on the wire
             **wire,
         )
 

@@ -5,24 +5,30 @@ to the daemon. A TCP listener (``[api] tcp_listen``, for a maintenance laptop on
 kiosk's service network) has no such gate, so :class:`TcpGate` stands in front of the
 same application:
 
-* TLS from ``tls_cert``/``tls_key`` (uvicorn terminates it; there is no plain-HTTP
-  mode);
+* TLS from ``tls_cert``/``tls_key`` (the listener terminates it, with a handshake
+  time-out; there is no plain-HTTP mode);
 * every request carries ``X-Kiosk-Token: <token>``, compared in constant time with the
   token in ``token_file`` (32 or more characters; a file others may read is refused);
   a missing or wrong token is 401 and logged, never echoed;
 * at most ``rate_per_minute`` requests per client address (a token bucket), else 429
   with ``Retry-After``; a wrong token costs as much as a right one, so guessing is
-  bounded by the same rate.
+  bounded by the same rate. The address is the connection's own peer: an
+  ``X-Forwarded-For`` header is never read (uvicorn's proxy headers are off too), so a
+  client cannot buy a fresh allowance by naming another address;
+* a connection that brings the right token is marked
+  (:meth:`~kiosk.listeners.connection.Connection.authenticated`): until then it counts
+  against the listener's cap of connections per address that have not shown it.
 
 Sessions (``Authorization: Bearer ...``) work over TCP exactly as on the socket: the
 token only lets a client reach the API, it signs nobody in.
 
 What opens many doors at once or lifts the mass-open guard is for the kiosk itself
-only (:data:`LOCAL_ONLY`: open all, self-test, discovery, the guard's reset): over TCP
-it is 403, whoever asks. So is the touchscreen's stream, which carries the scanner's
-scans (a scan may be a pickup code); every request that passes is marked
-(``scope[VIA_TCP]``) so the application can refuse it again. Only HTTP passes; a
-WebSocket is refused before it opens.
+only (:data:`LOCAL_ONLY`: open all, self-test, discovery, the guard's reset), and so
+are the bench tools that put frames on the buses or switch the wire trace (bus scans,
+the trace): over TCP it is 403, whoever asks. So is the touchscreen's stream, which
+carries the scanner's scans (a scan may be a pickup code), and which the application
+itself serves only on the touchscreen's socket. Only HTTP passes; a WebSocket is refused
+before it opens.
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.errors import NeedsAPerson
+from kiosk.listeners.connection import connection_of
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +59,8 @@ TOKEN_HEADER = b"x-kiosk-token"
 MIN_TOKEN_CHARS = 32
 LOCAL_ONLY = re.compile(
     r"/v1/(compartments/open-all|selftest|discover|guard/reset|boards/[^/]+/scan-bus"
-    r"|touchscreen/stream)/?"
+    r"|bus-scan|boards/[^/]+/trace|touchscreen/stream)/?"
 )
-#: the ASGI scope key set on every request that came through the TCP listener
-VIA_TCP = "kiosk.via_tcp"
 _MAX_CLIENTS = 1024  # buckets kept; the oldest is dropped past this
 
 
@@ -85,11 +90,19 @@ def read_token(path: Path) -> str:
 
 def check_tls_files(cert: Path, key: Path) -> None:
     """Load the pair once, so that a bad file stops the start with its name."""
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_context(cert, key)
+
+
+def server_context(cert: Path, key: Path) -> ssl.SSLContext:
+    """The listener's TLS: the certificate and key, Python's defaults for a server
+    (TLS 1.2 or newer), HTTP/1.1 offered by ALPN."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     try:
         context.load_cert_chain(os.fspath(cert), os.fspath(key))
     except (OSError, ssl.SSLError) as exc:
         raise TcpSetupError(f"cannot load the TLS certificate {cert} and key {key}: {exc}") from exc
+    context.set_alpn_protocols(["http/1.1"])
+    return context
 
 
 class TokenBucket:
@@ -132,7 +145,8 @@ class TcpGate:
         if scope["type"] != "http":
             await send({"type": "websocket.close", "code": 1008})
             return
-        client = (scope.get("client") or ("?", 0))[0]
+        connection = connection_of(scope)
+        client = connection.peer if connection else (scope.get("client") or ("?", 0))[0]
         wait = self.bucket.take(client)
         if wait > 0:
             await _refuse(send, 429, "too many requests; slow down", {"retry-after": wait})
@@ -143,12 +157,14 @@ class TcpGate:
                         "a wrong" if given else "no", client)  # fmt: skip
             await _refuse(send, 401, "this listener needs the kiosk's API token", {})
             return
+        if connection is not None:
+            connection.authenticated()
         if LOCAL_ONLY.fullmatch(scope.get("path", "")):
             log.warning("API over TCP: %s %s from %s refused: only at the kiosk",
                         scope.get("method"), scope.get("path"), client)  # fmt: skip
             await _refuse(send, 403, "this can only be done at the kiosk itself", {})
             return
-        await self.app({**scope, VIA_TCP: True}, receive, send)
+        await self.app(scope, receive, send)
 
 
 async def _refuse(send: Send, status: int, message: str, extra: dict[str, float]) -> None:

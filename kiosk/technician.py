@@ -72,6 +72,23 @@ class Technician:
         self.kiosk._refresh(cid)
         return row
 
+    def clear_check(self, session: Session, cid: str) -> CompartmentRow:
+        """The technician has checked ``cid``: it may be handed out again (when its state
+        allows). Refused while its item sensor sees something where no parcel is
+        recorded: handing it out would put a parcel on top of whatever is inside."""
+        k = self.kiosk
+        k.store.compartment(cid)  # NotFound for an unknown id
+        item = k.hw.item(cid)
+        if item and k.store.parcel_in(cid) is None:
+            raise ConflictError(
+                f"The item sensor still sees something in {cid}, and no parcel is recorded "
+                "there: open it, take out what is inside and close it, then clear the check.",
+                "item_inside",
+            )
+        row = k.store.clear_check(cid, session.user, item=item)
+        k._refresh(cid)
+        return row
+
     # -- parcels --------------------------------------------------------------------
 
     def extend_hold(self, barcode: str, hours: float, actor: str | None) -> ParcelRow:

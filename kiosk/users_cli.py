@@ -8,9 +8,8 @@ import re
 import sys
 
 from kiosk import pins
-from kiosk.codes import load_or_create_key
 from kiosk.config import Config
-from kiosk.data_dir import prepare_data_dir
+from kiosk.data_dir import keep_mark_offline, open_data_dir, prepare_data_dir
 from kiosk.domain import Role
 from kiosk.errors import ConflictError, InvalidInput
 from kiosk.store import Store
@@ -80,10 +79,9 @@ def check_name(name: str, store: Store) -> str:
     return name
 
 
-def add(args: argparse.Namespace, config: Config, store: Store) -> None:
+def add(args: argparse.Namespace, config: Config, store: Store, key: bytes) -> None:
     role = Role(args.role)
     name = check_name(args.name, store)
-    key = load_or_create_key(config.kiosk.data_dir / "kiosk.key")
     pin = pins.check_new_pin(read_pin(args.pin_stdin), str(role),
                              config.security.pin_digits(role))  # fmt: skip
     badge = pins.badge_tag(key, args.badge.strip()) if args.badge else None
@@ -93,10 +91,14 @@ def add(args: argparse.Namespace, config: Config, store: Store) -> None:
 
 def run(args: argparse.Namespace, config: Config) -> int:
     prepare_data_dir(config.kiosk.data_dir)
-    store = Store(config.kiosk.data_dir / "kiosk.db")
+    # The same checks as the daemon's start: a lost database or key is refused here
+    # too, or adding a person would make the empty kiosk the daemon then starts with.
+    opened = open_data_dir(config)
+    store, key = opened.store, opened.key
+    keeper = keep_mark_offline(opened, config)
     try:
         if args.users_command == "add":
-            add(args, config, store)
+            add(args, config, store, key)
         elif args.users_command == "list":
             rows = store.users()
             if not rows:
@@ -108,5 +110,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
             store.remove_user(args.name)
             print(f"removed {args.name}")
     finally:
+        if keeper is not None:
+            keeper.close()
         store.close()
     return 0

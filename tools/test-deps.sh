@@ -4,6 +4,10 @@
 #   mosquitto   a real MQTT broker on loopback for the fleet tests (not left running:
 #               the tests start their own)
 #   openssl     throwaway certificates for the TLS tests (API listener, fleet link)
+#   espeak-ng   the touchscreen's voice: the speech tests write what it says to WAV
+#               files and measure them (skipped, saying why, where it is missing)
+#   postgresql  a real PostgreSQL for the office's tests (tests/support/postgres.py starts
+#               its own cluster in a temporary directory; the package's is not used)
 # Safe to run again; needs root or sudo only when something is missing.
 set -eu
 
@@ -11,6 +15,8 @@ missing=""
 command -v systemd-analyze >/dev/null 2>&1 || missing="$missing systemd"
 [ -x /usr/sbin/mosquitto ] || command -v mosquitto >/dev/null 2>&1 || missing="$missing mosquitto"
 command -v openssl >/dev/null 2>&1 || missing="$missing openssl"
+command -v espeak-ng >/dev/null 2>&1 || missing="$missing espeak-ng"
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$missing postgresql"
 
 if [ -n "$missing" ]; then
     echo "installing Debian packages for the tests:$missing"
@@ -19,7 +25,10 @@ if [ -n "$missing" ]; then
     # shellcheck disable=SC2086 # one word per package
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing
     # The package starts a broker on port 1883 where systemd runs; the tests need none.
-    if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet mosquitto 2>/dev/null; then
-        $sudo systemctl disable --now mosquitto >/dev/null 2>&1 || true
-    fi
+    # So does PostgreSQL's, on 5432.
+    for unit in mosquitto postgresql; do
+        if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet $unit 2>/dev/null; then
+            $sudo systemctl disable --now $unit >/dev/null 2>&1 || true
+        fi
+    done
 fi

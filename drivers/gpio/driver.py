@@ -19,6 +19,9 @@ are indexed by lock number - 1)::
     pin_factory         ""                "" = GPIOZERO_PIN_FACTORY or gpiozero's own choice;
                                           "lgpio" (the only one on a Pi 5), "rpigpio",
                                           "native", "mock"
+    pi_model            "4"               the Pi it runs on: its pins' power-on pulls
+    held_off_pins       []                lock output pins an external resistor holds
+                                          off from power-on
 
 A pin listed twice on one board is refused at construction (the config loader also
 refuses a pin shared by two boards: the header belongs to one Pi). Every pin is claimed
@@ -42,12 +45,14 @@ a third guard. What no thread can cover: a ``kill -9`` mid-pulse leaves the pin 
 until systemd's ``ExecStopPost`` runs ``locker-kiosk safe-off``; boards that time the
 pulse themselves (Kerong, Modbus "flash on") do not have that gap.
 
-Wiring that fails safe: a released pin (after :meth:`close`, or before the daemon
-starts) is a floating input, so give each output stage a resistor that holds it off
-(pull-down for active-high, pull-up for active-low). With the default door wiring
-(pull-up, switch to ground, ``door_closed_level = 0``) a cut wire or an unplugged
-header reads OPEN, never CLOSED; with ``door_closed_level`` equal to the pull level it
-would read CLOSED, and :meth:`open` logs a warning.
+Wiring that fails safe: before the daemon starts (from power-on) and after it released
+a pin, an output stage sees only the pin's pull. The layout refuses, when the config is
+read, a lock output whose off level is not its pin's power-on level unless
+``held_off_pins`` says an external resistor holds it off
+(:mod:`drivers.gpio.power_on`). With the default door wiring (pull-up, switch to
+ground, ``door_closed_level = 0``) a cut wire or an unplugged header reads OPEN, never
+CLOSED; a ``door_closed_level`` equal to the pull's level, where a cut wire would read
+CLOSED, is refused.
 
 A "dead board" for GPIO is the pin library failing (a GPIO chip or expander that went
 away, an I/O error): :meth:`read` and :meth:`pulse` raise :class:`DriverError` naming
@@ -62,6 +67,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any, ClassVar
 
 from gpiozero import (  # type: ignore[import-untyped]
@@ -73,12 +79,15 @@ from gpiozero import (  # type: ignore[import-untyped]
 from drivers.base import MAX_PULSE_S, BoardSpec, ChannelReading, DoorState, Driver
 from drivers.errors import DriverError
 from drivers.gpio.layout import OPTIONS, PIN_FACTORIES, GpioLayout
+from drivers.gpio.power_on import model_name, same_pulls
 from drivers.watchdog import OutputWatchdog
 
 __all__ = ["WATCHDOG_GRACE_S", "GpioDriver"]
 
 log = logging.getLogger(__name__)
 
+DEVICE_TREE_MODEL = Path("/proc/device-tree/model")
+"""Where a Pi names itself (``Raspberry Pi 4 Model B Rev 1.4``); absent elsewhere."""
 WATCHDOG_GRACE_S = 0.05
 """How long past its deadline the watchdog lets an output stay on."""
 _CALLER_GRACE_S = 0.25  # the caller ends the pulse itself if the timer is this late
@@ -111,10 +120,14 @@ class GpioDriver(Driver):
     # -- the driver contract --------------------------------------------------------
 
     def open(self) -> None:
-        """Claim every pin, lock outputs first and off. Idempotent."""
+        """Claim every pin, lock outputs first and off. Idempotent.
+
+        Refuses (claiming nothing) on a Pi whose power-on pulls are not those of the
+        configured ``pi_model``: the wiring was checked against that model's."""
         with self._io:
             if self._outputs:
                 return
+            self._check_model()
             factory = self._pin_factory()
             try:
                 self._claim_all(factory)
@@ -122,10 +135,6 @@ class GpioDriver(Driver):
                 self._release_all()
                 raise
             self._watchdog = OutputWatchdog(self.name, self._watchdog_off)
-        if self.layout.cut_wire_reads_closed:
-            log.warning(
-                "board %r: door_closed_level is the pull's: a cut wire reads CLOSED", self.name
-            )
 
     def close(self) -> None:
         """Every output off (best effort), every pin released. Idempotent."""
@@ -197,6 +206,19 @@ class GpioDriver(Driver):
         return len(self.layout.lock_pins)
 
     # -- pins -----------------------------------------------------------------------
+
+    def _check_model(self) -> None:
+        try:
+            running = DEVICE_TREE_MODEL.read_bytes().rstrip(b"\0").decode(errors="replace")
+        except OSError:
+            return  # not a Pi (a bench with a mock factory): nothing to compare
+        model = self.layout.pi_model
+        if not same_pulls(model, running):
+            raise self._error(
+                f'pi_model = "{model}" (the {model_name(model)}\'s power-on pulls), but this '
+                f"is a {running.strip()}: its pins start otherwise, so the wiring was checked "
+                "against the wrong Pi; set pi_model to this Pi and check the config again"
+            )
 
     def _pin_factory(self) -> Any:
         """The gpiozero factory every pin of this board goes through."""

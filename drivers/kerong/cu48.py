@@ -53,6 +53,8 @@ class KerongCu48Driver(KerongBoard):
     }
     bus_kind: ClassVar[type[KerongSerial]] = Cu48Bus
     protocol: ClassVar[str] = "kerong-cu48"
+    # A scan asks in the default layout: at id 0 both layouts are the same bytes.
+    family: ClassVar[Dialect] = dialect(LAYOUTS[0])
 
     def _read_model_options(self) -> None:
         self.frame_layout: str = self._option("frame_layout", str)
@@ -60,7 +62,9 @@ class KerongCu48Driver(KerongBoard):
 
     def dialect(self) -> Dialect:
         # An unknown layout is refused by _model_problems; the default stands in meanwhile.
-        return dialect(self.frame_layout if self.frame_layout in LAYOUTS else LAYOUTS[0])
+        if self.frame_layout not in LAYOUTS:
+            return self.family
+        return dialect(self.frame_layout)
 
     def pulse_length(self, seconds: float) -> float:
         """The board's own unlock time, ``unlock_ms`` (the host cannot set it)."""

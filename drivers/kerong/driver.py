@@ -58,13 +58,14 @@ options that only one of them has, and what the board's energise time is.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, ClassVar
 
-from drivers.base import BoardSpec, BusClaim, ChannelReading, DoorState, Driver
+from drivers.base import BoardKind, BoardSpec, BusClaim, ChannelReading, DoorState, Driver
 from drivers.errors import DriverError
 from drivers.kerong.bus import KerongBus, KerongSerial
 from drivers.kerong.frames import CU16, Dialect, StatusReply, decode_status_reply
-from drivers.kerong.link import ERROR_KINDS, KerongLink
+from drivers.kerong.link import ERROR_KINDS, KerongLink, probe_status
 
 __all__ = ["ERROR_KINDS", "KerongBoard", "KerongBus", "KerongDriver", "readings_from_reply"]
 
@@ -117,6 +118,9 @@ class KerongBoard(Driver):
     OPTIONS: ClassVar[Options] = COMMON_OPTIONS
     bus_kind: ClassVar[type[KerongSerial]] = KerongBus
     protocol: ClassVar[str] = "kerong"
+    family: ClassVar[Dialect] = CU16
+    """The frame family with its default settings: what :meth:`dialect` says unless an
+    option changes it, and what a bus scan asks (:meth:`bus_kinds`)."""
 
     board_times_pulse = True
 
@@ -141,8 +145,8 @@ class KerongBoard(Driver):
         )  # fmt: skip
 
     def dialect(self) -> Dialect:
-        """The frame family this board speaks."""
-        return CU16
+        """The frame family this board speaks, as its options set it."""
+        return self.family
 
     def _read_model_options(self) -> None:
         """Read the options only this model has (none here)."""
@@ -243,6 +247,20 @@ class KerongBoard(Driver):
         :class:`BoardOffline` when the port cannot be used.
         """
         return self._link.scan()
+
+    @classmethod
+    def bus_kinds(cls) -> tuple[BoardKind, ...]:
+        """A board of this family at ids 0..15, found by its status request (a CU16's
+        0x30, a CU48's 0x60): :func:`probe_status` in :attr:`family`. The driver's name
+        is its bus's protocol (one family, one driver, one bus)."""
+        family = cls.family
+        addresses = range(family.max_address + 1)
+        timeout_s = float(cls.OPTIONS["timeout_s"][1])  # type: ignore[arg-type]
+        probe = partial(probe_status, dialect=family)
+        kind = BoardKind(
+            f"Kerong {family.model}", cls.protocol, cls.bus_kind, addresses, timeout_s, probe
+        )
+        return (kind,)
 
     # -- options --------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -36,7 +37,7 @@ from drivers.kerong.frames import (
 from drivers.retry import Backoff, Exhausted, retry
 from drivers.shared_port import SERIAL_ERRORS, attach, detach
 
-__all__ = ["ERROR_KINDS", "KerongLink"]
+__all__ = ["ERROR_KINDS", "SCANNER", "KerongLink", "probe_status"]
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,9 @@ BACKOFF = Backoff(first_s=0.02, max_s=0.16)
 """Between an exchange's attempts: 20, 40, 80, 160, 160 ms ... (a poll's: 2 ms)."""
 _AT_ONCE = Backoff(first_s=0.0)
 _REPLY_MARGIN_S = 0.005
+
+SCANNER = "bus scan"
+"""The holder of the bus for a scan's frames (:func:`probe_status`)."""
 
 _Received = tuple[StatusReply | None, FrameError | None, bool]
 """(the reply or ``None``, the last rejected frame's error or ``None``, any byte heard)"""
@@ -62,6 +66,57 @@ class Failure(Exception):
 
 class Garbled(Exception):
     """Bytes came back from a bus scan's probe, but no valid reply."""
+
+
+def probe_status(
+    bus: KerongSerial,
+    address: int,
+    timeout_s: float,
+    holder: str = SCANNER,
+    check: Callable[[], None] | None = None,
+    dialect: Dialect = CU16,
+) -> bool:
+    """Whether a board of ``dialect``'s family answers its status request at ``address``
+    on ``bus`` (a CU16's 0x30 unless another family is given: a CU48's 0x60).
+
+    One request and ``timeout_s`` for a valid reply; a second request only after a
+    garbled answer (silence is an answer here). The bus is held (for ``holder``, as the
+    wire trace names it) for one exchange at a time, and opened if it is closed;
+    ``check`` runs under the hold first and may raise to stop. Raises one of
+    :data:`~drivers.shared_port.SERIAL_ERRORS` when the port fails.
+    """
+    probe = partial(_probe_once, bus, address, timeout_s, holder, check, dialect)
+    try:
+        return retry(probe, retries=1, backoff=_AT_ONCE, retry_on=(Garbled,), counters=None)
+    except Exhausted:
+        return False
+
+
+def _probe_once(
+    bus: KerongSerial,
+    address: int,
+    timeout_s: float,
+    holder: str,
+    check: Callable[[], None] | None,
+    dialect: Dialect,
+) -> bool:
+    """One status exchange with ``address``: whether a valid reply came; raises
+    :class:`Garbled` when bytes came but no valid reply."""
+
+    def answered(heard: bytes) -> bool:
+        return dialect.scan(bytearray(heard), address)[0] is not None
+
+    with bus.hold(holder):
+        if check is not None:
+            check()
+        bus.connection(timeout_s)
+        bus.write(dialect.status_request(address))
+        heard = bus.read_until(answered, timeout_s)
+    if answered(heard):
+        return True
+    if heard:
+        raise Garbled(f"garbled answer at address {address}")
+    return False
 
 
 @dataclass(eq=False)  # a user of its bus, known by identity
@@ -93,7 +148,7 @@ class KerongLink:
         except ValueError as exc:
             raise DriverError(self.name, str(exc)) from exc
         try:
-            with bus.lock:
+            with bus.hold(self.name):
                 bus.connection(self.timeout_s)
         except SERIAL_ERRORS as exc:
             detach(bus, self)
@@ -108,38 +163,20 @@ class KerongLink:
 
     def scan(self) -> list[int]:
         """The addresses 0..15 that answer a status request on this bus."""
-        return [address for address in range(self.dialect.max_address + 1) if self.probe(address)]
+        bus = self.attached()
 
-    def probe(self, address: int) -> bool:
-        """Whether a board answers a status request at ``address`` on this bus: one
-        request (a second one after a garbled answer), ``timeout_s`` to answer, the bus
-        held for that exchange only. Raises :class:`BoardOffline` when the port cannot
-        be used."""
-        return self._answers(self.attached(), address)
-
-    def _answers(self, bus: KerongSerial, address: int) -> bool:
-        # Asked a second time only after a garbled answer: silence is an answer here.
-        try:
-            probe = partial(self._probe, bus, address)
-            return retry(probe, retries=1, backoff=_AT_ONCE, retry_on=(Garbled,), counters=None)
-        except Exhausted:
-            return False
-
-    def _probe(self, bus: KerongSerial, address: int) -> bool:
-        """One status exchange with ``address``: whether a valid reply came; raises
-        :class:`Garbled` when bytes came but no valid reply."""
-        with bus.lock:
+        def still_open() -> None:
             if self._bus is not bus:
                 raise BoardOffline(self.name, "closed during the bus scan")
-            try:
-                bus.connection(self.timeout_s)
-                bus.write(self.dialect.status_request(address))
-                reply, _, heard = self._receive(bus, address)
-            except SERIAL_ERRORS as exc:
-                raise BoardOffline(self.name, f"bus scan on {self.port} failed: {exc}") from exc
-        if reply is None and heard:
-            raise Garbled(f"garbled answer at address {address}")
-        return reply is not None
+
+        try:
+            return [
+                address
+                for address in range(self.dialect.max_address + 1)
+                if probe_status(bus, address, self.timeout_s, self.name, still_open, self.dialect)
+            ]
+        except SERIAL_ERRORS as exc:
+            raise BoardOffline(self.name, f"bus scan on {self.port} failed: {exc}") from exc
 
     def read_status(self, budget_s: float | None = None) -> StatusReply:
         """The board's status (:meth:`exchange` of its status request)."""
@@ -177,7 +214,7 @@ class KerongLink:
         self, bus: KerongSerial, request: bytes, budget: ReadBudget | None
     ) -> StatusReply:
         """One attempt of :meth:`exchange`, holding the bus; raises :class:`Failure`."""
-        with bus.lock:
+        with bus.hold(self.name):
             # A budget counts from when the bus is ours (drivers.budget).
             timeout_s = self.timeout_s if budget is None else budget.timeout(self.timeout_s)
             if self._is_stuck:
@@ -200,7 +237,7 @@ class KerongLink:
     def unlock(self, lock: int) -> None:
         """The unlock exchange of :meth:`pulse`, for any channel of the board."""
         bus = self.attached()
-        with bus.lock:
+        with bus.hold(self.name):
             if self._is_stuck:
                 self._reopen(bus)
                 self._is_stuck = False
@@ -303,7 +340,7 @@ class KerongLink:
     def set_energise_time(self, energise_ms: int) -> None:
         # [?] Unconfirmed command: whatever the board answers (or not) is drained.
         bus = self.attached()
-        with bus.lock:
+        with bus.hold(self.name):
             try:
                 self._send(bus, energise_time_request(self.address, energise_ms))
                 self._receive(bus)

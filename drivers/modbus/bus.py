@@ -7,8 +7,9 @@ may rely on is said there, and besides:
 
 * :attr:`ModbusBus.quiet_at` is the bus's, not a board's: the 3.5 character times of
   silence that Modbus RTU needs between frames are kept across boards.
-* pymodbus's packet trace hook goes to :attr:`ModbusBus.tracer`, which the board holding
-  the lock sets for its exchange.
+* pymodbus's packet trace hook goes to the wire trace (:meth:`SharedPort.traced
+  <drivers.shared_port.SharedPort.traced>`) and to :attr:`ModbusBus.tracer`, which the
+  board holding the lock sets for its exchange.
 """
 
 from __future__ import annotations
@@ -95,6 +96,7 @@ class ModbusBus(SharedPort[ModbusSerialClient]):
         return register_reply_from(address, heard)
 
     def _trace(self, sending: bool, data: bytes) -> bytes:
+        self.traced(sending, data, so_far=not sending)
         tracer = self.tracer
         return tracer(sending, data) if tracer is not None else data
 

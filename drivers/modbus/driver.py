@@ -99,7 +99,15 @@ import serial
 from pymodbus.client import ModbusSerialClient
 from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
 
-from drivers.base import MAX_PULSE_S, BoardSpec, BusClaim, ChannelReading, DoorState, Driver
+from drivers.base import (
+    MAX_PULSE_S,
+    BoardKind,
+    BoardSpec,
+    BusClaim,
+    ChannelReading,
+    DoorState,
+    Driver,
+)
 from drivers.budget import ReadBudget
 from drivers.counters import BusCounters
 from drivers.errors import BoardOffline, DriverError
@@ -131,7 +139,13 @@ from drivers.modbus.frames import (
 from drivers.retry import Backoff, Exhausted, retry
 from drivers.shared_port import attach, detach
 
-__all__ = ["ERROR_KINDS", "BadReply", "ModbusExceptionReply", "ModbusRelayDriver"]
+__all__ = [
+    "ERROR_KINDS",
+    "BadReply",
+    "ModbusExceptionReply",
+    "ModbusRelayDriver",
+    "probe_relay_board",
+]
 
 log = logging.getLogger(__name__)
 
@@ -153,6 +167,8 @@ RELAYS_SEEN_S = 0.3
 """A poll of a relay board whose doors come from another board also reads its relays
 once they were last heard this long ago: a dead relay board is noticed though its
 input board answers."""
+SCANNER = "bus scan"
+"""The holder of the bus for a scan's frames (:func:`probe_relay_board`)."""
 _INPUTS = ("self", "none")
 _RELAY_MODES = ("check", "reset")
 _MODE_NAMES = {0: "normal", 1: "linkage", 2: "toggle", 3: "edge trigger"}
@@ -276,7 +292,7 @@ class ModbusRelayDriver(Driver):
         except ValueError as exc:
             raise DriverError(self.name, str(exc)) from exc
         try:
-            with bus.lock:
+            with bus.hold(self.name):
                 bus.client(self.timeout_s)
         except PortRefused as exc:
             detach(bus, self)
@@ -494,15 +510,26 @@ class ModbusRelayDriver(Driver):
         bus = self._bus
         if bus is None:
             raise BoardOffline(self.name, "not open")
-        with bus.lock:
+
+        def still_open() -> None:
             if self._bus is not bus:  # closed meanwhile: the port must not be reopened
                 raise BoardOffline(self.name, "closed during the bus scan")
-            try:
-                return bus.probe(address, timeout_s)
-            except PortRefused as exc:
-                raise BoardOffline(self.name, str(exc)) from exc
-            except (OSError, ValueError, serial.SerialException) as exc:
-                raise BoardOffline(self.name, f"bus scan on {self.port} failed: {exc}") from exc
+
+        try:
+            return probe_relay_board(bus, address, timeout_s, self.name, still_open)
+        except (OSError, ValueError, serial.SerialException) as exc:
+            raise BoardOffline(self.name, f"bus scan on {self.port} failed: {exc}") from exc
+
+    @classmethod
+    def bus_kinds(cls) -> tuple[BoardKind, ...]:
+        """A relay board of the family (8, 16 or 32 channels, with inputs or not) or an
+        input board of it at 1..32, found by a read of its address register, which
+        they all answer (:func:`probe_relay_board`)."""
+        kind = BoardKind(
+            "Modbus relay board", "modbus", ModbusBus, SCAN_ADDRESSES, SCAN_TIMEOUT_S,
+            probe_relay_board,
+        )  # fmt: skip
+        return (kind,)
 
     # -- one request, its retries and its errors -----------------------------------------
 
@@ -564,7 +591,7 @@ class ModbusRelayDriver(Driver):
         return final
 
     def _attempt(self, bus: ModbusBus, attempt: _Request[_T], budget: ReadBudget | None) -> _T:
-        with bus.lock:
+        with bus.hold(self.name):
             if self._bus is not bus:  # closed meanwhile: the port must not be reopened
                 raise BoardOffline(self.name, "closed")
             # A poll's budget counts from when the bus is ours: waiting for another
@@ -743,3 +770,24 @@ def _modes_refused(odd: dict[int, int], setting: str) -> str:
         'set them to normal with a Modbus tool, or relay_modes = "reset" to let the '
         "driver do it at start"
     )
+
+
+def probe_relay_board(
+    bus: ModbusBus,
+    address: int,
+    timeout_s: float,
+    holder: str = SCANNER,
+    check: Callable[[], None] | None = None,
+) -> bool:
+    """Whether a board answers a read of the address register (FC03 0x4000) at
+    ``address`` on ``bus``; any CRC-valid answer, an exception included, counts. The bus
+    is held (for ``holder``, as the wire trace names it) for the one exchange, and
+    opened if it is closed; ``check`` runs under the hold first and may raise to stop.
+    Raises ``serial.SerialException`` (an ``OSError``) when the port fails."""
+    with bus.hold(holder):
+        if check is not None:
+            check()
+        try:
+            return bus.probe(address, timeout_s)
+        except PortRefused as exc:
+            raise serial.SerialException(str(exc)) from exc

@@ -25,15 +25,19 @@ from drivers.errors import BoardOffline, DriverError
 
 __all__ = [
     "ADDRESS_REGISTER",
+    "BAUD_CODES",
     "CHANNEL_COUNTS",
     "FC_READ_COILS",
     "FC_READ_INPUTS",
     "FC_READ_REGISTERS",
     "FC_WRITE_COIL",
+    "FC_WRITE_REGISTER",
     "FC_WRITE_REGISTERS",
     "FLASH_BASE",
     "MODE_REGISTER",
     "RELAYS",
+    "UART_REGISTER",
+    "VERSION_REGISTER",
     "BadReply",
     "ModbusExceptionReply",
     "bits_reply_missing",
@@ -50,8 +54,10 @@ __all__ = [
     "read_bits_frame",
     "read_register_frame",
     "register_reply_from",
+    "register_value",
     "silence_s",
     "with_crc",
+    "write_register_frame",
 ]
 
 RELAYS = 8
@@ -60,8 +66,13 @@ CHANNEL_COUNTS = (8, 16, 32)
 """The relay boards of the family: 8 (and its (D) variant with 8 inputs), 16 and 32."""
 FLASH_BASE = 0x0200  # [?] for relays past the 8th (16/32-channel boards): unverified
 FC_READ_COILS, FC_READ_INPUTS, FC_READ_REGISTERS, FC_WRITE_COIL = 0x01, 0x02, 0x03, 0x05
-FC_WRITE_REGISTERS = 0x10
+FC_WRITE_REGISTER, FC_WRITE_REGISTERS = 0x06, 0x10
 ADDRESS_REGISTER = 0x4000  # the board's device address (FC03 read / FC06 write)
+UART_REGISTER = 0x2000  # high byte the parity, low byte a code of BAUD_CODES (FC03 / FC06)
+VERSION_REGISTER = 0x8000  # the firmware version x 100 (FC03)
+BAUD_CODES = (4800, 9600, 19200, 38400, 57600, 115200, 128000, 256000)
+"""The UART register's low byte (code = index), as Waveshare's family table gives it [?]:
+``00 06 20 00 00 05 43 D8`` sets 115200, no parity, on the only board of a line."""
 MODE_REGISTER = 0x1000
 """[?] The control mode of relay 1 on a board with inputs ((D)), then one register per
 relay: 0 normal, 1 linkage (the input drives its relay), 2 toggle, 3 edge trigger."""
@@ -141,6 +152,26 @@ def read_register_frame(address: int, register: int) -> bytes:
     ``01 03 40 00 00 01 91 CA``."""
     body = bytes([address, FC_READ_REGISTERS]) + register.to_bytes(2, "big") + b"\x00\x01"
     return with_crc(body)
+
+
+def write_register_frame(address: int, register: int, value: int) -> bytes:
+    """FC06 of one holding register: ``write_register_frame(1, 0x4000, 2)`` is
+    ``01 06 40 00 00 02 1D CB`` (address 1 becomes address 2)."""
+    body = bytes([address, FC_WRITE_REGISTER]) + register.to_bytes(2, "big")
+    return with_crc(body + value.to_bytes(2, "big"))
+
+
+def register_value(data: bytes, address: int | None) -> int | None:
+    """The value in a CRC-valid answer to a one-register FC03 (``ADDR 03 02 HI LO CRC``)
+    from ``address``, or from any address when ``None`` (a read at address 0, which
+    the only board on a line answers); ``None`` when ``data`` holds no such answer."""
+    for start in range(len(data) - 6):
+        reply = data[start : start + 7]
+        if address is not None and reply[0] != address:
+            continue
+        if reply[1:3] == bytes([FC_READ_REGISTERS, 2]) and with_crc(reply[:5]) == reply:
+            return int.from_bytes(reply[3:5], "big")
+    return None
 
 
 def register_reply_from(address: int, data: bytes) -> bool:

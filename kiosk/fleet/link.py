@@ -396,8 +396,7 @@ class FleetLink:
             self.commands.gate.flush()  # refusals counted but not logged one by one
             client = self._client
             if client is not None:
-                depth = max(0, self.store.last_event_seq() - self.acked_seq)
-                self._publish(client, "health", report.health(self.kiosk, depth), qos=0)
+                self._publish(client, "health", report.health(self.kiosk, self.acked_seq), qos=0)
 
     async def _persist_loop(self) -> None:
         while True:

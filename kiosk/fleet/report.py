@@ -43,15 +43,18 @@ def last_will(kiosk_id: str) -> dict[str, Any]:
 
 
 def compartments_state(kiosk: Kiosk) -> dict[str, Any]:
-    """The retained summary; compared without ``ts`` to decide whether it changed."""
+    """The retained summary; compared without ``ts`` to decide whether it changed.
+    ``alarms`` counts the last day's by the kiosk's time, which stamped them: by a wall
+    clock set days ahead, the alarm it raised would be days old already."""
     comps = kiosk.compartments_view()
     total: dict[str, int] = {name: 0 for name in kiosk.config.size_names()}
     for c in comps:
         total[c["size"]] = total.get(c["size"], 0) + 1
+    since = kiosk.clock() - ALARM_WINDOW_S
     alarms = sum(
         1
         for e in kiosk.store.events(limit=500, newest_first=True)
-        if e.severity == "alarm" and e.ts > time.time() - ALARM_WINDOW_S
+        if e.severity == "alarm" and e.ts > since
     )
     return {
         "kiosk": kiosk.config.kiosk.id,
@@ -67,12 +70,15 @@ def compartments_state(kiosk: Kiosk) -> dict[str, Any]:
     }
 
 
-def health(kiosk: Kiosk, outbox_depth: int) -> dict[str, Any]:
+def health(kiosk: Kiosk, acked_seq: int) -> dict[str, Any]:
+    """``acked_seq``: every event up to it reached the broker, so a consumer that lacks
+    one of them lost it (even the last ones, which no later event would show missing)."""
     return {
         "kiosk": kiosk.config.kiosk.id,
         "ts": time.time(),
         "uptime_s": round(kiosk.uptime_s(), 1),
-        "outbox_depth": outbox_depth,
+        "outbox_depth": max(0, kiosk.store.last_event_seq() - acked_seq),
+        "acked_seq": acked_seq,
         "notify_depth": kiosk.store.outbox_depth(),
         "boards": {
             b["name"]: {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sqlite3
 import stat
@@ -17,7 +18,16 @@ from kiosk.errors import LockerError, NeedsAPerson, NotFound
 from kiosk.store.eventlog import GENESIS, ChainReport, Event, canonical_detail, row_hash
 from kiosk.store.eventlog import verify_rows as _verify_rows
 from kiosk.store.rows import ParcelRow
-from kiosk.store.schema import SchemaTooNew, migrate
+from kiosk.store.schema import SCHEMA_VERSION, SchemaTooNew, migrate
+from kiosk.store.space import (
+    FULL_BELOW_BYTES,
+    free_bytes,
+    has_unread_log,
+    is_full_error,
+    open_immutable,
+)
+
+log = logging.getLogger(__name__)
 
 LIVE_OPS = ("UNLOCK_SENT", "OPENED", "LEFT_OPEN")
 
@@ -28,6 +38,21 @@ class StoreError(LockerError):
 
 class StoreRefused(StoreError, NeedsAPerson):
     """The database must not be opened: others may read it, or it is damaged."""
+
+
+class StoreFull(StoreError):
+    """Nothing can be written: the disk is full. Nothing was changed."""
+
+    reason = "storage_full"
+
+
+FULL_MESSAGE = "the database could not be written (database or disk is full); nothing was changed"
+MAX_UNWRITTEN = 10_000
+"""Events kept in memory while the disk is full; past this, new ones are only logged."""
+
+
+class StoreDamaged(StoreRefused):
+    """The database fails SQLite's own check; it was left as it was."""
 
 
 RESTORE_HINT = "restore the data dir from a backup (docs/operations.md)"
@@ -63,20 +88,35 @@ def check_before_open(path: Path) -> None:
     if info.st_size == 0:
         return
     try:
-        check = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            verdict = [row[0] for row in check.execute("PRAGMA quick_check(5)")]
-        finally:
-            check.close()
+        verdict = _quick_check(path)
     except sqlite3.DatabaseError as exc:
-        raise StoreRefused(
+        raise StoreDamaged(
             f"the database {path} is damaged ({exc}); it was left untouched: {RESTORE_HINT}"
         ) from exc
     if verdict != ["ok"]:
-        raise StoreRefused(
+        raise StoreDamaged(
             f"the database {path} is damaged ({'; '.join(verdict)}); it was left untouched: "
             f"{RESTORE_HINT}"
         )
+
+
+def _quick_check(path: Path) -> list[str]:
+    """``PRAGMA quick_check``, read-only; on a full disk without the log's index, on the
+    main file alone (:mod:`kiosk.store.space`)."""
+    try:
+        check = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            return [row[0] for row in check.execute("PRAGMA quick_check(5)")]
+        finally:
+            check.close()
+    except sqlite3.OperationalError as exc:
+        if not is_full_error(exc, path) or has_unread_log(path):
+            raise
+    check = open_immutable(path)
+    try:
+        return [row[0] for row in check.execute("PRAGMA quick_check(5)")]
+    finally:
+        check.close()
 
 
 @dataclass(frozen=True)
@@ -107,21 +147,79 @@ class StoreBase:
         self.path = Path(path)
         self.clock = clock
         self.listeners: list[Callable[[Event], None]] = []
+        # Events that could not be written (a full disk), as they happened: told to these
+        # at once, written by flush_unwritten() once there is room.
+        self.unwritten_listeners: list[Callable[[Event], None]] = []
+        self._unwritten: list[Event] = []
         self._pending: list[Event] = []
         self._depth = 0  # transactions open: use cases may be composed into one
+        self.is_full = False  # the last write failed for want of space
+        self.full_listeners: list[Callable[[], None]] = []  # told when it becomes full
+        self.read_only = False  # opened on a full disk: reads only, until reopen_writable()
         check_before_open(self.path)
         try:
-            self._db = sqlite3.connect(self.path, isolation_level=None)
-            self._db.row_factory = sqlite3.Row
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.execute("PRAGMA busy_timeout=5000")
+            self._db = self._connect()
+        except sqlite3.OperationalError as exc:
+            if not is_full_error(exc, self.path):
+                raise StoreError(f"cannot open the database {self.path}: {exc}") from exc
+            self._db = self._open_read_only(exc)
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, isolation_level=None)
+        try:
+            db.row_factory = sqlite3.Row
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            db.execute("PRAGMA foreign_keys=ON")
+            db.execute("PRAGMA busy_timeout=5000")
             # Freed space is zeroed: a removed nonce or a purged recipient leaves no trace.
-            self._db.execute("PRAGMA secure_delete=ON")
-            migrate(self._db)
+            db.execute("PRAGMA secure_delete=ON")
+            migrate(db)
+        except sqlite3.OperationalError:
+            db.close()
+            raise
         except (sqlite3.DatabaseError, SchemaTooNew) as exc:
+            db.close()
             raise StoreError(f"cannot open the database {self.path}: {exc}") from exc
+        return db
+
+    def _open_read_only(self, exc: sqlite3.Error) -> sqlite3.Connection:
+        """The disk is full: read the database as its main file holds it, or refuse."""
+        where = self.path.parent
+        if has_unread_log(self.path):
+            raise StoreRefused(
+                f"the disk holding {where} is full and the database's write-ahead log "
+                f"cannot be read without room for its index: free space on it ({exc})"
+            ) from exc
+        db = open_immutable(self.path)
+        found = int(db.execute("PRAGMA user_version").fetchone()[0])
+        if found != SCHEMA_VERSION:
+            db.close()
+            raise StoreRefused(
+                f"the disk holding {where} is full and the database needs its schema moved "
+                f"from version {found} to {SCHEMA_VERSION}: free space on it"
+            ) from exc
+        self.read_only = self.is_full = True
+        log.error("the disk holding %s is full: the kiosk reads its database but can store "
+                  "nothing until there is room", where)  # fmt: skip
+        return db
+
+    def reopen_writable(self) -> bool:
+        """After a start on a full disk: open the database for writing once there is
+        room. True when it is (or already was) writable."""
+        if not self.read_only:
+            return True
+        if self._depth or not self._has_room():
+            return False
+        try:
+            db = self._connect()
+        except (sqlite3.OperationalError, StoreError) as exc:
+            log.warning("the database cannot be opened for writing yet: %s", exc)
+            return False
+        self._db.close()
+        self._db, self.read_only = db, False
+        log.info("the database is writable again")
+        return True
 
     def close(self) -> None:
         self._db.close()
@@ -147,9 +245,15 @@ class StoreBase:
         try:
             self._db.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
+            self._raise_if_full(exc)
             raise StoreError(f"database busy or unwritable: {exc}") from exc
         self._depth = 1
+        kept = len(self._unwritten)
         try:
+            # Events kept while the disk was full go first: the log keeps the order in
+            # which things happened, and each keeps the time it happened.
+            for e in self._unwritten:
+                self._append(e.kind, e.severity, e.actor, e.compartment, e.detail, e.ts)
             yield self._db
             self._db.execute("COMMIT")
         except BaseException as exc:
@@ -158,15 +262,37 @@ class StoreBase:
                 self._db.execute("ROLLBACK")
             self._pending = []
             if isinstance(exc, sqlite3.OperationalError):
+                self._raise_if_full(exc)
                 raise StoreError(
                     f"the database could not be written ({exc}); nothing was changed"
                 ) from exc
             raise
         self._depth = 0
+        if kept:
+            log.info("%d events kept while the disk was full are written", kept)
+            self._unwritten = self._unwritten[kept:]
+        if self.is_full and self._has_room():
+            # Not before: SQLite may fit a small write into its files' slack on a disk
+            # that has no room, and the kiosk would say "full" and "room" by turns.
+            self.is_full = False
         events, self._pending = self._pending, []
         for event in events:
             for listener in self.listeners:
                 listener(event)
+
+    def _has_room(self) -> bool:
+        try:
+            return free_bytes(self.path.parent) >= FULL_BELOW_BYTES
+        except OSError:
+            return True
+
+    def _raise_if_full(self, exc: sqlite3.OperationalError) -> None:
+        if self.read_only or is_full_error(exc, self.path):
+            became_full, self.is_full = not self.is_full, True
+            if became_full:
+                for listener in self.full_listeners:
+                    listener()
+            raise StoreFull(FULL_MESSAGE) from exc
 
     def _event(
         self,
@@ -177,10 +303,20 @@ class StoreBase:
         **detail: Any,
     ) -> Event:
         """Append to the event log; call inside ``_tx``."""
+        return self._append(kind, severity, actor, compartment, detail, self.clock())
+
+    def _append(
+        self,
+        kind: str,
+        severity: str,
+        actor: str | None,
+        compartment: str | None,
+        detail: dict[str, Any],
+        ts: float,
+    ) -> Event:
         last = self._db.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
         prev = last["hash"] if last else GENESIS
         seq = (last["seq"] if last else 0) + 1
-        ts = self.clock()
         detail_json = canonical_detail(detail)
         digest = row_hash(prev, seq, ts, kind, severity, actor, compartment, detail_json)
         self._db.execute(
@@ -216,8 +352,66 @@ class StoreBase:
         compartment: str | None = None,
         **detail: Any,
     ) -> Event:
+        """Append one event. On a full disk, an event logged on its own (not inside a
+        transaction) is not lost: it is kept in memory, told to
+        :attr:`unwritten_listeners` at once (the journal), and written with its own time
+        by :meth:`flush_unwritten` once there is room; it is returned with ``seq`` 0."""
+        if self._depth:
+            return self._event(kind, severity, actor, compartment, **detail)
+        try:
+            with self._tx():
+                return self._event(kind, severity, actor, compartment, **detail)
+        except StoreFull:
+            event = Event(0, self.clock(), kind, severity, actor, compartment,
+                          json.loads(canonical_detail(detail)))  # fmt: skip
+            self._keep_unwritten(event)
+            return event
+
+    def log_event_or_refuse(
+        self,
+        kind: str,
+        severity: str = "info",
+        actor: str | None = None,
+        compartment: str | None = None,
+        **detail: Any,
+    ) -> Event:
+        """Append one event that must be on the disk before what it records is done (a
+        lock fired without a door operation): :class:`StoreFull` on a full disk."""
         with self._tx():
             return self._event(kind, severity, actor, compartment, **detail)
+
+    def _keep_unwritten(self, event: Event) -> None:
+        if len(self._unwritten) < MAX_UNWRITTEN:
+            self._unwritten.append(event)
+        else:
+            log.error("%d events wait for room on the disk: %s is not kept",
+                      len(self._unwritten), event.kind)  # fmt: skip
+        for listener in self.unwritten_listeners:
+            listener(event)
+
+    def try_write(self) -> bool:
+        """One small write, to learn whether the disk takes writes again (after it was
+        full, with no event waiting to be written that would tell)."""
+        try:
+            self.set_meta("store.written_at", repr(self.clock()))
+        except StoreFull:
+            return False
+        return True
+
+    @property
+    def unwritten_count(self) -> int:
+        """Events kept in memory until the disk has room for them."""
+        return len(self._unwritten)
+
+    def flush_unwritten(self) -> int:
+        """Write the events kept while the disk was full (every transaction writes them
+        first; this is one with nothing else). Returns how many; raises
+        :class:`StoreFull`, and keeps them, while there is still no room."""
+        kept = len(self._unwritten)
+        if kept:
+            with self._tx():
+                pass
+        return kept
 
     def events(self, after: int = 0, limit: int = 100, newest_first: bool = False) -> list[Event]:
         if newest_first:

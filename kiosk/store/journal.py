@@ -41,6 +41,11 @@ class JournalMixin(OutboxMixin):
         )
         return [float(r["created_at"]) for r in rows]
 
+    def next_op_id(self) -> int:
+        """The id the next door operation will get (ids are never reused)."""
+        row = self._one("SELECT COALESCE(MAX(id), 0) + 1 AS n FROM door_ops")
+        return int(row["n"]) if row else 1
+
     def unfinished_ops(self) -> list[OpRow]:
         # "+id": order after the fact, or the planner walks the whole table in id order.
         rows = self._db.execute(f"SELECT * FROM door_ops WHERE {_IS_LIVE} ORDER BY +id")

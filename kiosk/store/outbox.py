@@ -14,6 +14,7 @@ been copied into the database and emptied (``secure_delete`` zeroes the freed sp
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Sequence
 
 from kiosk.store.base import StoreBase
@@ -28,10 +29,17 @@ class OutboxMixin(StoreBase):
     # A scrub is owed at start too: a log left by a crash may hold removed nonces.
     _scrub_owed = True
 
-    def outbox_due(self, now: float, limit: int = 20) -> list[OutboxRow]:
+    def outbox_due(
+        self, now: float, limit: int = 20, horizon: float | None = None
+    ) -> list[OutboxRow]:
+        """Notifications to send now. With ``horizon`` (the longest retry delay), one
+        planned further ahead than that is due too: only a change of the kiosk's
+        timeline puts it there (:mod:`kiosk.clock`), and it must not wait for ever."""
+        later = now + horizon if horizon is not None else float("inf")
         rows = self._db.execute(
-            f"SELECT * FROM outbox WHERE {_PENDING} AND next_at <= ? ORDER BY next_at, id LIMIT ?",
-            (now, limit),
+            f"SELECT * FROM outbox WHERE {_PENDING} AND (next_at <= ? OR next_at > ?)"
+            " ORDER BY next_at, id LIMIT ?",
+            (now, later, limit),
         )
         return [OutboxRow.from_row(r) for r in rows]
 
@@ -115,6 +123,8 @@ class OutboxMixin(StoreBase):
         self._db.execute("PRAGMA busy_timeout=0")
         try:
             busy = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        except sqlite3.OperationalError:
+            busy = 1  # no room to copy the log into the database: owed to the next call
         finally:
             self._db.execute("PRAGMA busy_timeout=5000")
         self._scrub_owed = bool(busy)

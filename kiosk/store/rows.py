@@ -21,6 +21,15 @@ class CompartmentRow:
     oos_reason: str | None
     held_for: int | None = None  # an announced parcel this compartment is kept for
     held_until: float | None = None
+    # Not handed out until a person checked it (kiosk.reasons.CheckReason), whatever
+    # its state: what was found, and since when.
+    check_reason: str | None = None
+    check_detail: dict[str, Any] = field(default_factory=dict)
+    check_since: float | None = None
+
+    @property
+    def needs_check(self) -> bool:
+        return self.check_reason is not None
 
     @classmethod
     def from_row(cls, r: sqlite3.Row) -> CompartmentRow:
@@ -34,6 +43,9 @@ class CompartmentRow:
             r["oos_reason"],
             r["held_for"],
             r["held_until"],
+            r["check_reason"],
+            json.loads(r["check_detail"] or "{}"),
+            r["check_since"],
         )
 
 

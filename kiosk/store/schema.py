@@ -160,7 +160,18 @@ CREATE INDEX outbox_by_parcel ON outbox(parcel_id) WHERE parcel_id IS NOT NULL;
 CREATE INDEX outbox_done ON outbox(created_at) WHERE delivered_at IS NOT NULL OR failed = 1;
 """
 
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3)
+# V4: a compartment may need a person's check before it is handed out again (the item
+# sensor disagrees with the store at start, the store was found behind its mark, a new
+# database knows nothing of what is inside): the reason as a code
+# (kiosk.reasons.CheckReason), what was found (JSON) and since when. Independent of the
+# state: an occupied compartment may need a check as well as a free one.
+V4 = """
+ALTER TABLE compartments ADD COLUMN check_reason TEXT;
+ALTER TABLE compartments ADD COLUMN check_detail TEXT;
+ALTER TABLE compartments ADD COLUMN check_since REAL;
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -9,8 +9,10 @@ from collections.abc import Callable, Sequence
 from kiosk.domain import ParcelState, Role
 from kiosk.errors import ConflictError, InvalidInput, NotFound
 from kiosk.store.base import CompartmentSpec, OutboxItem, StoreBase, StoreError
+from kiosk.store.checks import ChecksMixin
 from kiosk.store.fleet import FleetMixin
 from kiosk.store.holds import HoldsMixin
+from kiosk.store.identity import IdentityMixin
 from kiosk.store.journal import JournalMixin
 from kiosk.store.outbox import OutboxMixin
 from kiosk.store.rows import CompartmentRow, ParcelRow, UserRow
@@ -18,13 +20,20 @@ from kiosk.store.rows import CompartmentRow, ParcelRow, UserRow
 __all__ = ["CompartmentSpec", "OutboxItem", "Store", "StoreError"]
 
 
-class Store(HoldsMixin, FleetMixin, JournalMixin, OutboxMixin, StoreBase):
+class Store(
+    ChecksMixin, IdentityMixin, HoldsMixin, FleetMixin, JournalMixin, OutboxMixin, StoreBase
+):
     """One connection, used by one thread (the daemon's event loop)."""
 
     # -- compartments ---------------------------------------------------------------
 
     def sync_compartments(self, specs: Sequence[CompartmentSpec]) -> None:
-        """Make the table match the config; compartments left out are kept, hidden."""
+        """Make the table match the config; compartments left out are kept, hidden.
+
+        Writes only when something differs, so that an unchanged kiosk starts on a disk
+        too full to write."""
+        if self._compartments_match(specs):
+            return
         with self._tx() as db:
             db.execute("UPDATE compartments SET in_config = 0")
             for s in specs:
@@ -35,6 +44,13 @@ class Store(HoldsMixin, FleetMixin, JournalMixin, OutboxMixin, StoreBase):
                     " accessible=excluded.accessible, in_config=1",
                     (s.id, s.size, s.board, s.lock, int(s.accessible)),
                 )
+
+    def _compartments_match(self, specs: Sequence[CompartmentSpec]) -> bool:
+        rows = self._db.execute(
+            "SELECT id, size, board, lock, accessible FROM compartments WHERE in_config = 1"
+        )
+        stored = {(r["id"], r["size"], r["board"], r["lock"], bool(r["accessible"])) for r in rows}
+        return stored == {(s.id, s.size, s.board, s.lock, s.accessible) for s in specs}
 
     def compartments(self) -> list[CompartmentRow]:
         rows = self._db.execute("SELECT * FROM compartments WHERE in_config = 1 ORDER BY id")
@@ -291,6 +307,46 @@ class Store(HoldsMixin, FleetMixin, JournalMixin, OutboxMixin, StoreBase):
             *skip,
         )
         return ParcelRow.from_row(row) if row else None
+
+    # -- the kiosk's timeline -------------------------------------------------------
+
+    def shift_times_since(self, first_op: int, step: float, first_parcel: int | None = None
+                          ) -> int:  # fmt: skip
+        """The kiosk's timeline moved ``step`` seconds (:mod:`kiosk.clock`): what was
+        stamped on it since door operation ``first_op`` and parcel ``first_parcel`` moves
+        along, so that no duration changes. That is the deadlines of parcels stored
+        since then, the times of those door operations (the mass-open guard counts them
+        again after a restart), the compartments held for parcels announced since then
+        and those announcements' times, and the notifications waiting for a retry.
+        Returns how many parcels moved."""
+        with self._tx() as db:
+            if first_parcel is not None:
+                # A hold is made with its parcel's announcement: both are this timeline's.
+                db.execute(
+                    "UPDATE compartments SET held_until = held_until + ? WHERE held_for >= ?",
+                    (step, first_parcel),
+                )
+                db.execute(
+                    "UPDATE parcels SET announced_at = announced_at + ?"
+                    " WHERE id >= ? AND announced_at IS NOT NULL",
+                    (step, first_parcel),
+                )
+            moved = db.execute(
+                "UPDATE parcels SET stored_at = stored_at + ?, expires_at = expires_at + ?"
+                " WHERE state = 'STORED' AND id IN (SELECT parcel_id FROM door_ops"
+                " WHERE id >= ? AND purpose = 'deposit' AND parcel_id IS NOT NULL)",
+                (step, step, first_op),
+            ).rowcount
+            db.execute(
+                "UPDATE door_ops SET created_at = created_at + ?, updated_at = updated_at + ?"
+                " WHERE id >= ?",
+                (step, step, first_op),
+            )
+            db.execute(
+                "UPDATE outbox SET next_at = next_at + ? WHERE delivered_at IS NULL AND failed = 0",
+                (step,),
+            )
+        return int(moved)
 
     # -- users ----------------------------------------------------------------------
 

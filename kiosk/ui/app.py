@@ -26,6 +26,7 @@ from kiosk.ui import i18n, theme
 from kiosk.ui.i18n import _
 from kiosk.ui.link import DaemonLink, Message
 from kiosk.ui.sound import Sound
+from kiosk.ui.speech import SilentSpeaker, Speech, build_speaker
 from kiosk.ui.wedge import WedgeDetector
 from kiosk.ui.widgets import MOVES, Button, Painter, Rect, focus_key, focusable, move_focus, rows
 
@@ -36,6 +37,10 @@ ACTIVE_POLL_S, IDLE_POLL_S, ACTIVE_S = 0.005, 0.025, 3.0
 """SDL's queue is looked at every ACTIVE_POLL_S until ACTIVE_S after the last event,
 then every IDLE_POLL_S (the longest a first tap after a quiet spell waits)."""
 Callback = Callable[[Message], None]
+STATUS_TYPES = ("board", "storage")
+STATUS_KINDS = ("mass_open", "clock_", "disk_")
+"""Stream messages (by type) and events (by kind prefix) after which the status is
+read again: what they change is shown from it (out of service, the technician's lines)."""
 
 
 class App:
@@ -48,6 +53,7 @@ class App:
         large_text: bool | None = None,
         clock: Callable[[], float] = time.monotonic,
         start_link: bool = True,
+        speaker: Speech | None = None,
     ) -> None:
         pygame.display.init()
         pygame.font.init()
@@ -78,6 +84,11 @@ class App:
         self.running = True
         self.last_input = clock()
         self.sound = Sound(False)
+        self.speaker: Speech = speaker or SilentSpeaker()
+        """Spoken guidance (kiosk/ui/speech): the one given, else the one the kiosk's
+        ``ui.speech`` settings ask for, made when they arrive from the daemon."""
+        self._speaker_given = speaker is not None
+        self._speech_settings: tuple[object, object] | None = None
         self.wedge = WedgeDetector(clock)
         from kiosk.ui.screens.home import HomeScreen
 
@@ -154,6 +165,7 @@ class App:
         elif kind == "kiosk":
             self.kiosk = msg["data"]
             self.sound.enabled = bool(self.ui.get("key_sound", False))
+            self._configure_speech()
             if self.fixed_lang is None and i18n.language() not in self.kiosk["languages"]:
                 i18n.set_language(self.kiosk["languages"][0])
             self.refresh_status()
@@ -163,7 +175,9 @@ class App:
                 self.status = None
         elif kind == "stream":
             data = msg["data"]
-            if data.get("type") == "board" or str(data.get("kind", "")).startswith("mass_open"):
+            if data.get("type") in STATUS_TYPES or str(data.get("kind", "")).startswith(
+                STATUS_KINDS
+            ):
                 self.refresh_status()
             if data.get("type") == "scan":
                 self.scan(str(data.get("text", "")))
@@ -173,6 +187,16 @@ class App:
                 screen.on_message(msg)
         self.dirty = True
 
+    def _configure_speech(self) -> None:
+        """A speaker for the kiosk's speech settings, made again only when they change
+        (a daemon restart sends the same ones again), never over one that was given."""
+        wanted = (self.ui.get("speech"), self.ui.get("speech_rate"))
+        if self._speaker_given or wanted == self._speech_settings:
+            return
+        self.speaker.close()
+        self.speaker = build_speaker(self.ui)
+        self._speech_settings = wanted
+
     def refresh_status(self) -> None:
         def done(result: Message) -> None:
             if result["ok"]:
@@ -181,10 +205,15 @@ class App:
         self.call("GET", "/v1/status", on_done=done)
 
     @property
+    def storage_full(self) -> bool:
+        """The daemon's disk is full: it can store nothing, so it opens no door."""
+        return ((self.status or {}).get("storage") or {}).get("state") == "full"
+
+    @property
     def out_of_service(self) -> bool:
-        """No board answers, or the mass-open guard stopped door opens."""
+        """No board answers, the mass-open guard stopped door opens, or the disk is full."""
         status = self.status or {}
-        if (status.get("mass_open_guard") or {}).get("tripped"):
+        if (status.get("mass_open_guard") or {}).get("tripped") or self.storage_full:
             return True
         boards = status.get("boards", [])
         return bool(boards) and not any(b["online"] for b in boards)
@@ -360,6 +389,7 @@ class App:
                 self.step()
         finally:
             self.link.stop()
+            self.speaker.close()
             pygame.quit()
 
     def draw(self) -> None:
@@ -399,7 +429,9 @@ class App:
         elif self.out_of_service:
             p.fill(rect, theme.DANGER, p.metrics.gap)
             p.text(
-                _("Out of service: the lockers cannot be opened right now."),
+                _("Out of service: the kiosk's storage is full. The lockers cannot be opened.")
+                if self.storage_full
+                else _("Out of service: the lockers cannot be opened right now."),
                 rect,
                 theme.DANGER_TEXT,
                 0.8,

@@ -1,4 +1,8 @@
-"""The UI's line to the daemon, off the drawing thread.
+"""The UI's line to the daemon, off the drawing thread, on the touchscreen's own socket.
+
+That socket belongs to the touchscreen's group and has a small cap of its own, so no
+other client can use up the screen's way in; the stream with the scanner's scans is
+served there only.
 
 Calls are queued to a worker thread; their results, the daemon's event stream and the
 link's health come back as messages through ``post`` (the app turns them into pygame
@@ -23,7 +27,7 @@ from kiosk.client import ApiClient, ApiError, DaemonUnreachable
 log = logging.getLogger(__name__)
 
 Message = dict[str, Any]
-#: the event stream with the scanner's scans, which only a client on the socket may read
+#: the event stream with the scanner's scans, served only on the touchscreen's socket
 STREAM = "/v1/touchscreen/stream"
 
 
@@ -45,6 +49,7 @@ class DaemonLink:
         self._ids = itertools.count(1)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._stream_client: ApiClient | None = None
         self.online = False
 
     def start(self) -> None:
@@ -54,8 +59,12 @@ class DaemonLink:
             self._threads.append(thread)
 
     def stop(self) -> None:
+        """Stop both threads; the stream's connection ends now, not at the next message."""
         self._stop.set()
         self._calls.put(None)
+        client = self._stream_client
+        if client is not None:
+            client.end_streams()
 
     def call(
         self,
@@ -113,6 +122,9 @@ class DaemonLink:
         while not self._stop.is_set():
             try:
                 with ApiClient(self.socket, timeout=10) as client:
+                    self._stream_client = client
+                    if self._stop.is_set():
+                        return
                     info = client.get("/v1/kiosk")
                     self.post({"kind": "kiosk", "data": info})
                     self._set_online(True)

@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from kiosk.client import socket_path
+from kiosk.client import touchscreen_socket_path
 
 SIZES = ("800x480", "1024x600", "1280x800", "480x800")
 
@@ -15,12 +15,14 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     ui = sub.add_parser(
         "ui",
         help="the touchscreen (a client of the daemon's API)",
-        description="Run the touchscreen UI. It talks to the daemon over its socket only, "
-        "shows 'out of service' while the daemon is away and reconnects by itself.",
+        description="Run the touchscreen UI. It talks to the daemon over the touchscreen's "
+        "own socket only, shows 'out of service' while the daemon is away and reconnects "
+        "by itself.",
     )
     ui.add_argument(
         "--socket",
-        help="the daemon's API socket (default: $LOCKER_SOCKET or /run/locker-kiosk/api.sock)",
+        help="the daemon's socket for the touchscreen (default: $LOCKER_TOUCHSCREEN_SOCKET "
+        "or /run/locker-kiosk/touchscreen.sock)",
     )
     ui.add_argument("--fullscreen", action="store_true", help="take the whole display")
     ui.add_argument("--size", default="800x480", help=f"window size WxH (e.g. {', '.join(SIZES)})")
@@ -44,7 +46,8 @@ def run(args: argparse.Namespace) -> int:
     from kiosk.ui.app import App
 
     try:
-        app = App(socket_path(args.socket), parse_size(args.size), args.fullscreen, args.lang)
+        socket = touchscreen_socket_path(args.socket)
+        app = App(socket, parse_size(args.size), args.fullscreen, args.lang)
     except pygame.error as exc:
         print(f"locker-kiosk ui: cannot open the display: {exc}", file=sys.stderr)
         return 1

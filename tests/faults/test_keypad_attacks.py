@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from kiosk.client import ApiError
-from tests.support.daemon import COURIER, TECHNICIAN, Daemon
+from tests.support.daemon import COURIER, TECHNICIAN, Daemon, running_daemon
 
 FAKETIME = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1")
 WRONG_PIN = "00093127"
@@ -34,11 +34,20 @@ async def post_all(socket: Path, path: str, bodies: list[dict[str, Any]]) -> lis
     return [a.status_code for a in answers]
 
 
+@pytest.fixture
+def roomy_daemon() -> Iterator[Daemon]:
+    """A daemon whose API socket takes 1,024 connections, so that all of a burst of 1,000
+    reaches the sign-in and none is turned away as "busy" at the door."""
+    with running_daemon(sections={"api": {"max_connections": 1024}}) as d:
+        yield d
+
+
 def test_a_burst_of_1000_concurrent_wrong_sign_ins_gets_five_checked_and_the_rest_refused(
-    daemon: Daemon,
+    roomy_daemon: Daemon,
 ) -> None:
     # Journey: someone fires 1,000 sign-ins for the technician at once, hoping the slow
     # PIN check lets them all past the lockout.
+    daemon = roomy_daemon
     burst = [{"user": TECHNICIAN[0], "pin": WRONG_PIN}] * 1000
     answers = Counter(asyncio.run(post_all(daemon.socket, "/v1/sessions", burst)))
 
@@ -76,7 +85,7 @@ def test_a_wall_clock_step_neither_ends_nor_stretches_a_sign_in_lockout(tmp_path
 
         offset.write_text("+4d\n")
         assert refusal(lambda: courier.post("/v1/pickup", {"code": "31415926"})) == 401
-        stepped = daemon.events("wrong_code")[-1]["ts"]
+        stepped = daemon.client().get("/v1/status")["clock"]["wall_time"]
         assert stepped > time.time() + 4 * 86400 - 60  # the daemon's wall clock did step
         assert 0 < retry_after(daemon) <= 4  # not ended by the step forward
 

@@ -184,6 +184,31 @@ def test_announcements_apply_once_and_a_resend_changes_nothing(
                          what="the cursor in presence")  # fmt: skip
 
 
+def test_an_announced_phone_number_is_read_in_the_kiosks_region_and_sent_in_e164(
+    broker: Broker, operator_key: Any, tmp_path: Path
+) -> None:
+    key, keyring = operator_key
+    german = {"policy": {"phone_region": "DE"}}
+    with (
+        operator(broker, key, keyring, f"{TOPIC}/#") as op,
+        linked_kiosk(broker, KIOSK, keyring, tmp_path, more=german) as daemon,
+    ):
+        op.peer.wait_for(lambda: op.peer.bodies("presence"), what="online")
+        national = messages.announce(op.signer, KIOSK, "JJD0007", "S", "0170 99887766", version=1)
+        assert op.ask(national)["ok"] is True
+        short = messages.announce(op.signer, KIOSK, "JJD0008", "S", "+49 170", version=2)
+        refused = op.ask(short)
+        assert refused["ok"] is False
+        assert refused["message"] == "phone: too short for a phone number in DE (+49)"
+
+        courier = daemon.signed_in()
+        view = courier.post("/v1/deposits", {"barcode": "JJD0007"})
+        courier.wait_operation(view["operation"])
+        daemon.code_for("JJD0007")
+        (sent,) = [m for m in daemon.inbox() if m["kind"] == "parcel_stored"]
+        assert (sent["channel"], sent["recipient"]) == ("sms", "+4917099887766")
+
+
 def test_desired_config_is_applied_where_allowed_and_reported(
     broker: Broker, operator_key: Any, tmp_path: Path
 ) -> None:

@@ -160,28 +160,38 @@ def ok(result: subprocess.CompletedProcess[str]) -> str:
 
 
 def test_scan_bus_names_the_boards_answering_on_the_kerong_bus(bench: Bench) -> None:
+    bus0 = bench.data / "bus0"
     shown = ok(bench.ctl("scan-bus", "top")).splitlines()
-    assert shown[0].startswith("Scanned the kerong bus of board 'top' on ")
-    assert shown[0].endswith(": 2 answering.")
-    assert shown[1:] == ["  address 0: board 'top'", "  address 3: board 'middle'"]
+    assert shown == [
+        f"[1/1] {bus0} (kerong, 19200 baud), Kerong CU16 at 0-15: 2 answering",
+        "Scanned 1 bus:",
+        f"  {bus0} (kerong, 19200 baud; 'top', 'middle'):",
+        "    address 0: Kerong CU16, board 'top'",
+        "    address 3: Kerong CU16, board 'middle'",
+    ]
 
     answer = bench.client()
     answer.sign_in(TECHNICIAN[1], user=TECHNICIAN[0])
     scan = answer.post("/v1/boards/middle/scan-bus")
-    assert [(a["address"], a["board"]) for a in scan["addresses"]] == [(0, "top"), (3, "middle")]
+    assert [(a["address"], a["board"], a["kinds"]) for a in scan["addresses"]] == [
+        (0, "top", ["Kerong CU16"]),
+        (3, "middle", ["Kerong CU16"]),
+    ]
     assert scan["missing"] == []
 
 
 def test_scan_bus_finds_the_modbus_board_and_a_silent_board_fails_the_scan(bench: Bench) -> None:
-    assert ok(bench.ctl("scan-bus", "relays")).splitlines()[1:] == ["  address 7: board 'relays'"]
+    assert ok(bench.ctl("scan-bus", "relays")).splitlines()[-1] == (
+        "    address 7: Modbus relay board, board 'relays'"
+    )
 
     bench.sim.kill_board("middle")
     result = bench.ctl("scan-bus", "top")
     assert result.returncode == 1
-    assert result.stdout.splitlines()[1:] == [
-        "  address 0: board 'top'",
+    assert result.stdout.splitlines()[3:] == [
+        "    address 0: Kerong CU16, board 'top'",
         "Not answering:",
-        "  address 3: board 'middle'",
+        f"  address 3 on {bench.data / 'bus0'}: board 'middle'",
     ]
 
 
@@ -296,4 +306,13 @@ def test_scan_bus_on_a_sim_board_says_it_has_no_bus(sim_daemon: Daemon) -> None:
     assert result.stderr.strip() == (
         "lockerctl: Board 'bank' uses the sim driver, which has no bus to scan: "
         "scan-bus works on kerong and modbus boards."
+    )
+
+
+def test_trace_on_a_sim_board_says_it_has_no_bus(sim_daemon: Daemon) -> None:
+    result = sim_daemon.ctl("trace", "bank", "on", pin=TECHNICIAN[1])
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "lockerctl: Board 'bank' uses the sim driver, which has no bus to trace: "
+        "trace works on kerong and modbus boards."
     )

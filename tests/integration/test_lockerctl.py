@@ -52,7 +52,7 @@ def test_lockerctl_shows_status_compartments_parcels_and_events(daemon: Daemon) 
 
     table = ok(daemon.ctl("compartments")).splitlines()
     assert table[0].split() == ["ID", "SIZE", "LOCK", "ACCESS", "STATE", "DOOR", "ITEM", "OP",
-                                "REASON"]  # fmt: skip
+                                "CHECK", "REASON"]  # fmt: skip
     assert table[1].split()[:6] == [cid, "S", "bank:1", "-", "OCCUPIED", "CLOSED"]
     assert len(table) == 13
 
@@ -216,7 +216,8 @@ def test_lockerctl_technician_opens_a_door_and_manages_service(daemon: Daemon) -
 
     row = as_json(daemon.ctl("out-of-service", "A07", "--reason", "wet", "--json", pin=TOMAS))
     assert row == {"id": "A07", "size": "L", "state": "OUT_OF_SERVICE", "reason": "wet",
-                   "reason_code": "technician", "reason_detail": None}  # fmt: skip
+                   "reason_code": "technician", "reason_detail": None,
+                   "check": None}  # fmt: skip
     row = as_json(daemon.ctl("in-service", "A07", "--json", pin=TOMAS))
     assert row["state"] == "AVAILABLE"
 

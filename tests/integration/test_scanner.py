@@ -1,9 +1,14 @@
 """A serial barcode scanner on a pseudo-terminal: each scanned line reaches the
-touchscreen's stream on the Unix socket, and neither the ordinary event stream nor the
-daemon's log (a scan may be a pickup code)."""
+touchscreen's stream on the touchscreen's own socket, and neither the ordinary event
+stream, nor a client of the API socket, nor the daemon's log (a scan may be a pickup
+code)."""
 
 from __future__ import annotations
 
+import pytest
+
+from kiosk.api import TOUCHSCREEN_ONLY
+from kiosk.client import ApiError
 from tests.support.daemon import running_daemon
 from tests.support.scanner import StreamReader, is_event, is_scan, pty_scanner
 
@@ -13,7 +18,10 @@ BARCODE = "]C1JJD0099887766554433"
 def test_a_scan_reaches_the_touchscreen_stream_only_and_not_the_log() -> None:
     with pty_scanner() as scanner, running_daemon(sections=scanner.section) as daemon:
         # after=0 replays the log first: once kiosk_started is read, each is subscribed.
-        touchscreen = StreamReader(daemon.client().stream("/v1/touchscreen/stream?after=0"))
+        with pytest.raises(ApiError) as refused:  # the API socket's group is not the screen
+            next(daemon.client().stream("/v1/touchscreen/stream?after=0"))
+        assert (refused.value.status, refused.value.message) == (403, TOUCHSCREEN_ONLY)
+        touchscreen = StreamReader(daemon.touchscreen().stream("/v1/touchscreen/stream?after=0"))
         reader = StreamReader(daemon.client().stream("/v1/stream?after=0"))
         for stream in (touchscreen, reader):
             stream.wait_for(is_event("kiosk_started"), what="the stream to connect")

@@ -4,59 +4,26 @@ from __future__ import annotations
 
 import secrets
 import shutil
-import socket
 import ssl
-import subprocess
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from kiosk.client import parse_sse
 from kiosk.tcp_gate import LOCAL_ONLY
-from tests.support.daemon import TECHNICIAN, Daemon, running_daemon
+from tests.support.daemon import TECHNICIAN, Daemon
+from tests.support.listeners import free_port, make_certificate, tcp_daemon
 from tests.support.scanner import Message, StreamReader, is_event, is_scan, pty_scanner
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
 def tls(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     if shutil.which("openssl") is None:
         pytest.skip("openssl is needed to make a test certificate")
-    folder = tmp_path_factory.mktemp("tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1",
-         "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    return cert, key
-
-
-@contextmanager
-def tcp_daemon(
-    tls: tuple[Path, Path], folder: Path, **sections: dict[str, Any]
-) -> Iterator[tuple[Daemon, str, str, Path]]:
-    cert, key = tls
-    token = secrets.token_hex(32)
-    token_file = folder / "api.token"
-    token_file.write_text(token + "\n")
-    token_file.chmod(0o600)
-    port = free_port()
-    api = {"tcp_listen": f"127.0.0.1:{port}", "tls_cert": str(cert), "tls_key": str(key),
-           "token_file": str(token_file), "rate_per_minute": 60}  # fmt: skip
-    with running_daemon(sections={"api": api, **sections}) as daemon:
-        yield daemon, f"https://127.0.0.1:{port}", token, cert
+    return make_certificate(tmp_path_factory.mktemp("tls"))
 
 
 @pytest.fixture
@@ -140,6 +107,7 @@ def test_opening_every_door_or_lifting_the_guard_is_refused_over_tcp(
             assert refused.status_code == 403, path
             assert refused.json()["error"] == "this can only be done at the kiosk itself"
     assert LOCAL_ONLY.fullmatch("/v1/boards/bank/scan-bus")  # it pulses no lock but holds the bus
+    assert LOCAL_ONLY.fullmatch("/v1/bus-scan") and LOCAL_ONLY.fullmatch("/v1/boards/top/trace")
     log = daemon.log()
     assert "/v1/compartments/open-all from 127.0.0.1 refused: only at the kiosk" in log
     assert not daemon.events("open_all")
@@ -163,7 +131,9 @@ def test_a_scanned_pickup_code_reaches_the_touchscreen_and_no_reader_over_tcp(
             assert refused.status_code == 403
             assert refused.json()["error"] == "this can only be done at the kiosk itself"
             remote = StreamReader(tcp_stream(client, url, token))
-            touchscreen = StreamReader(daemon.client().stream("/v1/touchscreen/stream?after=0"))
+            touchscreen = StreamReader(
+                daemon.touchscreen().stream("/v1/touchscreen/stream?after=0")
+            )
             for stream in (remote, touchscreen):  # after=0: the log first, so subscribed
                 stream.wait_for(is_event("kiosk_started"), what="the stream to connect")
             daemon.wait_for(lambda: "reading the serial scanner" in daemon.log(), what="scanner")

@@ -95,7 +95,8 @@ def test_technician_takes_a_compartment_out_of_service_and_back(daemon: Daemon) 
     tech = daemon.signed_in(TECHNICIAN)
     row = tech.post("/v1/compartments/A01/out-of-service", {"reason": "hinge broken"})
     assert row == {"id": "A01", "size": "S", "state": "OUT_OF_SERVICE", "reason": "hinge broken",
-                   "reason_code": "technician", "reason_detail": None}  # fmt: skip
+                   "reason_code": "technician", "reason_detail": None,
+                   "check": None}  # fmt: skip
     assert compartments(daemon)["A01"]["reason"] == "hinge broken"
     (event,) = daemon.events("out_of_service")
     assert (event["actor"], event["detail"]["reason"]) == ("tomas", "hinge broken")

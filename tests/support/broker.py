@@ -28,8 +28,9 @@ SHIPPED = Path(__file__).resolve().parents[2] / "config" / "broker"
 ACL = SHIPPED / "locker-kiosk.acl"
 CONF = SHIPPED / "mosquitto.conf"
 KIOSK_LISTENER, OPERATOR_LISTENER = "8883", "8884"
-OPERATORS = frozenset({"operator"})
-"""The accounts of the operator's listener; every other user is a kiosk."""
+OPERATORS = frozenset({"operator", "office"})
+"""The accounts of the operator's listener (locker-fleet's and the back office's); every
+other user is a kiosk."""
 _TLS = {"certfile", "keyfile", "cafile", "capath", "tls_version", "require_certificate",
         "use_identity_as_username"}  # fmt: skip
 

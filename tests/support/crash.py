@@ -332,12 +332,24 @@ class CrashRun:
 
     def _technician_checks(self) -> None:
         """Compartments out of service for a check after an interrupted deposit: a
-        technician empties them and puts them back, as one would at a real kiosk."""
+        technician empties them and puts them back, as one would at a real kiosk. So too
+        for a compartment whose item sensor disagreed with the store at start (a pickup
+        abandoned at the restart while the person took the parcel): emptied if no parcel
+        is recorded there, and its check cleared once the sensor says so."""
         with self._client(self._sign_in(TECHNICIAN)) as tech:
             for comp in tech.get("/v1/compartments")["compartments"]:
                 if comp["state"] == "OUT_OF_SERVICE" and comp.get("reason") == CHECK_REASON:
                     self.daemon.sim().call("set_item", compartment=comp["id"], value=False)
                     tech.post(f"/v1/compartments/{comp['id']}/in-service")
+            for comp in tech.get("/v1/compartments")["compartments"]:
+                if not comp.get("check"):
+                    continue
+                if comp.get("parcel") is None and comp.get("item"):
+                    self.daemon.sim().call("set_item", compartment=comp["id"], value=False)
+                    self.daemon.wait_for(lambda cid=comp["id"]: not next(
+                        c for c in tech.get("/v1/compartments")["compartments"] if c["id"] == cid
+                    )["item"], what=f"{comp['id']} emptied")  # fmt: skip
+                tech.post(f"/v1/compartments/{comp['id']}/clear-check")
 
     def _raw_request(self, burst: _Burst, token: str | None, codes: dict[str, str]) -> float:
         """Write one request to the socket and kill the daemon right after it left."""

@@ -22,6 +22,7 @@ from typing import Any
 
 from hw_sim.control import SimControl
 from kiosk.client import ApiClient
+from tests.support.wallclock import SteppedWallClock
 
 COURIER = ("carla", "246813")
 COURIER2 = ("conrad", "864213")
@@ -48,7 +49,14 @@ FAST = {
     "policy": {"expiry_check_s": 0.5},
     # Tests open doors far faster than people do: the mass-open guard has a test of its own.
     "security": {"session_idle_minutes": 30, "mass_open_max": 100_000},
+    # Test machines need not run a time server: the clock's own tests turn this back on.
+    "clock": {"trust": "always"},
 }
+
+
+SIM_FILES = {"state_file": "sim-state.json", "control_socket": "sim.sock",
+             "fire_log": "sim-fires.log"}  # fmt: skip
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def toml_value(v: Any) -> str:
@@ -69,12 +77,17 @@ def render_config(
     sizes: list[str] = SIZES,
     open_delay_s: float = 0.0,
     ids: Sequence[str] | None = None,
+    files_dir: Path | None = None,
+    board: dict[str, Any] | None = None,
 ) -> str:
     """A daemon config on the sim driver with fast timings.
 
-    ``sections`` add to (or replace keys of) any table, ``[kiosk]`` included.
+    ``sections`` add to (or replace keys of) any table, ``[kiosk]`` included; ``board``
+    adds options to the sim board's table (``{"item_sensors": False}``).
     ``ids`` names the compartments (default A01, A02, ...): the wall picture gives each
     id letter a column of its own, so ``["A01", "A02", "B01"]`` makes two columns.
+    ``files_dir``: the simulated bank's files and the recipients' inbox go there
+    instead of the data dir (a test that fills the data dir's disk).
     """
     merged: dict[str, dict[str, Any]] = {k: dict(v) for k, v in FAST.items()}
     for name, values in (sections or {}).items():
@@ -90,7 +103,8 @@ def render_config(
     # The simulated recipients' inbox (the file back end) is allowed on a demo kiosk only.
     notify: dict[str, Any] = {"backend": "file", **merged.pop("notify", {})}
     if notify["backend"] == "file":
-        merged["notify.file"] = {"path": "inbox.jsonl", **merged.get("notify.file", {})}
+        inbox = str(files_dir / "inbox.jsonl") if files_dir else "inbox.jsonl"
+        merged["notify.file"] = {"path": inbox, **merged.get("notify.file", {})}
     lines = ["demo = true"] if notify["backend"] == "file" else []
     lines += ["[kiosk]"] + [f"{k} = {toml_value(v)}" for k, v in kiosk.items()]
     lines += ["[notify]"] + [f"{k} = {toml_value(v)}" for k, v in notify.items()]
@@ -106,6 +120,10 @@ def render_config(
     ]
     if open_delay_s:
         lines.append(f"open_delay_s = {open_delay_s}")
+    if files_dir is not None:
+        for option, name in SIM_FILES.items():
+            lines.append(f"{option} = {toml_value(files_dir / name)}")
+    lines += [f"{k} = {toml_value(v)}" for k, v in (board or {}).items()]
     names = list(ids) if ids is not None else [f"A{i:02d}" for i in range(1, len(sizes) + 1)]
     if len(names) != len(sizes):
         raise ValueError(f"{len(names)} ids for {len(sizes)} sizes")
@@ -128,15 +146,22 @@ class Daemon:
         self,
         root: Path,
         users: Sequence[tuple[tuple[str, str], str]] = DEFAULT_USERS,
+        wall_clock: Path | None = None,
         **config: Any,
     ) -> None:
-        """``users``: the ``((name, pin), role)`` added before the first start."""
+        """``users``: the ``((name, pin), role)`` added before the first start.
+        ``wall_clock``: a file holding how far the daemon's wall clock is stepped
+        (:mod:`tests.support.wallclock`)."""
         self.root = root
         self.users = tuple(users)
         self.data_dir = root / "data"
+        self.files_dir: Path = config.get("files_dir") or self.data_dir
+        self.wall_clock = wall_clock
         self.config_path = root / "kiosk.toml"
         self.config_path.write_text(render_config(self.data_dir, **config))
         self.socket = self.data_dir / "api.sock"
+        #: the touchscreen's own socket (beside the API socket, as the config defaults)
+        self.touchscreen_socket = self.data_dir / "touchscreen.sock"
         self.log_path = root / "daemon.log"
         self.proc: subprocess.Popen[bytes] | None = None
         self.env: dict[str, str] = {}  # added to the daemon's environment (libfaketime)
@@ -167,12 +192,16 @@ class Daemon:
             self.add_users()
         ready = self.root / "ready"
         ready.unlink(missing_ok=True)
+        program = ["-m", "kiosk"]
+        if self.wall_clock is not None:
+            program = ["-m", "tests.support.wallclock", str(self.wall_clock)]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "kiosk", "run", "--config", str(self.config_path),
+            [sys.executable, *program, "run", "--config", str(self.config_path),
              "--ready-file", str(ready)],
             stdout=subprocess.DEVNULL,
             stderr=open(self.log_path, "ab"),  # noqa: SIM115 - the child owns it
             env={**os.environ, **self.env},
+            cwd=ROOT,
         )  # fmt: skip
         deadline = time.monotonic() + timeout
         while not ready.exists():
@@ -203,13 +232,17 @@ class Daemon:
     def client(self, token: str | None = None) -> ApiClient:
         return ApiClient(str(self.socket), token=token, timeout=30)
 
+    def touchscreen(self, token: str | None = None) -> ApiClient:
+        """A client on the touchscreen's socket, as the UI connects."""
+        return ApiClient(str(self.touchscreen_socket), token=token, timeout=30)
+
     def signed_in(self, who: tuple[str, str] = COURIER) -> ApiClient:
         c = self.client()
         c.sign_in(who[1], user=who[0])
         return c
 
     def sim(self) -> SimControl:
-        return SimControl(str(self.data_dir / "sim.sock"))
+        return SimControl(str(self.files_dir / "sim.sock"))
 
     def ctl(self, *args: str, pin: str | None = None, user: str | None = None,
             timeout: float = 60) -> subprocess.CompletedProcess[str]:  # fmt: skip
@@ -228,7 +261,7 @@ class Daemon:
         )  # fmt: skip
 
     def inbox(self) -> list[dict[str, Any]]:
-        path = self.data_dir / "inbox.jsonl"
+        path = self.files_dir / "inbox.jsonl"
         if not path.exists():
             return []
         return [json.loads(line) for line in path.read_text().splitlines() if line]
@@ -265,6 +298,24 @@ def running_daemon(**config: Any) -> Iterator[Daemon]:
     try:
         daemon.start()
         yield daemon
+    finally:
+        if daemon.proc is not None and daemon.proc.poll() is None:
+            daemon.proc.kill()
+            daemon.proc.wait(10)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@contextmanager
+def stepped_daemon(offset: float = 0.0, **config: Any) -> Iterator[tuple[Daemon, SteppedWallClock]]:
+    """A started daemon whose wall clock the test steps (:mod:`tests.support.wallclock`),
+    starting ``offset`` seconds off the real one."""
+    root = Path(tempfile.mkdtemp(prefix="lk-", dir="/tmp"))
+    wall = SteppedWallClock(root / "wall-offset")
+    wall.set(offset)
+    daemon = Daemon(root, wall_clock=wall.path, **config)
+    try:
+        daemon.start()
+        yield daemon, wall
     finally:
         if daemon.proc is not None and daemon.proc.poll() is None:
             daemon.proc.kill()

@@ -14,7 +14,7 @@ def daemon() -> Iterator[Daemon]:
 
 @pytest.fixture
 def ui(daemon: Daemon) -> Iterator[UiDriver]:
-    driver = UiDriver(str(daemon.socket))
+    driver = UiDriver(str(daemon.touchscreen_socket))
     driver.wait_until(
         lambda: driver.app.online and driver.app.kiosk is not None, what="the UI to connect"
     )

@@ -81,7 +81,7 @@ def kiosk() -> Iterator[tuple[Daemon, list[dict[str, Any]]]]:
 
 
 def connected(daemon: Daemon, size: tuple[int, int] = (800, 480), lang: str = "en") -> UiDriver:
-    ui = UiDriver(str(daemon.socket), size, lang=lang)
+    ui = UiDriver(str(daemon.touchscreen_socket), size, lang=lang)
     ui.wait_until(lambda: ui.app.online and ui.app.kiosk is not None, what="the UI to connect")
     return ui
 

@@ -31,7 +31,7 @@ EXPIRING = {"policy": {"hold_hours": 0.0006, "expiry_check_s": 0.2, "reminder_ho
 
 @contextmanager
 def kiosk_ui(daemon: Daemon) -> Iterator[UiDriver]:
-    driver = UiDriver(str(daemon.socket))
+    driver = UiDriver(str(daemon.touchscreen_socket))
     try:
         driver.wait_until(lambda: driver.app.online and driver.app.kiosk is not None,
                           what="the UI to connect")  # fmt: skip
@@ -196,7 +196,7 @@ def test_courier_reopens_a_door_then_reports_one_that_did_not_open() -> None:
 def test_a_barcode_with_a_dash_is_typed_on_the_on_screen_keyboard(
     daemon: Daemon, size: tuple[int, int]
 ) -> None:
-    ui = UiDriver(str(daemon.socket), size)
+    ui = UiDriver(str(daemon.touchscreen_socket), size)
     try:
         ui.wait_until(lambda: ui.app.online and ui.app.kiosk is not None, what="the UI")
         sign_in(ui)

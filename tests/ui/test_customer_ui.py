@@ -95,7 +95,7 @@ def test_a_code_read_by_the_kiosks_own_scanner_opens_the_door_on_the_screen() ->
     # touchscreen's stream on the socket and treats it as a typed pickup code.
     with pty_scanner() as scanner, running_daemon(sections=scanner.section) as daemon:
         door, code = stored(daemon)
-        ui = UiDriver(str(daemon.socket))
+        ui = UiDriver(str(daemon.touchscreen_socket))
         try:
             ui.wait_until(lambda: ui.app.online and ui.app.kiosk is not None, what="the UI")
             daemon.wait_for(lambda: "reading the serial scanner" in daemon.log(),

@@ -31,7 +31,7 @@ def tab_to(ui: UiDriver, name: str) -> None:
 
 
 def connected(daemon: Daemon) -> UiDriver:
-    ui = UiDriver(str(daemon.socket))
+    ui = UiDriver(str(daemon.touchscreen_socket))
     ui.wait_until(lambda: ui.app.online and ui.app.kiosk is not None, what="the UI")
     return ui
 

@@ -208,7 +208,7 @@ class Watched(UiDriver):
 def test_the_journeys_in_german_show_no_english_and_miss_no_string(bilingual: Daemon) -> None:
     daemon = bilingual
     door, code = stored(daemon, barcode="JJD000111", size="M")
-    ui = Watched(str(daemon.socket))
+    ui = Watched(str(daemon.touchscreen_socket))
     try:
         ui.wait_until(lambda: ui.app.online and ui.app.kiosk is not None, what="the UI")
         ui.wait_for_text("Pick up a parcel")
@@ -373,7 +373,7 @@ def test_every_code_the_daemon_sends_has_words_of_the_screen(lang: str) -> None:
 def test_the_next_person_starts_in_the_kiosks_language_after_a_sign_out_or_time_out(
     bilingual: Daemon,
 ) -> None:
-    ui = UiDriver(str(bilingual.socket))
+    ui = UiDriver(str(bilingual.touchscreen_socket))
     try:
         ui.wait_until(lambda: ui.app.online and ui.app.kiosk is not None, what="the UI")
         ui.tap("lang-de")
@@ -405,7 +405,7 @@ def test_the_next_person_starts_in_the_kiosks_language_after_a_sign_out_or_time_
 
 @pytest.mark.parametrize("size", [(800, 480), (480, 800)])
 def test_home_offers_every_language_the_kiosk_lists(daemon: Daemon, size: tuple[int, int]) -> None:
-    ui = UiDriver(str(daemon.socket), size)
+    ui = UiDriver(str(daemon.touchscreen_socket), size)
     try:
         ui.wait_until(lambda: ui.app.kiosk is not None, what="the UI")
         # as a kiosk with a third catalog installed would list them

@@ -121,7 +121,7 @@ ACTIONS = st.lists(
 @pytest.fixture(scope="module")
 def kiosk() -> Iterator[tuple[Daemon, UiDriver]]:
     with running_daemon(users=USERS) as daemon:
-        ui = UiDriver(str(daemon.socket), (WIDTH, HEIGHT))
+        ui = UiDriver(str(daemon.touchscreen_socket), (WIDTH, HEIGHT))
         try:
             ui.wait_until(lambda: ui.app.online and ui.app.kiosk is not None, what="the UI")
             yield daemon, ui

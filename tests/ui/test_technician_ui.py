@@ -116,7 +116,7 @@ def test_technician_gives_the_recipient_more_time_until_the_kiosk_limit(
 
 
 def connected_ui(daemon: Daemon) -> UiDriver:
-    ui = UiDriver(str(daemon.socket))
+    ui = UiDriver(str(daemon.touchscreen_socket))
     ui.wait_until(lambda: ui.app.online and ui.app.kiosk is not None, what="the UI")
     return ui
 
@@ -314,7 +314,7 @@ def test_an_idle_technician_is_asked_then_signed_out(daemon: Daemon, ui: UiDrive
 
 @pytest.mark.parametrize("size", [(480, 800), (1280, 800)])
 def test_the_grid_fits_other_displays(daemon: Daemon, size: tuple[int, int]) -> None:
-    ui = UiDriver(str(daemon.socket), size)
+    ui = UiDriver(str(daemon.touchscreen_socket), size)
     try:
         ui.wait_until(lambda: ui.app.online and ui.app.kiosk is not None, what="the UI")
         sign_in_as_technician(ui)

@@ -6,9 +6,11 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from functools import partial
 
 import pygame
 
+from kiosk.ui.app import App
 from kiosk.ui.wedge import HOLD_S, WedgeDetector
 from tests.support.daemon import Daemon
 from tests.support.ui import UiDriver
@@ -107,3 +109,21 @@ def test_a_typed_key_is_drawn_without_waiting_for_another_event(
     while time.monotonic() - started < 0.5:
         ui.app.step(max_wait_s=0.1)  # the loop's own drawing; UiDriver.texts() would draw
     assert any("7 _ _ _ _ _ _ _" in text for texts in drawn for text in texts)
+
+
+def is_connected(app: App) -> bool:
+    return app.online and app.kiosk is not None
+
+
+def test_a_stopped_touchscreen_gives_its_place_on_its_socket_back_at_once(daemon: Daemon) -> None:
+    for _ in range(12):  # more touchscreens, one after the other, than the socket's 8 places
+        ui = UiDriver(str(daemon.touchscreen_socket))
+        try:
+            ui.wait_until(partial(is_connected, ui.app), what="connected")
+        finally:
+            ui.close()
+    with daemon.client() as lockerctl:
+        daemon.wait_for(
+            lambda: lockerctl.get("/v1/status")["connections"]["touchscreen"]["connections"] == 0,
+            what="the last touchscreen's stream to end",
+        )

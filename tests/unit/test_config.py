@@ -59,7 +59,8 @@ def test_full_example_config_shows_every_default(tmp_path: Path) -> None:
     example = load_config(CONFIG_DIR / "example-full.toml")
     minimal = load_config(write_config(tmp_path))
 
-    for section in ("policy", "doors", "locks", "security", "notify", "sizes", "demo", "sim"):
+    for section in ("policy", "doors", "locks", "security", "notify", "sizes", "demo", "api",
+                    "clock", "storage", "trace", "sim"):  # fmt: skip
         assert getattr(example, section) == getattr(minimal, section), section
     assert example.kiosk.data_dir == minimal.kiosk.data_dir
     assert example.kiosk.socket == minimal.kiosk.socket

@@ -216,7 +216,7 @@ def test_a_gpio_pin_used_by_two_gpio_boards_is_refused(tmp_path: Path) -> None:
     path = write_config(
         tmp_path,
         board("left", "gpio", lock_pins=[17, 27], door_pins=[22, 23])
-        + board("right", "gpio", lock_pins=[5, 6], door_pins=[23, 24], item_pins=[12, 13]),
+        + board("right", "gpio", lock_pins=[9, 10], door_pins=[23, 24], item_pins=[12, 13]),
     )
 
     assert problems_of(path) == [

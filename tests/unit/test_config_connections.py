@@ -105,5 +105,56 @@ def test_a_fleet_link_without_tls_is_refused_unless_the_broker_is_on_loopback(
     assert fleet.keyring == tmp_path / "keys.toml" and fleet.remote_opens_per_hour == 10
 
 
+def test_a_fleet_username_other_than_the_kiosk_id_is_refused(tmp_path: Path) -> None:
+    body = 'broker = "broker.example.net:8883"\npassword_file = "pw"\nkeyring = "keys.toml"\n'
+    other = write_config(tmp_path, f'[fleet]\n{body}username = "depot-7"\n', kiosk='id = "T-1"')
+    assert problems_of(other) == [
+        f"{other}: fleet.username: 'depot-7' is not the kiosk id 'T-1': the broker makes a "
+        "kiosk's username its client id and lets it reach only the topics of the kiosk of "
+        "that id (config/broker/), so leave it out"
+    ]
+    same = write_config(tmp_path, f'[fleet]\n{body}username = "T-1"\n', name="same.toml")
+    assert load_config(same).fleet.username == "T-1"
+
+
 def test_no_fleet_section_means_no_link(tmp_path: Path) -> None:
     assert load_config(write_config(tmp_path)).fleet.enabled is False
+
+
+def test_every_listener_has_caps_and_time_outs_fit_for_a_kiosk_by_default(tmp_path: Path) -> None:
+    api = load_config(write_config(tmp_path, kiosk='id = "T-1"\nsocket = "run/api.sock"')).api
+    assert api.touchscreen_socket == tmp_path / "run" / "touchscreen.sock"  # beside the socket
+    assert api.touchscreen_group == "locker-ui"
+    caps = (api.max_connections, api.touchscreen_max_connections, api.tcp_max_connections,
+            api.tcp_max_unauthenticated_per_client)  # fmt: skip
+    assert caps == (64, 8, 32, 4)
+    assert (api.request_timeout_s, api.idle_timeout_s, api.tls_handshake_timeout_s) == (10, 5, 5)
+    assert (api.max_header_bytes, api.max_body_bytes) == (8192, 65536)
+
+
+def test_a_tls_handshake_longer_than_5_s_or_caps_out_of_range_are_refused(tmp_path: Path) -> None:
+    path = write_config(
+        tmp_path,
+        "[api]\ntls_handshake_timeout_s = 30\nmax_connections = 100000\n"
+        "touchscreen_max_connections = 1\nmax_header_bytes = 1000000\nrequest_timeout_s = 0\n",
+    )
+    assert problems_of(path) == [
+        f"{path}: api.max_connections: must be between 4 and 1024, got 100000",
+        f"{path}: api.touchscreen_max_connections: must be between 2 and 32, got 1",
+        f"{path}: api.tls_handshake_timeout_s: must be between 0.5 and 5, got 30",
+        f"{path}: api.request_timeout_s: must be between 1 and 120, got 0",
+        f"{path}: api.max_header_bytes: must be between 1024 and 65536, got 1000000",
+    ]
+
+
+def test_the_touchscreen_socket_must_be_a_way_in_of_its_own(tmp_path: Path) -> None:
+    path = write_config(tmp_path, '[api]\ntouchscreen_socket = "/run/locker-kiosk/api.sock"')
+    assert problems_of(path) == [
+        f"{path}: api.touchscreen_socket: must not be the kiosk's API socket (kiosk.socket)"
+    ]
+
+
+def test_the_demo_data_dir_takes_both_sockets_along(tmp_path: Path) -> None:
+    moved = load_config(write_config(tmp_path)).with_data_dir(tmp_path / "demo")
+    assert moved.kiosk.socket == tmp_path / "demo" / "api.sock"
+    assert moved.api.touchscreen_socket == tmp_path / "demo" / "touchscreen.sock"

@@ -5,6 +5,7 @@ how it signs in with a PIN and always signs out.
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
 import httpx
@@ -63,6 +64,33 @@ def test_a_missing_socket_is_unreachable_with_the_real_transport(
     assert ctl.main(["status", "--socket", str(missing)]) == 3
 
     assert f"No socket at {missing}" in capsys.readouterr().err
+
+
+def test_a_socket_whose_queue_is_full_says_so_not_that_the_daemon_is_gone(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ctl, "make_client", ApiClient)
+    path = str(tmp_path / "api.sock")
+    with socket.socket(socket.AF_UNIX) as flooded:  # a daemon that accepts nothing more
+        flooded.bind(path)
+        flooded.listen(0)
+        crowd = []
+        while True:  # fill its queue, as a crowd reconnecting faster than it is refused
+            sock = socket.socket(socket.AF_UNIX)
+            sock.setblocking(False)
+            crowd.append(sock)
+            try:
+                sock.connect(path)
+            except BlockingIOError:
+                break
+        try:
+            assert ctl.main(["status", "--socket", path]) == 3
+        finally:
+            for sock in crowd:
+                sock.close()
+    err = capsys.readouterr().err
+    assert f"The daemon's socket {path} has no room for another connection" in err
+    assert "Is the daemon running?" not in err
 
 
 def test_a_throttled_keypad_exits_4_with_the_wait_and_without_the_code(

@@ -1,4 +1,4 @@
-"""``lockerctl status`` board counters, ``scan-bus`` and ``discover`` against a scripted
+"""``lockerctl status`` board counters, ``scan-bus``, ``trace`` and ``discover`` against a scripted
 daemon: what a technician sees, and what a script gets with ``--json``."""
 
 from __future__ import annotations
@@ -104,58 +104,110 @@ def test_status_json_is_the_apis_answer_with_each_drivers_stats(
 
 # -- scan-bus -------------------------------------------------------------------------
 
-SCAN = {
-    "board": "left",
-    "driver": "kerong",
-    "port": "/dev/ttyUSB0",
-    "addresses": [{"address": 0, "board": "left", "role": "board"},
-                  {"address": 5, "board": None, "role": None}],
-    "missing": [],
-}  # fmt: skip
+
+def step(**fields: Any) -> dict[str, Any]:
+    """One step of a bus-scan job: a bus and a kind of board, as the daemon reports it."""
+    return {
+        "compartment": "/dev/ttyUSB0 Kerong CU16", "ok": True, "detail": "2 answering",
+        "port": "/dev/ttyUSB0", "protocol": "kerong", "baud": 19200, "boards": ["left"],
+        "kind": "Kerong CU16", "driver": "kerong", "asked": "0-15", "missing": [],
+        "addresses": [{"address": 0, "board": "left", "role": "board", "kinds": ["Kerong CU16"]},
+                      {"address": 5, "board": None, "role": None, "kinds": ["Kerong CU16"]}],
+        **fields,
+    }  # fmt: skip
+
+
+def job(*steps: dict[str, Any]) -> dict[str, Any]:
+    return {"id": 4, "kind": "bus-scan", "state": "done", "done": len(steps),
+            "total": len(steps), "results": list(steps)}  # fmt: skip
 
 
 def test_scan_bus_says_which_configured_board_each_address_is(
     daemon: FakeDaemon, capsys: pytest.CaptureFixture[str], pin: str
 ) -> None:
-    daemon.on("POST", "/v1/boards/left/scan-bus", (200, SCAN))
+    daemon.on("POST", "/v1/bus-scan", (200, job(step())))
 
     assert ctl.main(["scan-bus", "left"]) == 0
 
     assert capsys.readouterr().out.splitlines() == [
-        "Scanned the kerong bus of board 'left' on /dev/ttyUSB0: 2 answering.",
-        "  address 0: board 'left'",
-        "  address 5: not in the config",
+        "[1/1] /dev/ttyUSB0 (kerong, 19200 baud), Kerong CU16 at 0-15: 2 answering",
+        "Scanned 1 bus:",
+        "  /dev/ttyUSB0 (kerong, 19200 baud; 'left'):",
+        "    address 0: Kerong CU16, board 'left'",
+        "    address 5: Kerong CU16, not in the config",
     ]
+    assert json.loads(daemon.calls("POST", "/v1/bus-scan")[0].content) == {"boards": ["left"]}
     assert len(daemon.calls("POST", "/v1/sessions")) == 1  # a technician signs in
 
 
 def test_scan_bus_fails_when_a_configured_board_is_silent(
     daemon: FakeDaemon, capsys: pytest.CaptureFixture[str], pin: str
 ) -> None:
-    answer = {**SCAN, "driver": "modbus", "addresses": [],
-              "missing": [{"address": 1, "board": "left", "role": "board"},
-                          {"address": 9, "board": "left", "role": "door inputs"}]}  # fmt: skip
-    daemon.on("POST", "/v1/boards/left/scan-bus", (200, answer))
+    silent = step(protocol="modbus", baud=9600, kind="Modbus relay board", asked="1-32",
+                  addresses=[], ok=False, detail="none answering; not answering: ...",
+                  missing=[{"address": 1, "board": "left", "role": "board"},
+                           {"address": 9, "board": "left", "role": "door inputs"}])  # fmt: skip
+    daemon.on("POST", "/v1/bus-scan", (200, job(silent)))
 
-    assert ctl.main(["scan-bus", "left"]) == 1
+    assert ctl.main(["scan-bus"]) == 1
 
     assert capsys.readouterr().out.splitlines() == [
-        "Scanned the modbus bus of board 'left' on /dev/ttyUSB0: no address answers.",
+        "[1/1] /dev/ttyUSB0 (modbus, 9600 baud), Modbus relay board at 1-32: PROBLEM: none "
+        "answering; not answering: ...",
+        "Scanned 1 bus:",
+        "  /dev/ttyUSB0 (modbus, 9600 baud; 'left'):",
+        "    no address answers",
         "Not answering:",
-        "  address 1: board 'left'",
-        "  address 9: door inputs of board 'left'",
+        "  address 1 on /dev/ttyUSB0: board 'left'",
+        "  address 9 on /dev/ttyUSB0: door inputs of board 'left'",
     ]
+    assert json.loads(daemon.calls("POST", "/v1/bus-scan")[0].content) == {}
 
 
 def test_scan_bus_of_a_sim_board_shows_the_daemons_reason(
     daemon: FakeDaemon, capsys: pytest.CaptureFixture[str], pin: str
 ) -> None:
     why = "Board 'bank' uses the sim driver, which has no bus to scan: scan-bus works on ..."
-    daemon.on("POST", "/v1/boards/bank/scan-bus", (400, {"error": why, "kind": "InvalidInput"}))
+    daemon.on("POST", "/v1/bus-scan", (400, {"error": why, "kind": "InvalidInput"}))
 
     assert ctl.main(["scan-bus", "bank"]) == 1
 
     assert capsys.readouterr().err.strip() == f"lockerctl: {why}"
+
+
+# -- trace ----------------------------------------------------------------------------
+
+TRACE = {"boards": [], "file": "/var/lib/locker-kiosk/wire-trace.log", "size": 0,
+         "max_bytes": 1048576, "keep": 1, "error": None}  # fmt: skip
+
+
+def test_trace_shows_where_it_stands_and_switches_one_board(
+    daemon: FakeDaemon, capsys: pytest.CaptureFixture[str], pin: str
+) -> None:
+    daemon.on("GET", "/v1/trace", (200, TRACE))
+    daemon.on("POST", "/v1/boards/left/trace", (200, {**TRACE, "boards": ["left"]}))
+
+    assert ctl.main(["trace"]) == 0
+    assert ctl.main(["trace", "left", "on"]) == 0
+
+    assert capsys.readouterr().out.splitlines() == [
+        "Wire trace: off for every board. File: /var/lib/locker-kiosk/wire-trace.log (at most "
+        "1024 KiB, 1 older file kept; mode 0600).",
+        "Wire trace on for board 'left': /var/lib/locker-kiosk/wire-trace.log (at most 1024 "
+        "KiB, 1 older file kept; mode 0600).",
+        "Switch it off when done: lockerctl trace left off",
+    ]
+    assert json.loads(daemon.calls("POST", "/v1/boards/left/trace")[0].content) == {"on": True}
+
+
+def test_trace_json_is_the_daemons_answer(
+    daemon: FakeDaemon, capsys: pytest.CaptureFixture[str], pin: str
+) -> None:
+    daemon.on("POST", "/v1/boards/left/trace", (200, TRACE))
+
+    assert ctl.main(["trace", "left", "off", "--json"]) == 0
+
+    assert json.loads(capsys.readouterr().out) == TRACE
 
 
 # -- discover -------------------------------------------------------------------------
@@ -256,5 +308,6 @@ def test_help_documents_the_board_tools(capsys: pytest.CaptureFixture[str]) -> N
     assert ctl.main(["--help"]) == 0
 
     shown = capsys.readouterr().out
-    assert "lockerctl scan-bus top" in shown and "lockerctl discover --yes" in shown
+    assert "lockerctl scan-bus\n" in shown and "lockerctl discover --yes" in shown
+    assert "lockerctl trace top on" in shown
     assert "board tools (technician):" in shown

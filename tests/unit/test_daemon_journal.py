@@ -1,5 +1,5 @@
 """What the daemon leaves on the kiosk for others to see: the lines it writes to the
-journal for each event, and the API socket's mode from the moment it exists."""
+journal for each event, and its sockets' mode from the moment they exist."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from kiosk.barcode import GS
-from kiosk.daemon import bind_socket, log_event
+from kiosk.daemon import log_event
+from kiosk.listeners.server import bind_socket
 from kiosk.store import Event
 
 

@@ -13,6 +13,7 @@ from kiosk.config import Config, load_config
 from kiosk.dispatch import Dispatcher
 from kiosk.notify import DeliveryError, Notification
 from kiosk.store import OutboxItem, Store
+from kiosk.store.base import StoreFull
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY = b"k" * 32
@@ -101,3 +102,40 @@ def test_a_permanent_failure_is_not_retried(tmp_path: Path, config: Config) -> N
     clock.now += 3600
     assert asyncio.run(dispatcher.deliver_due()) == 0
     assert backend.sent == []
+
+
+def test_a_message_sent_while_the_disk_is_full_is_recorded_later_and_never_sent_twice(
+    tmp_path: Path, config: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend = Recorder()
+    store, dispatcher, _ = setup(tmp_path, config, backend)
+    record = store.outbox_delivered
+
+    def disk_full(item_id: int) -> None:
+        store.is_full = True  # as the store says after a write the disk refused
+        raise StoreFull("the database could not be written (database or disk is full)")
+
+    monkeypatch.setattr(store, "outbox_delivered", disk_full)
+    with pytest.raises(StoreFull):
+        asyncio.run(dispatcher.deliver_due())  # accepted, but not recorded as sent
+    assert asyncio.run(dispatcher.deliver_due()) == 0  # the disk is full: nothing is sent
+    assert [n.key for n in backend.sent] == ["K1"]  # not sent again meanwhile
+
+    monkeypatch.setattr(store, "outbox_delivered", record)  # room again
+    store.is_full = False
+    asyncio.run(dispatcher.deliver_due())
+    assert [n.key for n in backend.sent] == ["K1"]
+    assert store.outbox_depth() == 0
+    assert [e.kind for e in store.events()][-1] == "notification_sent"
+
+
+def test_a_retry_planned_beyond_the_longest_delay_is_due_at_once(
+    tmp_path: Path, config: Config
+) -> None:
+    """Only a move of the kiosk's timeline puts a retry there; it must not wait for it."""
+    backend = Recorder()
+    store, dispatcher, clock = setup(tmp_path, config, backend)
+    store._db.execute("UPDATE outbox SET next_at = ?", (clock.now + 86400,))
+
+    assert asyncio.run(dispatcher.deliver_due()) == 1
+    assert [n.key for n in backend.sent] == ["K1"]

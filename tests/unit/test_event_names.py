@@ -15,13 +15,19 @@ from kiosk.ui.i18n import set_language
 
 ROOT = Path(__file__).resolve().parents[2]
 SEVERITIES = {"info", "warning", "alarm"}
-EMITTERS = {"log_event", "_event", "note", "refuse"}  # note, refuse: the fleet's gate
+# note, refuse: the fleet's gate; log_event_or_refuse: an event that must precede a fire
+EMITTERS = {"log_event", "log_event_or_refuse", "_event", "note", "refuse"}
 
 # Kinds built from a value at run time: every value the code can give them.
 EXPANDED = {
     "item_{}": ["item_still_inside", "item_empty"],
-    "{}_started": ["open-all_started", "self-test_started", "discover_started"],
-    "{}_finished": ["open-all_finished", "self-test_finished", "discover_finished"],
+    "{}_started": ["open-all_started", "self-test_started", "discover_started", "bus-scan_started"],
+    "{}_finished": [
+        "open-all_finished",
+        "self-test_finished",
+        "discover_finished",
+        "bus-scan_finished",
+    ],
 }
 
 

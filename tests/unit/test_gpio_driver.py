@@ -90,7 +90,7 @@ def test_every_lock_output_is_off_once_the_board_opens(factory: MockFactory) -> 
 
 
 def test_active_low_lock_outputs_idle_high(factory: MockFactory) -> None:
-    with board(lock_active_high=False):
+    with board(lock_active_high=False, held_off_pins=LOCK_PINS):
         assert [factory.pin(n).state for n in LOCK_PINS] == [True] * 3
 
 
@@ -107,7 +107,7 @@ def test_a_pulse_drives_only_its_lock_for_the_pulse_length(
 
 
 def test_an_active_low_pulse_pulls_the_output_low(factory: MockFactory) -> None:
-    with board(lock_active_high=False) as made:
+    with board(lock_active_high=False, held_off_pins=LOCK_PINS) as made:
         factory.pin(17).clear_states()
         made.pulse(1, 0.02)
         assert levels(factory.pin(17)) == [True, False, True]

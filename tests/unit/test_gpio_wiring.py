@@ -96,6 +96,7 @@ door_pins = [5, 6]
 name = "low"
 driver = "gpio"
 lock_pins = [22, {pin}]
+held_off_pins = [{pin}]  # an external pull-down: the clash is what is tested here
 door_pins = [13, 19]
 
 [[compartments]]

@@ -1,6 +1,7 @@
 """A scan from the kiosk's scanner may be a pickup code: it reaches the subscriptions that
 asked for scans (the touchscreen's) and no other, and the touchscreen's stream refuses a
-request that came over TCP even if the gate's list of local-only routes were to miss it."""
+request that did not come on the touchscreen's socket: one over TCP even if the gate's
+list of local-only routes were to miss it."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import httpx
 import pytest
 
 from kiosk import tcp_gate
-from kiosk.api import create_app
+from kiosk.api import TOUCHSCREEN_ONLY, create_app
 from kiosk.bus import Bus
 from kiosk.tcp_gate import TcpGate
 
@@ -56,4 +57,4 @@ def test_the_touchscreen_stream_refuses_tcp_even_past_a_gate_that_let_it_through
 
     answer = asyncio.run(ask())
     assert answer.status_code == 403
-    assert answer.json()["error"] == "this can only be done at the kiosk itself"
+    assert answer.json()["error"] == TOUCHSCREEN_ONLY

@@ -234,7 +234,7 @@ def fill_up(store: Store) -> int:
     for size in (2000, 200, 20, 0):
         for _ in range(1000):
             try:
-                store.log_event("filler", detail="x" * size)
+                store.log_event_or_refuse("filler", detail="x" * size)
             except StoreError:
                 refused += 1
                 break

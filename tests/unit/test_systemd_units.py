@@ -18,6 +18,9 @@ from pathlib import Path
 
 import pytest
 
+from kiosk.config import load_config
+from kiosk.listeners.server import fds_needed
+
 UNITS = Path(__file__).resolve().parents[2] / "systemd"
 DOCS = UNITS.parent / "docs"
 INSTALLED = "/opt/locker-kiosk/bin/locker-kiosk"
@@ -130,10 +133,12 @@ def test_the_daemon_unit_restarts_pings_and_switches_every_lock_off_after_any_en
     assert daemon["StateDirectory"] == daemon["RuntimeDirectory"] == ["locker-kiosk"]
 
 
-def test_the_touchscreen_unit_reaches_the_socket_but_no_lock_or_sensor() -> None:
+def test_the_touchscreen_unit_reaches_its_own_socket_but_no_lock_or_sensor() -> None:
     ui = settings("locker-kiosk-ui.service")
     assert ui["User"] == ["locker-ui"]
-    assert "locker-kiosk" in ui["SupplementaryGroups"][0].split()
+    assert ui["ExecStart"][0].endswith("--socket /run/locker-kiosk/touchscreen.sock")
+    # Not in the API socket's group: the screen's own socket is its only way in.
+    assert "locker-kiosk" not in ui["SupplementaryGroups"][0].split()
     devices = " ".join(ui["DeviceAllow"])
     assert "tty" not in devices.replace("/dev/tty0", "") and "gpio" not in devices
     # The socket, and udev's netlink events for the touchscreen; no IP at all.
@@ -146,5 +151,25 @@ def test_the_daemon_user_is_in_the_hardware_groups_only() -> None:
     lines = (UNITS / "locker-kiosk.sysusers.conf").read_text().splitlines()
     memberships = [line.split()[1:3] for line in lines if line.startswith("m ")]
     daemon_groups = sorted(group for user, group in memberships if user == "locker-kiosk")
-    assert daemon_groups == ["dialout", "gpio", "input"]
-    assert [group for user, group in memberships if user == "locker-ui"] == ["locker-kiosk"]
+    # locker-ui: to give the touchscreen's socket to the touchscreen's group
+    assert daemon_groups == ["dialout", "gpio", "input", "locker-ui"]
+    assert [group for user, group in memberships if user == "locker-ui"] == []
+
+
+def test_the_daemon_may_open_more_files_than_its_connection_caps_need_at_their_highest(
+    tmp_path: Path,
+) -> None:
+    daemon = settings("locker-kiosk.service")
+    limit = int(daemon["LimitNOFILE"][0])
+    highest = tmp_path / "kiosk.toml"
+    highest.write_text(
+        '[kiosk]\nid = "K-1"\n[api]\ntcp_listen = "0.0.0.0:8443"\ntls_cert = "c"\n'
+        'tls_key = "k"\ntoken_file = "t"\nmax_connections = 1024\n'
+        "touchscreen_max_connections = 32\ntcp_max_connections = 1024\n"
+        '[[boards]]\nname = "b"\ndriver = "sim"\n'
+        '[[compartments]]\nid = "A01"\nsize = "S"\nboard = "b"\nlock = 1\n'
+    )
+    need, told = fds_needed(load_config(highest))
+    assert need == 2232, told  # the arithmetic in the unit's comment
+    assert limit >= need
+    assert "2,232" in (UNITS / "locker-kiosk.service").read_text()

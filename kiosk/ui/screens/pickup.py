@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from kiosk.ui import theme
@@ -33,6 +34,9 @@ def error_text(result: Message, app: App) -> str:
         return _("The kiosk has paused opening doors for safety. For help: {contact}").format(
             contact=contact
         )
+    if reason == "storage_full":
+        return _("The kiosk cannot open doors right now: its storage is full. "
+                 "For help: {contact}").format(contact=contact)  # fmt: skip
     if reason == "expired":
         return _("The pickup time for this parcel has ended; it is going back to the sender.")
     if reason == "returned":
@@ -44,6 +48,12 @@ def error_text(result: Message, app: App) -> str:
     if status == 401:
         return _("That code is not right. Please check it and try again.")
     return _("Something went wrong. For help: {contact}").format(contact=contact)
+
+
+def countdown_seconds(locked_until: float, now: float) -> int:
+    """A lockout's countdown in whole seconds, rounded up like the daemon's wait and the
+    spoken countdown: it says 1 until the keypad takes input again, never 0 before."""
+    return max(1, math.ceil(locked_until - now))
 
 
 class PickupScreen(Screen):
@@ -67,7 +77,7 @@ class PickupScreen(Screen):
         masked = " ".join(self.code.ljust(self.digits, "_"))
         p.text(masked, shown, theme.INK, 1.5)
         if self.locked_until is not None:
-            wait = max(0, int(self.locked_until - self.app.clock() + 0.999))
+            wait = countdown_seconds(self.locked_until, self.app.clock())
             note_text = _("Too many wrong codes. Please wait {seconds} s.").format(seconds=wait)
             p.text(note_text, note, theme.DANGER, 0.9)
         elif self.busy:

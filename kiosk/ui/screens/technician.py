@@ -11,6 +11,7 @@ signs out. The grid follows the daemon's event stream and re-reads
 
 from __future__ import annotations
 
+import time
 from functools import partial
 from typing import Any
 from urllib.parse import quote
@@ -66,6 +67,31 @@ def tech_error_text(result: Message, app: App, conflict: str = "") -> str:
     if status == 409:
         return conflict or _("Not now: a door operation on this compartment is in progress.")
     return _("Something went wrong. For help: {contact}").format(contact=contact)
+
+
+def health_lines(status: dict[str, Any]) -> list[str]:
+    """What the technician should know of the kiosk's clock and its disk."""
+    lines = []
+    clock, storage = status.get("clock") or {}, status.get("storage") or {}
+    if clock.get("state") == "waiting_for_sync":
+        lines.append(_("The clock is not synchronised yet: no parcel expires until it is."))
+    elif clock.get("state") == "jumped":
+        step = signed_span(clock.get("jump_s") or 0)
+        text = _("The clock jumped {step}: no parcel expires until the time is confirmed.")
+        lines.append(text.format(step=step))
+    if storage.get("state") == "full":
+        lines.append(_("Storage full: nothing can be stored and no door opens."))
+    elif storage.get("state") == "low":
+        free = round((storage.get("free_bytes") or 0) / 2**20)
+        lines.append(_("Storage nearly full: {free} MB free.").format(free=free))
+    return lines
+
+
+def signed_span(seconds: float) -> str:
+    """A clock's step as a person reads it: ``+96 h``, ``-30 min``."""
+    if abs(seconds) >= 3600:
+        return f"{seconds / 3600:+.0f} h"
+    return f"{seconds / 60:+.0f} min"
 
 
 def extend_step(parcel: dict[str, Any], kiosk: dict[str, Any] | None) -> float:
@@ -134,6 +160,7 @@ class TechnicianScreen(Screen):
         self.loading = False
         self.stale = False
         self.refresh()
+        self.app.refresh_status()  # the clock's and the disk's lines (then kept by the app)
 
     # -- the daemon -----------------------------------------------------------------
 
@@ -206,6 +233,12 @@ class TechnicianScreen(Screen):
 
     def _summary(self, area: Rect, p: Painter) -> list[Button]:
         title, body, note = rows(area, [1, 2.5, 1.2], p.metrics.gap)
+        buttons: list[Button] = []
+        if self._clock().get("state") in ("jumped", "waiting_for_sync"):
+            note, confirm = cols(note, [1.3, 1], p.metrics.gap)
+            label = _("Confirm the time")
+            buttons.append(Button(confirm, label, self.confirm_time, "warn", not self.busy,
+                                  "confirm-time", 0.7))  # fmt: skip
         user = (self.app.session or {}).get("user", "")
         p.text(_("Technician: {user}").format(user=user), title, theme.INK, 1.0)
         comps = list(self.compartments.values())
@@ -219,9 +252,13 @@ class TechnicianScreen(Screen):
         ]
         for board in sorted({c["board"] for c in comps if not c["board_online"]}):
             lines.append(_("Board {board} is offline.").format(board=board))
+        lines += health_lines(self.app.status or {})
         p.text("\n".join(lines), body, theme.INK, 0.75)
         p.text(self.note or _("Tap a compartment to see it and act on it."), note, theme.INK, 0.7)
-        return []
+        return buttons
+
+    def _clock(self) -> dict[str, Any]:
+        return (self.app.status or {}).get("clock") or {}
 
     def _detail(self, area: Rect, p: Painter) -> list[Button]:
         assert self.selected is not None
@@ -421,6 +458,29 @@ class TechnicianScreen(Screen):
         from kiosk.ui.screens.selftest import JobScreen
 
         self.app.goto(JobScreen(self.app, "self-test"))
+
+    def confirm_time(self) -> None:
+        """After a jump (or before the first synchronisation): the technician checks the
+        time shown against their own and confirms it."""
+        from kiosk.ui.screens.dialogs import ConfirmDialog
+
+        wall = self._clock().get("wall_time") or time.time()
+        shown = time.strftime("%Y-%m-%d %H:%M", time.localtime(wall))
+        question = _("Is it {time} now? Parcels then expire by this clock.").format(time=shown)
+        self.app.show_dialog(ConfirmDialog(self.app, question, _("The time is right"),
+                                           self._confirm_time))  # fmt: skip
+
+    def _confirm_time(self) -> None:
+        self.busy = True
+        self.app.call("POST", "/v1/clock/confirm", on_done=self._time_confirmed)
+
+    def _time_confirmed(self, result: Message) -> None:
+        self.busy = False
+        if result["ok"]:
+            self.note = _("The time is confirmed: parcels expire by this clock again.")
+        else:
+            self.note = tech_error_text(result, self.app)
+        self.app.refresh_status()
 
     def event_log(self) -> None:
         from kiosk.ui.screens.eventlog import EventLogScreen

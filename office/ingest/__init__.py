@@ -1,0 +1,1 @@
+"""Ingest: what the kiosks say on the broker, checked, stored once, acknowledged after."""
