@@ -169,14 +169,14 @@ def lose_echoes(emu: ModbusRelayEmulator, first_frame_too: bool = False) -> None
     inner = emu.handle
     lost: list[bytes] = []
 
-    def handle(frame: bytes) -> bytes | None:
+    def handle(frame: bytes, line_baud: int | None = None) -> bytes | None:
         if len(frame) > 1 and frame[1] == 0x05:
             if first_frame_too and not lost:
                 lost.append(frame)
                 return None
-            inner(frame)
+            inner(frame, line_baud)
             return None
-        return inner(frame)
+        return inner(frame, line_baud)
 
     emu.handle = handle  # type: ignore[method-assign]
 
