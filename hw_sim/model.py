@@ -218,6 +218,13 @@ class Bank:
             now = self._clock()
             return {c.lock for c in self._on_board(board) if now < c.energised_until}
 
+    def sensors(self, board: str) -> dict[int, bool]:
+        """``{lock: door sensor reads open}`` for every lock of ``board``, dead or not: a
+        separate input board reads the doors of a relay board that stopped answering."""
+        with self._lock:
+            now = self._tick()
+            return {c.lock: c.sensor_open(now) for c in self._on_board(board)}
+
     def sample(self, board: str) -> dict[int, tuple[bool, bool]]:
         """``{lock: (door sensor reads open, item present)}`` for every lock of ``board``.
 

@@ -128,6 +128,7 @@ class Kiosk:
         store.listeners.append(self._publish_event)
         hardware.door_listeners.append(self._door_changed)
         hardware.health_listeners.append(self._board_health)
+        self._offline_alarms: dict[str, asyncio.TimerHandle] = {}  # board -> its alarm, due
 
     # -- start ----------------------------------------------------------------------
 
@@ -207,11 +208,32 @@ class Kiosk:
         self._refresh(cid)
 
     def _board_health(self, board: str, online: bool, error: str | None) -> None:
+        """A board went offline or came back. Its doors are UNKNOWN and its compartments
+        not handed out from the moment it is offline (the hardware and the allocator see
+        to that); the event log gets a warning at once and an alarm only if the board
+        stays offline past ``[doors] offline_alarm_after_s``: a blip (a busy host, a
+        moment's noise) is an event, a board that stays silent is the operator's."""
+        alarm = self._offline_alarms.pop(board, None)
+        if alarm is not None:
+            alarm.cancel()
         if online:
             self.store.log_event("board_online", "info", None, None, board=board)
         else:
-            self.store.log_event("board_offline", "alarm", None, None, board=board, error=error)
+            self.store.log_event("board_offline", "warning", None, None, board=board, error=error)
+            grace = self.config.doors.offline_alarm_after_s
+            loop = asyncio.get_running_loop()
+            self._offline_alarms[board] = loop.call_later(grace, self._still_offline, board)
         self.bus.publish({"type": "board", "board": board, "online": online, "error": error})
+
+    def _still_offline(self, board: str) -> None:
+        """The grace time of an offline board is over: the alarm, if it is still offline."""
+        self._offline_alarms.pop(board, None)
+        if self.hw.is_board_online(board):
+            return
+        error = self.hw.boards[board].error
+        grace = self.config.doors.offline_alarm_after_s
+        self.store.log_event("board_still_offline", "alarm", None, None, board=board,
+                             error=error, offline_s=grace)  # fmt: skip
         self.refresh_all()
 
     # -- customer -------------------------------------------------------------------

@@ -9,6 +9,7 @@ EVENT_NAMES = {
     "announcement_refused": N_("Announcement refused"),
     "board_offline": N_("Board offline"),
     "board_online": N_("Board online"),
+    "board_still_offline": N_("Board still offline"),
     "brute_force_suspected": N_("Code guessing suspected"),
     "bus-scan_finished": N_("Bus scan finished"),
     "bus-scan_started": N_("Bus scan started"),
