@@ -14,8 +14,8 @@ What a caller may rely on:
   a pulse popped open they ask the desk what the door is for, wait at the open door for
   the answer (:meth:`Bank.tell_errand`: ``"put"`` an item in, ``"take"`` it out, or
   ``"none"``), do it half-way through ``close_delay_s`` (or once told, if later) and close
-  the door ``close_delay_s / 2`` after that. Without an answer within
-  ``errand_wait_s`` they close the door with its contents untouched.
+  the door ``close_delay_s`` after it opened (or at once after a late errand). Without
+  an answer within ``errand_wait_s`` they close the door with its contents untouched.
   A forced door is never closed by the person. In ``"manual"`` mode nothing happens by
   itself: tests call :meth:`Bank.open_door` and :meth:`Bank.close_door`.
 * Time comes from an injectable ``clock``. Scheduled actions run lazily whenever the
@@ -446,7 +446,9 @@ class Bank:
         if comp.errand in ("put", "take"):
             comp.item = comp.errand == "put"
             self._save()
-        self._schedule(due + self.close_delay_s / 2, comp, "close")
+        # As at a door without a desk, unless the answer came late: then at once.
+        closing = max(comp.errand_asked_at + self.close_delay_s, due + _ERRAND_POLL_S)
+        self._schedule(closing, comp, "close")
 
     def _shut(self, comp: Compartment) -> None:
         if comp.door_open:
