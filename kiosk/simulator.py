@@ -21,11 +21,20 @@ With ``all_channels`` (``--all-channels``), every channel of each emulated board
 door behind it, those the config leaves out included (named ``<board>-<lock>`` in the
 bank): a bank being commissioned, for ``lockerctl discover`` to find.
 
+With ``errands`` (``locker-kiosk sim`` always), the simulated person puts an item in
+only for a deposit and takes it out only for a pickup or a return: at each door a pulse
+opens they ask the daemon (its API socket, ``kiosk.socket``) which operation opened it
+(:class:`ErrandDesk`), and a self-test, open-all or technician's open leaves the
+compartment as it was. Without it (tests that build a :class:`Simulator`), they take an
+item out of, or put one into, every door a pulse opens.
+
 This is a tool beside the product, not part of the daemon: it imports ``hw_sim``.
 """
 
 from __future__ import annotations
 
+import logging
+import queue
 import signal
 import sys
 import threading
@@ -40,13 +49,67 @@ from hw_sim.kerong_emu import KerongBoards, KerongBusEmulator
 from hw_sim.modbus_emu import ModbusBusEmulator, ModbusInputEmulator, ModbusRelayEmulator
 from hw_sim.model import Bank
 from hw_sim.pty_link import PtyLink
+from kiosk.client import ApiClient, ClientError
 from kiosk.config import Config
 from kiosk.data_dir import prepare_data_dir
+
+log = logging.getLogger(__name__)
 
 EMULATED = ("kerong", "kerong-cu48", "modbus")
 CHANNELS = {"kerong": 16, "kerong-cu48": 48, "modbus": 8}
 """Channels of an emulated board: a Kerong CU16, a CU48, a Modbus relay board (8 unless
 its ``channels`` says otherwise)."""
+
+
+ERRAND_OF_PURPOSE = {"deposit": "put", "pickup": "take", "return": "take"}
+"""What the person does for each purpose of the daemon's door operations (kiosk.domain's
+``Purpose``); any other (self-test, a technician's open or open-all) leaves the item."""
+
+
+class ErrandDesk:
+    """Answers the simulated person's question (what is this door for?) from the daemon.
+
+    The daemon commits a door operation, with its purpose, before the lock fires, and
+    keeps it live until the door closes, so while the person waits at a door it popped
+    the daemon can say which operation opened it. One thread asks, so the emulators
+    never wait on the daemon. No daemon, or no operation on that door: ``"none"``.
+    """
+
+    def __init__(self, bank: Bank, socket: Path) -> None:
+        self.bank = bank
+        self.socket = socket
+        self._questions: queue.SimpleQueue[tuple[str, int] | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._serve, name="errand-desk", daemon=True)
+        self._thread.start()
+
+    def ask(self, cid: str, visit: int) -> None:
+        """The person's question; answered by :meth:`Bank.tell_errand` on the desk's thread."""
+        self._questions.put((cid, visit))
+
+    def errand_for(self, cid: str) -> str:
+        """``"put"``, ``"take"`` or ``"none"``: what the operation now opening ``cid`` is for."""
+        client = ApiClient(str(self.socket), timeout=5)
+        try:
+            rows = client.get("/v1/compartments")["compartments"]
+            op = next((row["operation"] for row in rows if row["id"] == cid), None)
+            if op is None:
+                return "none"
+            purpose = client.get(f"/v1/operations/{op}")["purpose"]
+        except (ClientError, KeyError, TypeError) as exc:
+            log.warning("the daemon did not say what door %s is for (%s): its item stays", cid, exc)
+            return "none"
+        finally:
+            client.close()
+        return ERRAND_OF_PURPOSE.get(str(purpose), "none")
+
+    def close(self) -> None:
+        self._questions.put(None)
+        self._thread.join(10)
+
+    def _serve(self) -> None:
+        while (question := self._questions.get()) is not None:
+            cid, visit = question
+            self.bank.tell_errand(cid, visit, self.errand_for(cid))
 
 
 class Simulator:
@@ -60,6 +123,7 @@ class Simulator:
         pace: bool = False,
         all_channels: bool = False,
         unlock_reply: bool | None = None,
+        errands: bool = False,
     ) -> None:
         data_dir = config.kiosk.data_dir
         prepare_data_dir(data_dir)
@@ -83,6 +147,9 @@ class Simulator:
         self.lines: list[str] = []
         ops = {"unlock_reply": lambda bank, request: self.set_unlock_reply(bool(request["value"]))}
         self.control = start_control_server(self.bank, data_dir / "sim.sock", ops)
+        self.errands = ErrandDesk(self.bank, config.kiosk.socket) if errands else None
+        if self.errands is not None:
+            self.bank.ask_errands(self.errands.ask)
 
     def set_unlock_reply(self, value: bool) -> None:
         """Whether every emulated Kerong board answers an unlock, from now on."""
@@ -167,6 +234,8 @@ class Simulator:
             emulator.close()
         self.emulators.clear()
         self.control.stop()
+        if self.errands is not None:
+            self.errands.close()
 
 
 def _input_boards(bank: Bank, specs: list[BoardSpec]) -> dict[int, ModbusInputEmulator]:
@@ -214,7 +283,7 @@ def run_simulator(
     all_channels: bool = False,
     unlock_reply: bool | None = None,
 ) -> int:
-    sim = Simulator(config, person, close_delay_s, pace, all_channels, unlock_reply)
+    sim = Simulator(config, person, close_delay_s, pace, all_channels, unlock_reply, errands=True)
     if not sim.specs:
         print(
             "locker-kiosk sim: this config has no kerong, kerong-cu48 or modbus boards to "
@@ -247,4 +316,7 @@ def run_simulator(
         stop.wait()
     finally:
         sim.close()
+        on = {b: sorted(sim.bank.energised(b)) for b in sim.bank.boards()}
+        on_now = ", ".join(f"{b} {locks}" for b, locks in on.items() if locks) or "none"
+        log.info("emulated boards stopped; lock outputs on at the stop: %s", on_now)
     return 0
