@@ -34,6 +34,7 @@ driver to wrap with the board's name.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import termios
 import threading
 import time
@@ -93,8 +94,18 @@ class SharedPort(ABC, Generic[_C]):
         return self._raw() is not None
 
     def shut(self) -> None:
-        """Close the port (best effort); the next use opens it again."""
+        """Close the port (best effort); the next use opens it again, exclusively.
+
+        The port's lock is let go first. Closing the descriptor alone does not let it go
+        while a copy of it lives on: a child of this process holds one from its fork to
+        its exec (the daemon's clock check starts a program now and then), and the
+        port's next open, this bus's own, was then refused ("Could not exclusively lock
+        port")."""
+        raw = self._raw()
         connection, self._connection = self._connection, None
+        if raw is not None:
+            with contextlib.suppress(*SERIAL_ERRORS):
+                fcntl.flock(raw.fileno(), fcntl.LOCK_UN)
         if connection is not None:
             # A port that fails to close is gone anyway.
             with contextlib.suppress(*SERIAL_ERRORS):

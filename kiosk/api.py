@@ -9,6 +9,7 @@ JSON ``{"error": ..., "kind": ...}`` with a status a client can act on.
 import asyncio
 import inspect
 import json
+import math
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -42,6 +43,7 @@ from kiosk.sessions import Session
 from kiosk.store import CompartmentRow, ParcelRow
 from kiosk.store.base import StoreError
 from kiosk.technician import Technician
+from kiosk.throttle import wait_shown
 
 STATUS_FOR: list[tuple[type[LockerError], int]] = [
     (Throttled, 429),
@@ -171,8 +173,8 @@ def create_app(kiosk: Kiosk, courier_uc: Courier, tech: Technician) -> FastAPI:
             body["details"] = details
         headers = {}
         if isinstance(exc, Throttled):
-            body["retry_after"] = round(exc.retry_after, 1)
-            headers["Retry-After"] = str(int(exc.retry_after + 0.999))
+            body["retry_after"] = wait_shown(exc.retry_after)
+            headers["Retry-After"] = str(math.ceil(exc.retry_after))
         return JSONResponse(body, status_code=status, headers=headers)
 
     @app.exception_handler(RequestValidationError)

@@ -36,9 +36,10 @@ kiosk trusts it again by itself (``clock_returned``)::
 
 When the anchor moves by a step, what this boot stamped on the old timeline moves with
 it (:meth:`kiosk.store.Store.shift_times_since`): a parcel stored since boot keeps the
-hold it has really had, as the monotonic clock measured it. Parcels from before the
-boot are measured by the wall clock once it is trusted: nothing else knows how long
-the kiosk was off.
+hold it has really had, as the monotonic clock measured it, and so does a compartment
+held since boot for an announced parcel. Parcels and holds from before the boot are
+measured by the wall clock once it is trusted: nothing else knows how long the kiosk
+was off.
 """
 
 from __future__ import annotations
@@ -82,14 +83,17 @@ def monotonic() -> float:
     return time.clock_gettime(time.CLOCK_BOOTTIME)
 
 
-def read_boot_id(path: Path = BOOT_ID_FILE) -> str:
-    """This boot's id, as systemd or the kernel gives it ("" where neither does: every
-    start is then a new boot)."""
+def read_boot_id(path: Path | None = None) -> str:
+    """This boot's id, as systemd or the kernel (``path``, by default
+    :data:`BOOT_ID_FILE`) gives it; "" where neither does: every start is then a new
+    boot. The one reader of it: what the kiosk keeps across a restart of the daemon
+    (its timeline, the keypads' lockouts, the fleet's hourly caps) is told apart from
+    what a reboot ended by it, and under the unit only its environment has it."""
     given = os.environ.get(BOOT_ID_ENV, "").replace("-", "").strip().lower()
     if given:
         return given
     try:
-        return path.read_text().strip().replace("-", "").lower()
+        return (path or BOOT_ID_FILE).read_text().strip().replace("-", "").lower()
     except OSError:
         return ""
 
@@ -110,6 +114,9 @@ class Timeline:
     first_op: int  # the boot's first door operation: what moves with the anchor
     synced: bool  # the wall clock was synchronised (or confirmed) in this boot
     jump: dict[str, Any] | None = None  # an unconfirmed jump: step_s, at, boot
+    # the boot's first parcel: the holds for it and later ones move with the anchor too
+    # (None in a timeline an earlier version kept: its holds stay where they are)
+    first_parcel: int | None = None
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), sort_keys=True)
@@ -119,8 +126,10 @@ class Timeline:
         """None for a value this version cannot read (the kiosk then starts a new one)."""
         try:
             data = json.loads(raw)
+            first_parcel = data.get("first_parcel")
             return cls(str(data["boot"]), float(data["wall"]), float(data["mono"]),
-                       int(data["first_op"]), bool(data["synced"]), data.get("jump"))  # fmt: skip
+                       int(data["first_op"]), bool(data["synced"]), data.get("jump"),
+                       None if first_parcel is None else int(first_parcel))  # fmt: skip
         except (ValueError, KeyError, TypeError):
             return None
 
@@ -256,7 +265,7 @@ class KioskClock:
                                          jump=None if confirmed else old.jump)  # fmt: skip
         try:
             with self.store.transaction():
-                moved = self.store.shift_times_since(old.first_op, step)
+                moved = self.store.shift_times_since(old.first_op, step, old.first_parcel)
                 self.store.set_meta(META_KEY, self._line.to_json())
                 self.store.log_event(kind, "warning" if confirmed else "info", technician,
                                      None, step_s=round(step, 1), parcels_moved=moved)  # fmt: skip
@@ -278,6 +287,7 @@ class KioskClock:
             wall=self._wall(),
             mono=self._mono(),
             first_op=self.store.next_op_id(),
+            first_parcel=self.store.next_parcel_id(),
             synced=self.settings.trust == "always",
             jump=kept.jump if kept is not None else None,  # a jump waits through a reboot
         )

@@ -113,7 +113,7 @@ def _build(raw: dict[str, Any], path: Path, problems: Problems) -> Config:
     ui = _read_ui(top.table("ui"))
     scanner = _read_scanner(top.table("scanner"))
     api = read_api(top.table("api"), path.parent, kiosk.socket)
-    fleet = read_fleet(top.table("fleet"), path.parent)
+    fleet = read_fleet(top.table("fleet"), path.parent, kiosk.id)
     clock = read_clock(top.table("clock"), path.parent)
     storage = read_storage(top.table("storage"))
     trace = read_trace(top.table("trace"), path.parent)

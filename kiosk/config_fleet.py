@@ -5,6 +5,10 @@ name a broker, a way to prove who the kiosk is (a password file, or a client
 certificate and key), and the keyring of operator keys that remote commands must be
 signed with. TLS is on unless ``tls = false``, which is accepted only for a broker on
 the kiosk's own loopback (a test, or a local bridge that does the TLS itself).
+
+``username`` may only be the kiosk id, its default: the broker makes a kiosk's username
+its client id and gives it the topics of the kiosk of that id alone (docs/fleet.md, "The
+broker"), so under any other name the link would connect and reach nothing.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from kiosk.fleet.net import is_loopback
 @dataclass(frozen=True)
 class FleetSection:
     broker: str = ""  # "host:port"; empty: no link
-    username: str = ""  # default: the kiosk id
+    username: str = ""  # "" or the kiosk id: the broker's name for the kiosk
     password_file: Path | None = None
     ca_file: Path | None = None
     cert_file: Path | None = None
@@ -44,7 +48,7 @@ class FleetSection:
         return host.strip("[]"), int(port)
 
 
-def read_fleet(t: Table, base: Path) -> FleetSection:
+def read_fleet(t: Table, base: Path, kiosk_id: str) -> FleetSection:
     if not t.data:
         t.check_unknown()
         return FleetSection()
@@ -77,6 +81,13 @@ def read_fleet(t: Table, base: Path) -> FleetSection:
         t.problem("cert_file", "cert_file and key_file go together (a client certificate)")
     if section.password_file is None and section.cert_file is None:
         t.problem("password_file", "is required unless cert_file and key_file are given")
+    if section.username and kiosk_id and section.username != kiosk_id:
+        t.problem(
+            "username",
+            f"{section.username!r} is not the kiosk id {kiosk_id!r}: the broker makes a "
+            "kiosk's username its client id and lets it reach only the topics of the kiosk "
+            "of that id (config/broker/), so leave it out",
+        )
     if section.reconnect_max_s < section.reconnect_min_s:
         t.problem("reconnect_max_s", "must not be below reconnect_min_s")
     t.check_unknown()

@@ -5,6 +5,7 @@ Pure functions from the API's JSON to text; nothing here talks to the daemon.
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from collections.abc import Iterable, Sequence
@@ -322,9 +323,11 @@ def returns_summary(done: list[dict[str, Any]], end: str) -> tuple[str, bool]:
 
 
 def keypad_line(keypad: dict[str, Any]) -> str:
-    """``ready``, or how long the lockout lasts and how many tries it refused so far."""
+    """``ready``, or how long the lockout lasts (whole seconds, rounded up) and how many
+    tries it refused so far."""
     retry = keypad.get("retry_after") or 0
     if retry <= 0:
         return "ready"
     refused = keypad.get("refused") or 0
-    return f"locked for {retry:.0f} s" + (f" ({refused} tries refused)" if refused else "")
+    # rounded up, as the kiosk counts: "0 s" would send someone to a keypad still locked
+    return f"locked for {math.ceil(retry)} s" + (f" ({refused} tries refused)" if refused else "")

@@ -26,7 +26,7 @@ from kiosk.api import create_app
 from kiosk.barcode import display_barcode
 from kiosk.bus import Bus
 from kiosk.bus_tools import start_wire_trace, stop_wire_trace
-from kiosk.clock import KioskClock, read_boot_id
+from kiosk.clock import KioskClock
 from kiosk.config import Config
 from kiosk.courier import Courier
 from kiosk.data_dir import DataDir, Opened, check_against_mark, open_data_dir, prepare_data_dir
@@ -143,8 +143,7 @@ async def serve(config: Config, ready_file: Path | None = None) -> int:
     keeper: MarkKeeper | None = None
     try:
         hardware.start(loop)
-        # The boot's id as the unit gives it: its ProcSubset=pid hides the kernel's copy.
-        settings = Settings(wall_clock=timekeeper.now, boot_id=read_boot_id())
+        settings = Settings(wall_clock=timekeeper.now)
         kiosk = Kiosk(config, store, hardware, key, bus, settings)
         kiosk.timekeeper = timekeeper
         kiosk.disk = DiskWatch(store, config.storage, bus.publish)

@@ -18,6 +18,7 @@ from kiosk import codes
 from kiosk.clock import KioskClock
 from kiosk.config import Config
 from kiosk.disk import DiskWatch
+from kiosk.fleet.envelope import REPLAYABLE_S
 from kiosk.notices import Notices
 from kiosk.notify import Backend, DeliveryError, Notification, backoff_delay, build_backend
 from kiosk.store import OutboxRow, Store
@@ -141,11 +142,11 @@ class ExpiryClock:
     """The daemon's housekeeping, at start and every ``policy.expiry_check_s``: looks at
     the disk (:class:`~kiosk.disk.DiskWatch`) and the clock
     (:meth:`~kiosk.clock.KioskClock.check`); then, if the clock is trusted, releases
-    holds that ran out, queues reminders and expires parcels past their hold time; and
-    it deletes notifications delivered or given up more than
-    ``notify.outbox_keep_days`` ago and scrubs removed secrets off the disk
-    (:meth:`kiosk.store.Store.scrub`). Without a ``kiosk_clock`` the clock counts as
-    trusted."""
+    holds that ran out, queues reminders, expires parcels past their hold time and
+    forgets the network's messages that can no longer be replayed; and it deletes
+    notifications delivered or given up more than ``notify.outbox_keep_days`` ago and
+    scrubs removed secrets off the disk (:meth:`kiosk.store.Store.scrub`). Without a
+    ``kiosk_clock`` the clock counts as trusted."""
 
     def __init__(
         self,
@@ -168,6 +169,15 @@ class ExpiryClock:
         self.disk = disk
 
     @property
+    def replayable_s(self) -> float:
+        """How long the record of a network message is kept: while a copy of it could
+        pass the envelope's time check (:data:`~kiosk.fleet.envelope.REPLAYABLE_S`), by
+        a wall clock that may be ``clock.max_step_s`` behind the kiosk's time without a
+        jump. Only on a trusted clock: a forgotten id whose copy is taken again would
+        act twice."""
+        return REPLAYABLE_S + self.config.clock.max_step_s
+
+    @property
     def may_expire(self) -> bool:
         """Deadlines act only on a trusted clock (:mod:`kiosk.clock`)."""
         return self.kiosk_clock is None or self.kiosk_clock.is_trusted
@@ -184,6 +194,7 @@ class ExpiryClock:
                 now, self.config.policy.reminder_hours, self.notices.reminder
             )
             expired = len(self.store.expire_due(now, self.notices.expired))
+            self.store.purge_fleet_commands(now - self.replayable_s)
         self.store.purge_outbox(now - self.config.notify.outbox_keep_days * 86400)
         self.store.scrub()
         return reminded, expired

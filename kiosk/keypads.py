@@ -23,15 +23,17 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from kiosk.clock import read_boot_id
 from kiosk.config_model import SecuritySection
 from kiosk.errors import InvalidInput, LockerError, Throttled
 from kiosk.store import Store
-from kiosk.throttle import FailureOutcome, Throttle, ThrottleLimits, boot_id
+from kiosk.throttle import FailureOutcome, Throttle, ThrottleLimits, wait_shown
 
 __all__ = ["SAVE_REFUSALS_S", "Keypads"]
 
@@ -89,7 +91,7 @@ class Keypads:
     ) -> None:
         self.store = store
         self.clock = clock
-        self.boot = boot_id() if boot is None else boot
+        self.boot = read_boot_id() if boot is None else boot
         limits = {"code": security.code_limits(), "pin": security.sign_in_limits()}
         self._throttles = {name: self._load(name, limits[name]) for name in META_KEYS}
         self._refused = {
@@ -106,7 +108,7 @@ class Keypads:
     def view(self, name: str) -> dict[str, Any]:
         """What status shows of keypad ``name``: the wait, and the inputs refused in the
         lockout going on that are not yet in the event log."""
-        return {"retry_after": round(self.retry_after(name), 1),
+        return {"retry_after": wait_shown(self.retry_after(name)),
                 "refused": self._refused[name].count}  # fmt: skip
 
     def check(self, name: str, **detail: Any) -> None:
@@ -117,7 +119,7 @@ class Keypads:
         if wait > 0:
             self._refuse(name, detail.get("user"))
             raise Throttled(f"Too many wrong tries. The kiosk accepts {_WHAT[name]} again in "
-                            f"{int(wait + 0.999)} seconds.", wait)  # fmt: skip
+                            f"{math.ceil(wait)} seconds.", wait)  # fmt: skip
 
     def fail(self, name: str, kind: str, **detail: Any) -> None:
         """Count a wrong input: the throttle's state and its events, one transaction."""

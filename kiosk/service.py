@@ -76,7 +76,7 @@ class Settings:
     wall_clock: Callable[[], float] = time.time
     # Durations (the keypads' lockouts) run on this clock, which no wall-clock step moves.
     monotonic: Callable[[], float] = time.monotonic
-    boot_id: str | None = None  # None: this machine's (kiosk.throttle.boot_id)
+    boot_id: str | None = None  # None: this boot's (kiosk.clock.read_boot_id)
 
 
 class Kiosk:

@@ -37,20 +37,30 @@ its cap.
 
 from __future__ import annotations
 
+import math
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from kiosk.errors import InvalidInput
 
-__all__ = ["HOUR_S", "FailureOutcome", "Throttle", "ThrottleLimits", "boot_id"]
+__all__ = ["HOUR_S", "FailureOutcome", "Throttle", "ThrottleLimits", "wait_shown"]
 
 HOUR_S = 3600.0
 _STATE_VERSION = 2
-_BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
+
+
+def wait_shown(seconds: float) -> float:
+    """A lockout's ``seconds`` left as the kiosk shows them (its status, a refusal's
+    ``retry_after``): in tenths, rounded up, so that they read 0.0 only once the keypad
+    accepts input again. A wait rounded to the nearest tenth said 0.0 up to 50 ms early,
+    and whoever typed then was refused again."""
+    if seconds <= 0:
+        return 0.0
+    # round() first: 20.000000000001 s of float noise is 20.0, not 20.1
+    return max(0.1, math.ceil(round(seconds * 10, 6)) / 10)
 
 
 @dataclass(frozen=True)
@@ -280,15 +290,6 @@ class Throttle:
             return 0.0
         self._locked_until = until
         return until - now
-
-
-def boot_id() -> str:
-    """This boot's id (Linux), or "" where there is none: a state saved with "" is
-    always read as coming from another boot."""
-    try:
-        return _BOOT_ID.read_text().strip()
-    except OSError:
-        return ""
 
 
 def _in_last_hour(times: Iterable[float], now: float) -> int:

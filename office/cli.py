@@ -10,6 +10,7 @@ import sys
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from kiosk.fleet.net import is_loopback
 from office.checks import OfficeConfigError
 from office.config import ENV_VAR, OfficeConfig, config_path, load_office_config
 from office.store.migrate import SchemaNotCurrent
@@ -154,6 +155,14 @@ def _serve(config: OfficeConfig, args: argparse.Namespace) -> int:
             )
             return 2
         config = replace(config, listen_host=host.strip("[]"), listen_port=int(port))
+        web = config.web
+        if not (web.has_tls or web.trusted_proxies or is_loopback(config.listen_host)):
+            print(
+                f"locker-office: --listen {args.listen} faces a network: give [web] "
+                "tls_cert and tls_key, or a trusted_proxy in front",
+                file=sys.stderr,
+            )
+            return 2
     return serve(config)
 
 

@@ -22,6 +22,11 @@
 
     [web]
     listen = "127.0.0.1:8080"
+    # tls_cert = "/etc/locker-office/console.crt"   # TLS of its own, or:
+    # trusted_proxy = ["127.0.0.1"]                  # a TLS reverse proxy in front
+
+    [sites]
+    berlin-mitte = ["BER-*", "KIOSK-7"]     # kiosk ids or patterns (* and ?)
 
 docs/office.md lists every key with its default; config/office-example.toml is the
 full example. Relative paths (and a relative SQLite file) are taken from the file's
@@ -30,7 +35,9 @@ directory.
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,6 +82,25 @@ class IngestSection:
 
 
 @dataclass(frozen=True)
+class WebSection:
+    """The console's HTTP side (docs/office.md, "The console's security")."""
+
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    trusted_proxies: tuple[str, ...] = ()
+    """Addresses whose X-Forwarded-For and X-Forwarded-Proto are believed."""
+    public_origin: str | None = None
+    """``https://office.example.net``: the origin a form must come from; by default the
+    request's own scheme and host."""
+    session_idle_min: float = 30.0
+    session_max_hours: float = 12.0
+
+    @property
+    def has_tls(self) -> bool:
+        return self.tls_cert is not None
+
+
+@dataclass(frozen=True)
 class OfficeConfig:
     source: Path
     database: URL
@@ -84,6 +110,9 @@ class OfficeConfig:
     ingest: IngestSection = field(default_factory=IngestSection)
     listen_host: str = "127.0.0.1"
     listen_port: int = 8080
+    web: WebSection = field(default_factory=WebSection)
+    sites: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Which kiosks belong to which site: kiosk ids or patterns with ``*`` and ``?``."""
 
     @property
     def is_sqlite(self) -> bool:
@@ -133,11 +162,12 @@ def load_office_config(path: Path) -> OfficeConfig:
     if key is not None and not key.is_file():
         signing.problem("key", f"{key}: no such file (make one with locker-fleet keygen)")
     ingest = _ingest(top.table("ingest"))
-    host, port = _listen(top.table("web"))
+    host, port, web = _web(top.table("web"), base)
+    sites = _sites(top.table("sites"))
     for table in (top, signing):
         table.check_unknown()
     problems.raise_if_any()
-    return OfficeConfig(path, database, mqtt, key, kid or None, ingest, host, port)
+    return OfficeConfig(path, database, mqtt, key, kid or None, ingest, host, port, web, sites)
 
 
 def _database(t: Table, base: Path) -> URL:
@@ -214,9 +244,79 @@ def _ingest(t: Table) -> IngestSection:
     return section
 
 
+def _web(t: Table, base: Path) -> tuple[str, int, WebSection]:
+    host, port = _listen(t)
+    cert, key = _path(t, "tls_cert", base), _path(t, "tls_key", base)
+    if (cert is None) != (key is None):
+        t.problem("tls_cert" if key else "tls_key", "give both tls_cert and tls_key, or neither")
+    for name, found in (("tls_cert", cert), ("tls_key", key)):
+        if found is not None and not found.is_file():
+            t.problem(name, f"{found}: no such file")
+    if key is not None and key.is_file() and key.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        t.problem("tls_key", f"{key} may be read by others; make it private (chmod 600 {key})")
+    proxies = _proxies(t)
+    origin = t.get_str(
+        "public_origin",
+        "",
+        r"https?://[A-Za-z0-9.:\[\]-]+",
+        "an origin like https://office.example.net",
+    )
+    web = WebSection(
+        tls_cert=cert,
+        tls_key=key,
+        trusted_proxies=proxies,
+        public_origin=origin or None,
+        session_idle_min=t.get_number("session_idle_min", 30.0, 1.0, 24 * 60.0),
+        session_max_hours=t.get_number("session_max_hours", 12.0, 0.1, 24 * 30.0),
+    )
+    t.check_unknown()
+    if web.tls_cert is None and not proxies and not is_loopback(host):
+        t.problem(
+            "listen",
+            f"{host} faces a network: give tls_cert and tls_key, or put a TLS reverse proxy "
+            "in front and name it in trusted_proxy",
+        )
+    return host, port, web
+
+
+def _proxies(t: Table) -> tuple[str, ...]:
+    found, value = t._raw("trusted_proxy", False)
+    if not found:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        t.problem("trusted_proxy", 'must be a list of addresses, e.g. ["127.0.0.1"]')
+        return ()
+    for address in value:
+        try:
+            ipaddress.ip_address(address)
+        except ValueError:
+            t.problem("trusted_proxy", f"{address!r} is not an IP address")
+            return ()
+    return tuple(value)
+
+
+def _sites(t: Table) -> dict[str, tuple[str, ...]]:
+    sites: dict[str, tuple[str, ...]] = {}
+    for name, value in t.data.items():
+        t.asked.add(name)
+        if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", name):
+            t.problem(name, "a site's name is 1-64 characters of A-Z, a-z, 0-9, '_', '.', '-'")
+            continue
+        if (
+            not isinstance(value, list)
+            or not value
+            or not all(
+                isinstance(v, str) and re.fullmatch(r"[A-Za-z0-9_*?-]{1,64}", v) for v in value
+            )
+        ):
+            t.problem(name, "must be a list of kiosk ids or patterns with * and ?")
+            continue
+        sites[name] = tuple(value)
+    return sites
+
+
 def _listen(t: Table) -> tuple[str, int]:
     text = t.get_str("listen", "127.0.0.1:8080")
-    t.check_unknown()
     host, sep, port = text.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
         t.problem("listen", f"must be HOST:PORT like 127.0.0.1:8080, got {text!r}")

@@ -4,8 +4,9 @@ Debian's Mosquitto runs with the project's ACL (config/broker/locker-kiosk.acl) 
 account per kiosk and one for the office; three real kiosk daemons (``locker-kiosk run``
 on the sim driver, headless) each have their own data dir, broker account and fleet
 link; ``locker-office serve`` stores what they say in SQLite. A courier deposits a parcel
-at each kiosk (``lockerctl``), so there is something to see at once, and the demo prints
-the network as the office's database has it every few seconds. Every child runs in a
+at each kiosk (``lockerctl``), so there is something to see at once; the demo prints
+the console's address, a one-time admin password and a short guide, and then the
+network as the office's database has it every few seconds. Every child runs in a
 session of its own: Ctrl-C reaches only the demo, which stops the office, the kiosks
 and the broker in that order and removes its folder, so nothing is left running.
 """
@@ -286,21 +287,26 @@ def _deposit(demo: Demo, kiosk: str) -> None:
 
 
 def _guide(demo: Demo, http: int, admin_password: str) -> None:
-    first = demo.folder / KIOSKS[0] / "data" / "api.sock"
+    console = f"http://127.0.0.1:{http}"
     print(
         f"""
 The network is up: Mosquitto on 127.0.0.1:{demo.port}, kiosks {", ".join(KIOSKS)}, the office.
-  office health:   http://127.0.0.1:{http}/health
-  office database: {demo.folder / "office.db"} (SQLite)
-  console account: admin / {admin_password}   (shown once; made with locker-office users add)
 
-Try:
-  open a door at {KIOSKS[0]} as its technician, and watch its events arrive below:
-    LOCKER_SOCKET={first} LOCKER_USER={TECHNICIAN[0]} LOCKER_PIN={TECHNICIAN[1]} \\
-      {sys.executable} -m kiosk.ctl open A01
-  stop a kiosk (kill -9 stands for a power cut) and watch it go offline, then its
-  kiosk_offline alarm after 30 s:
-    kill -9 {dict(demo.children)[KIOSKS[1]].pid}
+  the console:     {console}/
+  sign in as:      admin / {admin_password}   (shown once; made with locker-office users add)
+  office database: {demo.folder / "office.db"} (SQLite)
+
+In the console (a browser on this machine):
+  1. open a door from the console and watch the kiosk's event come back:
+     Network -> {KIOSKS[0]} -> "Open one door" (A01, a reason) -> "Open door". The command
+     shows "Waiting for the kiosk", then the kiosk's answer; "Door opened" and "Door
+     closed" arrive under Recent events (the simulated person closes it).
+  2. stop a kiosk and watch it go offline (kill -9 stands for a power cut):
+       kill -9 {dict(demo.children)[KIOSKS[1]].pid}
+     {KIOSKS[1]} turns Offline on the Network page; after 30 s its "Kiosk offline" alarm
+     is in Alarms.
+  3. acknowledge that alarm: Alarms -> a note -> "Acknowledge"; the inbox keeps who and
+     when, and Audit shows every action you took.
 
 Ctrl-C stops everything.
 """,

@@ -21,6 +21,8 @@ from typing import Any
 import uvicorn
 
 from kiosk.fleet.messages import Signer
+from office import sites
+from office.actions import Actions
 from office.config import OfficeConfig
 from office.ingest.link import BrokerLink, Incoming
 from office.ingest.outgoing import CommandSender
@@ -30,6 +32,7 @@ from office.store import migrate
 from office.store.engine import make_engine
 from office.store.ingest import IngestStore
 from office.web import make_app
+from office.web.console import Console
 
 log = logging.getLogger("office")
 INBOX_MAX = 20_000
@@ -40,15 +43,18 @@ class Office:
 
     def __init__(self, config: OfficeConfig) -> None:
         self.config = config
-        self.engine = make_engine(config.database)
+        self.engine = make_engine(config.database, pool_size=10)
         migrate.check_current(self.engine)
+        with self.engine.begin() as conn:
+            sites.assign_all(conn, config.sites)
         signing = config.load_signing_key()
         self.inbox: queue.Queue[Incoming] = queue.Queue(INBOX_MAX)
         self.link = BrokerLink(config.mqtt, self.inbox)
         self.sender = CommandSender(self.engine, self.link, Signer(*signing)) if signing else None
         store = IngestStore(self.engine, config.ingest.occupancy_sample_min * 60)
         self.worker = IngestWorker(store, self.inbox, self.link.ack, config.ingest.batch_max)
-        self.sweeper = Sweeper(self.engine, config.ingest, self.sender)
+        self.sweeper = Sweeper(self.engine, config.ingest, self.sender, config.sites)
+        self.console = Console(self.engine, config, Actions(self.sender))
 
     def start(self) -> None:
         self.worker.start()
@@ -95,6 +101,26 @@ class Office:
         }
 
 
+def uvicorn_config(config: OfficeConfig, app: Any) -> uvicorn.Config:
+    """TLS from the config's cert and key; X-Forwarded-For and -Proto believed only from
+    the configured proxies (uvicorn would believe 127.0.0.1 by default)."""
+    web = config.web
+    return uvicorn.Config(
+        app,
+        host=config.listen_host,
+        port=config.listen_port,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        ssl_certfile=str(web.tls_cert) if web.tls_cert else None,
+        ssl_keyfile=str(web.tls_key) if web.tls_key else None,
+        proxy_headers=bool(web.trusted_proxies),
+        forwarded_allow_ips=list(web.trusted_proxies) or None,
+        server_header=False,
+        date_header=False,
+    )
+
+
 class _Server(uvicorn.Server):
     """uvicorn's server without its signal handling: recent uvicorn raises the signal
     again after its own shutdown, which would end the process before the ingest has
@@ -108,23 +134,15 @@ class _Server(uvicorn.Server):
 def serve(config: OfficeConfig) -> int:
     office = Office(config)
     office.start()
-    server = _Server(
-        uvicorn.Config(
-            make_app(office.status),
-            host=config.listen_host,
-            port=config.listen_port,
-            log_level="warning",
-            access_log=False,
-            lifespan="off",
-        )
-    )
+    server = _Server(uvicorn_config(config, make_app(office.status, office.console)))
 
     def ask_to_stop(_signum: int, _frame: object) -> None:
         server.should_exit = True
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, ask_to_stop)
-    log.info("serving on http://%s:%d/health", config.listen_host, config.listen_port)
+    scheme = "https" if config.web.has_tls else "http"
+    log.info("the console on %s://%s:%d/", scheme, config.listen_host, config.listen_port)
     try:
         server.run()
     finally:

@@ -72,3 +72,29 @@ class RejectReason(StrEnum):
     BAD_FIELD = "bad_field"
     UNKNOWN_TOPIC = "unknown_topic"
     STORE_REFUSED = "store_refused"
+
+
+class ConsoleAction(StrEnum):
+    """What a line of the console's audit records (``console_audit.action``)."""
+
+    LOGIN = "login"
+    LOGIN_FAILED = "login_failed"
+    LOGIN_THROTTLED = "login_throttled"
+    LOGOUT = "logout"
+    ALARM_ACKNOWLEDGED = "alarm_acknowledged"
+    COMMAND_SENT = "command_sent"
+    REFUSED = "refused"
+    """A page or an action the account's role or sites do not allow."""
+
+
+class Command(StrEnum):
+    """The signed messages a person may send from the console (kiosk.fleet.messages)."""
+
+    OPEN = "open"
+    OUT_OF_SERVICE = "out_of_service"
+    IN_SERVICE = "in_service"
+    EXTEND = "extend"
+    CANCEL = "cancel_announcement"
+    SELFTEST = "selftest"
+    RESEND = "resend_events"
+    ANNOUNCE = "announce"

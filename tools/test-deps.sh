@@ -8,6 +8,8 @@
 #               files and measure them (skipped, saying why, where it is missing)
 #   postgresql  a real PostgreSQL for the office's tests (tests/support/postgres.py starts
 #               its own cluster in a temporary directory; the package's is not used)
+#   chromium    a real browser for the office console's tests (Playwright drives Debian's
+#               build; it never downloads one of its own)
 # Safe to run again; needs root or sudo only when something is missing.
 set -eu
 
@@ -17,6 +19,7 @@ command -v systemd-analyze >/dev/null 2>&1 || missing="$missing systemd"
 command -v openssl >/dev/null 2>&1 || missing="$missing openssl"
 command -v espeak-ng >/dev/null 2>&1 || missing="$missing espeak-ng"
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$missing postgresql"
+[ -x /usr/bin/chromium ] || missing="$missing chromium"
 
 if [ -n "$missing" ]; then
     echo "installing Debian packages for the tests:$missing"

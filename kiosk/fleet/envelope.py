@@ -99,6 +99,12 @@ ANNOUNCEMENTS = Channel("announcements", frozenset({"announce", "cancel"}), 30 *
 DESIRED_CONFIG = Channel("config/desired", frozenset({"desired_config"}), 30 * 86400.0)
 CHANNELS = {c.leaf: c for c in (COMMANDS, ANNOUNCEMENTS, DESIRED_CONFIG)}
 MAX_LIFETIME_S = COMMANDS.max_lifetime_s
+LONGEST_LIFETIME_S = max(c.max_lifetime_s for c in CHANNELS.values())
+REPLAYABLE_S = LONGEST_LIFETIME_S + 2 * LEEWAY_S
+"""How long after a kiosk took a message a copy of it may still pass :func:`check_time`:
+it was issued at most :data:`LEEWAY_S` after the kiosk's clock said it arrived, lives
+at most :data:`LONGEST_LIFETIME_S`, and is taken until :data:`LEEWAY_S` past its expiry.
+Its id is kept that long (``fleet_commands``); after that a copy is refused as expired."""
 
 
 def channel_of(name: str) -> Channel:

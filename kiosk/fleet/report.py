@@ -43,15 +43,18 @@ def last_will(kiosk_id: str) -> dict[str, Any]:
 
 
 def compartments_state(kiosk: Kiosk) -> dict[str, Any]:
-    """The retained summary; compared without ``ts`` to decide whether it changed."""
+    """The retained summary; compared without ``ts`` to decide whether it changed.
+    ``alarms`` counts the last day's by the kiosk's time, which stamped them: by a wall
+    clock set days ahead, the alarm it raised would be days old already."""
     comps = kiosk.compartments_view()
     total: dict[str, int] = {name: 0 for name in kiosk.config.size_names()}
     for c in comps:
         total[c["size"]] = total.get(c["size"], 0) + 1
+    since = kiosk.clock() - ALARM_WINDOW_S
     alarms = sum(
         1
         for e in kiosk.store.events(limit=500, newest_first=True)
-        if e.severity == "alarm" and e.ts > time.time() - ALARM_WINDOW_S
+        if e.severity == "alarm" and e.ts > since
     )
     return {
         "kiosk": kiosk.config.kiosk.id,
@@ -64,6 +67,21 @@ def compartments_state(kiosk: Kiosk) -> dict[str, Any]:
         "boards": {b["name"]: bool(b["online"]) for b in kiosk.hw.board_status()},
         "guard": "tripped" if kiosk.guard.is_tripped else "ok",
         "alarms": alarms,
+        "compartments": [_compartment(c) for c in comps],
+    }
+
+
+def _compartment(c: dict[str, Any]) -> dict[str, Any]:
+    """One compartment as the network sees it: enough for a wall of doors (no parcel, no
+    code, no recipient)."""
+    return {
+        "id": c["id"],
+        "size": c["size"],
+        "state": c["state"],
+        "door": c["door"],
+        "accessible": bool(c["accessible"]),
+        "held": c.get("held_for") is not None,
+        "board_online": bool(c["board_online"]),
     }
 
 

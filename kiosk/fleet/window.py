@@ -19,22 +19,14 @@ import json
 import time
 from collections import deque
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING
+
+from kiosk.clock import read_boot_id
 
 if TYPE_CHECKING:
     from kiosk.store import Store
 
 HOUR_S = 3600.0
-BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
-
-
-def boot_id() -> str:
-    """This boot's id (Linux), or ``""`` where there is none to read."""
-    try:
-        return BOOT_ID.read_text().strip()
-    except OSError:
-        return ""
 
 
 class HourlyCap:
@@ -50,7 +42,7 @@ class HourlyCap:
     ) -> None:
         self.store, self.key = store, key
         self.monotonic, self.wall = monotonic, wall
-        self.boot = boot_id() if boot is None else boot
+        self.boot = read_boot_id() if boot is None else boot
         self._stamps: deque[float] = deque(sorted(self._load()))
 
     def count(self) -> int:

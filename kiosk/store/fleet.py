@@ -3,6 +3,7 @@
 ``fleet_commands`` holds every signed message the kiosk acted on (or refused after its
 signature checked out), keyed by the message's id: commands, announcements and desired
 configs alike. An id seen again is a replay, answered from here without acting again.
+The housekeeping forgets a message once no copy of it can pass the time check.
 The cursors live in ``meta``: how far the broker has acknowledged the event log (the log
 *is* the outbox), the highest announcement version applied, the desired config in force
 (its settings, version and id), and the hourly caps' recent stamps.
@@ -94,6 +95,14 @@ class FleetMixin(StoreBase):
                     command=command,
                     reason=reason,
                 )
+
+    def purge_fleet_commands(self, before: float) -> int:
+        """Forget the messages taken before ``before`` (the kiosk's time): the caller
+        knows that a copy of any of them is refused as expired by now
+        (:data:`kiosk.fleet.envelope.REPLAYABLE_S`). Returns how many."""
+        with self._tx() as db:
+            return int(db.execute("DELETE FROM fleet_commands WHERE received_at < ?",
+                                  (before,)).rowcount)  # fmt: skip
 
     def update_fleet_result(self, command_id: str, ok: bool, result: dict[str, Any]) -> None:
         """The outcome of an action that finished after its record (a door seen open)."""

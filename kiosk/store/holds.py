@@ -33,6 +33,12 @@ class HoldsMixin(StoreBase):
             self._event("compartment_held", "info", actor, cid, parcel=parcel_id,
                         barcode=parcel["barcode"], until=until)  # fmt: skip
 
+    def next_parcel_id(self) -> int:
+        """The id the next parcel will get (parcels are never deleted): what is held for
+        it or a later one was held from now on."""
+        row = self._one("SELECT COALESCE(MAX(id), 0) + 1 AS n FROM parcels")
+        return int(row["n"]) if row else 1
+
     def held_for_parcel(self, parcel_id: int) -> CompartmentRow | None:
         row = self._one("SELECT * FROM compartments WHERE held_for = ?", parcel_id)
         return CompartmentRow.from_row(row) if row else None

@@ -213,8 +213,11 @@ class JournalMixin(OutboxMixin):
                 (op.compartment_id,),
             )
             self._queue(notifications(pid))
+            # size and expires_at: a consumer of the event log (the back office) knows
+            # the parcel's deadline without asking the kiosk
             self._event("parcel_stored", "info", op.actor, op.compartment_id, operation=op_id,
-                        parcel=pid, barcode=d["barcode"])  # fmt: skip
+                        parcel=pid, barcode=d["barcode"], size=d["size"],
+                        expires_at=expires_at)  # fmt: skip
         return self.parcel(pid)
 
     def finish_unused_deposit(self, op_id: int, reason: str) -> OpRow:

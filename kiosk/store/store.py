@@ -310,13 +310,27 @@ class Store(
 
     # -- the kiosk's timeline -------------------------------------------------------
 
-    def shift_times_since(self, first_op: int, step: float) -> int:
+    def shift_times_since(self, first_op: int, step: float, first_parcel: int | None = None
+                          ) -> int:  # fmt: skip
         """The kiosk's timeline moved ``step`` seconds (:mod:`kiosk.clock`): what was
-        stamped on it since door operation ``first_op`` moves along, so that no duration
-        changes. That is the deadlines of parcels stored since then, the times of those
-        door operations (the mass-open guard counts them again after a restart) and the
-        notifications waiting for a retry. Returns how many parcels moved."""
+        stamped on it since door operation ``first_op`` and parcel ``first_parcel`` moves
+        along, so that no duration changes. That is the deadlines of parcels stored
+        since then, the times of those door operations (the mass-open guard counts them
+        again after a restart), the compartments held for parcels announced since then
+        and those announcements' times, and the notifications waiting for a retry.
+        Returns how many parcels moved."""
         with self._tx() as db:
+            if first_parcel is not None:
+                # A hold is made with its parcel's announcement: both are this timeline's.
+                db.execute(
+                    "UPDATE compartments SET held_until = held_until + ? WHERE held_for >= ?",
+                    (step, first_parcel),
+                )
+                db.execute(
+                    "UPDATE parcels SET announced_at = announced_at + ?"
+                    " WHERE id >= ? AND announced_at IS NOT NULL",
+                    (step, first_parcel),
+                )
             moved = db.execute(
                 "UPDATE parcels SET stored_at = stored_at + ?, expires_at = expires_at + ?"
                 " WHERE state = 'STORED' AND id IN (SELECT parcel_id FROM door_ops"

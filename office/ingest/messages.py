@@ -88,6 +88,13 @@ class StateMsg:
     boards: dict[str, bool]
     guard: str
     alarms: int
+    compartments: list[dict[str, Any]] | None = None
+    """Each compartment's id, size, state, door, accessible, held, board_online; None
+    from a kiosk that sends no list (older versions)."""
+
+    @property
+    def boards_down(self) -> int:
+        return sum(1 for online in self.boards.values() if not online)
 
 
 @dataclass(frozen=True)
@@ -389,7 +396,40 @@ def _state(kiosk: str, body: dict[str, Any]) -> StateMsg:
         boards=boards,
         guard=str(guard),
         alarms=integer(body, "alarms", required=False) or 0,
+        compartments=_compartments(body),
     )
+
+
+COMPARTMENT_STATES = ("AVAILABLE", "RESERVED", "OCCUPIED", "OUT_OF_SERVICE")
+DOORS = ("OPEN", "CLOSED", "UNKNOWN")
+FLAGS = ("accessible", "held", "board_online")
+
+
+def _compartments(body: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """The wall of compartments, each checked and reduced to the fields the office keeps."""
+    value = body.get("compartments")
+    if value is None:
+        return None
+    if not isinstance(value, list) or len(value) > MAX_LIST:
+        raise Invalid(f"compartments: must be a list of up to {MAX_LIST} compartments")
+    wall = []
+    for item in value:
+        if not isinstance(item, dict):
+            raise Invalid("compartments: each must be an object")
+        if item.get("state") not in COMPARTMENT_STATES or item.get("door") not in DOORS:
+            raise Invalid("compartments: state or door is not one the kiosk knows")
+        if not all(isinstance(item.get(flag, False), bool) for flag in FLAGS):
+            raise Invalid(f"compartments: {', '.join(FLAGS)} must be true or false")
+        wall.append(
+            {
+                "id": text(item, "id", 32, required=True),
+                "size": text(item, "size", 16, required=True),
+                "state": item["state"],
+                "door": item["door"],
+                **{flag: bool(item.get(flag, False)) for flag in FLAGS},
+            }
+        )
+    return wall
 
 
 def _health(kiosk: str, body: dict[str, Any]) -> HealthMsg:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy.engine import Engine
 
@@ -36,13 +36,27 @@ class CommandSender:
         """Ask ``kiosk`` to send its event log again from ``from_seq``."""
         return self.send(resend_events(self.signer, kiosk, from_seq), asked_by, why)
 
-    def send(self, out: Outgoing, asked_by: str, why: str | None = None) -> Outgoing:
-        """Record ``out`` (who asked, why), then publish it; ``published_at`` says if it went."""
+    def send(
+        self,
+        out: Outgoing,
+        asked_by: str,
+        why: str | None = None,
+        shown_args: dict[str, Any] | None = None,
+    ) -> Outgoing:
+        """Record ``out`` (who asked, why), then publish it; ``published_at`` says if it went.
+        ``shown_args``: what the record keeps of its arguments, where that must be less
+        than what was signed (a recipient's contact, masked)."""
+        body = out.body if shown_args is None else {**out.body, "args": shown_args}
         with self.engine.begin() as conn:
-            commands.record(conn, out.body, asked_by, why)
+            commands.record(conn, body, asked_by, why)
         if self.link.publish(out.topic, out.payload):
             with self.engine.begin() as conn:
                 commands.published(conn, out.id, time.time())
         else:
             log.warning("%s to %s not published: the broker is not reachable", out.name, out.kiosk)
         return out
+
+    def was_published(self, command_id: str) -> bool:
+        with self.engine.connect() as conn:
+            found = commands.answer(conn, command_id)
+        return found is not None and found["published_at"] is not None

@@ -15,9 +15,11 @@ import secrets
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy.engine import Engine
 
+from office import sites
 from office.config import IngestSection
 from office.ingest.outgoing import CommandSender
 from office.ingest.worker import is_transient
@@ -30,8 +32,15 @@ OFFICE = "office"
 
 
 class Sweeper:
-    def __init__(self, engine: Engine, cfg: IngestSection, sender: CommandSender | None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        cfg: IngestSection,
+        sender: CommandSender | None,
+        site_rules: Mapping[str, Sequence[str]] | None = None,
+    ) -> None:
         self.engine = engine
+        self.site_rules = dict(site_rules or {})
         self.cfg = cfg
         self.sender = sender
         self.gaps_found = 0
@@ -63,6 +72,7 @@ class Sweeper:
         with self.engine.begin() as conn:
             self.gaps_repaired += gaps.check_repaired(conn, now)
             gaps.kiosks_offline(conn, now, self.cfg.kiosk_offline_alarm_min * 60)
+            sites.assign_new(conn, self.site_rules)
         self._ask_again(now)
 
     def _due(self, gap: gaps.Gap, now: float) -> bool:

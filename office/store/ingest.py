@@ -443,6 +443,8 @@ def _state_row(p: m.StateMsg, at: float) -> dict[str, Any]:
         "boards": p.boards,
         "guard": p.guard,
         "alarms_24h": p.alarms,
+        "boards_down": p.boards_down,
+        "compartments": p.compartments,
     }
 
 

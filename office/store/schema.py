@@ -82,6 +82,9 @@ kiosk_state = sa.Table(
     sa.Column("guard", sa.String(16), nullable=False),
     sa.Column("alarms_24h", sa.Integer, nullable=False),
     sa.Column("sampled_at", Time),
+    sa.Column("boards_down", sa.Integer, nullable=False, server_default="0"),
+    # every compartment (id, size, state, door, ...): the kiosk's wall; older kiosks send none
+    sa.Column("compartments", Json),
 )
 
 kiosk_health = sa.Table(
@@ -119,6 +122,9 @@ events = sa.Table(
     sa.UniqueConstraint("kiosk", "seq"),
     sa.Index(None, "kiosk", "parcel_ref"),
     sa.Index(None, "ts"),
+    # the console's audit of kiosk events, filtered by kind or by actor, newest first
+    sa.Index(None, "kind", "ts"),
+    sa.Index(None, "actor", "ts"),
 )
 
 gaps = sa.Table(
@@ -197,6 +203,8 @@ console_audit = sa.Table(
     sa.Column("detail", Json, nullable=False),
     sa.Index(None, "at"),
     sa.Index(None, "actor", "at"),
+    sa.Index(None, "action", "at"),
+    sa.Index(None, "kiosk", "at"),
 )
 
 alarms = sa.Table(
@@ -217,6 +225,14 @@ alarms = sa.Table(
     sa.Column("ack_note", sa.Text),
     sa.UniqueConstraint("kiosk", "source_seq"),
     sa.Index(None, "acked_at", "raised_at"),
+    sa.Index(None, "raised_at"),  # the inbox's "all", newest first
+    # the network's open alarms per kiosk, counted from the index alone
+    sa.Index(
+        "ix_alarms_open_kiosk",
+        "kiosk",
+        sqlite_where=sa.text("acked_at IS NULL"),
+        postgresql_where=sa.text("acked_at IS NULL"),
+    ),
     sa.Index(None, "kiosk", "kind", "resolved_at"),
     # at most one open kiosk-offline alarm per kiosk, whichever serve process raises it
     sa.Index(

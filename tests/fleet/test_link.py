@@ -256,3 +256,43 @@ def test_a_consumer_that_lost_events_gets_them_again_on_a_signed_resend(
         again = [e["seq"] for e in op.peer.bodies("events")[before:]]
         assert again[: last - 1] == list(range(2, last + 1))
         assert daemon.client().get("/v1/status")["fleet"]["unacked"] == 0
+
+
+def test_the_state_lists_each_compartment_and_a_stored_parcel_carries_its_deadline(
+    broker: Broker, operator_key: Any, tmp_path: Path
+) -> None:
+    key, keyring = operator_key
+    with (
+        operator(broker, key, keyring, f"{TOPIC}/#") as op,
+        linked_kiosk(broker, KIOSK, keyring, tmp_path) as daemon,
+    ):
+        first = op.peer.wait_for(lambda: op.peer.bodies("state/compartments"), what="state")[-1]
+        walls = first["compartments"]
+        assert [c["id"] for c in walls] == [f"A{i:02d}" for i in range(1, 13)]
+        assert walls[0] == {
+            "id": "A01",
+            "size": "S",
+            "state": "AVAILABLE",
+            "door": "CLOSED",
+            "accessible": False,
+            "held": False,
+            "board_online": True,
+        }
+        assert walls[9]["accessible"] is True  # A10
+
+        cid, _code = store_parcel(daemon, "JJD0002", size="L")
+
+        def occupied() -> bool:
+            latest = op.peer.bodies("state/compartments")[-1]["compartments"]
+            return any(c["id"] == cid and c["state"] == "OCCUPIED" for c in latest)
+
+        op.peer.wait_for(occupied, what=f"{cid} occupied on the wall")
+        stored = op.peer.wait_for(
+            lambda: [e for e in op.peer.bodies("events") if e["kind"] == "parcel_stored"],
+            what="the parcel_stored event",
+        )[-1]
+        parcels = daemon.client().get("/v1/parcels")["parcels"]
+    (parcel,) = [p for p in parcels if p["barcode"] == "JJD0002"]
+    assert stored["detail"]["size"] == "L"
+    assert stored["detail"]["expires_at"] == parcel["expires_at"]
+    assert stored["detail"]["expires_at"] > stored["ts"] + 71 * 3600  # policy.hold_hours 72

@@ -75,9 +75,10 @@ def test_users_add_makes_the_data_dir_0700(root: Path) -> None:
 
     added = kiosk("users", "--config", str(config), "add", "carla", "--role", "courier",
                   "--pin-stdin")  # fmt: skip
-    _, err = added.communicate("2468\n", timeout=60)
+    out, err = added.communicate("246813\n", timeout=60)  # a courier's six digits
 
     assert added.returncode == 0, err
+    assert out.strip() == "added courier carla"
     assert mode(data) == 0o700
 
 

@@ -90,3 +90,45 @@ def test_a_missing_config_says_how_to_name_one(tmp_path: Path) -> None:
     done = check(tmp_path / "nowhere.toml")
     assert done.returncode == 2
     assert "no such file (give --config FILE, or set LOCKER_OFFICE_CONFIG)" in done.stderr
+
+
+def test_a_console_facing_a_network_needs_tls_or_a_proxy_and_sites_are_checked(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "console.key").write_text("key\n")
+    (tmp_path / "console.key").chmod(0o644)
+    config = tmp_path / "office.toml"
+    config.write_text(
+        '[mqtt]\nbroker = "127.0.0.1:1883"\ntls = false\n'
+        '[web]\nlisten = "0.0.0.0:8443"\ntls_key = "console.key"\n'
+        'trusted_proxy = ["proxy.example.net"]\nsession_idle_min = 0\n'
+        '[sites]\n"bad site" = ["K-*"]\nberlin = "BER-*"\nhamburg = ["HAM-*"]\n'
+    )
+    done = check(config)
+    assert done.returncode == 2
+    problems = [
+        line.removeprefix(f"locker-office: {config}: ") for line in done.stderr.splitlines()
+    ]
+    assert problems == [
+        "web.tls_cert: give both tls_cert and tls_key, or neither",
+        f"web.tls_key: {tmp_path / 'console.key'} may be read by others; make it private "
+        f"(chmod 600 {tmp_path / 'console.key'})",
+        "web.trusted_proxy: 'proxy.example.net' is not an IP address",
+        "web.session_idle_min: must be between 1 and 1440, got 0",
+        "web.listen: 0.0.0.0 faces a network: give tls_cert and tls_key, or put a TLS "
+        "reverse proxy in front and name it in trusted_proxy",
+        "sites.bad site: a site's name is 1-64 characters of A-Z, a-z, 0-9, '_', '.', '-'",
+        "sites.berlin: must be a list of kiosk ids or patterns with * and ?",
+    ]
+
+
+def test_serve_refuses_to_listen_on_a_network_without_tls(tmp_path: Path) -> None:
+    config = tmp_path / "office.toml"
+    config.write_text('[mqtt]\nbroker = "127.0.0.1:1883"\ntls = false\n')
+    done = subprocess.run(
+        [sys.executable, "-m", "office", "--config", str(config), "serve",
+         "--listen", "0.0.0.0:8080"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "--listen 0.0.0.0:8080 faces a network" in done.stderr

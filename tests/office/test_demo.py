@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -52,7 +53,11 @@ def test_the_demo_shows_three_kiosks_online_and_ctrl_c_leaves_nothing_running() 
         text = "".join(lines)
         folder = re.search(r"office database: (\S+)/office\.db", text)
         assert folder, text
-        assert re.search(r"console account: admin / \S{12,}", text)
+        assert re.search(r"sign in as: +admin / \S{12,}", text)
+        console = re.search(r"the console: +(http://127\.0\.0\.1:\d+)/", text)
+        assert console, text
+        with urllib.request.urlopen(f"{console.group(1)}/login", timeout=10) as page:
+            assert b"Sign in" in page.read()
         assert processes_mentioning(folder.group(1)), "the demo's children are not running"
         demo.send_signal(signal.SIGINT)
         rest, _ = demo.communicate(timeout=90)

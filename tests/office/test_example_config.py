@@ -8,7 +8,7 @@ import tomllib
 from pathlib import Path
 
 from kiosk.fleet.envelope import new_key, private_pem
-from office.config import IngestSection, MqttSection, load_office_config
+from office.config import IngestSection, MqttSection, WebSection, load_office_config
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "office-example.toml"
 
@@ -20,7 +20,12 @@ def test_the_example_names_every_key_of_every_section() -> None:
     assert set(raw["ingest"]) == {f.name for f in dataclasses.fields(IngestSection)}
     assert set(raw["database"]) == {"url", "password_file"}
     assert set(raw["signing"]) == {"key", "kid"}
-    assert set(raw["web"]) == {"listen"}
+    web = {f.name for f in dataclasses.fields(WebSection)} - {"trusted_proxies"}
+    set_here = {"listen", "trusted_proxy"} | web - {"tls_cert", "tls_key"}
+    assert set(raw["web"]) == set_here
+    # TLS of its own is the alternative to a proxy: named, commented out
+    assert "# tls_cert = " in EXAMPLE.read_text() and "# tls_key = " in EXAMPLE.read_text()
+    assert raw["sites"] and all(isinstance(v, list) for v in raw["sites"].values())
 
 
 def test_the_example_loads_once_its_files_exist(tmp_path: Path) -> None:
@@ -45,3 +50,5 @@ def test_the_example_loads_once_its_files_exist(tmp_path: Path) -> None:
     )
     assert config.database.password == "pw" and not config.is_sqlite
     assert config.load_signing_key() is not None
+    assert config.web.trusted_proxies == ("127.0.0.1",)
+    assert config.sites["hamburg"] == ("HAM-*", "KIOSK-7")

@@ -4,8 +4,10 @@ codes, and a courier whose daemon restarts mid-shift."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import cast
 
+from kiosk.ui.link import Message
 from kiosk.ui.screens.pickup import PickupScreen
 from tests.support.daemon import COURIER, Daemon
 from tests.support.ui import UiDriver
@@ -59,6 +61,46 @@ def test_five_wrong_codes_lock_the_keypad_with_a_countdown_and_the_right_code_wa
     journal = daemon.log()
     assert journal.count("wrong_code") == 5 and "keypad_locked" in journal
     assert not any(c in journal for c in [*WRONG, code])
+
+
+class Stopped:
+    """The touchscreen's clock, moved only by the test."""
+
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_countdown_says_1_s_until_the_keypad_takes_a_code_again() -> None:
+    # Journey: a customer's code meets the last tenth of a second of a lockout.
+    ui = UiDriver("/nonexistent/api.sock")
+    try:
+        clock = ui.app.clock = Stopped()
+        ui.app.kiosk = {"pickup_code_digits": 8, "sizes": [], "wall": [], "ui": {}}
+
+        def locked_a_tenth_longer(*_: object, on_done: Callable[[Message], None]) -> int:
+            on_done({"kind": "result", "ok": False, "status": 429, "retry_after": 0.1,
+                     "error_kind": "Throttled", "message": "Too many wrong tries."})  # fmt: skip
+            return 0
+
+        ui.app.call = locked_a_tenth_longer  # type: ignore[method-assign,assignment]
+        screen = PickupScreen(ui.app)
+        ui.app.goto(screen)
+        screen.code = WRONG[0]
+        screen.submit()
+
+        clock.now += 0.0999
+        ui.pump()
+        assert seconds_to_wait(ui) == 1  # not "wait 0 s" with the keypad still locked
+        clock.now += 0.0001
+        ui.pump()
+        assert not [t for t in ui.texts() if COUNTDOWN.fullmatch(t)]
+        ui.type(WRONG[1])
+        assert ui.button("OK").enabled
+    finally:
+        ui.close()
 
 
 def test_a_courier_signed_in_before_a_restart_is_asked_to_sign_in_again(

@@ -18,7 +18,7 @@ import drivers.base
 from drivers.kerong import KerongDriver
 from hw_sim.kerong_emu import KerongBusEmulator
 from hw_sim.model import Bank
-from kiosk import ctl, ctl_io
+from kiosk import clock, ctl, ctl_io
 from kiosk.client import ApiClient
 from tests.unit import config_files
 from tests.unit.ctl_daemon import FakeDaemon
@@ -38,6 +38,29 @@ def fake_drivers(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(registry, "broken", "no_such_module_for_tests:Driver")
     if importlib.util.find_spec("drivers.sim") is None:
         monkeypatch.setitem(registry, "sim", f"{module}:FakeSimDriver")
+
+
+# -- the boot (tests/unit/test_fleet_window.py, test_pickup_lockout.py) ----------------
+
+UNITS_BOOT = "5b990ac341104c76a5e9bb113193149e"
+
+
+@pytest.fixture
+def under_the_unit(monkeypatch: pytest.MonkeyPatch) -> str:
+    """This process as the daemon's unit runs it: ``ProcSubset=pid`` hides the kernel's
+    boot id from whatever reads it, and the unit passes it in ``LOCKER_BOOT_ID``
+    (``%b``). The boot's id."""
+    hidden = Path("/proc/sys/kernel/random/boot_id")
+    opens = Path.open
+
+    def without_the_kernels_boot_id(path: Path, *args: Any, **kwargs: Any) -> Any:
+        if Path(path) == hidden:
+            raise FileNotFoundError(2, "No such file or directory", str(path))
+        return opens(path, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", without_the_kernels_boot_id)
+    monkeypatch.setenv(clock.BOOT_ID_ENV, UNITS_BOOT)
+    return UNITS_BOOT
 
 
 # -- lockerctl (tests/unit/test_ctl*.py) ------------------------------------------------

@@ -67,6 +67,13 @@ def stored(store: Store, cid: str, hold_s: float) -> int:
     return store.finish_deposit(op.id, f"tag-{cid}", store.clock() + hold_s, lambda _: notes).id
 
 
+def held(store: Store, cid: str, hold_s: float) -> int:
+    """A parcel announced now, with ``cid`` held for it ``hold_s`` by the store's clock."""
+    parcel = store.announce(f"P-{cid}", "S", "+4915112345678", None, "fleet:ops")
+    store.hold(cid, parcel.id, store.clock() + hold_s, "fleet:ops")
+    return parcel.id
+
+
 def fill_up(store: Store) -> None:
     """The database may grow no more and its pages are full: a full disk, as SQLite sees it."""
     pages = store._db.execute("PRAGMA page_count").fetchone()[0]
@@ -171,6 +178,27 @@ def test_a_new_boot_waits_for_synchronisation_then_moves_what_it_stamped(
     assert event.detail == {"step_s": pytest.approx(4 * DAY), "parcels_moved": 1}
     assert store.parcel(now_stale).expires_at == pytest.approx(stale_expiry + 4 * DAY)
     assert store.parcel(before).expires_at == earlier  # measured by the wall clock, as it is
+
+
+def test_a_compartment_held_since_boot_stays_held_as_long_as_asked_when_the_time_moves(
+    store: Store, clocks: Clocks, tmp_path: Path
+) -> None:
+    synced = tmp_path / "synchronized"
+    check(kiosk_clock(store, clocks))
+    held(store, "A01", 2 * DAY)  # held in the boot before, for two days
+    until_before = store.compartment("A01").held_until
+    clocks.step(-4 * DAY)  # the next boot starts at the time it last saved
+    clock = kiosk_clock(store, clocks, boot="boot-2", trust="timesyncd", sync_file=synced)
+    parcel = held(store, "A02", 4 * 3600)  # held for four hours on the stale time
+    clocks.run(60)
+    clocks.step(4 * DAY)  # a time server answers
+    synced.touch()
+
+    assert check(clock) is ClockState.TRUSTED
+    assert store.release_expired_holds(clock.now()) == []
+    assert store.compartment("A02").held_for == parcel
+    assert store.compartment("A02").held_until == pytest.approx(clock.now() + 4 * 3600 - 60)
+    assert store.compartment("A01").held_until == until_before  # by the wall clock, as it is
 
 
 def test_a_jump_seen_before_a_reboot_still_waits_for_a_technician(

@@ -105,6 +105,18 @@ def test_a_fleet_link_without_tls_is_refused_unless_the_broker_is_on_loopback(
     assert fleet.keyring == tmp_path / "keys.toml" and fleet.remote_opens_per_hour == 10
 
 
+def test_a_fleet_username_other_than_the_kiosk_id_is_refused(tmp_path: Path) -> None:
+    body = 'broker = "broker.example.net:8883"\npassword_file = "pw"\nkeyring = "keys.toml"\n'
+    other = write_config(tmp_path, f'[fleet]\n{body}username = "depot-7"\n', kiosk='id = "T-1"')
+    assert problems_of(other) == [
+        f"{other}: fleet.username: 'depot-7' is not the kiosk id 'T-1': the broker makes a "
+        "kiosk's username its client id and lets it reach only the topics of the kiosk of "
+        "that id (config/broker/), so leave it out"
+    ]
+    same = write_config(tmp_path, f'[fleet]\n{body}username = "T-1"\n', name="same.toml")
+    assert load_config(same).fleet.username == "T-1"
+
+
 def test_no_fleet_section_means_no_link(tmp_path: Path) -> None:
     assert load_config(write_config(tmp_path)).fleet.enabled is False
 

@@ -46,7 +46,18 @@ def test_status_shows_a_locked_sign_in_with_the_tries_it_refused(
 
     shown = capsys.readouterr().out
     assert "Keypad:        ready" in shown
-    assert "Sign-in:       locked for 1745 s (995 tries refused)" in shown
+    assert "Sign-in:       locked for 1746 s (995 tries refused)" in shown
+
+
+def test_status_never_shows_a_keypad_still_locked_as_locked_for_0_seconds(
+    daemon: FakeDaemon, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ending = {**STATUS, "keypad": {"retry_after": 0.1, "refused": 0}}
+    daemon.on("GET", "/v1/status", (200, ending))
+
+    assert ctl.main(["status"]) == 0
+
+    assert "Keypad:        locked for 1 s" in capsys.readouterr().out
 
 
 def test_compartments_table_is_aligned(

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.config import Config, load_config
+from kiosk.phones import normalize_phone
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
 
@@ -30,6 +31,23 @@ def test_example_config_loads(name: str) -> None:
     assert not config.demo
     assert config.compartments
     assert sum(c.accessible for c in config.compartments) == 2
+
+
+@pytest.mark.parametrize(
+    ("name", "typed", "sent"),
+    [
+        ("kerong.toml", "0151 12345678", "+4915112345678"),
+        ("modbus.toml", "07911 123456", "+447911123456"),
+        ("gpio-pi.toml", "07911 123456", "+447911123456"),
+    ],
+)
+def test_example_config_takes_a_phone_number_as_its_country_writes_it(
+    name: str, typed: str, sent: str
+) -> None:
+    if name == "gpio-pi.toml":
+        pytest.importorskip("gpiozero")
+    region = load_config(CONFIG_DIR / name).policy.phone_region
+    assert normalize_phone(typed, region) == sent
 
 
 def test_kerong_example_is_two_cu16_boards_on_one_bus_with_a_supply_each() -> None:

@@ -64,6 +64,24 @@ def test_the_hour_runs_on_the_monotonic_clock_across_a_restart(store: Store) -> 
     assert restarted.count() == 0
 
 
+@pytest.mark.usefixtures("under_the_unit")
+def test_under_the_unit_a_restart_keeps_the_remote_opens_of_the_hour(store: Store) -> None:
+    # The daemon's caps read the boot as the kiosk's clock does: from the unit, as the
+    # kernel's copy is hidden. Read as "no boot", every restart would be a reboot, and a
+    # wall clock set ahead would then hand out a fresh hour of remote opens.
+    clocks = Clocks()
+
+    def as_the_daemon_builds_it() -> HourlyCap:
+        return HourlyCap(store, "fleet.remote_opens", lambda: clocks.mono, lambda: clocks.wall)
+
+    as_the_daemon_builds_it().take()
+    as_the_daemon_builds_it().take()
+    clocks.wall += 4 * 86400
+    clocks.mono += 60
+
+    assert as_the_daemon_builds_it().count() == 2
+
+
 def test_after_a_reboot_the_wall_clock_counts_and_never_less_than_nothing(store: Store) -> None:
     clocks = Clocks()
     clocks.cap(store).take()

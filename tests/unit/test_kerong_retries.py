@@ -17,6 +17,7 @@ from drivers.errors import BoardOffline
 from hw_sim.kerong_emu import KerongBusEmulator
 from hw_sim.model import Bank
 from hw_sim.pty_link import wire_time
+from tests.support.forked import a_child_holding_every_descriptor
 from tests.unit.kerong_bench import (
     LOCKS,
     RETRIES,
@@ -158,6 +159,22 @@ def test_a_board_left_silent_by_a_poll_has_its_port_reopened_before_the_next(
     emulator.set_silent(0, False)
     assert set(doors(driver).values()) == {DoorState.CLOSED}
     assert driver.stats()["reopens"] == 1  # the "stuck busy" cure, one poll later
+
+
+def test_a_stuck_port_is_reopened_while_the_daemon_starts_a_program(
+    emulator: KerongBusEmulator, make_driver: MakeDriver
+) -> None:
+    # Journey: a board falls silent for a poll as the daemon starts a program (its clock
+    # check); the child holds a copy of the port between its fork and its exec.
+    driver = make_driver(timeout_s=0.1)
+    emulator.set_silent(0)
+    with pytest.raises(BoardOffline):
+        driver.read_within(0.05)  # heard nothing: the port is reopened before the next
+    emulator.set_silent(0, False)
+    with a_child_holding_every_descriptor():
+        assert set(doors(driver).values()) == {DoorState.CLOSED}
+    stats = driver.stats()
+    assert (stats["reopens"], stats["errors"]["io"]) == (1, 0)
 
 
 def test_an_unlock_that_reopened_a_stuck_port_does_not_reopen_it_again(

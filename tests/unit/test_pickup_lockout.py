@@ -38,9 +38,10 @@ class NoHardware:
 
 
 def make_kiosk(
-    path: Path, wall: Clock, mono: Clock, boot: str = "boot-1", config: str = "demo.toml"
+    path: Path, wall: Clock, mono: Clock, boot: str | None = "boot-1", config: str = "demo.toml"
 ) -> Kiosk:
-    """A kiosk on the store at ``path`` (5 free tries, 30 s doubling, alarm past 20)."""
+    """A kiosk on the store at ``path`` (5 free tries, 30 s doubling, alarm past 20);
+    ``boot=None``: the boot the daemon reads."""
     store = Store(path, clock=wall)
     settings = Settings(wall_clock=wall, monotonic=mono, boot_id=boot)
     return Kiosk(load_config(ROOT / "config" / config), store, NoHardware(), b"k" * 32,  # type: ignore[arg-type]
@@ -91,6 +92,38 @@ def test_codes_typed_during_a_lockout_are_counted_in_one_event_when_it_ends(
     assert (refused.severity, refused.detail) == ("warning", {"count": 3, "in_row": 5})
     assert TYPED not in str(refused.as_dict())
     assert kiosk.keypads.view("code") == {"retry_after": 0.0, "refused": 0}
+
+
+def test_the_status_says_the_keypad_is_locked_until_the_moment_it_reads_a_code_again(
+    kiosk: Kiosk, clock: Clock
+) -> None:
+    answers = [try_code(kiosk) for _ in range(5)]  # 5 wrong: locked for 30 s
+    clock.now += 29.96
+
+    assert kiosk.keypads.view("code")["retry_after"] == 0.1  # not 0.0 40 ms before the end
+    answers.append(try_code(kiosk))
+    clock.now += 0.04
+    assert kiosk.keypads.view("code")["retry_after"] == 0.0
+    answers.append(try_code(kiosk))
+
+    assert answers == ["wrong"] * 5 + ["locked", "wrong"]
+
+
+@pytest.mark.usefixtures("under_the_unit")
+def test_under_the_unit_a_restart_neither_ends_nor_restarts_a_lockout(
+    tmp_path: Path, clock: Clock
+) -> None:
+    kiosk = make_kiosk(tmp_path / "kiosk.db", Clock(), clock, boot=None)
+    answers = [try_code(kiosk) for _ in range(5)]  # 5 wrong: locked for 30 s
+    clock.now += 20
+
+    restarted = make_kiosk(tmp_path / "kiosk.db", Clock(), clock, boot=None)
+
+    assert restarted.keypads.view("code")["retry_after"] == 10.0  # not 30 s again
+    answers.append(try_code(restarted))
+    clock.now += 10
+    answers.append(try_code(restarted))
+    assert answers == ["wrong"] * 5 + ["locked", "wrong"]
 
 
 def test_codes_refused_during_lockouts_count_towards_the_brute_force_alarm(

@@ -16,6 +16,7 @@ from drivers.kerong.bus import KerongBus
 from drivers.modbus.bus import ModbusBus
 from drivers.shared_port import SERIAL_ERRORS, PortClosed, attach, detach, port_users
 from hw_sim.pty_link import PtyLink
+from tests.support.forked import a_child_holding_every_descriptor
 
 
 class Board:
@@ -128,6 +129,15 @@ def test_frames_written_reach_the_wire_and_bytes_on_the_wire_are_read(
         cable.write(b"\x02\x00\x35\xfe")
         assert bus.read(2, 5.0) == b"\x02\x00"  # no more than asked for
         assert bus.read(2, 5.0) == b"\x35\xfe"
+
+
+def test_a_port_shut_while_a_child_holds_a_copy_of_it_opens_again(cable: PtyLink) -> None:
+    bus = kerong(cable, Board("top"), 0)
+    with bus.lock:
+        bus.connection(0.1)
+        with a_child_holding_every_descriptor():  # a program the daemon starts, say
+            bus.shut()  # the "stuck busy" cure: close, then open again
+            assert bus.connection(0.1).is_open
 
 
 def test_bytes_through_a_port_that_is_not_open_are_a_serial_error(cable: PtyLink) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from kiosk.ui import theme
@@ -49,6 +50,12 @@ def error_text(result: Message, app: App) -> str:
     return _("Something went wrong. For help: {contact}").format(contact=contact)
 
 
+def countdown_seconds(locked_until: float, now: float) -> int:
+    """A lockout's countdown in whole seconds, rounded up like the daemon's wait and the
+    spoken countdown: it says 1 until the keypad takes input again, never 0 before."""
+    return max(1, math.ceil(locked_until - now))
+
+
 class PickupScreen(Screen):
     def __init__(self, app: App) -> None:
         super().__init__(app)
@@ -70,7 +77,7 @@ class PickupScreen(Screen):
         masked = " ".join(self.code.ljust(self.digits, "_"))
         p.text(masked, shown, theme.INK, 1.5)
         if self.locked_until is not None:
-            wait = max(0, int(self.locked_until - self.app.clock() + 0.999))
+            wait = countdown_seconds(self.locked_until, self.app.clock())
             note_text = _("Too many wrong codes. Please wait {seconds} s.").format(seconds=wait)
             p.text(note_text, note, theme.DANGER, 0.9)
         elif self.busy:

@@ -16,7 +16,7 @@ from kiosk.ui.link import Message
 from kiosk.ui.scanned import badge as scanned_badge
 from kiosk.ui.screens.keyboard import keyboard
 from kiosk.ui.screens.keypad import keypad
-from kiosk.ui.screens.pickup import error_text
+from kiosk.ui.screens.pickup import countdown_seconds, error_text
 from kiosk.ui.widgets import Button, Painter, Rect, cols, rows
 
 PIN_MAX = 12
@@ -90,7 +90,7 @@ class SignInScreen(Screen):
 
     def _note(self, p: Painter, rect: Rect) -> None:
         if self.locked_until is not None:
-            wait = max(0, int(self.locked_until - self.app.clock() + 0.999))
+            wait = countdown_seconds(self.locked_until, self.app.clock())
             text = _("Too many wrong tries. Please wait {seconds} s.").format(seconds=wait)
             p.text(text, rect, theme.DANGER, 0.85)
         elif self.busy:
