@@ -31,9 +31,9 @@ from kiosk.fleet.net import no_delay
 from kiosk.fleet.operator import Operator, topic
 from kiosk.fleet.operator_config import OperatorConfig
 from kiosk.store import Store
-from tests.support.broker import Broker, running_broker
-from tests.support.daemon import Daemon
-from tests.support.mqtt_peer import Peer
+from testkit.broker import Broker, running_broker
+from testkit.daemon import Daemon
+from testkit.mqtt_peer import Peer
 
 Figures = dict[str, Any]
 

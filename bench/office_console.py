@@ -40,11 +40,11 @@ import sqlalchemy as sa
 from office.store import accounts, migrate
 from office.store.engine import make_engine
 from office.vocab import Role
+from testkit.broker import running_broker
+from testkit.office import running_office, write_config, write_keys
+from testkit.postgres import running_postgres
 from tests.office.conftest import BROKER_USERS
 from tests.office.console import browser, sign_in
-from tests.support.broker import running_broker
-from tests.support.office import running_office, write_config, write_keys
-from tests.support.postgres import running_postgres
 
 GOAL_MS = 200.0
 PASSWORD = "bench-password-1234"

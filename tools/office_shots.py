@@ -24,6 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from office.store import migrate
 from office.store.engine import make_engine
+from testkit.broker import running_broker
+from testkit.office import running_office, write_config, write_keys
 from tests.fleet.conftest import linked_kiosk
 from tests.integration.helpers import store_parcel
 from tests.office.conftest import BROKER_USERS
@@ -34,8 +36,6 @@ from tests.office.console import (
     wait_for_element,
     wait_for_text,
 )
-from tests.support.broker import running_broker
-from tests.support.office import running_office, write_config, write_keys
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "screenshots" / "office"
 PAGES = {

@@ -47,7 +47,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from kiosk.config_fleet import FleetSection
+from kiosk.config.fleet import FleetSection
 from kiosk.fleet import report
 from kiosk.fleet.commands import Commands
 from kiosk.fleet.net import no_delay
@@ -55,7 +55,7 @@ from kiosk.store import Event
 from kiosk.store.fleet import ACKED_SEQ
 
 if TYPE_CHECKING:
-    from kiosk.service import Kiosk
+    from kiosk.core import Kiosk
 
 log = logging.getLogger("kiosk.fleet")
 

@@ -5,7 +5,7 @@ on one bus at 19200 baud, paced at the wire time; 5 % of the replies have a bad
 checksum (CRC), 2 % are lost, 5 % come after line noise and 2 % come too late; one board
 is silent for ``CHAOS_SILENCE_S`` seconds (10 by default, as the issue asks) in the
 middle of ``CHAOS_OPS`` operations (25). The daemon polls at 10 Hz.
-:mod:`tests.support.chaos` runs it and says what each check means.
+:mod:`testkit.chaos` runs it and says what each check means.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.chaos import ChaosPlan, ChaosReport, ChaosRun
+from testkit.chaos import ChaosPlan, ChaosReport, ChaosRun
 
 OPS = int(os.environ.get("CHAOS_OPS", "25"))
 SILENCE_S = float(os.environ.get("CHAOS_SILENCE_S", "10"))

@@ -14,9 +14,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from kiosk.fleet.envelope import new_key, private_pem, sign
 from kiosk.fleet.messages import Outgoing, Signer
-from tests.support.broker import Broker
-from tests.support.daemon import Daemon, running_daemon
-from tests.support.mqtt_peer import Peer
+from testkit.broker import Broker
+from testkit.daemon import Daemon, running_daemon
+from testkit.mqtt_peer import Peer
 
 USERS = {
     "operator": "op-secret-1",

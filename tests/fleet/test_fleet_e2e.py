@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from testkit.broker import running_broker
 from tests.fleet.conftest import USERS, linked_kiosk, operator_config
 from tests.integration.helpers import PHONE
-from tests.support.broker import running_broker
 
 KIOSK = "KIOSK-3"
 

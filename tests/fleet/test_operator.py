@@ -32,8 +32,8 @@ from kiosk.fleet.envelope import (
     private_pem,
     verify,
 )
+from testkit.broker import Broker, free_port, running_broker
 from tests.fleet.conftest import KID, USERS
-from tests.support.broker import Broker, free_port, running_broker
 
 mqtt = pytest.importorskip("paho.mqtt.client")
 

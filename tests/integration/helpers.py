@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from kiosk.client import ApiClient, ApiError
-from tests.support.daemon import Daemon
+from kiosk.protocol.client import ApiClient, ApiError
+from testkit.daemon import Daemon
 
 PHONE = "+4915112345678"
 

@@ -22,11 +22,10 @@ from typing import Any
 import httpx
 import pytest
 
-from kiosk.client import ApiClient, ApiError
-from kiosk.listeners.server import BACKLOG
-from tests.integration.helpers import store_parcel
-from tests.support.daemon import Daemon, running_daemon
-from tests.support.listeners import (
+from kiosk.api.listeners.server import BACKLOG
+from kiosk.protocol.client import ApiClient, ApiError
+from testkit.daemon import Daemon, running_daemon
+from testkit.listeners import (
     close_all,
     idle_tcp,
     idle_unix,
@@ -41,6 +40,7 @@ from tests.support.listeners import (
     tcp_daemon,
     trickle,
 )
+from tests.integration.helpers import store_parcel
 
 CROWD = 1100
 # Short enough for a test to see them act, within the config's ranges.

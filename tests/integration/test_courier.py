@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from testkit.daemon import COURIER, COURIER2, TECHNICIAN, Daemon, running_daemon
 from tests.integration.helpers import (
     PHONE,
     compartments,
@@ -15,7 +16,6 @@ from tests.integration.helpers import (
     states,
     store_parcel,
 )
-from tests.support.daemon import COURIER, COURIER2, TECHNICIAN, Daemon, running_daemon
 
 
 @pytest.fixture

@@ -77,7 +77,7 @@ def test_demo_runs_headless_prints_working_codes_and_leaves_nothing_behind() -> 
 
         code, door = codes[0]
         pickup = subprocess.run(
-            [sys.executable, "-m", "kiosk.ctl", "--socket", socket_path, "pickup", code],
+            [sys.executable, "-m", "kiosk.lockerctl", "--socket", socket_path, "pickup", code],
             capture_output=True,
             text=True,
             timeout=60,

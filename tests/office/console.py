@@ -21,10 +21,10 @@ from typing import Any
 import httpx
 import pytest
 
+from testkit.broker import Broker
+from testkit.daemon import Daemon
+from testkit.office import OfficeProcess, running_office, write_config, write_keys
 from tests.fleet.conftest import linked_kiosk
-from tests.support.broker import Broker
-from tests.support.daemon import Daemon
-from tests.support.office import OfficeProcess, running_office, write_config, write_keys
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -17,10 +17,10 @@ import sqlalchemy as sa
 
 from office.store import schema
 from office.web import forms
+from testkit.broker import Broker
 from tests.office.conftest import Database
 from tests.office.console import Session, browser, console_network, sign_in, wait_for_element
 from tests.office.journeys import peer, scalar, wait_for
-from tests.support.broker import Broker
 
 pytestmark = pytest.mark.slow
 

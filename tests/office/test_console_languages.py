@@ -13,10 +13,10 @@ import pytest
 from babel.messages.mofile import read_mo
 
 from office.web.i18n import DOMAIN, LOCALE_DIR
+from testkit.broker import Broker
 from tests.integration.helpers import store_parcel
 from tests.office.conftest import Database
 from tests.office.console import browser, console_network, sign_in, wait_for_element
-from tests.support.broker import Broker
 
 pytestmark = pytest.mark.slow
 

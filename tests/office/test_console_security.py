@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from office.store import schema
+from testkit.broker import Broker, free_port
 from tests.office.conftest import Database
 from tests.office.console import (
     PASSWORDS,
@@ -25,7 +26,6 @@ from tests.office.console import (
     wait_for_element,
 )
 from tests.office.journeys import scalar
-from tests.support.broker import Broker, free_port
 
 pytestmark = pytest.mark.slow
 

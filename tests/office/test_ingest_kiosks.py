@@ -15,6 +15,8 @@ import pytest
 import sqlalchemy as sa
 
 from office.store import schema
+from testkit.broker import Broker, running_broker
+from testkit.office import KID, OfficeProcess, running_office, write_config, write_keys
 from tests.fleet.conftest import linked_kiosk
 from tests.office.conftest import BROKER_USERS, Database
 from tests.office.journeys import (
@@ -25,8 +27,6 @@ from tests.office.journeys import (
     scalar,
     wait_for,
 )
-from tests.support.broker import Broker, running_broker
-from tests.support.office import KID, OfficeProcess, running_office, write_config, write_keys
 
 pytestmark = pytest.mark.slow
 

@@ -30,8 +30,8 @@ from kiosk.ui.screens.returns import ReturnsDoneScreen, ReturnsScreen
 from kiosk.ui.screens.selftest import JobScreen
 from kiosk.ui.screens.signin import SignInScreen
 from kiosk.ui.screens.technician import TechnicianScreen
-from tests.support.daemon import Daemon, running_daemon
-from tests.support.ui import UiDriver
+from testkit.daemon import Daemon, running_daemon
+from testkit.ui import UiDriver
 
 WIDTH, HEIGHT = 800, 480
 USERS = ((("carla", "739184620573"), "courier"), (("tomas", "582039174651"), "technician"))

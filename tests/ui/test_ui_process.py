@@ -12,8 +12,8 @@ import pygame
 
 from kiosk.ui.app import App
 from kiosk.ui.wedge import HOLD_S, WedgeDetector
-from tests.support.daemon import Daemon
-from tests.support.ui import UiDriver
+from testkit.daemon import Daemon
+from testkit.ui import UiDriver
 
 
 def test_the_ui_never_imports_the_core_or_a_driver() -> None:
@@ -22,7 +22,7 @@ def test_the_ui_never_imports_the_core_or_a_driver() -> None:
         "for pkg in (kiosk.ui, kiosk.ui.screens):\n"
         "    for m in pkgutil.iter_modules(pkg.__path__):\n"
         "        importlib.import_module(pkg.__name__ + '.' + m.name)\n"
-        "allowed = {'kiosk', 'kiosk.client', 'kiosk.scantext'}\n"
+        "allowed = {'kiosk', 'kiosk.protocol.client', 'kiosk.protocol.scan'}\n"
         "bad = sorted(n for n in sys.modules if (n.startswith('kiosk.') or n.startswith('drivers')"
         " or n.startswith('hw_sim')) and not n.startswith('kiosk.ui') and n not in allowed)\n"
         "print(','.join(bad))\n"

@@ -18,8 +18,10 @@ import drivers.base
 from drivers.kerong import KerongDriver
 from hw_sim.kerong_emu import KerongBusEmulator
 from hw_sim.model import Bank
-from kiosk import clock, ctl, ctl_io
-from kiosk.client import ApiClient
+from kiosk import clock
+from kiosk import lockerctl as ctl
+from kiosk.lockerctl import io as ctl_io
+from kiosk.protocol.client import ApiClient
 from tests.unit import config_files
 from tests.unit.ctl_daemon import FakeDaemon
 from tests.unit.kerong_bench import BOARDS, LOCKS, MakeDriver, build, compartment, start_emulator

@@ -13,8 +13,8 @@ import json
 import httpx
 import pytest
 
-from kiosk import ctl
-from kiosk.client import parse_sse, validation_message
+from kiosk import lockerctl as ctl
+from kiosk.protocol.client import parse_sse, validation_message
 from tests.unit.ctl_daemon import STATUS, FakeDaemon, InterruptedStream
 
 

@@ -11,7 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from kiosk import ctl, ctl_format
+from kiosk import lockerctl as ctl
+from kiosk.lockerctl import format as ctl_format
 from tests.unit.ctl_daemon import FakeDaemon, InterruptedStream, op
 
 DOOR_OPEN = "Door A07 is open: put the parcel in and close the door."

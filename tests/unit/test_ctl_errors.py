@@ -11,8 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
-from kiosk import ctl, ctl_io
-from kiosk.client import ApiClient
+from kiosk import lockerctl as ctl
+from kiosk.lockerctl import io as ctl_io
+from kiosk.protocol.client import ApiClient
 from tests.unit.ctl_daemon import FakeDaemon
 
 

@@ -7,7 +7,8 @@ import io
 
 import pytest
 
-from kiosk import ctl, ctl_io
+from kiosk import lockerctl as ctl
+from kiosk.lockerctl import io as ctl_io
 from tests.unit.ctl_daemon import FakeDaemon, op
 
 

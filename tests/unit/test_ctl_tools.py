@@ -11,8 +11,10 @@ from typing import Any
 import httpx
 import pytest
 
-from kiosk import ctl, ctl_io, ctl_tools
-from kiosk.client import ApiClient
+from kiosk import lockerctl as ctl
+from kiosk.lockerctl import io as ctl_io
+from kiosk.lockerctl import tools as ctl_tools
+from kiosk.protocol.client import ApiClient
 from tests.unit.ctl_daemon import STATUS, FakeDaemon
 
 

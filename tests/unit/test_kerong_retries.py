@@ -17,7 +17,7 @@ from drivers.errors import BoardOffline
 from hw_sim.kerong_emu import KerongBusEmulator
 from hw_sim.model import Bank
 from hw_sim.pty_link import wire_time
-from tests.support.forked import a_child_holding_every_descriptor
+from testkit.forked import a_child_holding_every_descriptor
 from tests.unit.kerong_bench import (
     LOCKS,
     RETRIES,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from kiosk.scantext import display_barcode
+from kiosk.protocol.scan import display_barcode
 from kiosk.ui import i18n, theme
 from kiosk.ui.app import App, Screen
 from kiosk.ui.i18n import _

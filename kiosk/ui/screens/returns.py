@@ -11,7 +11,7 @@ from typing import Any
 
 import pygame
 
-from kiosk.scantext import display_barcode
+from kiosk.protocol.scan import display_barcode
 from kiosk.ui import i18n, theme
 from kiosk.ui.app import App, Screen
 from kiosk.ui.i18n import _
