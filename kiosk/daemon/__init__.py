@@ -32,7 +32,7 @@ from kiosk.api.listeners.server import (
     remove_sockets,
     started,
 )
-from kiosk.api.tcp_gate import check_tls_files, read_token
+from kiosk.api.listeners.tcp_gate import check_tls_files, read_token
 from kiosk.barcode import display_barcode
 from kiosk.broadcast import Bus
 from kiosk.clock import KioskClock

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from kiosk.api.tcp_gate import LOCAL_ONLY
+from kiosk.api.listeners.tcp_gate import LOCAL_ONLY
 from kiosk.protocol.client import parse_sse
 from testkit.daemon import TECHNICIAN, Daemon
 from testkit.listeners import free_port, make_certificate, tcp_daemon

@@ -13,8 +13,9 @@ from typing import Any
 import httpx
 import pytest
 
-from kiosk.api import TOUCHSCREEN_ONLY, create_app, tcp_gate
-from kiosk.api.tcp_gate import TcpGate
+from kiosk.api import TOUCHSCREEN_ONLY, create_app
+from kiosk.api.listeners import tcp_gate
+from kiosk.api.listeners.tcp_gate import TcpGate
 from kiosk.broadcast import Bus
 
 TOKEN = "t" * 40

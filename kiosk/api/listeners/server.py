@@ -32,7 +32,7 @@ from typing import Any
 import uvicorn
 
 from kiosk.api.listeners.listener import TURN_AWAY_MAX, Limits, Listener
-from kiosk.api.tcp_gate import TcpGate, server_context
+from kiosk.api.listeners.tcp_gate import TcpGate, server_context
 from kiosk.config import Config
 from kiosk.errors import LockerError, NeedsAPerson
 
