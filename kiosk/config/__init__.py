@@ -51,7 +51,7 @@ from kiosk.config.model import (
     UiSection,
 )
 from kiosk.config.trace import TraceSection, read_trace
-from kiosk.ui.i18n import available_languages
+from kiosk.protocol.languages import available_languages
 
 __all__ = [
     "DEFAULT_SIZES",

@@ -47,10 +47,11 @@ from kiosk.daemon.data_dir import (
     open_data_dir,
     prepare_data_dir,
 )
+from kiosk.daemon.housekeeping import ExpiryClock
 from kiosk.disk import DiskWatch
 from kiosk.doors.hardware import Hardware
 from kiosk.errors import LockerError
-from kiosk.notify.dispatcher import Dispatcher, ExpiryClock, backend_from_config
+from kiosk.notify.dispatcher import Dispatcher, backend_from_config
 from kiosk.store import Event
 from kiosk.store.mark import MarkKeeper
 from kiosk.technician import Technician

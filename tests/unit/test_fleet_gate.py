@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.config import load_config
+from kiosk.daemon.housekeeping import ExpiryClock
 from kiosk.fleet.envelope import (
     ANNOUNCEMENTS,
     COMMANDS,
@@ -20,7 +21,6 @@ from kiosk.fleet.envelope import (
     sign,
 )
 from kiosk.fleet.gate import EVENTS_PER_HOUR, Gate
-from kiosk.notify.dispatcher import ExpiryClock
 from kiosk.notify.text import Notices
 from kiosk.store import Store
 

@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 
 from kiosk.config import Config, load_config
+from kiosk.daemon.housekeeping import ExpiryClock
 from kiosk.domain import Purpose
 from kiosk.notify import DeliveryError, Notification
-from kiosk.notify.dispatcher import Dispatcher, ExpiryClock
+from kiosk.notify.dispatcher import Dispatcher
 from kiosk.notify.text import Notices
 from kiosk.store import OutboxItem, Store
 from kiosk.store.schema import MIGRATIONS, _split
