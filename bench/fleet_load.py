@@ -27,7 +27,7 @@ until all are back, connect time p50/p95/max, the busiest 100 ms, connection fai
 and the broker's CPU time for the storm.
 
 **Part B, one real kiosk.** A real daemon (``python -m kiosk run``, simulator, its own
-Mosquitto) linked with ``tests/fleet/conftest.py``'s set-up. Before it starts,
+Mosquitto) linked with ``testkit/fleet.py``'s set-up. Before it starts,
 ``--backlog`` events are written into its event log through the product's ``Store``
 (the link is its outbox); the drain is timed from the daemon's start until
 ``/v1/status`` says ``fleet.unacked == 0``, while an operator subscriber counts what

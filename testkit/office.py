@@ -24,9 +24,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from kiosk.fleet.envelope import new_key, private_pem
 from testkit.broker import Broker, free_port
+from testkit.fleet import USERS
 
 OFFICE_USER = "office"
 OFFICE_PASSWORD = "office-secret-1"
+BROKER_USERS = {**USERS, OFFICE_USER: OFFICE_PASSWORD}
 KID = "ops-office"
 
 

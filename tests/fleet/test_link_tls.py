@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from testkit.broker import running_broker
-from tests.fleet.conftest import USERS, linked_kiosk
+from testkit.fleet import USERS, linked_kiosk
 
 KIOSK = "KIOSK-1"
 

@@ -33,7 +33,7 @@ from kiosk.fleet.envelope import (
     verify,
 )
 from testkit.broker import Broker, free_port, running_broker
-from tests.fleet.conftest import KID, USERS
+from testkit.fleet import KID, USERS
 
 mqtt = pytest.importorskip("paho.mqtt.client")
 

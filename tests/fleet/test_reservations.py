@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from kiosk.fleet import messages
+from testkit.api import PHONE, compartments, store_parcel
 from testkit.broker import running_broker
 from testkit.daemon import Daemon
-from tests.fleet.conftest import USERS, Operator, linked_kiosk, operator
-from tests.integration.helpers import PHONE, compartments, store_parcel
+from testkit.fleet import USERS, Operator, linked_kiosk, operator
 
 KIOSK = "KIOSK-1"
 TOPIC = f"lk/v1/kiosk/{KIOSK}"

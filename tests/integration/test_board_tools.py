@@ -25,8 +25,8 @@ import pytest
 
 from hw_sim.control import SimControl
 from kiosk.protocol.client import ApiClient
+from testkit.api import refused
 from testkit.daemon import COURIER, TECHNICIAN, Daemon, running_daemon
-from tests.integration.helpers import refused
 
 CONFIG = """
 demo = true  # the file back end (the simulated recipients' inbox) is for demo kiosks

@@ -24,6 +24,7 @@ import pytest
 
 from kiosk.api.listeners.server import BACKLOG
 from kiosk.protocol.client import ApiClient, ApiError
+from testkit.api import store_parcel
 from testkit.daemon import Daemon, running_daemon
 from testkit.listeners import (
     close_all,
@@ -40,7 +41,6 @@ from testkit.listeners import (
     tcp_daemon,
     trickle,
 )
-from tests.integration.helpers import store_parcel
 
 CROWD = 1100
 # Short enough for a test to see them act, within the config's ranges.

@@ -6,8 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from testkit.daemon import COURIER, COURIER2, TECHNICIAN, Daemon, running_daemon
-from tests.integration.helpers import (
+from testkit.api import (
     PHONE,
     compartments,
     event_kinds,
@@ -16,6 +15,7 @@ from tests.integration.helpers import (
     states,
     store_parcel,
 )
+from testkit.daemon import COURIER, COURIER2, TECHNICIAN, Daemon, running_daemon
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
+from testkit.api import PHONE, compartments, parcel, refused, states, store_parcel
 from testkit.daemon import COURIER, TECHNICIAN, Daemon, running_daemon
-from tests.integration.helpers import PHONE, compartments, parcel, refused, states, store_parcel
 
 CARLA, TOMAS = COURIER[1], TECHNICIAN[1]
 

@@ -13,8 +13,8 @@ import sys
 import time
 from pathlib import Path
 
+from testkit.api import parcel, states, store_parcel
 from testkit.daemon import Daemon
-from tests.integration.helpers import parcel, states, store_parcel
 
 TAKE = "Door {cid} is open: take your parcel and close the door."
 

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from testkit.api import parcel, refused, states
 from testkit.daemon import COURIER, Daemon, running_daemon
-from tests.integration.helpers import parcel, refused, states
 
 CARLA = COURIER[1]
 

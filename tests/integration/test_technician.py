@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from testkit.api import PHONE, compartments, refused, states, store_parcel
 from testkit.daemon import TECHNICIAN, Daemon, running_daemon
-from tests.integration.helpers import PHONE, compartments, refused, states, store_parcel
 
 ALL = [f"A{i:02d}" for i in range(1, 13)]
 

@@ -19,11 +19,9 @@ from sqlalchemy.engine import Engine
 from office.store import migrate
 from office.store.engine import make_engine
 from testkit.broker import Broker, running_broker
-from testkit.office import OFFICE_PASSWORD, OFFICE_USER
+from testkit.office import BROKER_USERS
 from testkit.postgres import Postgres, binaries, running_postgres
-from tests.fleet.conftest import USERS
 
-BROKER_USERS = {**USERS, OFFICE_USER: OFFICE_PASSWORD}
 _numbers = itertools.count(1)
 
 

@@ -12,8 +12,8 @@ from sqlalchemy.engine import Engine
 
 from testkit.broker import Broker
 from testkit.daemon import TECHNICIAN, Daemon
+from testkit.fleet import USERS
 from testkit.mqtt_peer import Peer
-from tests.fleet.conftest import USERS
 
 T = TypeVar("T")
 

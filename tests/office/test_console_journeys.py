@@ -10,10 +10,9 @@ import pytest
 import sqlalchemy as sa
 
 from office.store import schema
+from testkit.api import store_parcel
 from testkit.broker import Broker
-from tests.integration.helpers import store_parcel
-from tests.office.conftest import Database
-from tests.office.console import (
+from testkit.console import (
     browser,
     console_network,
     sign_in,
@@ -21,6 +20,7 @@ from tests.office.console import (
     wait_for_element,
     wait_for_text,
 )
+from tests.office.conftest import Database
 
 pytestmark = pytest.mark.slow
 

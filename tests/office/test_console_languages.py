@@ -13,10 +13,10 @@ import pytest
 from babel.messages.mofile import read_mo
 
 from office.web.i18n import DOMAIN, LOCALE_DIR
+from testkit.api import store_parcel
 from testkit.broker import Broker
-from tests.integration.helpers import store_parcel
+from testkit.console import browser, console_network, sign_in, wait_for_element
 from tests.office.conftest import Database
-from tests.office.console import browser, console_network, sign_in, wait_for_element
 
 pytestmark = pytest.mark.slow
 

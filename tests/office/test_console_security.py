@@ -15,8 +15,7 @@ import sqlalchemy as sa
 
 from office.store import schema
 from testkit.broker import Broker, free_port
-from tests.office.conftest import Database
-from tests.office.console import (
+from testkit.console import (
     PASSWORDS,
     Session,
     browser,
@@ -25,6 +24,7 @@ from tests.office.console import (
     text_of,
     wait_for_element,
 )
+from tests.office.conftest import Database
 from tests.office.journeys import scalar
 
 pytestmark = pytest.mark.slow

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from testkit.broker import Broker
+from testkit.console import Session, browser, console_network, sign_in, text_of
 from tests.office.conftest import Database
-from tests.office.console import Session, browser, console_network, sign_in, text_of
 
 pytestmark = pytest.mark.slow
 

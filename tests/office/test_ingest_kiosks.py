@@ -16,9 +16,16 @@ import sqlalchemy as sa
 
 from office.store import schema
 from testkit.broker import Broker, running_broker
-from testkit.office import KID, OfficeProcess, running_office, write_config, write_keys
-from tests.fleet.conftest import linked_kiosk
-from tests.office.conftest import BROKER_USERS, Database
+from testkit.fleet import linked_kiosk
+from testkit.office import (
+    BROKER_USERS,
+    KID,
+    OfficeProcess,
+    running_office,
+    write_config,
+    write_keys,
+)
+from tests.office.conftest import Database
 from tests.office.journeys import (
     caught_up,
     kiosk_events,

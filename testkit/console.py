@@ -23,8 +23,8 @@ import pytest
 
 from testkit.broker import Broker
 from testkit.daemon import Daemon
+from testkit.fleet import linked_kiosk
 from testkit.office import OfficeProcess, running_office, write_config, write_keys
-from tests.fleet.conftest import linked_kiosk
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -1,7 +1,9 @@
 """A scripted daemon for the ``lockerctl`` tests (``httpx.MockTransport``), and the
 answers they share: an operation's view and a ``GET /v1/status``.
 
-The ``daemon`` fixture (``tests/unit/conftest.py``) puts one behind ``lockerctl``.
+The ``scripted_daemon`` fixture (``tests/unit/conftest.py``) puts one behind ``lockerctl``;
+the real daemon, a process of its own, is ``testkit.daemon.Daemon`` (the ``daemon`` fixture
+of the integration, UI and fault tests).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import httpx
 Answer = tuple[int, Any] | httpx.Response
 
 
-class FakeDaemon:
+class ScriptedDaemon:
     """Answers each ``(METHOD, path)`` from a script; the last answer of a script repeats."""
 
     def __init__(self) -> None:
