@@ -12,8 +12,9 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from kiosk.ui.app import App, Screen
+from kiosk.ui.app import App
 from kiosk.ui.i18n import _
+from kiosk.ui.screen import Screen
 from kiosk.ui.screens.courier import CourierMenuScreen
 from kiosk.ui.screens.deposit import Deposit, ParcelScreen, PhoneScreen, ReceiptScreen, SizeScreen
 from kiosk.ui.screens.dialogs import MoreTimeDialog

@@ -18,7 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kiosk.ui import i18n
-from kiosk.ui.app import App, Screen
+from kiosk.ui.app import App
+from kiosk.ui.screen import Screen
 from kiosk.ui.screens.courier import CourierMenuScreen
 from kiosk.ui.screens.deposit import Deposit, ParcelScreen, PhoneScreen, ReceiptScreen, SizeScreen
 from kiosk.ui.screens.dialogs import ConfirmDialog, MoreTimeDialog
