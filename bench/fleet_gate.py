@@ -84,9 +84,10 @@ def main() -> None:
     store._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     rows = store.last_event_seq() - seq_before
     # Rows of one kind's allowance, as written now; a day holds 24 of them for each of
-    # the four kinds that pass the gate's quota.
+    # the five kinds that pass the gate's quota (commands, replayed commands,
+    # announcements, desired config, staff lists).
     row_bytes = max(1.0, (os.path.getsize(folder / "kiosk.db") - size_before) / max(1, rows))
-    per_day = 4 * (EVENTS_PER_HOUR + 1) * (86400 / WINDOW_S)
+    per_day = 5 * (EVENTS_PER_HOUR + 1) * (86400 / WINDOW_S)
     mb_per_day = per_day * row_bytes / 1e6
 
     ms = [(name, [t * 1e3 for t in values]) for name, values in

@@ -174,13 +174,17 @@ class BusClaim:
     protocols cannot share a bus); ``settings`` what every board on the bus must agree
     on, as the config spells it (``{"baud": 19200, "rs485": False}``); ``addresses`` the
     bus addresses that are this board's, each with the option naming it
-    (``{3: "address"}``).
+    (``{3: "address"}``); ``inputs`` the addresses of another device (an input board)
+    whose inputs the board reads, with the inputs (counting from 1) and the option
+    naming them (``{3: (frozenset({9, 10}), "input_address")}``): several boards may
+    read one input board, each its own inputs.
     """
 
     port: str
     protocol: str
     settings: Mapping[str, object]
     addresses: Mapping[int, str]
+    inputs: Mapping[int, tuple[frozenset[int], str]] = field(default_factory=dict)
 
     @property
     def key(self) -> str:
@@ -310,6 +314,7 @@ _REGISTRY: dict[str, str] = {
     "gpio": "drivers.gpio:GpioDriver",
     "modbus": "drivers.modbus:ModbusRelayDriver",
     "kerong": "drivers.kerong:KerongDriver",
+    "kerong-cu48": "drivers.kerong:KerongCu48Driver",
 }
 
 

@@ -8,8 +8,10 @@ clash is told against the board that claimed the thing first:
 * a port that is one protocol's bus for one board and another's for the next;
 * a bus setting (baud, rs485) that differs from the first board's on that bus: every
   device on one pair of wires talks at one speed;
-* a bus address two boards claim (a Modbus board's ``input_address`` counts): both
+* a bus address two boards claim, or one claims and another reads inputs at: both
   boards would answer, and a lock fired for one would open the other's door;
+* an input of an input board two boards read (several boards may share one input board,
+  each reading inputs of its own): the door behind it would be taken for each board's;
 * a GPIO pin two boards claim (a pin claimed twice within one board is the driver's
   own refusal).
 """
@@ -26,11 +28,13 @@ __all__ = ["clashes", "shown"]
 
 @dataclass
 class _Bus:
-    """A bus as its first board set it up, and who holds each address on it."""
+    """A bus as its first board set it up, who holds each address on it, and who reads
+    which inputs at an address."""
 
     board: str
     claim: BusClaim
     holders: dict[int, tuple[Driver, str]] = field(default_factory=dict)
+    readers: dict[int, list[tuple[Driver, frozenset[int], str]]] = field(default_factory=dict)
 
 
 def clashes(boards: Sequence[Driver]) -> list[tuple[int, str]]:
@@ -68,13 +72,44 @@ def _bus_clashes(driver: Driver, buses: dict[str, _Bus]) -> list[str]:
         if bus.claim.settings.get(key) != value
     ]
     for address, use in sorted(claim.addresses.items()):
+        readers = bus.readers.get(address, [])
         other, their_use = bus.holders.setdefault(address, (driver, use))
+        if other is driver and readers:
+            other, _, their_use = readers[0]
         if other is not driver:
+            problems.append(_address_taken(use, address, port, other, their_use))
+    for address, (inputs, use) in sorted(claim.inputs.items()):
+        problems += _input_clashes(bus, driver, address, inputs, use, port)
+    return problems
+
+
+def _address_taken(use: str, address: int, port: str, other: Driver, their_use: str) -> str:
+    return (
+        f"{use} {address} on port {port} is already used by board {other.name!r} "
+        f"({their_use}): two boards at one address answer as one, and a lock fired "
+        "for one would open the other's door"
+    )
+
+
+def _input_clashes(
+    bus: _Bus, driver: Driver, address: int, inputs: frozenset[int], use: str, port: str
+) -> list[str]:
+    """An input board's address is shared by the boards that read it, each with inputs
+    of its own; never with a board that answers there."""
+    holder = bus.holders.get(address)
+    if holder is not None:
+        return [_address_taken(use, address, port, *holder)]
+    problems = []
+    for other, theirs, _ in bus.readers.get(address, []):
+        both = sorted(inputs & theirs)
+        if both:
+            shown = ", ".join(map(str, both))
             problems.append(
-                f"{use} {address} on port {port} is already used by board {other.name!r} "
-                f"({their_use}): two boards at one address answer as one, and a lock fired "
-                "for one would open the other's door"
+                f"input {shown} of {use} {address} on port {port} is already read by board "
+                f"{other.name!r}: one door input read for two boards would be taken for "
+                "either board's door"
             )
+    bus.readers.setdefault(address, []).append((driver, inputs, use))
     return problems
 
 

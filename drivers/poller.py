@@ -10,12 +10,22 @@ own retry schedule (meant for unlocks, about 0.5 s for a silent Kerong board) do
 delay the verdict, and a silent board leaves the bus free half of the time for the other
 boards on it.
 
-Health, for ``offline_after=2`` (R: ``on_sample(readings)``, N: ``on_sample(None)``)::
+Offline, for ``offline_after=3`` and ``offline_after_s`` T (R: ``on_sample(readings)``,
+N: ``on_sample(None)``): a board is offline once it has missed at least
+``offline_after`` polls in a row *and* given no valid reply for T; either alone is not
+enough, so neither a burst of damaged replies nor a host that was too busy for a moment
+to read an answer in time takes a board offline::
 
-    poll    ok  ok  fail  fail                 fail ... ok
-    calls   R   R   N     N on_health(False)            on_health(True), R
-                          then, while offline: a read every period (no on_sample
-                          for a failed one)
+    time    0         ~0.1 s            ... T        T + P
+    poll    ok  fail  fail  fail  fail  ... fail     fail
+    calls   R   N     N     N     N         N        N on_health(False)
+                |-- at once --|  then on the grid     then, while offline: a read
+                                                      every period (no on_sample for
+                                                      a failed one); the first good
+                                                      read: on_health(True), R
+
+The first ``offline_after`` misses are asked again at once (a lost reply costs no
+period), the later ones on the grid.
 
 A board that is not connected (:class:`~drivers.errors.NotConnected`: it failed to
 open, or its reopen failed) is reopened instead of read, after 0.5 s, 1 s, 2 s, ...
@@ -36,11 +46,11 @@ so the extra reads cannot make noise on the bus look like a dead board.
 
 Bounds, with P the poll period (plus the wait for a bus shared with other boards):
 
-* offline: the first poll after the board stopped answering starts within P, each
-  failed poll ends half a period after it started and is followed at once by the next
-  (a failed poll is asked again, not a period later), so ``on_health(False)`` comes at
-  most ``P + offline_after * P / 2`` after the board's last answer: 2 P by default. An
-  unlock the board did not answer counts as a failed poll: the poll after it
+* offline: ``on_health(False)`` comes at most ``max(T + P, P + offline_after * P / 2)
+  + P / 2`` after the board's last valid reply (the first poll that fails at or past T,
+  or the ``offline_after``-th miss asked at once, ends within a period and a budget of
+  that): 1.15 s for T = 1 s, 3 misses, 10 Hz; and never sooner than T after it. An unlock the
+  board did not answer counts as a failed poll: the poll after it
   (:class:`~drivers.errors.SilentAfterUnlock`) counts twice. A board that falls silent
   as one of its locks fires keeps the poll waiting until the unlock gives up: a Kerong
   board's reply wait and the status request after it, one ``timeout_s`` each (0.2 s
@@ -111,7 +121,8 @@ def next_deadline(previous: float, period: float, now: float) -> float:
 class Poller(threading.Thread):
     """Samples one board at ``hz`` until :meth:`stop`.
 
-    After ``offline_after`` failed polls in a row, ``on_health(board, False, error)`` is
+    After ``offline_after`` failed polls in a row spanning at least ``offline_after_s``
+    since the last good read (or the start), ``on_health(board, False, error)`` is
     called once; the board is then read every period, or, while it is not connected,
     reopened with backoff (``backoff_s`` doubling to ``backoff_max_s``, each wait
     jittered by ``±jitter``). The first good read after that calls
@@ -128,6 +139,7 @@ class Poller(threading.Thread):
         *,
         hz: float = 10.0,
         offline_after: int = 2,
+        offline_after_s: float = 0.0,
         backoff_s: float = 0.5,
         backoff_max_s: float = 30.0,
         jitter: float = 0.2,
@@ -136,6 +148,8 @@ class Poller(threading.Thread):
     ) -> None:
         if hz <= 0 or offline_after < 1 or backoff_s <= 0 or not 0 <= jitter < 1:
             raise ValueError("poller needs hz > 0, offline_after >= 1, backoff_s > 0")
+        if offline_after_s < 0:
+            raise ValueError("offline_after_s must not be negative")
         if confirm_s < 0 or confirm_reads < 0:
             raise ValueError("confirm_s and confirm_reads must not be negative")
         super().__init__(name=f"poller:{board}", daemon=True)
@@ -146,6 +160,8 @@ class Poller(threading.Thread):
         self.period = 1.0 / hz
         self.budget_s = self.period * READ_BUDGET
         self.offline_after = offline_after
+        self.offline_after_s = offline_after_s
+        self._answered_at = time.monotonic()  # when the last valid reply was in (or we began)
         self.reopen_backoff = Backoff(backoff_s, max(backoff_max_s, backoff_s), jitter)
         # Confirming a change faster than the grid only where that is sooner.
         self.confirm_s = confirm_s
@@ -172,7 +188,7 @@ class Poller(threading.Thread):
             self.join(timeout)
 
     def run(self) -> None:
-        tick = time.monotonic()  # the grid's next tick
+        tick = self._answered_at = time.monotonic()  # the grid's next tick
         quick = False  # the next read is a confirming one, between ticks
         while not self._stop_event.is_set():
             missed = False
@@ -184,9 +200,9 @@ class Poller(threading.Thread):
             if now >= tick:
                 tick = next_deadline(tick, self.period, now)
             wake, quick = tick, False
-            if missed and self._is_online:
-                # Asked again at once: a dead board is found in offline_after budgets,
-                # not in as many periods.
+            if missed and self._is_online and self._misses < self.offline_after:
+                # Asked again at once: a lost reply costs no period, and a dead board has
+                # its offline_after misses in as many budgets, not periods.
                 self._confirming = 0
                 wake = now + _RETRY_GAP_S
             elif self._confirming and now + self.confirm_s + self.budget_s <= tick:
@@ -212,6 +228,7 @@ class Poller(threading.Thread):
             self._deliver(None, t)
             return False
         self._misses = 0
+        self._answered_at = time.monotonic()  # when the valid reply was in
         self._deliver(readings, t)
         return True
 
@@ -221,7 +238,8 @@ class Poller(threading.Thread):
         self.last_error = str(exc)
         self._is_connected = not isinstance(exc, NotConnected)
         log.debug("%s: read %d failed: %s", self.name, self._misses, exc)
-        if self._misses >= self.offline_after:
+        silent_s = time.monotonic() - self._answered_at
+        if self._misses >= self.offline_after and silent_s >= self.offline_after_s:
             self._is_online = False
             self._failed_reopens = 0
             self._schedule_reopen()
@@ -243,6 +261,7 @@ class Poller(threading.Thread):
             return
         self._is_online = True
         self._misses = 0
+        self._answered_at = time.monotonic()
         self._failed_reopens = 0
         self.last_error = None
         log.info("board %r back online", self.board)

@@ -91,10 +91,10 @@ def retry(
 ) -> _T:
     """``attempt()`` until it returns, at most ``retries + 1`` times; see the module.
 
-    ``may_retry(elapsed)`` is asked before each retry with the seconds since the first
-    attempt began. ``counters`` (``None`` for frames that are not the board's, a bus
-    scan's) counts each retry. Raises :class:`Exhausted`, or what ``attempt`` raised
-    that is not one of ``retry_on``.
+    ``may_retry(at)`` is asked before each retry with when it would begin, in seconds
+    after the first attempt began (its wait included). ``counters`` (``None`` for
+    frames that are not the board's, a bus scan's) counts each retry. Raises
+    :class:`Exhausted`, or what ``attempt`` raised that is not one of ``retry_on``.
     """
     started = time.monotonic()
     made = 0
@@ -106,7 +106,7 @@ def retry(
             if made > retries:
                 raise Exhausted(exc, made) from exc
             wait = backoff.wait(made) if budget is None else POLL_GAP_S
-            if may_retry is not None and not may_retry(time.monotonic() - started):
+            if may_retry is not None and not may_retry(time.monotonic() - started + wait):
                 raise Exhausted(exc, made) from exc
             if budget is not None and not budget.allows(wait):
                 raise Exhausted(exc, made) from exc

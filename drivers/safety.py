@@ -349,7 +349,8 @@ class LockSafety:
         try:
             name = board.driver.name
             # A board that never opened is tried too, but its failure is expected.
-            _try(board.driver.all_off, "all_off", name, quiet=not board.is_open)
+            if _try(board.driver.all_off, "all_off", name, quiet=not board.is_open):
+                log.info("board %r: every output off", name)
             _try(board.driver.close, "close", name)
             board.is_open = False
         finally:

@@ -15,7 +15,9 @@ What a caller may rely on:
 * :func:`attach` refuses (``ValueError``) a board that speaks another protocol than the
   port's, whose baud or kernel RS-485 setting differs from the bus's (every device on one
   pair of wires talks at one speed), or that talks to an address another board on the
-  bus already answers at.
+  bus already answers at. An address a board only reads inputs at (``shared``: an
+  input board) may be shared with other boards that read other inputs there, never
+  with a board that answers there.
 * Every byte a driver puts on the wire goes through :meth:`SharedPort.write`, and every
   byte it takes off through :meth:`SharedPort.read` or :meth:`SharedPort.read_until` (or,
   for what pymodbus sends and reads itself, its packet hook on the Modbus bus, which
@@ -39,7 +41,7 @@ import termios
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -54,6 +56,8 @@ SERIAL_ERRORS = (OSError, ValueError, termios.error)
 """What pyserial raises on a port: ``SerialException`` is an ``OSError``; ``termios.error``
 (a vanished pty, say) is not; ``ValueError`` for settings the port refuses."""
 
+_Reads = dict[int, frozenset[int]]
+"""The inputs a board reads at each address it shares with other boards (from 1)."""
 _C = TypeVar("_C")  # what the bus's protocol talks through: a pyserial port, a pymodbus client
 _P = TypeVar("_P", bound="SharedPort[Any]")
 
@@ -76,8 +80,9 @@ class SharedPort(ABC, Generic[_C]):
         self.rs485 = rs485
         self.lock = threading.Lock()
         self._connection: _C | None = None
-        # user (a board's driver or link) -> (the board's name, the addresses it talks to)
-        self._users: dict[object, tuple[str, frozenset[int]]] = {}
+        # user (a board's driver or link) -> (the board's name, the addresses that are its
+        # own, the inputs it reads at addresses it shares: an input board several read)
+        self._users: dict[object, tuple[str, frozenset[int], _Reads]] = {}
         self._holder: str | None = None  # the board holding the lock, for the trace
         self._heard = bytearray()  # a reply coming in, for the trace
         self._heard_at: datetime | None = None
@@ -86,7 +91,7 @@ class SharedPort(ABC, Generic[_C]):
     @property
     def boards(self) -> tuple[str, ...]:
         """The boards on the bus now, in the order they came."""
-        return tuple(name for name, _ in self._users.values())
+        return tuple(name for name, _, _ in self._users.values())
 
     @property
     def is_open(self) -> bool:
@@ -219,15 +224,18 @@ def attach(
     *,
     baud: int,
     rs485: bool,
+    shared: Mapping[int, Collection[int]] | None = None,
 ) -> _P:
     """The bus of ``port``, a ``kind`` shared with the other boards on it; ``user`` (the
-    driver of ``board``, talking to ``addresses``) one more of its users.
+    driver of ``board``, talking to ``addresses`` and reading ``{address: inputs}`` of
+    ``shared``) one more of its users.
 
     The port is not opened here. Raises ``ValueError`` on a clash with the bus's
     protocol or settings, or with another board's addresses.
     """
     key = port_key(port)
     mine = frozenset(addresses)
+    reads = {address: frozenset(inputs) for address, inputs in (shared or {}).items()}
     with _PORTS_LOCK:
         bus = _PORTS.get(key)
         if bus is None:
@@ -237,13 +245,18 @@ def attach(
                 f"{bus.port} is already the {bus.protocol} bus of board {bus.boards[0]!r}: "
                 f"a {kind.protocol} board cannot share it (one bus speaks one protocol)"
             )
-        _check_fit(bus, board, mine, baud, rs485)
-        bus._users[user] = (board, mine)
+        _check_fit(bus, board, mine, reads, baud, rs485)
+        bus._users[user] = (board, mine, reads)
         return bus
 
 
 def _check_fit(
-    bus: SharedPort[Any], board: str, addresses: frozenset[int], baud: int, rs485: bool
+    bus: SharedPort[Any],
+    board: str,
+    addresses: frozenset[int],
+    reads: _Reads,
+    baud: int,
+    rs485: bool,
 ) -> None:
     if bus.rs485 != rs485:
         raise ValueError(
@@ -255,12 +268,21 @@ def _check_fit(
             f"{bus.port} is already in use at {bus.baud} baud; every board on one bus needs "
             "the same baud"
         )
-    for other, theirs in bus._users.values():
-        shared = sorted(addresses & theirs)
-        if other != board and shared:
+    for other, theirs, their_reads in bus._users.values():
+        if other == board:
+            continue
+        shared = sorted((addresses & (theirs | their_reads.keys())) | (reads.keys() & theirs))
+        if shared:
             raise ValueError(
                 f"address {shared[0]} on {bus.port} is already used by board {other!r}"
             )
+        for address in sorted(reads.keys() & their_reads.keys()):
+            both = sorted(reads[address] & their_reads[address])
+            if both:
+                raise ValueError(
+                    f"input {both[0]} of address {address} on {bus.port} is already read by "
+                    f"board {other!r}"
+                )
 
 
 def detach(bus: SharedPort[Any], user: object) -> None:

@@ -31,6 +31,8 @@ class Compartment:
     forced: int = 0
     attended: bool = False  # the auto person is at this door and will close it
     visit: int = 0  # bumped when the door shuts, so stale person actions are dropped
+    errand: str | None = None  # what the person came to do at this visit, once told
+    errand_asked_at: float = 0.0
     flap_start: float = 0.0
     flap_until: float = 0.0
     flap_hz: float = 20.0

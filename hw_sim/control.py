@@ -8,8 +8,9 @@ One request per line, one reply per line::
     <- {"ok": false, "error": "unknown compartment 'Z99'"}
 
 Integration tests run the daemon as a subprocess and reach its simulated bank with
-:class:`SimControl`. The socket is a test aid: mode 0660, no authentication beyond
-the file's permissions.
+:class:`SimControl`. A server may be given ops of its own beside :data:`OPS` (the
+emulators of ``locker-kiosk sim``: ``unlock_reply``). The socket is a test aid: mode 0660,
+no authentication beyond the file's permissions.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import socketserver
 import stat
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -55,13 +56,13 @@ OPS: dict[str, _Op] = {
 }
 
 
-def handle_request(bank: Bank, line: bytes | str) -> dict[str, Any]:
-    """Answer one request line; never raises."""
+def handle_request(bank: Bank, line: bytes | str, ops: Mapping[str, _Op] = OPS) -> dict[str, Any]:
+    """Answer one request line with ``ops``; never raises."""
     try:
         request = json.loads(line)
         if not isinstance(request, dict):
             raise ValueError("a request is a JSON object")
-        op = OPS.get(str(request.get("op")))
+        op = ops.get(str(request.get("op")))
         if op is None:
             return {"ok": False, "error": f"unknown op {request.get('op')!r}"}
         return {"ok": True, "result": op(bank, request)}
@@ -81,18 +82,20 @@ class _Handler(socketserver.StreamRequestHandler):
         for line in self.rfile:
             if not line.strip():
                 continue
-            reply = handle_request(self.server.bank, line)
+            reply = handle_request(self.server.bank, line, self.server.ops)
             self.wfile.write(json.dumps(reply).encode() + b"\n")
             self.wfile.flush()
 
 
 class ControlServer(socketserver.ThreadingUnixStreamServer):
-    """The fault-injection server of one bank. :meth:`stop` is idempotent."""
+    """The fault-injection server of one bank (:data:`OPS`, and ``ops`` of its own).
+    :meth:`stop` is idempotent."""
 
     daemon_threads = True
 
-    def __init__(self, bank: Bank, path: str | Path) -> None:
+    def __init__(self, bank: Bank, path: str | Path, ops: Mapping[str, _Op] | None = None) -> None:
         self.bank = bank
+        self.ops = {**OPS, **(ops or {})}
         self.path = Path(path)
         self._thread: threading.Thread | None = None
         self._stopped = False
@@ -118,12 +121,15 @@ class ControlServer(socketserver.ThreadingUnixStreamServer):
         self.path.unlink(missing_ok=True)
 
 
-def start_control_server(bank: Bank, path: str | Path) -> ControlServer:
-    """Serve ``bank`` on a Unix socket at ``path`` (a stale socket file is replaced)."""
+def start_control_server(
+    bank: Bank, path: str | Path, ops: Mapping[str, _Op] | None = None
+) -> ControlServer:
+    """Serve ``bank`` (and ``ops`` besides :data:`OPS`) on a Unix socket at ``path`` (a
+    stale socket file is replaced)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_socket(path)
-    server = ControlServer(bank, path)
+    server = ControlServer(bank, path, ops)
     os.chmod(path, 0o660)
     server.start()
     log.info("sim control socket at %s", path)
@@ -228,6 +234,10 @@ class SimControl:
     def fire_counts(self) -> dict[str, int]:
         result: dict[str, int] = self.call("fire_counts")
         return result
+
+    def set_unlock_reply(self, value: bool) -> None:
+        """Whether the emulated Kerong boards of ``locker-kiosk sim`` answer an unlock."""
+        self.call("unlock_reply", value=value)
 
     def coil_history(self, board: str) -> list[tuple[int, float, float]]:
         """``(lock, on, off)`` of every firing of ``board``'s coils (:meth:`Bank.coil_history`),

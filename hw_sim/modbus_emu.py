@@ -1,19 +1,22 @@
-"""A Waveshare-style Modbus RTU relay board, (D) variant, on a pseudo-terminal.
+"""Waveshare-style Modbus RTU relay boards (8, 16, 32 relays; the 8-relay "(D)" variant
+with 8 inputs) and Modbus input boards, on pseudo-terminals.
 
-Written from ``shared/HARDWARE.md``, not from the driver: it has its own CRC and
-framing, so a framing bug in ``drivers/`` cannot pass its own test. The board's relays
-and inputs are the :class:`~hw_sim.model.Bank`'s locks and door sensors: relay ``n``
-(from 0) drives lock ``n + 1`` of ``board``, input ``n`` reads its door.
+Written from ``shared/HARDWARE.md`` and the facts of ``docs/hardware.md``, not from the
+driver: it has its own CRC and framing, so a framing bug in ``drivers/`` cannot pass its
+own test. A relay board's relays and inputs are the :class:`~hw_sim.model.Bank`'s locks
+and door sensors: relay ``n`` (from 0) drives lock ``n + 1`` of ``board``, input ``n``
+reads its door.
 
-What it answers (8 relays, 8 inputs, default address 1, 8N1):
+What a relay board answers (``channels`` relays, default address 1, 8N1):
 
 =========================  ============================================================
-FC01 read coils 0-7        the relays (a flash counts as on until it ends)
-FC02 read inputs 0-7       ``input_closed_level`` for a closed door, the other level for
-                           an open one; inputs with nothing wired read 0
+FC01 read coils            the relays (a flash counts as on until it ends)
+FC02 read inputs           (D) only: ``input_closed_level`` for a closed door, the other
+                           level for an open one; inputs with nothing wired read 0
 FC05 coil n, FF00 / 0000   relay on (held) / off
 FC05 coil 0x0200 + n       "flash on": on for ``value`` x 100 ms, then off by itself;
                            the lock is fired with ``bank.energise(board, n + 1, s)``
+                           ([?] for n >= 8, the family's addressing by analogy)
 FC03 / FC06 reg 0x4000     the device address (read / set, 1..247); the board answers
                            at the new address from the next request on
 FC03 / FC06 reg 0x2000     the UART parameters: high byte the parity (0 none, 1 even,
@@ -26,6 +29,9 @@ FC03 reg 0x8000            the firmware version x 100 (``version``, 200 = V2.00)
 FC03 at address 0          a read of one of those registers is answered, with address
                            byte 0, as Waveshare's own example reads the address of the
                            only board on a line; two boards answering garble each other
+FC03 / FC06 / FC16         (D) only, [?]: the relays' control modes, one register each
+reg 0x1000 + n             from 0x1000 (0 normal, 1 linkage, 2 toggle, 3 edge trigger);
+                           stored, not acted out
 =========================  ============================================================
 
 Relay 1 on for 700 ms (the golden frame), answered with the same 8 bytes as the echo::
@@ -43,11 +49,14 @@ errors, not a request.
 A request ends when it has the length its function code implies, or at 3.5 character
 times of silence (what a real board goes by). With ``pacing`` a reply leaves no earlier
 than the request's wire time plus the 3.5-character gap, and takes its own wire time.
-A separate input board on the same bus (``input_address``) answers FC02 and the address
-register only; the relay board then has no inputs of its own.
 
-Several boards on one bus: :class:`ModbusBusEmulator` puts unstarted
-:class:`ModbusRelayEmulator` boards behind one pty; each answers at its own addresses.
+An input board (:class:`ModbusInputEmulator`) answers FC02 and the address register; each
+of its inputs reads the door of any lock of any board (:meth:`~ModbusInputEmulator.wire`),
+so one 16-input board may read the doors of two 8-relay boards. A relay board given an
+``input_address`` has such a board beside it, its inputs one to one.
+
+Several boards on one bus: :class:`ModbusBusEmulator` puts unstarted devices
+(:class:`ModbusDevice`) behind one pty; each answers at its own addresses.
 
 The Bank has no per-lock "off": switching one held relay off leaves the model's other
 coils as they were, and the bank's coils go off once every relay is off.
@@ -65,7 +74,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Self
+from typing import Any, Self
 
 from hw_sim.model import Bank, BoardDead
 from hw_sim.pty_link import PtyLink
@@ -75,6 +84,8 @@ __all__ = [
     "Counters",
     "Faults",
     "ModbusBusEmulator",
+    "ModbusDevice",
+    "ModbusInputEmulator",
     "ModbusRelayEmulator",
     "crc16",
     "frame_with_crc",
@@ -85,12 +96,14 @@ log = logging.getLogger(__name__)
 CHANNELS = 8
 BROADCAST = 0
 ADDRESS_REGISTER = 0x4000
+MODE_REGISTER = 0x1000  # [?] relay n's control mode at 0x1000 + n - 1 (boards with inputs)
+_MODES = (0, 1, 2, 3)  # normal, linkage, toggle, edge trigger
 UART_REGISTER = 0x2000
 VERSION_REGISTER = 0x8000
 BAUD_CODES = (4800, 9600, 19200, 38400, 57600, 115200, 128000, 256000)
 """The UART register's low byte, as Waveshare's family table gives it [?]."""
 BAUD_CHANGES = ("power_on", "at_once")
-FLASH_BASE = 0x0200
+FLASH_BASE = 0x0200  # [?] past relay 8 (16- and 32-channel boards): by the family's analogy
 ON, OFF = 0xFF00, 0x0000
 _HELD_S = 3600.0  # what the bank is told for a relay switched on until further notice
 
@@ -157,16 +170,6 @@ class Counters:
     wrong_baud: int = 0  # frames sent at another speed than the board's: not heard
     collisions: int = 0  # replies of two boards at once (a broadcast read)
     by_function: dict[int, int] = field(default_factory=dict)
-
-
-@dataclass
-class _Unit:
-    address: int
-    relays: bool
-    inputs: bool
-    baud: int = 9600  # what its UART speaks now
-    stored_baud: int = 9600  # what the UART register holds (spoken from the next power-on)
-    parity: int = 0
 
 
 class _Refused(Exception):
@@ -308,46 +311,53 @@ class _Port:
         self.counters.replies += 1
 
 
-class ModbusRelayEmulator(_Port):
-    """One relay board (and optionally a separate input board) on a new pty, or, not
-    started itself, one of the boards of a :class:`ModbusBusEmulator`."""
+@dataclass
+class _Unit:
+    """One device on the bus: its address, its relays (0: none) and its inputs (each the
+    door it reads, ``(bank board, lock, closed level)``, or ``None``: nothing wired;
+    an empty list: no inputs)."""
+
+    address: int
+    relays: int
+    inputs: list[tuple[str, int, int] | None]
+    modes: list[int] | None = None  # the relays' control modes; None: no such registers
+    baud: int = 9600  # what its UART speaks now
+    stored_baud: int = 9600  # what the UART register holds (spoken from the next power-on)
+    parity: int = 0
+
+
+class ModbusDevice(_Port):
+    """What one emulator object answers for: a relay board, an input board, or a relay
+    board and the input board its doors are read from (its :attr:`units`).
+
+    ``strict_baud``: a unit hears only frames sent at its own baud. ``baud_change``: a
+    baud written to the UART register is spoken from the next power-on (``"power_on"``)
+    or at once (``"at_once"``). ``version``: the firmware version register's value."""
 
     def __init__(
         self,
         bank: Bank,
         board: str,
+        units: list[_Unit],
         *,
-        address: int = 1,
-        has_inputs: bool = True,
-        input_address: int | None = None,
-        input_closed_level: int = 1,
-        baud: int = 9600,
-        pacing: bool = False,
-        faults: Faults | None = None,
-        seed: int | None = None,
-        link_path: str | Path | None = None,
         strict_baud: bool = False,
         baud_change: str = "power_on",
         version: int = 200,
+        **wire: Any,
     ) -> None:
-        if input_closed_level not in (0, 1):
-            raise ValueError("input_closed_level must be 0 or 1")
         if baud_change not in BAUD_CHANGES:
             raise ValueError(f"baud_change must be one of {BAUD_CHANGES}")
-        super().__init__(
-            board, baud=baud, pacing=pacing, faults=faults, seed=seed, link_path=link_path
-        )
+        super().__init__(board, **wire)
         self.bank = bank
         self.board = board
-        self.closed_level = input_closed_level
+        self.units = units
+        for unit in units:
+            unit.baud = unit.stored_baud = self.baud
         self.strict_baud = strict_baud
         self.baud_change = baud_change
         self.version = version
-        separate = input_address is not None and input_address != address
-        self.units = [_Unit(address, True, has_inputs and not separate, baud, baud)]
-        if separate and input_address is not None:
-            self.units.append(_Unit(input_address, False, True, baud, baud))
-        self._on_until = [0.0] * CHANNELS
+        self.relay_count = max((unit.relays for unit in units), default=0)
+        self._on_until = [0.0] * self.relay_count
         self._lock = threading.Lock()
         self._power_ons = bank.power_ons(board)
 
@@ -426,54 +436,75 @@ class ModbusRelayEmulator(_Port):
 
     def _execute(self, unit: _Unit, function: int, data: bytes) -> bytes:
         if function == 1 and unit.relays:
-            start, count = _range(data)
+            start, count = _range(data, unit.relays)
             return _bits(self.relays()[start : start + count])
         if function == 2 and unit.inputs:
-            start, count = _range(data)
-            return _bits(self._inputs()[start : start + count])
+            start, count = _range(data, len(unit.inputs))
+            return _bits(self._levels(unit)[start : start + count])
         if function == 3:
-            start, count = _pair(data)
-            if count != 1:
-                raise _Refused(2)
-            return bytes([2]) + self._register(unit, start).to_bytes(2, "big")
+            return self._read_registers(unit, *_pair(data))
         if function == 5 and unit.relays:
-            self._write_coil(*_pair(data))
+            self._write_coil(unit, *_pair(data))
             return data
         if function == 6:
-            self._write_register(unit, *_pair(data))
+            register, value = _pair(data)
+            self._write_register(unit, register, value)
             return data
+        if function == 16:
+            start, count = _pair(data[:4])
+            values = data[5:]
+            if len(values) != 2 * count or data[4] != len(values):
+                raise _Refused(3)
+            for n in range(count):
+                self._write_register(unit, start + n, int.from_bytes(values[2 * n : 2 * n + 2]))
+            return data[:4]
         raise _Refused(1)
+
+    def _read_registers(self, unit: _Unit, start: int, count: int) -> bytes:
+        if count == 1 and start in (ADDRESS_REGISTER, UART_REGISTER, VERSION_REGISTER):
+            return bytes([2]) + self._register(unit, start).to_bytes(2, "big")
+        modes = unit.modes
+        if modes is None or not (
+            start >= MODE_REGISTER and start + count <= MODE_REGISTER + len(modes)
+        ):
+            raise _Refused(2)
+        values = modes[start - MODE_REGISTER : start - MODE_REGISTER + count]
+        return bytes([2 * count]) + b"".join(v.to_bytes(2, "big") for v in values)
 
     def _register(self, unit: _Unit, register: int) -> int:
         if register == ADDRESS_REGISTER:
             return unit.address
         if register == UART_REGISTER:
             return unit.parity << 8 | BAUD_CODES.index(unit.stored_baud)
-        if register == VERSION_REGISTER:
-            return self.version
-        raise _Refused(2)
+        return self.version
 
     def _write_register(self, unit: _Unit, register: int, value: int) -> None:
         if register == ADDRESS_REGISTER:
             if not 1 <= value <= 247:
                 raise _Refused(3)
             unit.address = value  # the reply still carries the address it was asked at
-        elif register == UART_REGISTER:
+            return
+        if register == UART_REGISTER:
             parity, code = value >> 8, value & 0xFF
             if parity > 2 or code >= len(BAUD_CODES):
                 raise _Refused(3)
             unit.parity, unit.stored_baud = parity, BAUD_CODES[code]
             if self.baud_change == "at_once":
                 unit.baud = unit.stored_baud  # the echo still leaves at the old speed
-        else:
+            return
+        modes = unit.modes
+        if modes is None or not MODE_REGISTER <= register < MODE_REGISTER + len(modes):
             raise _Refused(2)
+        if value not in _MODES:
+            raise _Refused(3)
+        modes[register - MODE_REGISTER] = value
 
-    def _write_coil(self, coil: int, value: int) -> None:
-        if coil < CHANNELS:
+    def _write_coil(self, unit: _Unit, coil: int, value: int) -> None:
+        if coil < unit.relays:
             if value not in (ON, OFF):
                 raise _Refused(3)
             self._switch(coil, _HELD_S if value == ON else 0.0)
-        elif FLASH_BASE <= coil < FLASH_BASE + CHANNELS:
+        elif FLASH_BASE <= coil < FLASH_BASE + unit.relays:
             if value == 0:
                 raise _Refused(3)
             self.counters.flashes += 1
@@ -498,23 +529,128 @@ class ModbusRelayEmulator(_Port):
         with contextlib.suppress(LookupError):  # a board the bank does not know is empty
             self.bank.sample(self.board)
 
-    def _inputs(self) -> list[bool]:
-        levels = [False] * CHANNELS
-        try:
-            sample = self.bank.sample(self.board)
-        except LookupError:
-            return levels
-        closed = bool(self.closed_level)
-        for lock, (is_open, _item) in sample.items():
-            if 1 <= lock <= CHANNELS:
-                levels[lock - 1] = closed != is_open
+    def _levels(self, unit: _Unit) -> list[bool]:
+        """Each input's level: a shut door at its closed level, an open one at the other,
+        nothing wired (or no door in the bank) at 0."""
+        doors: dict[str, dict[int, bool]] = {}
+        levels = []
+        for wired in unit.inputs:
+            is_open = None
+            if wired is not None:
+                board, lock, closed_level = wired
+                if board not in doors:
+                    doors[board] = self.bank.sensors(board)
+                is_open = doors[board].get(lock)
+            levels.append(is_open is not None and bool(closed_level) != is_open)
         return levels
+
+
+class ModbusRelayEmulator(ModbusDevice):
+    """One relay board of ``channels`` relays (8, 16 or 32) and, optionally, a separate
+    input board its doors are read from, on a new pty; or, not started itself, one of the
+    boards of a :class:`ModbusBusEmulator`.
+
+    ``has_inputs``: the board's own inputs, one per relay, read its doors (the (D)
+    board). ``input_address``: a separate input board of ``channels`` inputs at that
+    address reads them instead (for input boards shared between relay boards, or mapped
+    with an offset, see :class:`ModbusInputEmulator`). ``relay_modes``: the control mode
+    of each relay of a board with inputs of its own (0 normal unless given; 1 linkage);
+    the emulator stores them, it does not act them out.
+    """
+
+    def __init__(
+        self,
+        bank: Bank,
+        board: str,
+        *,
+        address: int = 1,
+        channels: int = CHANNELS,
+        has_inputs: bool = True,
+        input_address: int | None = None,
+        input_closed_level: int = 1,
+        relay_modes: Iterable[int] | None = None,
+        baud: int = 9600,
+        pacing: bool = False,
+        faults: Faults | None = None,
+        seed: int | None = None,
+        link_path: str | Path | None = None,
+        strict_baud: bool = False,
+        baud_change: str = "power_on",
+        version: int = 200,
+    ) -> None:
+        if input_closed_level not in (0, 1):
+            raise ValueError("input_closed_level must be 0 or 1")
+        separate = input_address is not None and input_address != address
+        doors: list[tuple[str, int, int] | None] = [
+            (board, lock, input_closed_level) for lock in range(1, channels + 1)
+        ]
+        own = has_inputs and not separate
+        modes = list(relay_modes) if relay_modes is not None else [0] * channels
+        units = [_Unit(address, channels, doors if own else [], modes if own else None)]
+        if separate and input_address is not None:
+            units.append(_Unit(input_address, 0, doors))
+        super().__init__(
+            bank, board, units, strict_baud=strict_baud, baud_change=baud_change,
+            version=version, baud=baud, pacing=pacing, faults=faults, seed=seed,
+            link_path=link_path,
+        )  # fmt: skip
+        self.closed_level = input_closed_level
+
+    def relay_modes(self) -> list[int] | None:
+        """The relays' control modes, as the board holds them now (``None``: no inputs)."""
+        modes = self.units[0].modes
+        return None if modes is None else list(modes)
+
+
+class ModbusInputEmulator(ModbusDevice):
+    """A Modbus input board at ``address`` (FC02 and the address register only), with
+    ``count`` inputs (at least those wired, in steps of 8): one of the boards of a
+    :class:`ModbusBusEmulator`, or started on a pty of its own. It is a board of the bank
+    of its own (``name``, ``"inputs@ADDRESS"`` unless given): killing the relay boards
+    whose doors it reads leaves it answering.
+
+    :meth:`wire` says which door each input reads, so one input board may read the
+    doors of several relay boards, each from an input of its own.
+    """
+
+    def __init__(
+        self,
+        bank: Bank,
+        address: int,
+        count: int = CHANNELS,
+        *,
+        name: str = "",
+        baud: int = 9600,
+        pacing: bool = False,
+        faults: Faults | None = None,
+        seed: int | None = None,
+        link_path: str | Path | None = None,
+        strict_baud: bool = False,
+        baud_change: str = "power_on",
+        version: int = 200,
+    ) -> None:
+        super().__init__(
+            bank, name or f"inputs@{address}", [_Unit(address, 0, [None] * count)],
+            strict_baud=strict_baud, baud_change=baud_change, version=version, baud=baud,
+            pacing=pacing, faults=faults, seed=seed, link_path=link_path,
+        )  # fmt: skip
+
+    def wire(self, input_number: int, board: str, lock: int, closed_level: int = 1) -> None:
+        """Input ``input_number`` (counting from 1) reads the door of ``lock`` of ``board``
+        (a bank board), at ``closed_level`` while it is shut; the board grows to hold it."""
+        if closed_level not in (0, 1):
+            raise ValueError("closed_level must be 0 or 1")
+        inputs = self.units[0].inputs
+        while len(inputs) < input_number:
+            inputs.extend([None] * CHANNELS)
+        inputs[input_number - 1] = (board, lock, closed_level)
 
 
 class ModbusBusEmulator(_Port):
     """Several Modbus boards on one pty, as on one RS-485 bus.
 
-    ``boards`` are :class:`ModbusRelayEmulator` objects that are not started themselves:
+    ``boards`` are :class:`ModbusRelayEmulator` and :class:`ModbusInputEmulator` objects
+    (:class:`ModbusDevice`) that are not started themselves:
     every frame on the bus reaches each of them, as it reaches every receiver on the
     wires, and the one at the frame's address answers (a broadcast is done by all and
     answered by none). The bus's own :attr:`faults` spoil replies on the wire; a board's
@@ -524,7 +660,7 @@ class ModbusBusEmulator(_Port):
 
     def __init__(
         self,
-        boards: Iterable[ModbusRelayEmulator],
+        boards: Iterable[ModbusDevice],
         *,
         baud: int = 9600,
         pacing: bool = False,
@@ -575,17 +711,17 @@ def collide(replies: Iterable[bytes | None], counters: Counters) -> bytes | None
 
 
 def _pair(data: bytes) -> tuple[int, int]:
-    """The two big-endian 16-bit fields every fixed-size request carries."""
+    """The two big-endian 16-bit fields every fixed-size request carries (and FC16 first)."""
     if len(data) != 4:
         raise _Refused(3)
     return int.from_bytes(data[:2], "big"), int.from_bytes(data[2:], "big")
 
 
-def _range(data: bytes) -> tuple[int, int]:
+def _range(data: bytes, size: int) -> tuple[int, int]:
     start, count = _pair(data)
     if not 1 <= count <= 2000:
         raise _Refused(3)
-    if start + count > CHANNELS:
+    if start + count > size:
         raise _Refused(2)
     return start, count
 

@@ -10,6 +10,12 @@ What a caller may rely on:
   is empty (``person_handles_items``) half-way through ``close_delay_s``, and closes the
   door ``close_delay_s`` after it opened, unless the door is marked ``leave_open``.
   Doors found open when the bank is loaded from its state file are closed the same way.
+  With an errand desk (:meth:`Bank.ask_errands`) the person does not guess: at each door
+  a pulse popped open they ask the desk what the door is for, wait at the open door for
+  the answer (:meth:`Bank.tell_errand`: ``"put"`` an item in, ``"take"`` it out, or
+  ``"none"``), do it half-way through ``close_delay_s`` (or once told, if later) and close
+  the door ``close_delay_s`` after it opened (or at once after a late errand). Without
+  an answer within ``errand_wait_s`` they close the door with its contents untouched.
   A forced door is never closed by the person. In ``"manual"`` mode nothing happens by
   itself: tests call :meth:`Bank.open_door` and :meth:`Bank.close_door`.
 * Time comes from an injectable ``clock``. Scheduled actions run lazily whenever the
@@ -41,6 +47,7 @@ from hw_sim.compartment import Compartment
 
 __all__ = [
     "DOOR_LOG",
+    "ERRANDS",
     "PERSON_MODES",
     "Bank",
     "BoardDead",
@@ -53,6 +60,9 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 PERSON_MODES = ("auto", "manual")
+ERRANDS = ("put", "take", "none")
+"""What the simulated person does with a compartment's item when told (:meth:`Bank.tell_errand`)."""
+_ERRAND_POLL_S = 0.05  # how often a waiting person looks again for the desk's answer
 _COIL_HISTORY = 1000
 
 
@@ -106,6 +116,8 @@ class Bank:
         # every coil's on-times, [board, lock, on, off], newest last (tests read them)
         self._coils: collections.deque[list[Any]] = collections.deque(maxlen=_COIL_HISTORY)
         self._seq = itertools.count()
+        self._errand_desk: Callable[[str, int], None] | None = None
+        self.errand_wait_s = 10.0
         self._saved = self._files.load()
         for cid, (board, lock) in (compartments or {}).items():
             self.add_compartment(cid, board, lock)
@@ -155,6 +167,27 @@ class Bank:
         _check_person(mode)
         with self._lock:
             self._person = mode
+
+    def ask_errands(self, desk: Callable[[str, int], None] | None, wait_s: float = 10.0) -> None:
+        """From now on the auto person learns what each door a pulse pops open is for:
+        ``desk(cid, visit)`` is called, under the bank's lock (so it must only hand the
+        question over, never block), and the answer comes by :meth:`tell_errand`. The
+        person waits at the open door up to ``wait_s`` for it. ``None``: back to
+        ``person_handles_items``."""
+        with self._lock:
+            self._errand_desk = desk
+            self.errand_wait_s = wait_s
+
+    def tell_errand(self, cid: str, visit: int, errand: str) -> None:
+        """The desk's answer for ``cid`` at ``visit`` (the number :meth:`ask_errands`'s
+        desk was given): one of :data:`ERRANDS`. An answer for a visit that is over is
+        dropped. Raises ``ValueError`` for another errand, :class:`UnknownCompartment`."""
+        if errand not in ERRANDS:
+            raise ValueError(f"errand must be one of {ERRANDS}, not {errand!r}")
+        with self._lock:
+            comp = self._get(cid)
+            if comp.visit == visit and comp.attended:
+                comp.errand = errand
 
     # -- the wire side: what a board does -------------------------------------------
 
@@ -217,6 +250,13 @@ class Bank:
         with self._lock:
             now = self._clock()
             return {c.lock for c in self._on_board(board) if now < c.energised_until}
+
+    def sensors(self, board: str) -> dict[int, bool]:
+        """``{lock: door sensor reads open}`` for every lock of ``board``, dead or not: a
+        separate input board reads the doors of a relay board that stopped answering."""
+        with self._lock:
+            now = self._tick()
+            return {c.lock: c.sensor_open(now) for c in self._on_board(board)}
 
     def sample(self, board: str) -> dict[int, tuple[bool, bool]]:
         """``{lock: (door sensor reads open, item present)}`` for every lock of ``board``.
@@ -379,6 +419,8 @@ class Bank:
         if action == "handle":
             comp.item = not comp.item
             self._save()
+        elif action == "errand":
+            self._run_errand(comp, due)
         elif action == "close" and not comp.leave_open:
             self._shut(comp)
 
@@ -394,9 +436,26 @@ class Bank:
 
     def _attend(self, comp: Compartment, now: float, handle_item: bool) -> None:
         comp.attended = True
+        if handle_item and self._errand_desk is not None:
+            comp.errand, comp.errand_asked_at = None, now
+            self._errand_desk(comp.cid, comp.visit)
+            self._schedule(now + self.close_delay_s / 2, comp, "errand")
+            return  # the close comes after the errand
         if handle_item:
             self._schedule(now + self.close_delay_s / 2, comp, "handle")
         self._schedule(now + self.close_delay_s, comp, "close")
+
+    def _run_errand(self, comp: Compartment, due: float) -> None:
+        """Do what the desk said, or wait for its word; then close the door."""
+        if comp.errand is None and due < comp.errand_asked_at + self.errand_wait_s:
+            self._schedule(due + _ERRAND_POLL_S, comp, "errand")
+            return
+        if comp.errand in ("put", "take"):
+            comp.item = comp.errand == "put"
+            self._save()
+        # As at a door without a desk, unless the answer came late: then at once.
+        closing = max(comp.errand_asked_at + self.close_delay_s, due + _ERRAND_POLL_S)
+        self._schedule(closing, comp, "close")
 
     def _shut(self, comp: Compartment) -> None:
         if comp.door_open:
@@ -404,6 +463,7 @@ class Bank:
             self._log_door(comp)
         comp.latched = True
         comp.attended = False
+        comp.errand = None
         comp.visit += 1
         self._save()
 

@@ -19,6 +19,7 @@ from typing import Any
 from drivers.base import DoorState
 from kiosk.access import codes, pins
 from kiosk.access.sessions import Session, Sessions
+from kiosk.access.staff_sync import StaffSync
 from kiosk.allocation import Allocator
 from kiosk.broadcast import Bus
 from kiosk.clock import KioskClock
@@ -98,6 +99,9 @@ class Kiosk:
         self.clock = self.settings.wall_clock
         sec = config.security
         self.sessions = Sessions(sec.session_idle_minutes * 60)
+        self.staff_sync = StaffSync(
+            config.fleet.enabled, config.fleet.staff_sync_wait_s, lambda: store.staff_version() > 0
+        )
         self.keypads = Keypads(store, sec, self.settings.monotonic, self.settings.boot_id)
         self.allocator = Allocator()
         self.guard = MassOpenGuard(
@@ -124,6 +128,7 @@ class Kiosk:
         store.listeners.append(self._publish_event)
         hardware.door_listeners.append(self._door_changed)
         hardware.health_listeners.append(self._board_health)
+        self._offline_alarms: dict[str, asyncio.TimerHandle] = {}  # board -> its alarm, due
 
     # -- start ----------------------------------------------------------------------
 
@@ -203,11 +208,32 @@ class Kiosk:
         self._refresh(cid)
 
     def _board_health(self, board: str, online: bool, error: str | None) -> None:
+        """A board went offline or came back. Its doors are UNKNOWN and its compartments
+        not handed out from the moment it is offline (the hardware and the allocator see
+        to that); the event log gets a warning at once and an alarm only if the board
+        stays offline past ``[doors] offline_alarm_after_s``: a blip (a busy host, a
+        moment's noise) is an event, a board that stays silent is the operator's."""
+        alarm = self._offline_alarms.pop(board, None)
+        if alarm is not None:
+            alarm.cancel()
         if online:
             self.store.log_event("board_online", "info", None, None, board=board)
         else:
-            self.store.log_event("board_offline", "alarm", None, None, board=board, error=error)
+            self.store.log_event("board_offline", "warning", None, None, board=board, error=error)
+            grace = self.config.doors.offline_alarm_after_s
+            loop = asyncio.get_running_loop()
+            self._offline_alarms[board] = loop.call_later(grace, self._still_offline, board)
         self.bus.publish({"type": "board", "board": board, "online": online, "error": error})
+
+    def _still_offline(self, board: str) -> None:
+        """The grace time of an offline board is over: the alarm, if it is still offline."""
+        self._offline_alarms.pop(board, None)
+        if self.hw.is_board_online(board):
+            return
+        error = self.hw.boards[board].error
+        grace = self.config.doors.offline_alarm_after_s
+        self.store.log_event("board_still_offline", "alarm", None, None, board=board,
+                             error=error, offline_s=grace)  # fmt: skip
         self.refresh_all()
 
     # -- customer -------------------------------------------------------------------
@@ -266,30 +292,60 @@ class Kiosk:
         The try counts towards the sign-in lockout before the PIN is checked
         (:meth:`Keypads.admit`). A name or badge that is nobody's, or a PIN shorter than
         the person's role allows, is checked as long as a wrong PIN and answered alike.
+        Someone of the operator's staff list is looked up once the list is the
+        network's latest (:class:`~kiosk.access.staff_sync.StaffSync`), and signed in only if a
+        list applied while their PIN was checked still has them as they were.
         """
         if not pin or not (user or badge):
             raise InvalidInput("Sign in with your name or badge, and your PIN.")
         pin = pins.validate_pin(pin, self.config.security.shortest_pin_digits)
         named = user.strip() if user else None
         attempt = self.keypads.admit("pin", user=named)
-        if badge:
-            found = self.store.user_by_badge(pins.badge_tag(self.key, badge.strip()))
-        else:
-            found = self.store.user_by_name(named or "")
-        if not await asyncio.to_thread(self._pin_matches, found, pin):
+        found = await self._signing_in(named, badge)
+        matches = await asyncio.to_thread(self._pin_matches, found, pin)
+        if not matches or found is None or not self._still_in_force(found):
             who = found.name if badge and found else named
             self.keypads.wrong("pin", attempt, "sign_in_failed", user=who, badge=bool(badge))
             raise AuthError("Sign-in failed: name, badge or PIN not recognised.")
-        assert found is not None
         self.keypads.right("pin", attempt)
-        self.store.log_event("signed_in", "info", found.name, None, role=str(found.role))
-        return self.sessions.create(found.name, found.role)
+        self.store.log_event("signed_in", "info", found.name, None, role=str(found.role),
+                             source=found.source)  # fmt: skip
+        return self.sessions.create(found.name, found.role, found.source)
+
+    async def _signing_in(self, named: str | None, badge: str | None) -> UserRow | None:
+        """Who a sign-in names: a local user at once; anyone else once the staff list
+        is the network's latest."""
+        found = self._person(named, badge)
+        if found is None or found.source == "central":
+            await self.staff_sync.ready()
+            found = self._person(named, badge)
+        return found
+
+    def _person(self, named: str | None, badge: str | None) -> UserRow | None:
+        if badge:
+            return self.store.person_by_badge(pins.badge_tag(self.key, badge.strip()))
+        return self.store.person_by_name(named or "")
+
+    def _still_in_force(self, found: UserRow) -> bool:
+        now = self.store.person_by_name(found.name)
+        return now is not None and (now.source, now.role, now.pin_hash) == (
+            found.source,
+            found.role,
+            found.pin_hash,
+        )
 
     def _pin_matches(self, found: UserRow | None, pin: str) -> bool:
         """On a worker thread: scrypt takes tens of milliseconds."""
-        if found is None or len(pin) < self.config.security.pin_digits(found.role):
+        if found is None or found.pin_hash is None:
+            return pins.verify_nobody(pin)
+        if len(pin) < self.config.security.pin_digits(found.role):
             return pins.verify_nobody(pin)
         return pins.verify_pin(pin, found.pin_hash)
+
+    def end_sessions_of(self, names: Sequence[str]) -> int:
+        """The staff list no longer has ``names`` as they were (revoked, moved off this
+        kiosk, a new PIN or role): their sessions from it end at once."""
+        return self.sessions.end_for(names, "central")
 
     def sign_out(self, token: str | None) -> None:
         self.sessions.end(token)

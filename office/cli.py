@@ -1,4 +1,4 @@
-"""``locker-office``: serve, migrate, users, demo, check-config (docs/office.md)."""
+"""``locker-office``: serve, migrate, users, staff, demo, check-config (docs/office.md)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,9 @@ EXAMPLES = """examples:
   locker-office check-config --config /etc/locker-office/office.toml
   locker-office migrate
   locker-office users add alice --role admin
+  locker-office staff register KIOSK-17 --key <its staff key> --site berlin-mitte
+  locker-office staff add anna --role courier --site berlin-mitte
+  locker-office staff revoke anna --why "left the company"
   locker-office serve --client-id office-2
   locker-office demo
 """
@@ -68,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     passwd.add_argument("--password-stdin", action="store_true")
     remove = users_sub.add_parser("disable", help="sign out and refuse an account")
     remove.add_argument("username")
+    from office import staff_cli  # (it imports this module: only once it is loaded)
+
+    staff_cli.add_parser(sub)
     return parser
 
 
@@ -120,6 +126,10 @@ def _dispatch(args: argparse.Namespace) -> int:
             else f"schema: {after}, already the newest"
         )
         return 0
+    if args.command == "staff":
+        from office.staff_cli import run_staff
+
+        return run_staff(config, engine, args)
     from office.users_cli import run_users
 
     return run_users(engine, args)

@@ -2,7 +2,8 @@
 
 Start order: the schema is checked (an old one is refused, naming ``migrate``), the
 signing key is read (refused if others may read it), the broker link starts and reads
-the retained state once, the ingest and the sweeper start, and the HTTP server runs in
+the retained state once, the ingest, the sweeper and (with a signing key) the staff
+lists' keeper start (office/staff.py), and the HTTP server runs in
 the main thread until SIGTERM or Ctrl-C. Stop order: the HTTP server, the sweeper, the
 ingest (its batch in hand committed and acknowledged), then the broker link, which
 disconnects normally so the broker keeps the session and what is not acknowledged.
@@ -28,6 +29,7 @@ from office.ingest.link import BrokerLink, Incoming
 from office.ingest.outgoing import CommandSender
 from office.ingest.sweeper import Sweeper
 from office.ingest.worker import IngestWorker
+from office.staff import StaffKeeper
 from office.store import migrate
 from office.store.engine import make_engine
 from office.store.ingest import IngestStore
@@ -55,18 +57,24 @@ class Office:
         self.worker = IngestWorker(store, self.inbox, self.link.ack, config.ingest.batch_max)
         self.sweeper = Sweeper(self.engine, config.ingest, self.sender, config.sites)
         self.console = Console(self.engine, config, Actions(self.sender))
+        # staff lists the broker did not take, and lists near the end of their life
+        self.staff = StaffKeeper(self.sender) if self.sender else None
 
     def start(self) -> None:
         self.worker.start()
         self.link.start()
         threading.Thread(target=self._seed, name="office-seed", daemon=True).start()
         self.sweeper.start()
+        if self.staff is not None:
+            self.staff.start()
 
     def _seed(self) -> None:
         if self.link.connected.wait(30):
             log.info("read %d retained messages", self.link.seed())
 
     def stop(self) -> None:
+        if self.staff is not None:
+            self.staff.stop()
         self.sweeper.stop()
         self.worker.stop()
         self.link.stop()

@@ -14,8 +14,9 @@ end in a clear outcome or in one of the API's designed refusals (409 no compartm
 503 door unavailable, 502 door did not open), never a 500 or a hang. At the end the
 store is checked with :mod:`testkit.invariants`, the simulator's fire log against
 the journal (a fire with no intent behind it is a wrong door), and the daemon's
-``board_offline`` / ``board_online`` events against when the board was silenced and
-revived.
+``board_offline`` / ``board_still_offline`` / ``board_online`` events against when the
+board was silenced and revived: an offline event or an alarm outside a silence is a
+false one.
 
 Used by ``tests/faults/test_bus_chaos.py`` (each bus: 25 operations, 10 s of silence)
 and ``bench/bus_chaos.py`` (10,000 operations).
@@ -59,6 +60,7 @@ BUS_BOARDS = {
 LOCKS = range(1, 9)
 SIZES = ("S", "M")
 DESIGNED_REFUSALS = {409: "NoCompartmentFree", 502: "DoorDidNotOpen", 503: "DoorUnavailable"}
+_HEALTH_KINDS = ("board_offline", "board_still_offline", "board_online")
 SETTLE_TIMEOUT_S = 30.0
 
 
@@ -76,6 +78,9 @@ class ChaosPlan:
     late: float = 0.02  # reply held back ``late_by_s``, past the driver's time-out
     late_by_s: float = 0.03
     poll_hz: float = 10.0
+    offline_after_misses: int = 3  # the product's defaults ([doors])
+    offline_after_s: float = 1.0
+    offline_alarm_after_s: float = 10.0
     timeout_s: float = 0.015  # a status reply takes 7.3 ms on the wire at 19200 baud
     retries: int = 3
     close_delay_s: float = 0.4
@@ -85,6 +90,15 @@ class ChaosPlan:
     @property
     def period(self) -> float:
         return 1 / self.poll_hz
+
+    @property
+    def offline_bounds(self) -> tuple[float, float]:
+        """When a silent board may be reported offline, after the silence began: not
+        before ``offline_after_s`` less two periods (its last answered poll may have
+        begun up to a period before the silence, a reply lost just before it another),
+        nor later than ``offline_after_s`` and three periods (the poll that fails past
+        it, its budget, and a period's slack for a busy machine)."""
+        return self.offline_after_s - 2 * self.period, self.offline_after_s + 3 * self.period
 
     @property
     def boards(self) -> dict[str, tuple[int, str]]:
@@ -98,6 +112,7 @@ class Silence:
     silenced_at: float = 0.0  # wall time, like the daemon's event timestamps
     revived_at: float = 0.0
     offline_after_s: float | None = None
+    alarm_after_s: float | None = None
     online_after_s: float | None = None
 
 
@@ -110,6 +125,7 @@ class ChaosReport:
     lost: list[str] = field(default_factory=list)
     silences: list[Silence] = field(default_factory=list)
     false_offlines: list[str] = field(default_factory=list)
+    false_alarms: list[str] = field(default_factory=list)
     wire: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -118,13 +134,21 @@ class ChaosReport:
         return sum(n for outcome, n in self.outcomes.items() if outcome.startswith("refused"))
 
     def late_verdicts(self) -> list[str]:
-        """Silences reported offline later than 3 poll periods, or back later than 2."""
-        period, out = self.plan.period, []
+        """Silences reported offline outside :attr:`ChaosPlan.offline_bounds`, without
+        their alarm within the grace time of that (when they lasted longer), or back
+        later than 2 periods."""
+        plan, out = self.plan, []
+        period, (early, late) = plan.period, plan.offline_bounds
         for s in self.silences:
-            if s.offline_after_s is None or s.offline_after_s > 3 * period:
-                bound = _ms(3 * period)
+            if s.offline_after_s is None or not early <= s.offline_after_s <= late:
                 out.append(f"{s.board} silent at {s.silenced_at:.3f}: offline after "
-                           f"{_ms(s.offline_after_s)} (bound {bound})")  # fmt: skip
+                           f"{_ms(s.offline_after_s)} (bounds {_ms(early)} to "
+                           f"{_ms(late)})")  # fmt: skip
+            alarm_by = late + plan.offline_alarm_after_s + period
+            due = plan.silence_s > alarm_by
+            if due and (s.alarm_after_s is None or s.alarm_after_s > alarm_by):
+                out.append(f"{s.board} silent at {s.silenced_at:.3f}: alarm after "
+                           f"{_ms(s.alarm_after_s)} (bound {_ms(alarm_by)})")  # fmt: skip
             if s.online_after_s is None or s.online_after_s > 2 * period:
                 bound = _ms(2 * period)
                 out.append(f"{s.board} answering at {s.revived_at:.3f}: online after "
@@ -152,7 +176,9 @@ def chaos_config(data_dir: Path, plan: ChaosPlan) -> str:
         "debounce_ms = 30",
         "debounce_polls = 2",
         f"poll_hz = {plan.poll_hz}",
-        "offline_after_misses = 2",
+        f"offline_after_misses = {plan.offline_after_misses}",
+        f"offline_after_s = {plan.offline_after_s}",
+        f"offline_alarm_after_s = {plan.offline_alarm_after_s}",
         "[locks]",
         "pulse_ms = 100",
         "gap_ms = 20",
@@ -422,21 +448,28 @@ class ChaosRun:
                 return events
             after = page[-1]["seq"]
             events += [e for e in page if e["ts"] >= since
-                       and e["kind"] in ("board_offline", "board_online")]  # fmt: skip
+                       and e["kind"] in _HEALTH_KINDS]  # fmt: skip
 
     def _time_silences(self, health: list[dict[str, Any]]) -> None:
         matched: set[int] = set()
         for s in self.report.silences:
             offline = _first(health, "board_offline", s.board, s.silenced_at, s.revived_at)
+            alarm = _first(health, "board_still_offline", s.board, s.silenced_at, s.revived_at)
             online = _first(health, "board_online", s.board, s.revived_at, float("inf"))
-            for event in (offline, online):
+            for event in (offline, alarm, online):
                 if event is not None:
                     matched.add(event["seq"])
             s.offline_after_s = offline["ts"] - s.silenced_at if offline else None
+            s.alarm_after_s = alarm["ts"] - s.silenced_at if alarm else None
             s.online_after_s = online["ts"] - s.revived_at if online else None
+        unmatched = [e for e in health if e["seq"] not in matched]
         self.report.false_offlines += [
             f"{e['detail'].get('board')} at {e['ts']:.3f}: {e['detail'].get('error')}"
-            for e in health if e["kind"] == "board_offline" and e["seq"] not in matched
+            for e in unmatched if e["kind"] == "board_offline"
+        ]  # fmt: skip
+        self.report.false_alarms += [
+            f"{e['detail'].get('board')} at {e['ts']:.3f}: {e['detail'].get('error')}"
+            for e in unmatched if e["kind"] == "board_still_offline"
         ]  # fmt: skip
 
     # -- helpers --------------------------------------------------------------------

@@ -43,6 +43,7 @@ FAST = {
         "debounce_polls": 2,
         "poll_hz": 50,
         "offline_after_misses": 3,
+        "offline_alarm_after_s": 3.0,
     },
     "locks": {"pulse_ms": 100, "gap_ms": 20},
     "policy": {"expiry_check_s": 0.5},

@@ -4,6 +4,10 @@ A :class:`~drivers.shared_port.SharedPort` whose connection is the pyserial port
 opened exclusively at the bus's baud (kernel RS-485 mode if the bus asks for it). Boards
 attach to it with :func:`~drivers.shared_port.attach`; what a caller may rely on is said
 there.
+
+CU16 boards (:class:`KerongBus`) and CU48 boards (:class:`Cu48Bus`) speak two frame
+families: one bus is one family's ([?] whether the two kinds ignore each other's frames on
+one pair of wires is not known, so a config gives each its own port).
 """
 
 from __future__ import annotations
@@ -13,15 +17,13 @@ import serial.rs485
 
 from drivers.shared_port import SharedPort
 
-__all__ = ["KerongBus"]
+__all__ = ["Cu48Bus", "KerongBus", "KerongSerial"]
 
 _WRITE_TIMEOUT_S = 1.0
 
 
-class KerongBus(SharedPort[serial.Serial]):
+class KerongSerial(SharedPort[serial.Serial]):
     """One Kerong bus: its port, its lock, the boards on it."""
-
-    protocol = "kerong"
 
     def connection(self, timeout_s: float) -> serial.Serial:
         """The open port, opened first if it is closed; the caller holds the lock.
@@ -56,3 +58,15 @@ class KerongBus(SharedPort[serial.Serial]):
     def _raw(self) -> serial.Serial | None:
         ser = self._connection
         return ser if ser is not None and ser.is_open else None
+
+
+class KerongBus(KerongSerial):
+    """A bus of CU12/CU16/CU24 boards (5-byte requests)."""
+
+    protocol = "kerong"
+
+
+class Cu48Bus(KerongSerial):
+    """A bus of CU48 boards (6-byte requests)."""
+
+    protocol = "kerong-cu48"

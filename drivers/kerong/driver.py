@@ -50,29 +50,41 @@ reach all of them, and :meth:`~KerongDriver.scan_bus` sends a status request (0x
 every address 0..15 of the bus, one exchange at a time under the bus lock (the boards'
 polls go on between them), at this board's baud. Scan frames are not counted in
 :meth:`~KerongDriver.stats`: they are the bus's, not this board's.
+
+:class:`KerongBoard` is what the CU16 shares with the CU48
+(:class:`~drivers.kerong.cu48.KerongCu48Driver`): everything but the frame family, the
+options that only one of them has, and what the board's energise time is.
 """
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, ClassVar
 
 from drivers.base import BoardKind, BoardSpec, BusClaim, ChannelReading, DoorState, Driver
 from drivers.errors import DriverError
-from drivers.kerong.bus import KerongBus
-from drivers.kerong.frames import (
-    LOCKS_PER_BOARD,
-    MAX_ADDRESS,
-    StatusReply,
-    decode_status_reply,
-    status_request,
-)
+from drivers.kerong.bus import KerongBus, KerongSerial
+from drivers.kerong.frames import CU16, Dialect, StatusReply, decode_status_reply
 from drivers.kerong.link import ERROR_KINDS, KerongLink, probe_status
 
-__all__ = ["ERROR_KINDS", "KerongBus", "KerongDriver", "readings_from_reply"]
+__all__ = ["ERROR_KINDS", "KerongBoard", "KerongBus", "KerongDriver", "readings_from_reply"]
 
 _MAX_ENERGISE_MS = 2000  # the safety layer's hard cap on a pulse
 _ASSUMED_ENERGISE_S = 0.5  # [?] a board's own unlock time: Kerong's advice for solenoids
-_ALL_LOCKS = tuple(range(1, LOCKS_PER_BOARD + 1))
+
+Options = dict[str, tuple[type, object]]
+
+COMMON_OPTIONS: Options = {
+    "port": (str, ""),
+    "baud": (int, 19200),
+    "address": (int, 0),
+    "lock_closed_bit": (int, 1),
+    "timeout_s": (float, 0.1),
+    "retries": (int, 3),
+    "rs485": (bool, False),
+    "item_sensors": (bool, True),
+}
+"""The ``[[boards]]`` keys every Kerong board has, with their defaults."""
 
 
 def readings_from_reply(
@@ -95,20 +107,20 @@ def readings_from_frame(
     return readings_from_reply(decode_status_reply(frame, board), locks, closed_bit, True)
 
 
-class KerongDriver(Driver):
-    """One Kerong CU16 board. See the module docstring for options and guarantees."""
+class KerongBoard(Driver):
+    """One Kerong board of some frame family: see the module docstring.
 
-    OPTIONS: ClassVar[dict[str, tuple[type, object]]] = {
-        "port": (str, ""),
-        "baud": (int, 19200),
-        "address": (int, 0),
-        "lock_closed_bit": (int, 1),
-        "timeout_s": (float, 0.1),
-        "retries": (int, 3),
-        "rs485": (bool, False),
-        "item_sensors": (bool, True),
-        "energise_ms": (int, 0),
-    }
+    A subclass sets :attr:`OPTIONS` (:data:`COMMON_OPTIONS` and its own), :attr:`bus_kind`
+    and :attr:`protocol` (one bus speaks one family), says its :meth:`dialect`, and may
+    check its own options in :meth:`_model_problems`.
+    """
+
+    OPTIONS: ClassVar[Options] = COMMON_OPTIONS
+    bus_kind: ClassVar[type[KerongSerial]] = KerongBus
+    protocol: ClassVar[str] = "kerong"
+    family: ClassVar[Dialect] = CU16
+    """The frame family with its default settings: what :meth:`dialect` says unless an
+    option changes it, and what a bus scan asks (:meth:`bus_kinds`)."""
 
     board_times_pulse = True
 
@@ -122,24 +134,28 @@ class KerongDriver(Driver):
         self.retries: int = self._option("retries", int)
         self.rs485: bool = self._option("rs485", bool)
         self.item_sensors: bool = self._option("item_sensors", bool)
-        self.energise_ms: int = self._option("energise_ms", int)
+        self._read_model_options()
+        self._dialect = self.dialect()
         self._check_options()
         self._locks = tuple(sorted(channel.lock for channel in spec.channels))
+        self._all_locks = tuple(range(1, self._dialect.locks + 1))
         self._link = KerongLink(
-            self.name, self.port, self.address, self.baud, self.timeout_s, self.retries, self.rs485
-        )
+            self.name, self.port, self.address, self.baud, self.timeout_s, self.retries,
+            self.rs485, dialect=self._dialect, bus_kind=self.bus_kind,
+        )  # fmt: skip
+
+    def dialect(self) -> Dialect:
+        """The frame family this board speaks, as its options set it."""
+        return self.family
+
+    def _read_model_options(self) -> None:
+        """Read the options only this model has (none here)."""
 
     # -- the contract ---------------------------------------------------------------
 
     def open(self) -> None:
         """Claim the bus and open its port (shared with the other boards on it)."""
         self._link.open()
-        if self.energise_ms:
-            try:
-                self._link.set_energise_time(self.energise_ms)
-            except DriverError:
-                self.close()
-                raise
 
     def close(self) -> None:
         """Release the bus; the last board on it closes the port. Idempotent."""
@@ -152,7 +168,7 @@ class KerongDriver(Driver):
         no output can be left on by the host. Raises :class:`BoardOffline` if the board
         does not answer a status request (after the retries).
         """
-        self._link.exchange(status_request(self.address))
+        self._link.read_status()
 
     def pulse(self, lock: int, seconds: float) -> None:
         """Send the unlock frame of ``lock``; ``seconds`` is not sent (board-timed).
@@ -173,19 +189,16 @@ class KerongDriver(Driver):
     def bus(self) -> BusClaim:
         """Its address on its port; every board on the port shares baud and rs485."""
         settings = {"baud": self.baud, "rs485": self.rs485}
-        return BusClaim(self.port, "kerong", settings, {self.address: "address"})
+        return BusClaim(self.port, self.protocol, settings, {self.address: "address"})
 
     def pulse_length(self, seconds: float) -> float:
-        """The board's energise time: ``energise_ms`` when set; otherwise the board's own
-        setting, which the host cannot read, taken to be at least Kerong's 500 ms for
-        solenoid locks (set ``energise_ms`` for motor locks, 1000 ms)."""
-        if self.energise_ms:
-            return self.energise_ms / 1000
+        """The board's own unlock time, which the host cannot read: taken to be at least
+        Kerong's 500 ms for solenoid locks."""
         return max(seconds, _ASSUMED_ENERGISE_S)
 
     def read(self) -> dict[int, ChannelReading]:
         """One status exchange (with retries); raises :class:`BoardOffline`."""
-        reply = self._link.exchange(status_request(self.address))
+        reply = self._link.read_status()
         return readings_from_reply(reply, self._locks, self.closed_bit, self.item_sensors)
 
     def read_within(self, budget_s: float) -> dict[int, ChannelReading]:
@@ -196,7 +209,7 @@ class KerongDriver(Driver):
         starts only while that much is left. A damaged reply comes back early, so it
         is usually retried within the budget; a lost one usually is not.
         """
-        reply = self._link.exchange(status_request(self.address), budget_s)
+        reply = self._link.read_status(budget_s)
         return readings_from_reply(reply, self._locks, self.closed_bit, self.item_sensors)
 
     def stats(self) -> dict[str, Any]:
@@ -210,18 +223,19 @@ class KerongDriver(Driver):
 
     @property
     def channel_count(self) -> int:
-        return LOCKS_PER_BOARD
+        return self._dialect.locks
 
     def read_all(self) -> dict[int, ChannelReading]:
-        """Like :meth:`read`, for all 16 channels of the board."""
-        reply = self._link.exchange(status_request(self.address))
-        return readings_from_reply(reply, _ALL_LOCKS, self.closed_bit, self.item_sensors)
+        """Like :meth:`read`, for every channel of the board."""
+        reply = self._link.read_status()
+        return readings_from_reply(reply, self._all_locks, self.closed_bit, self.item_sensors)
 
     def pulse_channel(self, channel: int, seconds: float) -> None:
-        """Like :meth:`pulse`, for any of the 16 channels, wired in the config or not."""
-        if channel not in _ALL_LOCKS:
+        """Like :meth:`pulse`, for any channel of the board, wired in the config or not."""
+        if channel not in self._all_locks:
+            model, locks = self._dialect.model, self._dialect.locks
             raise DriverError(
-                self.name, f"no channel {channel} on a CU16 (1..{LOCKS_PER_BOARD})", channel=channel
+                self.name, f"no channel {channel} on a {model} (1..{locks})", channel=channel
             )
         self._link.unlock(channel)
 
@@ -236,10 +250,17 @@ class KerongDriver(Driver):
 
     @classmethod
     def bus_kinds(cls) -> tuple[BoardKind, ...]:
-        """A CU16 at ids 0..15, found by a status request (0x30): :func:`probe_status`."""
-        addresses = range(MAX_ADDRESS + 1)
+        """A board of this family at ids 0..15, found by its status request (a CU16's
+        0x30, a CU48's 0x60): :func:`probe_status` in :attr:`family`. The driver's name
+        is its bus's protocol (one family, one driver, one bus)."""
+        family = cls.family
+        addresses = range(family.max_address + 1)
         timeout_s = float(cls.OPTIONS["timeout_s"][1])  # type: ignore[arg-type]
-        return (BoardKind("Kerong CU16", "kerong", KerongBus, addresses, timeout_s, probe_status),)
+        probe = partial(probe_status, dialect=family)
+        kind = BoardKind(
+            f"Kerong {family.model}", cls.protocol, cls.bus_kind, addresses, timeout_s, probe
+        )
+        return (kind,)
 
     # -- options --------------------------------------------------------------------
 
@@ -253,18 +274,56 @@ class KerongDriver(Driver):
 
     def _check_options(self) -> None:
         problems = []
+        top = self._dialect.max_address
         if not self.port:
             problems.append("option port is required (a device path or a pyserial URL)")
-        if not 0 <= self.address <= MAX_ADDRESS:
-            problems.append(f"option address must be 0..{MAX_ADDRESS}, not {self.address}")
+        if not 0 <= self.address <= top:
+            problems.append(f"option address must be 0..{top}, not {self.address}")
         if self.closed_bit not in (0, 1):
             problems.append(f"option lock_closed_bit must be 1 or 0, not {self.closed_bit}")
         if self.baud <= 0 or self.timeout_s <= 0 or self.retries < 0:
             problems.append("options baud and timeout_s must be positive, retries >= 0")
-        if self.energise_ms and not 10 <= self.energise_ms <= _MAX_ENERGISE_MS:
-            problems.append(f"option energise_ms must be 0 (board's own) or 10..{_MAX_ENERGISE_MS}")
-        wrong = [c.lock for c in self.spec.channels if not 1 <= c.lock <= LOCKS_PER_BOARD]
+        problems += self._model_problems()
+        locks = self._dialect.locks
+        wrong = [c.lock for c in self.spec.channels if not 1 <= c.lock <= locks]
         if wrong:
-            problems.append(f"locks {wrong} do not exist on a CU16 (1..{LOCKS_PER_BOARD})")
+            problems.append(f"locks {wrong} do not exist on a {self._dialect.model} (1..{locks})")
         if problems:
             raise DriverError(self.name, "; ".join(problems))
+
+    def _model_problems(self) -> list[str]:
+        """What is wrong with the options only this model has."""
+        return []
+
+
+class KerongDriver(KerongBoard):
+    """One Kerong CU16 board. See the module docstring for options and guarantees."""
+
+    OPTIONS: ClassVar[Options] = {**COMMON_OPTIONS, "energise_ms": (int, 0)}
+
+    def _read_model_options(self) -> None:
+        self.energise_ms: int = self._option("energise_ms", int)
+
+    def open(self) -> None:
+        """Claim the bus and open its port (shared with the other boards on it), then
+        set the board's energise time if ``energise_ms`` asks for it."""
+        self._link.open()
+        if self.energise_ms:
+            try:
+                self._link.set_energise_time(self.energise_ms)
+            except DriverError:
+                self.close()
+                raise
+
+    def pulse_length(self, seconds: float) -> float:
+        """The board's energise time: ``energise_ms`` when set; otherwise the board's own
+        setting, which the host cannot read, taken to be at least Kerong's 500 ms for
+        solenoid locks (set ``energise_ms`` for motor locks, 1000 ms)."""
+        if self.energise_ms:
+            return self.energise_ms / 1000
+        return super().pulse_length(seconds)
+
+    def _model_problems(self) -> list[str]:
+        if self.energise_ms and not 10 <= self.energise_ms <= _MAX_ENERGISE_MS:
+            return [f"option energise_ms must be 0 (board's own) or 10..{_MAX_ENERGISE_MS}"]
+        return []

@@ -1,4 +1,6 @@
-"""Frames of the Kerong KR-CU lock boards (CU12/CU16/CU24), as the host speaks them.
+"""Frames of the Kerong KR-CU lock boards (CU12/CU16/CU24), as the host speaks them, and
+what every Kerong frame family shares (the checksum, the errors, a decoded status, the
+:class:`Dialect` a board's link speaks).
 
 Pure functions, no I/O. The emulator in :mod:`hw_sim.kerong_emu` has its own framing
 code on purpose: a bug here cannot pass its own test. Both sides are pinned to the
@@ -17,17 +19,22 @@ status reply is ``02 ADDR 35 D1 D2 D3 D4 03 SUM``: D1/D2 lock-feedback bits of l
 
 What a caller may rely on: :func:`decode_status_reply` returns only for a byte string
 that passes every check (length, STX, ETX, command, address, checksum) and raises a
-:class:`FrameError` subclass otherwise, never anything else.
+:class:`FrameError` subclass otherwise, never anything else. The CU48's frames
+(:mod:`drivers.kerong.frames_cu48`) are another family with the same checksum and the
+same errors; :data:`CU16` and :func:`~drivers.kerong.frames_cu48.dialect` are the two
+:class:`Dialect` objects a link is given.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 __all__ = [
     "CMD_SET_ENERGISE",
     "CMD_STATUS",
     "CMD_UNLOCK",
+    "CU16",
     "ETX",
     "LOCKS_PER_BOARD",
     "MAX_ADDRESS",
@@ -40,6 +47,7 @@ __all__ = [
     "BadEtx",
     "BadLength",
     "BadStx",
+    "Dialect",
     "FrameError",
     "StatusReply",
     "checksum",
@@ -100,18 +108,19 @@ class BadAddress(FrameError):
 
 @dataclass(frozen=True)
 class StatusReply:
-    """One decoded status reply: 16 lock-feedback bits and 16 item bits."""
+    """One decoded status reply: a lock-feedback bit and an item bit per lock (16 of each
+    on a CU16, 48 on a CU48), bit 0 for lock 1."""
 
     board: int
     lock_bits: int
     item_bits: int
 
     def lock_bit(self, lock: int) -> int:
-        """The feedback bit of ``lock`` (1-16); its meaning depends on the board's polarity."""
+        """The feedback bit of ``lock`` (from 1); its meaning depends on the board's polarity."""
         return (self.lock_bits >> (lock - 1)) & 1
 
     def item(self, lock: int) -> bool:
-        """Whether the infrared sensor of ``lock`` (1-16) sees an item."""
+        """Whether the infrared sensor of ``lock`` (from 1) sees an item."""
         return bool((self.item_bits >> (lock - 1)) & 1)
 
 
@@ -187,29 +196,90 @@ def decode_status_reply(frame: bytes | bytearray, board: int) -> StatusReply:
 
 
 def scan_status_reply(
-    buffer: bytearray, board: int
+    buffer: bytearray, board: int, dialect: Dialect | None = None
 ) -> tuple[StatusReply | None, FrameError | None]:
     """Take the first valid status reply of ``board`` out of a received byte stream.
 
     Bytes before an STX are dropped, and so is every STX that does not start a valid
     reply (noise on the line, a stale reply of another board). A partial frame at the
     end stays in ``buffer`` for more bytes. Returns the reply (or ``None``) and the last
-    rejection seen (or ``None``).
+    rejection seen (or ``None``). ``dialect`` is the frame family (:data:`CU16` unless
+    given); a dialect that knows an unlock reply (:attr:`Dialect.decode_unlock_reply`)
+    is asked for that instead with :meth:`Dialect.scan`.
     """
-    rejected: FrameError | None = None
-    while True:
-        start = buffer.find(STX)
-        if start < 0:
-            buffer.clear()
-            return None, rejected
-        del buffer[:start]
-        if len(buffer) < STATUS_REPLY_LEN:
-            return None, rejected
+    return (dialect or CU16).scan(buffer, board)
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """One Kerong frame family as a board's link speaks it: the requests it sends, the
+    status reply it waits for, and the reply it accepts to an unlock (``None``: a status
+    reply or anything at all, as :meth:`~drivers.kerong.link.KerongLink.unlock` says).
+
+    ``model`` names the boards (``"CU16"``); ``locks`` is a board's lock channels;
+    ``max_address`` the highest board id.
+    """
+
+    model: str
+    request_len: int
+    reply_len: int
+    locks: int
+    max_address: int
+    status_request: Callable[[int], bytes]
+    unlock_request: Callable[[int, int], bytes]
+    decode: Callable[[bytes | bytearray, int], StatusReply]
+    decode_unlock_reply: Callable[[bytes | bytearray, int], StatusReply] | None = None
+
+    def scan(
+        self, buffer: bytearray, board: int, *, unlock: bool = False
+    ) -> tuple[StatusReply | None, FrameError | None]:
+        """:func:`scan_status_reply` in this family: the first valid status reply of
+        ``board`` in ``buffer`` (with ``unlock``, its unlock reply where the family has
+        one of its own, or a status reply)."""
+        decoders = [self.decode]
+        if unlock and self.decode_unlock_reply is not None:
+            decoders.insert(0, self.decode_unlock_reply)
+        size = self.reply_len
+        rejected: FrameError | None = None
+        while True:
+            start = buffer.find(STX)
+            if start < 0:
+                buffer.clear()
+                return None, rejected
+            del buffer[:start]
+            if len(buffer) < size:
+                return None, rejected
+            reply, rejected = _first_decoded(decoders, bytes(buffer[:size]), board, rejected)
+            if reply is None:
+                del buffer[:1]
+                continue
+            del buffer[:size]
+            return reply, rejected
+
+
+def _first_decoded(
+    decoders: list[Callable[[bytes | bytearray, int], StatusReply]],
+    frame: bytes,
+    board: int,
+    rejected: FrameError | None,
+) -> tuple[StatusReply | None, FrameError | None]:
+    """The first decoder's reply that takes ``frame``; else the last one's rejection."""
+    for decode in decoders:
         try:
-            reply = decode_status_reply(buffer[:STATUS_REPLY_LEN], board)
+            return decode(frame, board), rejected
         except FrameError as exc:
             rejected = exc
-            del buffer[:1]
-            continue
-        del buffer[:STATUS_REPLY_LEN]
-        return reply, rejected
+    return None, rejected
+
+
+CU16 = Dialect(
+    model="CU16",
+    request_len=5,
+    reply_len=STATUS_REPLY_LEN,
+    locks=LOCKS_PER_BOARD,
+    max_address=MAX_ADDRESS,
+    status_request=status_request,
+    unlock_request=unlock_request,
+    decode=decode_status_reply,
+)
+"""The CU12/CU16/CU24 family: 5-byte requests, 9-byte status replies, 16 locks."""

@@ -1,8 +1,9 @@
 """One Kerong board's exchanges on its bus: requests, replies, retries, reopens.
 
-:class:`KerongLink` is the wire side of :class:`~drivers.kerong.KerongDriver`: it sends
-a board's frames on the :class:`~drivers.kerong.bus.KerongBus` it shares with the other
-boards of the port, waits for the reply of its address (skipping noise, and another
+:class:`KerongLink` is the wire side of :class:`~drivers.kerong.KerongDriver` (and of
+the CU48's): it sends a board's frames, in its :class:`~drivers.kerong.frames.Dialect`,
+on the :class:`~drivers.kerong.bus.KerongSerial` bus it shares with the other boards of
+the port, waits for the reply of its address (skipping noise, and another
 board's late reply), retries with growing waits (or, within a poll's budget, with a short
 gap: :mod:`drivers.retry`), flushes and reopens a port that heard nothing (the field's
 "stuck busy" cure) and counts what happened. What the replies mean (doors, items) and
@@ -23,18 +24,15 @@ from functools import partial
 from drivers.budget import ReadBudget
 from drivers.counters import BusCounters
 from drivers.errors import BoardOffline, DriverError
-from drivers.kerong.bus import KerongBus
+from drivers.kerong.bus import KerongBus, KerongSerial
 from drivers.kerong.frames import (
-    MAX_ADDRESS,
-    STATUS_REPLY_LEN,
+    CU16,
     BadAddress,
     BadChecksum,
+    Dialect,
     FrameError,
     StatusReply,
     energise_time_request,
-    scan_status_reply,
-    status_request,
-    unlock_request,
 )
 from drivers.retry import Backoff, Exhausted, retry
 from drivers.shared_port import SERIAL_ERRORS, attach, detach
@@ -50,7 +48,6 @@ BACKOFF = Backoff(first_s=0.02, max_s=0.16)
 """Between an exchange's attempts: 20, 40, 80, 160, 160 ms ... (a poll's: 2 ms)."""
 _AT_ONCE = Backoff(first_s=0.0)
 _REPLY_MARGIN_S = 0.005
-_REQUEST_LEN = 5
 
 SCANNER = "bus scan"
 """The holder of the bus for a scan's frames (:func:`probe_status`)."""
@@ -72,13 +69,15 @@ class Garbled(Exception):
 
 
 def probe_status(
-    bus: KerongBus,
+    bus: KerongSerial,
     address: int,
     timeout_s: float,
     holder: str = SCANNER,
     check: Callable[[], None] | None = None,
+    dialect: Dialect = CU16,
 ) -> bool:
-    """Whether a CU16 answers a status request (0x30) at ``address`` on ``bus``.
+    """Whether a board of ``dialect``'s family answers its status request at ``address``
+    on ``bus`` (a CU16's 0x30 unless another family is given: a CU48's 0x60).
 
     One request and ``timeout_s`` for a valid reply; a second request only after a
     garbled answer (silence is an answer here). The bus is held (for ``holder``, as the
@@ -86,7 +85,7 @@ def probe_status(
     ``check`` runs under the hold first and may raise to stop. Raises one of
     :data:`~drivers.shared_port.SERIAL_ERRORS` when the port fails.
     """
-    probe = partial(_probe_once, bus, address, timeout_s, holder, check)
+    probe = partial(_probe_once, bus, address, timeout_s, holder, check, dialect)
     try:
         return retry(probe, retries=1, backoff=_AT_ONCE, retry_on=(Garbled,), counters=None)
     except Exhausted:
@@ -94,23 +93,24 @@ def probe_status(
 
 
 def _probe_once(
-    bus: KerongBus,
+    bus: KerongSerial,
     address: int,
     timeout_s: float,
     holder: str,
     check: Callable[[], None] | None,
+    dialect: Dialect,
 ) -> bool:
     """One status exchange with ``address``: whether a valid reply came; raises
     :class:`Garbled` when bytes came but no valid reply."""
 
     def answered(heard: bytes) -> bool:
-        return scan_status_reply(bytearray(heard), address)[0] is not None
+        return dialect.scan(bytearray(heard), address)[0] is not None
 
     with bus.hold(holder):
         if check is not None:
             check()
         bus.connection(timeout_s)
-        bus.write(status_request(address))
+        bus.write(dialect.status_request(address))
         heard = bus.read_until(answered, timeout_s)
     if answered(heard):
         return True
@@ -130,8 +130,10 @@ class KerongLink:
     timeout_s: float
     retries: int
     rs485: bool
+    dialect: Dialect = CU16
+    bus_kind: type[KerongSerial] = KerongBus
     counters: BusCounters = field(default_factory=lambda: BusCounters(ERROR_KINDS))
-    _bus: KerongBus | None = None
+    _bus: KerongSerial | None = None
     _is_stuck: bool = False  # the last attempt heard nothing: reopen before the next
 
     def open(self) -> None:
@@ -140,7 +142,7 @@ class KerongLink:
             return
         try:
             bus = attach(
-                KerongBus, self.port, self, self.name, (self.address,), baud=self.baud,
+                self.bus_kind, self.port, self, self.name, (self.address,), baud=self.baud,
                 rs485=self.rs485,
             )  # fmt: skip
         except ValueError as exc:
@@ -170,11 +172,15 @@ class KerongLink:
         try:
             return [
                 address
-                for address in range(MAX_ADDRESS + 1)
-                if probe_status(bus, address, self.timeout_s, self.name, still_open)
+                for address in range(self.dialect.max_address + 1)
+                if probe_status(bus, address, self.timeout_s, self.name, still_open, self.dialect)
             ]
         except SERIAL_ERRORS as exc:
             raise BoardOffline(self.name, f"bus scan on {self.port} failed: {exc}") from exc
+
+    def read_status(self, budget_s: float | None = None) -> StatusReply:
+        """The board's status (:meth:`exchange` of its status request)."""
+        return self.exchange(self.dialect.status_request(self.address), budget_s)
 
     def exchange(self, request: bytes, budget_s: float | None = None) -> StatusReply:
         """Send ``request`` until a valid status reply comes back, or raise BoardOffline.
@@ -205,7 +211,7 @@ class KerongLink:
             ) from None
 
     def _exchange_once(
-        self, bus: KerongBus, request: bytes, budget: ReadBudget | None
+        self, bus: KerongSerial, request: bytes, budget: ReadBudget | None
     ) -> StatusReply:
         """One attempt of :meth:`exchange`, holding the bus; raises :class:`Failure`."""
         with bus.hold(self.name):
@@ -225,7 +231,8 @@ class KerongLink:
     def _least_s(self) -> float:
         """The shortest wait for a reply worth an attempt: request and reply on the wire,
         and a margin for the board and the host."""
-        return (_REQUEST_LEN + STATUS_REPLY_LEN) * 10 / self.baud + _REPLY_MARGIN_S
+        frames = self.dialect.request_len + self.dialect.reply_len
+        return frames * 10 / self.baud + _REPLY_MARGIN_S
 
     def unlock(self, lock: int) -> None:
         """The unlock exchange of :meth:`pulse`, for any channel of the board."""
@@ -235,8 +242,8 @@ class KerongLink:
                 self._reopen(bus)
                 self._is_stuck = False
             try:
-                self._send(bus, unlock_request(self.address, lock))
-                reply, _, heard = self._receive(bus)
+                self._send(bus, self.dialect.unlock_request(self.address, lock))
+                reply, _, heard = self._receive(bus, unlock=True)
             except SERIAL_ERRORS as exc:
                 self._count_error("io", str(exc))
                 self._is_stuck = True  # reopen before the next exchange
@@ -252,7 +259,7 @@ class KerongLink:
             # One time-out's worth of asking, not the retry schedule: the polls that
             # follow are the retries, and a board that fell silent as its lock fired
             # must be reported offline in a few poll periods (drivers.poller).
-            self.exchange(status_request(self.address), self.timeout_s)
+            self.read_status(self.timeout_s)
         except BoardOffline as exc:
             raise BoardOffline(
                 self.name,
@@ -261,7 +268,7 @@ class KerongLink:
             ) from exc
         self.counters.pulses += 1
 
-    def _attempt(self, bus: KerongBus, request: bytes, timeout_s: float) -> StatusReply:
+    def _attempt(self, bus: KerongSerial, request: bytes, timeout_s: float) -> StatusReply:
         try:
             self._send(bus, request)
             reply, rejected, heard = self._receive(bus, timeout_s=timeout_s)
@@ -278,16 +285,22 @@ class KerongLink:
         self._count_error("timeout", message)
         raise Failure(message, stuck=not heard)
 
-    def _send(self, bus: KerongBus, frame: bytes) -> None:
+    def _send(self, bus: KerongSerial, frame: bytes) -> None:
         """Flush what is left of earlier replies, then write ``frame``; caller holds the bus."""
         bus.connection(self.timeout_s)
         bus.write(frame)
         self.counters.frames_sent += 1
 
     def _receive(
-        self, bus: KerongBus, address: int | None = None, timeout_s: float | None = None
+        self,
+        bus: KerongSerial,
+        address: int | None = None,
+        timeout_s: float | None = None,
+        *,
+        unlock: bool = False,
     ) -> _Received:
-        """Read until a valid status reply of this board (or of ``address``) or
+        """Read until a valid status reply of this board (or of ``address``; with
+        ``unlock``, its reply to an unlock where the dialect has one of its own) or
         ``timeout_s`` (by default the board's option) has passed.
 
         Returns (the reply or ``None``, the last rejected frame's error or ``None``,
@@ -303,7 +316,7 @@ class KerongLink:
         rejected: FrameError | None = None
         heard = stretched = False
         while True:
-            reply, last = scan_status_reply(buffer, address)
+            reply, last = self.dialect.scan(buffer, address, unlock=unlock)
             rejected = last or rejected
             if reply is not None:
                 return reply, rejected, True
@@ -315,11 +328,11 @@ class KerongLink:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return None, rejected, heard
-            chunk = bus.read(max(1, STATUS_REPLY_LEN - len(buffer)), remaining)
+            chunk = bus.read(max(1, self.dialect.reply_len - len(buffer)), remaining)
             heard = heard or bool(chunk)
             buffer += chunk
 
-    def _reopen(self, bus: KerongBus) -> None:
+    def _reopen(self, bus: KerongSerial) -> None:
         self.counters.reopens += 1
         log.debug("board %r: reopening %s", self.name, self.port)
         bus.shut()  # the attempt that follows opens the port again
@@ -336,7 +349,7 @@ class KerongLink:
                 raise BoardOffline(self.name, f"energise time not sent: {exc}") from exc
         log.info("board %r: energise time set to %d ms", self.name, energise_ms)
 
-    def attached(self) -> KerongBus:
+    def attached(self) -> KerongSerial:
         bus = self._bus
         if bus is None:
             raise DriverError(self.name, "not open")

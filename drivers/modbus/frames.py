@@ -1,4 +1,4 @@
-"""Modbus RTU framing for the relay-board driver: CRC, the flash frame, reply checks.
+"""Modbus RTU framing for the relay-board driver: CRC, the flash and read frames, checks.
 
 Pure functions, no I/O, so the golden frame and the fuzz tests pin them directly.
 Relay 1 on for 700 ms at address 1 (the golden frame from ``HARDWARE.md``)::
@@ -26,26 +26,32 @@ from drivers.errors import BoardOffline, DriverError
 __all__ = [
     "ADDRESS_REGISTER",
     "BAUD_CODES",
+    "CHANNEL_COUNTS",
     "FC_READ_COILS",
     "FC_READ_INPUTS",
     "FC_READ_REGISTERS",
     "FC_WRITE_COIL",
     "FC_WRITE_REGISTER",
+    "FC_WRITE_REGISTERS",
     "FLASH_BASE",
+    "MODE_REGISTER",
     "RELAYS",
     "UART_REGISTER",
     "VERSION_REGISTER",
     "BadReply",
     "ModbusExceptionReply",
+    "bits_reply_missing",
     "check_echo",
     "check_response",
     "crc16_modbus",
     "damaged_reply",
+    "decode_bits_reply",
     "door_readings",
     "echo_complete",
     "flash_frame",
     "flash_units",
     "frame_start",
+    "read_bits_frame",
     "read_register_frame",
     "register_reply_from",
     "register_value",
@@ -55,15 +61,21 @@ __all__ = [
 ]
 
 RELAYS = 8
-FLASH_BASE = 0x0200
+"""The relays of the (D) board and of the 8-channel board, the default."""
+CHANNEL_COUNTS = (8, 16, 32)
+"""The relay boards of the family: 8 (and its (D) variant with 8 inputs), 16 and 32."""
+FLASH_BASE = 0x0200  # [?] for relays past the 8th (16/32-channel boards): unverified
 FC_READ_COILS, FC_READ_INPUTS, FC_READ_REGISTERS, FC_WRITE_COIL = 0x01, 0x02, 0x03, 0x05
-FC_WRITE_REGISTER = 0x06
+FC_WRITE_REGISTER, FC_WRITE_REGISTERS = 0x06, 0x10
 ADDRESS_REGISTER = 0x4000  # the board's device address (FC03 read / FC06 write)
 UART_REGISTER = 0x2000  # high byte the parity, low byte a code of BAUD_CODES (FC03 / FC06)
 VERSION_REGISTER = 0x8000  # the firmware version x 100 (FC03)
 BAUD_CODES = (4800, 9600, 19200, 38400, 57600, 115200, 128000, 256000)
 """The UART register's low byte (code = index), as Waveshare's family table gives it [?]:
 ``00 06 20 00 00 05 43 D8`` sets 115200, no parity, on the only board of a line."""
+MODE_REGISTER = 0x1000
+"""[?] The control mode of relay 1 on a board with inputs ((D)), then one register per
+relay: 0 normal, 1 linkage (the input drives its relay), 2 toggle, 3 edge trigger."""
 _EXCEPTION_NAMES = {1: "illegal function", 2: "illegal data address", 3: "illegal data value"}
 
 
@@ -120,13 +132,16 @@ def flash_units(seconds: float) -> int:
     return max(1, min(20, round(seconds * 10)))
 
 
-def flash_frame(address: int, relay: int, seconds: float) -> bytes:
-    """The "flash on" request: relay ``relay`` (from 0) on for ``seconds``, board-timed.
+def flash_frame(address: int, relay: int, seconds: float, relays: int = RELAYS) -> bytes:
+    """The "flash on" request: relay ``relay`` (from 0, of ``relays``) on for ``seconds``,
+    board-timed.
 
-    ``flash_frame(1, 0, 0.7) == bytes.fromhex("0105020000078DB0")``.
+    ``flash_frame(1, 0, 0.7) == bytes.fromhex("0105020000078DB0")``. [?] Relays past the
+    8th of a 16- or 32-channel board are taken to follow at ``0x0208`` on (no public
+    source shows them).
     """
-    if not 0 <= relay < RELAYS:
-        raise ValueError(f"relay index {relay} outside 0..{RELAYS - 1}")
+    if not 0 <= relay < relays:
+        raise ValueError(f"relay index {relay} outside 0..{relays - 1}")
     units = flash_units(seconds)
     body = bytes([address, FC_WRITE_COIL]) + (FLASH_BASE + relay).to_bytes(2, "big")
     return with_crc(body + units.to_bytes(2, "big"))
@@ -229,6 +244,69 @@ def echo_complete(request: bytes, reply: bytes) -> bool:
     return request in reply or _exception_code(request[0], request[1], reply) is not None
 
 
+def read_bits_frame(address: int, function: int, start: int, count: int) -> bytes:
+    """FC01 (relays) or FC02 (inputs): ``count`` bits from ``start`` (from 0).
+    ``read_bits_frame(1, 2, 0, 8)`` is ``01 02 00 00 00 08 79 CC``."""
+    body = bytes([address, function]) + start.to_bytes(2, "big") + count.to_bytes(2, "big")
+    return with_crc(body)
+
+
+def _bits_reply_size(count: int) -> int:
+    return 5 + (count + 7) // 8
+
+
+def _header_at(data: bytes, address: int, function: int) -> int | None:
+    """Where the first reply header of ``address`` to ``function`` (or its exception)
+    starts in ``data``, or ``None``."""
+    for start in range(len(data) - 1):
+        if data[start] == address and data[start + 1] in (function, function | 0x80):
+            return start
+    return None
+
+
+def bits_reply_missing(address: int, function: int, count: int, data: bytes) -> int:
+    """How many more bytes the reply to a read of ``count`` bits needs after ``data``: 0
+    once it holds a whole reply or exception frame (valid or not) after any noise."""
+    start = _header_at(data, address, function)
+    if start is None:
+        return _bits_reply_size(count)  # noise so far: at least a whole reply is to come
+    size = 5 if data[start + 1] & 0x80 else _bits_reply_size(count)
+    return max(0, start + size - len(data))
+
+
+def decode_bits_reply(
+    address: int, function: int, count: int, data: bytes, board: str
+) -> list[bool]:
+    """The ``count`` bits of a reply to :func:`read_bits_frame` found in ``data`` (after
+    any noise), first bit first; raise unless it is a whole, valid one.
+
+    No bytes: :class:`~drivers.errors.BoardOffline`; an exception frame:
+    :class:`ModbusExceptionReply`; a damaged, cut or garbled reply: :class:`BadReply`
+    (``"crc"``); a valid one of another length: :class:`BadReply`.
+    """
+    if not data:
+        raise BoardOffline(board, "no reply")
+    code = _exception_code(address, function, data)
+    if code is not None:
+        name = _EXCEPTION_NAMES.get(code, "unknown")
+        raise ModbusExceptionReply(board, f"Modbus exception {code:02X} ({name})", code)
+    size = _bits_reply_size(count)
+    header = bytes([address, function])
+    replies = [
+        data[start : start + 5 + data[start + 2]]
+        for start in range(len(data) - 2)
+        if data[start : start + 2] == header
+    ]
+    valid = [reply for reply in replies if len(reply) >= 5 and with_crc(reply[:-2]) == reply]
+    if not valid:
+        raise BadReply(board, f"CRC error or garbled reply: {data[:32].hex(' ')}", "crc")
+    reply = valid[0]
+    if len(reply) != size:
+        raise BadReply(board, f"reply holds {reply[2]} bytes of bits, expected {size - 5}")
+    bits = int.from_bytes(reply[3:-2], "little")
+    return [bool(bits >> n & 1) for n in range(count)]
+
+
 def check_response(response: ModbusPDU, function: int, board: str) -> None:
     """Raise unless a pymodbus ``response`` is a normal reply with ``function``."""
     if response.isError():
@@ -240,21 +318,13 @@ def check_response(response: ModbusPDU, function: int, board: str) -> None:
 
 
 def door_readings(
-    response: ModbusPDU, address: int, locks: Iterable[int], closed_level: int, board: str
+    bits: list[bool], locks: Iterable[int], closed_level: int, first: int = 1
 ) -> dict[int, ChannelReading]:
-    """Door states from a pymodbus FC02 response; raise unless it is a full, valid one.
-
-    Input ``lock - 1`` at ``closed_level`` reads ``CLOSED``, at the other level ``OPEN``.
-    """
-    check_response(response, FC_READ_INPUTS, board)
-    if response.dev_id != address:
-        raise BadReply(board, f"reply from address {response.dev_id}, not {address}")
-    bits = list(response.bits or ())
-    if len(bits) < RELAYS:
-        raise BadReply(board, f"reply holds {len(bits)} inputs, expected {RELAYS}")
+    """Door states from the input bits of locks ``first`` on (``bits[0]`` is lock
+    ``first``'s input): at ``closed_level`` ``CLOSED``, at the other level ``OPEN``."""
     closed = bool(closed_level)
     return {
-        lock: ChannelReading(DoorState.CLOSED if bits[lock - 1] is closed else DoorState.OPEN)
+        lock: ChannelReading(DoorState.CLOSED if bits[lock - first] is closed else DoorState.OPEN)
         for lock in locks
     }
 

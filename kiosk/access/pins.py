@@ -18,21 +18,27 @@ import ctypes
 import ctypes.util
 import hashlib
 import hmac
+import re
 import secrets
 
 from kiosk.errors import InvalidInput
 
 __all__ = [
     "MAX_DIGITS",
+    "PERSON_NAME",
     "badge_tag",
     "check_new_pin",
     "hash_pin",
+    "is_verifier",
     "validate_pin",
     "verify_nobody",
     "verify_pin",
     "weak_pins",
 ]
 
+PERSON_NAME = re.compile(r"[A-Za-z0-9-]{1,32}")
+"""A courier's or technician's name: what the kiosk's keyboard types (read without regard
+to capitals)."""
 MIN_DIGITS = 4  # the shortest PIN the config may ask for
 MAX_DIGITS = 12
 
@@ -113,6 +119,13 @@ def verify_pin(pin: str, stored: str) -> bool:
     except (ValueError, MemoryError):
         return False
     return hmac.compare_digest(actual, expected)
+
+
+def is_verifier(stored: str) -> bool:
+    """Whether ``stored`` is a hash :func:`verify_pin` can check (scrypt, parameters no
+    costlier than ours allow, 16 to 64 bytes): what a staff list from the network must
+    carry."""
+    return _parse(stored) is not None
 
 
 def verify_nobody(pin: str) -> bool:

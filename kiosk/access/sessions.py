@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from kiosk.domain import Role
@@ -17,6 +17,7 @@ class Session:
     user: str
     role: Role
     last_used: float
+    source: str = "local"  # or "central": signed in from the operator's staff list
 
 
 class Sessions:
@@ -25,9 +26,9 @@ class Sessions:
         self.clock = clock
         self._by_token: dict[str, Session] = {}
 
-    def create(self, user: str, role: Role) -> Session:
+    def create(self, user: str, role: Role, source: str = "local") -> Session:
         self._sweep()
-        session = Session(secrets.token_urlsafe(24), user, role, self.clock())
+        session = Session(secrets.token_urlsafe(24), user, role, self.clock(), source)
         self._by_token[session.token] = session
         return session
 
@@ -44,6 +45,16 @@ class Sessions:
 
     def end(self, token: str | None) -> None:
         self._by_token.pop(token or "", None)
+
+    def end_for(self, users: Collection[str], source: str) -> int:
+        """End every session of ``users`` (names, capitals aside) that came from
+        ``source``; how many ended."""
+        names = {u.lower() for u in users}
+        ended = [t for t, s in self._by_token.items()
+                 if s.source == source and s.user.lower() in names]  # fmt: skip
+        for token in ended:
+            del self._by_token[token]
+        return len(ended)
 
     def _sweep(self) -> None:
         cutoff = self.clock() - self.idle_s

@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from kiosk import __version__
+from kiosk.access.people import people
 from kiosk.access.sessions import Session
 from kiosk.access.throttle import wait_shown
 from kiosk.api.listeners.connection import listener_of
@@ -114,6 +115,15 @@ class BusScanRequest(BaseModel):
 
 class TraceRequest(BaseModel):
     on: bool
+
+
+def staff_key_text(key: bytes) -> str:
+    """The kiosk's staff key, for the back office to register."""
+    # Imported here: the sealing code loads cryptography, which a kiosk without a fleet
+    # link otherwise never needs.
+    from kiosk.fleet.sealed import kiosk_staff_key, public_text
+
+    return public_text(kiosk_staff_key(key))
 
 
 def parcel_view(p: ParcelRow) -> dict[str, Any]:
@@ -376,6 +386,21 @@ def create_app(kiosk: Kiosk, courier_uc: Courier, tech: Technician) -> FastAPI:
         """The parcel's hold ends ``hours`` later (within ``policy.max_extend_hours`` in
         all); an expired parcel still in its compartment is stored again."""
         return parcel_view(tech.extend_hold(barcode, body.hours, s.user))
+
+    @app.get("/v1/users")
+    async def users(s: Tech) -> dict[str, Any]:
+        """Who may sign in here: local users and the operator's central staff, each with
+        its ``source``; ``in_force`` false for a central person a local user of the same
+        name shadows. ``staff``: the staff list in force, whether it is the network's
+        latest (``sync``), and the key the back office seals it to."""
+        return {
+            "users": [p.as_dict() for p in people(kiosk.store)],
+            "staff": {
+                "version": kiosk.store.staff_version(),
+                "sync": kiosk.staff_sync.view(),
+                "key": staff_key_text(kiosk.key),
+            },
+        }
 
     @app.post("/v1/guard/reset")
     async def guard_reset(s: Tech) -> dict[str, Any]:

@@ -42,11 +42,11 @@ COMMANDS = ("modbus-board", "scan-port")
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 FACTORY_ADDRESS, FACTORY_BAUD = 1, 9600
 TIMEOUT_S = 0.3
-FACTORY_BAUDS = {"kerong": 19200, "modbus": 9600}
-SCAN_BAUDS = {"kerong": (19200, 9600), "modbus": BAUD_CODES[:6]}
+FACTORY_BAUDS = {"kerong": 19200, "kerong-cu48": 19200, "modbus": 9600}
+SCAN_BAUDS = {"kerong": (19200, 9600), "kerong-cu48": (19200, 9600), "modbus": BAUD_CODES[:6]}
 """What ``scan-port --all-bauds`` tries: Kerong's factory speed and the one seen in the
-field; the Modbus relay boards' table up to 115200 (the two above it are not speeds a
-USB adapter can be counted on for)."""
+field (a CU48 taken to be as a CU16 [?]); the Modbus relay boards' table up to 115200
+(the two above it are not speeds a USB adapter can be counted on for)."""
 
 MODBUS_EPILOG = """\
 examples:
@@ -66,10 +66,12 @@ examples:
   locker-kiosk scan-port --port /dev/ttyUSB0 --protocol modbus
   locker-kiosk scan-port --port /dev/ttyUSB0 --protocol modbus --all-bauds
   locker-kiosk scan-port --port /dev/ttyUSB0 --protocol kerong --baud 9600
+  locker-kiosk scan-port --port /dev/ttyUSB1 --protocol kerong-cu48
 
-Asks every address of every kind of board the protocol has (Kerong CU16: 0-15; Modbus
-relay board: 1-32) and prints each that answers. Stop the daemon first: it holds the
-port (beside a running daemon, use lockerctl scan-bus).
+Asks every address of every kind of board the protocol has (Kerong CU16: 0-15; Kerong
+CU48: 0-15; Modbus relay boards of 8, 16 or 32 channels and input boards: 1-32) and
+prints each that answers. Stop the daemon first: it holds the port (beside a running
+daemon, use lockerctl scan-bus).
 """
 
 

@@ -105,8 +105,14 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument(
         "--all-channels",
         action="store_true",
-        help="a door behind every channel of each board (16 per Kerong, 8 per Modbus board), "
-        "also those the config leaves out, for lockerctl discover",
+        help="a door behind every channel of each board (16 per CU16, 48 per CU48, a Modbus "
+        "board's channels), also those the config leaves out, for lockerctl discover",
+    )
+    sim.add_argument(
+        "--unlock-reply",
+        choices=("yes", "no"),
+        help="whether emulated Kerong boards answer an unlock (default: [sim] unlock_reply "
+        "of the config, yes unless it says otherwise); real boards may not",
     )
     win = sub.add_parser(
         "sim-window",
@@ -225,8 +231,9 @@ def _dispatch(args: argparse.Namespace) -> int:
         from kiosk.commands.sim import run_simulator
 
         return run_simulator(
-            config, args.person, args.close_delay, args.pace, all_channels=args.all_channels
-        )
+            config, args.person, args.close_delay, args.pace, all_channels=args.all_channels,
+            unlock_reply=None if args.unlock_reply is None else args.unlock_reply == "yes",
+        )  # fmt: skip
     if args.command == "users":
         from kiosk.commands import users as users_cli
 

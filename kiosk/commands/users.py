@@ -1,20 +1,26 @@
-"""``locker-kiosk users``: couriers and technicians, managed offline on the data dir."""
+"""``locker-kiosk users``: couriers and technicians, managed offline on the data dir.
+
+These are the kiosk's **local** users; the operator's centrally managed staff come in
+signed lists over the network and are only listed here (kiosk/access/people.py says who signs
+in on a clash of names: the local user). ``staff-key`` prints the key the back office
+seals this kiosk's staff list to."""
 
 from __future__ import annotations
 
 import argparse
 import getpass
-import re
 import sys
 
 from kiosk.access import pins
+from kiosk.access.people import describe, people
 from kiosk.config import Config
 from kiosk.daemon.data_dir import keep_mark_offline, open_data_dir, prepare_data_dir
 from kiosk.domain import Role
-from kiosk.errors import ConflictError, InvalidInput
+from kiosk.errors import ConflictError, InvalidInput, NotFound
+from kiosk.fleet import sealed
 from kiosk.store import Store
 
-NAME = re.compile(r"[A-Za-z0-9-]{1,32}")
+NAME = pins.PERSON_NAME
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -48,9 +54,23 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     add.add_argument("--badge", help="badge code that names this person when scanned "
                      "(they still type their PIN)")  # fmt: skip
     add.add_argument("--pin-stdin", action="store_true", help="read the PIN from stdin")
-    users_sub.add_parser("list", parents=[where], help="list the people who may sign in")
-    remove = users_sub.add_parser("remove", parents=[where], help="remove a person")
+    users_sub.add_parser(
+        "list",
+        parents=[where],
+        help="list the people who may sign in",
+        description="Everyone who may sign in: local users and the operator's central "
+        "staff (from the last staff list the network sent), each marked local or central. "
+        "Where a name is both, the local user signs in and the central one is shadowed.",
+    )
+    remove = users_sub.add_parser("remove", parents=[where], help="remove a local user")
     remove.add_argument("name")
+    users_sub.add_parser(
+        "staff-key",
+        parents=[where],
+        help="print the key the back office seals this kiosk's staff list to",
+        description="The kiosk's staff key (public; derived from kiosk.key). Register it "
+        "in the operator's back office once: locker-office staff register KIOSK --key KEY.",
+    )
 
 
 def read_pin(from_stdin: bool) -> str:
@@ -87,6 +107,34 @@ def add(args: argparse.Namespace, config: Config, store: Store, key: bytes) -> N
     badge = pins.badge_tag(key, args.badge.strip()) if args.badge else None
     user = store.add_user(name, role, pins.hash_pin(pin), badge)
     print(f"added {user.role} {user.name}" + (" with a badge" if badge else ""))
+    central = store.staff_by_name(name)
+    if central is not None:
+        print(f"note: {central.name} is also on the operator's staff list; here the local "
+              "user signs in under that name")  # fmt: skip
+
+
+def remove(args: argparse.Namespace, store: Store) -> None:
+    try:
+        store.remove_user(args.name)
+    except NotFound:
+        if store.staff_by_name(args.name) is not None:
+            raise NotFound(f"{args.name!r} is on the operator's staff list, not a local user: "
+                           "revoke them in the back office") from None  # fmt: skip
+        raise
+    print(f"removed {args.name}")
+
+
+def list_people(store: Store) -> None:
+    found = people(store)
+    if not found:
+        print("no users yet: add one with "
+              "'locker-kiosk users add NAME --role courier --config FILE'")  # fmt: skip
+    for person in found:
+        print(describe(person))
+
+
+def staff_key(config: Config, key: bytes) -> None:
+    print(f"{config.kiosk.id} staff key: {sealed.public_text(sealed.kiosk_staff_key(key))}")
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
@@ -100,15 +148,11 @@ def run(args: argparse.Namespace, config: Config) -> int:
         if args.users_command == "add":
             add(args, config, store, key)
         elif args.users_command == "list":
-            rows = store.users()
-            if not rows:
-                print("no users yet: add one with "
-                      "'locker-kiosk users add NAME --role courier --config FILE'")  # fmt: skip
-            for u in rows:
-                print(f"{u.name:<24} {u.role:<11} {'badge' if u.has_badge else ''}")
+            list_people(store)
+        elif args.users_command == "staff-key":
+            staff_key(config, key)
         else:
-            store.remove_user(args.name)
-            print(f"removed {args.name}")
+            remove(args, store)
     finally:
         if keeper is not None:
             keeper.close()

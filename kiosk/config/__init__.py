@@ -47,6 +47,7 @@ from kiosk.config.model import (
     PolicySection,
     ScannerSection,
     SecuritySection,
+    SimSection,
     SizeConfig,
     UiSection,
 )
@@ -70,6 +71,7 @@ __all__ = [
     "PolicySection",
     "ScannerSection",
     "SecuritySection",
+    "SimSection",
     "SizeConfig",
     "StorageSection",
     "TraceSection",
@@ -118,6 +120,7 @@ def _build(raw: dict[str, Any], path: Path, problems: Problems) -> Config:
     clock = read_clock(top.table("clock"), path.parent)
     storage = read_storage(top.table("storage"))
     trace = read_trace(top.table("trace"), path.parent)
+    sim = _read_sim(top.table("sim"))
     top.check_unknown()
     return Config(
         path,
@@ -138,7 +141,15 @@ def _build(raw: dict[str, Any], path: Path, problems: Problems) -> Config:
         clock,
         storage,
         trace,
+        sim,
     )
+
+
+def _read_sim(t: Table) -> SimSection:
+    """``[sim]``: what ``locker-kiosk sim`` makes of the emulated boards."""
+    section = SimSection(unlock_reply=t.get_bool("unlock_reply", True))
+    t.check_unknown()
+    return section
 
 
 def _read_scanner(t: Table) -> ScannerSection:
@@ -266,7 +277,9 @@ def _read_doors(t: Table) -> DoorsSection:
         debounce_ms=t.get_float("debounce_ms", 30.0, minimum=0, maximum=1000),
         debounce_polls=t.get_int("debounce_polls", 3, minimum=1, maximum=20),
         poll_hz=t.get_float("poll_hz", 10.0, minimum=0.5, maximum=100),
-        offline_after_misses=t.get_int("offline_after_misses", 2, minimum=1, maximum=100),
+        offline_after_misses=t.get_int("offline_after_misses", 3, minimum=1, maximum=100),
+        offline_after_s=t.get_float("offline_after_s", 1.0, minimum=0, maximum=60),
+        offline_alarm_after_s=t.get_float("offline_alarm_after_s", 10.0, minimum=0, maximum=3600),
     )
     if section.left_open_after_s <= remind:
         t.problem(

@@ -16,8 +16,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from kiosk.config.check import Table
+from kiosk.config.check import Table, describe
+from kiosk.domain import Role
 from kiosk.fleet.net import is_loopback
+
+STAFF_ROLES = (str(Role.COURIER), str(Role.TECHNICIAN))
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,12 @@ class FleetSection:
     reconnect_max_s: float = 120.0
     session_expiry_s: int = 7 * 24 * 3600
     max_held_share: float = 0.5  # of all compartments, at most this many held at once
+    # After the link connects, a sign-in of the operator's staff waits at most this long
+    # for the broker's retained staff list (kiosk/access/staff_sync.py).
+    staff_sync_wait_s: float = 5.0
+    # The roles the operator's staff lists may bring: a technician opens every door, so
+    # a network whose technicians are all local takes couriers alone from afar.
+    staff_roles: tuple[str, ...] = STAFF_ROLES
 
     @property
     def enabled(self) -> bool:
@@ -68,6 +77,8 @@ def read_fleet(t: Table, base: Path, kiosk_id: str) -> FleetSection:
         reconnect_max_s=t.get_float("reconnect_max_s", 120.0, minimum=1, maximum=3600),
         session_expiry_s=t.get_int("session_expiry_s", 7 * 24 * 3600, minimum=0, maximum=2**32 - 1),
         max_held_share=t.get_float("max_held_share", 0.5, minimum=0, maximum=1),
+        staff_sync_wait_s=t.get_float("staff_sync_wait_s", 5.0, minimum=0, maximum=60),
+        staff_roles=t.get_list("staff_roles", STAFF_ROLES, lambda key, v: _role(t, key, v)),
         **files,
     )
     host, _, port = broker.rpartition(":")
@@ -92,3 +103,10 @@ def read_fleet(t: Table, base: Path, kiosk_id: str) -> FleetSection:
         t.problem("reconnect_max_s", "must not be below reconnect_min_s")
     t.check_unknown()
     return section
+
+
+def _role(t: Table, key: str, value: object) -> str | None:
+    if value in STAFF_ROLES:
+        return str(value)
+    t.problems.add(key, f"must be {' or '.join(map(repr, STAFF_ROLES))}, got {describe(value)}")
+    return None

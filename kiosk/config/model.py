@@ -78,7 +78,9 @@ class DoorsSection:
     debounce_ms: float = 30.0
     debounce_polls: int = 3
     poll_hz: float = 10.0
-    offline_after_misses: int = 2
+    offline_after_misses: int = 3
+    offline_after_s: float = 1.0
+    offline_alarm_after_s: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -139,6 +141,17 @@ class UiSection:
     key_sound: bool = False
     speech: str = "espeak-ng"  # spoken guidance: espeak-ng (where installed) | none
     speech_rate: int = 160  # words a minute (kiosk/ui/speech/espeak.py: DEFAULT_RATE)
+
+
+@dataclass(frozen=True)
+class SimSection:
+    """How ``locker-kiosk sim`` emulates the config's boards (the daemon ignores it).
+
+    ``unlock_reply``: whether emulated Kerong boards answer an unlock (real boards may
+    not: the driver takes either); ``--unlock-reply`` overrides it.
+    """
+
+    unlock_reply: bool = True
 
 
 @dataclass(frozen=True)
@@ -238,6 +251,7 @@ class Config:
     clock: ClockSection = dataclasses.field(default_factory=ClockSection)
     storage: StorageSection = dataclasses.field(default_factory=StorageSection)
     trace: TraceSection = dataclasses.field(default_factory=TraceSection)
+    sim: SimSection = SimSection()
 
     def size_names(self) -> tuple[str, ...]:
         """Size names, smallest first."""

@@ -285,6 +285,7 @@ def start_fleet(kiosk: Kiosk, courier: Courier, tech: Technician) -> FleetLink |
         password = read_secret(fleet.password_file) if fleet.password_file else None
     except LockerError as exc:
         error = f"the fleet link is off: {exc}"
+        kiosk.staff_sync.link_down()  # sign-ins go on with the staff list the kiosk has
         kiosk.store.log_event("fleet_link_down", "warning", None, None, error=error)
         kiosk.fleet_status = lambda: {"enabled": True, "state": "off", "broker": fleet.broker,
                                       "last_error": error, "unacked": 0}  # fmt: skip

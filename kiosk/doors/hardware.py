@@ -85,6 +85,7 @@ class Hardware:
                 on_sample=self._sample_from_thread,
                 on_health=self._health_from_thread,
                 offline_after=self.config.doors.offline_after_misses,
+                offline_after_s=self.config.doors.offline_after_s,
                 **confirm_reads(self.config.doors.debounce_ms, self.config.doors.debounce_polls),
             )
             poller.start()

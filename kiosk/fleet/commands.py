@@ -2,8 +2,8 @@
 
 Every message passes the gate first (:mod:`kiosk.fleet.gate`): a signed envelope, for
 this kiosk, within its topic's lifetime. :class:`Commands` is what the link hands them
-to, by topic; announcements are :mod:`kiosk.fleet.announcements`' and desired config
-:mod:`kiosk.fleet.settings`'.
+to, by topic; announcements are :mod:`kiosk.fleet.announcements`', desired config
+:mod:`kiosk.fleet.settings`' and staff lists :mod:`kiosk.fleet.staff`'.
 
 A **command** is acted on in one transaction with its record: the kiosk looks for the
 command id among those it has seen (a replay gets the first result, with ``replayed``,
@@ -34,6 +34,7 @@ from kiosk.fleet.announcements import Announcements
 from kiosk.fleet.envelope import COMMANDS, Command, CommandRefused, Keyring, text_arg
 from kiosk.fleet.gate import Gate
 from kiosk.fleet.settings import DesiredSettings, Reply
+from kiosk.fleet.staff import StaffLists
 from kiosk.fleet.window import HourlyCap
 from kiosk.reasons import OOS_TEXTS, OosReason
 from kiosk.store.fleet import FleetCommandRow
@@ -54,7 +55,7 @@ Action = Callable[[str, dict[str, Any]], tuple[str, dict[str, Any]]]
 
 
 class Commands:
-    """Handles what arrives on the kiosk's command, announcement and config topics."""
+    """Handles what arrives on the kiosk's command, announcement, config and staff topics."""
 
     def __init__(
         self, kiosk: Kiosk, courier: Courier, technician: Technician, keyring: Keyring
@@ -70,6 +71,7 @@ class Commands:
         self.on_resend: Callable[[int], None] | None = None  # the link's, when it runs
         self.announcements = Announcements(kiosk, courier, self.gate)
         self.settings = DesiredSettings(kiosk, self.gate)
+        self.staff = StaffLists(kiosk, self.gate)
 
     @property
     def opens_per_hour(self) -> int:
@@ -87,6 +89,10 @@ class Commands:
 
     def reported(self) -> dict[str, Any]:
         return self.settings.reported()
+
+    def staff_list(self, raw: bytes) -> dict[str, Any] | None:
+        """The answer to a message on the staff topic (``None``: nothing to say)."""
+        return self.staff.handle(raw)
 
     async def command(self, raw: bytes) -> dict[str, Any]:
         """The result message for one command envelope (see docs/fleet.md)."""

@@ -12,11 +12,11 @@ on the kiosk against keys pinned there::
                "command": "open", "args": {"compartment": "A07"}}
 
 The signature covers the payload's bytes as sent, so there is no canonical form to get
-wrong. Three topics carry envelopes (:data:`CHANNELS`), each with the names it accepts
+wrong. Four topics carry envelopes (:data:`CHANNELS`), each with the names it accepts
 and the longest life an envelope on it may have: a **command** lives at most 5 minutes
-(a door opens now or never), an **announcement** or a **desired config** at most 30
-days (a kiosk that was away for days still takes them when it comes back; each is
-applied once, and never over a later one, whenever it arrives).
+(a door opens now or never), an **announcement**, a **desired config** or a **staff
+list** at most 30 days (a kiosk that was away for days still takes them when it comes
+back; each is applied once, and never over a later one, whenever it arrives).
 
 :func:`open_envelope` refuses, with a reason, an envelope that is malformed (not JSON,
 larger than :data:`MAX_MESSAGE_BYTES`, nested deeper than :data:`MAX_DEPTH`), unsigned,
@@ -97,7 +97,8 @@ COMMANDS = Channel(
 )
 ANNOUNCEMENTS = Channel("announcements", frozenset({"announce", "cancel"}), 30 * 86400.0)
 DESIRED_CONFIG = Channel("config/desired", frozenset({"desired_config"}), 30 * 86400.0)
-CHANNELS = {c.leaf: c for c in (COMMANDS, ANNOUNCEMENTS, DESIRED_CONFIG)}
+STAFF = Channel("staff", frozenset({"staff_list"}), 30 * 86400.0)
+CHANNELS = {c.leaf: c for c in (COMMANDS, ANNOUNCEMENTS, DESIRED_CONFIG, STAFF)}
 MAX_LIFETIME_S = COMMANDS.max_lifetime_s
 LONGEST_LIFETIME_S = max(c.max_lifetime_s for c in CHANNELS.values())
 REPLAYABLE_S = LONGEST_LIFETIME_S + 2 * LEEWAY_S
@@ -254,8 +255,9 @@ def check_time(command: Command, now: float) -> None:
 
 
 def version_of(command: Command) -> int:
-    """An announcement's or a desired config's ``version``: a whole number from 1, and at
-    most the time the message was signed, in milliseconds (with leeway).
+    """An announcement's, a desired config's or a staff list's ``version``: a whole
+    number from 1, and at most the time the message was signed, in milliseconds (with
+    leeway).
 
     The second rule is why no message can move a kiosk's cursor past the present: every
     message signed later, with a version taken from the time (the default), is above it.

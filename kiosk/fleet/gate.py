@@ -1,8 +1,9 @@
 """The kiosk's trust boundary with its network: every message from it passes here first.
 
-Commands, announcements and desired config alike (:data:`~kiosk.fleet.envelope.CHANNELS`)
-are admitted only as an envelope signed by a key pinned on this kiosk, for this kiosk,
-within the lifetime of their topic, and not expired (:mod:`kiosk.fleet.envelope`). One
+Commands, announcements, desired config and staff lists alike
+(:data:`~kiosk.fleet.envelope.CHANNELS`) are admitted only as an envelope signed by a key
+pinned on this kiosk, for this kiosk, within the lifetime of their topic, and not
+expired (:mod:`kiosk.fleet.envelope`). One
 seen before is a replay: its first answer stands and nothing is done again, whatever its
 age. What is refused here was never trusted, so it is not recorded (its id could be a
 real message's, still on its way); it leaves an event with the reason.
@@ -10,8 +11,8 @@ real message's, still on its way); it leaves an event with the reason.
 A broker that floods a kiosk with forged messages must not fill its disk with events:
 each kind of refusal is logged at most :data:`EVENTS_PER_HOUR` times an hour, and the
 rest are counted and told in the next event of that kind (``unlogged``), or by
-:meth:`Gate.flush` when the hour is over. Four kinds pass here, so a flood that never
-stops writes at most 4 x 21 rows an hour, about 2,000 a day (under 1 MB).
+:meth:`Gate.flush` when the hour is over. Five kinds pass here, so a flood that never
+stops writes at most 5 x 21 rows an hour, about 2,500 a day (about 1 MB).
 """
 
 from __future__ import annotations

@@ -19,10 +19,13 @@ What goes out, on the loop:
   (retained, when it changed), **health** (every ``health_interval_s``),
   **config/reported** and **results**.
 
-What comes in (commands, announcements, desired config) goes to
+What comes in (commands, announcements, desired config, staff lists) goes to
 :class:`~kiosk.fleet.commands.Commands`, which lets nothing act that is not signed by the
-operator (:mod:`kiosk.fleet.gate`). A failure of the link is an event and a status line,
-never a crash: every local journey works without it.
+operator (:mod:`kiosk.fleet.gate`). The link tells the kiosk's
+:class:`~kiosk.access.staff_sync.StaffSync` when it connects and when it goes down, so that a
+sign-in right after a reconnect waits for the retained staff list. A failure of the
+link is an event and a status line, never a crash: every local journey works without
+it.
 
 The client id is the kiosk id, which is also its broker username (or its certificate's
 CN): the shipped broker config gives every kiosk connection its username as client id
@@ -110,6 +113,7 @@ class FleetLink:
             "last_error": self._last_error,
             "acked_seq": self.acked_seq,
             "unacked": max(0, self.store.last_event_seq() - self.acked_seq),
+            "staff": {**self.kiosk.staff_sync.view(), "version": self.store.staff_version()},
         }
 
     # -- start and stop -------------------------------------------------------------
@@ -225,7 +229,7 @@ class FleetLink:
         self._soon(self._puback, client, mid, rc.is_failure, str(rc))
 
     def _on_message(self, client: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
-        self._soon(self._message, client, msg.topic, bytes(msg.payload))
+        self._soon(self._message, client, msg.topic, bytes(msg.payload), bool(msg.retain))
 
     # -- on the loop ----------------------------------------------------------------
 
@@ -237,11 +241,12 @@ class FleetLink:
         self._sent_upto = self.acked_seq  # the broker's queue is a cache: send from the cursor
         self._last_state = None
         self._state_stale = True
+        self.kiosk.staff_sync.link_up()  # before the subscription that brings the list
         options = SubscribeOptions(qos=1)
         client.subscribe(
             [
                 (report.topic(self.kiosk_id, leaf), options)
-                for leaf in ("commands", "announcements", "config/desired")
+                for leaf in ("commands", "announcements", "config/desired", "staff")
             ]
         )
         self._publish(client, "presence", report.presence(self.kiosk, True), qos=1, retain=True)
@@ -268,6 +273,7 @@ class FleetLink:
         self._went_down(why)
 
     def _went_down(self, why: str) -> None:
+        self.kiosk.staff_sync.link_down()
         if self._state != "down":
             self._since = time.time()
         self._state, self._last_error = "down", why
@@ -303,10 +309,26 @@ class FleetLink:
             self._acked_early.discard(self.acked_seq)
         self._wake.set()
 
-    def _message(self, client: mqtt.Client, topic: str, payload: bytes) -> None:
+    def _message(self, client: mqtt.Client, topic: str, payload: bytes, retained: bool) -> None:
         leaf = topic.removeprefix(report.topic(self.kiosk_id, ""))
+        if leaf == "staff":  # at once, in order: a sign-in may be waiting for it
+            self._staff(payload, retained)
+            return
         assert self._loop is not None
         self._loop.create_task(self._handle(client, leaf, payload), name="fleet-message")
+
+    def _staff(self, payload: bytes, retained: bool) -> None:
+        try:
+            if payload:  # (an empty one clears the retained)
+                result = self.commands.staff_list(payload)
+                if result is not None:
+                    self._reply(result)
+        except Exception:
+            log.exception("a message on staff could not be handled")
+            self.store.log_event("fleet_message_failed", "warning", None, None, topic="staff")
+        finally:
+            if retained:  # handled, whatever came of it: waiting on would not help
+                self.kiosk.staff_sync.confirmed()
 
     async def _handle(self, client: mqtt.Client, leaf: str, payload: bytes) -> None:
         try:

@@ -13,6 +13,11 @@ Nothing here talks to the broker (:class:`kiosk.fleet.operator.Operator.deliver`
 A message is refused here, with ValueError, where a kiosk would refuse it for its form:
 an unknown name, a lifetime longer than its topic allows, a version that is not a whole
 number or lies in the future.
+
+A **staff list** (:func:`staff_list`) is the whole list of couriers and technicians one
+kiosk lets sign in, sealed to that kiosk's staff key (:mod:`kiosk.fleet.sealed`) and
+signed; each PIN travels as the verifier :func:`pin_verifier` makes of it, never as
+itself.
 """
 
 from __future__ import annotations
@@ -21,16 +26,22 @@ import base64
 import json
 import threading
 import time
-from collections.abc import Mapping
+import zlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from kiosk.access import pins
+from kiosk.errors import InvalidInput
+from kiosk.fleet import sealed
 from kiosk.fleet.envelope import (
     ANNOUNCEMENTS,
     DESIRED_CONFIG,
     LEEWAY_S,
+    MAX_MESSAGE_BYTES,
+    STAFF,
     Channel,
     channel_of,
     sign,
@@ -43,9 +54,16 @@ that one nobody saw answered is gone before anyone wonders whether it still acts
 LONG_LIFETIME_S = {
     ANNOUNCEMENTS.leaf: ANNOUNCEMENTS.max_lifetime_s,
     DESIRED_CONFIG.leaf: DESIRED_CONFIG.max_lifetime_s,
+    STAFF.leaf: STAFF.max_lifetime_s,
 }
-"""Announcements and desired config live as long as their topic allows by default (30
-days), so a kiosk that comes back after days still applies them."""
+"""Announcements, desired config and staff lists live as long as their topic allows by
+default (30 days), so a kiosk that comes back after days still applies them."""
+PERSON_NAME = pins.PERSON_NAME
+"""A courier's or technician's name: what the kiosk's keyboard types."""
+STAFF_PIN_DIGITS = {"courier": 6, "technician": 8}
+"""The fewest digits of a centrally managed PIN, by role: the kiosk's own defaults
+(``security.courier_pin_digits``, ``security.technician_pin_digits``). A kiosk whose
+config asks for more refuses a shorter PIN at sign-in, as it does a local one."""
 
 _versions = threading.Lock()
 _last_version = 0
@@ -86,8 +104,9 @@ class Outgoing:
 
     @property
     def retain(self) -> bool:
-        """A desired config is retained: a kiosk reads it at every connect."""
-        return self.channel is DESIRED_CONFIG
+        """A desired config and a staff list are retained: a kiosk reads them at every
+        connect."""
+        return self.channel is DESIRED_CONFIG or self.channel is STAFF
 
     @property
     def expires_at(self) -> float:
@@ -226,6 +245,95 @@ def desired_config(
     """The settings the operator wants in force (docs/fleet.md lists what a kiosk lets the
     network set); published retained, applied once, never over a later version."""
     return _versioned(signer, kiosk, "desired_config", {"settings": dict(settings)}, version, kw)
+
+
+# -- staff lists (retained, sealed; 30 days unless told) -------------------------------
+
+
+@dataclass(frozen=True)
+class StaffEntry:
+    """One person a kiosk lets sign in: their name (as typed on the kiosk's keyboard),
+    ``courier`` or ``technician``, their PIN's verifier (:func:`pin_verifier`; ``None``
+    while they have not chosen a PIN: the kiosk knows them but signs nobody in with it)
+    and the code of their badge, if they have one."""
+
+    name: str
+    role: str
+    pin: str | None = None
+    badge: str | None = None
+
+
+def pin_verifier(pin: str, role: str) -> str:
+    """What the office keeps of ``pin`` and a staff list carries: its salted scrypt hash,
+    as the kiosk stores a PIN (:func:`kiosk.access.pins.hash_pin`). ValueError, never naming the
+    PIN, when a ``role`` may not have it (too short for :data:`STAFF_PIN_DIGITS`, or
+    among the PINs a guesser tries first)."""
+    if role not in STAFF_PIN_DIGITS:
+        raise ValueError(f"a role is courier or technician, not {role[:20]!r}")
+    try:
+        return pins.hash_pin(pins.check_new_pin(pin, role, STAFF_PIN_DIGITS[role]))
+    except InvalidInput as exc:
+        raise ValueError(str(exc)) from None
+
+
+def check_staff_key(text: str) -> str:
+    """``text`` if it is a kiosk's staff key (``locker-kiosk users staff-key`` prints it);
+    ValueError saying why not."""
+    try:
+        sealed.read_public(text)
+    except sealed.SealError as exc:
+        raise ValueError(f"not a kiosk's staff key: {exc}") from None
+    return text.strip()
+
+
+def staff_list(
+    signer: Signer,
+    kiosk: str,
+    staff_key: str,
+    people: Sequence[StaffEntry],
+    *,
+    version: int | None = None,
+    **kw: Any,
+) -> Outgoing:
+    """Everyone ``kiosk`` lets sign in from the network, sealed to its ``staff_key``:
+    published retained, applied once, never over a later version. Whoever is not in it
+    may no longer sign in there (a revocation is a list without them), so no later list
+    can lose a revocation. ValueError when it would not fit in one message (about 800
+    people: :data:`STAFF_LIST_BYTES_EACH`)."""
+    box = sealed.seal(staff_key, pack_staff(people), check_kiosk_id(kiosk))
+    out = _versioned(signer, kiosk, "staff_list", {"sealed": box}, version, kw)
+    if len(out.payload) > MAX_MESSAGE_BYTES:
+        raise ValueError(
+            f"the staff list of {kiosk} ({len(people)} people) would be "
+            f"{len(out.payload):,} bytes, above the {MAX_MESSAGE_BYTES:,} a kiosk reads: "
+            "allow fewer people on this kiosk"
+        )
+    return out
+
+
+STAFF_LIST_BYTES_EACH = 80
+"""About what one person adds to a staff list's message (measured: 71 bytes with a
+ten-letter name and no badge, 78 with a 32-letter name and a 26-letter badge), so a
+message of 64 KB holds about 800 people."""
+
+
+def pack_staff(people: Sequence[StaffEntry]) -> bytes:
+    """The sealed part of a staff list: ``{"people": [[name, role, verifier, badge],
+    ...]}`` as compact JSON, deflated. Each verifier keeps 16 bytes of scrypt's output
+    (what scrypt gives with a length of 16: the kiosk checks a PIN against as many bytes
+    as it is given), which is plenty for a secret of 20 to 27 bits and halves its size."""
+    rows = [[p.name, p.role, _short(p.pin), p.badge] for p in people]
+    return zlib.compress(json.dumps({"people": rows}, separators=(",", ":")).encode(), 9)
+
+
+def _short(verifier: str | None) -> str | None:
+    if verifier is None:
+        return None
+    parts = verifier.split("$")
+    if len(parts) != 6 or parts[0] != "scrypt":
+        raise ValueError("a PIN verifier is a scrypt hash (pin_verifier makes one)")
+    parts[5] = base64.b64encode(base64.b64decode(parts[5])[:16]).decode()
+    return "$".join(parts)
 
 
 def _versioned(

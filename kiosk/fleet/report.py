@@ -34,6 +34,7 @@ def presence(kiosk: Kiosk, online: bool) -> dict[str, Any]:
             since=time.time(),
             version=__version__,
             announcements_cursor=kiosk.store.meta_int(ANNOUNCEMENTS_CURSOR),
+            staff_version=kiosk.store.staff_version(),
         )
     return body
 

@@ -121,12 +121,17 @@ class OpRow:
 
 @dataclass(frozen=True)
 class UserRow:
+    """A person who may sign in: a local user (``locker-kiosk users``) or one of the
+    centrally managed staff (``source`` ``central``, from the operator's staff list),
+    whose ``pin_hash`` is ``None`` until they chose a PIN."""
+
     id: int
     name: str
     role: Role
-    pin_hash: str
+    pin_hash: str | None
     has_badge: bool
     created_at: float
+    source: str = "local"
 
     @classmethod
     def from_row(cls, r: sqlite3.Row) -> UserRow:
@@ -137,6 +142,18 @@ class UserRow:
             r["pin_hash"],
             r["badge_tag"] is not None,
             r["created_at"],
+        )
+
+    @classmethod
+    def from_staff_row(cls, r: sqlite3.Row) -> UserRow:
+        return cls(
+            r["rowid"],
+            r["name"],
+            Role(r["role"]),
+            r["pin_hash"],
+            r["badge_tag"] is not None,
+            r["updated_at"],
+            "central",
         )
 
 

@@ -171,7 +171,22 @@ ALTER TABLE compartments ADD COLUMN check_detail TEXT;
 ALTER TABLE compartments ADD COLUMN check_since REAL;
 """
 
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4)
+# V5: couriers and technicians managed centrally, as the operator's signed staff list
+# last gave them (kiosk/fleet/staff.py), beside the local users of `locker-kiosk users`.
+# A name is one person whatever its capitals; a local user of the same name is the one
+# who signs in here. The list's version and id are kept in ``meta``.
+V5 = """
+CREATE TABLE staff (
+    name        TEXT PRIMARY KEY COLLATE NOCASE,
+    role        TEXT NOT NULL CHECK (role IN ('courier', 'technician')),
+    pin_hash    TEXT,
+    badge_tag   TEXT UNIQUE,
+    version     INTEGER NOT NULL,
+    updated_at  REAL NOT NULL
+);
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -16,12 +16,20 @@ from kiosk.store.identity import IdentityMixin
 from kiosk.store.journal import JournalMixin
 from kiosk.store.outbox import OutboxMixin
 from kiosk.store.rows import CompartmentRow, ParcelRow, UserRow
+from kiosk.store.staff import StaffMixin
 
 __all__ = ["CompartmentSpec", "OutboxItem", "Store", "StoreError"]
 
 
 class Store(
-    ChecksMixin, IdentityMixin, HoldsMixin, FleetMixin, JournalMixin, OutboxMixin, StoreBase
+    StaffMixin,
+    ChecksMixin,
+    IdentityMixin,
+    HoldsMixin,
+    FleetMixin,
+    JournalMixin,
+    OutboxMixin,
+    StoreBase,
 ):
     """One connection, used by one thread (the daemon's event loop)."""
 
@@ -380,6 +388,22 @@ class Store(
 
     def users(self) -> list[UserRow]:
         return [UserRow.from_row(r) for r in self._db.execute("SELECT * FROM users ORDER BY name")]
+
+    def person_by_name(self, name: str) -> UserRow | None:
+        """Who signs in as ``name``: the local user of that name (capitals aside), else
+        the centrally managed one. A local user wins a clash: a list from the network
+        never takes over an account made at the kiosk (docs/fleet.md, "Staff")."""
+        return self.user_by_name(name) or self.staff_by_name(name)
+
+    def person_by_badge(self, tag: str) -> UserRow | None:
+        """Whose badge has the tag ``tag``: a local user's first, as by name."""
+        local = self.user_by_badge(tag)
+        if local is not None:
+            return local
+        central = self.staff_by_badge(tag)
+        if central is None or self.user_by_name(central.name) is not None:
+            return None  # that name is a local user's here: the list's badge is not theirs
+        return central
 
     def user_by_badge(self, tag: str) -> UserRow | None:
         row = self._one("SELECT * FROM users WHERE badge_tag = ?", tag)

@@ -192,9 +192,12 @@ class BrokerLink:
         self.acked += sent
         return sent
 
-    def publish(self, topic: str, payload: bytes, timeout_s: float = 10.0) -> bool:
-        """Publish at QoS 1; True once the broker acknowledged it."""
-        info = self._client.publish(topic, payload, qos=1)
+    def publish(
+        self, topic: str, payload: bytes, timeout_s: float = 10.0, retain: bool = False
+    ) -> bool:
+        """Publish at QoS 1 (``retain``: kept for who subscribes later, a kiosk's staff
+        list); True once the broker acknowledged it."""
+        info = self._client.publish(topic, payload, qos=1, retain=retain)
         if info.rc != mqtt.MQTT_ERR_SUCCESS:
             return False
         try:

@@ -63,6 +63,10 @@ kiosks = sa.Table(
     sa.Column("max_seq", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("reported_config", Json),
     sa.Column("reported_at", Time),
+    # the key its staff list is sealed to (registered by a person, never from the broker)
+    sa.Column("staff_key", sa.String(64)),
+    sa.Column("staff_key_at", Time),
+    sa.Column("staff_key_by", sa.String(64)),
     sa.Index(None, "site"),
 )
 
@@ -321,10 +325,18 @@ staff = sa.Table(
     "staff",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("name", sa.String(64), nullable=False, unique=True),
+    sa.Column("name", sa.String(32), nullable=False, unique=True),
+    sa.Column("name_key", sa.String(32), nullable=False, unique=True),  # lower(name)
     sa.Column("role", sa.String(16), nullable=False),
-    sa.Column("pin_hash", sa.String(255), nullable=False),
-    sa.Column("badge_tag", sa.String(128)),
+    # the PIN's scrypt verifier (kiosk.fleet.messages.pin_verifier), never the PIN;
+    # none until the person chose one with their enrolment code, or after a revocation
+    sa.Column("pin_hash", sa.String(255)),
+    sa.Column("pin_set_at", Time),
+    sa.Column("badge", sa.String(256)),  # a badge only names its holder
+    # a one-time enrolment code as an argon2id hash, until it is used or expires
+    sa.Column("enrol_hash", sa.String(255)),
+    sa.Column("enrol_expires_at", Time),
+    sa.Column("enrol_failures", sa.Integer, nullable=False, server_default="0"),
     sa.Column("created_at", Time, nullable=False),
     sa.Column("created_by", sa.String(64), nullable=False),
     sa.Column("updated_at", Time, nullable=False),
@@ -336,8 +348,8 @@ staff_scopes = sa.Table(
     "staff_scopes",
     metadata,
     sa.Column("staff_id", sa.Integer, sa.ForeignKey("staff.id"), primary_key=True),
-    sa.Column("scope", sa.String(8), primary_key=True),  # "site" or "kiosk"
-    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("scope", sa.String(8), primary_key=True),  # "all", "site" or "kiosk"
+    sa.Column("name", sa.String(64), primary_key=True),  # "*" for all
 )
 
 staff_updates = sa.Table(
@@ -346,11 +358,11 @@ staff_updates = sa.Table(
     sa.Column("id", BigId, primary_key=True, autoincrement=True),
     _kiosk_fk(),
     sa.Column("version", sa.BigInteger, nullable=False),  # the kiosk's staff list version
-    sa.Column("command_id", sa.String(64), sa.ForeignKey("commands.id")),
+    # the signed message's record: who asked, why, when published, the kiosk's answer
+    sa.Column("command_id", sa.String(64), sa.ForeignKey("commands.id"), nullable=False),
+    sa.Column("people", sa.Integer, nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),  # the envelope, to publish it again
     sa.Column("created_at", Time, nullable=False),
-    sa.Column("sent_at", Time),
-    sa.Column("applied_at", Time),
-    sa.Column("result", Json),
     sa.UniqueConstraint("kiosk", "version"),
 )
 

@@ -30,7 +30,9 @@ from hw_sim.model import Bank, reset_shared_banks, shared_bank
 from tests.contract.rig_gpio import GpioRig
 from tests.contract.rig_hardware import HardwareRig
 from tests.contract.rig_kerong import KerongRig
+from tests.contract.rig_kerong_cu48 import Cu48Rig
 from tests.contract.rig_modbus import ModbusRig
+from tests.contract.rig_modbus_wide import Modbus32Rig, ModbusWideRig
 
 LOCKS = (1, 2, 3, 4)
 NO_SUCH_LOCK = 99
@@ -103,7 +105,10 @@ RIGS: dict[str, Callable[[Path], Rig]] = {
     "sim": SimRig,
     "gpio": GpioRig,
     "modbus": ModbusRig,
+    "modbus-16": ModbusWideRig,
+    "modbus-32": Modbus32Rig,
     "kerong": KerongRig,
+    "kerong-cu48": Cu48Rig,
 }
 
 

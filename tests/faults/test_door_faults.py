@@ -165,7 +165,7 @@ def test_dead_board_takes_its_doors_offline_until_it_answers_again(daemon: Daemo
     sim.kill_board("bank")
 
     offline = daemon.wait_for(lambda: daemon.events("board_offline"), what="board_offline")
-    assert (offline[0]["severity"], offline[0]["detail"]["board"]) == ("alarm", "bank")
+    assert (offline[0]["severity"], offline[0]["detail"]["board"]) == ("warning", "bank")
     assert {c["door"] for c in compartments(daemon).values()} == {"UNKNOWN"}
     assert not any(c["board_online"] for c in compartments(daemon).values())
     (board,) = daemon.client().get("/v1/status")["boards"]
@@ -183,6 +183,11 @@ def test_dead_board_takes_its_doors_offline_until_it_answers_again(daemon: Daemo
     assert fire_log(daemon) == fires_before
     # The board is down, not the compartment: it stays in service with its parcel.
     assert compartments(daemon)["A01"]["state"] == "OCCUPIED"
+    # Offline past the grace time: now it is the operator's business, once.
+    alarm = daemon.wait_for(lambda: daemon.events("board_still_offline"),
+                            what="board_still_offline")  # fmt: skip
+    assert (alarm[0]["severity"], alarm[0]["detail"]["board"]) == ("alarm", "bank")
+    assert alarm[0]["seq"] > offline[0]["seq"]
 
     sim.revive_board("bank")
 
@@ -197,6 +202,29 @@ def test_dead_board_takes_its_doors_offline_until_it_answers_again(daemon: Daemo
     assert store_parcel(daemon, "DEAD-0002")["compartment"] == "A02"
     pickup = daemon.client().post("/v1/pickup", {"code": code})
     assert daemon.client().wait_operation(pickup["operation"])["message"] == "Thank you!"
+    assert len(daemon.events("board_still_offline")) == 1
+
+
+def test_a_board_that_blinks_offline_is_a_warning_and_no_alarm(daemon: Daemon) -> None:
+    # A busy host or a moment's noise: the board misses polls for over a second and
+    # answers again well within the grace time (3 s here).
+    sim = daemon.sim()
+    sim.kill_board("bank")
+    offline = daemon.wait_for(lambda: daemon.events("board_offline"), what="board_offline")
+    assert {c["door"] for c in compartments(daemon).values()} == {"UNKNOWN"}
+    sim.revive_board("bank")
+    daemon.wait_for(lambda: daemon.events("board_online"), what="board_online")
+    daemon.wait_for(
+        lambda: {c["door"] for c in compartments(daemon).values()} == {"CLOSED"},
+        what="doors CLOSED",
+    )
+    time.sleep(3.5)  # past the grace time the offline board would have had
+    after = [e for e in daemon.events() if e["seq"] >= offline[0]["seq"]]
+    assert [(e["kind"], e["severity"]) for e in after if e["kind"].startswith("board_")] == [
+        ("board_offline", "warning"),
+        ("board_online", "info"),
+    ]
+    assert not [e for e in after if e["severity"] == "alarm"]
 
 
 def test_a_reopen_still_queued_when_the_door_closes_is_dropped_not_fired() -> None:

@@ -90,6 +90,20 @@ def test_a_kiosk_cannot_receive_another_kiosks_commands(broker: Broker) -> None:
             client.close()
 
 
+def test_a_kiosk_reads_its_own_staff_list_and_no_other_kiosks(broker: Broker) -> None:
+    operator = Client(broker, "operator")
+    kiosk1, kiosk2 = Client(broker, "KIOSK-1"), Client(broker, "KIOSK-2")
+    try:
+        kiosk1.subscribe("lk/v1/kiosk/+/staff")
+        kiosk2.subscribe("lk/v1/kiosk/KIOSK-2/staff")
+        operator.publish("lk/v1/kiosk/KIOSK-2/staff", b"sealed for KIOSK-2")
+        assert kiosk2.received() == [("lk/v1/kiosk/KIOSK-2/staff", b"sealed for KIOSK-2")]
+        assert kiosk1.received(0.3) == []
+    finally:
+        for client in (operator, kiosk1, kiosk2):
+            client.close()
+
+
 def connack(broker: Broker, user: str, password: str, port: int) -> Any:
     """The broker's answer to a login of ``user`` on ``port``."""
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=user,
@@ -123,7 +137,7 @@ def test_a_kiosk_cannot_send_itself_announcements_or_settings(broker: Broker) ->
     try:
         operator.subscribe("lk/v1/#")
         kiosk1.subscribe("lk/v1/kiosk/KIOSK-1/#")
-        for leaf in ("announcements", "config/desired", "commands"):
+        for leaf in ("announcements", "config/desired", "commands", "staff"):
             kiosk1.publish(f"lk/v1/kiosk/KIOSK-1/{leaf}", b"self-made")
         assert operator.received() == []
         assert kiosk1.received(0.3) == []

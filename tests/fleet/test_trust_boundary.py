@@ -229,7 +229,9 @@ def test_deeply_nested_json_on_every_topic_is_refused_without_a_traceback(
         intruder.publish(f"{TOPIC}/{leaf}", DEEP)
         intruder.publish(f"{TOPIC}/{leaf}", b"\xff\xfe not json")
     intruder.publish(f"{TOPIC}/config/desired", DEEP, retain=True)
-    kinds = ("remote_command_refused", "announcement_refused", "remote_config_refused")
+    intruder.publish(f"{TOPIC}/staff", DEEP, retain=True)
+    kinds = ("remote_command_refused", "announcement_refused", "remote_config_refused",
+             "staff_update_refused")  # fmt: skip
     daemon.wait_for(lambda: all(refusals(daemon, kind) for kind in kinds), what="refusals")
     daemon.wait_for(lambda: len(refusals(daemon, "announcement_refused")) == 2, what="both")
     for kind in kinds:
@@ -242,12 +244,14 @@ def test_deeply_nested_json_on_every_topic_is_refused_without_a_traceback(
     daemon.stop()  # the retained one again at the next start: refused again, quietly
     daemon.start()
     wait_connected(daemon)
-    daemon.wait_for(lambda: len(refusals(daemon, "remote_config_refused")) == 2,
-                    what="the refusal at the next start")  # fmt: skip
+    for retained in ("remote_config_refused", "staff_update_refused"):
+        daemon.wait_for(lambda kind=retained: len(refusals(daemon, kind)) == 2,
+                        what=f"the {retained} at the next start")  # fmt: skip
     assert op.ask(messages.selftest(op.signer, KIOSK))["ok"] is True, "the kiosk still listens"
     assert "Traceback" not in daemon.log()
     assert "fleet_message_failed" not in [e["kind"] for e in daemon.events()]
     intruder.publish(f"{TOPIC}/config/desired", b"", retain=True)
+    intruder.publish(f"{TOPIC}/staff", b"", retain=True)
 
 
 def test_announcements_sent_while_a_kiosk_was_away_for_days_apply_when_it_returns(

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import serial
 
+from hw_sim.kerong_cu48_emu import Cu48BusEmulator
 from hw_sim.kerong_emu import KerongBusEmulator
 from hw_sim.modbus_emu import ModbusBusEmulator, ModbusRelayEmulator
 from hw_sim.model import Bank
@@ -192,3 +193,20 @@ def test_scan_port_finds_the_kerong_boards_and_says_when_nothing_answers(
     ]
     assert silent.returncode == 1
     assert silent.stdout.strip() == f"Nothing answered on {link.device} (at 9600 baud)."
+
+
+def test_scan_port_finds_cu48_boards_by_their_own_status_request(
+    bank: Bank, tmp_path: Path
+) -> None:
+    link = PtyLink(tmp_path / "ttyCU48")
+    with Cu48BusEmulator(bank, {0: "new", 5: "other"}, link).start():
+        found = as_json(kiosk("scan-port", "--port", str(link.device), "--protocol",
+                              "kerong-cu48", "--json"))  # fmt: skip
+        as_cu16 = kiosk("scan-port", "--port", str(link.device), "--protocol", "kerong")
+
+    assert [(f["baud"], f["address"], f["kind"]) for f in found["found"]] == [
+        (19200, 0, "Kerong CU48"),
+        (19200, 5, "Kerong CU48"),
+    ]
+    assert as_cu16.returncode == 1  # a CU48 does not answer a CU16's status request
+    assert as_cu16.stdout.strip() == f"Nothing answered on {link.device} (at 19200 baud)."

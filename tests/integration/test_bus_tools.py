@@ -233,7 +233,8 @@ def test_the_trace_is_off_until_a_technician_switches_it_on_for_a_board(bench: B
     assert lines[0].endswith(f" # trace on for board relays by {TECHNICIAN[0]}")
     assert lines[-1].endswith(f" # trace off for board relays by {TECHNICIAN[0]}")
     polls = [line for line in lines if f" relays {bench.data / 'relays'} > " in line]
-    assert polls and all(line.endswith("> 07 02 00 00 00 08 79 AA") for line in polls)
+    # A poll reads the door inputs of the wired locks only: here lock 1's, at address 7.
+    assert polls and all(line.endswith("> 07 02 00 00 00 01 B9 AC") for line in polls)
     events = bench.client().get("/v1/events", limit=100)["events"]
     switched = [(e["kind"], e["actor"], e["detail"]["board"]) for e in events
                 if e["kind"].startswith("wire_trace")]  # fmt: skip

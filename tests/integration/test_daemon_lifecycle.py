@@ -114,7 +114,8 @@ def test_users_are_added_listed_and_removed_offline(tmp_path: Path) -> None:
         "capitals)"
     )
     listing = daemon.kiosk_cmd("users", "--config", cfg, "list")
-    assert listing.stdout.split() == ["anna", "courier", "badge", "bert", "courier"]
+    assert listing.stdout.split() == ["anna", "courier", "local", "badge", "bert", "courier",
+                                      "local"]  # fmt: skip
     # the issue's own spelling: the config after the subcommand
     assert daemon.kiosk_cmd("users", "list", "--config", cfg).stdout == listing.stdout
     no_config = daemon.kiosk_cmd("users", "list")

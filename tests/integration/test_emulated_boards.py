@@ -1,7 +1,9 @@
 """The daemon's real serial drivers against emulated boards: two Kerong CU16 boards on
-one bus and a Modbus relay (D) board, each on a pseudo-terminal from ``locker-kiosk sim``.
-The two Kerong boards are wired with opposite lock-feedback polarity (``lock_closed_bit``),
-as boards on one bus may be: the emulator answers each board in its own."""
+one bus, a Kerong CU48 on another, and on a third a Modbus relay (D) board beside a
+16-channel relay board whose doors are inputs 17-32 of an input board, each bus on a
+pseudo-terminal from ``locker-kiosk sim``. The two CU16 boards are wired with opposite
+lock-feedback polarity (``lock_closed_bit``), as boards on one bus may be: the emulator
+answers each board in its own."""
 
 from __future__ import annotations
 
@@ -54,6 +56,19 @@ name = "relays"
 driver = "modbus"
 port = "relays"
 address = 7
+[[boards]]
+name = "big"
+driver = "kerong-cu48"
+port = "cu48bus"
+address = 1
+[[boards]]
+name = "wide"
+driver = "modbus"
+port = "relays"
+address = 4
+channels = 16
+input_address = 9
+input_first = 17
 {compartments}
 """
 
@@ -66,6 +81,7 @@ LAYOUT = (
     [(f"A0{i}", "S", "top", i) for i in (1, 2)]
     + [(f"B0{i}", "M", "middle", i) for i in (1, 2)]
     + [(f"C0{i}", "L", "relays", i) for i in (1, 2)]
+    + [("D01", "XL", "big", 48), ("E01", "XL", "wide", 16)]
 )
 
 
@@ -88,8 +104,10 @@ def emulated() -> Iterator[tuple[Path, ApiClient, SimControl]]:
     daemon = None
     try:
         assert sim.stdout is not None
-        lines = [sim.stdout.readline() for _ in range(3)]
+        lines = [sim.stdout.readline() for _ in range(4)]
         assert any("kerong bus" in line and "'middle' (address 3)" in line for line in lines)
+        assert any("kerong-cu48 bus" in line and "'big' (address 1)" in line for line in lines)
+        assert any("input board (address 9)" in line for line in lines)
         daemon = subprocess.Popen(
             [
                 sys.executable,
@@ -125,6 +143,8 @@ def test_every_board_answers_through_its_real_driver(emulated: tuple) -> None:
         "top": ("kerong", True),
         "middle": ("kerong", True),
         "relays": ("modbus", True),
+        "big": ("kerong-cu48", True),
+        "wide": ("modbus", True),
     }
     assert boards["top"]["stats"]["replies_ok"] > 0
     doors = {c["id"]: c["door"] for c in client.get("/v1/compartments")["compartments"]}
@@ -136,7 +156,9 @@ def test_deposit_and_pickup_open_the_right_doors_on_each_kind_of_board(emulated:
     courier = ApiClient(client.socket)
     courier.sign_in(COURIER[1], user=COURIER[0])
     for barcode, size, door, _board in (("KR-1", "M", "B01", "middle"),
-                                       ("MB-1", "L", "C01", "relays")):  # fmt: skip
+                                       ("MB-1", "L", "C01", "relays"),
+                                       ("CU48-1", "XL", "D01", "big"),
+                                       ("MB16-1", "XL", "E01", "wide")):  # fmt: skip
         view = courier.post("/v1/deposits", {"barcode": barcode, "size": size,
                                              "phone": "+4915112345678"})  # fmt: skip
         assert view["compartment"] == door
@@ -144,5 +166,6 @@ def test_deposit_and_pickup_open_the_right_doors_on_each_kind_of_board(emulated:
     fires = [
         line.split()[1:] for line in (root / "data" / "sim-fires.log").read_text().splitlines()
     ]
-    assert fires == [["middle", "1", "B01"], ["relays", "1", "C01"]]
-    assert sim.snapshot()["B01"]["item"] and sim.snapshot()["C01"]["item"]
+    assert fires == [["middle", "1", "B01"], ["relays", "1", "C01"], ["big", "48", "D01"],
+                     ["wide", "16", "E01"]]  # fmt: skip
+    assert all(sim.snapshot()[door]["item"] for door in ("B01", "C01", "D01", "E01"))

@@ -60,7 +60,7 @@ def test_full_example_config_shows_every_default(tmp_path: Path) -> None:
     minimal = load_config(write_config(tmp_path))
 
     for section in ("policy", "doors", "locks", "security", "notify", "sizes", "demo", "api",
-                    "clock", "storage", "trace"):  # fmt: skip
+                    "clock", "storage", "trace", "sim"):  # fmt: skip
         assert getattr(example, section) == getattr(minimal, section), section
     assert example.kiosk.data_dir == minimal.kiosk.data_dir
     assert example.kiosk.socket == minimal.kiosk.socket

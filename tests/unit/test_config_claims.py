@@ -88,6 +88,36 @@ def test_a_modbus_board_reading_doors_at_another_boards_address_is_refused(
     ]
 
 
+def test_two_relay_boards_reading_their_doors_from_one_input_board_pass(tmp_path: Path) -> None:
+    lockers = "".join(compartment(f"L{n}", "left", n) + compartment(f"R{n}", "right", n)
+                      for n in range(1, 9))  # fmt: skip
+    path = write_config(
+        tmp_path,
+        board("left", "modbus", port="/dev/ttyUSB0", address=1, input_address=9)
+        + board("right", "modbus", port="/dev/ttyUSB0", address=2, input_address=9, input_first=9)
+        + lockers,
+    )
+
+    config = load_config(path)
+    assert [b.options["input_first"] for b in config.boards[1:]] == [1, 9]
+
+
+def test_two_relay_boards_reading_one_input_for_their_doors_are_refused(tmp_path: Path) -> None:
+    path = write_config(
+        tmp_path,
+        board("left", "modbus", port="/dev/ttyUSB0", address=1, input_address=9)
+        + board("right", "modbus", port="/dev/ttyUSB0", address=2, input_address=9, input_first=8)
+        + compartment("L8", "left", 8)
+        + compartment("R1", "right", 1),
+    )
+
+    assert problems_of(path) == [
+        f"{path}: boards[2]: input 8 of input_address 9 on port /dev/ttyUSB0 is already read "
+        "by board 'left': one door input read for two boards would be taken for either "
+        "board's door"
+    ]
+
+
 @pytest.mark.parametrize("driver", ["kerong", "modbus"])
 def test_two_bauds_on_one_bus_are_refused_for_every_bus_driver(tmp_path: Path, driver: str) -> None:
     path = write_config(
@@ -129,6 +159,20 @@ def test_a_port_used_by_kerong_and_modbus_boards_is_refused(tmp_path: Path) -> N
     assert problems_of(path) == [
         f"{path}: boards[2]: port /dev/ttyUSB0 is already the kerong bus of board 'lockers': "
         "a modbus board cannot share it (one bus speaks one protocol)"
+    ]
+
+
+def test_a_port_used_by_a_cu16_and_a_cu48_is_refused(tmp_path: Path) -> None:
+    path = write_config(
+        tmp_path,
+        board("small", "kerong", port="/dev/ttyUSB0", address=1)
+        + board("wall", "kerong-cu48", port="/dev/ttyUSB0", address=2)
+        + compartment("B01", "wall", 48),
+    )
+
+    assert problems_of(path) == [
+        f"{path}: boards[2]: port /dev/ttyUSB0 is already the kerong bus of board 'small': "
+        "a kerong-cu48 board cannot share it (one bus speaks one protocol)"
     ]
 
 

@@ -117,6 +117,20 @@ def test_a_fleet_username_other_than_the_kiosk_id_is_refused(tmp_path: Path) -> 
     assert load_config(same).fleet.username == "T-1"
 
 
+def test_the_roles_a_kiosk_takes_from_staff_lists_are_couriers_and_technicians_or_fewer(
+    tmp_path: Path,
+) -> None:
+    body = 'broker = "broker.example.net:8883"\npassword_file = "pw"\nkeyring = "keys.toml"\n'
+    default = load_config(write_config(tmp_path, f"[fleet]\n{body}")).fleet
+    assert default.staff_roles == ("courier", "technician")
+    couriers = write_config(tmp_path, f'[fleet]\n{body}staff_roles = ["courier"]\n', name="c.toml")
+    assert load_config(couriers).fleet.staff_roles == ("courier",)
+    wrong = write_config(tmp_path, f'[fleet]\n{body}staff_roles = ["admin"]\n', name="w.toml")
+    assert problems_of(wrong) == [
+        f"{wrong}: fleet.staff_roles[0]: must be 'courier' or 'technician', got 'admin' (string)"
+    ]
+
+
 def test_no_fleet_section_means_no_link(tmp_path: Path) -> None:
     assert load_config(write_config(tmp_path)).fleet.enabled is False
 

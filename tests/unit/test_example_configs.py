@@ -23,7 +23,9 @@ def boards_by_name(config: Config) -> dict[str, dict[str, object]]:
     }
 
 
-@pytest.mark.parametrize("name", ["kerong.toml", "modbus.toml", "gpio-pi.toml"])
+@pytest.mark.parametrize(
+    "name", ["kerong.toml", "kerong-cu48.toml", "modbus.toml", "modbus-16-32.toml", "gpio-pi.toml"]
+)
 def test_example_config_loads(name: str) -> None:
     if name == "gpio-pi.toml":
         pytest.importorskip("gpiozero")  # the gpio driver is built to check its pins
@@ -72,6 +74,32 @@ def test_modbus_example_has_a_d_board_and_a_relay_board_with_an_input_board() ->
     assert (boards["top"]["address"], boards["top"]["input_address"]) == (1, 0)
     assert (boards["bottom"]["address"], boards["bottom"]["input_address"]) == (2, 3)
     assert Counter(c.board for c in config.compartments) == {"top": 8, "bottom": 8}
+
+
+def test_cu48_example_is_one_board_of_48_locks_with_the_uncertain_points_at_their_defaults() -> (
+    None
+):
+    config = load_config(CONFIG_DIR / "kerong-cu48.toml")
+    (board,) = config.board_specs()
+    assert (board.driver, board.options["address"], board.options["baud"]) == (
+        "kerong-cu48", 0, 19200,
+    )  # fmt: skip
+    assert [c.lock for c in board.channels] == list(range(1, 49))
+    assert board.options["frame_layout"] == "board-lock"
+    assert board.options["item_sensors"] is False
+    assert board.options["unlock_ms"] == 500
+
+
+def test_modbus_16_32_example_shares_one_input_board_between_two_16_channel_boards() -> None:
+    config = load_config(CONFIG_DIR / "modbus-16-32.toml")
+    boards = boards_by_name(config)
+    assert {name: b["channels"] for name, b in boards.items()} == {
+        "top": 16, "bottom": 16, "wall": 32,
+    }  # fmt: skip
+    read_from = {name: (b["input_address"], b["input_first"]) for name, b in boards.items()}
+    assert read_from == {"top": (9, 1), "bottom": (9, 17), "wall": (10, 1)}
+    assert len({b["port"] for b in boards.values()}) == 1
+    assert Counter(c.board for c in config.compartments) == {"top": 16, "bottom": 16, "wall": 32}
 
 
 def test_gpio_example_wires_eight_locks_and_eight_reed_switches() -> None:

@@ -155,7 +155,11 @@ def test_a_silent_board_does_not_take_the_other_one_offline(
     ("options", "complaint"),
     [
         ({"address": 2}, "address 2 .* already used by board 'lower'"),
-        ({"address": 5, "input_address": 3}, "address 3 .* already used by board 'lower'"),
+        (
+            {"address": 5, "input_address": 3},
+            "input 1 of address 3 .* already read by board 'lower'",
+        ),
+        ({"address": 3}, "address 3 .* already used by board 'lower'"),
         ({"address": 5, "baud": 19200}, "same baud"),
     ],
 )

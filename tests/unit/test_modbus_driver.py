@@ -7,6 +7,7 @@ behind it. Doors are opened and closed by hand (manual person) unless a test say
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -143,7 +144,9 @@ def test_a_modbus_exception_reply_is_a_driver_error_naming_the_board(rig: Rig) -
         driver.read()
     assert caught.value.code == 1
     assert BOARD in str(caught.value)
-    assert emu.counters.exceptions == 1  # a refusal is final: not retried
+    # No relay modes either (asked before the first read: an answer, not an error), then
+    # FC02 refused once: a refusal is final, not retried.
+    assert emu.counters.exceptions == 2
     assert driver.stats()["errors"] == {**NO_ERRORS, "exception": 1}
 
 
@@ -160,17 +163,103 @@ def test_crc_errors_on_reads_are_retried_then_a_driver_error_naming_the_board(
     assert driver.stats()["retries"] == 1
 
 
-def test_a_corrupted_echo_is_retried_only_within_the_on_time_cap(rig: Rig, bank: Bank) -> None:
+def lose_echoes(emu: ModbusRelayEmulator, first_frame_too: bool = False) -> None:
+    """The board's echoes of FC05 never reach the driver (the board did act on the
+    frame); with ``first_frame_too`` the first FC05 never reaches the board either."""
+    inner = emu.handle
+    lost: list[bytes] = []
+
+    def handle(frame: bytes, line_baud: int | None = None) -> bytes | None:
+        if len(frame) > 1 and frame[1] == 0x05:
+            if first_frame_too and not lost:
+                lost.append(frame)
+                return None
+            inner(frame, line_baud)
+            return None
+        return inner(frame, line_baud)
+
+    emu.handle = handle  # type: ignore[method-assign]
+
+
+def test_a_lost_echo_of_a_flash_the_board_took_is_made_good_by_asking_the_relay(
+    rig: Rig, bank: Bank
+) -> None:
     emu, driver = rig()
-    emu.faults.corrupt_crc_p = 1.0
-    with pytest.raises(BadReply, match=BOARD):
-        driver.pulse(1, 0.5)  # 0.5 s + the retry's delay stays under 2 s: sent twice
+    driver.read()  # the relay modes are checked: the pulse's frames are its own
+    lose_echoes(emu)
+    driver.pulse(1, 0.5)  # the relay reads on: the board took it; nothing is sent again
+    assert emu.counters.flashes == 1
+    assert bank.fire_counts()["C01"] == 1
+    assert driver.stats()["pulses"] == 1
+
+
+def test_a_flash_the_board_never_heard_is_sent_again_while_it_would_still_be_on(
+    rig: Rig, bank: Bank
+) -> None:
+    emu, driver = rig(driver={"retries": 2})
+    driver.read()
+    lose_echoes(emu, first_frame_too=True)
+    driver.pulse(1, 0.5)  # the relay reads off within the 500 ms: sent again, fired once
+    assert emu.counters.flashes == 1  # the board heard only the second
+    assert bank.fire_counts()["C01"] == 1
+
+
+def test_a_lost_echo_is_not_made_good_by_a_flash_that_may_come_after_the_first(
+    rig: Rig, bank: Bank
+) -> None:
+    emu, driver = rig(driver={"timeout_s": 0.1})
+    driver.read()
+    lose_echoes(emu)
+    with pytest.raises(BoardOffline, match=BOARD):
+        driver.pulse(1, 0.1)  # asked again after 120 ms: the 100 ms flash may be over
+    with pytest.raises(BoardOffline, match=BOARD):
+        driver.pulse(2, 2.0)  # a second 2 s flash could hold the coil past 2 s
     assert emu.counters.flashes == 2
-    assert bank.fire_counts()["C01"] == 1  # the relay was still on: one unlock
+    assert (bank.fire_counts()["C01"], bank.fire_counts()["C02"]) == (1, 1)
+
+
+def test_a_damaged_echo_makes_the_driver_ask_the_relay_not_fire_again(rig: Rig, bank: Bank) -> None:
+    emu, driver = rig()
+    driver.read()
+    emu.faults.corrupt_crc_p = 1.0  # every reply damaged, the relay read's too
     with pytest.raises(BadReply, match=BOARD):
-        driver.pulse(2, 2.0)  # a second 2 s flash could make it longer than 2 s: once
-    assert emu.counters.flashes == 3
-    assert bank.fire_counts()["C02"] == 1
+        driver.pulse(1, 0.5)
+    assert emu.counters.flashes == 1
+    assert bank.fire_counts()["C01"] == 1
+
+
+def test_a_resend_that_waited_for_the_bus_past_the_flash_is_not_sent(rig: Rig, bank: Bank) -> None:
+    # Another board's poll holds the bus between the lost echo and the resend: by the
+    # time the bus is free the first flash (200 ms) is over, so a resend would be a
+    # second unlock.
+    emu, driver = rig(driver={"timeout_s": 0.05})
+    driver.read()
+    emu.faults.drop_p = 1.0
+    failed: list[Exception] = []
+
+    def pulse() -> None:
+        try:
+            driver.pulse(1, 0.2)
+        except BoardOffline as exc:
+            failed.append(exc)
+
+    firing = threading.Thread(target=pulse)
+    firing.start()
+    deadline = time.monotonic() + 2
+    while emu.counters.flashes < 1:
+        assert time.monotonic() < deadline
+        time.sleep(0.001)
+    bus = driver._bus
+    assert bus is not None
+    with bus.lock:  # taken as the first attempt lets go of it, before the resend
+        time.sleep(0.25)
+    firing.join(5)
+    assert emu.counters.flashes == 1
+    assert bank.fire_counts()["C01"] == 1
+    assert [str(e) for e in failed] == [
+        f"board {BOARD!r}: flash lock 1 at address 1: no echo, and the flash may have "
+        "ended since: not sent again"
+    ]
 
 
 def test_line_noise_before_a_reply_is_skipped(rig: Rig, bank: Bank) -> None:
@@ -269,8 +358,8 @@ def test_stats_count_frames_errors_retries_and_last_seen(rig: Rig) -> None:
     with pytest.raises(BoardOffline):
         driver.read()
     stats = driver.stats()
-    assert stats["frames_sent"] == 4  # read, flash, read + its retry
-    assert stats["replies_ok"] == 2
+    assert stats["frames_sent"] == 5  # the relay modes (first), read, flash, read + its retry
+    assert stats["replies_ok"] == 3
     assert stats["errors"] == {**NO_ERRORS, "timeout": 2}
     assert stats["retries"] == 1
     assert stats["pulses"] == 1

@@ -391,3 +391,84 @@ def test_a_missed_poll_is_asked_again_at_once_not_a_period_later() -> None:
     first, second = link.failed_at[:2]
     assert second - first < 0.2  # not the 0.5 s period
     assert offline_at - first < 0.3
+
+
+# -- the offline rule: several misses and a time without a valid reply ------------------
+
+
+class Clocked(FakeLink):
+    """A board whose reads are noted with their time, good or failed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.good_at: list[float] = []
+        self.failed_at: list[float] = []
+
+    def read(self, board: str, budget_s: float | None = None) -> Readings:
+        at = time.monotonic()
+        try:
+            readings = super().read(board, budget_s)
+        except NotConnected:
+            self.failed_at.append(at)
+            raise
+        self.good_at.append(time.monotonic())  # when the reply was in
+        return readings
+
+
+def test_a_silent_board_is_offline_only_once_it_gave_no_reply_for_the_time_set() -> None:
+    link, rec = Clocked(), Recorder()
+    verdicts: list[float] = []
+
+    def on_health(board: str, online: bool, error: str | None) -> None:
+        verdicts.append(time.monotonic())
+        rec.on_health(board, online, error)
+
+    poller = Poller(link, "bank", rec.on_sample, on_health, hz=50.0, offline_after=3,
+                    offline_after_s=0.4)  # fmt: skip
+    poller.start()
+    try:
+        wait_for(lambda: len(link.good_at) >= 2)
+        link.is_dead = True
+        wait_for(lambda: rec.health != [])
+    finally:
+        poller.stop()
+    last_answer = link.good_at[-1]
+    failed_before_verdict = [t for t in link.failed_at if t < verdicts[0]]
+    assert rec.health[0][:2] == ("bank", False)
+    assert len(failed_before_verdict) >= 3  # three misses and more came before the verdict,
+    assert verdicts[0] - last_answer >= 0.4  # which waited for the time without a reply
+
+
+def test_a_board_silent_for_less_than_the_time_set_is_never_offline() -> None:
+    # A busy host reading the answers too late for a moment: many missed polls, but a
+    # valid reply again within the time.
+    link, rec = Clocked(), Recorder()
+    poller = Poller(link, "bank", rec.on_sample, rec.on_health, hz=50.0, offline_after=3,
+                    offline_after_s=1.0)  # fmt: skip
+    poller.start()
+    try:
+        wait_for(lambda: len(link.good_at) >= 2)
+        link.is_dead = True
+        wait_for(lambda: len(link.failed_at) >= 10)
+        link.is_dead = False
+        answered = len(link.good_at)
+        wait_for(lambda: len(link.good_at) >= answered + 5)
+    finally:
+        poller.stop()
+    assert rec.health == []
+
+
+def test_the_time_alone_is_not_enough_a_board_also_misses_several_polls() -> None:
+    # A slow grid (2 Hz): past the time without a reply after the first miss, the board
+    # is still offline only at its third miss in a row.
+    link, rec = Clocked(), Recorder()
+    poller = Poller(link, "bank", rec.on_sample, rec.on_health, hz=2.0, offline_after=3,
+                    offline_after_s=0.01)  # fmt: skip
+    poller.start()
+    try:
+        wait_for(lambda: len(link.good_at) >= 1)
+        link.is_dead = True
+        wait_for(lambda: rec.health != [])
+    finally:
+        poller.stop()
+    assert len(link.failed_at) == 3

@@ -29,9 +29,9 @@ from hw_sim.pty_link import PtyLink
 CONFIGURED = (1, 2)  # what the drivers' configs wire; the banks have more
 
 
-def kerong(name: str, address: int, port: str) -> KerongDriver:
+def kerong(name: str, address: int, port: str, timeout_s: float = 0.05) -> KerongDriver:
     channels = tuple(ChannelSpec(lock, f"{name}{lock}") for lock in CONFIGURED)
-    options = {"port": port, "address": address, "timeout_s": 0.05, "retries": 1}
+    options = {"port": port, "address": address, "timeout_s": timeout_s, "retries": 1}
     driver = create_driver(BoardSpec(name, "kerong", channels, options=options))
     assert isinstance(driver, KerongDriver)
     return driver
@@ -125,8 +125,10 @@ def test_kerong_scan_finds_a_board_the_config_puts_at_the_wrong_address(
 def test_kerong_scan_goes_on_beside_polling_of_the_other_board(
     kerong_bus: KerongBusEmulator, opened: list[Driver]
 ) -> None:
-    top = open_driver(kerong("top", 0, kerong_bus.device), opened)
-    middle = open_driver(kerong("middle", 3, kerong_bus.device), opened)
+    # Time enough for the emulator to answer a probe on a busy machine: this is about the
+    # scan sharing the bus, not about how soon a board answers.
+    top = open_driver(kerong("top", 0, kerong_bus.device, timeout_s=0.25), opened)
+    middle = open_driver(kerong("middle", 3, kerong_bus.device, timeout_s=0.25), opened)
     found: list[int] = []
     scan = threading.Thread(target=lambda: found.extend(top.scan_bus()))
     scan.start()
