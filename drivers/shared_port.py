@@ -146,17 +146,22 @@ class SharedPort(ABC, Generic[_C]):
         return data
 
     def read_until(self, done: Callable[[bytes], bool], timeout_s: float) -> bytes:
-        """Bytes until ``done(bytes so far)`` or ``timeout_s`` has passed."""
+        """Bytes until ``done(bytes so far)`` or ``timeout_s`` has passed. What came in
+        by the deadline is taken even when this thread runs again only after it (a busy
+        host): a reply in the port's buffer is an answer in time."""
         port = self._open_port()
         heard = b""
         deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline and not done(heard):
+        while not done(heard):
+            past = time.monotonic() >= deadline
             waiting = port.in_waiting
             if waiting:
                 chunk = port.read(waiting)
                 self.traced(False, chunk)
                 heard += chunk
-            else:
+            if past:
+                break  # one look after the deadline, however noisy the line
+            if not waiting:
                 time.sleep(max(0.0005, 20 / port.baudrate))
         return heard
 

@@ -6,6 +6,7 @@ leaves, refusing a board that cannot share it, and every byte going through it b
 from __future__ import annotations
 
 import queue
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -129,6 +130,23 @@ def test_frames_written_reach_the_wire_and_bytes_on_the_wire_are_read(
         cable.write(b"\x02\x00\x35\xfe")
         assert bus.read(2, 5.0) == b"\x02\x00"  # no more than asked for
         assert bus.read(2, 5.0) == b"\x35\xfe"
+
+
+def test_a_reply_already_in_before_a_busy_host_looks_is_an_answer_in_time(
+    cable: PtyLink, heard: queue.SimpleQueue[bytes]
+) -> None:
+    # The reply came within the time allowed, but the thread reading it ran again only
+    # after that time had passed (a busy Pi): the board answered, it is not silent.
+    bus = kerong(cable, Board("top"), 0)
+    with bus.lock:
+        port = bus.connection(0.1)
+        bus.write(bytes.fromhex("0200300335"))
+        heard.get(timeout=5)
+        cable.write(bytes.fromhex("02003500000000033A"))
+        deadline = time.monotonic() + 5
+        while port.in_waiting < 9 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert bus.read_until(lambda got: len(got) >= 9, 0.0) == bytes.fromhex("02003500000000033A")
 
 
 def test_a_port_shut_while_a_child_holds_a_copy_of_it_opens_again(cable: PtyLink) -> None:
