@@ -1,6 +1,6 @@
 """Bus chaos, long: thousands of deposits and pickups on a noisy bus with silent boards.
 
-The run of ``tests/faults/test_bus_chaos.py`` (:mod:`tests.support.chaos`), made long:
+The run of ``tests/faults/test_bus_chaos.py`` (:mod:`testkit.chaos`), made long:
 two emulated Kerong boards (or, with ``--bus modbus``, two Modbus relay (D) boards) on
 one bus at 19200 baud, paced at the wire time; 5 % of the replies with a bad checksum
 (CRC), 2 % lost, 5 % after line noise, 2 % too late; a board silent for 10 s every
@@ -47,7 +47,7 @@ import common
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.support.chaos import ChaosPlan, ChaosReport, ChaosRun
+from testkit.chaos import ChaosPlan, ChaosReport, ChaosRun
 
 OPS_PER_SILENCE = 1000
 BOARDS = {"kerong": "Kerong CU16", "modbus": "Modbus relay (D)"}

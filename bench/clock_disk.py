@@ -4,7 +4,7 @@ Both parts run the real daemon (``python -m kiosk run``) on the sim driver, one 
 parcel, with the housekeeping round (expiry, the clock's and the disk's checks) every
 0.5 s instead of the product's 60 s, so that "within one round" is measured in seconds.
 
-**Clock** (the wall clock stepped inside the daemon, :mod:`tests.support.wallclock`; the
+**Clock** (the wall clock stepped inside the daemon, :mod:`testkit.wallclock`; the
 monotonic clocks run on): ``--parcels`` parcels held 1 h are stored, then the wall clock
 steps 4 days forward. Measured: the step to the ``clock_jump`` alarm, parcels expired
 and recipients told during 10 rounds of the jump, the clock back to ``clock_returned``,
@@ -42,8 +42,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pytest
 
-from tests.support.daemon import Daemon, stepped_daemon
-from tests.support.tmpfs import fill, kiosk_on_a_small_disk
+from testkit.daemon import Daemon, stepped_daemon
+from testkit.tmpfs import fill, kiosk_on_a_small_disk
 
 ROUND_S = 0.5
 DAYS_4 = 4 * 86400

@@ -47,9 +47,9 @@ import common
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kiosk.client import ApiClient
-from tests.support.daemon import Daemon
-from tests.support.listeners import (
+from kiosk.protocol.client import ApiClient
+from testkit.daemon import Daemon
+from testkit.listeners import (
     loopback,
     make_certificate,
     open_fds,

@@ -40,7 +40,7 @@ from pathlib import Path
 import common
 from kerong_rig import BOARDS, KerongKiosk, kerong_config
 
-from kiosk.client import ClientError
+from kiosk.protocol.client import ClientError
 
 POLL_HZ = 10.0
 BAUD = 19200

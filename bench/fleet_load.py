@@ -6,7 +6,7 @@ all driven by one thread over a ``selectors`` selector with paho's ``loop_read``
 the blocking TCP connects). Each connects with its id as client id and username, sets
 the last will, publishes its retained presence and state, subscribes to its commands
 and answers each with a result. The broker is Debian's Mosquitto on loopback with the
-shipped ACL (``tests/support/broker.py``), ``max_connections -1``, no ``-v`` logging, and
+shipped ACL (``testkit/broker.py``), ``max_connections -1``, no ``-v`` logging, and
 a password file for every kiosk hashed in one ``mosquitto_passwd -U`` run.
 
 The operator's side runs in processes of its own, as it would on another machine, with
@@ -27,7 +27,7 @@ until all are back, connect time p50/p95/max, the busiest 100 ms, connection fai
 and the broker's CPU time for the storm.
 
 **Part B, one real kiosk.** A real daemon (``python -m kiosk run``, simulator, its own
-Mosquitto) linked with ``tests/fleet/conftest.py``'s set-up. Before it starts,
+Mosquitto) linked with ``testkit/fleet.py``'s set-up. Before it starts,
 ``--backlog`` events are written into its event log through the product's ``Store``
 (the link is its outbox); the drain is timed from the daemon's start until
 ``/v1/status`` says ``fleet.unacked == 0``, while an operator subscriber counts what
@@ -71,7 +71,7 @@ from fleet_sim import Attempt, SimFleet
 from kiosk.fleet.envelope import new_key
 from kiosk.fleet.operator import Operator, topic
 from kiosk.fleet.operator_config import OperatorConfig
-from tests.support.broker import Broker, running_broker
+from testkit.broker import Broker, running_broker
 
 OPERATOR_PASSWORD = "op-bench-" + secrets.token_hex(4)
 BIN_S = 0.1

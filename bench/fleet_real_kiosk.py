@@ -1,7 +1,7 @@
 """Part B of ``fleet_load.py``: one real kiosk's link, its backlog and its round trips.
 
 A real daemon (``python -m kiosk run``, simulator, its own Mosquitto) linked with
-``tests/fleet/conftest.py``'s set-up. Before it starts, a backlog of events is written
+``testkit/fleet.py``'s set-up. Before it starts, a backlog of events is written
 into its event log through the product's ``Store`` (the link is its outbox); the drain
 is timed from the daemon's start until ``/v1/status`` says ``fleet.unacked == 0``, while
 an operator subscriber counts what arrives. Then signed command round trips with the
@@ -31,9 +31,9 @@ from kiosk.fleet.net import no_delay
 from kiosk.fleet.operator import Operator, topic
 from kiosk.fleet.operator_config import OperatorConfig
 from kiosk.store import Store
-from tests.support.broker import Broker, running_broker
-from tests.support.daemon import Daemon
-from tests.support.mqtt_peer import Peer
+from testkit.broker import Broker, running_broker
+from testkit.daemon import Daemon
+from testkit.mqtt_peer import Peer
 
 Figures = dict[str, Any]
 
@@ -55,7 +55,7 @@ def real_kiosk(
 
     ``nodelay``: the broker sets TCP_NODELAY on its sockets (``set_tcp_nodelay true``).
     """
-    from tests.fleet.conftest import USERS, fleet_section, write_keyring
+    from testkit.fleet import USERS, fleet_section, write_keyring
 
     out: Figures = {}
     folder.mkdir(parents=True, exist_ok=True)
@@ -83,7 +83,7 @@ def real_kiosk(
 
 
 def drain(daemon: Daemon, broker: Broker, backlog: int, out: Figures) -> None:
-    from tests.fleet.conftest import USERS
+    from testkit.fleet import USERS
 
     peer = Peer(broker, "operator", USERS["operator"])
     try:
@@ -124,7 +124,7 @@ def _all_delivered(peer: Peer, backlog: int, grace_s: float = 5.0) -> list[dict[
 def signed_round_trips(
     op: Operator, key: Any, count: int, only: str | None = None
 ) -> dict[str, Figures]:
-    from tests.fleet.conftest import KID
+    from testkit.fleet import KID
 
     op.subscribe([topic("KIOSK-1", "results")])
     kinds: dict[str, list[tuple[str, dict[str, Any]]]] = {

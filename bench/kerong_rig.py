@@ -1,10 +1,10 @@
 """A real daemon on emulated Kerong boards, for the benchmarks of the hardware buses.
 
 The boards (``top`` at address 0, ``bottom`` at address 1, on the bus ``bus0`` in the
-data dir) are emulated in the benchmark's process by :class:`kiosk.simulator.Simulator`,
+data dir) are emulated in the benchmark's process by :class:`kiosk.commands.sim.Simulator`,
 paced at the wire time of the configured baud, so a benchmark can act on the simulated
 bank and read the emulator's own timestamps; the daemon runs as production runs it,
-``python -m kiosk run`` in a process of its own (:class:`tests.support.daemon.Daemon`).
+``python -m kiosk run`` in a process of its own (:class:`testkit.daemon.Daemon`).
 Both sides take their times from ``time.monotonic()``, one clock for every process.
 """
 
@@ -22,10 +22,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from hw_sim.kerong_emu import KerongBusEmulator
 from hw_sim.model import Bank
-from kiosk.client import ApiClient
+from kiosk.commands.sim import Simulator
 from kiosk.config import load_config
-from kiosk.simulator import Simulator
-from tests.support.daemon import Daemon
+from kiosk.protocol.client import ApiClient
+from testkit.daemon import Daemon
 
 BOARDS = {"top": (0, "A"), "bottom": (1, "B")}  # name -> (address, compartment letter)
 

@@ -40,11 +40,10 @@ import sqlalchemy as sa
 from office.store import accounts, migrate
 from office.store.engine import make_engine
 from office.vocab import Role
-from tests.office.conftest import BROKER_USERS
-from tests.office.console import browser, sign_in
-from tests.support.broker import running_broker
-from tests.support.office import running_office, write_config, write_keys
-from tests.support.postgres import running_postgres
+from testkit.broker import running_broker
+from testkit.console import browser, sign_in
+from testkit.office import BROKER_USERS, running_office, write_config, write_keys
+from testkit.postgres import running_postgres
 
 GOAL_MS = 200.0
 PASSWORD = "bench-password-1234"
@@ -294,7 +293,7 @@ def main() -> int:
             with running_office(config) as office:
                 assert office.proc is not None
                 rss_idle = memory_mb(office.proc.pid)
-                from tests.office import console
+                from testkit import console
 
                 console.PASSWORDS["bench"] = ("admin", PASSWORD)
                 before = cpu_s(office.proc.pid)

@@ -57,9 +57,9 @@ from fleet_sim import SimFleet
 
 from office.store import migrate
 from office.store.engine import make_engine
-from tests.support.broker import running_broker
-from tests.support.office import OFFICE_PASSWORD, OFFICE_USER, OfficeProcess, write_config
-from tests.support.postgres import Postgres, running_postgres
+from testkit.broker import running_broker
+from testkit.office import OFFICE_PASSWORD, OFFICE_USER, OfficeProcess, write_config
+from testkit.postgres import Postgres, running_postgres
 
 GOAL_PER_S = 5000.0
 POLL_S = 0.02

@@ -19,7 +19,7 @@ and the kiosk's local courier signs in (which ends the run of wrong sign-ins).
 Printed: ``revoke_staff`` itself (the database, N lists signed and sealed, N publishes
 acknowledged), and applied-at-kiosk p50 and max over all kiosks and rounds, beside the
 goal: every online kiosk refuses within 10 s. Also the kiosk's own PIN check (scrypt,
-``kiosk.pins.verify_pin``) per second on one core of this machine: what a thief with a
+``kiosk.access.pins.verify_pin``) per second on one core of this machine: what a thief with a
 kiosk's disk gets from each core (docs/security.md, "A stolen kiosk's disk").
 
     python bench/office_staff.py                     # ~3 min
@@ -43,19 +43,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import common
 
-from kiosk import pins
-from kiosk.client import ApiError
+from kiosk.access import pins
 from kiosk.fleet import sealed
 from kiosk.fleet.envelope import new_key
 from kiosk.fleet.messages import Signer
+from kiosk.protocol.client import ApiError
 from office import staff
 from office.config import MqttSection
 from office.ingest.outgoing import CommandSender, OneShotPublisher
 from office.store import migrate
 from office.store.engine import make_engine
-from tests.support.broker import Broker, running_broker
-from tests.support.daemon import COURIER, Daemon
-from tests.support.postgres import running_postgres
+from testkit.broker import Broker, running_broker
+from testkit.daemon import COURIER, Daemon
+from testkit.postgres import running_postgres
 
 GOAL_S = 10.0
 KID = "ops-bench"

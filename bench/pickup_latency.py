@@ -49,10 +49,11 @@ import httpx
 
 from drivers.base import DoorState
 from drivers.sim import SimDriver
-from kiosk import codes, daemon
+from kiosk import daemon
+from kiosk.access import codes
 from kiosk.config import Config, load_config
+from kiosk.core import Kiosk
 from kiosk.domain import CompartmentState, Purpose
-from kiosk.service import Kiosk
 
 COMPARTMENTS = 64
 PULSE_MS = 50  # the config's minimum

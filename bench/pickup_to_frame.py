@@ -49,8 +49,8 @@ from kerong_rig import BOARDS, KerongKiosk, kerong_config
 
 from hw_sim.kerong_emu import KerongRequest
 from hw_sim.pty_link import wire_time
-from kiosk.client import ApiClient
-from tests.support.daemon import COURIER
+from kiosk.protocol.client import ApiClient
+from testkit.daemon import COURIER
 
 BAUDS = (19200, 9600)
 LOCKS = 8

@@ -58,8 +58,8 @@ from scale_kiosk import (
 )
 from seed_locker import Locker, LockerSize, LockerSystem, Package
 
+from kiosk.access.codes import code_tag
 from kiosk.allocation import Allocator
-from kiosk.codes import code_tag
 from kiosk.domain import Purpose
 
 OCCUPIED = 0.9

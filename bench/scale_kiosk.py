@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from kiosk.codes import code_tag
+from kiosk.access.codes import code_tag
 from kiosk.store import Store
 from kiosk.store.schema import SCHEMA_VERSION
 from kiosk.store.store import CompartmentSpec

@@ -1,6 +1,6 @@
 """Soak: 100,000 deposits and pickups through the API, and what they cost the daemon.
 
-The run of ``tests/faults/test_soak.py`` (:mod:`tests.support.soak`), made long: the
+The run of ``tests/faults/test_soak.py`` (:mod:`testkit.soak`), made long: the
 daemon as its own process on the sim driver (four boards of eight compartments, each
 board a power group of its own), four workers each depositing a parcel, reading its
 pickup code from the simulated recipient's inbox and picking it up. Every
@@ -28,8 +28,8 @@ import common
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.support.daemon import Daemon
-from tests.support.soak import SoakReport, SoakRun, soak_config
+from testkit.daemon import Daemon
+from testkit.soak import SoakReport, SoakRun, soak_config
 
 WARMUP = 500
 

@@ -5,7 +5,7 @@ Part A. One real daemon (``python -m kiosk run``, the sim driver, 12 compartment
 simulated person using every door) takes deposits and pickups, then is killed
 (``kill -9``) with its mark up to date; the write-ahead log then holds every commit
 since the daemon's start. For each commit (``--every N``: every Nth), a copy of the data
-dir is torn right after it (``tests/support/wal.py``) and a daemon started on the copy,
+dir is torn right after it (``testkit/wal.py``) and a daemon started on the copy,
 four ways:
 
 =================  =============================================================
@@ -53,8 +53,8 @@ from kiosk.domain import Purpose
 from kiosk.store import Store
 from kiosk.store.mark import mark_of, write_mark
 from kiosk.store.store import CompartmentSpec
-from tests.support.daemon import Daemon
-from tests.support.wal import tear_wal, wal_commits
+from testkit.daemon import Daemon
+from testkit.wal import tear_wal, wal_commits
 
 NO_CHECKPOINT = {"policy": {"expiry_check_s": 3600}}
 WAYS = {  # name: (keep the mark, item sensors)

@@ -1,6 +1,6 @@
 """Touchscreen: the UI's idle CPU and memory, frame times, key press to frame, code to unlock.
 
-A real daemon runs on the simulator (``tests/support/daemon.py``: 12 compartments, the
+A real daemon runs on the simulator (``testkit/daemon.py``: 12 compartments, the
 simulated person closes each door 0.3 s after it opened). SDL uses its dummy video
 driver, so nothing needs a display; a real display adds the cost of showing a frame
 (``pygame.display.flip``), which the dummy driver does not have.
@@ -11,7 +11,7 @@ driver, so nothing needs a display; a real display adds the cost of showing a fr
   ``VmRSS`` and ``VmHWM`` from ``/proc/PID/status`` at the end.
 * **frame time**: in this process, the time of ``App.draw()`` (build the screen, draw
   it, flip) at 800×480, 100 times (``--quick``: 20) on each state of each screen that
-  ``tests/support/tour.py`` walks through (home, keypad, door, grid, event log...).
+  ``testkit/tour.py`` walks through (home, keypad, door, grid, event log...).
 * **key press to changed frame**: on the pickup keypad, a digit's ``KEYDOWN`` is posted
   and the app's own loop (``App.step``) runs until a drawn frame shows the digit. This
   includes the keyboard-wedge detector holding a key back for 35 ms to tell a person
@@ -52,9 +52,9 @@ import pygame
 from kiosk.ui.screens.door import DoorScreen
 from kiosk.ui.screens.home import HomeScreen
 from kiosk.ui.screens.pickup import PickupScreen
-from tests.support.daemon import Daemon, running_daemon
-from tests.support.tour import every_screen
-from tests.support.ui import UiDriver
+from testkit.daemon import Daemon, running_daemon
+from testkit.tour import every_screen
+from testkit.ui import UiDriver
 
 SIZE = (800, 480)
 SETTLE_S = 5.0
@@ -272,7 +272,7 @@ def report(
             ("UI", f"{sys.executable} -m kiosk ui (SDL video driver: dummy)"),
             ("display", f"{SIZE[0]}x{SIZE[1]}, pygame {pygame.version.ver}, "
                         f"SDL {'.'.join(map(str, pygame.get_sdl_version()))}"),
-            ("daemon", "tests/support/daemon.py: 12 sim compartments, door closed after 0.3 s"),
+            ("daemon", "testkit/daemon.py: 12 sim compartments, door closed after 0.3 s"),
             ("samples", f"CPU over {runs.cpu_window_s:.0f} s; {len(every_frame)} frames on "
                         f"{len(frames)} screen states; {len(keys)} key presses; "
                         f"{len(unlocks)} pickups"),

@@ -1,14 +1,14 @@
 """Parcel barcodes as the scanner sends them, made fit to store, compare and show.
 
 The scanner's framing (AIM symbology prefix, CR/LF and other control bytes) comes off
-with :func:`kiosk.scantext.scan_data`. The GS1 group separator (0x1D, FNC1 inside the
+with :func:`kiosk.protocol.scan.scan_data`. The GS1 group separator (0x1D, FNC1 inside the
 data) is part of the data and is kept; :func:`display_barcode` makes it visible.
 """
 
 from __future__ import annotations
 
 from kiosk.errors import InvalidInput
-from kiosk.scantext import GS, display_barcode, scan_data
+from kiosk.protocol.scan import GS, display_barcode, scan_data
 
 __all__ = ["GS", "display_barcode", "normalize_barcode"]
 

@@ -58,7 +58,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from kiosk.config_host import ClockSection
+from kiosk.config.host import ClockSection
 from kiosk.errors import ConflictError
 from kiosk.store import Store
 from kiosk.store.base import StoreError

@@ -9,12 +9,12 @@ from collections.abc import Iterator
 from typing import Any
 
 from kiosk import phones
+from kiosk.access.sessions import Session
 from kiosk.barcode import normalize_barcode
+from kiosk.core import Kiosk
 from kiosk.domain import OpStatus, ParcelState, Purpose, Role
 from kiosk.errors import ConflictError, Forbidden, InvalidInput, LockerError, NoCompartmentFree
 from kiosk.reasons import OOS_TEXTS, OosReason
-from kiosk.service import Kiosk
-from kiosk.sessions import Session
 from kiosk.store import OpRow, ParcelRow
 
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,}$")

@@ -24,7 +24,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from kiosk.config_host import StorageSection
+from kiosk.config.host import StorageSection
 from kiosk.store import Store
 from kiosk.store.base import StoreFull
 from kiosk.store.space import FULL_BELOW_BYTES, free_bytes, total_bytes

@@ -1,6 +1,6 @@
 """The kiosk's two keypad throttles, for pickup codes and for sign-ins.
 
-Each is a :class:`~kiosk.throttle.Throttle` on the monotonic clock whose state lives in
+Each is a :class:`~kiosk.access.throttle.Throttle` on the monotonic clock whose state lives in
 the store's ``meta`` table, so pulling the plug does not reset a lockout. Every wrong
 input is an event; a failure, its lockout and its alarm are written in one transaction.
 
@@ -29,11 +29,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from kiosk.access.throttle import FailureOutcome, Throttle, ThrottleLimits, wait_shown
 from kiosk.clock import read_boot_id
-from kiosk.config_model import SecuritySection
+from kiosk.config.model import SecuritySection
 from kiosk.errors import InvalidInput, LockerError, Throttled
 from kiosk.store import Store
-from kiosk.throttle import FailureOutcome, Throttle, ThrottleLimits, wait_shown
 
 __all__ = ["SAVE_REFUSALS_S", "Keypads"]
 

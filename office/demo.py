@@ -271,7 +271,7 @@ def _deposit(demo: Demo, kiosk: str) -> None:
         [
             sys.executable,
             "-m",
-            "kiosk.ctl",
+            "kiosk.lockerctl",
             "deposit",
             f"JJD{kiosk[-1]}000123",
             "--size",

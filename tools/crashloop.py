@@ -3,7 +3,7 @@
 
 Each kill lands at a random point of deposits and pickups run against the simulator;
 the daemon is restarted on the same data dir and the invariants of
-``tests/support/invariants.py`` are checked (the same code the test suite runs). A fresh
+``testkit/invariants.py`` are checked (the same code the test suite runs). A fresh
 data dir is started every ``--per-dir`` kills, with the seed ``SEED + n`` for the n-th dir;
 its simulated latches let the door go at once (even n) or after ``SLOW_LATCH_S`` (odd n),
 unless ``--open-delay`` fixes it. ``--seed S --kills K --per-dir K --open-delay D``
@@ -27,8 +27,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.support.crash import DAEMON_CONFIG, CrashRun, KillReport, kerong_daemon, mixed_policy
-from tests.support.daemon import Daemon
+from testkit.crash import DAEMON_CONFIG, CrashRun, KillReport, kerong_daemon, mixed_policy
+from testkit.daemon import Daemon
 
 SLOW_LATCH_S = 0.25
 

@@ -24,18 +24,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from office.store import migrate
 from office.store.engine import make_engine
-from tests.fleet.conftest import linked_kiosk
-from tests.integration.helpers import store_parcel
-from tests.office.conftest import BROKER_USERS
-from tests.office.console import (
+from testkit.api import store_parcel
+from testkit.broker import running_broker
+from testkit.console import (
     add_accounts,
     browser,
     sign_in,
     wait_for_element,
     wait_for_text,
 )
-from tests.support.broker import running_broker
-from tests.support.office import running_office, write_config, write_keys
+from testkit.fleet import linked_kiosk
+from testkit.office import BROKER_USERS, running_office, write_config, write_keys
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "screenshots" / "office"
 PAGES = {

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Screenshots of every screen of every journey, from the real UI on the simulator.
 
-One real daemon per language runs on the simulated bank (``tests/support/daemon.py``,
+One real daemon per language runs on the simulated bank (``testkit/daemon.py``,
 16 doors in three columns as in ``config/demo.toml``); the real touchscreen UI runs in
 this process with SDL's dummy video driver and is driven as a person would drive it
-(``tests/support/ui.py``): taps on buttons found by their name, never by their words, so
+(``testkit/ui.py``): taps on buttons found by their name, never by their words, so
 the same tour runs in every language. Each step is saved as
 ``<out>/<lang>/NN-name.png``; the numbers follow :data:`tools.shots.SHOTS`, the order
 the user guide shows them in.
@@ -50,8 +50,8 @@ from kiosk.ui.screens.returns import ReturnsDoneScreen, ReturnsScreen, is_done
 from kiosk.ui.screens.selftest import JobScreen
 from kiosk.ui.screens.signin import SignInScreen
 from kiosk.ui.screens.technician import TechnicianScreen
-from tests.support.daemon import COURIER, TECHNICIAN, Daemon, render_config, running_daemon
-from tests.support.ui import UiDriver
+from testkit.daemon import COURIER, TECHNICIAN, Daemon, render_config, running_daemon
+from testkit.ui import UiDriver
 from tools.shots import SHOTS
 
 IDS = [f"A{i:02d}" for i in range(1, 7)] + [f"{c}{i:02d}" for c in "BC" for i in range(1, 6)]

@@ -6,7 +6,7 @@
 #   openssl     throwaway certificates for the TLS tests (API listener, fleet link)
 #   espeak-ng   the touchscreen's voice: the speech tests write what it says to WAV
 #               files and measure them (skipped, saying why, where it is missing)
-#   postgresql  a real PostgreSQL for the office's tests (tests/support/postgres.py starts
+#   postgresql  a real PostgreSQL for the office's tests (testkit/postgres.py starts
 #               its own cluster in a temporary directory; the package's is not used)
 #   chromium    a real browser for the office console's tests (Playwright drives Debian's
 #               build; it never downloads one of its own)

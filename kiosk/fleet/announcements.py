@@ -24,8 +24,8 @@ from kiosk.fleet.gate import Gate
 from kiosk.store.fleet import ANNOUNCEMENTS_CURSOR, FleetCommandRow
 
 if TYPE_CHECKING:
+    from kiosk.core import Kiosk
     from kiosk.courier import Courier
-    from kiosk.service import Kiosk
 
 DEFAULT_RESERVE_HOURS = 24.0
 MAX_RESERVE_HOURS = 168.0

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from kiosk.domain import Purpose
+from kiosk.doors.guard import OpensPaused
 from kiosk.errors import InvalidInput, LockerError
 from kiosk.fleet import report
 from kiosk.fleet.announcements import Announcements
@@ -35,13 +36,12 @@ from kiosk.fleet.gate import Gate
 from kiosk.fleet.settings import DesiredSettings, Reply
 from kiosk.fleet.staff import StaffLists
 from kiosk.fleet.window import HourlyCap
-from kiosk.guard import OpensPaused
 from kiosk.reasons import OOS_TEXTS, OosReason
 from kiosk.store.fleet import FleetCommandRow
 
 if TYPE_CHECKING:
+    from kiosk.core import Kiosk
     from kiosk.courier import Courier
-    from kiosk.service import Kiosk
     from kiosk.technician import Technician
 
 log = logging.getLogger("kiosk.fleet")

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from kiosk.ctl_format import NONE, detail_text, local_time, table
 from kiosk.fleet.operator import Answer, KioskView, NoAnswer
+from kiosk.lockerctl.format import NONE, detail_text, local_time, table
 
 _VERSIONED = ("announce", "cancel", "desired_config")
 KIOSK_HEADERS = ["KIOSK", "STATUS", "LAST SEEN", "FREE (free/total)", "ALARMS", "NOTES"]

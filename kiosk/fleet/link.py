@@ -22,7 +22,7 @@ What goes out, on the loop:
 What comes in (commands, announcements, desired config, staff lists) goes to
 :class:`~kiosk.fleet.commands.Commands`, which lets nothing act that is not signed by the
 operator (:mod:`kiosk.fleet.gate`). The link tells the kiosk's
-:class:`~kiosk.staff_sync.StaffSync` when it connects and when it goes down, so that a
+:class:`~kiosk.access.staff_sync.StaffSync` when it connects and when it goes down, so that a
 sign-in right after a reconnect waits for the retained staff list. A failure of the
 link is an event and a status line, never a crash: every local journey works without
 it.
@@ -50,7 +50,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from kiosk.config_fleet import FleetSection
+from kiosk.config.fleet import FleetSection
 from kiosk.fleet import report
 from kiosk.fleet.commands import Commands
 from kiosk.fleet.net import no_delay
@@ -58,7 +58,7 @@ from kiosk.store import Event
 from kiosk.store.fleet import ACKED_SEQ
 
 if TYPE_CHECKING:
-    from kiosk.service import Kiosk
+    from kiosk.core import Kiosk
 
 log = logging.getLogger("kiosk.fleet")
 

@@ -33,7 +33,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from kiosk import pins
+from kiosk.access import pins
 from kiosk.errors import InvalidInput
 from kiosk.fleet import sealed
 from kiosk.fleet.envelope import (
@@ -265,7 +265,7 @@ class StaffEntry:
 
 def pin_verifier(pin: str, role: str) -> str:
     """What the office keeps of ``pin`` and a staff list carries: its salted scrypt hash,
-    as the kiosk stores a PIN (:func:`kiosk.pins.hash_pin`). ValueError, never naming the
+    as the kiosk stores a PIN (:func:`kiosk.access.pins.hash_pin`). ValueError, never naming the
     PIN, when a ``role`` may not have it (too short for :data:`STAFF_PIN_DIGITS`, or
     among the PINs a guesser tries first)."""
     if role not in STAFF_PIN_DIGITS:

@@ -26,7 +26,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from kiosk.config import ConfigError
-from kiosk.config_check import Problems, Table, read_toml
+from kiosk.config.check import Problems, Table, read_toml
 from kiosk.fleet.envelope import KeyringError, load_private
 from kiosk.fleet.net import is_loopback
 

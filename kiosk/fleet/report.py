@@ -14,7 +14,7 @@ from kiosk.store import Event
 from kiosk.store.fleet import ANNOUNCEMENTS_CURSOR
 
 if TYPE_CHECKING:
-    from kiosk.service import Kiosk
+    from kiosk.core import Kiosk
 
 PREFIX = "lk/v1/kiosk"
 ALARM_WINDOW_S = 24 * 3600.0

@@ -22,7 +22,7 @@ from kiosk.fleet.gate import Gate
 from kiosk.store.fleet import SETTINGS, SETTINGS_ID, SETTINGS_VERSION, UNSIGNED_SETTINGS
 
 if TYPE_CHECKING:
-    from kiosk.service import Kiosk
+    from kiosk.core import Kiosk
 
 SETTABLE: dict[str, tuple[type, float, float]] = {
     "policy.hold_hours": (float, 1.0, 24 * 60.0),

@@ -19,7 +19,7 @@ and still moves the version on: sending it again would not help.
 
 The broker hands the kiosk its retained list at every connect; once the link has handled
 that one, whatever came of it, the kiosk has the latest it can have
-(:class:`kiosk.staff_sync.StaffSync`) and sign-ins waiting for it go on.
+(:class:`kiosk.access.staff_sync.StaffSync`) and sign-ins waiting for it go on.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import json
 import zlib
 from typing import TYPE_CHECKING, Any
 
-from kiosk import pins
+from kiosk.access import pins
 from kiosk.domain import Role
 from kiosk.fleet import report, sealed
 from kiosk.fleet.envelope import STAFF, Command, CommandRefused, version_of
@@ -37,7 +37,7 @@ from kiosk.fleet.gate import Gate
 from kiosk.store.staff import StaffDiff, StaffPerson
 
 if TYPE_CHECKING:
-    from kiosk.service import Kiosk
+    from kiosk.core import Kiosk
 
 MAX_LIST_BYTES = 1 << 20
 """The most a list's people may take once inflated (a full message holds about 200 KB)."""

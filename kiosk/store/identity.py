@@ -4,7 +4,7 @@ mark (:mod:`kiosk.store.mark`) records of it.
 
 The identity lives in ``meta``: ``store.id`` (random, made with the database),
 ``store.kiosk`` (the kiosk id of the config that made it), ``store.key_fingerprint``
-(:func:`kiosk.codes.key_fingerprint` of its key) and ``store.created_at``.
+(:func:`kiosk.access.codes.key_fingerprint` of its key) and ``store.created_at``.
 """
 
 from __future__ import annotations

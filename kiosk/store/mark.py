@@ -11,7 +11,7 @@ made, a database restored from a backup, a copy of ``kiosk.db`` without its ``-w
 looks whole to SQLite. The mark is written only after the database committed, so it is
 never ahead of a database that kept what it committed: a database found *behind* its
 mark (or on another history) has lost something, and the compartments whose contents
-differ are the ones to check (:mod:`kiosk.data_dir`).
+differ are the ones to check (:mod:`kiosk.daemon.data_dir`).
 
 It is replaced atomically (a new file renamed over the old one) and not synced: after a
 power cut it may be older than the database, which is safe (nothing is compared then),

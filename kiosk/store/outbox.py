@@ -1,7 +1,7 @@
 """The outbox: notifications to recipients, and what may stay of them on the disk.
 
 A stored-parcel notification carries the nonce its pickup code derives from
-(``code_nonce``, see :func:`kiosk.codes.derive_code`). The nonce is removed, in the
+(``code_nonce``, see :func:`kiosk.access.codes.derive_code`). The nonce is removed, in the
 transaction that makes it useless, when the notification is delivered, when the
 dispatcher gives up on it, and when its parcel leaves the kiosk (picked up or returned;
 a notification still waiting then is withdrawn). Rows delivered or given up are deleted

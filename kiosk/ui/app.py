@@ -25,6 +25,17 @@ import pygame
 from kiosk.ui import i18n, theme
 from kiosk.ui.i18n import _
 from kiosk.ui.link import DaemonLink, Message
+from kiosk.ui.screen import Callback, Screen
+from kiosk.ui.screens.courier import CourierMenuScreen
+from kiosk.ui.screens.deposit import ParcelScreen
+from kiosk.ui.screens.dialogs import MoreTimeDialog
+from kiosk.ui.screens.door import DoorScreen
+from kiosk.ui.screens.eventlog import EventLogScreen
+from kiosk.ui.screens.home import HomeScreen
+from kiosk.ui.screens.returns import ReturnsScreen
+from kiosk.ui.screens.selftest import JobScreen
+from kiosk.ui.screens.signin import SignInScreen
+from kiosk.ui.screens.technician import TechnicianScreen
 from kiosk.ui.sound import Sound
 from kiosk.ui.speech import SilentSpeaker, Speech, build_speaker
 from kiosk.ui.wedge import WedgeDetector
@@ -36,7 +47,6 @@ LINK_EVENT = pygame.USEREVENT + 1
 ACTIVE_POLL_S, IDLE_POLL_S, ACTIVE_S = 0.005, 0.025, 3.0
 """SDL's queue is looked at every ACTIVE_POLL_S until ACTIVE_S after the last event,
 then every IDLE_POLL_S (the longest a first tap after a quiet spell waits)."""
-Callback = Callable[[Message], None]
 STATUS_TYPES = ("board", "storage")
 STATUS_KINDS = ("mass_open", "clock_", "disk_")
 """Stream messages (by type) and events (by kind prefix) after which the status is
@@ -90,8 +100,6 @@ class App:
         self._speaker_given = speaker is not None
         self._speech_settings: tuple[object, object] | None = None
         self.wedge = WedgeDetector(clock)
-        from kiosk.ui.screens.home import HomeScreen
-
         self.screen: Screen = HomeScreen(self)
         self.dialog: Screen | None = None
         if start_link:
@@ -232,12 +240,39 @@ class App:
         self.focus = None
         self.dirty = True
 
+    # -- where a screen sends a person (ScreenContext): the app builds the screen ------
+
+    def to_sign_in(self, message: str = "") -> None:
+        self.goto(SignInScreen(self, message))
+
+    def to_courier_menu(self) -> None:
+        self.goto(CourierMenuScreen(self))
+
+    def to_parcel(self, scanned: str | None = None) -> None:
+        self.goto(ParcelScreen(self, scanned))
+
+    def to_returns(self) -> None:
+        self.goto(ReturnsScreen(self))
+
+    def to_door(self, view: dict[str, Any], role: str) -> None:
+        self.goto(DoorScreen(self, view, role=role))
+
+    def to_technician(self) -> None:
+        self.goto(TechnicianScreen(self))
+
+    def to_job(self, kind: str, start: bool = False) -> None:
+        screen = JobScreen(self, kind)
+        self.goto(screen)
+        if start:
+            screen.start()
+
+    def to_event_log(self) -> None:
+        self.goto(EventLogScreen(self))
+
     def home(self, sign_out: bool = True, timed_out: bool = False) -> None:
         """Back to the home screen, signed out. After a sign-out or a journey that
         ``timed_out``, the next person starts afresh: in the kiosk's default language,
         with the text size the kiosk is set to."""
-        from kiosk.ui.screens.home import HomeScreen
-
         if timed_out or (sign_out and self.session is not None):
             i18n.set_language(self.default_language)
             self.large_text_override = self.fixed_large_text
@@ -379,8 +414,6 @@ class App:
                 self.dirty = True
         idle_s = float(self.ui.get("idle_timeout_s", 60.0))
         if self.screen.idle_timeout and self.dialog is None and now - self.last_input >= idle_s:
-            from kiosk.ui.screens.dialogs import MoreTimeDialog
-
             self.show_dialog(MoreTimeDialog(self, float(self.ui.get("more_time_s", 30.0))))
 
     def run(self) -> None:
@@ -439,41 +472,3 @@ class App:
         else:
             p.fill(rect, theme.PANEL, p.metrics.gap)
             p.text(name, rect, theme.INK, 0.9)
-
-
-class Screen:
-    """One screen. ``build`` draws it and returns its buttons; the rest are hooks."""
-
-    idle_timeout = True
-
-    def __init__(self, app: App) -> None:
-        self.app = app
-
-    def build(self, area: Rect, p: Painter) -> list[Button]:
-        raise NotImplementedError
-
-    def on_message(self, msg: Message) -> None:
-        """A result, stream or link message (every one, for screens that follow them)."""
-
-    def on_text(self, text: str) -> None:
-        """A printable key typed by a person."""
-
-    def on_enter(self) -> None: ...
-
-    def on_drag(self, dy: int) -> None:
-        """A finger (or the mouse button) held down moved ``dy`` pixels down."""
-
-    def on_backspace(self) -> None: ...
-
-    def on_escape(self) -> None:
-        self.app.home()
-
-    def on_scan(self, text: str) -> bool:
-        """A scanned barcode; False if this screen has no use for one."""
-        return False
-
-    def next_timer(self) -> float | None:
-        """When this screen next needs ``on_timer`` (app clock), or None."""
-        return None
-
-    def on_timer(self) -> None: ...

@@ -9,10 +9,12 @@ test can show that no visible string is missing from a catalog.
 from __future__ import annotations
 
 import gettext
-from pathlib import Path
 
-DOMAIN = "locker-kiosk"
-LOCALE_DIR = Path(__file__).with_name("locale")
+# the catalogs' place is the daemon's to know too (it checks [kiosk] language against them)
+from kiosk.protocol.languages import DOMAIN as DOMAIN
+from kiosk.protocol.languages import LOCALE_DIR as LOCALE_DIR
+from kiosk.protocol.languages import available_languages as available_languages
+
 LANGUAGE_NAMES = {"en": "English", "de": "Deutsch"}
 
 _current: gettext.NullTranslations = gettext.NullTranslations()
@@ -34,13 +36,6 @@ def set_language(code: str) -> str:
 
 def language() -> str:
     return _language
-
-
-def available_languages() -> list[str]:
-    found = ["en"]
-    for mo in sorted(LOCALE_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.mo")):
-        found.append(mo.parent.parent.name)
-    return found
 
 
 def _(message: str) -> str:

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from kiosk.client import ApiClient, ApiError, DaemonUnreachable
+from kiosk.protocol.client import ApiClient, ApiError, DaemonUnreachable
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from kiosk.client import touchscreen_socket_path
+from kiosk.protocol.client import touchscreen_socket_path
 
 SIZES = ("800x480", "1024x600", "1280x800", "480x800")
 

@@ -1,13 +1,13 @@
 """What a scan holds, read as the kiosk's own codes: a pickup code, a badge.
 
 A scanner may put an AIM symbology identifier (``]Q3`` for a QR code) in front of the
-data and control bytes around it; :func:`kiosk.scantext.scan_data` takes them off, as
+data and control bytes around it; :func:`kiosk.protocol.scan.scan_data` takes them off, as
 it does for the daemon's parcel barcodes, and nothing here does that again.
 """
 
 from __future__ import annotations
 
-from kiosk.scantext import scan_data
+from kiosk.protocol.scan import scan_data
 
 SEPARATORS = " -"
 """What may stand between the digits of a printed pickup code: ``1234 5678``, ``1234-5678``."""

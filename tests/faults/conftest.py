@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.daemon import Daemon, running_daemon
+from testkit.daemon import Daemon, running_daemon
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.support.daemon import TECHNICIAN, Daemon, running_daemon
+from testkit.daemon import TECHNICIAN, Daemon, running_daemon
 
 schemathesis = pytest.importorskip("schemathesis")
 

@@ -6,7 +6,7 @@ checksum (CRC), 2 % are lost, 5 % come after line noise and 2 % come too late; o
 is silent for ``CHAOS_SILENCE_S`` seconds (10 by default) in the middle of ``CHAOS_OPS``
 operations (25). The daemon polls at 10 Hz and has the product's offline rule (3 missed
 polls and 1 s without a valid reply); its alarm's grace is 5 s here (10 s by default) so
-that the silence outlasts it. :mod:`tests.support.chaos` runs it and says what each
+that the silence outlasts it. :mod:`testkit.chaos` runs it and says what each
 check means.
 """
 
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.chaos import ChaosPlan, ChaosReport, ChaosRun
+from testkit.chaos import ChaosPlan, ChaosReport, ChaosRun
 
 OPS = int(os.environ.get("CHAOS_OPS", "25"))
 SILENCE_S = float(os.environ.get("CHAOS_SILENCE_S", "10"))

@@ -1,6 +1,6 @@
 """The wall clock steps under a running kiosk: deadlines and durations hold.
 
-Each daemon here runs with a wall clock the test can step (:mod:`tests.support.wallclock`:
+Each daemon here runs with a wall clock the test can step (:mod:`testkit.wallclock`:
 ``time.time`` moves, the monotonic clocks do not, as when a time server or a Pi without a
 battery clock sets the system clock). Expiry is checked every 0.2 s.
 """
@@ -16,9 +16,9 @@ from typing import Any, ClassVar
 
 import pytest
 
-from kiosk.client import ApiError
+from kiosk.protocol.client import ApiError
+from testkit.daemon import TECHNICIAN, Daemon, stepped_daemon
 from tests.faults.conftest import kinds, parcel
-from tests.support.daemon import TECHNICIAN, Daemon, stepped_daemon
 
 DAYS_4 = 4 * 86400.0
 ROUND_S = 0.2

@@ -2,7 +2,7 @@
 
 Five runs of ten kills, each run on one data dir with its own fixed seed. After every
 restart (and once every door closed by itself again) the invariants of
-:mod:`tests.support.invariants` must hold: every parcel in exactly one place, every
+:mod:`testkit.invariants` must hold: every parcel in exactly one place, every
 deposit the API called stored kept, no lock fired by itself, all outputs off, the event
 log's chain intact. ``tools/crashloop.py`` runs the same for thousands of kills; each
 run prints the command that replays its plan there.
@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from tests.support.crash import DAEMON_CONFIG, CrashRun, kerong_daemon
-from tests.support.daemon import running_daemon
-from tests.support.invariants import (
+from testkit.crash import DAEMON_CONFIG, CrashRun, kerong_daemon
+from testkit.daemon import running_daemon
+from testkit.invariants import (
     Ledger,
     StoreView,
     check_closed_deposits,

@@ -1,6 +1,6 @@
 """Door faults: each gives its defined outcome and event, seen through the API.
 
-The daemon runs the sim driver with fast timings (``tests.support.daemon.FAST``): a door
+The daemon runs the sim driver with fast timings (``testkit.daemon.FAST``): a door
 must open within 1 s (one retry), a reminder after 1 s open, ``LEFT_OPEN`` after 2 s.
 Compartment A01 is the first S a deposit gets; the simulated person closes a door that
 a pulse opened 0.4 s later.
@@ -13,9 +13,9 @@ import time
 
 import pytest
 
-from kiosk.client import ApiError
+from kiosk.protocol.client import ApiError
+from testkit.daemon import TECHNICIAN, Daemon, running_daemon
 from tests.faults.conftest import compartments, fire_log, kinds, parcel, store_parcel
-from tests.support.daemon import TECHNICIAN, Daemon, running_daemon
 
 
 def test_jammed_lock_on_pickup_tells_customer_who_to_call_and_takes_door_out(

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from kiosk.client import ApiError
+from kiosk.protocol.client import ApiError
+from testkit.daemon import COURIER, TECHNICIAN, Daemon
+from testkit.tmpfs import fill, free_bytes, kiosk_on_a_small_disk
 from tests.faults.conftest import kinds, parcel
-from tests.support.daemon import COURIER, TECHNICIAN, Daemon
-from tests.support.tmpfs import fill, free_bytes, kiosk_on_a_small_disk
 
 MB = 1024 * 1024
 

@@ -17,8 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
-from kiosk.client import ApiError
-from tests.support.daemon import COURIER, TECHNICIAN, Daemon, running_daemon
+from kiosk.protocol.client import ApiError
+from testkit.daemon import COURIER, TECHNICIAN, Daemon, running_daemon
 
 FAKETIME = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1")
 WRONG_PIN = "00093127"

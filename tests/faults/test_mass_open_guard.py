@@ -10,9 +10,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from kiosk.client import ApiError
+from kiosk.protocol.client import ApiError
+from testkit.daemon import TECHNICIAN, Daemon, running_daemon
 from tests.faults.conftest import kinds
-from tests.support.daemon import TECHNICIAN, Daemon, running_daemon
 
 GUARD = {"security": {"mass_open_max": 3, "mass_open_window_s": 300}}
 

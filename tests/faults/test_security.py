@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from kiosk.client import ApiClient, ApiError
+from kiosk.protocol.client import ApiClient, ApiError
+from testkit.daemon import Daemon, running_daemon
 from tests.faults.conftest import kinds
-from tests.support.daemon import Daemon, running_daemon
 
 CODE_DIGITS = 12
 INBOX = "inbox.jsonl"  # the simulated recipients' phones: codes belong there

@@ -12,8 +12,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from tests.support.daemon import Daemon
-from tests.support.soak import SoakRun, soak_config
+from testkit.daemon import Daemon
+from testkit.soak import SoakRun, soak_config
 
 OPS = 400
 

@@ -17,11 +17,11 @@ from typing import Any
 
 import pytest
 
-from kiosk.client import ApiError
-from kiosk.codes import create_key, key_fingerprint
+from kiosk.access.codes import create_key, key_fingerprint
+from kiosk.protocol.client import ApiError
+from testkit.daemon import TECHNICIAN, Daemon, running_daemon
+from testkit.wal import tear_wal, wal_commits
 from tests.faults.conftest import compartments, fire_log, parcel, store_parcel
-from tests.support.daemon import TECHNICIAN, Daemon, running_daemon
-from tests.support.wal import tear_wal, wal_commits
 
 UNIT = Path(__file__).resolve().parents[2] / "systemd" / "locker-kiosk.service"
 PHONE = "+4915112345678"

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.support.broker import mosquitto
+from testkit.broker import mosquitto
 
 SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "fleet_load.py"
 FIGURES = (

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.broker import Broker, running_broker
+from testkit.broker import Broker, running_broker
 
 mqtt = pytest.importorskip("paho.mqtt.client")
 

@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 
 from kiosk.fleet.envelope import new_key, sign
-from tests.fleet.conftest import KID, USERS, Operator, linked_kiosk, operator
-from tests.integration.helpers import PHONE, store_parcel
-from tests.support.broker import Broker, running_broker
-from tests.support.daemon import TECHNICIAN, Daemon
+from testkit.api import PHONE, store_parcel
+from testkit.broker import Broker, running_broker
+from testkit.daemon import TECHNICIAN, Daemon
+from testkit.fleet import KID, USERS, Operator, linked_kiosk, operator
 
 KIOSK = "KIOSK-2"
 TOPIC = f"lk/v1/kiosk/{KIOSK}"

@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tests.fleet.conftest import USERS, linked_kiosk, operator_config
-from tests.integration.helpers import PHONE
-from tests.support.broker import running_broker
+from testkit.api import PHONE
+from testkit.broker import running_broker
+from testkit.fleet import USERS, linked_kiosk, operator_config
 
 KIOSK = "KIOSK-3"
 

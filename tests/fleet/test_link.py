@@ -15,9 +15,9 @@ import pytest
 
 from kiosk.fleet import messages
 from kiosk.fleet.cli import main as fleet_main
-from tests.fleet.conftest import USERS, linked_kiosk, operator, operator_config
-from tests.integration.helpers import PHONE, store_parcel
-from tests.support.broker import Broker, running_broker
+from testkit.api import PHONE, store_parcel
+from testkit.broker import Broker, running_broker
+from testkit.fleet import USERS, linked_kiosk, operator, operator_config
 
 KIOSK = "KIOSK-1"
 TOPIC = f"lk/v1/kiosk/{KIOSK}"

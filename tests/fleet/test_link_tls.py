@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from tests.fleet.conftest import USERS, linked_kiosk
-from tests.support.broker import running_broker
+from testkit.broker import running_broker
+from testkit.fleet import USERS, linked_kiosk
 
 KIOSK = "KIOSK-1"
 

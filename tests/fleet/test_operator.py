@@ -32,8 +32,8 @@ from kiosk.fleet.envelope import (
     private_pem,
     verify,
 )
-from tests.fleet.conftest import KID, USERS
-from tests.support.broker import Broker, free_port, running_broker
+from testkit.broker import Broker, free_port, running_broker
+from testkit.fleet import KID, USERS
 
 mqtt = pytest.importorskip("paho.mqtt.client")
 

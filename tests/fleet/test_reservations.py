@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from kiosk.fleet import messages
-from tests.fleet.conftest import USERS, Operator, linked_kiosk, operator
-from tests.integration.helpers import PHONE, compartments, store_parcel
-from tests.support.broker import running_broker
-from tests.support.daemon import Daemon
+from testkit.api import PHONE, compartments, store_parcel
+from testkit.broker import running_broker
+from testkit.daemon import Daemon
+from testkit.fleet import USERS, Operator, linked_kiosk, operator
 
 KIOSK = "KIOSK-1"
 TOPIC = f"lk/v1/kiosk/{KIOSK}"

@@ -16,13 +16,13 @@ from typing import Any
 
 import pytest
 
-from kiosk.client import ApiClient, ApiError
 from kiosk.fleet import messages, sealed
 from kiosk.fleet.envelope import new_key, sign
-from tests.fleet.conftest import KID, USERS, Operator, linked_kiosk, operator
-from tests.support.broker import Broker, running_broker
-from tests.support.daemon import COURIER, TECHNICIAN, Daemon
-from tests.support.mqtt_peer import Peer
+from kiosk.protocol.client import ApiClient, ApiError
+from testkit.broker import Broker, running_broker
+from testkit.daemon import COURIER, TECHNICIAN, Daemon
+from testkit.fleet import KID, USERS, Operator, linked_kiosk, operator
+from testkit.mqtt_peer import Peer
 
 KIOSK = "KIOSK-1"
 TOPIC = f"lk/v1/kiosk/{KIOSK}"

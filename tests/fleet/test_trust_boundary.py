@@ -23,11 +23,11 @@ from kiosk.fleet import messages
 from kiosk.fleet.envelope import new_key, sign
 from kiosk.fleet.gate import EVENTS_PER_HOUR
 from kiosk.store import Store
-from tests.fleet.conftest import KID, USERS, Operator, linked_kiosk, operator
-from tests.integration.helpers import PHONE, store_parcel
-from tests.support.broker import Broker, running_broker
-from tests.support.daemon import Daemon
-from tests.support.mqtt_peer import Peer
+from testkit.api import PHONE, store_parcel
+from testkit.broker import Broker, running_broker
+from testkit.daemon import Daemon
+from testkit.fleet import KID, USERS, Operator, linked_kiosk, operator
+from testkit.mqtt_peer import Peer
 
 KIOSK = "KIOSK-1"
 TOPIC = f"lk/v1/kiosk/{KIOSK}"

@@ -2,7 +2,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.daemon import Daemon, running_daemon
+from testkit.daemon import Daemon, running_daemon
 
 
 @pytest.fixture

@@ -24,9 +24,9 @@ from pathlib import Path
 import pytest
 
 from hw_sim.control import SimControl
-from kiosk.client import ApiClient
-from tests.integration.helpers import refused
-from tests.support.daemon import COURIER, TECHNICIAN, Daemon, running_daemon
+from kiosk.protocol.client import ApiClient
+from testkit.api import refused
+from testkit.daemon import COURIER, TECHNICIAN, Daemon, running_daemon
 
 CONFIG = """
 demo = true  # the file back end (the simulated recipients' inbox) is for demo kiosks
@@ -101,7 +101,7 @@ class Bench:
         if pin is not None:
             env["LOCKER_PIN"] = pin
             env["LOCKER_USER"] = next(name for (name, p), _ in USERS if p == pin)
-        command = [sys.executable, "-m", "kiosk.ctl", *args]
+        command = [sys.executable, "-m", "kiosk.lockerctl", *args]
         return subprocess.run(
             command, capture_output=True, text=True, env=env, timeout=120, stdin=subprocess.DEVNULL
         )

@@ -25,10 +25,10 @@ from pathlib import Path
 import pytest
 
 from hw_sim.control import SimControl
-from kiosk.client import ApiClient
-from tests.support.daemon import COURIER, TECHNICIAN
-from tests.support.inbox import Inbox
-from tests.support.scanner import PtyScanner, pty_scanner
+from kiosk.protocol.client import ApiClient
+from testkit.daemon import COURIER, TECHNICIAN
+from testkit.inbox import Inbox
+from testkit.scanner import PtyScanner, pty_scanner
 
 CONFIG = """
 demo = true  # the file back end (the simulated recipients' inbox) is for demo kiosks
@@ -106,7 +106,7 @@ class Bench:
     def ctl(self, *args: str, who: tuple[str, str] = TECHNICIAN) -> Ran:
         env = dict(os.environ, LOCKER_SOCKET=str(self.data / "api.sock"))
         env.update(LOCKER_USER=who[0], LOCKER_PIN=who[1])
-        command = [sys.executable, "-m", "kiosk.ctl", *args]
+        command = [sys.executable, "-m", "kiosk.lockerctl", *args]
         return subprocess.run(command, capture_output=True, text=True, env=env, timeout=120,
                               stdin=subprocess.DEVNULL)  # fmt: skip
 

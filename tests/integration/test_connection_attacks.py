@@ -22,11 +22,11 @@ from typing import Any
 import httpx
 import pytest
 
-from kiosk.client import ApiClient, ApiError
-from kiosk.listeners.server import BACKLOG
-from tests.integration.helpers import store_parcel
-from tests.support.daemon import Daemon, running_daemon
-from tests.support.listeners import (
+from kiosk.api.listeners.server import BACKLOG
+from kiosk.protocol.client import ApiClient, ApiError
+from testkit.api import store_parcel
+from testkit.daemon import Daemon, running_daemon
+from testkit.listeners import (
     close_all,
     idle_tcp,
     idle_unix,

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.integration.helpers import (
+from testkit.api import (
     PHONE,
     compartments,
     event_kinds,
@@ -15,7 +15,7 @@ from tests.integration.helpers import (
     states,
     store_parcel,
 )
-from tests.support.daemon import COURIER, COURIER2, TECHNICIAN, Daemon, running_daemon
+from testkit.daemon import COURIER, COURIER2, TECHNICIAN, Daemon, running_daemon
 
 
 @pytest.fixture

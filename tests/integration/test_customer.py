@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.integration.helpers import event_kinds, parcel, refused, states, store_parcel
-from tests.support.daemon import Daemon, running_daemon
+from testkit.api import event_kinds, parcel, refused, states, store_parcel
+from testkit.daemon import Daemon, running_daemon
 
 EXPIRING = {"policy": {"hold_hours": 0.0006, "expiry_check_s": 0.2, "reminder_hours": []}}
 

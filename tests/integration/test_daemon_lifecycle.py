@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.client import ApiError
-from tests.support.daemon import TECHNICIAN, Daemon, running_daemon
+from kiosk.protocol.client import ApiError
+from testkit.daemon import TECHNICIAN, Daemon, running_daemon
 
 
 def test_daemon_tells_systemd_it_is_ready_and_pings_the_watchdog() -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.daemon import render_config
+from testkit.daemon import render_config
 
 EMULATED = """
 [kiosk]

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from hw_sim.control import SimControl
-from kiosk.client import ApiClient
-from tests.support.daemon import COURIER
+from kiosk.protocol.client import ApiClient
+from testkit.daemon import COURIER
 
 CONFIG = """
 demo = true  # the file back end (the simulated recipients' inbox) is for demo kiosks

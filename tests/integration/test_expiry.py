@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from kiosk.client import ApiError
-from tests.integration.helpers import PHONE, parcel, refused, states, store_parcel
-from tests.support.daemon import Daemon, running_daemon
+from kiosk.protocol.client import ApiError
+from testkit.api import PHONE, parcel, refused, states, store_parcel
+from testkit.daemon import Daemon, running_daemon
 
 HOLD_HOURS = 0.0006
 POLICY = {"hold_hours": HOLD_HOURS, "expiry_check_s": 0.2, "reminder_hours": []}

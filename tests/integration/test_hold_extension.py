@@ -13,8 +13,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.integration.helpers import parcel, refused, store_parcel
-from tests.support.daemon import TECHNICIAN, Daemon, running_daemon
+from testkit.api import parcel, refused, store_parcel
+from testkit.daemon import TECHNICIAN, Daemon, running_daemon
 
 POLICY = {"hold_hours": 0.0015, "expiry_check_s": 0.2, "reminder_hours": []}
 

@@ -3,7 +3,7 @@ or an empty compartment after a deposit, is an event and a message on the screen
 
 from __future__ import annotations
 
-from tests.support.daemon import running_daemon
+from testkit.daemon import running_daemon
 
 PHONE = "+4915112345678"
 

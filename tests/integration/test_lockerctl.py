@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from tests.integration.helpers import PHONE, compartments, parcel, refused, states, store_parcel
-from tests.support.daemon import COURIER, TECHNICIAN, Daemon, running_daemon
+from testkit.api import PHONE, compartments, parcel, refused, states, store_parcel
+from testkit.daemon import COURIER, TECHNICIAN, Daemon, running_daemon
 
 CARLA, TOMAS = COURIER[1], TECHNICIAN[1]
 
@@ -87,7 +87,7 @@ def test_lockerctl_json_prints_what_the_api_returns(daemon: Daemon) -> None:
 def test_lockerctl_events_follow_prints_new_events_as_they_happen(daemon: Daemon) -> None:
     env = dict(os.environ, LOCKER_SOCKET=str(daemon.socket))
     follower = subprocess.Popen(
-        [sys.executable, "-m", "kiosk.ctl", "events", "--follow", "--json", "--limit", "1"],
+        [sys.executable, "-m", "kiosk.lockerctl", "events", "--follow", "--json", "--limit", "1"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
         env=env,
     )  # fmt: skip
@@ -255,7 +255,7 @@ def test_lockerctl_open_all_and_selftest(quick: Daemon) -> None:
 def test_lockerctl_says_when_the_daemon_cannot_be_reached(tmp_path: Any) -> None:
     socket = tmp_path / "nothing.sock"
     result = subprocess.run(
-        [sys.executable, "-m", "kiosk.ctl", "--socket", str(socket), "status"],
+        [sys.executable, "-m", "kiosk.lockerctl", "--socket", str(socket), "status"],
         capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
     )  # fmt: skip
     assert result.returncode == 3
@@ -293,7 +293,7 @@ def test_lockerctl_ends_quietly_when_its_reader_stops_reading(daemon: Daemon) ->
     # `lockerctl events --follow | head -1`: head exits after a line; lockerctl must too.
     env = dict(os.environ, LOCKER_SOCKET=str(daemon.socket))
     follower = subprocess.Popen(
-        [sys.executable, "-m", "kiosk.ctl", "events", "--follow", "--limit", "1"],
+        [sys.executable, "-m", "kiosk.lockerctl", "events", "--follow", "--limit", "1"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=env,
     )  # fmt: skip
     assert follower.stdout is not None and follower.stderr is not None
@@ -325,7 +325,7 @@ def test_every_lockerctl_command_ends_quietly_when_nobody_reads_its_output(
     os.close(read)  # the reader is gone before lockerctl writes a line
     try:
         run = subprocess.run(
-            [sys.executable, "-m", "kiosk.ctl", *command],
+            [sys.executable, "-m", "kiosk.lockerctl", *command],
             stdout=write, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=env, timeout=60,
         )  # fmt: skip
     finally:

@@ -13,15 +13,15 @@ import sys
 import time
 from pathlib import Path
 
-from tests.integration.helpers import parcel, states, store_parcel
-from tests.support.daemon import Daemon
+from testkit.api import parcel, states, store_parcel
+from testkit.daemon import Daemon
 
 TAKE = "Door {cid} is open: take your parcel and close the door."
 
 
 def lockerctl(daemon: Daemon, *args: str, **streams: int) -> subprocess.Popen[bytes]:
     env = dict(os.environ, LOCKER_SOCKET=str(daemon.socket))
-    return subprocess.Popen([sys.executable, "-m", "kiosk.ctl", *args], env=env, **streams)
+    return subprocess.Popen([sys.executable, "-m", "kiosk.lockerctl", *args], env=env, **streams)
 
 
 def command_line(pid: int) -> str:
@@ -30,7 +30,7 @@ def command_line(pid: int) -> str:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         shown = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-        if "kiosk.ctl" in shown:
+        if "kiosk.lockerctl" in shown:
             return shown
         time.sleep(0.01)
     raise AssertionError("lockerctl did not start within 30 s")
@@ -64,7 +64,7 @@ def test_lockerctl_pickup_reads_the_code_from_stdin_and_ps_never_shows_it(
     seen_in_ps = command_line(proc.pid)  # lockerctl is waiting for its stdin now
     out, err = proc.communicate(f"{code}\n".encode(), timeout=60)
 
-    assert code not in seen_in_ps and seen_in_ps.endswith("kiosk.ctl pickup ")
+    assert code not in seen_in_ps and seen_in_ps.endswith("kiosk.lockerctl pickup ")
     assert proc.returncode == 0, err
     assert out.decode().splitlines() == [TAKE.format(cid=cid), "Thank you!"]
     assert code not in (out + err).decode()

@@ -31,8 +31,8 @@ from typing import Any
 import pytest
 
 from hw_sim.control import SimControl
-from kiosk.client import ApiClient
-from tests.support.daemon import COURIER
+from kiosk.protocol.client import ApiClient
+from testkit.daemon import COURIER
 
 PULSE_S = 0.2
 GAP_S = 0.1

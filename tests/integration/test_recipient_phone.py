@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.integration.helpers import parcel, refused, states
-from tests.support.daemon import COURIER, Daemon, running_daemon
+from testkit.api import parcel, refused, states
+from testkit.daemon import COURIER, Daemon, running_daemon
 
 CARLA = COURIER[1]
 

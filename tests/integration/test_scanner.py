@@ -8,9 +8,9 @@ from __future__ import annotations
 import pytest
 
 from kiosk.api import TOUCHSCREEN_ONLY
-from kiosk.client import ApiError
-from tests.support.daemon import running_daemon
-from tests.support.scanner import StreamReader, is_event, is_scan, pty_scanner
+from kiosk.protocol.client import ApiError
+from testkit.daemon import running_daemon
+from testkit.scanner import StreamReader, is_event, is_scan, pty_scanner
 
 BARCODE = "]C1JJD0099887766554433"
 

@@ -1,4 +1,4 @@
-from tests.support.daemon import Daemon
+from testkit.daemon import Daemon
 
 
 def test_courier_deposit_then_customer_pickup_frees_the_compartment(daemon: Daemon) -> None:

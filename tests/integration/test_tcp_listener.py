@@ -12,11 +12,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from kiosk.client import parse_sse
-from kiosk.tcp_gate import LOCAL_ONLY
-from tests.support.daemon import TECHNICIAN, Daemon
-from tests.support.listeners import free_port, make_certificate, tcp_daemon
-from tests.support.scanner import Message, StreamReader, is_event, is_scan, pty_scanner
+from kiosk.api.listeners.tcp_gate import LOCAL_ONLY
+from kiosk.protocol.client import parse_sse
+from testkit.daemon import TECHNICIAN, Daemon
+from testkit.listeners import free_port, make_certificate, tcp_daemon
+from testkit.scanner import Message, StreamReader, is_event, is_scan, pty_scanner
 
 
 @pytest.fixture(scope="module")

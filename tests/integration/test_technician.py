@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.integration.helpers import PHONE, compartments, refused, states, store_parcel
-from tests.support.daemon import TECHNICIAN, Daemon, running_daemon
+from testkit.api import PHONE, compartments, refused, states, store_parcel
+from testkit.daemon import TECHNICIAN, Daemon, running_daemon
 
 ALL = [f"A{i:02d}" for i in range(1, 13)]
 

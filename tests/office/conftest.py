@@ -18,12 +18,10 @@ from sqlalchemy.engine import Engine
 
 from office.store import migrate
 from office.store.engine import make_engine
-from tests.fleet.conftest import USERS
-from tests.support.broker import Broker, running_broker
-from tests.support.office import OFFICE_PASSWORD, OFFICE_USER
-from tests.support.postgres import Postgres, binaries, running_postgres
+from testkit.broker import Broker, running_broker
+from testkit.office import BROKER_USERS
+from testkit.postgres import Postgres, binaries, running_postgres
 
-BROKER_USERS = {**USERS, OFFICE_USER: OFFICE_PASSWORD}
 _numbers = itertools.count(1)
 
 

@@ -10,10 +10,10 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from tests.fleet.conftest import USERS
-from tests.support.broker import Broker
-from tests.support.daemon import TECHNICIAN, Daemon
-from tests.support.mqtt_peer import Peer
+from testkit.broker import Broker
+from testkit.daemon import TECHNICIAN, Daemon
+from testkit.fleet import USERS
+from testkit.mqtt_peer import Peer
 
 T = TypeVar("T")
 

@@ -17,10 +17,10 @@ import sqlalchemy as sa
 
 from office.store import schema
 from office.web import forms
+from testkit.broker import Broker
+from testkit.console import Session, browser, console_network, sign_in, wait_for_element
 from tests.office.conftest import Database
-from tests.office.console import Session, browser, console_network, sign_in, wait_for_element
 from tests.office.journeys import peer, scalar, wait_for
-from tests.support.broker import Broker
 
 pytestmark = pytest.mark.slow
 
@@ -78,7 +78,7 @@ FORMS = {
 def test_every_parameter_and_field_with_hostile_values_gets_a_clear_answer_and_no_false_row(
     database: Database, broker: Broker, tmp_path: Path
 ) -> None:
-    from tests.integration.helpers import store_parcel
+    from testkit.api import store_parcel
 
     with console_network(database, broker, tmp_path) as net:
         store_parcel(net.kiosk, "JJD-STORED", size="S")

@@ -10,9 +10,9 @@ import pytest
 import sqlalchemy as sa
 
 from office.store import schema
-from tests.integration.helpers import store_parcel
-from tests.office.conftest import Database
-from tests.office.console import (
+from testkit.api import store_parcel
+from testkit.broker import Broker
+from testkit.console import (
     browser,
     console_network,
     sign_in,
@@ -20,7 +20,7 @@ from tests.office.console import (
     wait_for_element,
     wait_for_text,
 )
-from tests.support.broker import Broker
+from tests.office.conftest import Database
 
 pytestmark = pytest.mark.slow
 
@@ -131,7 +131,7 @@ def test_a_parcel_is_found_by_its_barcode_and_its_hold_extended_at_the_kiosk(
 
 
 def _kiosk_parcel(kiosk: object, barcode: str) -> dict[str, float]:
-    from tests.support.daemon import Daemon
+    from testkit.daemon import Daemon
 
     assert isinstance(kiosk, Daemon)
     (found,) = [p for p in kiosk.client().get("/v1/parcels")["parcels"] if p["barcode"] == barcode]

@@ -15,10 +15,10 @@ from babel.messages.mofile import read_mo
 from kiosk.ui.event_names import EVENT_NAMES
 from office.web import labels
 from office.web.i18n import DOMAIN, LOCALE_DIR
-from tests.integration.helpers import store_parcel
+from testkit.api import store_parcel
+from testkit.broker import Broker
+from testkit.console import browser, console_network, sign_in, wait_for_element
 from tests.office.conftest import Database
-from tests.office.console import browser, console_network, sign_in, wait_for_element
-from tests.support.broker import Broker
 
 pytestmark = pytest.mark.slow
 

@@ -14,8 +14,8 @@ import pytest
 import sqlalchemy as sa
 
 from office.store import schema
-from tests.office.conftest import Database
-from tests.office.console import (
+from testkit.broker import Broker, free_port
+from testkit.console import (
     PASSWORDS,
     Session,
     browser,
@@ -24,8 +24,8 @@ from tests.office.console import (
     text_of,
     wait_for_element,
 )
+from tests.office.conftest import Database
 from tests.office.journeys import scalar
-from tests.support.broker import Broker, free_port
 
 pytestmark = pytest.mark.slow
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from testkit.broker import Broker
+from testkit.console import Session, browser, console_network, sign_in, text_of
 from tests.office.conftest import Database
-from tests.office.console import Session, browser, console_network, sign_in, text_of
-from tests.support.broker import Broker
 
 pytestmark = pytest.mark.slow
 

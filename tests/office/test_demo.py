@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.broker import mosquitto
+from testkit.broker import mosquitto
 
 pytestmark = pytest.mark.slow
 

@@ -20,8 +20,8 @@ from office.ingest.outgoing import CommandSender
 from office.ingest.sweeper import Sweeper
 from office.store import schema
 from office.store.ingest import IngestStore
+from testkit.office import KID, write_keys
 from tests.office.conftest import Database
-from tests.support.office import KID, write_keys
 
 
 def event(

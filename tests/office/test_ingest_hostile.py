@@ -14,10 +14,10 @@ import pytest
 import sqlalchemy as sa
 
 from office.store import schema
+from testkit.broker import Broker
+from testkit.office import running_office, write_config, write_keys
 from tests.office.conftest import Database
 from tests.office.journeys import peer, scalar, wait_for
-from tests.support.broker import Broker
-from tests.support.office import running_office, write_config, write_keys
 
 pytestmark = pytest.mark.slow
 

@@ -15,8 +15,17 @@ import pytest
 import sqlalchemy as sa
 
 from office.store import schema
-from tests.fleet.conftest import linked_kiosk
-from tests.office.conftest import BROKER_USERS, Database
+from testkit.broker import Broker, running_broker
+from testkit.fleet import linked_kiosk
+from testkit.office import (
+    BROKER_USERS,
+    KID,
+    OfficeProcess,
+    running_office,
+    write_config,
+    write_keys,
+)
+from tests.office.conftest import Database
 from tests.office.journeys import (
     caught_up,
     kiosk_events,
@@ -25,8 +34,6 @@ from tests.office.journeys import (
     scalar,
     wait_for,
 )
-from tests.support.broker import Broker, running_broker
-from tests.support.office import KID, OfficeProcess, running_office, write_config, write_keys
 
 pytestmark = pytest.mark.slow
 

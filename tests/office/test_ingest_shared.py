@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from testkit.broker import Broker
+from testkit.office import running_office, write_config, write_keys
 from tests.office.conftest import Database
 from tests.office.journeys import peer, scalar, wait_for
-from tests.support.broker import Broker
-from tests.support.office import running_office, write_config, write_keys
 
 pytestmark = pytest.mark.slow
 KIOSKS = ("KIOSK-1", "KIOSK-2", "KIOSK-3")

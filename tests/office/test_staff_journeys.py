@@ -20,17 +20,17 @@ from typing import Any
 
 import pytest
 
-from kiosk.client import ApiClient, ApiError
-from tests.fleet.conftest import USERS, fleet_section
-from tests.integration.helpers import store_parcel
+from kiosk.protocol.client import ApiClient, ApiError
+from testkit.api import store_parcel
+from testkit.broker import Broker
+from testkit.cut import Path as CutPath
+from testkit.cut import cuttable
+from testkit.daemon import TECHNICIAN, Daemon, running_daemon
+from testkit.fleet import USERS, fleet_section
+from testkit.mqtt_peer import Peer
+from testkit.office import OfficeProcess, running_office, write_config, write_keys
 from tests.office.conftest import Database
 from tests.office.journeys import scalar, wait_for
-from tests.support.broker import Broker
-from tests.support.cut import Path as CutPath
-from tests.support.cut import cuttable
-from tests.support.daemon import TECHNICIAN, Daemon, running_daemon
-from tests.support.mqtt_peer import Peer
-from tests.support.office import OfficeProcess, running_office, write_config, write_keys
 
 pytestmark = pytest.mark.slow
 

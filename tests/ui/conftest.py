@@ -2,8 +2,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.daemon import Daemon, running_daemon
-from tests.support.ui import UiDriver
+from testkit.daemon import Daemon, running_daemon
+from testkit.ui import UiDriver
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 Every text colour has a contrast of at least 4.5:1 with what it is drawn on, the
 keyboard's focus ring 3:1 with what it is drawn next to. On every
-screen of every journey (tests/support/tour.py), in English and in German, at 800×480,
+screen of every journey (testkit/tour.py), in English and in German, at 800×480,
 1024×600, 1280×800 and 480×800, with and without large text: each button is at least
 9 mm on the configured display, lies inside the window and overlaps no other, and all
 text fits where it is drawn. The key sound never gets in the way.
@@ -24,9 +24,9 @@ from kiosk.ui import theme
 from kiosk.ui.app import App
 from kiosk.ui.screens.eventlog import SEVERITY_COLORS
 from kiosk.ui.widgets import STYLES
-from tests.support.daemon import TECHNICIAN, Daemon, running_daemon
-from tests.support.tour import every_screen
-from tests.support.ui import UiDriver
+from testkit.daemon import TECHNICIAN, Daemon, running_daemon
+from testkit.tour import every_screen
+from testkit.ui import UiDriver
 
 SIZES = [(800, 480), (1024, 600), (1280, 800), (480, 800)]
 

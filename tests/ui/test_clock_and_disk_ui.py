@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import time
 
-from tests.support.daemon import TECHNICIAN, Daemon, stepped_daemon
-from tests.support.tmpfs import fill, kiosk_on_a_small_disk
-from tests.support.ui import UiDriver
+from testkit.daemon import TECHNICIAN, Daemon, stepped_daemon
+from testkit.tmpfs import fill, kiosk_on_a_small_disk
+from testkit.ui import UiDriver
 from tests.ui.test_courier_ui import type_name_and_pin
 
 DAYS_4 = 4 * 86400

@@ -14,7 +14,7 @@ from typing import Any, cast
 import pygame
 import pytest
 
-from kiosk.client import ApiError
+from kiosk.protocol.client import ApiError
 from kiosk.ui import theme
 from kiosk.ui.screens import door as door_screen
 from kiosk.ui.screens import returns as returns_screen
@@ -22,8 +22,8 @@ from kiosk.ui.screens.courier import CourierMenuScreen
 from kiosk.ui.screens.deposit import Deposit, ParcelScreen, PhoneScreen, SizeScreen
 from kiosk.ui.screens.signin import SignInScreen
 from kiosk.ui.wall import draw_wall
-from tests.support.daemon import COURIER, TECHNICIAN, Daemon, running_daemon
-from tests.support.ui import UiDriver
+from testkit.daemon import COURIER, TECHNICIAN, Daemon, running_daemon
+from testkit.ui import UiDriver
 
 PHONE = "+4915112345678"
 EXPIRING = {"policy": {"hold_hours": 0.0006, "expiry_check_s": 0.2, "reminder_hours": []}}

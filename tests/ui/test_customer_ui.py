@@ -6,9 +6,9 @@ import contextlib
 
 import pytest
 
-from tests.support.daemon import Daemon, running_daemon
-from tests.support.scanner import pty_scanner
-from tests.support.ui import UiDriver
+from testkit.daemon import Daemon, running_daemon
+from testkit.scanner import pty_scanner
+from testkit.ui import UiDriver
 
 
 def stored(daemon: Daemon, barcode: str = "1Z999AA10123456784", size: str = "M") -> tuple[str, str]:

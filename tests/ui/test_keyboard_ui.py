@@ -7,8 +7,8 @@ import pygame
 
 from kiosk.ui import theme
 from kiosk.ui.widgets import Button, Rect, move_focus
-from tests.support.daemon import COURIER, TECHNICIAN, Daemon, running_daemon
-from tests.support.ui import UiDriver
+from testkit.daemon import COURIER, TECHNICIAN, Daemon, running_daemon
+from testkit.ui import UiDriver
 
 PHONE = "+4915112345678"
 

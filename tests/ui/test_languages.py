@@ -31,8 +31,8 @@ from kiosk.ui import i18n
 from kiosk.ui.i18n import _
 from kiosk.ui.reasons import reason_text, result_text
 from kiosk.ui.screens.selftest import JobScreen
-from tests.support.daemon import COURIER, TECHNICIAN, Daemon
-from tests.support.ui import UiDriver
+from testkit.daemon import COURIER, TECHNICIAN, Daemon
+from testkit.ui import UiDriver
 from tests.ui.test_customer_ui import stored
 
 ROOT = Path(__file__).resolve().parents[2]

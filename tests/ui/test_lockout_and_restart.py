@@ -9,8 +9,8 @@ from typing import cast
 
 from kiosk.ui.link import Message
 from kiosk.ui.screens.pickup import PickupScreen
-from tests.support.daemon import COURIER, Daemon
-from tests.support.ui import UiDriver
+from testkit.daemon import COURIER, Daemon
+from testkit.ui import UiDriver
 from tests.ui.test_courier_ui import sign_in, states
 from tests.ui.test_customer_ui import stored
 

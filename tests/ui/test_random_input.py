@@ -18,7 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kiosk.ui import i18n
-from kiosk.ui.app import App, Screen
+from kiosk.ui.app import App
+from kiosk.ui.screen import Screen
 from kiosk.ui.screens.courier import CourierMenuScreen
 from kiosk.ui.screens.deposit import Deposit, ParcelScreen, PhoneScreen, ReceiptScreen, SizeScreen
 from kiosk.ui.screens.dialogs import ConfirmDialog, MoreTimeDialog
@@ -30,8 +31,8 @@ from kiosk.ui.screens.returns import ReturnsDoneScreen, ReturnsScreen
 from kiosk.ui.screens.selftest import JobScreen
 from kiosk.ui.screens.signin import SignInScreen
 from kiosk.ui.screens.technician import TechnicianScreen
-from tests.support.daemon import Daemon, running_daemon
-from tests.support.ui import UiDriver
+from testkit.daemon import Daemon, running_daemon
+from testkit.ui import UiDriver
 
 WIDTH, HEIGHT = 800, 480
 USERS = ((("carla", "739184620573"), "courier"), (("tomas", "582039174651"), "technician"))

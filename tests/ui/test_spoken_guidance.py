@@ -14,8 +14,8 @@ import pytest
 from kiosk.ui.app import LINK_EVENT, App
 from kiosk.ui.speech import EspeakNg, SilentSpeaker, Speaker, WavFiles
 from kiosk.ui.speech.espeak import find_espeak
-from tests.support.daemon import running_daemon
-from tests.support.ui import UiDriver
+from testkit.daemon import running_daemon
+from testkit.ui import UiDriver
 
 needs_espeak = pytest.mark.skipif(
     find_espeak() is None, reason="espeak-ng is not installed (sh tools/test-deps.sh installs it)"

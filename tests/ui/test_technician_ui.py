@@ -9,13 +9,13 @@ from typing import Any
 import pygame
 import pytest
 
-from kiosk.client import ApiError
+from kiosk.protocol.client import ApiError
 from kiosk.ui.event_names import event_name
 from kiosk.ui.screens.eventlog import EventLogScreen, when
 from kiosk.ui.screens.selftest import JobScreen
-from tests.integration.helpers import parcel, store_parcel
-from tests.support.daemon import TECHNICIAN, Daemon, running_daemon
-from tests.support.ui import UiDriver
+from testkit.api import parcel, store_parcel
+from testkit.daemon import TECHNICIAN, Daemon, running_daemon
+from testkit.ui import UiDriver
 from tests.ui.test_courier_ui import type_name_and_pin
 
 ALL = [f"A{i:02d}" for i in range(1, 13)]

@@ -1,7 +1,9 @@
 """Fixtures that several unit test modules share: the config tests' drivers, the scripted
 daemon behind ``lockerctl``, and emulated Kerong boards with drivers on their bus.
 
-A module that defines a fixture of the same name uses its own.
+Each name says what it is: ``scripted_daemon`` answers from a script (the real daemon is
+the ``daemon`` of the integration, UI and fault tests), ``technician_pin`` is who signs in
+to ``lockerctl``, and the ``kerong_`` fixtures serve the Kerong driver's tests.
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ import drivers.base
 from drivers.kerong import KerongDriver
 from hw_sim.kerong_emu import KerongBusEmulator
 from hw_sim.model import Bank
-from kiosk import clock, ctl, ctl_io
-from kiosk.client import ApiClient
+from kiosk import clock
+from kiosk import lockerctl as ctl
+from kiosk.lockerctl import io as ctl_io
+from kiosk.protocol.client import ApiClient
 from tests.unit import config_files
-from tests.unit.ctl_daemon import FakeDaemon
 from tests.unit.kerong_bench import BOARDS, LOCKS, MakeDriver, build, compartment, start_emulator
+from tests.unit.scripted_daemon import ScriptedDaemon
 
 # -- the config file (tests/unit/test_config*.py) --------------------------------------
 
@@ -67,8 +71,8 @@ def under_the_unit(monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 @pytest.fixture
-def daemon(monkeypatch: pytest.MonkeyPatch) -> FakeDaemon:
-    fake = FakeDaemon()
+def scripted_daemon(monkeypatch: pytest.MonkeyPatch) -> ScriptedDaemon:
+    fake = ScriptedDaemon()
     fake.on("POST", "/v1/sessions", (200, {"token": "tok-1", "user": "ann", "role": "technician"}))
     fake.on("DELETE", "/v1/sessions", (200, {"ok": True}))
 
@@ -84,7 +88,7 @@ def daemon(monkeypatch: pytest.MonkeyPatch) -> FakeDaemon:
 
 
 @pytest.fixture
-def pin(monkeypatch: pytest.MonkeyPatch) -> str:
+def technician_pin(monkeypatch: pytest.MonkeyPatch) -> str:
     """Ann's PIN in ``LOCKER_PIN``, and her name in ``LOCKER_USER``: who signs in."""
     monkeypatch.setenv("LOCKER_USER", "ann")
     monkeypatch.setenv("LOCKER_PIN", "48291375")
@@ -95,7 +99,7 @@ def pin(monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 @pytest.fixture
-def bank() -> Bank:
+def kerong_bank() -> Bank:
     made = Bank(person="manual")
     for board in BOARDS.values():
         for lock in LOCKS:
@@ -104,19 +108,19 @@ def bank() -> Bank:
 
 
 @pytest.fixture
-def emulator(bank: Bank, tmp_path: Path) -> Iterator[KerongBusEmulator]:
-    made = start_emulator(bank, tmp_path)
+def kerong_emulator(kerong_bank: Bank, tmp_path: Path) -> Iterator[KerongBusEmulator]:
+    made = start_emulator(kerong_bank, tmp_path)
     yield made
     made.close()
 
 
 @pytest.fixture
-def make_driver(emulator: KerongBusEmulator) -> Iterator[MakeDriver]:
+def make_kerong_driver(kerong_emulator: KerongBusEmulator) -> Iterator[MakeDriver]:
     """Open drivers on the emulator's bus; every one is closed after the test."""
     made: list[KerongDriver] = []
 
     def make(board: str = "top", **options: Any) -> KerongDriver:
-        driver = build(board, port=emulator.device, **options)
+        driver = build(board, port=kerong_emulator.device, **options)
         made.append(driver)
         driver.open()
         return driver

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from kiosk.clock import ClockState, KioskClock, read_boot_id, run_sync_command
-from kiosk.config_host import ClockSection
+from kiosk.config.host import ClockSection
 from kiosk.domain import Purpose
 from kiosk.errors import ConflictError
 from kiosk.store import OutboxItem, Store

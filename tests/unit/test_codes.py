@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.codes import (
+from kiosk.access.codes import (
     KeyFileError,
     code_tag,
     derive_code,

@@ -1,5 +1,5 @@
 """Throttle settings that would void the brute-force bound are refused at config load,
-with the figure (the arithmetic of kiosk/bounds.py, as docs/security.md states it)."""
+with the figure (the arithmetic of kiosk/access/bounds.py, as docs/security.md states it)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk import bounds
+from kiosk.access import bounds
 from kiosk.config import SecuritySection, load_config
 from tests.unit.config_files import problems_of, write_config
 

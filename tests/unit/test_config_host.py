@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.config import load_config
-from kiosk.config_host import TIMESYNCD_FILE
+from kiosk.config.host import TIMESYNCD_FILE
 from tests.unit.config_files import problems_of, write_config
 
 pytestmark = pytest.mark.usefixtures("fake_drivers")

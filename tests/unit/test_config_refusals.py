@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.config import MAX_PULSE_MS, ConfigError, load_config
-from kiosk.config_check import MAX_NESTING
+from kiosk.config.check import MAX_NESTING
 from tests.unit.config_files import problems_of, write_config
 
 pytestmark = pytest.mark.usefixtures("fake_drivers")

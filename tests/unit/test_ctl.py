@@ -13,15 +13,15 @@ import json
 import httpx
 import pytest
 
-from kiosk import ctl
-from kiosk.client import parse_sse, validation_message
-from tests.unit.ctl_daemon import STATUS, FakeDaemon, InterruptedStream
+from kiosk import lockerctl as ctl
+from kiosk.protocol.client import parse_sse, validation_message
+from tests.unit.scripted_daemon import STATUS, InterruptedStream, ScriptedDaemon
 
 
 def test_status_shows_the_kiosk_its_boards_and_free_sizes(
-    daemon: FakeDaemon, capsys: pytest.CaptureFixture[str]
+    scripted_daemon: ScriptedDaemon, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    daemon.on("GET", "/v1/status", (200, STATUS))
+    scripted_daemon.on("GET", "/v1/status", (200, STATUS))
 
     assert ctl.main(["status"]) == 0
 
@@ -36,11 +36,11 @@ def test_status_shows_the_kiosk_its_boards_and_free_sizes(
 
 
 def test_status_shows_a_locked_sign_in_with_the_tries_it_refused(
-    daemon: FakeDaemon, capsys: pytest.CaptureFixture[str]
+    scripted_daemon: ScriptedDaemon, capsys: pytest.CaptureFixture[str]
 ) -> None:
     locked = {**STATUS, "keypad": {"retry_after": 0.0, "refused": 0},
               "sign_in": {"retry_after": 1745.2, "refused": 995}}  # fmt: skip
-    daemon.on("GET", "/v1/status", (200, locked))
+    scripted_daemon.on("GET", "/v1/status", (200, locked))
 
     assert ctl.main(["status"]) == 0
 
@@ -50,10 +50,10 @@ def test_status_shows_a_locked_sign_in_with_the_tries_it_refused(
 
 
 def test_status_never_shows_a_keypad_still_locked_as_locked_for_0_seconds(
-    daemon: FakeDaemon, capsys: pytest.CaptureFixture[str]
+    scripted_daemon: ScriptedDaemon, capsys: pytest.CaptureFixture[str]
 ) -> None:
     ending = {**STATUS, "keypad": {"retry_after": 0.1, "refused": 0}}
-    daemon.on("GET", "/v1/status", (200, ending))
+    scripted_daemon.on("GET", "/v1/status", (200, ending))
 
     assert ctl.main(["status"]) == 0
 
@@ -61,7 +61,7 @@ def test_status_never_shows_a_keypad_still_locked_as_locked_for_0_seconds(
 
 
 def test_compartments_table_is_aligned(
-    daemon: FakeDaemon, capsys: pytest.CaptureFixture[str]
+    scripted_daemon: ScriptedDaemon, capsys: pytest.CaptureFixture[str]
 ) -> None:
     rows = [
         {"id": "A01", "size": "S", "board": "top", "lock": 1, "accessible": True,
@@ -71,7 +71,7 @@ def test_compartments_table_is_aligned(
          "state": "OUT_OF_SERVICE", "reason": "hinge broken", "door": "UNKNOWN", "item": None,
          "board_online": True, "operation": None},
     ]  # fmt: skip
-    daemon.on("GET", "/v1/compartments", (200, {"compartments": rows}))
+    scripted_daemon.on("GET", "/v1/compartments", (200, {"compartments": rows}))
 
     assert ctl.main(["compartments"]) == 0
 
@@ -83,51 +83,51 @@ def test_compartments_table_is_aligned(
 
 @pytest.mark.parametrize("argv", [["--json", "status"], ["status", "--json"]])
 def test_json_prints_exactly_what_the_api_returned(
-    daemon: FakeDaemon, capsys: pytest.CaptureFixture[str], argv: list[str]
+    scripted_daemon: ScriptedDaemon, capsys: pytest.CaptureFixture[str], argv: list[str]
 ) -> None:
-    daemon.on("GET", "/v1/status", (200, STATUS))
+    scripted_daemon.on("GET", "/v1/status", (200, STATUS))
 
     assert ctl.main(argv) == 0
 
     assert json.loads(capsys.readouterr().out) == STATUS
 
 
-def test_socket_option_works_after_the_command_name(daemon: FakeDaemon) -> None:
-    daemon.on("GET", "/v1/compartments", (200, {"compartments": []}))
+def test_socket_option_works_after_the_command_name(scripted_daemon: ScriptedDaemon) -> None:
+    scripted_daemon.on("GET", "/v1/compartments", (200, {"compartments": []}))
 
     assert ctl.main(["compartments", "--socket", "/tmp/other.sock"]) == 0
     assert ctl.main(["--socket", "/tmp/first.sock", "compartments"]) == 0
 
-    assert daemon.sockets == ["/tmp/other.sock", "/tmp/first.sock"]
+    assert scripted_daemon.sockets == ["/tmp/other.sock", "/tmp/first.sock"]
 
 
 def test_socket_comes_from_the_environment_when_not_given(
-    daemon: FakeDaemon, monkeypatch: pytest.MonkeyPatch
+    scripted_daemon: ScriptedDaemon, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("LOCKER_SOCKET", "/srv/kiosk.sock")
-    daemon.on("GET", "/v1/compartments", (200, {"compartments": []}))
+    scripted_daemon.on("GET", "/v1/compartments", (200, {"compartments": []}))
 
     assert ctl.main(["compartments"]) == 0
 
-    assert daemon.sockets == ["/srv/kiosk.sock"]
+    assert scripted_daemon.sockets == ["/srv/kiosk.sock"]
 
 
 def test_parcels_filter_by_state_is_sent_to_the_daemon(
-    daemon: FakeDaemon, capsys: pytest.CaptureFixture[str]
+    scripted_daemon: ScriptedDaemon, capsys: pytest.CaptureFixture[str]
 ) -> None:
     parcel = {"id": 1, "barcode": "1Z999", "size": "M", "state": "EXPIRED", "compartment": "A03",
               "phone": "+49***78", "email": None, "stored_at": 1_700_000_000,
               "expires_at": 1_700_259_200, "picked_up_at": None}  # fmt: skip
-    daemon.on("GET", "/v1/parcels", (200, {"parcels": [parcel]}))
+    scripted_daemon.on("GET", "/v1/parcels", (200, {"parcels": [parcel]}))
 
     assert ctl.main(["parcels", "--state", "expired"]) == 0
 
-    assert daemon.requests[0].url.params["state"] == "EXPIRED"
+    assert scripted_daemon.requests[0].url.params["state"] == "EXPIRED"
     assert "1Z999" in capsys.readouterr().out
 
 
 def test_events_are_shown_oldest_first_with_detail_as_key_values(
-    daemon: FakeDaemon, capsys: pytest.CaptureFixture[str]
+    scripted_daemon: ScriptedDaemon, capsys: pytest.CaptureFixture[str]
 ) -> None:
     newest_first = [
         {"seq": 8, "ts": 1_700_000_100, "kind": "door_closed", "severity": "info",
@@ -135,23 +135,23 @@ def test_events_are_shown_oldest_first_with_detail_as_key_values(
         {"seq": 7, "ts": 1_700_000_000, "kind": "door_opened", "severity": "info",
          "actor": "courier:bob", "compartment": "A07", "detail": {"purpose": "deposit"}},
     ]  # fmt: skip
-    daemon.on("GET", "/v1/events", (200, {"events": newest_first}))
+    scripted_daemon.on("GET", "/v1/events", (200, {"events": newest_first}))
 
     assert ctl.main(["events", "--limit", "2"]) == 0
 
     lines = capsys.readouterr().out.splitlines()
-    assert daemon.requests[0].url.params["newest_first"] == "true"
+    assert scripted_daemon.requests[0].url.params["newest_first"] == "true"
     assert lines[1].startswith("7 ") and lines[1].endswith("purpose=deposit")
     assert lines[2].startswith("8 ") and lines[2].endswith("operation=5")
 
 
 def test_events_show_a_gs1_separator_as_gs_and_never_a_raw_control_byte(
-    daemon: FakeDaemon, capsys: pytest.CaptureFixture[str]
+    scripted_daemon: ScriptedDaemon, capsys: pytest.CaptureFixture[str]
 ) -> None:
     stored = {"seq": 9, "ts": 1_700_000_200, "kind": "parcel_stored", "severity": "info",
               "actor": "courier:bob", "compartment": "A07",
               "detail": {"barcode": "0109501101530003\x1d10ABC", "note": "\x1b[2J"}}  # fmt: skip
-    daemon.on("GET", "/v1/events", (200, {"events": [stored]}))
+    scripted_daemon.on("GET", "/v1/events", (200, {"events": [stored]}))
 
     assert ctl.main(["events"]) == 0
 
@@ -162,10 +162,10 @@ def test_events_show_a_gs1_separator_as_gs_and_never_a_raw_control_byte(
 
 
 def test_a_broken_event_log_says_where_and_exits_1(
-    daemon: FakeDaemon, capsys: pytest.CaptureFixture[str]
+    scripted_daemon: ScriptedDaemon, capsys: pytest.CaptureFixture[str]
 ) -> None:
     broken = {"ok": False, "rows": 120, "first_bad_seq": 42, "reason": "hash does not match"}
-    daemon.on("GET", "/v1/events/verify", (200, broken))
+    scripted_daemon.on("GET", "/v1/events/verify", (200, broken))
 
     assert ctl.main(["events", "--verify"]) == 1
 
@@ -173,10 +173,10 @@ def test_a_broken_event_log_says_where_and_exits_1(
 
 
 def test_an_intact_event_log_says_how_many_events(
-    daemon: FakeDaemon, capsys: pytest.CaptureFixture[str]
+    scripted_daemon: ScriptedDaemon, capsys: pytest.CaptureFixture[str]
 ) -> None:
     intact = {"ok": True, "rows": 120, "first_bad_seq": None, "reason": ""}
-    daemon.on("GET", "/v1/events/verify", (200, intact))
+    scripted_daemon.on("GET", "/v1/events/verify", (200, intact))
 
     assert ctl.main(["events", "--verify"]) == 0
 
@@ -184,7 +184,7 @@ def test_an_intact_event_log_says_how_many_events(
 
 
 def test_events_follow_prints_new_events_until_ctrl_c(
-    daemon: FakeDaemon, capsys: pytest.CaptureFixture[str]
+    scripted_daemon: ScriptedDaemon, capsys: pytest.CaptureFixture[str]
 ) -> None:
     old = {"seq": 3, "ts": 1_700_000_000, "kind": "started", "severity": "info",
            "actor": None, "compartment": None, "detail": {}}  # fmt: skip
@@ -197,8 +197,8 @@ def test_events_follow_prints_new_events_until_ctrl_c(
         b": keep-alive\n\n",
         f"data: {json.dumps(new)}\n\n".encode(),
     ]
-    daemon.on("GET", "/v1/events", (200, {"events": [old]}))
-    daemon.on("GET", "/v1/stream", httpx.Response(200, stream=InterruptedStream(chunks)))
+    scripted_daemon.on("GET", "/v1/events", (200, {"events": [old]}))
+    scripted_daemon.on("GET", "/v1/stream", httpx.Response(200, stream=InterruptedStream(chunks)))
 
     assert ctl.main(["events", "--follow"]) == 0
 
@@ -208,10 +208,10 @@ def test_events_follow_prints_new_events_until_ctrl_c(
 
 
 def test_events_follow_reports_a_closed_stream(
-    daemon: FakeDaemon, capsys: pytest.CaptureFixture[str]
+    scripted_daemon: ScriptedDaemon, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    daemon.on("GET", "/v1/events", (200, {"events": []}))
-    daemon.on("GET", "/v1/stream", httpx.Response(200, content=b": connected\n\n"))
+    scripted_daemon.on("GET", "/v1/events", (200, {"events": []}))
+    scripted_daemon.on("GET", "/v1/stream", httpx.Response(200, content=b": connected\n\n"))
 
     assert ctl.main(["events", "--follow"]) == 3
 

@@ -11,18 +11,19 @@ from typing import Any
 import httpx
 import pytest
 
-from kiosk import ctl, ctl_format
-from tests.unit.ctl_daemon import FakeDaemon, InterruptedStream, op
+from kiosk import lockerctl as ctl
+from kiosk.lockerctl import format as ctl_format
+from tests.unit.scripted_daemon import InterruptedStream, ScriptedDaemon, op
 
 DOOR_OPEN = "Door A07 is open: put the parcel in and close the door."
 STORED = "Stored in A07; the recipient has been notified."
 
 
 def test_deposit_waits_until_the_door_is_closed_and_says_what_happened(
-    daemon: FakeDaemon, capsys: pytest.CaptureFixture[str], pin: str
+    scripted_daemon: ScriptedDaemon, capsys: pytest.CaptureFixture[str], technician_pin: str
 ) -> None:
-    daemon.on("POST", "/v1/deposits", (200, op("OPENED", True, DOOR_OPEN)))
-    daemon.on(
+    scripted_daemon.on("POST", "/v1/deposits", (200, op("OPENED", True, DOOR_OPEN)))
+    scripted_daemon.on(
         "GET",
         "/v1/operations/5",
         (200, op("OPENED", True, DOOR_OPEN)),
@@ -35,17 +36,23 @@ def test_deposit_waits_until_the_door_is_closed_and_says_what_happened(
     assert lines[0] == DOOR_OPEN
     assert lines[1].startswith("Door A07 is still open after")
     assert lines[-1] == STORED
-    deposit = daemon.calls("POST", "/v1/deposits")[0]
-    assert daemon.body(deposit) == {"barcode": "1Z999", "size": "M", "phone": "+4915112345678"}
-    assert [r.url.params["wait"] for r in daemon.calls("GET", "/v1/operations/5")] == ["30.0"] * 2
-    assert len(daemon.calls("DELETE", "/v1/sessions")) == 1
+    deposit = scripted_daemon.calls("POST", "/v1/deposits")[0]
+    assert scripted_daemon.body(deposit) == {
+        "barcode": "1Z999",
+        "size": "M",
+        "phone": "+4915112345678",
+    }
+    assert [r.url.params["wait"] for r in scripted_daemon.calls("GET", "/v1/operations/5")] == [
+        "30.0"
+    ] * 2
+    assert len(scripted_daemon.calls("DELETE", "/v1/sessions")) == 1
 
 
 def test_deposit_json_prints_only_the_final_operation(
-    daemon: FakeDaemon, capsys: pytest.CaptureFixture[str], pin: str
+    scripted_daemon: ScriptedDaemon, capsys: pytest.CaptureFixture[str], technician_pin: str
 ) -> None:
-    daemon.on("POST", "/v1/deposits", (200, op("OPENED", True, DOOR_OPEN)))
-    daemon.on("GET", "/v1/operations/5", (200, op("CLOSED", False, STORED)))
+    scripted_daemon.on("POST", "/v1/deposits", (200, op("OPENED", True, DOOR_OPEN)))
+    scripted_daemon.on("GET", "/v1/operations/5", (200, op("CLOSED", False, STORED)))
 
     assert ctl.main(["deposit", "1Z999", "--json"]) == 0
 
@@ -53,36 +60,38 @@ def test_deposit_json_prints_only_the_final_operation(
 
 
 def test_deposit_no_wait_returns_once_the_door_is_open(
-    daemon: FakeDaemon, capsys: pytest.CaptureFixture[str], pin: str
+    scripted_daemon: ScriptedDaemon, capsys: pytest.CaptureFixture[str], technician_pin: str
 ) -> None:
-    daemon.on("POST", "/v1/deposits", (200, op("OPENED", True, DOOR_OPEN)))
+    scripted_daemon.on("POST", "/v1/deposits", (200, op("OPENED", True, DOOR_OPEN)))
 
     assert ctl.main(["deposit", "1Z999", "--accessible", "--no-wait"]) == 0
 
     assert capsys.readouterr().out == DOOR_OPEN + "\n"
-    assert daemon.body(daemon.calls("POST", "/v1/deposits")[0])["accessible"] is True
-    assert daemon.calls("GET", "/v1/operations/5") == []
+    assert (
+        scripted_daemon.body(scripted_daemon.calls("POST", "/v1/deposits")[0])["accessible"] is True
+    )
+    assert scripted_daemon.calls("GET", "/v1/operations/5") == []
 
 
 def test_pickup_needs_no_sign_in_and_ends_with_thank_you(
-    daemon: FakeDaemon, capsys: pytest.CaptureFixture[str]
+    scripted_daemon: ScriptedDaemon, capsys: pytest.CaptureFixture[str]
 ) -> None:
     take = "Door A07 is open: take your parcel and close the door."
-    daemon.on("POST", "/v1/pickup", (200, op("OPENED", True, take)))
-    daemon.on("GET", "/v1/operations/5", (200, op("CLOSED", False, "Thank you!")))
+    scripted_daemon.on("POST", "/v1/pickup", (200, op("OPENED", True, take)))
+    scripted_daemon.on("GET", "/v1/operations/5", (200, op("CLOSED", False, "Thank you!")))
 
     assert ctl.main(["pickup", "12345678"]) == 0
 
     assert capsys.readouterr().out.splitlines() == [take, "Thank you!"]
-    assert daemon.calls("POST", "/v1/sessions") == []
+    assert scripted_daemon.calls("POST", "/v1/sessions") == []
 
 
 def test_a_door_that_did_not_open_fails_the_pickup(
-    daemon: FakeDaemon, capsys: pytest.CaptureFixture[str]
+    scripted_daemon: ScriptedDaemon, capsys: pytest.CaptureFixture[str]
 ) -> None:
     failed = "Door A07 did not open. Please call +49 30 1234567."
-    daemon.on("POST", "/v1/pickup", (200, op("UNLOCK_SENT", True, "Opening door A07…")))
-    daemon.on("GET", "/v1/operations/5", (200, op("OPEN_NOT_DETECTED", False, failed)))
+    scripted_daemon.on("POST", "/v1/pickup", (200, op("UNLOCK_SENT", True, "Opening door A07…")))
+    scripted_daemon.on("GET", "/v1/operations/5", (200, op("OPEN_NOT_DETECTED", False, failed)))
 
     assert ctl.main(["pickup", "12345678"]) == 1
 
@@ -90,33 +99,33 @@ def test_a_door_that_did_not_open_fails_the_pickup(
 
 
 def test_ctrl_c_while_waiting_exits_130_and_still_signs_out(
-    daemon: FakeDaemon, capsys: pytest.CaptureFixture[str], pin: str
+    scripted_daemon: ScriptedDaemon, capsys: pytest.CaptureFixture[str], technician_pin: str
 ) -> None:
-    daemon.on("POST", "/v1/deposits", (200, op("OPENED", True, DOOR_OPEN)))
-    daemon.on("GET", "/v1/operations/5", httpx.Response(200, stream=InterruptedStream([])))
+    scripted_daemon.on("POST", "/v1/deposits", (200, op("OPENED", True, DOOR_OPEN)))
+    scripted_daemon.on("GET", "/v1/operations/5", httpx.Response(200, stream=InterruptedStream([])))
 
     assert ctl.main(["deposit", "1Z999"]) == 130
 
     assert "interrupted" in capsys.readouterr().err
-    assert len(daemon.calls("DELETE", "/v1/sessions")) == 1
+    assert len(scripted_daemon.calls("DELETE", "/v1/sessions")) == 1
 
 
 def test_returns_opens_each_door_until_there_are_no_more(
-    daemon: FakeDaemon, capsys: pytest.CaptureFixture[str], pin: str
+    scripted_daemon: ScriptedDaemon, capsys: pytest.CaptureFixture[str], technician_pin: str
 ) -> None:
     first = {**op("OPENED", True, "Door A03: take out 1Z111.", "A03", 11), "barcode": "1Z111",
              "remaining": 1}  # fmt: skip
     second = {**op("OPENED", True, "Door B01: take out 1Z222.", "B01", 12), "barcode": "1Z222",
               "remaining": 0}  # fmt: skip
-    daemon.on(
+    scripted_daemon.on(
         "POST",
         "/v1/returns/next",
         (200, first),
         (200, second),
         (404, {"error": "No expired parcels to collect.", "kind": "NotFound"}),
     )
-    daemon.on("GET", "/v1/operations/11", (200, op("CLOSED", False, "Thanks.", "A03", 11)))
-    daemon.on("GET", "/v1/operations/12", (200, op("CLOSED", False, "Thanks.", "B01", 12)))
+    scripted_daemon.on("GET", "/v1/operations/11", (200, op("CLOSED", False, "Thanks.", "A03", 11)))
+    scripted_daemon.on("GET", "/v1/operations/12", (200, op("CLOSED", False, "Thanks.", "B01", 12)))
 
     assert ctl.main(["returns"]) == 0
 
@@ -124,16 +133,18 @@ def test_returns_opens_each_door_until_there_are_no_more(
     assert "[x] 1Z111 from A03" in lines
     assert "[x] 1Z222 from B01" in lines
     assert lines[-1] == "Collected 2 of 2 expired parcels for return."
-    assert len(daemon.calls("POST", "/v1/returns/next")) == 3
-    assert len(daemon.calls("DELETE", "/v1/sessions")) == 1
+    assert len(scripted_daemon.calls("POST", "/v1/returns/next")) == 3
+    assert len(scripted_daemon.calls("DELETE", "/v1/sessions")) == 1
 
 
 def test_returns_json_is_a_list_of_the_final_views(
-    daemon: FakeDaemon, capsys: pytest.CaptureFixture[str], pin: str
+    scripted_daemon: ScriptedDaemon, capsys: pytest.CaptureFixture[str], technician_pin: str
 ) -> None:
     first = {**op("OPENED", True, "Take out 1Z111.", "A03", 11), "barcode": "1Z111"}
-    daemon.on("POST", "/v1/returns/next", (200, first), (404, {"error": "No expired parcels."}))
-    daemon.on("GET", "/v1/operations/11", (200, op("CLOSED", False, "Thanks.", "A03", 11)))
+    scripted_daemon.on(
+        "POST", "/v1/returns/next", (200, first), (404, {"error": "No expired parcels."})
+    )
+    scripted_daemon.on("GET", "/v1/operations/11", (200, op("CLOSED", False, "Thanks.", "A03", 11)))
 
     assert ctl.main(["returns", "--json"]) == 0
 
@@ -142,9 +153,11 @@ def test_returns_json_is_a_list_of_the_final_views(
 
 
 def test_returns_with_nothing_expired_says_so(
-    daemon: FakeDaemon, capsys: pytest.CaptureFixture[str], pin: str
+    scripted_daemon: ScriptedDaemon, capsys: pytest.CaptureFixture[str], technician_pin: str
 ) -> None:
-    daemon.on("POST", "/v1/returns/next", (404, {"error": "No expired parcels to collect."}))
+    scripted_daemon.on(
+        "POST", "/v1/returns/next", (404, {"error": "No expired parcels to collect."})
+    )
 
     assert ctl.main(["returns"]) == 0
 
@@ -171,10 +184,10 @@ A03 = ("A03", True, "")
 
 
 def test_selftest_shows_progress_and_fails_when_a_door_failed(
-    daemon: FakeDaemon, capsys: pytest.CaptureFixture[str], pin: str
+    scripted_daemon: ScriptedDaemon, capsys: pytest.CaptureFixture[str], technician_pin: str
 ) -> None:
-    daemon.on("POST", "/v1/selftest", (200, job("running", A01)))
-    daemon.on(
+    scripted_daemon.on("POST", "/v1/selftest", (200, job("running", A01)))
+    scripted_daemon.on(
         "GET", "/v1/jobs/3", (200, job("running", A01, A02)), (200, job("done", A01, A02, A03))
     )
 
@@ -186,15 +199,15 @@ def test_selftest_shows_progress_and_fails_when_a_door_failed(
         "[3/3] A03 ok",
         "Self-test: 2 of 3 passed; FAILED: A02. FAIL",
     ]
-    started = daemon.calls("POST", "/v1/selftest")[0]
-    assert daemon.body(started) == {"take_out_of_service": True}
+    started = scripted_daemon.calls("POST", "/v1/selftest")[0]
+    assert scripted_daemon.body(started) == {"take_out_of_service": True}
 
 
 def test_selftest_passes_when_every_door_worked(
-    daemon: FakeDaemon, capsys: pytest.CaptureFixture[str], pin: str
+    scripted_daemon: ScriptedDaemon, capsys: pytest.CaptureFixture[str], technician_pin: str
 ) -> None:
-    daemon.on("POST", "/v1/selftest", (200, job("running")))
-    daemon.on("GET", "/v1/jobs/3", (200, job("done", A01, A03, ("A04", True, ""))))
+    scripted_daemon.on("POST", "/v1/selftest", (200, job("running")))
+    scripted_daemon.on("GET", "/v1/jobs/3", (200, job("done", A01, A03, ("A04", True, ""))))
 
     assert ctl.main(["selftest"]) == 0
 
@@ -202,24 +215,24 @@ def test_selftest_passes_when_every_door_worked(
 
 
 def test_open_all_without_a_terminal_needs_yes(
-    daemon: FakeDaemon, capsys: pytest.CaptureFixture[str], pin: str
+    scripted_daemon: ScriptedDaemon, capsys: pytest.CaptureFixture[str], technician_pin: str
 ) -> None:
     assert ctl.main(["open-all"]) == 2
 
     assert "add --yes" in capsys.readouterr().err
-    assert daemon.requests == []
+    assert scripted_daemon.requests == []
 
 
 def test_open_all_with_yes_opens_every_door(
-    daemon: FakeDaemon, capsys: pytest.CaptureFixture[str], pin: str
+    scripted_daemon: ScriptedDaemon, capsys: pytest.CaptureFixture[str], technician_pin: str
 ) -> None:
     done = job("done", A01, A03, ("A04", True, ""), kind="open_all")
-    daemon.on("POST", "/v1/compartments/open-all", (200, done))
+    scripted_daemon.on("POST", "/v1/compartments/open-all", (200, done))
 
     assert ctl.main(["open-all", "--yes"]) == 0
 
     assert capsys.readouterr().out.splitlines()[-1] == "Open all: 3 of 3 passed"
-    assert daemon.calls("GET", "/v1/jobs/3") == []
+    assert scripted_daemon.calls("GET", "/v1/jobs/3") == []
 
 
 EXTENDED = {"barcode": "1Z/99", "state": "STORED", "expires_at": 1_800_000_000.0,
@@ -227,15 +240,15 @@ EXTENDED = {"barcode": "1Z/99", "state": "STORED", "expires_at": 1_800_000_000.0
 
 
 def test_extend_signs_in_as_a_technician_and_says_until_when(
-    daemon: FakeDaemon, capsys: pytest.CaptureFixture[str], pin: str
+    scripted_daemon: ScriptedDaemon, capsys: pytest.CaptureFixture[str], technician_pin: str
 ) -> None:
-    daemon.on("POST", "/v1/parcels/1Z/99/extend", (200, EXTENDED))
+    scripted_daemon.on("POST", "/v1/parcels/1Z/99/extend", (200, EXTENDED))
 
     assert ctl.main(["extend", "1Z/99", "--hours", "24"]) == 0
 
-    (request,) = daemon.calls("POST", "/v1/parcels/1Z/99/extend")
+    (request,) = scripted_daemon.calls("POST", "/v1/parcels/1Z/99/extend")
     assert request.url.raw_path == b"/v1/parcels/1Z%2F99/extend"
-    assert daemon.body(request) == {"hours": 24.0}
+    assert scripted_daemon.body(request) == {"hours": 24.0}
     assert request.headers["Authorization"] == "Bearer tok-1"
     until = ctl_format.local_time(EXTENDED["expires_at"])
     assert capsys.readouterr().out == (
@@ -244,9 +257,9 @@ def test_extend_signs_in_as_a_technician_and_says_until_when(
 
 
 def test_extend_json_prints_the_parcel_the_api_returned(
-    daemon: FakeDaemon, capsys: pytest.CaptureFixture[str], pin: str
+    scripted_daemon: ScriptedDaemon, capsys: pytest.CaptureFixture[str], technician_pin: str
 ) -> None:
-    daemon.on("POST", "/v1/parcels/1Z/99/extend", (200, EXTENDED))
+    scripted_daemon.on("POST", "/v1/parcels/1Z/99/extend", (200, EXTENDED))
 
     assert ctl.main(["extend", "1Z/99", "--hours", "1.5", "--json"]) == 0
 
@@ -255,9 +268,12 @@ def test_extend_json_prints_the_parcel_the_api_returned(
 
 @pytest.mark.parametrize("hours", ["0", "-3", "nan", "soon"])
 def test_extend_by_no_hours_is_a_usage_error(
-    daemon: FakeDaemon, capsys: pytest.CaptureFixture[str], pin: str, hours: str
+    scripted_daemon: ScriptedDaemon,
+    capsys: pytest.CaptureFixture[str],
+    technician_pin: str,
+    hours: str,
 ) -> None:
     assert ctl.main(["extend", "1Z999", "--hours", hours]) == 2
 
     assert "--hours" in capsys.readouterr().err
-    assert daemon.requests == []
+    assert scripted_daemon.requests == []

@@ -11,16 +11,17 @@ from typing import Any
 import httpx
 import pytest
 
-from kiosk import ctl, ctl_io
-from kiosk.client import ApiClient
-from tests.unit.ctl_daemon import FakeDaemon
+from kiosk import lockerctl as ctl
+from kiosk.lockerctl import io as ctl_io
+from kiosk.protocol.client import ApiClient
+from tests.unit.scripted_daemon import ScriptedDaemon
 
 
 def test_an_api_error_goes_to_stderr_and_exits_1(
-    daemon: FakeDaemon, capsys: pytest.CaptureFixture[str], pin: str
+    scripted_daemon: ScriptedDaemon, capsys: pytest.CaptureFixture[str], technician_pin: str
 ) -> None:
     refusal = {"error": "no compartment free for size L", "kind": "NoCompartmentFree"}
-    daemon.on("POST", "/v1/deposits", (409, refusal))
+    scripted_daemon.on("POST", "/v1/deposits", (409, refusal))
 
     assert ctl.main(["deposit", "1Z999", "--size", "L"]) == 1
 
@@ -30,10 +31,10 @@ def test_an_api_error_goes_to_stderr_and_exits_1(
 
 
 def test_a_request_validation_error_is_readable(
-    daemon: FakeDaemon, capsys: pytest.CaptureFixture[str], pin: str
+    scripted_daemon: ScriptedDaemon, capsys: pytest.CaptureFixture[str], technician_pin: str
 ) -> None:
     detail = [{"type": "missing", "loc": ["body", "reason"], "msg": "Field required"}]
-    daemon.on("POST", "/v1/compartments/A07/out-of-service", (422, {"detail": detail}))
+    scripted_daemon.on("POST", "/v1/compartments/A07/out-of-service", (422, {"detail": detail}))
 
     assert ctl.main(["out-of-service", "a07", "--reason", "x"]) == 1
 
@@ -41,7 +42,9 @@ def test_a_request_validation_error_is_readable(
 
 
 def test_an_unreachable_daemon_exits_3_and_says_what_to_check(
-    daemon: FakeDaemon, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    scripted_daemon: ScriptedDaemon,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("No such file or directory", request=request)
@@ -94,14 +97,14 @@ def test_a_socket_whose_queue_is_full_says_so_not_that_the_daemon_is_gone(
 
 
 def test_a_throttled_keypad_exits_4_with_the_wait_and_without_the_code(
-    daemon: FakeDaemon, capsys: pytest.CaptureFixture[str]
+    scripted_daemon: ScriptedDaemon, capsys: pytest.CaptureFixture[str]
 ) -> None:
     throttled = httpx.Response(
         429,
         json={"error": "Too many wrong codes.", "kind": "Throttled", "retry_after": 29.2},
         headers={"Retry-After": "30"},
     )
-    daemon.on("POST", "/v1/pickup", throttled)
+    scripted_daemon.on("POST", "/v1/pickup", throttled)
 
     assert ctl.main(["pickup", "31415926"]) == 4
 
@@ -130,26 +133,30 @@ def test_help_for_every_command_exits_0(
 
 
 def test_pin_from_locker_pin_signs_in_and_the_session_is_always_ended(
-    daemon: FakeDaemon,
+    scripted_daemon: ScriptedDaemon,
     capsys: pytest.CaptureFixture[str],
-    pin: str,
+    technician_pin: str,
 ) -> None:
-    daemon.on("POST", "/v1/compartments/A07/open", (502, {"error": "Door A07 did not open."}))
+    scripted_daemon.on(
+        "POST", "/v1/compartments/A07/open", (502, {"error": "Door A07 did not open."})
+    )
 
     assert ctl.main(["open", "A07"]) == 1
 
-    (sign_in,) = daemon.calls("POST", "/v1/sessions")
-    assert daemon.body(sign_in) == {"pin": pin, "user": "ann"}
-    (opened,) = daemon.calls("POST", "/v1/compartments/A07/open")
+    (sign_in,) = scripted_daemon.calls("POST", "/v1/sessions")
+    assert scripted_daemon.body(sign_in) == {"pin": technician_pin, "user": "ann"}
+    (opened,) = scripted_daemon.calls("POST", "/v1/compartments/A07/open")
     assert opened.headers["Authorization"] == "Bearer tok-1"
-    (sign_out,) = daemon.calls("DELETE", "/v1/sessions")
+    (sign_out,) = scripted_daemon.calls("DELETE", "/v1/sessions")
     assert sign_out.headers["Authorization"] == "Bearer tok-1"
     captured = capsys.readouterr()
-    assert pin not in captured.out + captured.err
+    assert technician_pin not in captured.out + captured.err
 
 
 def test_without_a_name_or_a_terminal_the_command_explains_and_sends_nothing(
-    daemon: FakeDaemon, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    scripted_daemon: ScriptedDaemon,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("LOCKER_PIN", "48291375")
     assert ctl.main(["open", "A07"]) == 2
@@ -158,55 +165,63 @@ def test_without_a_name_or_a_terminal_the_command_explains_and_sends_nothing(
         "this command signs in as a technician: name them with --user NAME or LOCKER_USER"
         in capsys.readouterr().err
     )
-    assert daemon.calls("POST", "/v1/sessions") == []
+    assert scripted_daemon.calls("POST", "/v1/sessions") == []
 
 
 def test_the_name_given_with_user_signs_in_with_the_pin(
-    daemon: FakeDaemon, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    scripted_daemon: ScriptedDaemon,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("LOCKER_PIN", "48291375")
-    daemon.on("POST", "/v1/compartments/A07/open", (502, {"error": "Door A07 did not open."}))
+    scripted_daemon.on(
+        "POST", "/v1/compartments/A07/open", (502, {"error": "Door A07 did not open."})
+    )
 
     assert ctl.main(["--user", "Bea", "open", "A07"]) == 1
 
-    (sign_in,) = daemon.calls("POST", "/v1/sessions")
-    assert daemon.body(sign_in) == {"pin": "48291375", "user": "Bea"}
+    (sign_in,) = scripted_daemon.calls("POST", "/v1/sessions")
+    assert scripted_daemon.body(sign_in) == {"pin": "48291375", "user": "Bea"}
 
 
 def test_without_a_pin_or_a_terminal_the_command_explains_and_sends_nothing(
-    daemon: FakeDaemon, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    scripted_daemon: ScriptedDaemon,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("LOCKER_USER", "ann")
     assert ctl.main(["open", "A07"]) == 2
 
     assert "set LOCKER_PIN or run it from a terminal" in capsys.readouterr().err
-    assert daemon.requests == []
+    assert scripted_daemon.requests == []
 
 
 def test_the_name_and_pin_are_asked_for_on_a_terminal(
-    daemon: FakeDaemon, monkeypatch: pytest.MonkeyPatch
+    scripted_daemon: ScriptedDaemon, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(ctl_io, "is_terminal", lambda: True)
     asked: list[str] = []
     monkeypatch.setattr("builtins.input", lambda prompt: asked.append(prompt) or " tomas ")
     monkeypatch.setattr(ctl_io.getpass, "getpass", lambda prompt: "77711123")
-    daemon.on("POST", "/v1/compartments/A07/in-service", (200, {"id": "A07", "state": "AVAILABLE"}))
+    scripted_daemon.on(
+        "POST", "/v1/compartments/A07/in-service", (200, {"id": "A07", "state": "AVAILABLE"})
+    )
 
     assert ctl.main(["in-service", "A07"]) == 0
 
     assert asked == ["Technician name: "]
-    assert daemon.body(daemon.calls("POST", "/v1/sessions")[0]) == {
+    assert scripted_daemon.body(scripted_daemon.calls("POST", "/v1/sessions")[0]) == {
         "pin": "77711123",
         "user": "tomas",
     }
 
 
 def test_a_wrong_pin_is_an_api_error(
-    daemon: FakeDaemon, capsys: pytest.CaptureFixture[str], pin: str
+    scripted_daemon: ScriptedDaemon, capsys: pytest.CaptureFixture[str], technician_pin: str
 ) -> None:
-    daemon.on("POST", "/v1/sessions", (401, {"error": "Wrong PIN.", "kind": "AuthError"}))
+    scripted_daemon.on("POST", "/v1/sessions", (401, {"error": "Wrong PIN.", "kind": "AuthError"}))
 
     assert ctl.main(["returns"]) == 1
 
     assert capsys.readouterr().err == "lockerctl: Wrong PIN.\n"
-    assert daemon.calls("POST", "/v1/returns/next") == []
+    assert scripted_daemon.calls("POST", "/v1/returns/next") == []

@@ -7,38 +7,45 @@ import io
 
 import pytest
 
-from kiosk import ctl, ctl_io
-from tests.unit.ctl_daemon import FakeDaemon, op
+from kiosk import lockerctl as ctl
+from kiosk.lockerctl import io as ctl_io
+from tests.unit.scripted_daemon import ScriptedDaemon, op
 
 
 def test_pickup_without_a_code_reads_it_from_stdin(
-    daemon: FakeDaemon, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    scripted_daemon: ScriptedDaemon,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    daemon.on("POST", "/v1/pickup", (200, op("CLOSED", False, "Thank you!")))
+    scripted_daemon.on("POST", "/v1/pickup", (200, op("CLOSED", False, "Thank you!")))
     monkeypatch.setattr("sys.stdin", io.StringIO(" 31415926 \nignored\n"))
 
     assert ctl.main(["pickup"]) == 0
 
-    assert daemon.body(daemon.calls("POST", "/v1/pickup")[0]) == {"code": "31415926"}
+    assert scripted_daemon.body(scripted_daemon.calls("POST", "/v1/pickup")[0]) == {
+        "code": "31415926"
+    }
     assert "31415926" not in "".join(capsys.readouterr())
 
 
 def test_pickup_at_a_terminal_asks_for_the_code_without_echo(
-    daemon: FakeDaemon, monkeypatch: pytest.MonkeyPatch
+    scripted_daemon: ScriptedDaemon, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     asked: list[str] = []
     monkeypatch.setattr(ctl_io, "is_terminal", lambda: True)
     monkeypatch.setattr(ctl_io.getpass, "getpass", lambda prompt: asked.append(prompt) or "2718")
-    daemon.on("POST", "/v1/pickup", (200, op("CLOSED", False, "Thank you!")))
+    scripted_daemon.on("POST", "/v1/pickup", (200, op("CLOSED", False, "Thank you!")))
 
     assert ctl.main(["pickup"]) == 0
 
     assert asked == ["Pickup code: "]
-    assert daemon.body(daemon.calls("POST", "/v1/pickup")[0]) == {"code": "2718"}
+    assert scripted_daemon.body(scripted_daemon.calls("POST", "/v1/pickup")[0]) == {"code": "2718"}
 
 
 def test_pickup_with_no_code_anywhere_is_a_usage_error_and_asks_nothing_of_the_daemon(
-    daemon: FakeDaemon, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    scripted_daemon: ScriptedDaemon,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO(""))
 
@@ -48,7 +55,7 @@ def test_pickup_with_no_code_anywhere_is_a_usage_error_and_asks_nothing_of_the_d
         "lockerctl: no pickup code given: type it at the prompt, or pipe it in "
         "(lockerctl pickup < code.txt)\n"
     )
-    assert daemon.calls("POST", "/v1/pickup") == []
+    assert scripted_daemon.calls("POST", "/v1/pickup") == []
 
 
 def test_pickup_help_says_why_the_code_is_not_an_argument(

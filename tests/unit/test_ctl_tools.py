@@ -11,16 +11,18 @@ from typing import Any
 import httpx
 import pytest
 
-from kiosk import ctl, ctl_io, ctl_tools
-from kiosk.client import ApiClient
-from tests.unit.ctl_daemon import STATUS, FakeDaemon
+from kiosk import lockerctl as ctl
+from kiosk.lockerctl import io as ctl_io
+from kiosk.lockerctl import tools as ctl_tools
+from kiosk.protocol.client import ApiClient
+from tests.unit.scripted_daemon import STATUS, ScriptedDaemon
 
 
 @pytest.fixture
-def daemon(monkeypatch: pytest.MonkeyPatch) -> FakeDaemon:
-    """The scripted daemon of :mod:`tests.unit.ctl_daemon`, signed in as a technician, no
+def scripted_daemon(monkeypatch: pytest.MonkeyPatch) -> ScriptedDaemon:
+    """The scripted daemon of :mod:`tests.unit.scripted_daemon`, signed in as a technician, no
     terminal."""
-    fake = FakeDaemon()
+    fake = ScriptedDaemon()
     fake.on("POST", "/v1/sessions", (200, {"token": "t", "user": "ann", "role": "technician"}))
     fake.on("DELETE", "/v1/sessions", (200, {"ok": True}))
     monkeypatch.setattr(
@@ -71,11 +73,11 @@ def board(name: str, driver: str, stats: dict[str, Any], online: bool = True) ->
 
 
 def test_status_shows_frames_errors_by_kind_retries_and_last_seen_per_board(
-    daemon: FakeDaemon, capsys: pytest.CaptureFixture[str]
+    scripted_daemon: ScriptedDaemon, capsys: pytest.CaptureFixture[str]
 ) -> None:
     boards = [board("top", "kerong", KERONG_STATS), board("relays", "modbus", MODBUS_STATS),
               board("bank", "sim", SIM_STATS, online=False)]  # fmt: skip
-    daemon.on("GET", "/v1/status", (200, {**STATUS, "boards": boards}))
+    scripted_daemon.on("GET", "/v1/status", (200, {**STATUS, "boards": boards}))
 
     assert ctl.main(["status"]) == 0
 
@@ -92,10 +94,10 @@ def test_status_shows_frames_errors_by_kind_retries_and_last_seen_per_board(
 
 
 def test_status_json_is_the_apis_answer_with_each_drivers_stats(
-    daemon: FakeDaemon, capsys: pytest.CaptureFixture[str]
+    scripted_daemon: ScriptedDaemon, capsys: pytest.CaptureFixture[str]
 ) -> None:
     answer = {**STATUS, "boards": [board("top", "kerong", KERONG_STATS)]}
-    daemon.on("GET", "/v1/status", (200, answer))
+    scripted_daemon.on("GET", "/v1/status", (200, answer))
 
     assert ctl.main(["status", "--json"]) == 0
 
@@ -123,9 +125,9 @@ def job(*steps: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_scan_bus_says_which_configured_board_each_address_is(
-    daemon: FakeDaemon, capsys: pytest.CaptureFixture[str], pin: str
+    scripted_daemon: ScriptedDaemon, capsys: pytest.CaptureFixture[str], technician_pin: str
 ) -> None:
-    daemon.on("POST", "/v1/bus-scan", (200, job(step())))
+    scripted_daemon.on("POST", "/v1/bus-scan", (200, job(step())))
 
     assert ctl.main(["scan-bus", "left"]) == 0
 
@@ -136,18 +138,20 @@ def test_scan_bus_says_which_configured_board_each_address_is(
         "    address 0: Kerong CU16, board 'left'",
         "    address 5: Kerong CU16, not in the config",
     ]
-    assert json.loads(daemon.calls("POST", "/v1/bus-scan")[0].content) == {"boards": ["left"]}
-    assert len(daemon.calls("POST", "/v1/sessions")) == 1  # a technician signs in
+    assert json.loads(scripted_daemon.calls("POST", "/v1/bus-scan")[0].content) == {
+        "boards": ["left"]
+    }
+    assert len(scripted_daemon.calls("POST", "/v1/sessions")) == 1  # a technician signs in
 
 
 def test_scan_bus_fails_when_a_configured_board_is_silent(
-    daemon: FakeDaemon, capsys: pytest.CaptureFixture[str], pin: str
+    scripted_daemon: ScriptedDaemon, capsys: pytest.CaptureFixture[str], technician_pin: str
 ) -> None:
     silent = step(protocol="modbus", baud=9600, kind="Modbus relay board", asked="1-32",
                   addresses=[], ok=False, detail="none answering; not answering: ...",
                   missing=[{"address": 1, "board": "left", "role": "board"},
                            {"address": 9, "board": "left", "role": "door inputs"}])  # fmt: skip
-    daemon.on("POST", "/v1/bus-scan", (200, job(silent)))
+    scripted_daemon.on("POST", "/v1/bus-scan", (200, job(silent)))
 
     assert ctl.main(["scan-bus"]) == 1
 
@@ -161,14 +165,14 @@ def test_scan_bus_fails_when_a_configured_board_is_silent(
         "  address 1 on /dev/ttyUSB0: board 'left'",
         "  address 9 on /dev/ttyUSB0: door inputs of board 'left'",
     ]
-    assert json.loads(daemon.calls("POST", "/v1/bus-scan")[0].content) == {}
+    assert json.loads(scripted_daemon.calls("POST", "/v1/bus-scan")[0].content) == {}
 
 
 def test_scan_bus_of_a_sim_board_shows_the_daemons_reason(
-    daemon: FakeDaemon, capsys: pytest.CaptureFixture[str], pin: str
+    scripted_daemon: ScriptedDaemon, capsys: pytest.CaptureFixture[str], technician_pin: str
 ) -> None:
     why = "Board 'bank' uses the sim driver, which has no bus to scan: scan-bus works on ..."
-    daemon.on("POST", "/v1/bus-scan", (400, {"error": why, "kind": "InvalidInput"}))
+    scripted_daemon.on("POST", "/v1/bus-scan", (400, {"error": why, "kind": "InvalidInput"}))
 
     assert ctl.main(["scan-bus", "bank"]) == 1
 
@@ -182,10 +186,10 @@ TRACE = {"boards": [], "file": "/var/lib/locker-kiosk/wire-trace.log", "size": 0
 
 
 def test_trace_shows_where_it_stands_and_switches_one_board(
-    daemon: FakeDaemon, capsys: pytest.CaptureFixture[str], pin: str
+    scripted_daemon: ScriptedDaemon, capsys: pytest.CaptureFixture[str], technician_pin: str
 ) -> None:
-    daemon.on("GET", "/v1/trace", (200, TRACE))
-    daemon.on("POST", "/v1/boards/left/trace", (200, {**TRACE, "boards": ["left"]}))
+    scripted_daemon.on("GET", "/v1/trace", (200, TRACE))
+    scripted_daemon.on("POST", "/v1/boards/left/trace", (200, {**TRACE, "boards": ["left"]}))
 
     assert ctl.main(["trace"]) == 0
     assert ctl.main(["trace", "left", "on"]) == 0
@@ -197,13 +201,15 @@ def test_trace_shows_where_it_stands_and_switches_one_board(
         "KiB, 1 older file kept; mode 0600).",
         "Switch it off when done: lockerctl trace left off",
     ]
-    assert json.loads(daemon.calls("POST", "/v1/boards/left/trace")[0].content) == {"on": True}
+    assert json.loads(scripted_daemon.calls("POST", "/v1/boards/left/trace")[0].content) == {
+        "on": True
+    }
 
 
 def test_trace_json_is_the_daemons_answer(
-    daemon: FakeDaemon, capsys: pytest.CaptureFixture[str], pin: str
+    scripted_daemon: ScriptedDaemon, capsys: pytest.CaptureFixture[str], technician_pin: str
 ) -> None:
-    daemon.on("POST", "/v1/boards/left/trace", (200, TRACE))
+    scripted_daemon.on("POST", "/v1/boards/left/trace", (200, TRACE))
 
     assert ctl.main(["trace", "left", "off", "--json"]) == 0
 
@@ -238,16 +244,16 @@ def discovery(state: str, results: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 @pytest.fixture
-def scripted(daemon: FakeDaemon) -> FakeDaemon:
-    daemon.on("POST", "/v1/discover", (200, discovery("running", RESULTS[:2])))
-    daemon.on("GET", "/v1/jobs/4", (200, discovery("done", RESULTS)))
+def scripted(scripted_daemon: ScriptedDaemon) -> ScriptedDaemon:
+    scripted_daemon.on("POST", "/v1/discover", (200, discovery("running", RESULTS[:2])))
+    scripted_daemon.on("GET", "/v1/jobs/4", (200, discovery("done", RESULTS)))
     sizes = [{"name": n} for n in ("S", "M", "L", "XL")]
-    daemon.on("GET", "/v1/kiosk", (200, {"id": "DEMO-01", "sizes": sizes}))
-    return daemon
+    scripted_daemon.on("GET", "/v1/kiosk", (200, {"id": "DEMO-01", "sizes": sizes}))
+    return scripted_daemon
 
 
 def test_discover_without_a_terminal_needs_yes_and_fires_nothing(
-    scripted: FakeDaemon, capsys: pytest.CaptureFixture[str], pin: str
+    scripted: ScriptedDaemon, capsys: pytest.CaptureFixture[str], technician_pin: str
 ) -> None:
     assert ctl.main(["discover"]) == 2
 
@@ -256,7 +262,7 @@ def test_discover_without_a_terminal_needs_yes_and_fires_nothing(
 
 
 def test_discover_shows_each_channel_then_the_proposed_map(
-    scripted: FakeDaemon, capsys: pytest.CaptureFixture[str], pin: str
+    scripted: ScriptedDaemon, capsys: pytest.CaptureFixture[str], technician_pin: str
 ) -> None:
     assert ctl.main(["discover", "--yes", "--board", "left"]) == 1  # two channels had problems
 
@@ -286,7 +292,10 @@ def test_discover_shows_each_channel_then_the_proposed_map(
 
 
 def test_discover_writes_the_map_to_a_file_and_json_prints_the_job(
-    scripted: FakeDaemon, capsys: pytest.CaptureFixture[str], pin: str, tmp_path: Path
+    scripted: ScriptedDaemon,
+    capsys: pytest.CaptureFixture[str],
+    technician_pin: str,
+    tmp_path: Path,
 ) -> None:
     target = tmp_path / "compartments.toml"
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from kiosk.api.listeners.server import bind_socket
 from kiosk.barcode import GS
 from kiosk.daemon import log_event
-from kiosk.listeners.server import bind_socket
 from kiosk.store import Event
 
 

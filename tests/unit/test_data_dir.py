@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.data_dir import prepare_data_dir
+from kiosk.daemon.data_dir import prepare_data_dir
 
 
 def mode(path: Path) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from drivers.base import DoorState
-from kiosk.debounce import Debouncer
+from kiosk.doors.debounce import Debouncer
 
 CLOSED, OPEN, UNKNOWN = DoorState.CLOSED, DoorState.OPEN, DoorState.UNKNOWN
 

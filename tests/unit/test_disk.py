@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from kiosk.config_host import StorageSection
+from kiosk.config.host import StorageSection
 from kiosk.disk import DiskWatch, StorageState
 from kiosk.store import Store
 from kiosk.store.base import StoreFull

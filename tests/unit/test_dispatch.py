@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from kiosk import codes
+from kiosk.access import codes
 from kiosk.config import Config, load_config
-from kiosk.dispatch import Dispatcher
 from kiosk.notify import DeliveryError, Notification
+from kiosk.notify.dispatcher import Dispatcher
 from kiosk.store import OutboxItem, Store
 from kiosk.store.base import StoreFull
 

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 
 from drivers.base import DoorState
-from kiosk import doors as doors_module
-from kiosk.bus import Bus
+from kiosk.broadcast import Bus
 from kiosk.config import DoorsSection
 from kiosk.domain import CompartmentState, OpStatus, Purpose
-from kiosk.doors import Doors
+from kiosk.doors import operations as doors_module
+from kiosk.doors.operations import Doors
 from kiosk.store import OpRow, Store, StoreError
 from kiosk.store.store import CompartmentSpec
 

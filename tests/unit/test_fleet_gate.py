@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.config import load_config
-from kiosk.dispatch import ExpiryClock
+from kiosk.daemon.housekeeping import ExpiryClock
 from kiosk.fleet.envelope import (
     ANNOUNCEMENTS,
     COMMANDS,
@@ -21,7 +21,7 @@ from kiosk.fleet.envelope import (
     sign,
 )
 from kiosk.fleet.gate import EVENTS_PER_HOUR, Gate
-from kiosk.notices import Notices
+from kiosk.notify.text import Notices
 from kiosk.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,8 +8,8 @@ from typing import Any
 
 from drivers.base import DoorState
 from kiosk.config import load_config
+from kiosk.core import Kiosk, Settings
 from kiosk.fleet.report import compartments_state
-from kiosk.service import Kiosk, Settings
 from kiosk.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]

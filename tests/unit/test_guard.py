@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.guard import MassOpenGuard, OpensPaused
+from kiosk.doors.guard import MassOpenGuard, OpensPaused
 from kiosk.store import Store
 
 

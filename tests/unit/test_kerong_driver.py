@@ -27,10 +27,12 @@ from tests.unit.kerong_bench import BOARDS, SLOW_MACHINE_S, MakeDriver, build, d
 # -- reading doors and items ----------------------------------------------------------
 
 
-def test_poll_reads_an_open_door_and_the_items_inside(bank: Bank, make_driver: MakeDriver) -> None:
-    bank.open_door("T3")
-    bank.set_item("T2", True)
-    readings = make_driver().read()
+def test_poll_reads_an_open_door_and_the_items_inside(
+    kerong_bank: Bank, make_kerong_driver: MakeDriver
+) -> None:
+    kerong_bank.open_door("T3")
+    kerong_bank.set_item("T2", True)
+    readings = make_kerong_driver().read()
     assert {lock: r.door for lock, r in readings.items()} == {
         1: DoorState.CLOSED,
         2: DoorState.CLOSED,
@@ -41,12 +43,12 @@ def test_poll_reads_an_open_door_and_the_items_inside(bank: Bank, make_driver: M
 
 
 def test_poll_reads_the_same_doors_on_a_board_wired_with_closed_bit_0(
-    bank: Bank, tmp_path: Path
+    kerong_bank: Bank, tmp_path: Path
 ) -> None:
-    bank.open_door("T1")
+    kerong_bank.open_door("T1")
     with (
-        start_emulator(bank, tmp_path, lock_closed_bit=0) as emulator,
-        build(port=emulator.device, lock_closed_bit=0) as driver,
+        start_emulator(kerong_bank, tmp_path, lock_closed_bit=0) as kerong_emulator,
+        build(port=kerong_emulator.device, lock_closed_bit=0) as driver,
     ):
         assert doors(driver) == {
             1: DoorState.OPEN,
@@ -56,11 +58,13 @@ def test_poll_reads_the_same_doors_on_a_board_wired_with_closed_bit_0(
         }
 
 
-def test_wrong_polarity_setting_reads_every_door_inverted(bank: Bank, tmp_path: Path) -> None:
-    bank.open_door("T1")
+def test_wrong_polarity_setting_reads_every_door_inverted(
+    kerong_bank: Bank, tmp_path: Path
+) -> None:
+    kerong_bank.open_door("T1")
     with (
-        start_emulator(bank, tmp_path, lock_closed_bit=0) as emulator,
-        build(port=emulator.device) as d,
+        start_emulator(kerong_bank, tmp_path, lock_closed_bit=0) as kerong_emulator,
+        build(port=kerong_emulator.device) as d,
     ):
         assert doors(d) == {
             1: DoorState.CLOSED,
@@ -70,38 +74,42 @@ def test_wrong_polarity_setting_reads_every_door_inverted(bank: Bank, tmp_path: 
         }
 
 
-def test_without_item_sensors_items_read_none(bank: Bank, make_driver: MakeDriver) -> None:
-    bank.set_item("T1", True)
-    assert {r.item for r in make_driver(item_sensors=False).read().values()} == {None}
+def test_without_item_sensors_items_read_none(
+    kerong_bank: Bank, make_kerong_driver: MakeDriver
+) -> None:
+    kerong_bank.set_item("T1", True)
+    assert {r.item for r in make_kerong_driver(item_sensors=False).read().values()} == {None}
 
 
 # -- unlocking ------------------------------------------------------------------------
 
 
-def test_unlock_opens_that_door_and_only_that_door(bank: Bank, make_driver: MakeDriver) -> None:
-    driver = make_driver("middle")
+def test_unlock_opens_that_door_and_only_that_door(
+    kerong_bank: Bank, make_kerong_driver: MakeDriver
+) -> None:
+    driver = make_kerong_driver("middle")
     driver.pulse(3, 0.5)
     assert doors(driver)[3] is DoorState.OPEN
-    fired = {cid for cid, count in bank.fire_counts().items() if count}
+    fired = {cid for cid, count in kerong_bank.fire_counts().items() if count}
     assert fired == {"M3"}
-    assert [cid for cid, c in bank.snapshot().items() if c["door_open"]] == ["M3"]
+    assert [cid for cid, c in kerong_bank.snapshot().items() if c["door_open"]] == ["M3"]
 
 
 def test_unlock_is_accepted_when_the_board_does_not_answer_it(
-    bank: Bank, emulator: KerongBusEmulator, make_driver: MakeDriver
+    kerong_bank: Bank, kerong_emulator: KerongBusEmulator, make_kerong_driver: MakeDriver
 ) -> None:
-    emulator.reply_to_unlock = False
-    driver = make_driver(timeout_s=0.2)
+    kerong_emulator.reply_to_unlock = False
+    driver = make_kerong_driver(timeout_s=0.2)
     driver.pulse(2, 0.5)
-    assert bank.fire_counts()["T2"] == 1
+    assert kerong_bank.fire_counts()["T2"] == 1
     assert driver.stats()["errors"]["timeout"] == 0
 
 
 def test_unlock_on_a_silent_board_raises_board_offline(
-    emulator: KerongBusEmulator, make_driver: MakeDriver
+    kerong_emulator: KerongBusEmulator, make_kerong_driver: MakeDriver
 ) -> None:
-    driver = make_driver()
-    emulator.set_silent(0)
+    driver = make_kerong_driver()
+    kerong_emulator.set_silent(0)
     with pytest.raises(BoardOffline, match=r"'top'.*may not have fired") as raised:
         driver.pulse(1, 0.5)
     # The status request after it is asked within one time-out, as a poll asks, not
@@ -110,39 +118,39 @@ def test_unlock_on_a_silent_board_raises_board_offline(
     assert driver.stats()["retries"] == 0
 
 
-def test_unlock_of_a_lock_that_is_not_wired_raises(make_driver: MakeDriver) -> None:
+def test_unlock_of_a_lock_that_is_not_wired_raises(make_kerong_driver: MakeDriver) -> None:
     with pytest.raises(DriverError, match="no lock 9"):
-        make_driver().pulse(9, 0.5)
+        make_kerong_driver().pulse(9, 0.5)
 
 
 def test_energise_time_is_set_at_open_when_configured(
-    emulator: KerongBusEmulator, make_driver: MakeDriver
+    kerong_emulator: KerongBusEmulator, make_kerong_driver: MakeDriver
 ) -> None:
-    make_driver(energise_ms=800)
-    assert emulator.energise_s(0) == pytest.approx(0.8)
-    assert emulator.energise_s(1) == pytest.approx(0.5)
+    make_kerong_driver(energise_ms=800)
+    assert kerong_emulator.energise_s(0) == pytest.approx(0.8)
+    assert kerong_emulator.energise_s(1) == pytest.approx(0.5)
 
 
 # -- several boards on one bus --------------------------------------------------------
 
 
 def test_three_boards_share_one_port_and_read_their_own_doors(
-    bank: Bank, emulator: KerongBusEmulator, make_driver: MakeDriver
+    kerong_bank: Bank, kerong_emulator: KerongBusEmulator, make_kerong_driver: MakeDriver
 ) -> None:
-    drivers = {name: make_driver(name) for name in BOARDS.values()}
-    bank.open_door("B4")
-    assert port_users(emulator.device) == ("top", "middle", "bottom")
+    drivers = {name: make_kerong_driver(name) for name in BOARDS.values()}
+    kerong_bank.open_door("B4")
+    assert port_users(kerong_emulator.device) == ("top", "middle", "bottom")
     assert doors(drivers["bottom"])[4] is DoorState.OPEN
     assert set(doors(drivers["top"]).values()) == {DoorState.CLOSED}
     drivers["top"].close()
-    assert port_users(emulator.device) == ("middle", "bottom")
+    assert port_users(kerong_emulator.device) == ("middle", "bottom")
     assert doors(drivers["middle"])[1] is DoorState.CLOSED
 
 
 def test_polls_and_unlocks_of_three_boards_never_interleave_on_the_wire(
-    bank: Bank, emulator: KerongBusEmulator, make_driver: MakeDriver
+    kerong_bank: Bank, kerong_emulator: KerongBusEmulator, make_kerong_driver: MakeDriver
 ) -> None:
-    drivers = [make_driver(name, timeout_s=SLOW_MACHINE_S) for name in BOARDS.values()]
+    drivers = [make_kerong_driver(name, timeout_s=SLOW_MACHINE_S) for name in BOARDS.values()]
     failures: list[Exception] = []
 
     def work(driver: KerongDriver) -> None:
@@ -160,54 +168,54 @@ def test_polls_and_unlocks_of_three_boards_never_interleave_on_the_wire(
     for thread in threads:
         thread.join()
     assert failures == []
-    assert emulator.stats()["bad_frames"] == 0
+    assert kerong_emulator.stats()["bad_frames"] == 0
     assert all(d.stats()["retries"] == 0 for d in drivers)
-    assert {cid for cid, n in bank.fire_counts().items() if n} == {
+    assert {cid for cid, n in kerong_bank.fire_counts().items() if n} == {
         f"{b}{lock}" for b in "TMB" for lock in (1, 2, 3)
     }
 
 
 def test_boards_asking_for_different_rs485_modes_on_one_port_are_refused(
-    make_driver: MakeDriver, emulator: KerongBusEmulator
+    make_kerong_driver: MakeDriver, kerong_emulator: KerongBusEmulator
 ) -> None:
-    make_driver("top")
+    make_kerong_driver("top")
     with pytest.raises(DriverError, match=r"'middle'.*rs485"):
-        build("middle", port=emulator.device, rs485=True).open()
+        build("middle", port=kerong_emulator.device, rs485=True).open()
 
 
 def test_a_second_board_at_a_taken_address_cannot_open_and_fires_nothing(
-    bank: Bank, make_driver: MakeDriver, emulator: KerongBusEmulator
+    kerong_bank: Bank, make_kerong_driver: MakeDriver, kerong_emulator: KerongBusEmulator
 ) -> None:
-    make_driver("top")
+    make_kerong_driver("top")
     impostor = create_driver(
         BoardSpec("impostor", "kerong", (ChannelSpec(1, "X1"),), options={
-            "port": emulator.device, "address": 0, "timeout_s": SLOW_MACHINE_S})
+            "port": kerong_emulator.device, "address": 0, "timeout_s": SLOW_MACHINE_S})
     )  # fmt: skip
     with pytest.raises(DriverError, match=r"'impostor'.*address 0 .*already used by board 'top'"):
         impostor.open()
     with pytest.raises(DriverError, match="not open"):
         impostor.pulse(1, 0.5)
-    assert port_users(emulator.device) == ("top",)
-    assert not any(bank.fire_counts().values())
+    assert port_users(kerong_emulator.device) == ("top",)
+    assert not any(kerong_bank.fire_counts().values())
 
 
 def test_a_board_at_another_baud_on_an_open_bus_is_refused(
-    make_driver: MakeDriver, emulator: KerongBusEmulator
+    make_kerong_driver: MakeDriver, kerong_emulator: KerongBusEmulator
 ) -> None:
-    make_driver("top")
+    make_kerong_driver("top")
     with pytest.raises(DriverError, match=r"'middle'.*19200 baud.*same baud"):
-        build("middle", port=emulator.device, baud=9600).open()
-    assert port_users(emulator.device) == ("top",)
+        build("middle", port=kerong_emulator.device, baud=9600).open()
+    assert port_users(kerong_emulator.device) == ("top",)
 
 
 # -- opening and configuration --------------------------------------------------------
 
 
-def test_rs485_mode_on_a_pty_is_a_clear_driver_error(emulator: KerongBusEmulator) -> None:
-    driver = build(port=emulator.device, rs485=True)
+def test_rs485_mode_on_a_pty_is_a_clear_driver_error(kerong_emulator: KerongBusEmulator) -> None:
+    driver = build(port=kerong_emulator.device, rs485=True)
     with pytest.raises(DriverError, match=r"'top'.*RS-485.*rs485 = false"):
         driver.open()
-    assert port_users(emulator.device) == ()
+    assert port_users(kerong_emulator.device) == ()
 
 
 def test_unreachable_port_is_a_driver_error_naming_the_board() -> None:
@@ -240,28 +248,30 @@ def test_bad_options_are_refused_with_the_board_name(options: dict[str, Any], me
 
 
 def test_emulator_ignores_a_bad_frame_and_answers_the_good_one_after_it(
-    emulator: KerongBusEmulator,
+    kerong_emulator: KerongBusEmulator,
 ) -> None:
-    with serial.Serial(emulator.device, timeout=0.2) as port:
+    with serial.Serial(kerong_emulator.device, timeout=0.2) as port:
         port.write(bytes.fromhex("02 00 30 03 36") + b"\x55\x02" + bytes.fromhex("02 10 30 03 45"))
         assert port.read(9) == encode_status_reply(0x10, 0xFFFF, 0x0000)
         assert port.read(1) == b""
-    assert emulator.stats()["bad_frames"] >= 1
+    assert kerong_emulator.stats()["bad_frames"] >= 1
 
 
 def test_emulator_stays_silent_for_an_address_without_a_board(
-    emulator: KerongBusEmulator,
+    kerong_emulator: KerongBusEmulator,
 ) -> None:
-    with serial.Serial(emulator.device, timeout=0.1) as port:
+    with serial.Serial(kerong_emulator.device, timeout=0.1) as port:
         port.write(bytes.fromhex("02 90 30 03 C5"))  # board 9
         assert port.read(9) == b""
-    assert emulator.stats()["requests_by_address"].get(9) == 1
+    assert kerong_emulator.stats()["requests_by_address"].get(9) == 1
 
 
-def test_a_link_path_names_the_emulated_port_until_it_closes(bank: Bank, tmp_path: Path) -> None:
+def test_a_link_path_names_the_emulated_port_until_it_closes(
+    kerong_bank: Bank, tmp_path: Path
+) -> None:
     path = tmp_path / "dev" / "ttyKR0"
-    emulator = KerongBusEmulator(bank, BOARDS, PtyLink(path)).start()
+    kerong_emulator = KerongBusEmulator(kerong_bank, BOARDS, PtyLink(path)).start()
     with build(port=str(path)) as driver:
         assert len(driver.read()) == 4
-    emulator.close()
+    kerong_emulator.close()
     assert not path.exists()

@@ -20,9 +20,10 @@ from hw_sim.control import SimControl
 from hw_sim.kerong_emu import KerongBusEmulator
 from hw_sim.model import Bank
 from hw_sim.pty_link import PtyLink
-from kiosk import cli, simulator
+from kiosk.commands import cli
+from kiosk.commands import sim as simulator
+from kiosk.commands.sim import Simulator
 from kiosk.config import load_config
-from kiosk.simulator import Simulator
 
 BOARDS = {0: "top", 1: "bottom"}
 

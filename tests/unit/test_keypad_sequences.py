@@ -19,9 +19,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kiosk.codes import normalize_code
+from kiosk.access.codes import normalize_code
+from kiosk.access.throttle import Throttle
 from kiosk.errors import InvalidInput
-from kiosk.throttle import Throttle
 
 FREE, FIRST, LONGEST = 5, 30.0, 1800.0
 

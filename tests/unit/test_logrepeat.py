@@ -1,4 +1,4 @@
-"""Warnings and errors that repeat are written once, with a count (kiosk/logrepeat.py):
+"""Warnings and errors that repeat are written once, with a count (kiosk/daemon/logrepeat.py):
 a flood of the same failure costs two lines a minute, not a traceback each."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from kiosk.logrepeat import MAX_KEYS, RepeatCollapser
+from kiosk.daemon.logrepeat import MAX_KEYS, RepeatCollapser
 
 
 class Clock:

@@ -28,7 +28,7 @@ from kiosk.notify import (
     mask_recipient,
     render_text,
 )
-from kiosk.notify_backends import LogBackend, SmtpBackend, WebhookBackend
+from kiosk.notify.backends import LogBackend, SmtpBackend, WebhookBackend
 
 CODE = "73914268"
 SECRET = "webhook-secret"

@@ -15,10 +15,11 @@ from pathlib import Path
 import pytest
 
 from kiosk.config import Config, load_config
-from kiosk.dispatch import Dispatcher, ExpiryClock
+from kiosk.daemon.housekeeping import ExpiryClock
 from kiosk.domain import Purpose
-from kiosk.notices import Notices
 from kiosk.notify import DeliveryError, Notification
+from kiosk.notify.dispatcher import Dispatcher
+from kiosk.notify.text import Notices
 from kiosk.store import OutboxItem, Store
 from kiosk.store.schema import MIGRATIONS, _split
 from kiosk.store.store import CompartmentSpec

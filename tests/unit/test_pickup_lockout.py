@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from kiosk.config import load_config
+from kiosk.core import Kiosk, Settings
 from kiosk.errors import AuthError, Throttled
 from kiosk.keypads import SAVE_REFUSALS_S
-from kiosk.service import Kiosk, Settings
 from kiosk.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]

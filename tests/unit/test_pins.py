@@ -8,9 +8,8 @@ import sys
 
 import pytest
 
-from kiosk import pins
-from kiosk.errors import InvalidInput
-from kiosk.pins import (
+from kiosk.access import pins
+from kiosk.access.pins import (
     badge_tag,
     check_new_pin,
     hash_pin,
@@ -19,6 +18,7 @@ from kiosk.pins import (
     verify_pin,
     weak_pins,
 )
+from kiosk.errors import InvalidInput
 
 KEY = bytes(range(32))
 
@@ -102,8 +102,7 @@ def test_badge_tag_is_stable_and_key_dependent() -> None:
 SIGN_INS = """
 from concurrent.futures import ThreadPoolExecutor
 
-from kiosk import pins
-
+from kiosk.access import pins
 def rss_mb():
     with open("/proc/self/status") as f:
         return int(f.read().split("VmRSS:")[1].split()[0]) / 1024

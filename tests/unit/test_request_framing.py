@@ -1,4 +1,4 @@
-"""How far a request has arrived on a connection (kiosk/listeners/framing.py): it must
+"""How far a request has arrived on a connection (kiosk/api/listeners/framing.py): it must
 agree with h11, which parses the same bytes behind it, on where every request ends,
 however the bytes are cut; and it refuses a flood of headers or an oversized body
 before h11 reads it."""
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kiosk.listeners.framing import FramingRefusal, RequestFraming
+from kiosk.api.listeners.framing import FramingRefusal, RequestFraming
 
 HEAD = 8192
 BODY = 65536

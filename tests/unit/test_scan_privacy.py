@@ -13,10 +13,10 @@ from typing import Any
 import httpx
 import pytest
 
-from kiosk import tcp_gate
 from kiosk.api import TOUCHSCREEN_ONLY, create_app
-from kiosk.bus import Bus
-from kiosk.tcp_gate import TcpGate
+from kiosk.api.listeners import tcp_gate
+from kiosk.api.listeners.tcp_gate import TcpGate
+from kiosk.broadcast import Bus
 
 TOKEN = "t" * 40
 

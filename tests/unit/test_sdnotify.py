@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk import sdnotify
+from kiosk.daemon import sdnotify
 
 
 @pytest.fixture

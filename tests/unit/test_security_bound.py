@@ -1,5 +1,5 @@
 """The bounds docs/security.md states for an attacker guessing at the screen, held by the
-real throttle over 30 simulated days and computed by kiosk/bounds.py (which config
+real throttle over 30 simulated days and computed by kiosk/access/bounds.py (which config
 loading uses to refuse settings above 1 %)."""
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from kiosk import bounds
+from kiosk.access import bounds
+from kiosk.access.throttle import Throttle, ThrottleLimits
 from kiosk.config import SecuritySection
 from kiosk.domain import Role
-from kiosk.throttle import Throttle, ThrottleLimits
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULTS = SecuritySection()

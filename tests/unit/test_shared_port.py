@@ -17,7 +17,7 @@ from drivers.kerong.bus import KerongBus
 from drivers.modbus.bus import ModbusBus
 from drivers.shared_port import SERIAL_ERRORS, PortClosed, attach, detach, port_users
 from hw_sim.pty_link import PtyLink
-from tests.support.forked import a_child_holding_every_descriptor
+from testkit.forked import a_child_holding_every_descriptor
 
 
 class Board:

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from kiosk import pins
+from kiosk.access import pins
+from kiosk.core import Kiosk
 from kiosk.domain import Role
 from kiosk.errors import AuthError, InvalidInput, Throttled
-from kiosk.service import Kiosk
 from tests.unit.test_pickup_lockout import Clock, make_kiosk
 
 KEY = b"k" * 32

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from kiosk.config_model import UiSection
+from kiosk.config.model import UiSection
 from kiosk.ui import i18n
 from kiosk.ui.speech import DEFAULT_RATE, ENGINES
 from kiosk.ui.speech.phrases import (

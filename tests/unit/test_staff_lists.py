@@ -17,15 +17,15 @@ from pathlib import Path
 
 import pytest
 
-from kiosk import pins
-from kiosk.config_model import SecuritySection
+from kiosk.access import pins
+from kiosk.access.staff_sync import StaffSync
+from kiosk.config.model import SecuritySection
+from kiosk.core import Kiosk
 from kiosk.domain import Role
 from kiosk.errors import AuthError
 from kiosk.fleet import messages, sealed
 from kiosk.fleet.envelope import CommandRefused, new_key
 from kiosk.fleet.staff import read_people
-from kiosk.service import Kiosk
-from kiosk.staff_sync import StaffSync
 from kiosk.store import Store
 from kiosk.store.staff import StaffPerson
 from tests.unit.test_pickup_lockout import Clock, make_kiosk

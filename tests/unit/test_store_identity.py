@@ -1,4 +1,4 @@
-"""The data dir's rules (kiosk/data_dir.py) and the mark (kiosk/store/mark.py), without a
+"""The data dir's rules (kiosk/daemon/data_dir.py) and the mark (kiosk/store/mark.py), without a
 daemon: what a first start makes, what an older database is given, which key is
 replaced and which refused, and when the store counts as behind its mark.
 
@@ -13,10 +13,9 @@ from typing import Any
 
 import pytest
 
-from kiosk.checks import StartItemCheck
-from kiosk.codes import create_key, key_fingerprint
+from kiosk.access.codes import create_key, key_fingerprint
 from kiosk.config import Config, load_config
-from kiosk.data_dir import (
+from kiosk.daemon.data_dir import (
     DataDir,
     DataDirRefused,
     behind_mark,
@@ -25,6 +24,7 @@ from kiosk.data_dir import (
     open_data_dir,
 )
 from kiosk.domain import Purpose, Role
+from kiosk.doors.checks import StartItemCheck
 from kiosk.errors import ConflictError
 from kiosk.reasons import CheckReason
 from kiosk.store import OutboxItem, ParcelRow, Store
@@ -32,7 +32,7 @@ from kiosk.store.base import StoreFull
 from kiosk.store.identity import Rekeyed
 from kiosk.store.mark import Mark, MarkKeeper, mark_of, read_mark, write_mark
 from kiosk.store.store import CompartmentSpec
-from tests.support.daemon import render_config
+from testkit.daemon import render_config
 
 
 def config_for(tmp_path: Path, kiosk_id: str = "TEST-01") -> Config:

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from kiosk.api.listeners.server import fds_needed
 from kiosk.config import load_config
-from kiosk.listeners.server import fds_needed
 
 UNITS = Path(__file__).resolve().parents[2] / "systemd"
 DOCS = UNITS.parent / "docs"

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
+from kiosk.access.throttle import FailureOutcome, Throttle, ThrottleLimits
 from kiosk.errors import InvalidInput
-from kiosk.throttle import FailureOutcome, Throttle, ThrottleLimits
 
 
 class FakeClock:

@@ -9,14 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 from kiosk.ui import i18n, theme
-from kiosk.ui.app import App, Screen
 from kiosk.ui.i18n import _
 from kiosk.ui.link import Message
+from kiosk.ui.screen import Screen, ScreenContext
 from kiosk.ui.screens.pickup import error_text
 from kiosk.ui.widgets import Button, Painter, Rect, cols, rows
 
 
-def courier_error(result: Message, app: App) -> str:
+def courier_error(result: Message, app: ScreenContext) -> str:
     """A refusal of a courier request, in the person's words (never the daemon's)."""
     details = result.get("details") or {}
     if result.get("status") == 401:
@@ -31,20 +31,18 @@ def is_session_lost(result: Message) -> bool:
     return not result["ok"] and result.get("status") == 401
 
 
-def session_lost(app: App) -> None:
+def session_lost(app: ScreenContext) -> None:
     """The daemon no longer knows this session (expired, or the daemon restarted)."""
-    from kiosk.ui.screens.signin import SignInScreen
-
     app.session = None
-    app.goto(SignInScreen(app, _("You have been signed out. Please sign in again.")))
+    app.to_sign_in(_("You have been signed out. Please sign in again."))
 
 
-def user_name(app: App) -> str:
+def user_name(app: ScreenContext) -> str:
     return str((app.session or {}).get("user", ""))
 
 
 class CourierMenuScreen(Screen):
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: ScreenContext) -> None:
         super().__init__(app)
         self.expired: int | None = None
         self.loading = False
@@ -113,14 +111,10 @@ class CourierMenuScreen(Screen):
         ).format(count=self.expired)
 
     def deposit(self, barcode: str | None = None) -> None:
-        from kiosk.ui.screens.deposit import ParcelScreen
-
-        self.app.goto(ParcelScreen(self.app, barcode))
+        self.app.to_parcel(barcode)
 
     def collect_returns(self) -> None:
-        from kiosk.ui.screens.returns import ReturnsScreen
-
-        self.app.goto(ReturnsScreen(self.app))
+        self.app.to_returns()
 
     def on_scan(self, text: str) -> bool:
         """A parcel shown to the scanner starts its deposit."""

@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from kiosk.scantext import display_barcode
+from kiosk.protocol.scan import display_barcode
 from kiosk.ui import i18n, theme
-from kiosk.ui.app import App, Screen
 from kiosk.ui.i18n import _
 from kiosk.ui.link import Message
+from kiosk.ui.screen import Screen, ScreenContext
 from kiosk.ui.screens.courier import CourierMenuScreen, courier_error, session_lost
 from kiosk.ui.screens.door import DoorScreen
 from kiosk.ui.screens.keyboard import keyboard
@@ -39,7 +39,7 @@ class Deposit:
 class DepositStep(Screen):
     """A step of the deposit; sends it to the daemon once nothing is left to ask."""
 
-    def __init__(self, app: App, deposit: Deposit | None, message: str = "") -> None:
+    def __init__(self, app: ScreenContext, deposit: Deposit | None, message: str = "") -> None:
         super().__init__(app)
         self.deposit = deposit
         self.message = message
@@ -113,7 +113,7 @@ class DepositStep(Screen):
 class ParcelScreen(DepositStep):
     """Scan the parcel, or type its barcode on the on-screen keyboard."""
 
-    def __init__(self, app: App, scanned: str | None = None, message: str = "") -> None:
+    def __init__(self, app: ScreenContext, scanned: str | None = None, message: str = "") -> None:
         super().__init__(app, None, message)
         self.text = ""
         if scanned:
@@ -209,7 +209,7 @@ class ParcelScreen(DepositStep):
 class SizeScreen(DepositStep):
     """One button per size with its inner dimensions and how many are free."""
 
-    def __init__(self, app: App, deposit: Deposit, message: str = "") -> None:
+    def __init__(self, app: ScreenContext, deposit: Deposit, message: str = "") -> None:
         super().__init__(app, deposit, message)
         status = app.status or {}
         self.free: dict[str, int] | None = status.get("compartments", {}).get("free_by_size")
@@ -286,7 +286,7 @@ class SizeScreen(DepositStep):
 class PhoneScreen(DepositStep):
     """The recipient's phone number, for a parcel that was not announced with one."""
 
-    def __init__(self, app: App, deposit: Deposit) -> None:
+    def __init__(self, app: ScreenContext, deposit: Deposit) -> None:
         super().__init__(app, deposit)
         self.phone = ""
 
@@ -358,7 +358,7 @@ class PhoneScreen(DepositStep):
 class ReceiptScreen(Screen):
     """After the door closed: where the parcel is, then the next parcel or sign out."""
 
-    def __init__(self, app: App, view: dict[str, Any]) -> None:
+    def __init__(self, app: ScreenContext, view: dict[str, Any]) -> None:
         super().__init__(app)
         self.view = view
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from kiosk.ui import theme
-from kiosk.ui.app import App, Screen
 from kiosk.ui.i18n import _
+from kiosk.ui.screen import Screen, ScreenContext
 from kiosk.ui.widgets import Button, Painter, Rect, cols, rows
 
 
@@ -15,7 +15,7 @@ class MoreTimeDialog(Screen):
 
     idle_timeout = False
 
-    def __init__(self, app: App, seconds: float) -> None:
+    def __init__(self, app: ScreenContext, seconds: float) -> None:
         super().__init__(app)
         self.deadline = app.clock() + seconds
 
@@ -58,7 +58,9 @@ class MoreTimeDialog(Screen):
 
 
 class ConfirmDialog(Screen):
-    def __init__(self, app: App, question: str, yes_label: str, on_yes: Callable[[], None]) -> None:
+    def __init__(
+        self, app: ScreenContext, question: str, yes_label: str, on_yes: Callable[[], None]
+    ) -> None:
         super().__init__(app)
         self.question = question
         self.yes_label = yes_label

@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from kiosk.ui import theme
-from kiosk.ui.app import App, Screen
 from kiosk.ui.i18n import _
 from kiosk.ui.link import Message
+from kiosk.ui.screen import Screen, ScreenContext
 from kiosk.ui.screens.pickup import error_text, item_notice, op_message
 from kiosk.ui.wall import draw_wall
 from kiosk.ui.widgets import Button, Painter, Rect, cols, rows
@@ -21,7 +21,9 @@ THANK_YOU_S = 6.0
 
 
 class DoorScreen(Screen):
-    def __init__(self, app: App, view: dict[str, Any], role: str, after: Any = None) -> None:
+    def __init__(
+        self, app: ScreenContext, view: dict[str, Any], role: str, after: Any = None
+    ) -> None:
         super().__init__(app)
         self.view = view
         self.role = role

@@ -9,15 +9,14 @@ page is on show.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from kiosk.ui import theme
-from kiosk.ui.app import App, Screen
 from kiosk.ui.event_names import event_name
 from kiosk.ui.i18n import N_, _
 from kiosk.ui.link import Message
-from kiosk.ui.screens.technician import back_to_grid
+from kiosk.ui.screen import Screen, ScreenContext
+from kiosk.ui.screens.technician import back_to_grid, when
 from kiosk.ui.theme import Color
 from kiosk.ui.widgets import Button, Painter, Rect, cols, rows
 
@@ -30,17 +29,8 @@ SEVERITY_COLORS: dict[str, tuple[Color, Color]] = {
 }
 
 
-def when(ts: float, now: float | None = None) -> str:
-    """The time of an event; with its date unless it happened today."""
-    local = time.localtime(ts)
-    today = time.localtime(now if now is not None else time.time())
-    if local[:3] == today[:3]:
-        return time.strftime("%H:%M:%S", local)
-    return time.strftime("%Y-%m-%d %H:%M", local)
-
-
 class EventLogScreen(Screen):
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: ScreenContext) -> None:
         super().__init__(app)
         self.events: list[dict[str, Any]] = []  # newest first
         self.top = 0  # index of the first row on show

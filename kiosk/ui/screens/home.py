@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from kiosk.ui import i18n, theme
-from kiosk.ui.app import App, Screen
 from kiosk.ui.i18n import _
+from kiosk.ui.screen import Screen, ScreenContext
+from kiosk.ui.screens.pickup import PickupScreen
 from kiosk.ui.widgets import Button, Painter, Rect, cols, rows
 
 
 class HomeScreen(Screen):
     idle_timeout = False
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: ScreenContext) -> None:
         super().__init__(app)
 
     def build(self, area: Rect, p: Painter) -> list[Button]:
@@ -87,19 +88,13 @@ class HomeScreen(Screen):
         return buttons
 
     def pickup(self) -> None:
-        from kiosk.ui.screens.pickup import PickupScreen
-
         self.app.goto(PickupScreen(self.app))
 
     def courier(self) -> None:
-        from kiosk.ui.screens.signin import SignInScreen
-
-        self.app.goto(SignInScreen(self.app))
+        self.app.to_sign_in()
 
     def on_scan(self, text: str) -> bool:
         """A pickup code shown to the scanner works like typing it."""
-        from kiosk.ui.screens.pickup import PickupScreen
-
         screen = PickupScreen(self.app)
         self.app.goto(screen)
         return screen.on_scan(text)

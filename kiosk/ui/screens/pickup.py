@@ -6,15 +6,15 @@ import math
 from typing import Any
 
 from kiosk.ui import theme
-from kiosk.ui.app import App, Screen
 from kiosk.ui.i18n import _
 from kiosk.ui.link import Message
 from kiosk.ui.scanned import pickup_code
+from kiosk.ui.screen import Screen, ScreenContext
 from kiosk.ui.screens.keypad import keypad
 from kiosk.ui.widgets import Button, Painter, Rect, cols, rows
 
 
-def error_text(result: Message, app: App) -> str:
+def error_text(result: Message, app: ScreenContext) -> str:
     """The person's words for a refusal of the daemon (never the daemon's English)."""
     details = result.get("details") or {}
     kind, status = result.get("error_kind"), result.get("status")
@@ -57,7 +57,7 @@ def countdown_seconds(locked_until: float, now: float) -> int:
 
 
 class PickupScreen(Screen):
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: ScreenContext) -> None:
         super().__init__(app)
         self.code = ""
         self.message = ""
@@ -132,9 +132,7 @@ class PickupScreen(Screen):
         self.busy = False
         self.code = ""
         if result["ok"]:
-            from kiosk.ui.screens.door import DoorScreen
-
-            self.app.goto(DoorScreen(self.app, result["data"], role="customer"))
+            self.app.to_door(result["data"], role="customer")
             return
         self.app.sound.error()
         if result.get("status") == 429:

@@ -11,11 +11,11 @@ from typing import Any
 
 import pygame
 
-from kiosk.scantext import display_barcode
+from kiosk.protocol.scan import display_barcode
 from kiosk.ui import i18n, theme
-from kiosk.ui.app import App, Screen
 from kiosk.ui.i18n import _
 from kiosk.ui.link import Message
+from kiosk.ui.screen import Screen, ScreenContext
 from kiosk.ui.screens.courier import CourierMenuScreen, courier_error, session_lost
 from kiosk.ui.screens.pickup import op_message
 from kiosk.ui.wall import draw_wall
@@ -84,7 +84,7 @@ def tick(p: Painter, box: Rect) -> None:
 
 
 class ReturnsScreen(Screen):
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: ScreenContext) -> None:
         super().__init__(app)
         self.collected: list[dict[str, Any]] = []
         self.message = ""
@@ -215,7 +215,7 @@ class ReturnsScreen(Screen):
 
 
 class ReturnsDoneScreen(Screen):
-    def __init__(self, app: App, collected: list[dict[str, Any]], complete: bool) -> None:
+    def __init__(self, app: ScreenContext, collected: list[dict[str, Any]], complete: bool) -> None:
         super().__init__(app)
         self.collected = collected
         self.complete = complete

@@ -12,10 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from kiosk.ui import theme
-from kiosk.ui.app import App, Screen
 from kiosk.ui.i18n import _
 from kiosk.ui.link import Message
 from kiosk.ui.reasons import result_text
+from kiosk.ui.screen import Screen, ScreenContext
 from kiosk.ui.screens.technician import back_to_grid, door_rects, tech_error_text
 from kiosk.ui.theme import Color
 from kiosk.ui.wall import draw_doors
@@ -26,7 +26,7 @@ PATHS = {"self-test": "/v1/selftest", "open-all": "/v1/compartments/open-all"}
 
 
 class JobScreen(Screen):
-    def __init__(self, app: App, kind: str) -> None:
+    def __init__(self, app: ScreenContext, kind: str) -> None:
         super().__init__(app)
         self.kind = kind  # "self-test" or "open-all"
         self.take_out_of_service = False

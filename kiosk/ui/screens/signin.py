@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import Literal
 
 from kiosk.ui import theme
-from kiosk.ui.app import App, Screen
 from kiosk.ui.i18n import _
 from kiosk.ui.link import Message
 from kiosk.ui.scanned import badge as scanned_badge
+from kiosk.ui.screen import Screen, ScreenContext
 from kiosk.ui.screens.keyboard import keyboard
 from kiosk.ui.screens.keypad import keypad
 from kiosk.ui.screens.pickup import countdown_seconds, error_text
@@ -25,7 +25,7 @@ NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123
 
 
 class SignInScreen(Screen):
-    def __init__(self, app: App, message: str = "") -> None:
+    def __init__(self, app: ScreenContext, message: str = "") -> None:
         super().__init__(app)
         self.step: Literal["who", "pin"] = "who"
         self.name = ""
@@ -185,13 +185,9 @@ class SignInScreen(Screen):
 
     def _enter(self, role: str) -> None:
         if role == "technician":
-            from kiosk.ui.screens.technician import TechnicianScreen
-
-            self.app.goto(TechnicianScreen(self.app))
+            self.app.to_technician()
         else:
-            from kiosk.ui.screens.courier import CourierMenuScreen
-
-            self.app.goto(CourierMenuScreen(self.app))
+            self.app.to_courier_menu()
 
     # -- the lockout countdown ------------------------------------------------------
 

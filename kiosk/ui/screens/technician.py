@@ -17,10 +17,11 @@ from typing import Any
 from urllib.parse import quote
 
 from kiosk.ui import theme
-from kiosk.ui.app import App, Screen
 from kiosk.ui.i18n import N_, _
 from kiosk.ui.link import Message
 from kiosk.ui.reasons import PICKED_REASONS, reason_text
+from kiosk.ui.screen import Screen, ScreenContext
+from kiosk.ui.screens.dialogs import ConfirmDialog
 from kiosk.ui.screens.pickup import op_message
 from kiosk.ui.theme import Color, Metrics
 from kiosk.ui.wall import draw_doors, wall_rects
@@ -54,7 +55,7 @@ EXTEND_REFUSALS = {
 }
 
 
-def tech_error_text(result: Message, app: App, conflict: str = "") -> str:
+def tech_error_text(result: Message, app: ScreenContext, conflict: str = "") -> str:
     """A technician's words for a refusal of the daemon."""
     status = result.get("status")
     contact = (app.kiosk or {}).get("operator_contact", "")
@@ -100,10 +101,17 @@ def extend_step(parcel: dict[str, Any], kiosk: dict[str, Any] | None) -> float:
     return max(0.0, min(EXTEND_STEP_H, left))
 
 
+def when(ts: float, now: float | None = None) -> str:
+    """The time of an event; with its date unless it happened today."""
+    local = time.localtime(ts)
+    today = time.localtime(now if now is not None else time.time())
+    if local[:3] == today[:3]:
+        return time.strftime("%H:%M:%S", local)
+    return time.strftime("%Y-%m-%d %H:%M", local)
+
+
 def parcel_lines(parcel: dict[str, Any]) -> list[str]:
     """What the detail says of the parcel inside: its barcode and its pickup deadline."""
-    from kiosk.ui.screens.eventlog import when
-
     until, hours = when(parcel["expires_at"]), f"{parcel['extended_hours']:g}"
     if parcel["state"] == "EXPIRED":
         deadline = _("Pickup time ended {time}.").format(time=until)
@@ -145,12 +153,12 @@ def wall_columns(doors: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     return list(columns.values())
 
 
-def back_to_grid(app: App) -> None:
+def back_to_grid(app: ScreenContext) -> None:
     app.goto(TechnicianScreen(app))
 
 
 class TechnicianScreen(Screen):
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: ScreenContext) -> None:
         super().__init__(app)
         self.compartments: dict[str, dict[str, Any]] = {}
         self.selected: str | None = None
@@ -381,8 +389,6 @@ class TechnicianScreen(Screen):
         self.app.call("POST", path, {"hours": hours}, on_done=self._extended)
 
     def _extended(self, result: Message) -> None:
-        from kiosk.ui.screens.eventlog import when
-
         self.busy = False
         if result["ok"]:
             until = when(result["data"]["expires_at"])
@@ -435,8 +441,6 @@ class TechnicianScreen(Screen):
     # -- the toolbar ----------------------------------------------------------------
 
     def confirm_open_all(self) -> None:
-        from kiosk.ui.screens.dialogs import ConfirmDialog
-
         count = len((self.app.kiosk or {}).get("wall", []))
         self.app.show_dialog(
             ConfirmDialog(
@@ -448,22 +452,14 @@ class TechnicianScreen(Screen):
         )
 
     def open_all(self) -> None:
-        from kiosk.ui.screens.selftest import JobScreen
-
-        screen = JobScreen(self.app, "open-all")
-        self.app.goto(screen)
-        screen.start()
+        self.app.to_job("open-all", start=True)
 
     def selftest(self) -> None:
-        from kiosk.ui.screens.selftest import JobScreen
-
-        self.app.goto(JobScreen(self.app, "self-test"))
+        self.app.to_job("self-test")
 
     def confirm_time(self) -> None:
         """After a jump (or before the first synchronisation): the technician checks the
         time shown against their own and confirms it."""
-        from kiosk.ui.screens.dialogs import ConfirmDialog
-
         wall = self._clock().get("wall_time") or time.time()
         shown = time.strftime("%Y-%m-%d %H:%M", time.localtime(wall))
         question = _("Is it {time} now? Parcels then expire by this clock.").format(time=shown)
@@ -483,6 +479,4 @@ class TechnicianScreen(Screen):
         self.app.refresh_status()
 
     def event_log(self) -> None:
-        from kiosk.ui.screens.eventlog import EventLogScreen
-
-        self.app.goto(EventLogScreen(self.app))
+        self.app.to_event_log()

@@ -1,0 +1,1 @@
+"""The ``locker-kiosk`` program and its subcommands."""

@@ -1,0 +1,118 @@
+"""What a screen is, and what it may ask of the application that shows it.
+
+A screen draws itself and answers taps, keys, scans and the daemon's messages. It reaches
+the rest of the touchscreen only through :class:`ScreenContext`: the daemon's settings and
+state as last read, calls over the link, the clock, the sound, and navigation (a screen
+names where a person goes next; the application builds that screen). So the screens import
+this module and each other one way, and never the application: it imports them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from kiosk.ui import theme
+from kiosk.ui.link import Message
+from kiosk.ui.sound import Sound
+from kiosk.ui.widgets import Button, Painter, Rect
+
+Callback = Callable[[Message], None]
+
+
+class ScreenContext(Protocol):
+    """What a screen may ask of the application (:class:`~kiosk.ui.app.App` is one)."""
+
+    clock: Callable[[], float]
+    kiosk: dict[str, Any] | None
+    """The kiosk's settings as the daemon last sent them (``GET /v1/kiosk``)."""
+    status: dict[str, Any] | None
+    online: bool
+    session: dict[str, Any] | None
+    """The signed-in courier's or technician's session, if any."""
+    sound: Sound
+    last_input: float
+    screen: Screen
+
+    @property
+    def metrics(self) -> theme.Metrics: ...
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        on_done: Callback | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> int: ...
+
+    def refresh_status(self) -> None: ...
+
+    @property
+    def out_of_service(self) -> bool: ...
+
+    def set_language(self, code: str) -> None: ...
+
+    def set_large_text(self, on: bool) -> None: ...
+
+    # -- navigation -------------------------------------------------------------------
+
+    def goto(self, screen: Screen) -> None: ...
+
+    def show_dialog(self, dialog: Screen | None) -> None: ...
+
+    def home(self, sign_out: bool = True, timed_out: bool = False) -> None: ...
+
+    def to_sign_in(self, message: str = "") -> None: ...
+
+    def to_courier_menu(self) -> None: ...
+
+    def to_parcel(self, scanned: str | None = None) -> None: ...
+
+    def to_returns(self) -> None: ...
+
+    def to_door(self, view: dict[str, Any], role: str) -> None: ...
+
+    def to_technician(self) -> None: ...
+
+    def to_job(self, kind: str, start: bool = False) -> None: ...
+
+    def to_event_log(self) -> None: ...
+
+
+class Screen:
+    """One screen. ``build`` draws it and returns its buttons; the rest are hooks."""
+
+    idle_timeout = True
+
+    def __init__(self, app: ScreenContext) -> None:
+        self.app = app
+
+    def build(self, area: Rect, p: Painter) -> list[Button]:
+        raise NotImplementedError
+
+    def on_message(self, msg: Message) -> None:
+        """A result, stream or link message (every one, for screens that follow them)."""
+
+    def on_text(self, text: str) -> None:
+        """A printable key typed by a person."""
+
+    def on_enter(self) -> None: ...
+
+    def on_drag(self, dy: int) -> None:
+        """A finger (or the mouse button) held down moved ``dy`` pixels down."""
+
+    def on_backspace(self) -> None: ...
+
+    def on_escape(self) -> None:
+        self.app.home()
+
+    def on_scan(self, text: str) -> bool:
+        """A scanned barcode; False if this screen has no use for one."""
+        return False
+
+    def next_timer(self) -> float | None:
+        """When this screen next needs ``on_timer`` (app clock), or None."""
+        return None
+
+    def on_timer(self) -> None: ...
