@@ -113,10 +113,13 @@ def test_a_traced_modbus_board_shows_what_pymodbus_sent_and_read(
             trace.stop("relays")
 
     shown = frames(trace)
-    assert shown[:4] == [
-        ("relays", ">", "01 02 00 00 00 08 79 CC"),
+    modes = "01 03 10 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 E4 59"  # all normal
+    assert shown[:6] == [
+        ("relays", ">", "01 03 10 00 00 08 40 CC"),  # pymodbus asks the relay modes
+        ("relays", "<", modes),
+        ("relays", ">", "01 02 00 00 00 02 F9 CB"),  # the two wired door inputs
         ("relays", "<", "01 02 01 03 E1 89"),  # doors 1 and 2 shut
-        ("relays", ">", "01 05 02 00 00 07 8D B0"),
+        ("relays", ">", "01 05 02 00 00 07 8D B0"),  # the flash of lock 1, 0.7 s
         ("relays", "<", "01 05 02 00 00 07 8D B0"),
     ]
 
