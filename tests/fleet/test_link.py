@@ -251,10 +251,14 @@ def test_a_consumer_that_lost_events_gets_them_again_on_a_signed_resend(
         op.send(KIOSK, envelope)
         answer = op.peer.wait_for(lambda: op.peer.bodies("results"), what="the answer")[-1]
         assert answer["ok"] is True and answer["message"].startswith("Events 2 to ")
-        op.peer.wait_for(lambda: len(op.peer.bodies("events")) >= before + last - 1,
-                         what="the events again")  # fmt: skip
-        again = [e["seq"] for e in op.peer.bodies("events")[before:]]
-        assert again[: last - 1] == list(range(2, last + 1))
+
+        # Events the kiosk logs meanwhile (a door closing after the deposit) are sent as
+        # usual beside the resend: the resent ones are those up to ``last``.
+        def resent() -> list[int]:
+            return [e["seq"] for e in op.peer.bodies("events")[before:] if e["seq"] <= last]
+
+        op.peer.wait_for(lambda: len(resent()) >= last - 1, what="the events again")
+        assert resent()[: last - 1] == list(range(2, last + 1))
         assert daemon.client().get("/v1/status")["fleet"]["unacked"] == 0
 
 
