@@ -229,6 +229,7 @@ def create_app(kiosk: Kiosk, courier_uc: Courier, tech: Technician) -> FastAPI:
                 "by_state": by_state,
                 "free_by_size": kiosk.free_by_size(),
                 "doors_open": sum(1 for c in comps if c["door"] == "OPEN"),
+                "open_doors": [c["id"] for c in comps if c["door"] == "OPEN"],
                 "needs_check": [c["id"] for c in comps if c["check"] is not None],
             },
             "parcels": kiosk.store.counts(),

@@ -393,6 +393,18 @@ class Tour:
         self.shot("portrait-keypad")
         self.ui.close()
 
+    def door_left_open(self) -> None:
+        """Home names every door someone left open (the simulator's too), to the next
+        person; then they are closed."""
+        self.ui.app.home()
+        sim = self.daemon.sim()
+        sim.open_door("C02")
+        self.until(lambda: "C02" in self.ui.app.open_doors, "the open doors named on home")
+        self.shot("home-door-left-open")
+        for cid in sorted(self.ui.app.open_doors):
+            sim.close_door(cid)
+        self.until(lambda: not self.ui.app.open_doors, "the doors closed")
+
     def doors_paused(self) -> None:
         """The mass-open guard tripped: the home screen says the kiosk is out of service."""
         self.ui.close()
@@ -447,6 +459,7 @@ def tour(lang: str, size: tuple[int, int], camera: Camera) -> None:
         walk.keyboard_focus()
         walk.portrait()
         walk.simulator()
+        walk.door_left_open()
         walk.doors_paused()
 
 

@@ -67,6 +67,8 @@ class App:
         self.status: dict[str, Any] | None = None
         self.online = False
         self.session: dict[str, Any] | None = None
+        self.open_doors: set[str] = set()
+        """The doors the sensors see open: from the status, then from the stream."""
         self.fixed_lang = lang
         self.fixed_large_text = large_text
         self.large_text_override = large_text
@@ -175,6 +177,8 @@ class App:
                 self.status = None
         elif kind == "stream":
             data = msg["data"]
+            if data.get("type") == "door":
+                self._door_seen(str(data.get("compartment")), str(data.get("door")))
             if data.get("type") in STATUS_TYPES or str(data.get("kind", "")).startswith(
                 STATUS_KINDS
             ):
@@ -201,8 +205,16 @@ class App:
         def done(result: Message) -> None:
             if result["ok"]:
                 self.status = result["data"]
+                compartments = self.status.get("compartments") or {}
+                self.open_doors = set(compartments.get("open_doors") or [])
 
         self.call("GET", "/v1/status", on_done=done)
+
+    def _door_seen(self, compartment: str, state: str) -> None:
+        if state == "OPEN":
+            self.open_doors.add(compartment)
+        else:  # closed, or no longer read: not named as open
+            self.open_doors.discard(compartment)
 
     @property
     def storage_full(self) -> bool:
