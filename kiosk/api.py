@@ -33,6 +33,7 @@ from kiosk.errors import (
     LockerError,
     NotFound,
     Throttled,
+    WrongCodeLockedOut,
 )
 from kiosk.guard import OpensPaused
 from kiosk.listeners.connection import listener_of
@@ -182,9 +183,10 @@ def create_app(kiosk: Kiosk, courier_uc: Courier, tech: Technician) -> FastAPI:
         if details:
             body["details"] = details
         headers = {}
-        if isinstance(exc, Throttled):
-            body["retry_after"] = wait_shown(exc.retry_after)
-            headers["Retry-After"] = str(math.ceil(exc.retry_after))
+        wait = getattr(exc, "retry_after", None)  # a lockout, or a wrong code that began one
+        if isinstance(exc, (Throttled, WrongCodeLockedOut)) and wait is not None:
+            body["retry_after"] = wait_shown(wait)
+            headers["Retry-After"] = str(math.ceil(wait))
         return JSONResponse(body, status_code=status, headers=headers)
 
     @app.exception_handler(RequestValidationError)

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from kiosk.errors import (
     ConflictError,
     InvalidInput,
     LockerError,
+    WrongCodeLockedOut,
 )
 from kiosk.guard import MassOpenGuard
 from kiosk.hardware import Hardware
@@ -251,6 +253,13 @@ class Kiosk:
         parcel = self.store.parcel_by_code_tag(codes.code_tag(self.key, code))
         if parcel is None:
             self.keypads.fail("code", "wrong_code")
+            wait = self.keypads.retry_after("code")
+            if wait > 0:  # this very code started the lockout: say so now
+                raise WrongCodeLockedOut(
+                    "Too many wrong codes were tried here. The kiosk accepts codes again in "
+                    f"{math.ceil(wait)} seconds.",
+                    wait,
+                )
             raise AuthError("That code is not right. Please check it and try again.")
         # Only a code that opens a door ends a run of wrong codes: a code of a parcel
         # that is gone must not let anyone reset the throttle at will.

@@ -38,7 +38,7 @@ ACTIVE_POLL_S, IDLE_POLL_S, ACTIVE_S = 0.005, 0.025, 3.0
 then every IDLE_POLL_S (the longest a first tap after a quiet spell waits)."""
 Callback = Callable[[Message], None]
 STATUS_TYPES = ("board", "storage")
-STATUS_KINDS = ("mass_open", "clock_", "disk_")
+STATUS_KINDS = ("mass_open", "clock_", "disk_", "keypad_locked")
 """Stream messages (by type) and events (by kind prefix) after which the status is
 read again: what they change is shown from it (out of service, the technician's lines)."""
 
@@ -68,6 +68,9 @@ class App:
         self.online = False
         self.session: dict[str, Any] | None = None
         self.open_doors: set[str] = set()
+        self.keypad_locked_until: float | None = None
+        """Until when (this app's clock) the pickup keypad takes no code: the lockout is
+        the whole kiosk's, so it is read from the status and the daemon's answers."""
         """The doors the sensors see open: from the status, then from the stream."""
         self.fixed_lang = lang
         self.fixed_large_text = large_text
@@ -207,8 +210,23 @@ class App:
                 self.status = result["data"]
                 compartments = self.status.get("compartments") or {}
                 self.open_doors = set(compartments.get("open_doors") or [])
+                wait = float((self.status.get("keypad") or {}).get("retry_after") or 0)
+                self.keypad_locked_until = self.clock() + wait if wait > 0 else None
 
         self.call("GET", "/v1/status", on_done=done)
+
+    def keypad_locked_for(self, seconds: float) -> None:
+        """The daemon answered that the pickup keypad is locked for ``seconds``."""
+        self.keypad_locked_until = self.clock() + seconds
+        self.dirty = True
+
+    @property
+    def keypad_wait(self) -> float | None:
+        """Seconds the pickup keypad is still locked, or None (it takes codes)."""
+        until = self.keypad_locked_until
+        if until is None or until <= self.clock():
+            return None
+        return until - self.clock()
 
     def _door_seen(self, compartment: str, state: str) -> None:
         if state == "OPEN":

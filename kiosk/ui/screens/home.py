@@ -1,4 +1,5 @@
-"""Home: pick up a parcel, the courier entry, languages, large text, the help line."""
+"""Home: pick up a parcel, the courier entry, languages, large text, the help line, and
+what the next person should know: doors left open, the keypad's lockout."""
 
 from __future__ import annotations
 
@@ -114,7 +115,18 @@ class HomeScreen(Screen):
     def notices(self) -> list[str]:
         """What the next person should know before they start: doors left open."""
         lines = [open_doors_notice(self.app.open_doors)]
+        until = self.app.keypad_locked_until
+        if until is not None and self.app.keypad_wait is not None:
+            from kiosk.ui.screens.pickup import countdown_seconds, lockout_text
+
+            lines.append(lockout_text(countdown_seconds(until, self.app.clock())))
         return [line for line in lines if line]
+
+    def next_timer(self) -> float | None:
+        """The lockout's countdown, a second at a time."""
+        if self.app.keypad_wait is None:
+            return None
+        return min(self.app.keypad_locked_until or 0.0, self.app.clock() + 1.0)
 
     def pickup(self) -> None:
         from kiosk.ui.screens.pickup import PickupScreen

@@ -50,6 +50,14 @@ def error_text(result: Message, app: App) -> str:
     return _("Something went wrong. For help: {contact}").format(contact=contact)
 
 
+def lockout_text(seconds: int) -> str:
+    """The pickup keypad's lockout, in words that blame nobody: it is the kiosk's, and
+    the person reading it may not have typed a single code."""
+    return _("Too many wrong codes were tried here. The keypad opens again in {seconds} s.").format(
+        seconds=seconds
+    )
+
+
 def countdown_seconds(locked_until: float, now: float) -> int:
     """A lockout's countdown in whole seconds, rounded up like the daemon's wait and the
     spoken countdown: it says 1 until the keypad takes input again, never 0 before."""
@@ -62,13 +70,14 @@ class PickupScreen(Screen):
         self.code = ""
         self.message = ""
         self.busy = False
-        self.locked_until: float | None = None
+        self.locked_until: float | None = app.keypad_locked_until if app.keypad_wait else None
 
     @property
     def digits(self) -> int:
         return int((self.app.kiosk or {}).get("pickup_code_digits", 8))
 
     def build(self, area: Rect, p: Painter) -> list[Button]:
+        self._follow_lockout()
         m = p.metrics
         left, right = (rows if m.is_portrait else cols)(area, [1, 1.1], m.gap)
         title, shown, note, actions = rows(left, [1, 1.2, 1.6, 1], m.gap)
@@ -78,8 +87,7 @@ class PickupScreen(Screen):
         p.text(masked, shown, theme.INK, 1.5)
         if self.locked_until is not None:
             wait = countdown_seconds(self.locked_until, self.app.clock())
-            note_text = _("Too many wrong codes. Please wait {seconds} s.").format(seconds=wait)
-            p.text(note_text, note, theme.DANGER, 0.9)
+            p.text(lockout_text(wait), note, theme.DANGER, 0.9)
         elif self.busy:
             p.text(_("Checking your code…"), note, theme.INK, 0.9)
         elif self.message:
@@ -90,27 +98,37 @@ class PickupScreen(Screen):
             Button(back, _("Back"), lambda: self.app.home(), "secondary", name="back"),
             Button(ok, _("OK"), self.submit, "ok", can_send, name="ok", size=1.2),
         ]
-        return buttons + keypad(right, m.gap, self.on_text, self.clear, self.on_backspace)
+        return buttons + keypad(
+            right, m.gap, self.on_text, self.clear, self.on_backspace,
+            enabled=self.locked_until is None,
+        )  # fmt: skip
 
     # -- input ----------------------------------------------------------------------
 
     def on_text(self, text: str) -> None:
+        if self.locked_until is not None:
+            self.app.sound.error()  # the keypad takes nothing; the lockout line says why
+            return
         if text.isdigit() and len(self.code) < self.digits and not self.busy:
             self.code += text
             self.message = ""
 
     def on_backspace(self) -> None:
-        self.code = self.code[:-1]
+        if self.locked_until is None:
+            self.code = self.code[:-1]
 
     def clear(self) -> None:
-        self.code = ""
-        self.message = ""
+        if self.locked_until is None:
+            self.code = ""
+            self.message = ""
 
     def on_enter(self) -> None:
         self.submit()
 
     def on_scan(self, text: str) -> bool:
         """A pickup code printed as a QR code or barcode works like typing it."""
+        if self.locked_until is not None:
+            return False  # not taken, not wiped: the lockout line says why
         code = pickup_code(text, self.digits)
         if code is None:
             self.message = _("That pickup code cannot be read. Please scan it again or type it.")
@@ -130,20 +148,39 @@ class PickupScreen(Screen):
 
     def _answered(self, result: Message) -> None:
         self.busy = False
-        self.code = ""
         if result["ok"]:
             from kiosk.ui.screens.door import DoorScreen
 
+            self.code = ""
             self.app.goto(DoorScreen(self.app, result["data"], role="customer"))
             return
         self.app.sound.error()
-        if result.get("status") == 429:
-            self.locked_until = self.app.clock() + float(result.get("retry_after") or 30)
+        locked = (result.get("details") or {}).get("reason") == "locked"
+        if result.get("status") == 429 or locked:
+            # A code refused by a lockout was never checked: it stays, for after the
+            # countdown. The one that started the lockout was wrong, and goes.
+            if locked:
+                self.code = ""
+            self.app.keypad_locked_for(float(result.get("retry_after") or 30))
+            self.locked_until = self.app.keypad_locked_until
+            self.message = ""
+            return
+        self.code = ""
         self.message = error_text(result, self.app)
 
     # -- the lockout countdown ------------------------------------------------------
 
+    def _follow_lockout(self) -> None:
+        """Take on a lockout the kiosk learnt of meanwhile (from the status: the run of
+        wrong codes may have been typed at another input)."""
+        until = self.app.keypad_locked_until
+        if until is None or not self.app.keypad_wait:
+            return
+        if self.locked_until is None or until > self.locked_until:
+            self.locked_until = until
+
     def next_timer(self) -> float | None:
+        self._follow_lockout()
         if self.locked_until is None:
             return None
         return min(self.locked_until, self.app.clock() + 1.0)
