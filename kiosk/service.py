@@ -538,6 +538,7 @@ class Kiosk:
             "sizes": [dataclasses.asdict(s) for s in cfg.sizes],
             "wall": wall_layout(cfg.compartments),
             "ui": dataclasses.asdict(cfg.ui),
+            "door_answer_s": door_answer_s(cfg),
         }
 
     def live_ops(self) -> list[LiveOp]:
@@ -545,6 +546,15 @@ class Kiosk:
 
     def uptime_s(self) -> float:
         return time.monotonic() - self.started_at
+
+
+def door_answer_s(cfg: Config) -> float:
+    """The longest a request that opens one door takes to answer from its timings: each
+    fire (the first and every retry) with its pulse, the gap after it and the wait for
+    the door to be seen open. A front end waits this long, and more, before it gives up
+    on the answer: a jammed door is answered as one, not as a silent kiosk."""
+    per_fire = (cfg.locks.pulse_ms + cfg.locks.gap_ms) / 1000 + cfg.doors.open_timeout_s
+    return round((1 + cfg.doors.open_retries) * per_fire, 1)
 
 
 def parcel_summary(parcel: ParcelRow) -> dict[str, Any]:

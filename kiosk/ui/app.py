@@ -24,7 +24,7 @@ import pygame
 
 from kiosk.ui import i18n, theme
 from kiosk.ui.i18n import _
-from kiosk.ui.link import DaemonLink, Message
+from kiosk.ui.link import TIMEOUT_S, DaemonLink, Message
 from kiosk.ui.sound import Sound
 from kiosk.ui.speech import SilentSpeaker, Speech, build_speaker
 from kiosk.ui.wedge import WedgeDetector
@@ -155,11 +155,22 @@ class App:
         body: dict[str, Any] | None = None,
         on_done: Callback | None = None,
         params: dict[str, Any] | None = None,
+        doors: int = 0,
     ) -> int:
+        """``doors``: how many doors the call may fire and wait for (a deposit whose first
+        door jams opens another): it waits for its answer as long as they can take."""
         token = self.session["token"] if self.session else None
-        call_id = self.link.call(method, path, body, token, params)
+        timeout = self.door_call_timeout_s(doors) if doors else None
+        call_id = self.link.call(method, path, body, token, params, timeout)
         self.pending[call_id] = on_done
         return call_id
+
+    def door_call_timeout_s(self, doors: int = 1) -> float:
+        """How long a call that opens ``doors`` doors waits for its answer: the daemon's
+        longest answer for each (``door_answer_s``, from its timings), and the link's
+        usual wait on top for the rest (a queue of pulses, the database)."""
+        per_door = float((self.kiosk or {}).get("door_answer_s") or TIMEOUT_S)
+        return TIMEOUT_S + doors * per_door
 
     def _on_link(self, msg: Message) -> None:
         kind = msg.get("kind")

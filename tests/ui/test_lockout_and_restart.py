@@ -86,7 +86,9 @@ def test_the_countdown_says_1_s_until_the_keypad_takes_a_code_again() -> None:
         clock = ui.app.clock = Stopped()
         ui.app.kiosk = {"pickup_code_digits": 8, "sizes": [], "wall": [], "ui": {}}
 
-        def locked_a_tenth_longer(*_: object, on_done: Callable[[Message], None]) -> int:
+        def locked_a_tenth_longer(
+            *_: object, on_done: Callable[[Message], None], **__: object
+        ) -> int:
             on_done({"kind": "result", "ok": False, "status": 429, "retry_after": 0.1,
                      "error_kind": "Throttled", "message": "Too many wrong tries."})  # fmt: skip
             return 0

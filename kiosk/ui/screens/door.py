@@ -164,6 +164,7 @@ class DoorScreen(Screen):
             "POST",
             f"/v1/operations/{self.view['operation']}/{action}",
             on_done=lambda r: self._after_action(action, r),
+            doors=2,  # another door opens if the first does not
         )
 
     def reopen(self) -> None:

@@ -70,6 +70,12 @@ class PickupScreen(Screen):
         self.code = ""
         self.message = ""
         self.busy = False
+        self.opening: tuple[int, str] | None = None
+        """The operation and door of the code being answered, once the daemon fires it."""
+        self.retrying = False  # the door was not seen open: the lock fires once more
+        self.following = False
+        """The answer did not come in time, but the door's operation is known: its own
+        state gives the outcome."""
         self.locked_until: float | None = app.keypad_locked_until if app.keypad_wait else None
 
     @property
@@ -89,7 +95,7 @@ class PickupScreen(Screen):
             wait = countdown_seconds(self.locked_until, self.app.clock())
             p.text(lockout_text(wait), note, theme.DANGER, 0.9)
         elif self.busy:
-            p.text(_("Checking your code…"), note, theme.INK, 0.9)
+            p.text(self._progress(), note, theme.INK, 0.9)
         elif self.message:
             p.text(self.message, note, theme.DANGER, 0.9)
         back, ok = cols(actions, [1, 1.4], m.gap)
@@ -144,10 +150,62 @@ class PickupScreen(Screen):
             self.message = _("A pickup code has {digits} digits.").format(digits=self.digits)
             return
         self.busy = True
-        self.app.call("POST", "/v1/pickup", {"code": self.code}, on_done=self._answered)
+        self.opening, self.retrying = None, False
+        self.app.call("POST", "/v1/pickup", {"code": self.code}, on_done=self._answered, doors=1)
+
+    # -- the answer, and the door's progress until it comes -------------------------
+
+    def _progress(self) -> str:
+        if self.opening is None:
+            return _("Checking your code…")
+        door = self.opening[1]
+        if self.retrying:
+            return _("Door {door} did not open yet. Trying again…").format(door=door)
+        return _("Opening door {door}…").format(door=door)
+
+    def on_message(self, msg: Message) -> None:
+        """While the code is answered: the daemon's events say which door it fires and
+        whether it fires again, and end a wait that outlived the link's time-out."""
+        data = msg.get("data") or {}
+        if not self.busy or msg.get("kind") != "stream":
+            return
+        detail = data.get("detail") or {}
+        if data.get("kind") == "unlock" and detail.get("purpose") == "pickup":
+            self.opening = (int(detail["operation"]), str(data.get("compartment")))
+        elif self.opening is None or self.opening[0] != detail.get(
+            "operation", data.get("operation")
+        ):
+            return
+        elif data.get("kind") == "unlock_retry":
+            self.retrying = True
+        elif self.following and data.get("type") == "operation":
+            self._follow()
+
+    def _follow(self) -> None:
+        assert self.opening is not None
+        self.app.call("GET", f"/v1/operations/{self.opening[0]}", on_done=self._followed)
+
+    def _followed(self, result: Message) -> None:
+        if not result["ok"]:
+            self._answered(result)
+            return
+        view = result["data"]
+        if view["status"] == "UNLOCK_SENT":
+            return  # still firing: the operation's next event asks again
+        if view["status"] == "OPEN_NOT_DETECTED":
+            status = {"ok": False, "status": 502, "details": {"compartment": view["compartment"]}}
+            self._answered(status)
+        else:
+            self._answered({"ok": True, "data": view})
 
     def _answered(self, result: Message) -> None:
-        self.busy = False
+        if not result["ok"] and result.get("status") == 0 and self.opening and not self.following:
+            # The link gave up, but the daemon fired a door for this code: its operation
+            # says how it ends, never "not answering" for a door still being opened.
+            self.following = True
+            self._follow()
+            return
+        self.busy = self.following = False
         if result["ok"]:
             from kiosk.ui.screens.door import DoorScreen
 
