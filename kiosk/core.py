@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ from kiosk.errors import (
     ConflictError,
     InvalidInput,
     LockerError,
+    WrongCodeLockedOut,
 )
 from kiosk.keypads import Keypads
 from kiosk.notify.text import Notices
@@ -251,6 +253,13 @@ class Kiosk:
         parcel = self.store.parcel_by_code_tag(codes.code_tag(self.key, code))
         if parcel is None:
             self.keypads.fail("code", "wrong_code")
+            wait = self.keypads.retry_after("code")
+            if wait > 0:  # this very code started the lockout: say so now
+                raise WrongCodeLockedOut(
+                    "Too many wrong codes were tried here. The kiosk accepts codes again in "
+                    f"{math.ceil(wait)} seconds.",
+                    wait,
+                )
             raise AuthError("That code is not right. Please check it and try again.")
         # Only a code that opens a door ends a run of wrong codes: a code of a parcel
         # that is gone must not let anyone reset the throttle at will.
@@ -529,6 +538,7 @@ class Kiosk:
             "sizes": [dataclasses.asdict(s) for s in cfg.sizes],
             "wall": wall_layout(cfg.compartments),
             "ui": dataclasses.asdict(cfg.ui),
+            "door_answer_s": door_answer_s(cfg),
         }
 
     def live_ops(self) -> list[LiveOp]:
@@ -536,6 +546,15 @@ class Kiosk:
 
     def uptime_s(self) -> float:
         return time.monotonic() - self.started_at
+
+
+def door_answer_s(cfg: Config) -> float:
+    """The longest a request that opens one door takes to answer from its timings: each
+    fire (the first and every retry) with its pulse, the gap after it and the wait for
+    the door to be seen open. A front end waits this long, and more, before it gives up
+    on the answer: a jammed door is answered as one, not as a silent kiosk."""
+    per_fire = (cfg.locks.pulse_ms + cfg.locks.gap_ms) / 1000 + cfg.doors.open_timeout_s
+    return round((1 + cfg.doors.open_retries) * per_fire, 1)
 
 
 def parcel_summary(parcel: ParcelRow) -> dict[str, Any]:

@@ -14,6 +14,7 @@ __all__ = [
     "NoCompartmentFree",
     "NotFound",
     "Throttled",
+    "WrongCodeLockedOut",
 ]
 
 
@@ -53,6 +54,18 @@ class NoCompartmentFree(ConflictError):
 
 class AuthError(LockerError):
     """Wrong PIN or code, or a missing or expired session."""
+
+
+class WrongCodeLockedOut(AuthError):
+    """A wrong input that itself started a lockout: it is answered as wrong (it was
+    checked and counted), with the lockout's wait, so a screen shows the lockout at once
+    rather than after the next input."""
+
+    reason = "locked"
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class Forbidden(AuthError):

@@ -81,6 +81,7 @@ def every_screen(app: App, compartments: list[dict[str, Any]]) -> Iterator[str]:
     """
     for name, make in _states(app, compartments):
         app.session, app.dialog, app.online = None, None, True
+        app.open_doors, app.keypad_locked_until = set(), None
         screen = make()
         if screen is not None:
             app.goto(screen)
@@ -115,6 +116,11 @@ def _states(
 
     def offline_home() -> Screen:
         app.online = False
+        return HomeScreen(app)
+
+    def home_to_the_next_person() -> Screen:
+        app.open_doors = {c["id"] for c in compartments[:3]}
+        app.keypad_locked_until = app.clock() + 30
         return HomeScreen(app)
 
     def sizes() -> Screen:
@@ -219,9 +225,14 @@ def _states(
     return [
         ("home", lambda: HomeScreen(app)),
         ("home, daemon away", offline_home),
+        ("home, doors left open, keypad locked", home_to_the_next_person),
         ("pickup", with_state(PickupScreen)),
         ("pickup, code typed", with_state(PickupScreen, code="1234")),
         ("pickup, checking", with_state(PickupScreen, code="12345678", busy=True)),
+        (
+            "pickup, door fired again",
+            with_state(PickupScreen, code="12345678", busy=True, opening=(1, door), retrying=True),
+        ),
         ("pickup, wrong code", with_state(PickupScreen, message=error_text({"status": 401}, app))),
         (
             "pickup, door did not open",

@@ -116,7 +116,7 @@ class Tour:
     # -- the UI ---------------------------------------------------------------------
 
     def connect(self, size: tuple[int, int]) -> UiDriver:
-        ui = UiDriver(str(self.daemon.socket), size, lang=self.lang)
+        ui = UiDriver(str(self.daemon.touchscreen_socket), size, lang=self.lang)
         ui.wait_until(lambda: self.ready(ui), 15, "the UI to connect")
         return ui
 
@@ -210,7 +210,10 @@ class Tour:
     def wrong_code(self) -> None:
         self.tap("ok")
         screen = self.on(PickupScreen)
-        self.until(lambda: not screen.busy and screen.message, "the wrong-code message")
+        self.until(
+            lambda: not screen.busy and (screen.message or screen.locked_until),
+            "the wrong-code message or the lockout",
+        )
 
     def courier_deposit(self) -> None:
         self.sign_in(COURIER)
@@ -363,6 +366,9 @@ class Tour:
         sim.set_person("manual")
 
     def more_time(self) -> None:
+        # The lockout shown earlier is the whole kiosk's: its keypad takes digits again after it.
+        self.ui.app.refresh_status()
+        self.until(lambda: self.ui.app.keypad_wait is None, "the keypad's lockout to end", 60)
         self.tap("pickup")
         self.keys("4711")
         self.ui.advance(float(self.ui.app.ui.get("idle_timeout_s", 60)) + 1)
@@ -392,6 +398,17 @@ class Tour:
         self.keys("2718")
         self.shot("portrait-keypad")
         self.ui.close()
+
+    def door_left_open(self) -> None:
+        """Home names the doors someone left open to the next person; then they close."""
+        self.ui.app.home()
+        sim = self.daemon.sim()
+        sim.open_door("C02")
+        self.until(lambda: "C02" in self.ui.app.open_doors, "the open doors named on home")
+        self.shot("home-door-left-open")
+        for cid in sorted(self.ui.app.open_doors):
+            sim.close_door(cid)
+        self.until(lambda: not self.ui.app.open_doors, "the doors closed")
 
     def doors_paused(self) -> None:
         """The mass-open guard tripped: the home screen says the kiosk is out of service."""
@@ -445,6 +462,7 @@ def tour(lang: str, size: tuple[int, int], camera: Camera) -> None:
         walk.more_time()
         walk.large_text()
         walk.keyboard_focus()
+        walk.door_left_open()
         walk.portrait()
         walk.simulator()
         walk.doors_paused()

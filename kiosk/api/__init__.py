@@ -37,6 +37,7 @@ from kiosk.errors import (
     LockerError,
     NotFound,
     Throttled,
+    WrongCodeLockedOut,
 )
 from kiosk.notify import mask_recipient
 from kiosk.reasons import check_view, reason_codes
@@ -182,9 +183,10 @@ def create_app(kiosk: Kiosk, courier_uc: Courier, tech: Technician) -> FastAPI:
         if details:
             body["details"] = details
         headers = {}
-        if isinstance(exc, Throttled):
-            body["retry_after"] = wait_shown(exc.retry_after)
-            headers["Retry-After"] = str(math.ceil(exc.retry_after))
+        wait = getattr(exc, "retry_after", None)  # a lockout, or a wrong code that began one
+        if isinstance(exc, (Throttled, WrongCodeLockedOut)) and wait is not None:
+            body["retry_after"] = wait_shown(wait)
+            headers["Retry-After"] = str(math.ceil(wait))
         return JSONResponse(body, status_code=status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
@@ -229,6 +231,7 @@ def create_app(kiosk: Kiosk, courier_uc: Courier, tech: Technician) -> FastAPI:
                 "by_state": by_state,
                 "free_by_size": kiosk.free_by_size(),
                 "doors_open": sum(1 for c in comps if c["door"] == "OPEN"),
+                "open_doors": [c["id"] for c in comps if c["door"] == "OPEN"],
                 "needs_check": [c["id"] for c in comps if c["check"] is not None],
             },
             "parcels": kiosk.store.counts(),

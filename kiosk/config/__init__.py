@@ -168,6 +168,7 @@ def _read_ui(t: Table) -> UiSection:
     section = UiSection(
         idle_timeout_s=t.get_float("idle_timeout_s", 60.0, minimum=10, maximum=600),
         more_time_s=t.get_float("more_time_s", 30.0, minimum=20, maximum=120),
+        door_open_grace_s=t.get_float("door_open_grace_s", 60.0, minimum=10, maximum=600),
         display_dpi=t.get_float("display_dpi", 133.0, minimum=50, maximum=600),
         large_text=t.get_bool("large_text", False),
         key_sound=t.get_bool("key_sound", False),

@@ -136,6 +136,8 @@ class UiSection:
 
     idle_timeout_s: float = 60.0
     more_time_s: float = 30.0
+    # A customer's door left open: the screen goes home after this long, naming the door
+    door_open_grace_s: float = 60.0
     display_dpi: float = 133.0  # the official 7" display: 800 px over 152 mm
     large_text: bool = False
     key_sound: bool = False

@@ -24,7 +24,7 @@ import pygame
 
 from kiosk.ui import i18n, theme
 from kiosk.ui.i18n import _
-from kiosk.ui.link import DaemonLink, Message
+from kiosk.ui.link import TIMEOUT_S, DaemonLink, Message
 from kiosk.ui.screen import Callback, Screen
 from kiosk.ui.screens.courier import CourierMenuScreen
 from kiosk.ui.screens.deposit import ParcelScreen
@@ -48,7 +48,7 @@ ACTIVE_POLL_S, IDLE_POLL_S, ACTIVE_S = 0.005, 0.025, 3.0
 """SDL's queue is looked at every ACTIVE_POLL_S until ACTIVE_S after the last event,
 then every IDLE_POLL_S (the longest a first tap after a quiet spell waits)."""
 STATUS_TYPES = ("board", "storage")
-STATUS_KINDS = ("mass_open", "clock_", "disk_")
+STATUS_KINDS = ("mass_open", "clock_", "disk_", "keypad_locked")
 """Stream messages (by type) and events (by kind prefix) after which the status is
 read again: what they change is shown from it (out of service, the technician's lines)."""
 
@@ -77,6 +77,11 @@ class App:
         self.status: dict[str, Any] | None = None
         self.online = False
         self.session: dict[str, Any] | None = None
+        self.open_doors: set[str] = set()
+        self.keypad_locked_until: float | None = None
+        """Until when (this app's clock) the pickup keypad takes no code: the lockout is
+        the whole kiosk's, so it is read from the status and the daemon's answers."""
+        """The doors the sensors see open: from the status, then from the stream."""
         self.fixed_lang = lang
         self.fixed_large_text = large_text
         self.large_text_override = large_text
@@ -158,11 +163,22 @@ class App:
         body: dict[str, Any] | None = None,
         on_done: Callback | None = None,
         params: dict[str, Any] | None = None,
+        doors: int = 0,
     ) -> int:
+        """``doors``: how many doors the call may fire and wait for (a deposit whose first
+        door jams opens another): it waits for its answer as long as they can take."""
         token = self.session["token"] if self.session else None
-        call_id = self.link.call(method, path, body, token, params)
+        timeout = self.door_call_timeout_s(doors) if doors else None
+        call_id = self.link.call(method, path, body, token, params, timeout)
         self.pending[call_id] = on_done
         return call_id
+
+    def door_call_timeout_s(self, doors: int = 1) -> float:
+        """How long a call that opens ``doors`` doors waits for its answer: the daemon's
+        longest answer for each (``door_answer_s``, from its timings), and the link's
+        usual wait on top for the rest (a queue of pulses, the database)."""
+        per_door = float((self.kiosk or {}).get("door_answer_s") or TIMEOUT_S)
+        return TIMEOUT_S + doors * per_door
 
     def _on_link(self, msg: Message) -> None:
         kind = msg.get("kind")
@@ -183,6 +199,8 @@ class App:
                 self.status = None
         elif kind == "stream":
             data = msg["data"]
+            if data.get("type") == "door":
+                self._door_seen(str(data.get("compartment")), str(data.get("door")))
             if data.get("type") in STATUS_TYPES or str(data.get("kind", "")).startswith(
                 STATUS_KINDS
             ):
@@ -209,8 +227,31 @@ class App:
         def done(result: Message) -> None:
             if result["ok"]:
                 self.status = result["data"]
+                compartments = self.status.get("compartments") or {}
+                self.open_doors = set(compartments.get("open_doors") or [])
+                wait = float((self.status.get("keypad") or {}).get("retry_after") or 0)
+                self.keypad_locked_until = self.clock() + wait if wait > 0 else None
 
         self.call("GET", "/v1/status", on_done=done)
+
+    def keypad_locked_for(self, seconds: float) -> None:
+        """The daemon answered that the pickup keypad is locked for ``seconds``."""
+        self.keypad_locked_until = self.clock() + seconds
+        self.dirty = True
+
+    @property
+    def keypad_wait(self) -> float | None:
+        """Seconds the pickup keypad is still locked, or None (it takes codes)."""
+        until = self.keypad_locked_until
+        if until is None or until <= self.clock():
+            return None
+        return until - self.clock()
+
+    def _door_seen(self, compartment: str, state: str) -> None:
+        if state == "OPEN":
+            self.open_doors.add(compartment)
+        else:  # closed, or no longer read: not named as open
+            self.open_doors.discard(compartment)
 
     @property
     def storage_full(self) -> bool:

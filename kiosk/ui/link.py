@@ -29,6 +29,9 @@ log = logging.getLogger(__name__)
 Message = dict[str, Any]
 #: the event stream with the scanner's scans, served only on the touchscreen's socket
 STREAM = "/v1/touchscreen/stream"
+TIMEOUT_S = 10.0
+"""How long a call waits for its answer, unless it is given a time-out of its own (one
+that opens a door waits as long as the daemon's timings say that can take)."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,7 @@ class Call:
     body: dict[str, Any] | None
     token: str | None
     params: dict[str, Any] | None
+    timeout: float = TIMEOUT_S
 
 
 class DaemonLink:
@@ -73,9 +77,10 @@ class DaemonLink:
         body: dict[str, Any] | None = None,
         token: str | None = None,
         params: dict[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> int:
         """Queue a request; its result arrives later as a ``result`` message."""
-        call = Call(next(self._ids), method, path, body, token, params)
+        call = Call(next(self._ids), method, path, body, token, params, timeout or TIMEOUT_S)
         self._calls.put(call)
         return call.id
 
@@ -91,7 +96,7 @@ class DaemonLink:
     def _perform(self, call: Call) -> Message:
         result: Message = {"kind": "result", "id": call.id, "path": call.path}
         try:
-            with ApiClient(self.socket, token=call.token, timeout=10) as client:
+            with ApiClient(self.socket, token=call.token, timeout=call.timeout) as client:
                 if call.method == "GET":
                     data = client.get(call.path, **(call.params or {}))
                 elif call.method == "DELETE":

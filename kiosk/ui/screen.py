@@ -33,9 +33,22 @@ class ScreenContext(Protocol):
     sound: Sound
     last_input: float
     screen: Screen
+    open_doors: set[str]
+    """The doors the sensors see open now (home names them to the next person)."""
+    keypad_locked_until: float | None
+    """When the pickup keypad takes codes again, by ``clock``; None when it does now."""
 
     @property
     def metrics(self) -> theme.Metrics: ...
+
+    @property
+    def ui(self) -> dict[str, Any]:
+        """The ``[ui]`` settings, as ``GET /v1/kiosk`` gave them."""
+
+    @property
+    def keypad_wait(self) -> float | None: ...
+
+    def keypad_locked_for(self, seconds: float) -> None: ...
 
     def call(
         self,
@@ -44,6 +57,7 @@ class ScreenContext(Protocol):
         body: dict[str, Any] | None = None,
         on_done: Callback | None = None,
         params: dict[str, Any] | None = None,
+        doors: int = 0,
     ) -> int: ...
 
     def refresh_status(self) -> None: ...

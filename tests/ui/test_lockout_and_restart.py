@@ -15,7 +15,9 @@ from tests.ui.test_courier_ui import sign_in, states
 from tests.ui.test_customer_ui import stored
 
 WRONG = ["11111111", "22222222", "33333333", "44444444", "55555555"]
-COUNTDOWN = re.compile(r"Too many wrong codes\. Please wait (\d+) s\.")
+COUNTDOWN = re.compile(
+    r"Too many wrong codes were tried here\. The keypad opens again in (\d+) s\."
+)
 
 
 def seconds_to_wait(ui: UiDriver) -> int:
@@ -31,23 +33,26 @@ def type_code(ui: UiDriver, code: str) -> None:
     ui.wait_until(lambda: not cast(PickupScreen, ui.app.screen).busy, what="the answer")
 
 
-def test_five_wrong_codes_lock_the_keypad_with_a_countdown_and_the_right_code_waits(
+def test_the_fifth_wrong_code_shows_the_lockout_at_once_and_the_keypad_takes_nothing(
     daemon: Daemon, ui: UiDriver
 ) -> None:
     door, code = stored(daemon)
     assert code not in WRONG
     ui.tap("Pick up a parcel")
     ui.wait_for_text("Type your pickup code")
-    for wrong in WRONG:
+    for wrong in WRONG[:-1]:
         type_code(ui, wrong)
         assert ui.shows("That code is not right. Please check it and try again.")
-    type_code(ui, code)  # the right code, but the keypad is locked now
+    type_code(ui, WRONG[-1])  # this one starts the lockout: it says so now
     waiting = seconds_to_wait(ui)
     assert 0 < waiting <= 30
+    assert not ui.shows("That code is not right.")
     assert not ui.button("OK").enabled
-    ui.type(code)  # typing and scanning go nowhere while it counts down
+    assert not ui.button("key-1").enabled and not ui.button("key-clear").enabled
+    ui.type(code)  # typing and scanning are not taken while it counts down
     ui.scan(code)
     ui.pump(0.3)
+    assert cast(PickupScreen, ui.app.screen).code == ""
     assert not ui.button("OK").enabled
     ui.advance(10)
     assert seconds_to_wait(ui) < waiting
@@ -56,6 +61,7 @@ def test_five_wrong_codes_lock_the_keypad_with_a_countdown_and_the_right_code_wa
     assert [e["detail"]["in_row"] for e in daemon.events("wrong_code")] == [1, 2, 3, 4, 5]
     locked = daemon.events("keypad_locked")
     assert [(e["detail"]["input"], e["detail"]["seconds"]) for e in locked] == [("code", 30)]
+    assert daemon.client().get("/v1/status")["keypad"]["refused"] == 0  # nothing was sent
     assert states(daemon)[door] == "OCCUPIED"
     assert [e["detail"]["purpose"] for e in daemon.events("unlock")] == ["deposit"]
     journal = daemon.log()
@@ -80,7 +86,9 @@ def test_the_countdown_says_1_s_until_the_keypad_takes_a_code_again() -> None:
         clock = ui.app.clock = Stopped()
         ui.app.kiosk = {"pickup_code_digits": 8, "sizes": [], "wall": [], "ui": {}}
 
-        def locked_a_tenth_longer(*_: object, on_done: Callable[[Message], None]) -> int:
+        def locked_a_tenth_longer(
+            *_: object, on_done: Callable[[Message], None], **__: object
+        ) -> int:
             on_done({"kind": "result", "ok": False, "status": 429, "retry_after": 0.1,
                      "error_kind": "Throttled", "message": "Too many wrong tries."})  # fmt: skip
             return 0

@@ -250,3 +250,9 @@ def test_every_command_that_reads_the_config_refuses_deep_nesting_in_one_line(
         f"more than {MAX_NESTING} levels\n"
     )
     assert not (tmp_path / "kiosk.db").exists()
+
+
+def test_a_door_open_grace_too_short_to_read_the_screen_is_refused(tmp_path: Path) -> None:
+    path = write_config(tmp_path, "[ui]\ndoor_open_grace_s = 3")
+
+    assert problems_of(path) == [f"{path}: ui.door_open_grace_s: must be between 10 and 600, got 3"]

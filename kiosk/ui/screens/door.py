@@ -3,6 +3,10 @@
 Followed through the daemon's event stream: when the operation ends, the screen turns
 into the customer's "Thank you" or the courier's receipt. A courier also gets "Doesn't
 fit", "Reopen" and "The door did not open" while the door is open.
+
+A customer who walks off with the door open does not keep the kiosk: after
+``ui.door_open_grace_s`` the screen goes home, which names the door to the next person
+(the daemon raises the door's alarm as ever).
 """
 
 from __future__ import annotations
@@ -10,9 +14,10 @@ from __future__ import annotations
 from typing import Any
 
 from kiosk.ui import theme
-from kiosk.ui.i18n import _
+from kiosk.ui.i18n import _, ngettext
 from kiosk.ui.link import Message
 from kiosk.ui.screen import Screen, ScreenContext
+from kiosk.ui.screens.home import door_list
 from kiosk.ui.screens.pickup import error_text, item_notice, op_message
 from kiosk.ui.wall import draw_wall
 from kiosk.ui.widgets import Button, Painter, Rect, cols, rows
@@ -32,6 +37,9 @@ class DoorScreen(Screen):
         self.busy = False
         self.reminded = False  # the daemon reminded: the door has been open a while
         self.done_at: float | None = None
+        self.shown_at = app.clock()
+        self.left_behind: list[str] = []
+        """Earlier doors of this journey (a courier's "Doesn't fit"), named while open."""
         if view.get("replaces") and view["status"] != "OPEN_NOT_DETECTED":
             # This door replaces one that did not open: keep that news.
             self.note = _("The first door did not open; use this one.")
@@ -56,7 +64,7 @@ class DoorScreen(Screen):
         text, notes, actions = rows(side, [2, 1, 1.4], m.gap)
         color = theme.OK if self.view["status"] == "CLOSED" else theme.INK
         p.text(op_message(self.view), text, color if color != theme.OK else theme.INK, 1.15)
-        note = item_notice(self.view) or self._close_prompt() or self.note
+        note = item_notice(self.view) or self._close_prompt() or self._close_others() or self.note
         if note:
             p.text(note, notes, theme.DANGER, 0.8)
         return self._actions(actions, m.gap)
@@ -72,6 +80,16 @@ class DoorScreen(Screen):
         if self.reminded:
             return _("Please close door {door} when you are done.").format(door=door)
         return ""
+
+    def _close_others(self) -> str:
+        """The earlier doors of this journey that are still open, every one named; a
+        door that closed is no longer asked for."""
+        still_open = [d for d in self.left_behind if d in self.app.open_doors]
+        if not still_open:
+            return ""
+        return ngettext(
+            "Please close door {doors}.", "Please close doors {doors}.", len(still_open)
+        ).format(doors=door_list(still_open))
 
     def _actions(self, area: Rect, gap: int) -> list[Button]:
         if not self.live:
@@ -119,14 +137,26 @@ class DoorScreen(Screen):
             self.done_at = self.app.clock()
             self.app.last_input = self.app.clock()
 
+    @property
+    def grace_ends(self) -> float | None:
+        """When a customer's door left open gives the screen back to the next person."""
+        if self.role != "customer" or not self.live:
+            return None
+        return self.shown_at + float(self.app.ui.get("door_open_grace_s", 60.0))
+
     def next_timer(self) -> float | None:
         if self.done_at is not None and self.role == "customer":
             return self.done_at + THANK_YOU_S
-        return None
+        return self.grace_ends
 
     def on_timer(self) -> None:
-        if self.done_at is not None and self.app.clock() >= self.done_at + THANK_YOU_S:
+        now = self.app.clock()
+        if self.done_at is not None and now >= self.done_at + THANK_YOU_S:
             self.app.home(timed_out=True)  # the next customer starts afresh
+        grace_ends = self.grace_ends
+        if grace_ends is not None and now >= grace_ends:
+            # Home names the open door; the daemon keeps following it and alarms.
+            self.app.home(timed_out=True)
 
     # -- courier actions ------------------------------------------------------------
 
@@ -136,6 +166,7 @@ class DoorScreen(Screen):
             "POST",
             f"/v1/operations/{self.view['operation']}/{action}",
             on_done=lambda r: self._after_action(action, r),
+            doors=2,  # another door opens if the first does not
         )
 
     def reopen(self) -> None:
@@ -156,9 +187,8 @@ class DoorScreen(Screen):
             return
         view = result["data"]
         if action in ("bigger", "not-opened") and view["operation"] != self.view["operation"]:
-            old = self.view["compartment"]
             screen = DoorScreen(self.app, view, self.role, self.after)
-            screen.note = _("Please close door {door}.").format(door=old)
+            screen.left_behind = [*self.left_behind, self.view["compartment"]]
             self.app.goto(screen)
             return
         self.view = view

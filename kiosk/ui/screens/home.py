@@ -1,12 +1,32 @@
-"""Home: pick up a parcel, the courier entry, languages, large text, the help line."""
+"""Home: pick up a parcel, the courier entry, languages, large text, the help line, and
+what the next person should know: doors left open, the keypad's lockout."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from kiosk.ui import i18n, theme
-from kiosk.ui.i18n import _
+from kiosk.ui.i18n import _, ngettext
 from kiosk.ui.screen import Screen, ScreenContext
-from kiosk.ui.screens.pickup import PickupScreen
+from kiosk.ui.screens.pickup import PickupScreen, countdown_seconds, lockout_text
 from kiosk.ui.widgets import Button, Painter, Rect, cols, rows
+
+
+def door_list(doors: Iterable[str]) -> str:
+    """Door ids for a sentence, in order: "A01, A04, A07"."""
+    return ", ".join(sorted(doors))
+
+
+def open_doors_notice(doors: Iterable[str]) -> str:
+    """Home's line about the doors left open, every one named (empty if none)."""
+    named = sorted(doors)
+    if not named:
+        return ""
+    return ngettext(
+        "Door {doors} is open: please close it.",
+        "Doors {doors} are open: please close them.",
+        len(named),
+    ).format(doors=door_list(named))
 
 
 class HomeScreen(Screen):
@@ -18,7 +38,13 @@ class HomeScreen(Screen):
     def build(self, area: Rect, p: Painter) -> list[Button]:
         m = p.metrics
         kiosk = self.app.kiosk or {}
-        main, footer = rows(area, [5, 1.3], m.gap)
+        notices = self.notices()
+        if notices:
+            main, notice, footer = rows(area, [4, 0.9 * len(notices), 1.3], m.gap)
+            for line, rect in zip(notices, rows(notice, [1] * len(notices), 0), strict=True):
+                p.text(line, rect, theme.DANGER, 0.75)
+        else:
+            main, footer = rows(area, [5, 1.3], m.gap)
         if m.is_portrait:
             pickup, courier = rows(main, [3, 1], m.gap)
         else:
@@ -86,6 +112,20 @@ class HomeScreen(Screen):
             )
         )
         return buttons
+
+    def notices(self) -> list[str]:
+        """What the next person should know before they start: doors left open."""
+        lines = [open_doors_notice(self.app.open_doors)]
+        until = self.app.keypad_locked_until
+        if until is not None and self.app.keypad_wait is not None:
+            lines.append(lockout_text(countdown_seconds(until, self.app.clock())))
+        return [line for line in lines if line]
+
+    def next_timer(self) -> float | None:
+        """The lockout's countdown, a second at a time."""
+        if self.app.keypad_wait is None:
+            return None
+        return min(self.app.keypad_locked_until or 0.0, self.app.clock() + 1.0)
 
     def pickup(self) -> None:
         self.app.goto(PickupScreen(self.app))

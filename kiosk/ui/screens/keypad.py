@@ -17,22 +17,22 @@ def keypad(
     on_clear: Callable[[], None],
     on_back: Callable[[], None],
     extra: tuple[str, Callable[[], None]] | None = None,
+    enabled: bool = True,
 ) -> list[Button]:
-    """3 × 4 keys: digits, clear, backspace (and ``extra`` in place of clear)."""
+    """3 × 4 keys: digits, clear, backspace (and ``extra`` in place of clear); greyed
+    and deaf with ``enabled`` False (a lockout)."""
     buttons = []
     for rect, key in zip(grid(area, 3, 4, gap), KEYS, strict=True):
         if key == "C":
             if extra is not None:
-                buttons.append(Button(rect, extra[0], extra[1], "key", name="key-extra"))
+                buttons.append(Button(rect, extra[0], extra[1], "key", enabled, name="key-extra"))
             else:
-                buttons.append(
-                    Button(rect, _("Clear"), on_clear, "key", name="key-clear", size=0.8)
-                )
+                buttons.append(Button(rect, _("Clear"), on_clear, "key", enabled, "key-clear", 0.8))
         elif key == "<":
-            buttons.append(Button(rect, _("Delete"), on_back, "key", name="key-back", size=0.8))
+            buttons.append(Button(rect, _("Delete"), on_back, "key", enabled, "key-back", 0.8))
         else:
             buttons.append(
-                Button(rect, key, _digit(on_digit, key), "key", name=f"key-{key}", size=1.4)
+                Button(rect, key, _digit(on_digit, key), "key", enabled, f"key-{key}", 1.4)
             )
     return buttons
 

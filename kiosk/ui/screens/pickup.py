@@ -50,6 +50,14 @@ def error_text(result: Message, app: ScreenContext) -> str:
     return _("Something went wrong. For help: {contact}").format(contact=contact)
 
 
+def lockout_text(seconds: int) -> str:
+    """The pickup keypad's lockout, in words that blame nobody: it is the kiosk's, and
+    the person reading it may not have typed a single code."""
+    return _("Too many wrong codes were tried here. The keypad opens again in {seconds} s.").format(
+        seconds=seconds
+    )
+
+
 def countdown_seconds(locked_until: float, now: float) -> int:
     """A lockout's countdown in whole seconds, rounded up like the daemon's wait and the
     spoken countdown: it says 1 until the keypad takes input again, never 0 before."""
@@ -62,13 +70,20 @@ class PickupScreen(Screen):
         self.code = ""
         self.message = ""
         self.busy = False
-        self.locked_until: float | None = None
+        self.opening: tuple[int, str] | None = None
+        """The operation and door of the code being answered, once the daemon fires it."""
+        self.retrying = False  # the door was not seen open: the lock fires once more
+        self.following = False
+        """The answer did not come in time, but the door's operation is known: its own
+        state gives the outcome."""
+        self.locked_until: float | None = app.keypad_locked_until if app.keypad_wait else None
 
     @property
     def digits(self) -> int:
         return int((self.app.kiosk or {}).get("pickup_code_digits", 8))
 
     def build(self, area: Rect, p: Painter) -> list[Button]:
+        self._follow_lockout()
         m = p.metrics
         left, right = (rows if m.is_portrait else cols)(area, [1, 1.1], m.gap)
         title, shown, note, actions = rows(left, [1, 1.2, 1.6, 1], m.gap)
@@ -78,10 +93,9 @@ class PickupScreen(Screen):
         p.text(masked, shown, theme.INK, 1.5)
         if self.locked_until is not None:
             wait = countdown_seconds(self.locked_until, self.app.clock())
-            note_text = _("Too many wrong codes. Please wait {seconds} s.").format(seconds=wait)
-            p.text(note_text, note, theme.DANGER, 0.9)
+            p.text(lockout_text(wait), note, theme.DANGER, 0.9)
         elif self.busy:
-            p.text(_("Checking your code…"), note, theme.INK, 0.9)
+            p.text(self._progress(), note, theme.INK, 0.9)
         elif self.message:
             p.text(self.message, note, theme.DANGER, 0.9)
         back, ok = cols(actions, [1, 1.4], m.gap)
@@ -90,27 +104,37 @@ class PickupScreen(Screen):
             Button(back, _("Back"), lambda: self.app.home(), "secondary", name="back"),
             Button(ok, _("OK"), self.submit, "ok", can_send, name="ok", size=1.2),
         ]
-        return buttons + keypad(right, m.gap, self.on_text, self.clear, self.on_backspace)
+        return buttons + keypad(
+            right, m.gap, self.on_text, self.clear, self.on_backspace,
+            enabled=self.locked_until is None,
+        )  # fmt: skip
 
     # -- input ----------------------------------------------------------------------
 
     def on_text(self, text: str) -> None:
+        if self.locked_until is not None:
+            self.app.sound.error()  # the keypad takes nothing; the lockout line says why
+            return
         if text.isdigit() and len(self.code) < self.digits and not self.busy:
             self.code += text
             self.message = ""
 
     def on_backspace(self) -> None:
-        self.code = self.code[:-1]
+        if self.locked_until is None:
+            self.code = self.code[:-1]
 
     def clear(self) -> None:
-        self.code = ""
-        self.message = ""
+        if self.locked_until is None:
+            self.code = ""
+            self.message = ""
 
     def on_enter(self) -> None:
         self.submit()
 
     def on_scan(self, text: str) -> bool:
         """A pickup code printed as a QR code or barcode works like typing it."""
+        if self.locked_until is not None:
+            return False  # not taken, not wiped: the lockout line says why
         code = pickup_code(text, self.digits)
         if code is None:
             self.message = _("That pickup code cannot be read. Please scan it again or type it.")
@@ -126,22 +150,93 @@ class PickupScreen(Screen):
             self.message = _("A pickup code has {digits} digits.").format(digits=self.digits)
             return
         self.busy = True
-        self.app.call("POST", "/v1/pickup", {"code": self.code}, on_done=self._answered)
+        self.opening, self.retrying = None, False
+        self.app.call("POST", "/v1/pickup", {"code": self.code}, on_done=self._answered, doors=1)
+
+    # -- the answer, and the door's progress until it comes -------------------------
+
+    def _progress(self) -> str:
+        if self.opening is None:
+            return _("Checking your code…")
+        door = self.opening[1]
+        if self.retrying:
+            return _("Door {door} did not open yet. Trying again…").format(door=door)
+        return _("Opening door {door}…").format(door=door)
+
+    def on_message(self, msg: Message) -> None:
+        """While the code is answered: the daemon's events say which door it fires and
+        whether it fires again, and end a wait that outlived the link's time-out."""
+        data = msg.get("data") or {}
+        if not self.busy or msg.get("kind") != "stream":
+            return
+        detail = data.get("detail") or {}
+        if data.get("kind") == "unlock" and detail.get("purpose") == "pickup":
+            self.opening = (int(detail["operation"]), str(data.get("compartment")))
+        elif self.opening is None or self.opening[0] != detail.get(
+            "operation", data.get("operation")
+        ):
+            return
+        elif data.get("kind") == "unlock_retry":
+            self.retrying = True
+        elif self.following and data.get("type") == "operation":
+            self._follow()
+
+    def _follow(self) -> None:
+        assert self.opening is not None
+        self.app.call("GET", f"/v1/operations/{self.opening[0]}", on_done=self._followed)
+
+    def _followed(self, result: Message) -> None:
+        if not result["ok"]:
+            self._answered(result)
+            return
+        view = result["data"]
+        if view["status"] == "UNLOCK_SENT":
+            return  # still firing: the operation's next event asks again
+        if view["status"] == "OPEN_NOT_DETECTED":
+            status = {"ok": False, "status": 502, "details": {"compartment": view["compartment"]}}
+            self._answered(status)
+        else:
+            self._answered({"ok": True, "data": view})
 
     def _answered(self, result: Message) -> None:
-        self.busy = False
-        self.code = ""
+        if not result["ok"] and result.get("status") == 0 and self.opening and not self.following:
+            # The link gave up, but the daemon fired a door for this code: its operation
+            # says how it ends, never "not answering" for a door still being opened.
+            self.following = True
+            self._follow()
+            return
+        self.busy = self.following = False
         if result["ok"]:
+            self.code = ""
             self.app.to_door(result["data"], role="customer")
             return
         self.app.sound.error()
-        if result.get("status") == 429:
-            self.locked_until = self.app.clock() + float(result.get("retry_after") or 30)
+        locked = (result.get("details") or {}).get("reason") == "locked"
+        if result.get("status") == 429 or locked:
+            # A code refused by a lockout was never checked: it stays, for after the
+            # countdown. The one that started the lockout was wrong, and goes.
+            if locked:
+                self.code = ""
+            self.app.keypad_locked_for(float(result.get("retry_after") or 30))
+            self.locked_until = self.app.keypad_locked_until
+            self.message = ""
+            return
+        self.code = ""
         self.message = error_text(result, self.app)
 
     # -- the lockout countdown ------------------------------------------------------
 
+    def _follow_lockout(self) -> None:
+        """Take on a lockout the kiosk learnt of meanwhile (from the status: the run of
+        wrong codes may have been typed at another input)."""
+        until = self.app.keypad_locked_until
+        if until is None or not self.app.keypad_wait:
+            return
+        if self.locked_until is None or until > self.locked_until:
+            self.locked_until = until
+
     def next_timer(self) -> float | None:
+        self._follow_lockout()
         if self.locked_until is None:
             return None
         return min(self.locked_until, self.app.clock() + 1.0)

@@ -105,7 +105,7 @@ class ReturnsScreen(Screen):
     def _next(self) -> None:
         self.busy = True
         self.message = ""
-        self.app.call("POST", "/v1/returns/next", on_done=self._opened)
+        self.app.call("POST", "/v1/returns/next", on_done=self._opened, doors=1)
 
     def _opened(self, result: Message) -> None:
         self.busy = False
@@ -197,7 +197,7 @@ class ReturnsScreen(Screen):
     def reopen(self) -> None:
         if self.current is not None:
             op = self.current["operation"]
-            self.app.call("POST", f"/v1/operations/{op}/reopen", on_done=self._reopened)
+            self.app.call("POST", f"/v1/operations/{op}/reopen", on_done=self._reopened, doors=1)
 
     def _reopened(self, result: Message) -> None:
         if not result["ok"]:
