@@ -2,7 +2,7 @@
 
 Followed through the daemon's event stream: when the operation ends, the screen turns
 into the customer's "Thank you" or the courier's receipt. A courier also gets "Doesn't
-fit", "Reopen" and "The door did not open" while the door is open.
+fit", "Reopen", "Cancel" and "The door did not open" while the door is open.
 """
 
 from __future__ import annotations
@@ -80,10 +80,13 @@ class DoorScreen(Screen):
         if self.role != "courier" or self.busy:
             return []
         top, bottom = rows(area, [1, 1], gap)
-        buttons = [Button(top, _("Reopen"), self.reopen, "key", name="reopen", size=0.8)]
-        if self.view["purpose"] == "deposit" and not self.view.get("unused"):
+        deposit = self.view["purpose"] == "deposit" and not self.view.get("unused")
+        reopen_area, cancel_area = cols(top, [1, 1], gap) if deposit else (top, top)
+        buttons = [Button(reopen_area, _("Reopen"), self.reopen, "key", name="reopen", size=0.8)]
+        if deposit:
             left, right = cols(bottom, [1, 1], gap)
             buttons += [
+                Button(cancel_area, _("Cancel"), self.cancel, "secondary", name="cancel", size=0.8),
                 Button(left, _("Doesn't fit"), self.bigger, "warn", name="bigger", size=0.8),
                 Button(
                     right,
@@ -141,6 +144,10 @@ class DoorScreen(Screen):
 
     def bigger(self) -> None:
         self._post("bigger")
+
+    def cancel(self) -> None:
+        """The courier gives up this deposit: nothing is stored once the door closes."""
+        self._post("cancel")
 
     def not_opened(self) -> None:
         self._post("not-opened")
