@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from drivers.base import DoorState
 from kiosk import phones
 from kiosk.barcode import normalize_barcode
 from kiosk.domain import OpStatus, ParcelState, Purpose, Role
@@ -169,9 +170,17 @@ class Courier:
         )
 
     async def not_opened(self, session: Session, op_id: int) -> dict[str, Any]:
-        """The courier says the door did not open although its sensor says it did: the
-        compartment goes out of service and another one of the same size opens."""
+        """The courier says the door did not open: the compartment goes out of service
+        and another one of the same size opens. Refused while the door's sensor sees it
+        open: the door did open (a tap beside "Doesn't fit" must not take a sound
+        compartment out of service), and the courier may cancel the deposit instead."""
         op = self._courier_op(session, op_id, Purpose.DEPOSIT)
+        if self.k.hw.door(op.compartment_id) is DoorState.OPEN:
+            raise ConflictError(
+                f"The sensor of door {op.compartment_id} sees it open: pull the door. If it"
+                " really is stuck, cancel this deposit.",
+                "door_seen_open",
+            )
         with self.k.store.transaction():
             self.k.store.update_details(op_id, unused="door did not open (courier)")
             self.k.store.set_out_of_service(

@@ -13,6 +13,7 @@ from kiosk.ui import theme
 from kiosk.ui.app import App, Screen
 from kiosk.ui.i18n import _
 from kiosk.ui.link import Message
+from kiosk.ui.screens.dialogs import ConfirmDialog
 from kiosk.ui.screens.pickup import error_text, item_notice, op_message
 from kiosk.ui.wall import draw_wall
 from kiosk.ui.widgets import Button, Painter, Rect, cols, rows
@@ -150,14 +151,30 @@ class DoorScreen(Screen):
         self._post("cancel")
 
     def not_opened(self) -> None:
-        self._post("not-opened")
+        """Asked first: it takes the compartment out of service, and sits beside
+        "Doesn't fit"."""
+        question = _("Did door {door} really not open? It will be taken out of service.")
+        self.app.show_dialog(
+            ConfirmDialog(
+                self.app,
+                question.format(door=self.view["compartment"]),
+                _("It did not open"),
+                lambda: self._post("not-opened"),
+            )
+        )
 
     def _after_action(self, action: str, result: Message) -> None:
         self.busy = False
         if not result["ok"]:
             self.note = error_text(result, self.app)
-            if (result.get("details") or {}).get("reason") == "no_compartment":
+            reason = (result.get("details") or {}).get("reason")
+            if reason == "no_compartment":
                 self.note = _("No bigger compartment is free.")
+            elif reason == "door_seen_open":
+                self.note = _(
+                    "Door {door} is open, its sensor says: pull the door. "
+                    "If it really is stuck, cancel this deposit."
+                ).format(door=self.view["compartment"])
             return
         view = result["data"]
         if action in ("bigger", "not-opened") and view["operation"] != self.view["operation"]:
