@@ -11,7 +11,7 @@ import inspect
 import json
 import math
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi import Path as ApiPath
@@ -91,6 +91,10 @@ class DepositRequest(BaseModel):
     phone: Text | None = None
     email: Text | None = None
     accessible: bool = False
+
+
+class ConfirmRequest(BaseModel):
+    answer: Literal["stored", "open_again", "cancel"]
 
 
 class ReasonRequest(BaseModel):
@@ -348,6 +352,10 @@ def create_app(kiosk: Kiosk, courier_uc: Courier, tech: Technician) -> FastAPI:
     @app.post("/v1/operations/{op_id}/cancel")
     async def cancel(op_id: RowId, s: Courier) -> dict[str, Any]:
         return courier_uc.cancel(s, op_id)
+
+    @app.post("/v1/operations/{op_id}/confirm")
+    async def confirm(op_id: RowId, body: ConfirmRequest, s: Courier) -> dict[str, Any]:
+        return await courier_uc.answer(s, op_id, body.answer)
 
     @app.post("/v1/returns/next")
     async def next_return(s: Courier) -> dict[str, Any]:

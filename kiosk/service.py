@@ -25,7 +25,7 @@ from kiosk.clock import KioskClock
 from kiosk.config import CompartmentConfig, Config
 from kiosk.disk import DiskWatch
 from kiosk.domain import CompartmentState, ParcelState, Purpose, Role
-from kiosk.doors import Doors, LiveOp
+from kiosk.doors import FINISH_RETRY_S, Doors, LiveOp
 from kiosk.errors import (
     AuthError,
     ConflictError,
@@ -36,11 +36,11 @@ from kiosk.guard import MassOpenGuard
 from kiosk.hardware import Hardware
 from kiosk.keypads import Keypads
 from kiosk.notices import Notices
-from kiosk.reasons import check_view, reason_codes
+from kiosk.reasons import CheckReason, check_view, reason_codes
 from kiosk.sessions import Session, Sessions
 from kiosk.staff_sync import StaffSync
 from kiosk.store import Event, OpRow, ParcelRow, Store, UserRow
-from kiosk.store.base import StoreFull, StoreRefused
+from kiosk.store.base import StoreError, StoreFull, StoreRefused
 from kiosk.store.store import CompartmentSpec
 
 log = logging.getLogger(__name__)
@@ -155,6 +155,9 @@ class Kiosk:
             self._reconciling.add(op.compartment_id)
             self.doors.adopt(op)
         self.start_check.begin(c.id for c in self.config.compartments)
+        for op in self.store.unconfirmed_deposits():
+            # whoever was asked before the restart is signed out: nobody can answer now
+            self._unanswered(op.id)
         self.store.log_event("kiosk_started", "info", None, None, unfinished=len(unfinished))
         self.refresh_all()
 
@@ -398,6 +401,8 @@ class Kiosk:
         with self.store.transaction():
             self._finish_in_store(op)
         cid = op.compartment_id
+        if self.store.op(op.id).details.get("confirm") == "asked":
+            self._await_answer(op.id)
         self.bus.publish({"type": "operation", "kind": "closed", "operation": op.id,
                           "compartment": cid, "purpose": str(op.purpose)})  # fmt: skip
         asyncio.get_running_loop().call_soon(self._after_operation, cid)
@@ -411,19 +416,60 @@ class Kiosk:
                                  purpose=str(op.purpose))  # fmt: skip
         if op.purpose is Purpose.DEPOSIT and op.details.get("unused"):
             self.store.finish_unused_deposit(op.id, op.details["unused"])
+        elif op.purpose is Purpose.DEPOSIT and check == "empty":
+            self.store.ask_deposit(op.id)  # stored once the courier says it is inside
         elif op.purpose is Purpose.DEPOSIT:
-            tag, nonce = self._issue_code()
-            expires_at = self.clock() + self.config.policy.hold_hours * 3600
-            self.store.finish_deposit(
-                op.id,
-                tag,
-                expires_at,
-                lambda pid: self.notices.stored(pid, op, nonce, expires_at),
-            )
+            self._store_deposit(op)
         elif op.purpose in (Purpose.PICKUP, Purpose.RETURN):
             self.store.finish_removal(op.id)
         else:
             self.store.finish_plain(op.id)
+
+    def _store_deposit(self, op: OpRow) -> None:
+        """The parcel is stored: its code issued and the recipient's notice queued."""
+        tag, nonce = self._issue_code()
+        expires_at = self.clock() + self.config.policy.hold_hours * 3600
+        self.store.finish_deposit(
+            op.id, tag, expires_at, lambda pid: self.notices.stored(pid, op, nonce, expires_at)
+        )
+
+    def confirm_deposit(self, op: OpRow) -> OpRow:
+        """The courier says the parcel is inside a compartment whose item sensor saw
+        nothing: it is stored and the recipient notified, and the compartment is flagged
+        for a check, as the sensor and the store disagree."""
+        with self.store.transaction():
+            op = self.store.update_details(op.id, confirm="stored")
+            self._store_deposit(op)
+            parcel = self.store.parcel_in(op.compartment_id)
+            if self.hw.item(op.compartment_id) is False and parcel is not None:
+                self.start_check.flag(op.compartment_id, CheckReason.ITEM_MISSING, item=False,
+                                      parcel=parcel.id, barcode=parcel.barcode,
+                                      after="deposit")  # fmt: skip
+        self._refresh(op.compartment_id)
+        return self.store.op(op.id)
+
+    def _await_answer(self, op_id: int) -> None:
+        """A deposit asks its courier whether the parcel is inside: unanswered by the time
+        the touchscreen gives up on them (its idle time-out and "Need more time?"), it
+        stays unstored and its compartment is flagged for a person to check."""
+        wait = self.config.ui.idle_timeout_s + self.config.ui.more_time_s
+        asyncio.get_running_loop().call_later(wait, self._unanswered, op_id)
+
+    def _unanswered(self, op_id: int) -> None:
+        op = self.store.op(op_id)
+        if op.details.get("confirm") != "asked":
+            return  # answered meanwhile
+        try:
+            with self.store.transaction():
+                self.store.update_details(op_id, confirm="unanswered")
+                barcode = op.details.get("barcode")
+                self.store.flag_for_check(op.compartment_id, CheckReason.DEPOSIT_UNCONFIRMED,
+                                          operation=op_id, barcode=barcode)  # fmt: skip
+        except StoreError as exc:
+            log.error("deposit %s: unanswered, not recorded yet: %s", op_id, exc)
+            asyncio.get_running_loop().call_later(FINISH_RETRY_S, self._unanswered, op_id)
+            return
+        self._refresh(op.compartment_id)
 
     def _item_check(self, op: OpRow) -> str | None:
         """What the item sensor says about a door that just closed, if it disagrees:
@@ -479,6 +525,8 @@ class Kiosk:
         if op.details.get("item_check"):
             view["item_check"] = op.details["item_check"]
             view["notice"] = self.notices.item_notice(op)
+        if op.details.get("confirm"):
+            view["confirm"] = op.details["confirm"]
         return view
 
     # -- queries --------------------------------------------------------------------

@@ -17,7 +17,7 @@ from drivers.base import DoorState
 from kiosk.barcode import normalize_barcode
 from kiosk.domain import CompartmentState, OpStatus, Purpose
 from kiosk.errors import ConflictError, InvalidInput, NotFound
-from kiosk.reasons import SELF_TEST_PREFIX, DoorResult, door_result
+from kiosk.reasons import SELF_TEST_PREFIX, CheckReason, DoorResult, door_result
 from kiosk.service import Kiosk
 from kiosk.sessions import Session
 from kiosk.store import CompartmentRow, ParcelRow
@@ -85,7 +85,13 @@ class Technician:
                 "there: open it, take out what is inside and close it, then clear the check.",
                 "item_inside",
             )
-        row = k.store.clear_check(cid, session.user, item=item)
+        with k.store.transaction():
+            checked = k.store.compartment(cid)
+            if checked.check_reason == CheckReason.DEPOSIT_UNCONFIRMED:
+                # the deposit nobody confirmed: checked empty, its compartment is free
+                op_id = int(checked.check_detail.get("operation", 0))
+                k.store.drop_unconfirmed(op_id, "checked", "not confirmed; checked empty")
+            row = k.store.clear_check(cid, session.user, item=item)
         k._refresh(cid)
         return row
 

@@ -73,6 +73,8 @@ class DoorScreen(Screen):
         return ""
 
     def _actions(self, area: Rect, gap: int) -> list[Button]:
+        if self.asking:
+            return self._answers(area, gap)
         if not self.live:
             if self.role == "customer":
                 return [Button(area, _("Done"), lambda: self.app.home(), "primary", name="done")]
@@ -99,6 +101,34 @@ class DoorScreen(Screen):
                 ),
             ]
         return buttons
+
+    @property
+    def asking(self) -> bool:
+        """The door closed on an empty compartment: the daemon waits for the courier to
+        say whether the parcel is inside before it stores anything."""
+        return self.role == "courier" and not self.live and self.view.get("confirm") == "asked"
+
+    def _answers(self, area: Rect, gap: int) -> list[Button]:
+        if self.busy:
+            return []
+        yes, again, cancel = cols(area, [1.2, 1.2, 1], gap)
+        return [
+            Button(yes, _("Yes, stored"), lambda: self._answer("stored"), "ok", name="stored",
+                   size=0.8),
+            Button(again, _("No, open again"), lambda: self._answer("open_again"), "key",
+                   name="open-again", size=0.8),
+            Button(cancel, _("Cancel"), lambda: self._answer("cancel"), "secondary",
+                   name="cancel-deposit", size=0.8),
+        ]  # fmt: skip
+
+    def _answer(self, answer: str) -> None:
+        self.busy = True
+        self.app.call(
+            "POST",
+            f"/v1/operations/{self.view['operation']}/confirm",
+            {"answer": answer},
+            on_done=lambda r: self._after_action(answer, r),
+        )
 
     # -- following the operation ----------------------------------------------------
 
@@ -182,6 +212,9 @@ class DoorScreen(Screen):
             screen = DoorScreen(self.app, view, self.role, self.after)
             screen.note = _("Please close door {door}.").format(door=old)
             self.app.goto(screen)
+            return
+        if action == "open_again":
+            self.app.goto(DoorScreen(self.app, view, self.role, self.after))
             return
         self.view = view
 
