@@ -72,6 +72,10 @@ class PickupRequest(BaseModel):
     code: Annotated[str, Field(min_length=1, max_length=40)]
 
 
+class AgainRequest(BaseModel):
+    token: Annotated[str, Field(min_length=1, max_length=64)]
+
+
 class SignInRequest(BaseModel):
     pin: Annotated[str, Field(max_length=40)] | None = None
     user: Annotated[str, Field(max_length=64)] | None = None
@@ -306,6 +310,10 @@ def create_app(kiosk: Kiosk, courier_uc: Courier, tech: Technician) -> FastAPI:
     @app.post("/v1/pickup")
     async def pickup(body: PickupRequest) -> dict[str, Any]:
         return await kiosk.pickup(body.code)
+
+    @app.post("/v1/operations/{op_id}/again")
+    async def pickup_again(op_id: RowId, body: AgainRequest) -> dict[str, Any]:
+        return await kiosk.pickup_again(op_id, body.token)
 
     # -- sessions -------------------------------------------------------------------
 

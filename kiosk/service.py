@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import hmac
 import logging
+import secrets
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -68,6 +70,22 @@ class DoorUnavailable(LockerError):
         super().__init__(message)
         self.compartment = compartment
         self.reason = "door_unavailable"
+
+
+PICKUP_AGAIN_S = 60.0
+"""How long after a pickup's door closed its customer may open it again from the screen
+(``POST /v1/operations/{id}/again``): a parcel left behind, a second one forgotten. The
+compartment is handed out to nobody meanwhile."""
+
+
+@dataclass
+class AgainWindow:
+    """A pickup whose door may be opened again: its operation, the token its screen was
+    given, and until when (on the kiosk's monotonic clock)."""
+
+    op_id: int
+    token: str
+    until: float
 
 
 @dataclass(frozen=True)
@@ -129,6 +147,8 @@ class Kiosk:
         hardware.door_listeners.append(self._door_changed)
         hardware.health_listeners.append(self._board_health)
         self._offline_alarms: dict[str, asyncio.TimerHandle] = {}  # board -> its alarm, due
+        self._again_tokens: dict[int, str] = {}  # a live pickup's operation -> its token
+        self._again: dict[str, AgainWindow] = {}  # compartment -> its open window
 
     # -- start ----------------------------------------------------------------------
 
@@ -180,6 +200,7 @@ class Kiosk:
             and self.hw.door(cid) is DoorState.CLOSED
             and self.hw.is_board_online(row.board)
             and self.doors.live_for(cid) is None
+            and cid not in self._again
         )
         self.allocator.set_eligible(cid, eligible)
 
@@ -282,7 +303,38 @@ class Kiosk:
             self.store.log_event("pickup_refused", "warning", "customer", cid, reason=why)
             raise DoorUnavailable(cid, self.config.kiosk.operator_contact)
         op = self.begin_op(cid, Purpose.PICKUP, "customer", parcel_id=parcel.id)
-        return await self.open_and_report(op, customer=True)
+        token = secrets.token_urlsafe(16)
+        self._again_tokens[op.id] = token  # the screen's, to open the door again
+        try:
+            view = await self.open_and_report(op, customer=True)
+        except LockerError:
+            self._again_tokens.pop(op.id, None)
+            raise
+        return {**view, "again_token": token}
+
+    async def pickup_again(self, op_id: int, token: str) -> dict[str, Any]:
+        """Open a pickup's door again within :data:`PICKUP_AGAIN_S` of its closing, for
+        the screen that holds the pickup's ``token`` (no code: the customer has just used
+        it). Whatever the item sensor says: it may miss a flat parcel."""
+        op = self.store.op(op_id)
+        cid = op.compartment_id
+        window = self._again.get(cid)
+        if (
+            window is None
+            or window.op_id != op_id
+            or not hmac.compare_digest(window.token.encode(), token.encode())
+            or self.settings.monotonic() >= window.until
+        ):
+            raise ConflictError("This door can no longer be opened again from here.",
+                                "again_over")  # fmt: skip
+        if self.doors.live_for(cid) is not None:
+            raise ConflictError(f"Door {cid} is open already.", "busy")
+        row = self.store.compartment(cid)
+        if row.state is CompartmentState.OUT_OF_SERVICE or not self.hw.is_board_online(row.board):
+            raise DoorUnavailable(cid, self.config.kiosk.operator_contact)
+        again = self.begin_op(cid, Purpose.PICKUP, "customer", parcel_id=op.parcel_id,
+                              details={"again": op_id})  # fmt: skip
+        return await self.open_and_report(again, customer=True)
 
     # -- courier --------------------------------------------------------------------
 
@@ -403,6 +455,8 @@ class Kiosk:
         cid = op.compartment_id
         if self.store.op(op.id).details.get("confirm") == "asked":
             self._await_answer(op.id)
+        if op.purpose is Purpose.PICKUP:
+            self._pickup_closed(op)
         self.bus.publish({"type": "operation", "kind": "closed", "operation": op.id,
                           "compartment": cid, "purpose": str(op.purpose)})  # fmt: skip
         asyncio.get_running_loop().call_soon(self._after_operation, cid)
@@ -416,14 +470,52 @@ class Kiosk:
                                  purpose=str(op.purpose))  # fmt: skip
         if op.purpose is Purpose.DEPOSIT and op.details.get("unused"):
             self.store.finish_unused_deposit(op.id, op.details["unused"])
+            if self.hw.item(cid):  # a cancelled deposit with something left inside
+                self._flag_unexpected(cid, "deposit")
         elif op.purpose is Purpose.DEPOSIT and check == "empty":
             self.store.ask_deposit(op.id)  # stored once the courier says it is inside
         elif op.purpose is Purpose.DEPOSIT:
             self._store_deposit(op)
+        elif op.purpose is Purpose.PICKUP and op.details.get("again"):
+            self.store.finish_plain(op.id)  # the parcel left at the first closing
         elif op.purpose in (Purpose.PICKUP, Purpose.RETURN):
             self.store.finish_removal(op.id)
+            if op.purpose is Purpose.RETURN and check == "still_inside":
+                self._flag_unexpected(cid, "return")
         else:
             self.store.finish_plain(op.id)
+
+    def _flag_unexpected(self, cid: str, after: str) -> None:
+        """The item sensor sees something where the store now records no parcel: the
+        compartment is handed out to nobody until a person has checked it."""
+        self.start_check.flag(cid, CheckReason.ITEM_UNEXPECTED, item=True, after=after)
+
+    def _pickup_closed(self, op: OpRow) -> None:
+        """A pickup's door closed: its window to open it again starts (the first closing),
+        or the compartment is settled (a reopening closed after the window ended)."""
+        cid = op.compartment_id
+        token = self._again_tokens.pop(op.id, None)
+        if token is not None:
+            until = self.settings.monotonic() + PICKUP_AGAIN_S
+            self._again[cid] = AgainWindow(op.id, token, until)
+            asyncio.get_running_loop().call_later(PICKUP_AGAIN_S, self._again_over, cid, op.id)
+        elif op.details.get("again") and cid not in self._again:
+            self._settle_after_pickup(cid)
+
+    def _again_over(self, cid: str, op_id: int) -> None:
+        window = self._again.get(cid)
+        if window is None or window.op_id != op_id:
+            return
+        del self._again[cid]
+        if self.doors.live_for(cid) is None:  # else settled once that door closes
+            self._settle_after_pickup(cid)
+        self._refresh(cid)
+
+    def _settle_after_pickup(self, cid: str) -> None:
+        """The pickup and any reopening are over: a parcel the item sensor still sees
+        where none is recorded flags the compartment for a check."""
+        if self.hw.item(cid) and self.store.parcel_in(cid) is None:
+            self._flag_unexpected(cid, "pickup")
 
     def _store_deposit(self, op: OpRow) -> None:
         """The parcel is stored: its code issued and the recipient's notice queued."""

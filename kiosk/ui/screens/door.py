@@ -19,6 +19,9 @@ from kiosk.ui.wall import draw_wall
 from kiosk.ui.widgets import Button, Painter, Rect, cols, rows
 
 THANK_YOU_S = 6.0
+AGAIN_S = 60.0
+"""How long after a pickup the door may be opened again (the daemon's PICKUP_AGAIN_S,
+which decides); the thank-you stays that long when a parcel still seems to be inside."""
 
 
 class DoorScreen(Screen):
@@ -31,6 +34,12 @@ class DoorScreen(Screen):
         self.busy = False
         self.reminded = False  # the daemon reminded: the door has been open a while
         self.done_at: float | None = None
+        # A pickup's operation and the token that opens its door again, kept across
+        # reopenings (the operation's view, read again, does not carry the token).
+        self.again: tuple[int, str] | None = None
+        if view.get("again_token") and view["purpose"] == "pickup":
+            self.again = (int(view["operation"]), str(view["again_token"]))
+        self.again_until: float | None = None
         if view.get("replaces") and view["status"] != "OPEN_NOT_DETECTED":
             # This door replaces one that did not open: keep that news.
             self.note = _("The first door did not open; use this one.")
@@ -76,6 +85,13 @@ class DoorScreen(Screen):
         if self.asking:
             return self._answers(area, gap)
         if not self.live:
+            if self.role == "customer" and self._can_open_again():
+                done, again = cols(area, [1, 1.3], gap)
+                return [
+                    Button(done, _("Done"), lambda: self.app.home(), "primary", name="done"),
+                    Button(again, _("Open the door again"), self.open_again, "key",
+                           not self.busy, "open-door-again", 0.8),
+                ]  # fmt: skip
             if self.role == "customer":
                 return [Button(area, _("Done"), lambda: self.app.home(), "primary", name="done")]
             label = _("Next") if self.after else _("Done")
@@ -150,15 +166,53 @@ class DoorScreen(Screen):
         if not self.live and self.done_at is None:
             self.done_at = self.app.clock()
             self.app.last_input = self.app.clock()
+            if self.again is not None and self.again_until is None:
+                self.again_until = self.done_at + AGAIN_S
+
+    def _can_open_again(self) -> bool:
+        return (
+            self.again is not None
+            and self.again_until is not None
+            and self.app.clock() < self.again_until
+            and self.view["status"] == "CLOSED"
+        )
+
+    @property
+    def thank_you_s(self) -> float:
+        """A parcel still seen inside: the screen stays while the door may open again."""
+        if self.view.get("item_check") == "still_inside" and self.again_until is not None:
+            return max(THANK_YOU_S, self.again_until - (self.done_at or 0.0))
+        return THANK_YOU_S
 
     def next_timer(self) -> float | None:
         if self.done_at is not None and self.role == "customer":
-            return self.done_at + THANK_YOU_S
+            return self.done_at + self.thank_you_s
         return None
 
     def on_timer(self) -> None:
-        if self.done_at is not None and self.app.clock() >= self.done_at + THANK_YOU_S:
+        if self.done_at is not None and self.app.clock() >= self.done_at + self.thank_you_s:
             self.app.home(timed_out=True)  # the next customer starts afresh
+
+    def open_again(self) -> None:
+        """The customer opens the pickup's door again (a parcel left behind)."""
+        if self.again is None or self.busy:
+            return
+        self.busy = True
+        op_id, token = self.again
+        self.app.call("POST", f"/v1/operations/{op_id}/again", {"token": token},
+                      on_done=self._opened_again)  # fmt: skip
+
+    def _opened_again(self, result: Message) -> None:
+        self.busy = False
+        if not result["ok"]:
+            self.note = error_text(result, self.app)
+            if (result.get("details") or {}).get("reason") == "again_over":
+                over = _("This door can no longer be opened again. For help: {contact}")
+                self.note = over.format(contact=(self.app.kiosk or {}).get("operator_contact", ""))
+            return
+        screen = DoorScreen(self.app, result["data"], self.role)
+        screen.again, screen.again_until = self.again, self.again_until
+        self.app.goto(screen)
 
     # -- courier actions ------------------------------------------------------------
 
