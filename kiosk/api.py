@@ -111,6 +111,11 @@ class ExtendRequest(BaseModel):
 
 class SelfTestRequest(BaseModel):
     take_out_of_service: bool = False
+    include_parcels: bool = False
+
+
+class OpenAllRequest(BaseModel):
+    include_parcels: bool = False
 
 
 class DiscoverRequest(BaseModel):
@@ -375,8 +380,8 @@ def create_app(kiosk: Kiosk, courier_uc: Courier, tech: Technician) -> FastAPI:
     # -- technician -----------------------------------------------------------------
 
     @app.post("/v1/compartments/open-all")
-    async def open_all(s: Tech) -> dict[str, Any]:
-        return tech.start_open_all(s).view()
+    async def open_all(s: Tech, body: OpenAllRequest | None = None) -> dict[str, Any]:
+        return tech.start_open_all(s, bool(body and body.include_parcels)).view()
 
     @app.post("/v1/compartments/{cid}/open")
     async def open_one(cid: str, s: Tech) -> dict[str, Any]:
@@ -434,7 +439,7 @@ def create_app(kiosk: Kiosk, courier_uc: Courier, tech: Technician) -> FastAPI:
 
     @app.post("/v1/selftest")
     async def selftest(body: SelfTestRequest, s: Tech) -> dict[str, Any]:
-        return tech.start_selftest(s, body.take_out_of_service).view()
+        return tech.start_selftest(s, body.take_out_of_service, body.include_parcels).view()
 
     tools = BoardTools(kiosk, tech)
     buses = BusTools(kiosk, tech)

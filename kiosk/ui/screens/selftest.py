@@ -9,9 +9,10 @@ grid shows each compartment passed or failed, and the failures with their detail
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from kiosk.ui import theme
+from kiosk.ui import i18n, theme
 from kiosk.ui.app import App, Screen
 from kiosk.ui.i18n import _
 from kiosk.ui.link import Message
@@ -25,10 +26,84 @@ POLL_S = 1.0
 PATHS = {"self-test": "/v1/selftest", "open-all": "/v1/compartments/open-all"}
 
 
+def skip_line(holding: int, include: bool) -> str:
+    """What a job does with the doors that hold parcels, before it starts."""
+    if not holding:
+        return ""
+    if include:
+        return i18n.ngettext(
+            "The {count} door with a parcel opens too.",
+            "The {count} doors with parcels open too.",
+            holding,
+        ).format(count=holding)
+    return i18n.ngettext(
+        "{count} door holds a parcel and is skipped.",
+        "{count} doors hold parcels and are skipped.",
+        holding,
+    ).format(count=holding)
+
+
+def include_button(rect: Rect, on: bool, toggle: Callable[[], None]) -> Button:
+    """The toggle that has a job open the doors that hold parcels as well."""
+    label, state = _("Include doors with parcels"), _("On") if on else _("Off")
+    style = "warn" if on else "key"
+    return Button(rect, label, toggle, style, name="include-parcels", size=0.75, sublabel=state)
+
+
+class OpenAllDialog(Screen):
+    """Open all doors? With how many hold parcels and are skipped, and a toggle to
+    include them."""
+
+    def __init__(self, app: App, count: int, holding: int, on_yes: Callable[[bool], None]) -> None:
+        super().__init__(app)
+        self.count, self.holding, self.on_yes = count, holding, on_yes
+        self.include = False
+
+    def build(self, area: Rect, p: Painter) -> list[Button]:
+        gap = p.metrics.gap
+        p.fill(area, theme.PAPER, gap)
+        inner = area.inflate(-2 * gap, -2 * gap)
+        question, note, actions = rows(inner, [1.3, 0.9, 1], gap)
+        opened = self.count if self.include else self.count - self.holding
+        if opened == self.count:
+            ask = _("Open all {count} doors, one after another?").format(count=opened)
+        else:
+            ask = i18n.ngettext(
+                "Open {count} door, one after another?",
+                "Open {count} doors, one after another?",
+                opened,
+            ).format(count=opened)
+        p.text(ask, question, theme.INK, 1.1)
+        p.text(skip_line(self.holding, self.include), note, theme.INK, 0.8)
+        if self.holding:
+            toggle, yes, no = cols(actions, [1.3, 1, 1], gap)
+        else:
+            toggle, (yes, no) = None, cols(actions, [1, 1], gap)
+        buttons = [
+            Button(yes, _("Open all doors"), self._yes, "danger", opened > 0, "confirm"),
+            Button(no, _("Cancel"), lambda: self.app.show_dialog(None), "secondary", name="cancel"),
+        ]
+        if toggle is not None:
+            buttons.append(include_button(toggle, self.include, self.toggle))
+        return buttons
+
+    def toggle(self) -> None:
+        self.include = not self.include
+
+    def _yes(self) -> None:
+        self.app.show_dialog(None)
+        self.on_yes(self.include)
+
+    def on_escape(self) -> None:
+        self.app.show_dialog(None)
+
+
 class JobScreen(Screen):
-    def __init__(self, app: App, kind: str) -> None:
+    def __init__(self, app: App, kind: str, holding: int = 0) -> None:
         super().__init__(app)
         self.kind = kind  # "self-test" or "open-all"
+        self.holding = holding  # compartments with a parcel, skipped unless included
+        self.include_parcels = False
         self.take_out_of_service = False
         self.starting = False
         self.job: dict[str, Any] | None = None
@@ -52,7 +127,9 @@ class JobScreen(Screen):
             return
         self.starting = True
         self.note = ""
-        body = {"take_out_of_service": self.take_out_of_service} if self.kind == "self-test" else {}
+        body: dict[str, Any] = {"include_parcels": self.include_parcels}
+        if self.kind == "self-test":
+            body["take_out_of_service"] = self.take_out_of_service
         self.app.call("POST", PATHS[self.kind], body, on_done=self._started)
 
     def _started(self, result: Message) -> None:
@@ -136,9 +213,11 @@ class JobScreen(Screen):
 
     def _setup(self, area: Rect, p: Painter) -> list[Button]:
         gap = p.metrics.gap
-        title, text, toggle, note, actions = rows(area, [1, 1.3, 1.4, 0.8, 1.3], gap)
+        title, text, toggles, note, actions = rows(area, [1, 1.3, 1.4, 0.8, 1.3], gap)
+        toggle, include = cols(toggles, [1, 1], gap) if self.holding else (toggles, None)
         p.text(self.title, title, theme.INK, 1.1)
-        p.text(self._explanation(), text, theme.INK, 0.75)
+        skipped = skip_line(self.holding, self.include_parcels)
+        p.text(" ".join(filter(None, [self._explanation(), skipped])), text, theme.INK, 0.75)
         if self.starting:
             p.text(_("Starting…"), note, theme.INK, 0.75)
         elif self.note:
@@ -169,7 +248,12 @@ class JobScreen(Screen):
                     sublabel=_("On") if on else _("Off"),
                 )
             )
+        if include is not None:
+            buttons.append(include_button(include, self.include_parcels, self.toggle_parcels))
         return buttons
+
+    def toggle_parcels(self) -> None:
+        self.include_parcels = not self.include_parcels
 
     def _explanation(self) -> str:
         if self.kind == "open-all":
@@ -191,12 +275,21 @@ class JobScreen(Screen):
         failed = sum(not r["ok"] for r in job.get("results", []))
         passed = len(job.get("results", [])) - failed
         if self.kind == "open-all":
-            return _("All doors done: {opened} opened, {failed} did not open.").format(
+            done = _("All doors done: {opened} opened, {failed} did not open.").format(
                 opened=passed, failed=failed
             )
-        return _("Self-test finished: {passed} passed, {failed} failed.").format(
-            passed=passed, failed=failed
-        )
+        else:
+            done = _("Self-test finished: {passed} passed, {failed} failed.").format(
+                passed=passed, failed=failed
+            )
+        skipped = len(job.get("skipped") or [])
+        if skipped:
+            done += " " + i18n.ngettext(
+                "{count} door with a parcel was skipped.",
+                "{count} doors with parcels were skipped.",
+                skipped,
+            ).format(count=skipped)
+        return done
 
     def _progress(self, area: Rect, p: Painter) -> None:
         job = self.job or {}

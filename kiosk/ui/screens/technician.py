@@ -461,30 +461,29 @@ class TechnicianScreen(Screen):
 
     # -- the toolbar ----------------------------------------------------------------
 
+    @property
+    def holding(self) -> int:
+        """How many compartments hold a parcel (open-all and the self-test skip them)."""
+        return sum(bool(c.get("parcel")) for c in self.compartments.values())
+
     def confirm_open_all(self) -> None:
-        from kiosk.ui.screens.dialogs import ConfirmDialog
+        from kiosk.ui.screens.selftest import OpenAllDialog
 
         count = len((self.app.kiosk or {}).get("wall", []))
-        self.app.show_dialog(
-            ConfirmDialog(
-                self.app,
-                _("Open all {count} doors, one after another?").format(count=count),
-                _("Open all doors"),
-                self.open_all,
-            )
-        )
+        self.app.show_dialog(OpenAllDialog(self.app, count, self.holding, self.open_all))
 
-    def open_all(self) -> None:
+    def open_all(self, include_parcels: bool = False) -> None:
         from kiosk.ui.screens.selftest import JobScreen
 
-        screen = JobScreen(self.app, "open-all")
+        screen = JobScreen(self.app, "open-all", self.holding)
+        screen.include_parcels = include_parcels
         self.app.goto(screen)
         screen.start()
 
     def selftest(self) -> None:
         from kiosk.ui.screens.selftest import JobScreen
 
-        self.app.goto(JobScreen(self.app, "self-test"))
+        self.app.goto(JobScreen(self.app, "self-test", self.holding))
 
     def confirm_time(self) -> None:
         """After a jump (or before the first synchronisation): the technician checks the
