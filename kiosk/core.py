@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import hmac
 import logging
 import math
+import secrets
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -30,7 +32,7 @@ from kiosk.domain import CompartmentState, ParcelState, Purpose, Role
 from kiosk.doors.checks import StartItemCheck
 from kiosk.doors.guard import MassOpenGuard
 from kiosk.doors.hardware import Hardware
-from kiosk.doors.operations import Doors, LiveOp
+from kiosk.doors.operations import FINISH_RETRY_S, Doors, LiveOp
 from kiosk.errors import (
     AuthError,
     ConflictError,
@@ -40,9 +42,9 @@ from kiosk.errors import (
 )
 from kiosk.keypads import Keypads
 from kiosk.notify.text import Notices
-from kiosk.reasons import check_view, reason_codes
+from kiosk.reasons import CheckReason, check_view, reason_codes
 from kiosk.store import Event, OpRow, ParcelRow, Store, UserRow
-from kiosk.store.base import StoreFull, StoreRefused
+from kiosk.store.base import StoreError, StoreFull, StoreRefused
 from kiosk.store.store import CompartmentSpec
 
 log = logging.getLogger(__name__)
@@ -70,6 +72,22 @@ class DoorUnavailable(LockerError):
         super().__init__(message)
         self.compartment = compartment
         self.reason = "door_unavailable"
+
+
+PICKUP_AGAIN_S = 60.0
+"""How long after a pickup's door closed its customer may open it again from the screen
+(``POST /v1/operations/{id}/again``): a parcel left behind, a second one forgotten. The
+compartment is handed out to nobody meanwhile."""
+
+
+@dataclass
+class AgainWindow:
+    """A pickup whose door may be opened again: its operation, the token its screen was
+    given, and until when (on the kiosk's monotonic clock)."""
+
+    op_id: int
+    token: str
+    until: float
 
 
 @dataclass(frozen=True)
@@ -131,6 +149,8 @@ class Kiosk:
         hardware.door_listeners.append(self._door_changed)
         hardware.health_listeners.append(self._board_health)
         self._offline_alarms: dict[str, asyncio.TimerHandle] = {}  # board -> its alarm, due
+        self._again_tokens: dict[int, str] = {}  # a live pickup's operation -> its token
+        self._again: dict[str, AgainWindow] = {}  # compartment -> its open window
 
     # -- start ----------------------------------------------------------------------
 
@@ -157,6 +177,9 @@ class Kiosk:
             self._reconciling.add(op.compartment_id)
             self.doors.adopt(op)
         self.start_check.begin(c.id for c in self.config.compartments)
+        for op in self.store.unconfirmed_deposits():
+            # whoever was asked before the restart is signed out: nobody can answer now
+            self._unanswered(op.id)
         self.store.log_event("kiosk_started", "info", None, None, unfinished=len(unfinished))
         self.refresh_all()
 
@@ -179,6 +202,7 @@ class Kiosk:
             and self.hw.door(cid) is DoorState.CLOSED
             and self.hw.is_board_online(row.board)
             and self.doors.live_for(cid) is None
+            and cid not in self._again
         )
         self.allocator.set_eligible(cid, eligible)
 
@@ -288,7 +312,38 @@ class Kiosk:
             self.store.log_event("pickup_refused", "warning", "customer", cid, reason=why)
             raise DoorUnavailable(cid, self.config.kiosk.operator_contact)
         op = self.begin_op(cid, Purpose.PICKUP, "customer", parcel_id=parcel.id)
-        return await self.open_and_report(op, customer=True)
+        token = secrets.token_urlsafe(16)
+        self._again_tokens[op.id] = token  # the screen's, to open the door again
+        try:
+            view = await self.open_and_report(op, customer=True)
+        except LockerError:
+            self._again_tokens.pop(op.id, None)
+            raise
+        return {**view, "again_token": token}
+
+    async def pickup_again(self, op_id: int, token: str) -> dict[str, Any]:
+        """Open a pickup's door again within :data:`PICKUP_AGAIN_S` of its closing, for
+        the screen that holds the pickup's ``token`` (no code: the customer has just used
+        it). Whatever the item sensor says: it may miss a flat parcel."""
+        op = self.store.op(op_id)
+        cid = op.compartment_id
+        window = self._again.get(cid)
+        if (
+            window is None
+            or window.op_id != op_id
+            or not hmac.compare_digest(window.token.encode(), token.encode())
+            or self.settings.monotonic() >= window.until
+        ):
+            raise ConflictError("This door can no longer be opened again from here.",
+                                "again_over")  # fmt: skip
+        if self.doors.live_for(cid) is not None:
+            raise ConflictError(f"Door {cid} is open already.", "busy")
+        row = self.store.compartment(cid)
+        if row.state is CompartmentState.OUT_OF_SERVICE or not self.hw.is_board_online(row.board):
+            raise DoorUnavailable(cid, self.config.kiosk.operator_contact)
+        again = self.begin_op(cid, Purpose.PICKUP, "customer", parcel_id=op.parcel_id,
+                              details={"again": op_id})  # fmt: skip
+        return await self.open_and_report(again, customer=True)
 
     # -- courier --------------------------------------------------------------------
 
@@ -407,6 +462,10 @@ class Kiosk:
         with self.store.transaction():
             self._finish_in_store(op)
         cid = op.compartment_id
+        if self.store.op(op.id).details.get("confirm") == "asked":
+            self._await_answer(op.id)
+        if op.purpose is Purpose.PICKUP:
+            self._pickup_closed(op)
         self.bus.publish({"type": "operation", "kind": "closed", "operation": op.id,
                           "compartment": cid, "purpose": str(op.purpose)})  # fmt: skip
         asyncio.get_running_loop().call_soon(self._after_operation, cid)
@@ -420,19 +479,98 @@ class Kiosk:
                                  purpose=str(op.purpose))  # fmt: skip
         if op.purpose is Purpose.DEPOSIT and op.details.get("unused"):
             self.store.finish_unused_deposit(op.id, op.details["unused"])
+            if self.hw.item(cid):  # a cancelled deposit with something left inside
+                self._flag_unexpected(cid, "deposit")
+        elif op.purpose is Purpose.DEPOSIT and check == "empty":
+            self.store.ask_deposit(op.id)  # stored once the courier says it is inside
         elif op.purpose is Purpose.DEPOSIT:
-            tag, nonce = self._issue_code()
-            expires_at = self.clock() + self.config.policy.hold_hours * 3600
-            self.store.finish_deposit(
-                op.id,
-                tag,
-                expires_at,
-                lambda pid: self.notices.stored(pid, op, nonce, expires_at),
-            )
+            self._store_deposit(op)
+        elif op.purpose is Purpose.PICKUP and op.details.get("again"):
+            self.store.finish_plain(op.id)  # the parcel left at the first closing
         elif op.purpose in (Purpose.PICKUP, Purpose.RETURN):
             self.store.finish_removal(op.id)
+            if op.purpose is Purpose.RETURN and check == "still_inside":
+                self._flag_unexpected(cid, "return")
         else:
             self.store.finish_plain(op.id)
+
+    def _flag_unexpected(self, cid: str, after: str) -> None:
+        """The item sensor sees something where the store now records no parcel: the
+        compartment is handed out to nobody until a person has checked it."""
+        self.start_check.flag(cid, CheckReason.ITEM_UNEXPECTED, item=True, after=after)
+
+    def _pickup_closed(self, op: OpRow) -> None:
+        """A pickup's door closed: its window to open it again starts (the first closing),
+        or the compartment is settled (a reopening closed after the window ended)."""
+        cid = op.compartment_id
+        token = self._again_tokens.pop(op.id, None)
+        if token is not None:
+            until = self.settings.monotonic() + PICKUP_AGAIN_S
+            self._again[cid] = AgainWindow(op.id, token, until)
+            asyncio.get_running_loop().call_later(PICKUP_AGAIN_S, self._again_over, cid, op.id)
+        elif op.details.get("again") and cid not in self._again:
+            self._settle_after_pickup(cid)
+
+    def _again_over(self, cid: str, op_id: int) -> None:
+        window = self._again.get(cid)
+        if window is None or window.op_id != op_id:
+            return
+        del self._again[cid]
+        if self.doors.live_for(cid) is None:  # else settled once that door closes
+            self._settle_after_pickup(cid)
+        self._refresh(cid)
+
+    def _settle_after_pickup(self, cid: str) -> None:
+        """The pickup and any reopening are over: a parcel the item sensor still sees
+        where none is recorded flags the compartment for a check."""
+        if self.hw.item(cid) and self.store.parcel_in(cid) is None:
+            self._flag_unexpected(cid, "pickup")
+
+    def _store_deposit(self, op: OpRow) -> None:
+        """The parcel is stored: its code issued and the recipient's notice queued."""
+        tag, nonce = self._issue_code()
+        expires_at = self.clock() + self.config.policy.hold_hours * 3600
+        self.store.finish_deposit(
+            op.id, tag, expires_at, lambda pid: self.notices.stored(pid, op, nonce, expires_at)
+        )
+
+    def confirm_deposit(self, op: OpRow) -> OpRow:
+        """The courier says the parcel is inside a compartment whose item sensor saw
+        nothing: it is stored and the recipient notified, and the compartment is flagged
+        for a check, as the sensor and the store disagree."""
+        with self.store.transaction():
+            op = self.store.update_details(op.id, confirm="stored")
+            self._store_deposit(op)
+            parcel = self.store.parcel_in(op.compartment_id)
+            if self.hw.item(op.compartment_id) is False and parcel is not None:
+                self.start_check.flag(op.compartment_id, CheckReason.ITEM_MISSING, item=False,
+                                      parcel=parcel.id, barcode=parcel.barcode,
+                                      after="deposit")  # fmt: skip
+        self._refresh(op.compartment_id)
+        return self.store.op(op.id)
+
+    def _await_answer(self, op_id: int) -> None:
+        """A deposit asks its courier whether the parcel is inside: unanswered by the time
+        the touchscreen gives up on them (its idle time-out and "Need more time?"), it
+        stays unstored and its compartment is flagged for a person to check."""
+        wait = self.config.ui.idle_timeout_s + self.config.ui.more_time_s
+        asyncio.get_running_loop().call_later(wait, self._unanswered, op_id)
+
+    def _unanswered(self, op_id: int) -> None:
+        op = self.store.op(op_id)
+        if op.details.get("confirm") != "asked":
+            return  # answered meanwhile
+        try:
+            with self.store.transaction():
+                self.store.update_details(op_id, confirm="unanswered")
+                barcode = op.details.get("barcode")
+                self.store.flag_for_check(op.compartment_id, CheckReason.DEPOSIT_UNCONFIRMED,
+                                          operation=op_id, barcode=barcode)  # fmt: skip
+        except StoreError as exc:
+            log.error("deposit %s: unanswered, not recorded yet: %s", op_id, exc)
+            asyncio.get_running_loop().call_later(FINISH_RETRY_S, self._unanswered, op_id)
+            return
+        self._refresh(op.compartment_id)
 
     def _item_check(self, op: OpRow) -> str | None:
         """What the item sensor says about a door that just closed, if it disagrees:
@@ -488,6 +626,8 @@ class Kiosk:
         if op.details.get("item_check"):
             view["item_check"] = op.details["item_check"]
             view["notice"] = self.notices.item_notice(op)
+        if op.details.get("confirm"):
+            view["confirm"] = op.details["confirm"]
         return view
 
     # -- queries --------------------------------------------------------------------

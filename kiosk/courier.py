@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from drivers.base import DoorState
 from kiosk import phones
 from kiosk.access.sessions import Session
 from kiosk.barcode import normalize_barcode
@@ -17,6 +18,8 @@ from kiosk.errors import ConflictError, Forbidden, InvalidInput, LockerError, No
 from kiosk.reasons import OOS_TEXTS, OosReason
 from kiosk.store import OpRow, ParcelRow
 
+DEPOSIT_DETAILS = ("barcode", "size", "phone", "email", "announced_parcel", "accessible")
+"""What a deposit's operation carries about its parcel (what opening it again keeps)."""
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,}$")
 
 
@@ -169,9 +172,17 @@ class Courier:
         )
 
     async def not_opened(self, session: Session, op_id: int) -> dict[str, Any]:
-        """The courier says the door did not open although its sensor says it did: the
-        compartment goes out of service and another one of the same size opens."""
+        """The courier says the door did not open: the compartment goes out of service
+        and another one of the same size opens. Refused while the door's sensor sees it
+        open: the door did open (a tap beside "Doesn't fit" must not take a sound
+        compartment out of service), and the courier may cancel the deposit instead."""
         op = self._courier_op(session, op_id, Purpose.DEPOSIT)
+        if self.k.hw.door(op.compartment_id) is DoorState.OPEN:
+            raise ConflictError(
+                f"The sensor of door {op.compartment_id} sees it open: pull the door. If it"
+                " really is stuck, cancel this deposit.",
+                "door_seen_open",
+            )
         with self.k.store.transaction():
             self.k.store.update_details(op_id, unused="door did not open (courier)")
             self.k.store.set_out_of_service(
@@ -196,6 +207,40 @@ class Courier:
         view = self.k.op_view(op)
         view["message"] = f"Deposit cancelled. Please close door {op.compartment_id}."
         return view
+
+    async def answer(self, session: Session, op_id: int, answer: str) -> dict[str, Any]:
+        """The courier's answer to "Is the parcel inside?" (a deposit whose door closed
+        on an empty compartment): ``stored`` (it is: stored and notified), ``open_again``
+        (the same door opens for the parcel, as a new deposit), ``cancel`` (nothing
+        stored, the compartment is free)."""
+        op = self.k.store.op(op_id)
+        if op.purpose is not Purpose.DEPOSIT or op.details.get("confirm") != "asked":
+            raise ConflictError(f"Operation {op_id} is not waiting for an answer.", "not_asked")
+        if session.role is Role.COURIER and op.actor != session.user:
+            raise Forbidden("This operation belongs to another courier.")
+        if answer == "stored":
+            return self.k.op_view(self.k.confirm_deposit(op))
+        if answer == "cancel":
+            op = self.k.store.drop_unconfirmed(op_id, "cancel", "cancelled by courier")
+            self.k.refresh(op.compartment_id)
+            return self.k.op_view(op)
+        if answer != "open_again":
+            raise InvalidInput("answer must be stored, open_again or cancel.")
+        return await self._open_again(session, op)
+
+    async def _open_again(self, session: Session, op: OpRow) -> dict[str, Any]:
+        """The same door opens again for the parcel: a new deposit operation, begun in the
+        transaction that gives up the first, so the compartment stays the parcel's."""
+        cid = op.compartment_id
+        details = {k: op.details[k] for k in DEPOSIT_DETAILS if k in op.details}
+        try:
+            with self.k.store.transaction():
+                self.k.store.drop_unconfirmed(op.id, "open_again", "opened again")
+                again = self.k.begin_op(cid, Purpose.DEPOSIT, session.user, None, details,
+                                        technician=session.role is Role.TECHNICIAN)  # fmt: skip
+        finally:
+            self.k.refresh(cid)
+        return await self.k.open_and_report(again, customer=False)
 
     def _courier_op(self, session: Session, op_id: int, purpose: Purpose | None) -> OpRow:
         op = self.k.store.op(op_id)

@@ -106,6 +106,9 @@ class CheckReason(StrEnum):
     ITEM_MISSING = "item_missing"  # a parcel recorded; the item sensor sees nothing
     STORE_BEHIND = "store_behind"  # the database lost changes to it (its mark says so)
     CONTENTS_UNKNOWN = "contents_unknown"  # a new database: nobody knows what is inside
+    # A deposit's door closed on an empty compartment and its courier did not say in
+    # time whether the parcel is inside: nothing was stored, nobody notified.
+    DEPOSIT_UNCONFIRMED = "deposit_unconfirmed"
 
 
 CHECK_TEXTS = {
@@ -113,6 +116,7 @@ CHECK_TEXTS = {
     CheckReason.ITEM_MISSING: "a parcel recorded, but the item sensor sees none",
     CheckReason.STORE_BEHIND: "the database lost changes to this compartment",
     CheckReason.CONTENTS_UNKNOWN: "new database: what is inside is unknown",
+    CheckReason.DEPOSIT_UNCONFIRMED: "a deposit closed on an empty compartment, not confirmed",
 }
 
 

@@ -97,13 +97,23 @@ def check_parcels_in_place(view: StoreView) -> list[str]:
         deposit_live = any(
             op["compartment_id"] == cid and op["purpose"] == "deposit" for op in live_ops
         )
-        if comp["state"] == "RESERVED" and not deposit_live:
-            out.append(f"compartment {cid} is RESERVED without a live deposit operation")
+        if comp["state"] == "RESERVED" and not deposit_live and not unconfirmed(view, cid):
+            out.append(f"compartment {cid} is RESERVED without a live deposit operation"
+                       " or one that waits for its courier's answer")  # fmt: skip
     live_per_comp = Counter(op["compartment_id"] for op in live_ops)
     out += [
         f"compartment {cid} has {n} live operations" for cid, n in live_per_comp.items() if n > 1
     ]
     return out
+
+
+def unconfirmed(view: StoreView, cid: str) -> bool:
+    """The last operation on ``cid`` is a deposit whose door closed on an empty
+    compartment, not answered yet (or left unanswered): it keeps the compartment."""
+    ops = [op for op in view.ops if op["compartment_id"] == cid]
+    if not ops or ops[-1]["purpose"] != "deposit" or ops[-1]["status"] != "CLOSED":
+        return False
+    return json.loads(ops[-1]["details"] or "{}").get("confirm") in ("asked", "unanswered")
 
 
 def check_ledger(view: StoreView, ledger: Ledger) -> list[str]:

@@ -239,6 +239,11 @@ class Tour:
         second = self.door()["compartment"]  # type: ignore[index]
         self.shot("courier-doesnt-fit")
         self.daemon.sim().close_door(first)
+        self.daemon.sim().close_door(second)  # nothing inside yet: the screen asks
+        self.until(lambda: (self.door("CLOSED") or {}).get("confirm") == "asked", "the question")
+        self.shot("courier-empty-door")
+        self.tap("open-again")
+        self.until(lambda: self.door("OPENED"), "the door to open again")
         self.daemon.sim().set_item(second, True)
         self.daemon.sim().close_door(second)
         self.until(lambda: self.door("CLOSED"), "the door to close")

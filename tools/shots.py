@@ -43,5 +43,6 @@ SHOTS = [
     "technician-open-all-result",
     "courier-sign-in-name",
     "home-door-left-open",
+    "courier-empty-door",
 ]
 """Every screenshot, in the order the user guide walks through them."""

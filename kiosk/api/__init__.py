@@ -11,7 +11,7 @@ import inspect
 import json
 import math
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi import Path as ApiPath
@@ -73,6 +73,10 @@ class PickupRequest(BaseModel):
     code: Annotated[str, Field(min_length=1, max_length=40)]
 
 
+class AgainRequest(BaseModel):
+    token: Annotated[str, Field(min_length=1, max_length=64)]
+
+
 class SignInRequest(BaseModel):
     pin: Annotated[str, Field(max_length=40)] | None = None
     user: Annotated[str, Field(max_length=64)] | None = None
@@ -94,6 +98,10 @@ class DepositRequest(BaseModel):
     accessible: bool = False
 
 
+class ConfirmRequest(BaseModel):
+    answer: Literal["stored", "open_again", "cancel"]
+
+
 class ReasonRequest(BaseModel):
     reason: Annotated[str, Field(min_length=1, max_length=200)]
 
@@ -104,6 +112,11 @@ class ExtendRequest(BaseModel):
 
 class SelfTestRequest(BaseModel):
     take_out_of_service: bool = False
+    include_parcels: bool = False
+
+
+class OpenAllRequest(BaseModel):
+    include_parcels: bool = False
 
 
 class DiscoverRequest(BaseModel):
@@ -306,6 +319,10 @@ def create_app(kiosk: Kiosk, courier_uc: Courier, tech: Technician) -> FastAPI:
     async def pickup(body: PickupRequest) -> dict[str, Any]:
         return await kiosk.pickup(body.code)
 
+    @app.post("/v1/operations/{op_id}/again")
+    async def pickup_again(op_id: RowId, body: AgainRequest) -> dict[str, Any]:
+        return await kiosk.pickup_again(op_id, body.token)
+
     # -- sessions -------------------------------------------------------------------
 
     @app.post("/v1/sessions")
@@ -352,6 +369,10 @@ def create_app(kiosk: Kiosk, courier_uc: Courier, tech: Technician) -> FastAPI:
     async def cancel(op_id: RowId, s: Courier) -> dict[str, Any]:
         return courier_uc.cancel(s, op_id)
 
+    @app.post("/v1/operations/{op_id}/confirm")
+    async def confirm(op_id: RowId, body: ConfirmRequest, s: Courier) -> dict[str, Any]:
+        return await courier_uc.answer(s, op_id, body.answer)
+
     @app.post("/v1/returns/next")
     async def next_return(s: Courier) -> dict[str, Any]:
         view = await courier_uc.next_return(s)
@@ -362,8 +383,8 @@ def create_app(kiosk: Kiosk, courier_uc: Courier, tech: Technician) -> FastAPI:
     # -- technician -----------------------------------------------------------------
 
     @app.post("/v1/compartments/open-all")
-    async def open_all(s: Tech) -> dict[str, Any]:
-        return tech.start_open_all(s).view()
+    async def open_all(s: Tech, body: OpenAllRequest | None = None) -> dict[str, Any]:
+        return tech.start_open_all(s, bool(body and body.include_parcels)).view()
 
     @app.post("/v1/compartments/{cid}/open")
     async def open_one(cid: str, s: Tech) -> dict[str, Any]:
@@ -421,7 +442,7 @@ def create_app(kiosk: Kiosk, courier_uc: Courier, tech: Technician) -> FastAPI:
 
     @app.post("/v1/selftest")
     async def selftest(body: SelfTestRequest, s: Tech) -> dict[str, Any]:
-        return tech.start_selftest(s, body.take_out_of_service).view()
+        return tech.start_selftest(s, body.take_out_of_service, body.include_parcels).view()
 
     tools = BoardTools(kiosk, tech)
     buses = BusTools(kiosk, tech)

@@ -212,6 +212,9 @@ def add_arguments(p: dict[str, argparse.ArgumentParser]) -> None:
     p["selftest"].add_argument(
         "--take-out-of-service", action="store_true", help="take failing compartments out"
     )
+    with_parcels = "open the doors that hold parcels too (skipped by default)"
+    for name in ("open-all", "selftest"):
+        p[name].add_argument("--include-parcels", action="store_true", help=with_parcels)
     ctl_tools.add_arguments(p)
 
 

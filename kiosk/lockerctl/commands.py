@@ -168,14 +168,17 @@ def confirm_open_all(args: argparse.Namespace) -> None:
 
 
 def cmd_open_all(client: ApiClient, args: argparse.Namespace, out: Out) -> int:
-    job = follow_job(client, client.post("/v1/compartments/open-all"), out, fmt.job_result_line)
+    body = {"include_parcels": args.include_parcels}
+    job = follow_job(client, client.post("/v1/compartments/open-all", body), out,
+                     fmt.job_result_line)  # fmt: skip
     text, ok = fmt.job_summary(job, "Open all")
     out.show(job, text)
     return EXIT_OK if ok else EXIT_FAILED
 
 
 def cmd_selftest(client: ApiClient, args: argparse.Namespace, out: Out) -> int:
-    body = {"take_out_of_service": args.take_out_of_service}
+    body = {"take_out_of_service": args.take_out_of_service,
+            "include_parcels": args.include_parcels}  # fmt: skip
     job = follow_job(client, client.post("/v1/selftest", body), out, fmt.job_result_line)
     text, ok = fmt.job_summary(job, "Self-test")
     out.show(job, f"{text}. {'PASS' if ok else 'FAIL'}")

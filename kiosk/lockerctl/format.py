@@ -303,6 +303,10 @@ def job_summary(job: dict[str, Any], what: str) -> tuple[str, bool]:
     text = f"{what}: {passed} of {job.get('total', len(results))} passed"
     if failed:
         text += f"; FAILED: {', '.join(failed)}"
+    skipped = job.get("skipped") or []
+    if skipped:
+        text += (f"; {len(skipped)} holding parcels skipped ({', '.join(skipped)};"
+                 " --include-parcels opens them)")  # fmt: skip
     return text, not failed
 
 

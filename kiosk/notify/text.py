@@ -47,6 +47,13 @@ class Notices:
 
         if op.purpose is Purpose.DEPOSIT and op.details.get("unused"):
             return f"Door {cid} closed; the compartment is free again."
+        confirm = op.details.get("confirm")
+        if op.purpose is Purpose.DEPOSIT and confirm == "asked":
+            return f"Door {cid} closed, but compartment {cid} looks empty: is the parcel inside?"
+        if op.purpose is Purpose.DEPOSIT and confirm == "unanswered":
+            return f"Nothing was stored in {cid}: nobody confirmed the parcel; it needs a check."
+        if op.purpose is Purpose.DEPOSIT and confirm not in (None, "stored"):
+            return f"Nothing was stored in {cid}; the compartment is free again."
         if op.purpose is Purpose.DEPOSIT:
             return f"Stored in {cid}; the recipient has been notified."
         if op.purpose is Purpose.PICKUP:

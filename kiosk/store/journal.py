@@ -220,6 +220,37 @@ class JournalMixin(OutboxMixin):
                         expires_at=expires_at)  # fmt: skip
         return self.parcel(pid)
 
+    def ask_deposit(self, op_id: int) -> OpRow:
+        """The courier closed the door and the item sensor sees nothing inside: nothing
+        is stored and nobody notified until the courier answers whether the parcel is
+        inside (``confirm`` ``asked``); the compartment stays reserved meanwhile."""
+        with self._tx():
+            op = self._set_status(op_id, OpStatus.CLOSED, outcome="unconfirmed", confirm="asked")
+            self._event("deposit_unconfirmed", "warning", op.actor, op.compartment_id,
+                        operation=op_id, barcode=op.details.get("barcode"))  # fmt: skip
+        return self.op(op_id)
+
+    def unconfirmed_deposits(self) -> list[OpRow]:
+        """Deposits still waiting for their courier's answer (``ask_deposit``)."""
+        rows = self._db.execute(
+            "SELECT * FROM door_ops WHERE status = 'CLOSED' AND purpose = 'deposit'"
+            " AND json_extract(details, '$.confirm') = 'asked' ORDER BY id"
+        )
+        return [OpRow.from_row(r) for r in rows]
+
+    def drop_unconfirmed(self, op_id: int, confirm: str, reason: str) -> OpRow:
+        """An unconfirmed deposit is not stored after all (``confirm``: the answer, or
+        who settled it): the compartment is free again."""
+        with self._tx() as db:
+            op = self._set_status(op_id, OpStatus.CLOSED, outcome=reason, confirm=confirm)
+            db.execute(
+                "UPDATE compartments SET state = 'AVAILABLE' WHERE id = ? AND state = 'RESERVED'",
+                (op.compartment_id,),
+            )
+            self._event("compartment_freed", "info", op.actor, op.compartment_id,
+                        operation=op_id, reason=reason)  # fmt: skip
+        return self.op(op_id)
+
     def finish_unused_deposit(self, op_id: int, reason: str) -> OpRow:
         """A deposit door closed without a parcel (it did not fit): the compartment is free."""
         with self._tx() as db:

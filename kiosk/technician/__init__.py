@@ -19,7 +19,7 @@ from kiosk.barcode import normalize_barcode
 from kiosk.core import Kiosk
 from kiosk.domain import CompartmentState, OpStatus, Purpose
 from kiosk.errors import ConflictError, InvalidInput, NotFound
-from kiosk.reasons import SELF_TEST_PREFIX, DoorResult, door_result
+from kiosk.reasons import SELF_TEST_PREFIX, CheckReason, DoorResult, door_result
 from kiosk.store import CompartmentRow, ParcelRow
 
 
@@ -32,6 +32,8 @@ class Job:
     state: str = "running"
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
+    skipped: list[str] = field(default_factory=list)  # doors left shut: they hold parcels
+
     def view(self) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -40,6 +42,7 @@ class Job:
             "done": len(self.results),
             "total": self.total,
             "results": list(self.results),
+            "skipped": list(self.skipped),
         }
 
 
@@ -85,7 +88,13 @@ class Technician:
                 "there: open it, take out what is inside and close it, then clear the check.",
                 "item_inside",
             )
-        row = k.store.clear_check(cid, session.user, item=item)
+        with k.store.transaction():
+            checked = k.store.compartment(cid)
+            if checked.check_reason == CheckReason.DEPOSIT_UNCONFIRMED:
+                # the deposit nobody confirmed: checked empty, its compartment is free
+                op_id = int(checked.check_detail.get("operation", 0))
+                k.store.drop_unconfirmed(op_id, "checked", "not confirmed; checked empty")
+            row = k.store.clear_check(cid, session.user, item=item)
         k._refresh(cid)
         return row
 
@@ -118,25 +127,39 @@ class Technician:
                 await asyncio.wait_for(job.changed.wait(), timeout)
         return job.view()
 
-    def start_open_all(self, session: Session) -> Job:
-        ids = [c.id for c in self.kiosk.config.compartments]
-        return self._start("open-all", ids, self._open_all(session, ids))
+    def start_open_all(self, session: Session, include_parcels: bool = False) -> Job:
+        ids, skipped = self._doors(include_parcels)
+        return self._start("open-all", ids, self._open_all(session, ids), skipped)
 
-    def start_selftest(self, session: Session, take_out_of_service: bool) -> Job:
+    def start_selftest(
+        self, session: Session, take_out_of_service: bool, include_parcels: bool = False
+    ) -> Job:
+        ids, skipped = self._doors(include_parcels)
+        run = self._selftest(session, ids, take_out_of_service)
+        return self._start("self-test", ids, run, skipped)
+
+    def _doors(self, include_parcels: bool) -> tuple[list[str], list[str]]:
+        """The doors a job opens, and those it leaves shut: a customer's parcel is not
+        shown to whoever stands at the wall, nor handled by a simulated person, unless
+        the technician asks for them."""
+        holding = set(self.kiosk.store.live_parcels())
         ids = [c.id for c in self.kiosk.config.compartments]
-        return self._start("self-test", ids, self._selftest(session, ids, take_out_of_service))
+        if include_parcels:
+            return ids, []
+        return [i for i in ids if i not in holding], [i for i in ids if i in holding]
 
     def start_job(self, kind: str, ids: list[str], run: Any) -> Job:
         """Run ``await run(job)`` as a job of ``len(ids)`` steps, like open-all (for other
         technician tools, e.g. :mod:`kiosk.technician.board_tools`); one job runs at a time."""
         return self._start(kind, ids, run)
 
-    def _start(self, kind: str, ids: list[str], coro: Any) -> Job:
+    def _start(self, kind: str, ids: list[str], coro: Any, skipped: list[str] | None = None) -> Job:
         if any(j.state == "running" for j in self.jobs.values()):
             raise ConflictError("Another open-all or self-test is still running.")
-        job = Job(next(self._ids), kind, len(ids))
+        job = Job(next(self._ids), kind, len(ids), skipped=list(skipped or []))
         self.jobs[job.id] = job
-        self.kiosk.store.log_event(f"{kind}_started", "info", None, None, job=job.id)
+        more = {"skipped": job.skipped} if job.skipped else {}
+        self.kiosk.store.log_event(f"{kind}_started", "info", None, None, job=job.id, **more)
         task = asyncio.get_running_loop().create_task(self._run(job, coro))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

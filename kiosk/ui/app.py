@@ -301,8 +301,11 @@ class App:
     def to_technician(self) -> None:
         self.goto(TechnicianScreen(self))
 
-    def to_job(self, kind: str, start: bool = False) -> None:
-        screen = JobScreen(self, kind)
+    def to_job(
+        self, kind: str, start: bool = False, holding: int = 0, include_parcels: bool = False
+    ) -> None:
+        screen = JobScreen(self, kind, holding)
+        screen.include_parcels = include_parcels
         self.goto(screen)
         if start:
             screen.start()

@@ -25,6 +25,7 @@ EVENT_NAMES = {
     "compartment_needs_check": N_("Compartment to be checked"),
     "customer_needs_help": N_("Customer needs help"),
     "deposit_needs_check": N_("Deposit to be checked"),
+    "deposit_unconfirmed": N_("Deposit closed empty, courier asked"),
     "discover_finished": N_("Door mapping finished"),
     "discover_fire": N_("Lock fired to map doors"),
     "discover_started": N_("Door mapping started"),

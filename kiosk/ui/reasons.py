@@ -38,6 +38,26 @@ OUT_OF_SERVICE = {
 }
 
 
+CHECKS = {
+    "item_unexpected": N_("Something is inside, but no parcel is recorded."),
+    "item_missing": N_("A parcel is recorded, but the item sensor sees none."),
+    "store_behind": N_("The database lost changes to this compartment."),
+    "contents_unknown": N_("New database: what is inside is unknown."),
+    "deposit_unconfirmed": N_(
+        "A deposit closed on an empty compartment and nobody confirmed the parcel."
+    ),
+}
+"""Why a compartment needs a check (``check.reason``), in the person's words."""
+
+
+def check_text(check: dict[str, Any]) -> str:
+    """Why a compartment needs a person's check (its ``check``)."""
+    reason = str(check.get("reason") or "")
+    if reason in CHECKS:
+        return _(CHECKS[reason])
+    return _("It needs a check.")
+
+
 def result_text(result: dict[str, Any]) -> str:
     """One door's result in open-all or the self-test (``code``, maybe ``seconds``)."""
     code = result.get("code")

@@ -89,7 +89,11 @@ class ScreenContext(Protocol):
 
     def to_technician(self) -> None: ...
 
-    def to_job(self, kind: str, start: bool = False) -> None: ...
+    def to_job(
+        self, kind: str, start: bool = False, holding: int = 0, include_parcels: bool = False
+    ) -> None:
+        """``holding``: compartments with a parcel, which the job skips unless
+        ``include_parcels``."""
 
     def to_event_log(self) -> None: ...
 

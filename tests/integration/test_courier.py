@@ -206,6 +206,7 @@ def test_courier_gets_bigger_door_when_parcel_does_not_fit(manual: Daemon) -> No
     freed = courier.wait_operation(first["operation"])
     assert freed["message"] == "Door A01 closed; the compartment is free again."
     assert states(manual)["A01"] == "AVAILABLE"
+    manual.sim().set_item("A04", True)  # the parcel goes in
     manual.sim().close_door("A04")
     assert courier.wait_operation(second["operation"])["status"] == "CLOSED"
     stored = parcel(manual, "PKG-BIG")
@@ -226,6 +227,7 @@ def test_courier_keeps_the_first_door_when_no_bigger_one_is_free(manual: Daemon)
     assert error.message == "no compartment free for size M"
     assert courier.get(f"/v1/operations/{first['operation']}").get("unused") is None
 
+    manual.sim().set_item(first["compartment"], True)
     manual.sim().close_door(first["compartment"])
     assert courier.wait_operation(first["operation"])["status"] == "CLOSED"
     assert parcel(manual, "PKG-TIGHT")["state"] == "STORED"
@@ -244,6 +246,7 @@ def test_courier_reopens_the_door_before_closing_it(manual: Daemon) -> None:
     assert [e["compartment"] for e in manual.events("unlock_retry")] == [cid]
     assert "parcel_stored" not in event_kinds(manual)
 
+    manual.sim().set_item(cid, True)
     manual.sim().close_door(cid)
     done = courier.wait_operation(view["operation"])
     assert done["message"] == f"Stored in {cid}; the recipient has been notified."
@@ -295,6 +298,7 @@ def test_courier_cannot_act_on_another_couriers_deposit(manual: Daemon) -> None:
                       403)  # fmt: skip
         assert err.message == "This operation belongs to another courier."
     assert manual.sim().fire_counts()[view["compartment"]] == 1
+    manual.sim().set_item(view["compartment"], True)
     manual.sim().close_door(view["compartment"])
     assert carla.wait_operation(view["operation"])["status"] == "CLOSED"
     assert parcel(manual, "PKG-MINE")["state"] == "STORED"

@@ -200,7 +200,7 @@ def test_selftest_shows_progress_and_fails_when_a_door_failed(
         "Self-test: 2 of 3 passed; FAILED: A02. FAIL",
     ]
     started = scripted_daemon.calls("POST", "/v1/selftest")[0]
-    assert scripted_daemon.body(started) == {"take_out_of_service": True}
+    assert scripted_daemon.body(started) == {"take_out_of_service": True, "include_parcels": False}
 
 
 def test_selftest_passes_when_every_door_worked(

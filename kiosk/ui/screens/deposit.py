@@ -364,7 +364,11 @@ class ReceiptScreen(Screen):
 
     @property
     def stored(self) -> bool:
-        return self.view.get("status") == "CLOSED" and not self.view.get("unused")
+        return (
+            self.view.get("status") == "CLOSED"
+            and not self.view.get("unused")
+            and self.view.get("confirm") in (None, "stored")
+        )
 
     def build(self, area: Rect, p: Painter) -> list[Button]:
         m = p.metrics

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from kiosk.ui import theme
+from kiosk.ui import i18n, theme
 from kiosk.ui.i18n import _
 from kiosk.ui.screen import Screen, ScreenContext
 from kiosk.ui.widgets import Button, Painter, Rect, cols, rows
@@ -81,6 +81,80 @@ class ConfirmDialog(Screen):
     def _yes(self) -> None:
         self.app.show_dialog(None)
         self.on_yes()
+
+    def on_escape(self) -> None:
+        self.app.show_dialog(None)
+
+
+def skip_line(holding: int, include: bool) -> str:
+    """What a job does with the doors that hold parcels, before it starts."""
+    if not holding:
+        return ""
+    if include:
+        return i18n.ngettext(
+            "The {count} door with a parcel opens too.",
+            "The {count} doors with parcels open too.",
+            holding,
+        ).format(count=holding)
+    return i18n.ngettext(
+        "{count} door holds a parcel and is skipped.",
+        "{count} doors hold parcels and are skipped.",
+        holding,
+    ).format(count=holding)
+
+
+def include_button(rect: Rect, on: bool, toggle: Callable[[], None]) -> Button:
+    """The toggle that has a job open the doors that hold parcels as well."""
+    label, state = _("Include doors with parcels"), _("On") if on else _("Off")
+    style = "warn" if on else "key"
+    return Button(rect, label, toggle, style, name="include-parcels", size=0.75, sublabel=state)
+
+
+class OpenAllDialog(Screen):
+    """Open all doors? With how many hold parcels and are skipped, and a toggle to
+    include them."""
+
+    def __init__(
+        self, app: ScreenContext, count: int, holding: int, on_yes: Callable[[bool], None]
+    ) -> None:
+        super().__init__(app)
+        self.count, self.holding, self.on_yes = count, holding, on_yes
+        self.include = False
+
+    def build(self, area: Rect, p: Painter) -> list[Button]:
+        gap = p.metrics.gap
+        p.fill(area, theme.PAPER, gap)
+        inner = area.inflate(-2 * gap, -2 * gap)
+        question, note, actions = rows(inner, [1.3, 0.9, 1], gap)
+        opened = self.count if self.include else self.count - self.holding
+        if opened == self.count:
+            ask = _("Open all {count} doors, one after another?").format(count=opened)
+        else:
+            ask = i18n.ngettext(
+                "Open {count} door, one after another?",
+                "Open {count} doors, one after another?",
+                opened,
+            ).format(count=opened)
+        p.text(ask, question, theme.INK, 1.1)
+        p.text(skip_line(self.holding, self.include), note, theme.INK, 0.8)
+        if self.holding:
+            toggle, yes, no = cols(actions, [1.3, 1, 1], gap)
+        else:
+            toggle, (yes, no) = None, cols(actions, [1, 1], gap)
+        buttons = [
+            Button(yes, _("Open all doors"), self._yes, "danger", opened > 0, "confirm"),
+            Button(no, _("Cancel"), lambda: self.app.show_dialog(None), "secondary", name="cancel"),
+        ]
+        if toggle is not None:
+            buttons.append(include_button(toggle, self.include, self.toggle))
+        return buttons
+
+    def toggle(self) -> None:
+        self.include = not self.include
+
+    def _yes(self) -> None:
+        self.app.show_dialog(None)
+        self.on_yes(self.include)
 
     def on_escape(self) -> None:
         self.app.show_dialog(None)

@@ -2,7 +2,7 @@
 
 Followed through the daemon's event stream: when the operation ends, the screen turns
 into the customer's "Thank you" or the courier's receipt. A courier also gets "Doesn't
-fit", "Reopen" and "The door did not open" while the door is open.
+fit", "Reopen", "Cancel" and "The door did not open" while the door is open.
 
 A customer who walks off with the door open does not keep the kiosk: after
 ``ui.door_open_grace_s`` the screen goes home, which names the door to the next person
@@ -17,12 +17,16 @@ from kiosk.ui import theme
 from kiosk.ui.i18n import _, ngettext
 from kiosk.ui.link import Message
 from kiosk.ui.screen import Screen, ScreenContext
+from kiosk.ui.screens.dialogs import ConfirmDialog
 from kiosk.ui.screens.home import door_list
 from kiosk.ui.screens.pickup import error_text, item_notice, op_message
 from kiosk.ui.wall import draw_wall
 from kiosk.ui.widgets import Button, Painter, Rect, cols, rows
 
 THANK_YOU_S = 6.0
+AGAIN_S = 60.0
+"""How long after a pickup the door may be opened again (the daemon's PICKUP_AGAIN_S,
+which decides); the thank-you stays that long when a parcel still seems to be inside."""
 
 
 class DoorScreen(Screen):
@@ -40,6 +44,12 @@ class DoorScreen(Screen):
         self.shown_at = app.clock()
         self.left_behind: list[str] = []
         """Earlier doors of this journey (a courier's "Doesn't fit"), named while open."""
+        # A pickup's operation and the token that opens its door again, kept across
+        # reopenings (the operation's view, read again, does not carry the token).
+        self.again: tuple[int, str] | None = None
+        if view.get("again_token") and view["purpose"] == "pickup":
+            self.again = (int(view["operation"]), str(view["again_token"]))
+        self.again_until: float | None = None
         if view.get("replaces") and view["status"] != "OPEN_NOT_DETECTED":
             # This door replaces one that did not open: keep that news.
             self.note = _("The first door did not open; use this one.")
@@ -92,7 +102,16 @@ class DoorScreen(Screen):
         ).format(doors=door_list(still_open))
 
     def _actions(self, area: Rect, gap: int) -> list[Button]:
+        if self.asking:
+            return self._answers(area, gap)
         if not self.live:
+            if self.role == "customer" and self._can_open_again():
+                done, again = cols(area, [1, 1.3], gap)
+                return [
+                    Button(done, _("Done"), lambda: self.app.home(), "primary", name="done"),
+                    Button(again, _("Open the door again"), self.open_again, "key",
+                           not self.busy, "open-door-again", 0.8),
+                ]  # fmt: skip
             if self.role == "customer":
                 return [Button(area, _("Done"), lambda: self.app.home(), "primary", name="done")]
             label = _("Next") if self.after else _("Done")
@@ -100,10 +119,13 @@ class DoorScreen(Screen):
         if self.role != "courier" or self.busy:
             return []
         top, bottom = rows(area, [1, 1], gap)
-        buttons = [Button(top, _("Reopen"), self.reopen, "key", name="reopen", size=0.8)]
-        if self.view["purpose"] == "deposit" and not self.view.get("unused"):
+        deposit = self.view["purpose"] == "deposit" and not self.view.get("unused")
+        reopen_area, cancel_area = cols(top, [1, 1], gap) if deposit else (top, top)
+        buttons = [Button(reopen_area, _("Reopen"), self.reopen, "key", name="reopen", size=0.8)]
+        if deposit:
             left, right = cols(bottom, [1, 1], gap)
             buttons += [
+                Button(cancel_area, _("Cancel"), self.cancel, "secondary", name="cancel", size=0.8),
                 Button(left, _("Doesn't fit"), self.bigger, "warn", name="bigger", size=0.8),
                 Button(
                     right,
@@ -115,6 +137,34 @@ class DoorScreen(Screen):
                 ),
             ]
         return buttons
+
+    @property
+    def asking(self) -> bool:
+        """The door closed on an empty compartment: the daemon waits for the courier to
+        say whether the parcel is inside before it stores anything."""
+        return self.role == "courier" and not self.live and self.view.get("confirm") == "asked"
+
+    def _answers(self, area: Rect, gap: int) -> list[Button]:
+        if self.busy:
+            return []
+        yes, again, cancel = cols(area, [1.2, 1.2, 1], gap)
+        return [
+            Button(yes, _("Yes, stored"), lambda: self._answer("stored"), "ok", name="stored",
+                   size=0.8),
+            Button(again, _("No, open again"), lambda: self._answer("open_again"), "key",
+                   name="open-again", size=0.8),
+            Button(cancel, _("Cancel"), lambda: self._answer("cancel"), "secondary",
+                   name="cancel-deposit", size=0.8),
+        ]  # fmt: skip
+
+    def _answer(self, answer: str) -> None:
+        self.busy = True
+        self.app.call(
+            "POST",
+            f"/v1/operations/{self.view['operation']}/confirm",
+            {"answer": answer},
+            on_done=lambda r: self._after_action(answer, r),
+        )
 
     # -- following the operation ----------------------------------------------------
 
@@ -136,6 +186,23 @@ class DoorScreen(Screen):
         if not self.live and self.done_at is None:
             self.done_at = self.app.clock()
             self.app.last_input = self.app.clock()
+            if self.again is not None and self.again_until is None:
+                self.again_until = self.done_at + AGAIN_S
+
+    def _can_open_again(self) -> bool:
+        return (
+            self.again is not None
+            and self.again_until is not None
+            and self.app.clock() < self.again_until
+            and self.view["status"] == "CLOSED"
+        )
+
+    @property
+    def thank_you_s(self) -> float:
+        """A parcel still seen inside: the screen stays while the door may open again."""
+        if self.view.get("item_check") == "still_inside" and self.again_until is not None:
+            return max(THANK_YOU_S, self.again_until - (self.done_at or 0.0))
+        return THANK_YOU_S
 
     @property
     def grace_ends(self) -> float | None:
@@ -146,17 +213,38 @@ class DoorScreen(Screen):
 
     def next_timer(self) -> float | None:
         if self.done_at is not None and self.role == "customer":
-            return self.done_at + THANK_YOU_S
+            return self.done_at + self.thank_you_s
         return self.grace_ends
 
     def on_timer(self) -> None:
         now = self.app.clock()
-        if self.done_at is not None and now >= self.done_at + THANK_YOU_S:
+        if self.done_at is not None and now >= self.done_at + self.thank_you_s:
             self.app.home(timed_out=True)  # the next customer starts afresh
         grace_ends = self.grace_ends
         if grace_ends is not None and now >= grace_ends:
             # Home names the open door; the daemon keeps following it and alarms.
             self.app.home(timed_out=True)
+
+    def open_again(self) -> None:
+        """The customer opens the pickup's door again (a parcel left behind)."""
+        if self.again is None or self.busy:
+            return
+        self.busy = True
+        op_id, token = self.again
+        self.app.call("POST", f"/v1/operations/{op_id}/again", {"token": token},
+                      on_done=self._opened_again)  # fmt: skip
+
+    def _opened_again(self, result: Message) -> None:
+        self.busy = False
+        if not result["ok"]:
+            self.note = error_text(result, self.app)
+            if (result.get("details") or {}).get("reason") == "again_over":
+                over = _("This door can no longer be opened again. For help: {contact}")
+                self.note = over.format(contact=(self.app.kiosk or {}).get("operator_contact", ""))
+            return
+        screen = DoorScreen(self.app, result["data"], self.role)
+        screen.again, screen.again_until = self.again, self.again_until
+        self.app.goto(screen)
 
     # -- courier actions ------------------------------------------------------------
 
@@ -175,21 +263,44 @@ class DoorScreen(Screen):
     def bigger(self) -> None:
         self._post("bigger")
 
+    def cancel(self) -> None:
+        """The courier gives up this deposit: nothing is stored once the door closes."""
+        self._post("cancel")
+
     def not_opened(self) -> None:
-        self._post("not-opened")
+        """Asked first: it takes the compartment out of service, and sits beside
+        "Doesn't fit"."""
+        question = _("Did door {door} really not open? It will be taken out of service.")
+        self.app.show_dialog(
+            ConfirmDialog(
+                self.app,
+                question.format(door=self.view["compartment"]),
+                _("It did not open"),
+                lambda: self._post("not-opened"),
+            )
+        )
 
     def _after_action(self, action: str, result: Message) -> None:
         self.busy = False
         if not result["ok"]:
             self.note = error_text(result, self.app)
-            if (result.get("details") or {}).get("reason") == "no_compartment":
+            reason = (result.get("details") or {}).get("reason")
+            if reason == "no_compartment":
                 self.note = _("No bigger compartment is free.")
+            elif reason == "door_seen_open":
+                self.note = _(
+                    "Door {door} is open, its sensor says: pull the door. "
+                    "If it really is stuck, cancel this deposit."
+                ).format(door=self.view["compartment"])
             return
         view = result["data"]
         if action in ("bigger", "not-opened") and view["operation"] != self.view["operation"]:
             screen = DoorScreen(self.app, view, self.role, self.after)
             screen.left_behind = [*self.left_behind, self.view["compartment"]]
             self.app.goto(screen)
+            return
+        if action == "open_again":
+            self.app.goto(DoorScreen(self.app, view, self.role, self.after))
             return
         self.view = view
 

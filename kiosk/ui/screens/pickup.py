@@ -256,6 +256,17 @@ def op_message(view: dict[str, Any]) -> str:
     if status == "CLOSED":
         if purpose == "deposit" and view.get("unused"):
             return _("Door {door} closed; the compartment is free again.").format(door=door)
+        confirm = view.get("confirm")
+        if purpose == "deposit" and confirm == "asked":
+            return _("Is the parcel inside?")
+        if purpose == "deposit" and confirm == "unanswered":
+            return _("Nothing was stored in {door}: it waits for a technician's check.").format(
+                door=door
+            )
+        if purpose == "deposit" and confirm not in (None, "stored"):
+            return _("Nothing was stored in {door}; the compartment is free again.").format(
+                door=door
+            )
         if purpose == "deposit":
             return _("Stored in {door}; the recipient has been notified.").format(door=door)
         if purpose == "pickup":
@@ -282,6 +293,18 @@ def item_notice(view: dict[str, Any]) -> str:
         return _("A parcel still seems to be inside door {door}. Did you take everything?").format(
             door=door
         )
+    if view.get("item_check") == "empty" and view.get("confirm") == "asked":
+        return _(
+            "Door {door} closed, but its sensor sees nothing inside. Nothing is stored and "
+            "nobody is notified until you answer."
+        ).format(door=door)
+    if view.get("item_check") == "empty" and view.get("confirm") == "stored":
+        return _(
+            "Its sensor sees nothing inside, so compartment {door} is marked for a "
+            "technician's check."
+        ).format(door=door)
+    if view.get("item_check") == "empty" and view.get("confirm"):
+        return ""
     if view.get("item_check") == "empty":
         return _("Compartment {door} looks empty. Did the parcel go in?").format(door=door)
     return ""

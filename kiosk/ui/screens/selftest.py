@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from kiosk.ui import theme
+from kiosk.ui import i18n, theme
 from kiosk.ui.i18n import _
 from kiosk.ui.link import Message
 from kiosk.ui.reasons import result_text
 from kiosk.ui.screen import Screen, ScreenContext
+from kiosk.ui.screens.dialogs import include_button, skip_line
 from kiosk.ui.screens.technician import back_to_grid, door_rects, tech_error_text
 from kiosk.ui.theme import Color
 from kiosk.ui.wall import draw_doors
@@ -26,9 +27,11 @@ PATHS = {"self-test": "/v1/selftest", "open-all": "/v1/compartments/open-all"}
 
 
 class JobScreen(Screen):
-    def __init__(self, app: ScreenContext, kind: str) -> None:
+    def __init__(self, app: ScreenContext, kind: str, holding: int = 0) -> None:
         super().__init__(app)
         self.kind = kind  # "self-test" or "open-all"
+        self.holding = holding  # compartments with a parcel, skipped unless included
+        self.include_parcels = False
         self.take_out_of_service = False
         self.starting = False
         self.job: dict[str, Any] | None = None
@@ -52,7 +55,9 @@ class JobScreen(Screen):
             return
         self.starting = True
         self.note = ""
-        body = {"take_out_of_service": self.take_out_of_service} if self.kind == "self-test" else {}
+        body: dict[str, Any] = {"include_parcels": self.include_parcels}
+        if self.kind == "self-test":
+            body["take_out_of_service"] = self.take_out_of_service
         self.app.call("POST", PATHS[self.kind], body, on_done=self._started)
 
     def _started(self, result: Message) -> None:
@@ -136,9 +141,11 @@ class JobScreen(Screen):
 
     def _setup(self, area: Rect, p: Painter) -> list[Button]:
         gap = p.metrics.gap
-        title, text, toggle, note, actions = rows(area, [1, 1.3, 1.4, 0.8, 1.3], gap)
+        title, text, toggles, note, actions = rows(area, [1, 1.3, 1.4, 0.8, 1.3], gap)
+        toggle, include = cols(toggles, [1, 1], gap) if self.holding else (toggles, None)
         p.text(self.title, title, theme.INK, 1.1)
-        p.text(self._explanation(), text, theme.INK, 0.75)
+        skipped = skip_line(self.holding, self.include_parcels)
+        p.text(" ".join(filter(None, [self._explanation(), skipped])), text, theme.INK, 0.75)
         if self.starting:
             p.text(_("Starting…"), note, theme.INK, 0.75)
         elif self.note:
@@ -169,7 +176,12 @@ class JobScreen(Screen):
                     sublabel=_("On") if on else _("Off"),
                 )
             )
+        if include is not None:
+            buttons.append(include_button(include, self.include_parcels, self.toggle_parcels))
         return buttons
+
+    def toggle_parcels(self) -> None:
+        self.include_parcels = not self.include_parcels
 
     def _explanation(self) -> str:
         if self.kind == "open-all":
@@ -191,12 +203,21 @@ class JobScreen(Screen):
         failed = sum(not r["ok"] for r in job.get("results", []))
         passed = len(job.get("results", [])) - failed
         if self.kind == "open-all":
-            return _("All doors done: {opened} opened, {failed} did not open.").format(
+            done = _("All doors done: {opened} opened, {failed} did not open.").format(
                 opened=passed, failed=failed
             )
-        return _("Self-test finished: {passed} passed, {failed} failed.").format(
-            passed=passed, failed=failed
-        )
+        else:
+            done = _("Self-test finished: {passed} passed, {failed} failed.").format(
+                passed=passed, failed=failed
+            )
+        skipped = len(job.get("skipped") or [])
+        if skipped:
+            done += " " + i18n.ngettext(
+                "{count} door with a parcel was skipped.",
+                "{count} doors with parcels were skipped.",
+                skipped,
+            ).format(count=skipped)
+        return done
 
     def _progress(self, area: Rect, p: Painter) -> None:
         job = self.job or {}

@@ -19,9 +19,9 @@ from urllib.parse import quote
 from kiosk.ui import theme
 from kiosk.ui.i18n import N_, _
 from kiosk.ui.link import Message
-from kiosk.ui.reasons import PICKED_REASONS, reason_text
+from kiosk.ui.reasons import PICKED_REASONS, check_text, reason_text
 from kiosk.ui.screen import Screen, ScreenContext
-from kiosk.ui.screens.dialogs import ConfirmDialog
+from kiosk.ui.screens.dialogs import ConfirmDialog, OpenAllDialog
 from kiosk.ui.screens.pickup import op_message
 from kiosk.ui.theme import Color, Metrics
 from kiosk.ui.wall import draw_doors, wall_rects
@@ -234,6 +234,8 @@ class TechnicianScreen(Screen):
         elif c["door"] in ("OPEN", "UNKNOWN"):
             fill, ink = theme.STATE_COLORS[c["door"]]
             mark = _("open") if c["door"] == "OPEN" else _("door unknown")
+        elif c.get("check"):  # handed out to nobody until a person has looked
+            fill, ink, mark = theme.DANGER, theme.DANGER_TEXT, _("check")
         else:
             fill, ink = theme.STATE_COLORS[c["state"]]
             mark = _(STATE_MARKS.get(c["state"], c["state"]))
@@ -258,6 +260,9 @@ class TechnicianScreen(Screen):
             ),
             _("Doors open: {count}.").format(count=sum(c["door"] == "OPEN" for c in comps)),
         ]
+        checks = sum(bool(c.get("check")) for c in comps)
+        if checks:
+            lines.append(_("Compartments to check: {count}.").format(count=checks))
         for board in sorted({c["board"] for c in comps if not c["board_online"]}):
             lines.append(_("Board {board} is offline.").format(board=board))
         lines += health_lines(self.app.status or {})
@@ -296,6 +301,10 @@ class TechnicianScreen(Screen):
         if c.get("parcel"):
             extend_area, bottom = cols(bottom, [1, 1], gap)
             buttons.append(self._extend_button(extend_area, c["parcel"], can_act))
+        if c.get("check"):
+            clear_area, bottom = cols(bottom, [1.4, 1], gap)
+            buttons.append(Button(clear_area, _("Checked: clear"), self.clear_check, "ok", can_act,
+                                  "clear-check", 0.8))  # fmt: skip
         back = Button(bottom, _("Back"), self.deselect, "secondary", name="back", size=0.8)
         return [*buttons, back]
 
@@ -313,6 +322,8 @@ class TechnicianScreen(Screen):
         lines = [_(door)] if c.get("parcel") and c["state"] == "OCCUPIED" else [_(state), _(door)]
         if c.get("reason"):
             lines.append(_("Reason: {reason}").format(reason=reason_text(c)))
+        if c.get("check"):
+            lines.append(_("Needs a check: {why}").format(why=check_text(c["check"])))
         if not c["board_online"]:
             lines.append(_("Its board {board} is offline.").format(board=c["board"]))
         if c.get("parcel"):
@@ -380,6 +391,22 @@ class TechnicianScreen(Screen):
     def in_service(self) -> None:
         self._post("in-service", None, self._changed)
 
+    def clear_check(self) -> None:
+        """The technician has looked inside: the compartment may be handed out again."""
+        self._post("clear-check", None, self._cleared)
+
+    def _cleared(self, cid: str, result: Message) -> None:
+        self.busy = False
+        if result["ok"]:
+            self.compartments.get(cid, {}).update(result["data"])
+            self.note = _("{door} is checked and may be used again.").format(door=cid)
+        elif (result.get("details") or {}).get("reason") == "item_inside":
+            self.note = _("The sensor still sees something in {door}: open it, take it out, "
+                          "close it, then clear the check.").format(door=cid)  # fmt: skip
+        else:
+            self.note = tech_error_text(result, self.app)
+        self.refresh()
+
     def extend(self, barcode: str, hours: float) -> None:
         if self.selected is None or self.busy:
             return
@@ -440,22 +467,22 @@ class TechnicianScreen(Screen):
 
     # -- the toolbar ----------------------------------------------------------------
 
+    @property
+    def holding(self) -> int:
+        """How many compartments hold a parcel (open-all and the self-test skip them)."""
+        return sum(bool(c.get("parcel")) for c in self.compartments.values())
+
     def confirm_open_all(self) -> None:
         count = len((self.app.kiosk or {}).get("wall", []))
-        self.app.show_dialog(
-            ConfirmDialog(
-                self.app,
-                _("Open all {count} doors, one after another?").format(count=count),
-                _("Open all doors"),
-                self.open_all,
-            )
+        self.app.show_dialog(OpenAllDialog(self.app, count, self.holding, self.open_all))
+
+    def open_all(self, include_parcels: bool = False) -> None:
+        self.app.to_job(
+            "open-all", start=True, holding=self.holding, include_parcels=include_parcels
         )
 
-    def open_all(self) -> None:
-        self.app.to_job("open-all", start=True)
-
     def selftest(self) -> None:
-        self.app.to_job("self-test")
+        self.app.to_job("self-test", holding=self.holding)
 
     def confirm_time(self) -> None:
         """After a jump (or before the first synchronisation): the technician checks the
