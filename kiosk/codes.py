@@ -30,6 +30,7 @@ __all__ = [
     "code_tag",
     "create_key",
     "derive_code",
+    "group_code",
     "key_fingerprint",
     "load_key",
     "load_or_create_key",
@@ -193,6 +194,23 @@ def normalize_code(text: str, digits: int) -> str:
     if len(code) != digits or not (code.isascii() and code.isdigit()):
         raise InvalidInput(f"A pickup code has {digits} digits")
     return code
+
+
+def group_code(code: str) -> str:
+    """``code`` as a person reads it in the text message and on the screen: in groups of
+    at most four, as even as they come, longer ones first (``9126 5383``, ``912 653``,
+    ``9126 538 312``). Any character counts as a digit, so a code still being typed
+    (``91______``) groups as the finished one will."""
+    groups = -(-len(code) // 4)
+    if groups <= 1:
+        return code
+    short, extra = divmod(len(code), groups)
+    out, at = [], 0
+    for i in range(groups):
+        width = short + (1 if i < extra else 0)
+        out.append(code[at : at + width])
+        at += width
+    return " ".join(out)
 
 
 def _check_digits(digits: int) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from kiosk.codes import group_code
 from kiosk.ui import theme
 from kiosk.ui.app import App, Screen
 from kiosk.ui.i18n import _
@@ -74,8 +75,7 @@ class PickupScreen(Screen):
         title, shown, note, actions = rows(left, [1, 1.2, 1.6, 1], m.gap)
         p.text(_("Type your pickup code"), title, theme.INK, 1.1)
         p.fill(shown, theme.PANEL, m.gap)
-        masked = " ".join(self.code.ljust(self.digits, "_"))
-        p.text(masked, shown, theme.INK, 1.5)
+        p.text(group_code(self.code.ljust(self.digits, "_")), shown, theme.INK, 1.5)
         if self.locked_until is not None:
             wait = countdown_seconds(self.locked_until, self.app.clock())
             note_text = _("Too many wrong codes. Please wait {seconds} s.").format(seconds=wait)
@@ -95,12 +95,21 @@ class PickupScreen(Screen):
     # -- input ----------------------------------------------------------------------
 
     def on_text(self, text: str) -> None:
-        if text.isdigit() and len(self.code) < self.digits and not self.busy:
-            self.code += text
-            self.message = ""
+        if not text.isdigit() or self.busy:
+            return
+        if len(self.code) >= self.digits:
+            # A digit too many is refused out loud: a silent key looks like a broken one.
+            self.app.sound.error()
+            self.message = _(
+                "A pickup code has {digits} digits. Use Delete or Clear to change it."
+            ).format(digits=self.digits)
+            return
+        self.code += text
+        self.message = ""
 
     def on_backspace(self) -> None:
         self.code = self.code[:-1]
+        self.message = ""
 
     def clear(self) -> None:
         self.code = ""
@@ -129,9 +138,11 @@ class PickupScreen(Screen):
         self.app.call("POST", "/v1/pickup", {"code": self.code}, on_done=self._answered)
 
     def _answered(self, result: Message) -> None:
+        """A wrong code stays on screen, so "please check it" can be done: the person
+        clears it (or deletes a digit) themselves."""
         self.busy = False
-        self.code = ""
         if result["ok"]:
+            self.code = ""
             from kiosk.ui.screens.door import DoorScreen
 
             self.app.goto(DoorScreen(self.app, result["data"], role="customer"))
