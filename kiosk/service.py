@@ -520,6 +520,8 @@ class Kiosk:
             "id": cfg.kiosk.id,
             "name": cfg.kiosk.name,
             "operator_contact": cfg.kiosk.operator_contact,
+            "name_by_language": dict(cfg.kiosk.name_by_language),
+            "operator_contact_by_language": dict(cfg.kiosk.operator_contact_by_language),
             "languages": list(cfg.kiosk.languages),
             "demo": cfg.demo,
             "pickup_code_digits": cfg.policy.pickup_code_digits,

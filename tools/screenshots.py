@@ -57,10 +57,10 @@ from tools.shots import SHOTS
 IDS = [f"A{i:02d}" for i in range(1, 7)] + [f"{c}{i:02d}" for c in "BC" for i in range(1, 6)]
 # columns A, B and C of config/demo.toml
 SIZES = ["S", "S", "S", "M", "M", "L", "S", "M", "M", "L", "XL", "S", "S", "M", "L", "XL"]
-KIOSK = {
-    "name": "Demo kiosk, Main Street 1",
+KIOSK = {  # as config/demo.toml
+    "name": {"en": "Demo kiosk, Main Street 1", "de": "Demo-Automat, Hauptstraße 1"},
     "languages": ["en", "de"],
-    "operator_contact": "Call +49 30 1234567 (24 h)",
+    "operator_contact": {"en": "Call +49 30 1234567 (24 h)", "de": "Tel. +49 30 1234567 (24 h)"},
 }
 CALM_DOORS = {"remind_after_s": 120.0, "left_open_after_s": 300.0}  # doors stay open for a shot
 PARCEL = "1Z999AA10123456784"

@@ -103,6 +103,18 @@ class App:
     def ui(self) -> dict[str, Any]:
         return (self.kiosk or {}).get("ui", {})
 
+    def in_language(self, key: str) -> str:
+        """A kiosk setting that may be given per language (``name``,
+        ``operator_contact``), in the language on screen."""
+        kiosk = self.kiosk or {}
+        by_language = kiosk.get(f"{key}_by_language") or {}
+        return str(by_language.get(i18n.language(), kiosk.get(key, "")))
+
+    @property
+    def contact(self) -> str:
+        """The operator's help line, in the language on screen ("" if none is set)."""
+        return self.in_language("operator_contact")
+
     @property
     def metrics(self) -> theme.Metrics:
         large = (
@@ -417,7 +429,7 @@ class App:
         self.dirty = False
 
     def _header(self, p: Painter, rect: Rect) -> None:
-        name = (self.kiosk or {}).get("name", "")
+        name = self.in_language("name")
         if not self.online:
             p.fill(rect, theme.DANGER, p.metrics.gap)
             p.text(

@@ -8,6 +8,7 @@ lookup may miss the catalog, and nothing English may be left on any screen.
 
 from __future__ import annotations
 
+import contextlib
 import gettext
 import io
 import re
@@ -170,9 +171,20 @@ def english_left(seen: set[str], lang: str) -> list[str]:
 @pytest.fixture
 def bilingual() -> Iterator[Daemon]:
     """A kiosk offering English and German, with four doors (a short self-test)."""
+    with bilingual_daemon() as daemon:
+        yield daemon
+
+
+@contextlib.contextmanager
+def bilingual_daemon(**kiosk: str) -> Iterator[Daemon]:
+    """A started kiosk in English and German; ``kiosk`` keys replace [kiosk]'s, as
+    TOML text (``name='{ en = "A", de = "B" }'``)."""
     root = Path(tempfile.mkdtemp(prefix="lk-", dir="/tmp"))
     daemon = Daemon(root, sizes=["S", "M", "L", "XL"])
     config = daemon.config_path.read_text()
+    for key, value in kiosk.items():
+        line = f"{key} = {value}"
+        config = re.sub(rf"(?m)^{key} = .*$", lambda _m, line=line: line, config, count=1)
     daemon.config_path.write_text(
         config.replace("[kiosk]\n", '[kiosk]\nlanguages = ["en", "de"]\n')
     )
@@ -233,11 +245,34 @@ def test_the_journeys_in_german_show_no_english_and_miss_no_string(bilingual: Da
         ui.close()
 
 
+def test_a_german_screen_gives_the_kiosks_name_and_help_line_in_german() -> None:
+    per_language = {
+        "name": '{ en = "Main Street 1", de = "Hauptstraße 1" }',
+        "operator_contact": '{ en = "Call 030 999", de = "Tel. 030 999" }',
+    }
+    with bilingual_daemon(**per_language) as daemon:
+        ui = UiDriver(str(daemon.touchscreen_socket))
+        try:
+            ui.wait_until(lambda: ui.app.online and ui.app.kiosk is not None, what="the UI")
+            ui.wait_for_text("Help: Call 030 999")
+            assert ui.shows("Main Street 1")
+            ui.tap("lang-de")
+            ui.wait_for_text("Hilfe: Tel. 030 999")
+            assert ui.shows("Hauptstraße 1")
+            assert not [t for t in ui.texts() if "Call" in t or "Main Street" in t]
+            status = daemon.client().get("/v1/status")["kiosk"]
+            assert status["name"] == "Main Street 1"  # lockerctl's words are English
+        finally:
+            i18n.set_language("en")
+            ui.close()
+
+
 def customer_journeys(ui: Watched, door: str, code: str) -> None:
     ui.tap("pickup")
     ui.type_keys(str((int(code[0]) + 1) % 10) + code[1:])  # one digit wrong
     ui.tap("ok")
     ui.wait_for_text(_("That code is not right. Please check it and try again."))
+    ui.tap("key-clear")  # the wrong code stays until the person clears it
     ui.type_keys(code)
     ui.tap("ok")
     ui.wait_for_text(

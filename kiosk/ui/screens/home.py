@@ -52,7 +52,7 @@ class HomeScreen(Screen):
             tool_rects = cols(tools_row, tools, m.gap)
         else:
             help_rect, *tool_rects = cols(footer, [4, *tools], m.gap)
-        contact = kiosk.get("operator_contact", "")
+        contact = self.app.contact
         if contact:
             p.text(
                 _("Help: {contact}").format(contact=contact),

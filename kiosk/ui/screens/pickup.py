@@ -19,7 +19,7 @@ def error_text(result: Message, app: App) -> str:
     """The person's words for a refusal of the daemon (never the daemon's English)."""
     details = result.get("details") or {}
     kind, status = result.get("error_kind"), result.get("status")
-    contact = (app.kiosk or {}).get("operator_contact", "")
+    contact = app.contact
     reason = details.get("reason")
     if kind == "DaemonUnreachable" or status == 0:
         return _("The kiosk is not answering. Please try again in a moment.")
