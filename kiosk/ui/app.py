@@ -28,7 +28,17 @@ from kiosk.ui.link import DaemonLink, Message
 from kiosk.ui.sound import Sound
 from kiosk.ui.speech import SilentSpeaker, Speech, build_speaker
 from kiosk.ui.wedge import WedgeDetector
-from kiosk.ui.widgets import MOVES, Button, Painter, Rect, focus_key, focusable, move_focus, rows
+from kiosk.ui.widgets import (
+    MOVES,
+    Button,
+    Painter,
+    Rect,
+    cols,
+    focus_key,
+    focusable,
+    move_focus,
+    rows,
+)
 
 log = logging.getLogger(__name__)
 
@@ -450,13 +460,26 @@ class App:
             )
         else:
             p.fill(rect, theme.PANEL, p.metrics.gap)
-            p.text(name, rect, theme.INK, 0.9)
+            inner = rect.inflate(-2 * p.metrics.gap, 0)
+            if not (self.contact and self.screen.shows_help):
+                p.text(name, inner, theme.INK, 0.9)
+                return
+            name_rect, help_rect = cols(inner, [1.3, 1.2], p.metrics.gap)
+            p.text(name, name_rect, theme.INK, 0.8)
+            p.text(self.help_line, help_rect, theme.INK, 0.7)
+
+    @property
+    def help_line(self) -> str:
+        """ "Help: <the operator's contact>", in the language on screen."""
+        return _("Help: {contact}").format(contact=self.contact)
 
 
 class Screen:
     """One screen. ``build`` draws it and returns its buttons; the rest are hooks."""
 
     idle_timeout = True
+    shows_help = True
+    """The header carries the help line (home has one of its own, beside the languages)."""
 
     def __init__(self, app: App) -> None:
         self.app = app

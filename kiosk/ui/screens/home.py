@@ -10,6 +10,7 @@ from kiosk.ui.widgets import Button, Painter, Rect, cols, rows
 
 class HomeScreen(Screen):
     idle_timeout = False
+    shows_help = False  # its own help line, in the footer
 
     def __init__(self, app: App) -> None:
         super().__init__(app)
@@ -52,10 +53,9 @@ class HomeScreen(Screen):
             tool_rects = cols(tools_row, tools, m.gap)
         else:
             help_rect, *tool_rects = cols(footer, [4, *tools], m.gap)
-        contact = self.app.contact
-        if contact:
+        if self.app.contact:
             p.text(
-                _("Help: {contact}").format(contact=contact),
+                self.app.help_line,
                 help_rect,
                 theme.INK,
                 0.75,
