@@ -451,3 +451,35 @@ def test_home_offers_every_language_the_kiosk_lists(daemon: Daemon, size: tuple[
         assert ui.app.overflows == []
     finally:
         ui.close()
+
+
+@pytest.mark.parametrize(("lang", "top_row"), [("en", "QWERTYUIOP"), ("de", "QWERTZUIOP")])
+def test_the_on_screen_keyboard_is_the_one_people_of_the_language_know(
+    bilingual: Daemon, lang: str, top_row: str
+) -> None:
+    ui = UiDriver(str(bilingual.touchscreen_socket))
+    try:
+        ui.wait_until(lambda: ui.app.online and ui.app.kiosk is not None, what="the UI")
+        ui.tap(f"lang-{lang}")
+        ui.tap("courier")  # the name is typed on the keyboard
+        for letter in COURIER[0].upper():
+            ui.tap(f"key-{letter}")
+        rows = {ui.button(f"key-{c}").rect.centery for c in top_row}
+        assert len(rows) == 1, f"{top_row} is not one row"
+        lefts = [ui.button(f"key-{c}").rect.left for c in top_row]
+        assert lefts == sorted(lefts), f"{top_row} is not in that order"
+        ui.tap("next")
+        for digit in COURIER[1]:
+            ui.tap(f"key-{digit}")
+        ui.tap("ok")
+        ui.wait_until(lambda: ui.app.session is not None, what="the sign-in")
+        ui.tap("deposit")
+        for key in "ZY-1":  # Z and Y where the person looks for them
+            ui.tap(f"key-{key}")
+        ui.tap("ok")
+        ui.wait_for_text("ZY-1")
+        assert bilingual.events("unlock") == []  # asked for a size first: nothing opened
+        assert [e["actor"] for e in bilingual.events("signed_in")] == [COURIER[0]]
+    finally:
+        i18n.set_language("en")
+        ui.close()
