@@ -38,7 +38,8 @@ from kiosk.guard import OpensPaused
 from kiosk.listeners.connection import listener_of
 from kiosk.notify import mask_recipient
 from kiosk.people import people
-from kiosk.reasons import check_view, reason_codes
+from kiosk.problems import ProblemReports
+from kiosk.reasons import ProblemReason, check_view, reason_codes
 from kiosk.service import DoorDidNotOpen, DoorUnavailable, Kiosk
 from kiosk.sessions import Session
 from kiosk.store import CompartmentRow, ParcelRow
@@ -91,6 +92,10 @@ class DepositRequest(BaseModel):
     phone: Text | None = None
     email: Text | None = None
     accessible: bool = False
+
+
+class ProblemRequest(BaseModel):
+    reason: ProblemReason
 
 
 class ReasonRequest(BaseModel):
@@ -348,6 +353,17 @@ def create_app(kiosk: Kiosk, courier_uc: Courier, tech: Technician) -> FastAPI:
     @app.post("/v1/operations/{op_id}/cancel")
     async def cancel(op_id: RowId, s: Courier) -> dict[str, Any]:
         return courier_uc.cancel(s, op_id)
+
+    problems = ProblemReports(kiosk)
+
+    @app.post("/v1/operations/{op_id}/problem")
+    async def report_problem(
+        op_id: RowId, body: ProblemRequest, tok: Annotated[str | None, Depends(token)]
+    ) -> dict[str, Any]:
+        """A problem with the compartment of a pickup (anyone: the customer has no
+        sign-in) or of one's own deposit (a courier), reported at the screen."""
+        s = kiosk.session(tok, Role.COURIER, Role.TECHNICIAN) if tok else None
+        return problems.report(op_id, body.reason, s)
 
     @app.post("/v1/returns/next")
     async def next_return(s: Courier) -> dict[str, Any]:

@@ -476,6 +476,8 @@ class Kiosk:
             view["parcel"] = op.parcel_id
         if op.details.get("unused"):
             view["unused"] = op.details["unused"]
+        if op.details.get("problem"):  # a ProblemReason code, reported at the screen
+            view["problem"] = op.details["problem"]
         if op.details.get("item_check"):
             view["item_check"] = op.details["item_check"]
             view["notice"] = self.notices.item_notice(op)

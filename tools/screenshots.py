@@ -186,11 +186,15 @@ class Tour:
         self.shot("customer-code-typed")
         self.wrong_code()
         self.shot("customer-wrong-code")
+        self.tap("key-clear")  # the wrong code stays until the person clears it
         self.keys(code)
         self.tap("ok")
         self.until(self.door, "the customer's door to open")
         cid = self.door()["compartment"]  # type: ignore[index]
         self.shot("customer-door-open")
+        self.tap("report")
+        self.shot("customer-report-problem")
+        self.tap("problem-cancel")
         self.daemon.sim().set_item(cid, False)
         # The daemon reminds every remind_after_s; shown as the screen shows it then.
         self.on(DoorScreen).reminded = True
@@ -201,6 +205,7 @@ class Tour:
         self.tap("done")
         self.tap("pickup")
         while not self.on(PickupScreen).locked_until:
+            self.tap("key-clear")
             self.keys(WRONG_CODE)
             self.wrong_code()
         self.ui.advance(3)

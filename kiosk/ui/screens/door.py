@@ -2,7 +2,9 @@
 
 Followed through the daemon's event stream: when the operation ends, the screen turns
 into the customer's "Thank you" or the courier's receipt. A courier also gets "Doesn't
-fit", "Reopen" and "The door did not open" while the door is open.
+fit", "Reopen" and "The door did not open" while the door is open; a customer (also
+for a moment after the door closed) and a courier "Report a problem"
+(:mod:`kiosk.ui.screens.problem`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from kiosk.ui.app import App, Screen
 from kiosk.ui.i18n import _
 from kiosk.ui.link import Message
 from kiosk.ui.screens.pickup import error_text, item_notice, op_message
+from kiosk.ui.screens.problem import report_button
 from kiosk.ui.wall import draw_wall
 from kiosk.ui.widgets import Button, Painter, Rect, cols, rows
 
@@ -74,13 +77,19 @@ class DoorScreen(Screen):
     def _actions(self, area: Rect, gap: int) -> list[Button]:
         if not self.live:
             if self.role == "customer":
-                return [Button(area, _("Done"), lambda: self.app.home(), "primary", name="done")]
+                done, report = cols(area, [1.4, 1], gap)
+                button = Button(done, _("Done"), lambda: self.app.home(), "primary", name="done")
+                return [button, *self._report(report)]
             label = _("Next") if self.after else _("Done")
             return [Button(area, label, self._next, "primary", name="next")]
-        if self.role != "courier" or self.busy:
+        if self.role != "courier":
+            return self._report(cols(area, [1, 1], gap)[1])
+        if self.busy:
             return []
         top, bottom = rows(area, [1, 1], gap)
-        buttons = [Button(top, _("Reopen"), self.reopen, "key", name="reopen", size=0.8)]
+        reopen, report = cols(top, [1, 1], gap)
+        buttons = [Button(reopen, _("Reopen"), self.reopen, "key", name="reopen", size=0.8)]
+        buttons += self._report(report)
         if self.view["purpose"] == "deposit" and not self.view.get("unused"):
             left, right = cols(bottom, [1, 1], gap)
             buttons += [
@@ -95,6 +104,15 @@ class DoorScreen(Screen):
                 ),
             ]
         return buttons
+
+    def _report(self, rect: Rect) -> list[Button]:
+        """ "Report a problem" with this door's compartment (kiosk/ui/screens/problem.py)."""
+        return report_button(self.app, rect, self.view, self._reported)
+
+    def _reported(self, view: dict[str, Any]) -> None:
+        self.view = view
+        if not self.live and self.done_at is None:
+            self.done_at = self.app.clock()
 
     # -- following the operation ----------------------------------------------------
 
@@ -118,11 +136,14 @@ class DoorScreen(Screen):
             self.app.last_input = self.app.clock()
 
     def next_timer(self) -> float | None:
-        if self.done_at is not None and self.role == "customer":
+        # not while a problem is being reported: home would take the dialog away
+        if self.done_at is not None and self.role == "customer" and self.app.dialog is None:
             return self.done_at + THANK_YOU_S
         return None
 
     def on_timer(self) -> None:
+        if self.app.dialog is not None:
+            return
         if self.done_at is not None and self.app.clock() >= self.done_at + THANK_YOU_S:
             self.app.home(timed_out=True)  # the next customer starts afresh
 

@@ -172,6 +172,10 @@ def op_message(view: dict[str, Any]) -> str:
     if status == "OPEN_NOT_DETECTED":
         return _("Door {door} did not open.").format(door=door)
     if status == "CLOSED":
+        if purpose == "deposit" and view.get("problem"):
+            return _("Door {door} closed; it is not used until it has been checked.").format(
+                door=door
+            )
         if purpose == "deposit" and view.get("unused"):
             return _("Door {door} closed; the compartment is free again.").format(door=door)
         if purpose == "deposit":
