@@ -623,6 +623,8 @@ class Kiosk:
             view["parcel"] = op.parcel_id
         if op.details.get("unused"):
             view["unused"] = op.details["unused"]
+        if op.details.get("problem"):  # a ProblemReason code, reported at the screen
+            view["problem"] = op.details["problem"]
         if op.details.get("item_check"):
             view["item_check"] = op.details["item_check"]
             view["notice"] = self.notices.item_notice(op)
@@ -669,6 +671,8 @@ class Kiosk:
             "id": cfg.kiosk.id,
             "name": cfg.kiosk.name,
             "operator_contact": cfg.kiosk.operator_contact,
+            "name_by_language": dict(cfg.kiosk.name_by_language),
+            "operator_contact_by_language": dict(cfg.kiosk.operator_contact_by_language),
             "languages": list(cfg.kiosk.languages),
             "demo": cfg.demo,
             "pickup_code_digits": cfg.policy.pickup_code_digits,

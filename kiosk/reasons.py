@@ -46,6 +46,9 @@ class OosReason(StrEnum):
     REMOTE = "remote"  # the operator's network, without words of its own
     SELF_TEST = "self_test"  # with ``reason_detail``: the failed result's code (and seconds)
     TECHNICIAN = "technician"  # the reason a person typed or picked, as they gave it
+    REPORTED_DOOR_WONT_OPEN = "reported_door_wont_open"  # a problem report at the screen
+    REPORTED_DIRTY = "reported_dirty"
+    REPORTED_DAMAGED = "reported_damaged"
 
 
 OOS_TEXTS = {
@@ -55,7 +58,42 @@ OOS_TEXTS = {
         "something inside after an interrupted deposit: check it"
     ),
     OosReason.REMOTE: "taken out of service remotely",
+    OosReason.REPORTED_DOOR_WONT_OPEN: "reported at the screen: the door won't open",
+    OosReason.REPORTED_DIRTY: "reported at the screen: the compartment is dirty",
+    OosReason.REPORTED_DAMAGED: "reported at the screen: the compartment is damaged",
 }
+
+
+class ProblemReason(StrEnum):
+    """``reason`` of a ``problem_reported`` event: what a person at the screen says is
+    wrong with the compartment of their pickup (the first four) or deposit."""
+
+    COMPARTMENT_EMPTY = "compartment_empty"
+    PARCEL_DAMAGED = "parcel_damaged"
+    WRONG_PARCEL = "wrong_parcel"
+    DOOR_WONT_OPEN = "door_wont_open"
+    COMPARTMENT_DIRTY = "compartment_dirty"
+    COMPARTMENT_DAMAGED = "compartment_damaged"
+    COMPARTMENT_OCCUPIED = "compartment_occupied"
+
+
+CUSTOMER_PROBLEMS = (
+    ProblemReason.COMPARTMENT_EMPTY,
+    ProblemReason.PARCEL_DAMAGED,
+    ProblemReason.WRONG_PARCEL,
+    ProblemReason.DOOR_WONT_OPEN,
+)
+COURIER_PROBLEMS = (
+    ProblemReason.COMPARTMENT_DIRTY,
+    ProblemReason.COMPARTMENT_DAMAGED,
+    ProblemReason.COMPARTMENT_OCCUPIED,
+)
+UNUSABLE = {
+    ProblemReason.DOOR_WONT_OPEN: OosReason.REPORTED_DOOR_WONT_OPEN,
+    ProblemReason.COMPARTMENT_DIRTY: OosReason.REPORTED_DIRTY,
+    ProblemReason.COMPARTMENT_DAMAGED: OosReason.REPORTED_DAMAGED,
+}
+"""The reports that take the compartment out of service, and with which reason."""
 SELF_TEST_PREFIX = "self-test: "
 
 _NOT_CLOSED = re.compile(r"door not closed within (\d+) s")

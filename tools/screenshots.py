@@ -57,10 +57,10 @@ from tools.shots import SHOTS
 IDS = [f"A{i:02d}" for i in range(1, 7)] + [f"{c}{i:02d}" for c in "BC" for i in range(1, 6)]
 # columns A, B and C of config/demo.toml
 SIZES = ["S", "S", "S", "M", "M", "L", "S", "M", "M", "L", "XL", "S", "S", "M", "L", "XL"]
-KIOSK = {
-    "name": "Demo kiosk, Main Street 1",
+KIOSK = {  # as config/demo.toml
+    "name": {"en": "Demo kiosk, Main Street 1", "de": "Demo-Automat, Hauptstraße 1"},
     "languages": ["en", "de"],
-    "operator_contact": "Call +49 30 1234567 (24 h)",
+    "operator_contact": {"en": "Call +49 30 1234567 (24 h)", "de": "Tel. +49 30 1234567 (24 h)"},
 }
 CALM_DOORS = {"remind_after_s": 120.0, "left_open_after_s": 300.0}  # doors stay open for a shot
 PARCEL = "1Z999AA10123456784"
@@ -186,11 +186,15 @@ class Tour:
         self.shot("customer-code-typed")
         self.wrong_code()
         self.shot("customer-wrong-code")
+        self.tap("key-clear")  # the wrong code stays until the person clears it
         self.keys(code)
         self.tap("ok")
         self.until(self.door, "the customer's door to open")
         cid = self.door()["compartment"]  # type: ignore[index]
         self.shot("customer-door-open")
+        self.tap("report")
+        self.shot("customer-report-problem")
+        self.tap("problem-cancel")
         self.daemon.sim().set_item(cid, False)
         # The daemon reminds every remind_after_s; shown as the screen shows it then.
         self.on(DoorScreen).reminded = True
@@ -201,6 +205,7 @@ class Tour:
         self.tap("done")
         self.tap("pickup")
         while not self.on(PickupScreen).locked_until:
+            self.tap("key-clear")
             self.keys(WRONG_CODE)
             self.wrong_code()
         self.ui.advance(3)

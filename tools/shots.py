@@ -44,5 +44,6 @@ SHOTS = [
     "courier-sign-in-name",
     "home-door-left-open",
     "courier-empty-door",
+    "customer-report-problem",
 ]
 """Every screenshot, in the order the user guide walks through them."""

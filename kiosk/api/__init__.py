@@ -40,7 +40,8 @@ from kiosk.errors import (
     WrongCodeLockedOut,
 )
 from kiosk.notify import mask_recipient
-from kiosk.reasons import check_view, reason_codes
+from kiosk.problems import ProblemReports
+from kiosk.reasons import ProblemReason, check_view, reason_codes
 from kiosk.store import CompartmentRow, ParcelRow
 from kiosk.store.base import StoreError
 from kiosk.technician import Technician
@@ -100,6 +101,10 @@ class DepositRequest(BaseModel):
 
 class ConfirmRequest(BaseModel):
     answer: Literal["stored", "open_again", "cancel"]
+
+
+class ProblemRequest(BaseModel):
+    reason: ProblemReason
 
 
 class ReasonRequest(BaseModel):
@@ -372,6 +377,17 @@ def create_app(kiosk: Kiosk, courier_uc: Courier, tech: Technician) -> FastAPI:
     @app.post("/v1/operations/{op_id}/confirm")
     async def confirm(op_id: RowId, body: ConfirmRequest, s: Courier) -> dict[str, Any]:
         return await courier_uc.answer(s, op_id, body.answer)
+
+    problems = ProblemReports(kiosk)
+
+    @app.post("/v1/operations/{op_id}/problem")
+    async def report_problem(
+        op_id: RowId, body: ProblemRequest, tok: Annotated[str | None, Depends(token)]
+    ) -> dict[str, Any]:
+        """A problem with the compartment of a pickup (anyone: the customer has no
+        sign-in) or of one's own deposit (a courier), reported at the screen."""
+        s = kiosk.session(tok, Role.COURIER, Role.TECHNICIAN) if tok else None
+        return problems.report(op_id, body.reason, s)
 
     @app.post("/v1/returns/next")
     async def next_return(s: Courier) -> dict[str, Any]:

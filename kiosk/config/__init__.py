@@ -183,13 +183,18 @@ def _read_ui(t: Table) -> UiSection:
 
 def _read_kiosk(t: Table, base: Path) -> KioskSection:
     kiosk_id = t.get_str("id", pattern=ID_PATTERN, rule=ID_RULE)
+    languages = t.get_list("languages", ("en",), lambda key, v: _language(t, key, v))
+    names = t.get_by_language("name", kiosk_id, languages)
+    contacts = t.get_by_language("operator_contact", "", languages)
     section = KioskSection(
         id=kiosk_id,
-        name=t.get_str("name", kiosk_id) or kiosk_id,
+        name=_in_english(names, languages, kiosk_id),
         data_dir=_path(t, "data_dir", KioskSection.data_dir, base),
         socket=_path(t, "socket", KioskSection.socket, base),
-        languages=t.get_list("languages", ("en",), lambda key, v: _language(t, key, v)),
-        operator_contact=t.get_str("operator_contact", ""),
+        languages=languages,
+        operator_contact=_in_english(contacts, languages, ""),
+        name_by_language=names,
+        operator_contact_by_language=contacts,
     )
     if not section.languages:
         t.problem("languages", "must name at least one language")
@@ -197,6 +202,11 @@ def _read_kiosk(t: Table, base: Path) -> KioskSection:
         t.problem("socket", f"path is too long for a Unix socket ({_UNIX_SOCKET_PATH_MAX} bytes)")
     t.check_unknown()
     return section
+
+
+def _in_english(texts: dict[str, str], languages: tuple[str, ...], default: str) -> str:
+    """The text of a per-language setting for the daemon's own (English) words."""
+    return texts.get("en") or (texts.get(languages[0], default) if languages else default)
 
 
 def _path(t: Table, name: str, default: Path, base: Path) -> Path:

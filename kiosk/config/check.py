@@ -13,7 +13,7 @@ import difflib
 import math
 import re
 import tomllib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar, get_args, get_origin
 
@@ -234,6 +234,34 @@ class Table:
             self.problem(name, f"must be {rule or 'like ' + pattern}, got {value!r}")
             return default or ""
         return value
+
+    def get_by_language(self, name: str, default: str, languages: Sequence[str]) -> dict[str, str]:
+        """A text given once for every language (a string) or per language (a table by
+        language code, ``{en = "...", de = "..."}``), as ``{language: text}`` for each of
+        ``languages``. A table must give each of them, and only them: a screen in one
+        language never shows a text meant for another."""
+        present, value = self._get(name, default, default)
+        if not present or isinstance(value, str):
+            return dict.fromkeys(languages, str(value) or default)
+        if not isinstance(value, dict):
+            self.problem(name, f"must be a string or a table by language, got {describe(value)}")
+            return dict.fromkeys(languages, default)
+        texts: dict[str, str] = {}
+        for code, text in value.items():
+            if code not in languages:
+                self.problem(
+                    f"{name}.{code}", f"is not one of kiosk.languages ({', '.join(languages)})"
+                )
+            elif not isinstance(text, str):
+                self.problem(f"{name}.{code}", f"must be a string, got {describe(text)}")
+            else:
+                texts[code] = text or default
+        for code in languages:
+            if code not in value:
+                self.problem(
+                    name, f"gives no text for {code!r} (kiosk.languages: {', '.join(languages)})"
+                )
+        return {code: texts.get(code, default) for code in languages}
 
     def get_bool(self, name: str, default: bool | None = None) -> bool:
         present, value = self._get(name, default, False)

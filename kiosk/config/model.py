@@ -8,7 +8,8 @@ default filled in, every problem reported); everything here may also be imported
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,12 @@ class KioskSection:
     socket: Path = Path("/run/locker-kiosk/api.sock")
     languages: tuple[str, ...] = ("en",)
     operator_contact: str = ""
+    name_by_language: Mapping[str, str] = field(default_factory=dict)
+    """``name`` in each of ``languages`` (given once for all, or per language); ``name``
+    itself is the English one where there is one, else the first language's: the words
+    of the daemon, its notifications and lockerctl are English."""
+    operator_contact_by_language: Mapping[str, str] = field(default_factory=dict)
+    """``operator_contact`` in each of ``languages``, as ``name_by_language``."""
 
 
 @dataclass(frozen=True)

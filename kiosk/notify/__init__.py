@@ -31,6 +31,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from kiosk.errors import InvalidInput, LockerError
+from kiosk.protocol.codes import group_code
 
 __all__ = [
     "Backend",
@@ -143,7 +144,7 @@ def render_text(n: Notification) -> tuple[str, str]:
         where = (
             f"{kiosk} (compartment {_text(p['compartment'])})" if p.get("compartment") else kiosk
         )
-        body = f"Your parcel is ready for pickup at {where}. Pickup code: {code}."
+        body = f"Your parcel is ready for pickup at {where}. Pickup code: {group_code(code)}."
         if p.get("replaces_code"):
             body = "Your pickup code has changed; the one sent before no longer works. " + body
         return f"Your parcel is ready for pickup at {kiosk}", body + _before(p.get("expires_at"))

@@ -39,7 +39,17 @@ from kiosk.ui.screens.technician import TechnicianScreen
 from kiosk.ui.sound import Sound
 from kiosk.ui.speech import SilentSpeaker, Speech, build_speaker
 from kiosk.ui.wedge import WedgeDetector
-from kiosk.ui.widgets import MOVES, Button, Painter, Rect, focus_key, focusable, move_focus, rows
+from kiosk.ui.widgets import (
+    MOVES,
+    Button,
+    Painter,
+    Rect,
+    cols,
+    focus_key,
+    focusable,
+    move_focus,
+    rows,
+)
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +125,18 @@ class App:
     @property
     def ui(self) -> dict[str, Any]:
         return (self.kiosk or {}).get("ui", {})
+
+    def in_language(self, key: str) -> str:
+        """A kiosk setting that may be given per language (``name``,
+        ``operator_contact``), in the language on screen."""
+        kiosk = self.kiosk or {}
+        by_language = kiosk.get(f"{key}_by_language") or {}
+        return str(by_language.get(i18n.language(), kiosk.get(key, "")))
+
+    @property
+    def contact(self) -> str:
+        """The operator's help line, in the language on screen ("" if none is set)."""
+        return self.in_language("operator_contact")
 
     @property
     def metrics(self) -> theme.Metrics:
@@ -494,7 +516,7 @@ class App:
         self.dirty = False
 
     def _header(self, p: Painter, rect: Rect) -> None:
-        name = (self.kiosk or {}).get("name", "")
+        name = self.in_language("name")
         if not self.online:
             p.fill(rect, theme.DANGER, p.metrics.gap)
             p.text(
@@ -515,4 +537,15 @@ class App:
             )
         else:
             p.fill(rect, theme.PANEL, p.metrics.gap)
-            p.text(name, rect, theme.INK, 0.9)
+            inner = rect.inflate(-2 * p.metrics.gap, 0)
+            if not (self.contact and self.screen.shows_help):
+                p.text(name, inner, theme.INK, 0.9)
+                return
+            name_rect, help_rect = cols(inner, [1.3, 1.2], p.metrics.gap)
+            p.text(name, name_rect, theme.INK, 0.8)
+            p.text(self.help_line, help_rect, theme.INK, 0.7)
+
+    @property
+    def help_line(self) -> str:
+        """ "Help: <the operator's contact>", in the language on screen."""
+        return _("Help: {contact}").format(contact=self.contact)

@@ -72,6 +72,7 @@ EVENT_NAMES = {
     "parcel_stored": N_("Parcel stored"),
     "pickup_refused": N_("Pickup refused"),
     "pickup_reminder": N_("Pickup reminder"),
+    "problem_reported": N_("Problem reported at the screen"),
     "recipient_phone_refused": N_("Phone number refused"),
     "remote_command": N_("Remote command"),
     "remote_command_refused": N_("Remote command refused"),

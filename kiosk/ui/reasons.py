@@ -35,7 +35,20 @@ OUT_OF_SERVICE = {
         "A deposit was interrupted and something is inside: please check it."
     ),
     "remote": N_("Taken out of service by the operator's network."),
+    "reported_door_wont_open": N_("Reported at the screen: the door won't open."),
+    "reported_dirty": N_("Reported at the screen: the compartment is dirty."),
+    "reported_damaged": N_("Reported at the screen: the compartment is damaged."),
 }
+PROBLEMS = {
+    "compartment_empty": N_("The compartment is empty"),
+    "parcel_damaged": N_("The parcel is damaged"),
+    "wrong_parcel": N_("This is not my parcel"),
+    "door_wont_open": N_("The door won't open"),
+    "compartment_dirty": N_("The compartment is dirty"),
+    "compartment_damaged": N_("The compartment is damaged"),
+    "compartment_occupied": N_("Something is already inside"),
+}
+"""A problem a person may report at the screen, by its code (kiosk.reasons.ProblemReason)."""
 
 
 CHECKS = {

@@ -37,6 +37,8 @@ class ScreenContext(Protocol):
     """The doors the sensors see open now (home names them to the next person)."""
     keypad_locked_until: float | None
     """When the pickup keypad takes codes again, by ``clock``; None when it does now."""
+    dialog: Screen | None
+    """A dialog over the screen (``show_dialog``), or None."""
 
     @property
     def metrics(self) -> theme.Metrics: ...
@@ -47,6 +49,18 @@ class ScreenContext(Protocol):
 
     @property
     def keypad_wait(self) -> float | None: ...
+
+    @property
+    def contact(self) -> str:
+        """The operator's contact, in the language on screen."""
+
+    @property
+    def help_line(self) -> str:
+        """ "Help: <the operator's contact>", in the language on screen."""
+
+    def in_language(self, key: str) -> str:
+        """``GET /v1/kiosk``'s ``key`` (``name``, ``operator_contact``) in the language on
+        screen."""
 
     def keypad_locked_for(self, seconds: float) -> None: ...
 
@@ -102,6 +116,8 @@ class Screen:
     """One screen. ``build`` draws it and returns its buttons; the rest are hooks."""
 
     idle_timeout = True
+    shows_help = True
+    """The header carries the help line (home has one of its own, beside the languages)."""
 
     def __init__(self, app: ScreenContext) -> None:
         self.app = app

@@ -25,6 +25,7 @@ ALARM_OF_EVENT = {
     "mass_open_guard_tripped": AlarmKind.GUARD_TRIPPED,
     "customer_needs_help": AlarmKind.PROBLEM_REPORT,
     "deposit_needs_check": AlarmKind.PROBLEM_REPORT,
+    "problem_reported": AlarmKind.PROBLEM_REPORT,
 }
 COURIER_REPORT = "courier reported"
 """How a courier's "this door did not open" reads in the kiosk's out_of_service reason."""

@@ -108,6 +108,7 @@ EVENTS = {
     "brute_force_suspected": N_("Code guessing suspected"),
     "mass_open_guard_tripped": N_("Mass-open guard tripped"),
     "customer_needs_help": N_("Customer asked for help"),
+    "problem_reported": N_("Problem reported at the screen"),
     "announcement_refused": N_("Announcement refused"),
     "board_still_offline": N_("Board still offline"),
     "bus-scan_finished": N_("Bus scan finished"),

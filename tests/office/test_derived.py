@@ -111,6 +111,19 @@ def test_alarms_come_from_the_kiosks_events_and_close_when_the_condition_ends(
     assert [r for r in resolved if r[1] is not None] == [(1, 11), (3, 12)]
 
 
+def test_a_problem_reported_at_the_kiosks_screen_is_a_problem_report_in_the_inbox(
+    database: Database,
+) -> None:
+    store = IngestStore(database.engine)
+    reported = event("K1", 1, "problem_reported", "alarm", "A02", operation=7,
+                     purpose="deposit", reason="compartment_dirty")  # fmt: skip
+    store.write([(reported, time.time())])
+    alarms = rows(database, schema.alarms, "kind", "source_seq", "compartment", "detail")
+    assert [a[:3] for a in alarms] == [("problem_report", 1, "A02")]
+    assert alarms[0][3]["reason"] == "compartment_dirty"
+    assert alarms[0][3]["event"] == "problem_reported"
+
+
 def test_a_parcels_state_and_timeline_do_not_depend_on_the_order_events_arrive(
     database: Database,
 ) -> None:

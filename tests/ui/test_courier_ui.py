@@ -141,6 +141,49 @@ def test_courier_gets_bigger_door_when_parcel_does_not_fit(lit: list[str | None]
         assert daemon.code_for("1Z999AA10123456784")  # the recipient was sent a code
 
 
+def test_courier_asks_for_a_low_compartment_and_the_low_door_of_that_size_opens(
+    daemon: Daemon, ui: UiDriver
+) -> None:
+    sign_in(ui)
+    ui.tap("Deposit parcels")
+    ui.scan("1Z999AA10123456784")
+    ui.wait_for_text("Choose a size for parcel 1Z999AA10123456784.")
+    ui.tap("low")
+    assert ui.button("low").label == "Low compartment: yes"
+    ui.tap("size-S")
+    ui.wait_for_text("The recipient's phone number")
+    ui.tap("+")
+    for digit in PHONE[1:]:
+        ui.tap(f"key-{digit}")
+    ui.tap("OK")
+    # A01..A03 are S and come first; A10 is the low S (testkit/daemon.py)
+    ui.wait_for_text("Door A10 is open: put the parcel in and close the door.")
+    assert not ui.shows("No low compartment")
+    ui.wait_for_text("Stored in A10; the recipient has been notified.")
+    assert parcel(daemon, "1Z999AA10123456784")["compartment"] == "A10"
+    assert [e["compartment"] for e in daemon.events("unlock")] == ["A10"]
+    assert states(daemon)["A01"] == "AVAILABLE"
+
+
+def test_a_courier_who_asked_for_a_low_compartment_is_told_when_none_fits(
+    daemon: Daemon, ui: UiDriver
+) -> None:
+    sign_in(ui)
+    ui.tap("Deposit parcels")
+    ui.scan("BIG-LOW-1")
+    ui.wait_for_text("Choose a size for parcel BIG-LOW-1.")
+    ui.tap("low")
+    ui.tap("size-L")  # the low doors are S and M
+    ui.tap("+")
+    for digit in PHONE[1:]:
+        ui.tap(f"key-{digit}")
+    ui.tap("OK")
+    ui.wait_for_text("Door A07 is open: put the parcel in and close the door.")
+    assert ui.shows("No low compartment is free for this size; door A07 is not low.")
+    ui.wait_for_text("Stored in A07; the recipient has been notified.")
+    assert parcel(daemon, "BIG-LOW-1")["compartment"] == "A07"
+
+
 def test_courier_is_told_the_first_door_did_not_open_and_another_one_did() -> None:
     with running_daemon(close_delay_s=1.5) as daemon, kiosk_ui(daemon) as ui:
         daemon.sim().jam("A01")  # the first choice for size S

@@ -42,6 +42,32 @@ def test_a_wrong_code_says_so_and_opens_nothing(daemon: Daemon, ui: UiDriver) ->
     assert daemon.events("unlock")[-1]["detail"]["purpose"] == "deposit"
 
 
+def test_a_wrong_code_stays_grouped_on_screen_until_cleared_and_a_ninth_digit_is_refused(
+    daemon: Daemon, ui: UiDriver
+) -> None:
+    door, code = stored(daemon)
+    wrong = "91265383" if code != "91265383" else "91265384"
+    ui.tap("Pick up a parcel")
+    ui.wait_for_text("____ ____")
+    for digit in wrong:
+        ui.tap(f"key-{digit}")
+    assert ui.shows("9126 538")  # grouped as in the text message
+    ui.tap("key-7")  # a ninth digit
+    assert ui.shows("A pickup code has 8 digits. Use Delete or Clear to change it.")
+    assert ui.shows(f"{wrong[:4]} {wrong[4:]}")
+    ui.tap("OK")
+    ui.wait_for_text("That code is not right. Please check it and try again.")
+    assert ui.shows(f"{wrong[:4]} {wrong[4:]}")  # kept, so it can be checked
+    ui.tap("Clear")
+    assert ui.shows("____ ____") and not ui.shows("That code is not right.")
+    for digit in code:
+        ui.tap(f"key-{digit}")
+    ui.tap("OK")
+    ui.wait_for_text(f"Door {door} is open: take your parcel and close the door.")
+    assert len(daemon.events("wrong_code")) == 1
+    assert [e["detail"]["purpose"] for e in daemon.events("unlock")] == ["deposit", "pickup"]
+
+
 def test_a_scanned_qr_code_on_the_home_screen_opens_the_door(daemon: Daemon, ui: UiDriver) -> None:
     door, code = stored(daemon)
     ui.scan(code)

@@ -8,6 +8,7 @@ lookup may miss the catalog, and nothing English may be left on any screen.
 
 from __future__ import annotations
 
+import contextlib
 import gettext
 import io
 import re
@@ -170,9 +171,20 @@ def english_left(seen: set[str], lang: str) -> list[str]:
 @pytest.fixture
 def bilingual() -> Iterator[Daemon]:
     """A kiosk offering English and German, with four doors (a short self-test)."""
+    with bilingual_daemon() as daemon:
+        yield daemon
+
+
+@contextlib.contextmanager
+def bilingual_daemon(**kiosk: str) -> Iterator[Daemon]:
+    """A started kiosk in English and German; ``kiosk`` keys replace [kiosk]'s, as
+    TOML text (``name='{ en = "A", de = "B" }'``)."""
     root = Path(tempfile.mkdtemp(prefix="lk-", dir="/tmp"))
     daemon = Daemon(root, sizes=["S", "M", "L", "XL"])
     config = daemon.config_path.read_text()
+    for key, value in kiosk.items():
+        line = f"{key} = {value}"
+        config = re.sub(rf"(?m)^{key} = .*$", lambda _m, line=line: line, config, count=1)
     daemon.config_path.write_text(
         config.replace("[kiosk]\n", '[kiosk]\nlanguages = ["en", "de"]\n')
     )
@@ -233,11 +245,34 @@ def test_the_journeys_in_german_show_no_english_and_miss_no_string(bilingual: Da
         ui.close()
 
 
+def test_a_german_screen_gives_the_kiosks_name_and_help_line_in_german() -> None:
+    per_language = {
+        "name": '{ en = "Main Street 1", de = "Hauptstraße 1" }',
+        "operator_contact": '{ en = "Call 030 999", de = "Tel. 030 999" }',
+    }
+    with bilingual_daemon(**per_language) as daemon:
+        ui = UiDriver(str(daemon.touchscreen_socket))
+        try:
+            ui.wait_until(lambda: ui.app.online and ui.app.kiosk is not None, what="the UI")
+            ui.wait_for_text("Help: Call 030 999")
+            assert ui.shows("Main Street 1")
+            ui.tap("lang-de")
+            ui.wait_for_text("Hilfe: Tel. 030 999")
+            assert ui.shows("Hauptstraße 1")
+            assert not [t for t in ui.texts() if "Call" in t or "Main Street" in t]
+            status = daemon.client().get("/v1/status")["kiosk"]
+            assert status["name"] == "Main Street 1"  # lockerctl's words are English
+        finally:
+            i18n.set_language("en")
+            ui.close()
+
+
 def customer_journeys(ui: Watched, door: str, code: str) -> None:
     ui.tap("pickup")
     ui.type_keys(str((int(code[0]) + 1) % 10) + code[1:])  # one digit wrong
     ui.tap("ok")
     ui.wait_for_text(_("That code is not right. Please check it and try again."))
+    ui.tap("key-clear")  # the wrong code stays until the person clears it
     ui.type_keys(code)
     ui.tap("ok")
     ui.wait_for_text(
@@ -421,4 +456,36 @@ def test_home_offers_every_language_the_kiosk_lists(daemon: Daemon, size: tuple[
         assert min(min(b.rect.size) for b in ui.app.buttons) >= ui.app.metrics.min_target
         assert ui.app.overflows == []
     finally:
+        ui.close()
+
+
+@pytest.mark.parametrize(("lang", "top_row"), [("en", "QWERTYUIOP"), ("de", "QWERTZUIOP")])
+def test_the_on_screen_keyboard_is_the_one_people_of_the_language_know(
+    bilingual: Daemon, lang: str, top_row: str
+) -> None:
+    ui = UiDriver(str(bilingual.touchscreen_socket))
+    try:
+        ui.wait_until(lambda: ui.app.online and ui.app.kiosk is not None, what="the UI")
+        ui.tap(f"lang-{lang}")
+        ui.tap("courier")  # the name is typed on the keyboard
+        for letter in COURIER[0].upper():
+            ui.tap(f"key-{letter}")
+        rows = {ui.button(f"key-{c}").rect.centery for c in top_row}
+        assert len(rows) == 1, f"{top_row} is not one row"
+        lefts = [ui.button(f"key-{c}").rect.left for c in top_row]
+        assert lefts == sorted(lefts), f"{top_row} is not in that order"
+        ui.tap("next")
+        for digit in COURIER[1]:
+            ui.tap(f"key-{digit}")
+        ui.tap("ok")
+        ui.wait_until(lambda: ui.app.session is not None, what="the sign-in")
+        ui.tap("deposit")
+        for key in "ZY-1":  # Z and Y where the person looks for them
+            ui.tap(f"key-{key}")
+        ui.tap("ok")
+        ui.wait_for_text("ZY-1")
+        assert bilingual.events("unlock") == []  # asked for a size first: nothing opened
+        assert [e["actor"] for e in bilingual.events("signed_in")] == [COURIER[0]]
+    finally:
+        i18n.set_language("en")
         ui.close()

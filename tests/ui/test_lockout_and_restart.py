@@ -28,6 +28,7 @@ def seconds_to_wait(ui: UiDriver) -> int:
 
 
 def type_code(ui: UiDriver, code: str) -> None:
+    ui.tap("Clear")  # a wrong code stays on screen until the person clears it
     ui.type(code)
     ui.tap("OK")
     ui.wait_until(lambda: not cast(PickupScreen, ui.app.screen).busy, what="the answer")
@@ -105,6 +106,7 @@ def test_the_countdown_says_1_s_until_the_keypad_takes_a_code_again() -> None:
         clock.now += 0.0001
         ui.pump()
         assert not [t for t in ui.texts() if COUNTDOWN.fullmatch(t)]
+        ui.tap("Clear")
         ui.type(WRONG[1])
         assert ui.button("OK").enabled
     finally:

@@ -17,6 +17,7 @@ from kiosk.access.codes import (
     normalize_code,
 )
 from kiosk.errors import InvalidInput, LockerError
+from kiosk.protocol.codes import group_code
 
 KEY = bytes(range(32))
 OTHER_KEY = bytes(range(1, 33))
@@ -188,3 +189,20 @@ def test_a_code_can_be_derived_again_from_its_nonce_but_not_without_the_key() ->
     assert code_tag(KEY, code) == tag
     others = {derive_code(bytes([i]) * 32, nonce, 8) for i in range(20)}
     assert len(others) > 15
+
+
+@pytest.mark.parametrize(
+    ("code", "shown"),
+    [
+        ("91265383", "9126 5383"),
+        ("912653", "912 653"),
+        ("912653831", "912 653 831"),
+        ("9126538312", "9126 538 312"),
+        ("912653831234", "9126 5383 1234"),
+        ("91______", "91__ ____"),
+    ],
+)
+def test_a_code_is_read_in_groups_of_at_most_four_as_the_message_shows_it(
+    code: str, shown: str
+) -> None:
+    assert group_code(code) == shown

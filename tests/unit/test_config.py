@@ -17,7 +17,7 @@ from kiosk.config import (
     load_config,
 )
 from kiosk.errors import InvalidInput, NotFound
-from tests.unit.config_files import write_config
+from tests.unit.config_files import problems_of, write_config
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
 
@@ -32,6 +32,8 @@ def test_demo_config_loads() -> None:
     assert config.kiosk.name == "Demo kiosk, Main Street 1"
     assert config.kiosk.languages == ("en", "de")
     assert config.kiosk.operator_contact == "Call +49 30 1234567 (24 h)"
+    assert config.kiosk.operator_contact_by_language["de"] == "Tel. +49 30 1234567 (24 h)"
+    assert config.kiosk.name_by_language["de"] == "Demo-Automat, Hauptstraße 1"
     assert [(b.name, b.driver, b.options["address"]) for b in config.boards] == [
         ("left", "kerong", 0),
         ("right", "kerong", 1),
@@ -163,3 +165,44 @@ def test_looking_up_an_unknown_compartment_is_not_found(tmp_path: Path) -> None:
     assert config.compartment("A02").size == "M"
     with pytest.raises(NotFound):
         config.compartment("Z99")
+
+
+def test_name_and_help_line_given_once_serve_every_language(tmp_path: Path) -> None:
+    kiosk = 'id = "T-1"\nlanguages = ["en", "de"]\noperator_contact = "+49 30 999"'
+    config = load_config(write_config(tmp_path, kiosk=kiosk))
+    assert config.kiosk.name_by_language == {"en": "T-1", "de": "T-1"}
+    assert config.kiosk.operator_contact_by_language == {"en": "+49 30 999", "de": "+49 30 999"}
+
+
+def test_name_and_help_line_per_language_and_english_for_the_daemons_words(
+    tmp_path: Path,
+) -> None:
+    kiosk = (
+        'id = "T-1"\nlanguages = ["de", "en"]\n'
+        'name = { de = "Hauptstraße 1", en = "Main Street 1" }\n'
+        'operator_contact = { de = "Hilfe-Telefon 030 999", en = "Call 030 999" }'
+    )
+    config = load_config(write_config(tmp_path, kiosk=kiosk))
+    assert config.kiosk.name == "Main Street 1"  # notifications and lockerctl speak English
+    assert config.kiosk.operator_contact == "Call 030 999"
+    assert config.kiosk.name_by_language["de"] == "Hauptstraße 1"
+    assert config.kiosk.operator_contact_by_language["de"] == "Hilfe-Telefon 030 999"
+
+
+def test_a_help_line_per_language_must_give_each_language_and_only_those(tmp_path: Path) -> None:
+    kiosk = (
+        'id = "T-1"\nlanguages = ["en", "de"]\n'
+        'operator_contact = { en = "Call 030 999", fr = "Appelez 030 999" }\n'
+        "name = 42"
+    )
+    problems = problems_of(write_config(tmp_path, kiosk=kiosk))
+    assert any(
+        "kiosk.operator_contact.fr: is not one of kiosk.languages (en, de)" in p for p in problems
+    ), problems
+    assert any(
+        "kiosk.operator_contact: gives no text for 'de' (kiosk.languages: en, de)" in p
+        for p in problems
+    ), problems
+    assert any(
+        "kiosk.name: must be a string or a table by language, got 42" in p for p in problems
+    ), problems

@@ -281,7 +281,7 @@ def test_smtp_delivers_the_pickup_code_to_the_recipient(relay: Relay) -> None:
     [raw] = relay.messages
     message = email.message_from_bytes(raw, policy=email.policy.default)
     body = message.get_body().get_content()  # type: ignore[union-attr]
-    assert "Pickup code: 73914268" in body
+    assert "Pickup code: 7391 4268" in body  # grouped as on the touchscreen
     assert "Bahnhof Süd" in body
     assert "compartment B03" in body
     assert "2026-05-12 14:00 UTC" in body

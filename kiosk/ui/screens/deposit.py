@@ -34,6 +34,8 @@ class Deposit:
     announced: bool = False
     has_contact: bool = False
     phone: str = ""
+    low: bool = False
+    """A low (accessible) compartment was asked for: the daemon gives one if any fits."""
 
 
 class DepositStep(Screen):
@@ -61,6 +63,8 @@ class DepositStep(Screen):
         body: dict[str, Any] = {"barcode": d.barcode, "size": d.size}
         if d.phone:
             body["phone"] = d.phone
+        if d.low:
+            body["accessible"] = True
         self.busy = _("Opening a door…")
         self.message = ""
         self.app.call("POST", "/v1/deposits", body, on_done=self._deposited, doors=2)
@@ -69,6 +73,8 @@ class DepositStep(Screen):
         self.busy = ""
         if result["ok"]:
             door = DoorScreen(self.app, result["data"], role="courier", after=self._receipt)
+            if self.deposit is not None and self.deposit.low and not door.note:
+                door.note = self._not_low(result["data"]["compartment"])
             self.app.goto(door)
             return
         self.app.sound.error()
@@ -80,6 +86,15 @@ class DepositStep(Screen):
             self.message = self.bad_input()
         else:
             self.message = courier_error(result, self.app)
+
+    def _not_low(self, door: str) -> str:
+        """Words for a low compartment asked for but none free that fits, else nothing."""
+        wall = (self.app.kiosk or {}).get("wall", [])
+        if any(c["id"] == door and c.get("accessible") for c in wall):
+            return ""
+        return _("No low compartment is free for this size; door {door} is not low.").format(
+            door=door
+        )
 
     def bad_input(self) -> str:
         """The words for a deposit the daemon refused as malformed."""
@@ -234,8 +249,23 @@ class SizeScreen(DepositStep):
         n_cols = 1 if m.is_portrait or len(known) < 2 else 2
         cells = grid(sizes, n_cols, max(1, -(-len(known) // n_cols)), m.gap)
         buttons = [self._size_button(r, known, i) for i, r in enumerate(cells[: len(known)])]
-        back, _spacer = cols(actions, [1, 2.5], m.gap)
-        return [*buttons, Button(back, _("Back"), self.back, "secondary", name="back")]
+        back, _spacer, low = cols(actions, [1, 0.5, 2], m.gap)
+        return [
+            *buttons,
+            Button(back, _("Back"), self.back, "secondary", name="back"),
+            self._low_button(low),
+        ]
+
+    def _low_button(self, rect: Rect) -> Button:
+        """Ask for a low (accessible) compartment: on and off, lit while on."""
+        assert self.deposit is not None
+        on = self.deposit.low
+        label = _("Low compartment: yes") if on else _("Low compartment: no")
+        return Button(rect, label, self.toggle_low, "ok" if on else "key", name="low", size=0.8)
+
+    def toggle_low(self) -> None:
+        assert self.deposit is not None
+        self.deposit.low = not self.deposit.low
 
     def _size_button(self, rect: Rect, known: list[dict[str, Any]], index: int) -> Button:
         size = known[index]

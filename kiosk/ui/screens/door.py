@@ -2,7 +2,9 @@
 
 Followed through the daemon's event stream: when the operation ends, the screen turns
 into the customer's "Thank you" or the courier's receipt. A courier also gets "Doesn't
-fit", "Reopen", "Cancel" and "The door did not open" while the door is open.
+fit", "Reopen", "Cancel" and "The door did not open" while the door is open; a customer
+(also for a moment after the door closed) and a courier "Report a problem"
+(:mod:`kiosk.ui.screens.problem`).
 
 A customer who walks off with the door open does not keep the kiosk: after
 ``ui.door_open_grace_s`` the screen goes home, which names the door to the next person
@@ -20,6 +22,7 @@ from kiosk.ui.screen import Screen, ScreenContext
 from kiosk.ui.screens.dialogs import ConfirmDialog
 from kiosk.ui.screens.home import door_list
 from kiosk.ui.screens.pickup import error_text, item_notice, op_message
+from kiosk.ui.screens.problem import report_button
 from kiosk.ui.wall import draw_wall
 from kiosk.ui.widgets import Button, Painter, Rect, cols, rows
 
@@ -113,15 +116,23 @@ class DoorScreen(Screen):
                            not self.busy, "open-door-again", 0.8),
                 ]  # fmt: skip
             if self.role == "customer":
-                return [Button(area, _("Done"), lambda: self.app.home(), "primary", name="done")]
+                done, report = cols(area, [1.4, 1], gap)
+                button = Button(done, _("Done"), lambda: self.app.home(), "primary", name="done")
+                return [button, *self._report(report)]
             label = _("Next") if self.after else _("Done")
             return [Button(area, label, self._next, "primary", name="next")]
-        if self.role != "courier" or self.busy:
+        if self.role != "courier":
+            return self._report(cols(area, [1, 1], gap)[1])
+        if self.busy:
             return []
         top, bottom = rows(area, [1, 1], gap)
         deposit = self.view["purpose"] == "deposit" and not self.view.get("unused")
-        reopen_area, cancel_area = cols(top, [1, 1], gap) if deposit else (top, top)
+        if deposit:
+            reopen_area, cancel_area, report_area = cols(top, [1, 1, 1], gap)
+        else:
+            (reopen_area, report_area), cancel_area = cols(top, [1, 1], gap), top
         buttons = [Button(reopen_area, _("Reopen"), self.reopen, "key", name="reopen", size=0.8)]
+        buttons += self._report(report_area)
         if deposit:
             left, right = cols(bottom, [1, 1], gap)
             buttons += [
@@ -165,6 +176,15 @@ class DoorScreen(Screen):
             {"answer": answer},
             on_done=lambda r: self._after_action(answer, r),
         )
+
+    def _report(self, rect: Rect) -> list[Button]:
+        """ "Report a problem" with this door's compartment (kiosk/ui/screens/problem.py)."""
+        return report_button(self.app, rect, self.view, self._reported)
+
+    def _reported(self, view: dict[str, Any]) -> None:
+        self.view = view
+        if not self.live and self.done_at is None:
+            self.done_at = self.app.clock()
 
     # -- following the operation ----------------------------------------------------
 
@@ -212,11 +232,16 @@ class DoorScreen(Screen):
         return self.shown_at + float(self.app.ui.get("door_open_grace_s", 60.0))
 
     def next_timer(self) -> float | None:
+        # not while a problem is being reported: home would take the dialog away
+        if self.app.dialog is not None:
+            return None
         if self.done_at is not None and self.role == "customer":
             return self.done_at + self.thank_you_s
         return self.grace_ends
 
     def on_timer(self) -> None:
+        if self.app.dialog is not None:
+            return
         now = self.app.clock()
         if self.done_at is not None and now >= self.done_at + self.thank_you_s:
             self.app.home(timed_out=True)  # the next customer starts afresh

@@ -31,6 +31,7 @@ def open_doors_notice(doors: Iterable[str]) -> str:
 
 class HomeScreen(Screen):
     idle_timeout = False
+    shows_help = False  # its own help line, in the footer
 
     def __init__(self, app: ScreenContext) -> None:
         super().__init__(app)
@@ -79,10 +80,9 @@ class HomeScreen(Screen):
             tool_rects = cols(tools_row, tools, m.gap)
         else:
             help_rect, *tool_rects = cols(footer, [4, *tools], m.gap)
-        contact = kiosk.get("operator_contact", "")
-        if contact:
+        if self.app.contact:
             p.text(
-                _("Help: {contact}").format(contact=contact),
+                self.app.help_line,
                 help_rect,
                 theme.INK,
                 0.75,

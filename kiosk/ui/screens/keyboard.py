@@ -9,19 +9,25 @@ keys side by side fit (landscape), the keys sit as on a keyboard::
     A S D F G H J K L -
     Z X C V B N M [Del][Clear]
 
-Where they do not (portrait), the digits, the alphabet and the dash fill as many columns
-as fit, in reading order, with Delete and Clear sharing what is left of the last row.
-Delete and Clear are wider than a letter, as their words are (in German too).
+German keyboards swap Y and Z (QWERTZ): the rows follow the language on screen
+(:data:`LAYOUTS`). Where ten keys do not fit (portrait), the digits, the alphabet and the
+dash fill as many columns as fit, in reading order, with Delete and Clear sharing what is
+left of the last row. Delete and Clear are wider than a letter, as their words are (in
+German too).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from kiosk.ui import i18n
 from kiosk.ui.i18n import _
 from kiosk.ui.widgets import Button, Rect, cols, rows
 
 QWERTY = ["1234567890", "QWERTYUIOP", "ASDFGHJKL-", "ZXCVBNM"]
+QWERTZ = ["1234567890", "QWERTZUIOP", "ASDFGHJKL-", "YXCVBNM"]
+LAYOUTS = {"de": QWERTZ}
+"""The rows of a language whose keyboards are not QWERTY (by language code)."""
 ALPHABET = "1234567890ABCDEFGHIJKLMNOPQRSTUVWXYZ-"
 
 
@@ -37,6 +43,11 @@ def keyboard(
     if (area.width - 9 * gap) // 10 >= min_target:
         return _qwerty(area, gap, on_char, on_clear, on_back)
     return _columns(area, gap, min_target, on_char, on_clear, on_back)
+
+
+def layout_for(language: str) -> list[str]:
+    """The key rows people of ``language`` know (``de-AT`` as ``de``), QWERTY otherwise."""
+    return LAYOUTS.get(language.split("-")[0], QWERTY)
 
 
 def columns_that_fit(width: int, gap: int, min_target: int) -> int:
@@ -65,9 +76,10 @@ def _qwerty(
     on_back: Callable[[], None],
 ) -> list[Button]:
     buttons: list[Button] = []
-    lines = rows(area, [1] * len(QWERTY), gap)
+    layout = layout_for(i18n.language())
+    lines = rows(area, [1] * len(layout), gap)
     cells = [cols(line, [1] * 10, gap) for line in lines]
-    for row_cells, chars in zip(cells, QWERTY, strict=True):
+    for row_cells, chars in zip(cells, layout, strict=True):
         buttons += [_char_key(r, ch, on_char) for r, ch in zip(row_cells, chars, strict=False)]
     back, clear = cols(cells[3][7].union(cells[3][9]), [1, 1], gap)  # the rest of Z X C…
     return buttons + _edit_keys(back, clear, on_clear, on_back)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from kiosk.protocol.codes import group_code
 from kiosk.ui import theme
 from kiosk.ui.i18n import _
 from kiosk.ui.link import Message
@@ -18,7 +19,7 @@ def error_text(result: Message, app: ScreenContext) -> str:
     """The person's words for a refusal of the daemon (never the daemon's English)."""
     details = result.get("details") or {}
     kind, status = result.get("error_kind"), result.get("status")
-    contact = (app.kiosk or {}).get("operator_contact", "")
+    contact = app.contact
     reason = details.get("reason")
     if kind == "DaemonUnreachable" or status == 0:
         return _("The kiosk is not answering. Please try again in a moment.")
@@ -89,8 +90,7 @@ class PickupScreen(Screen):
         title, shown, note, actions = rows(left, [1, 1.2, 1.6, 1], m.gap)
         p.text(_("Type your pickup code"), title, theme.INK, 1.1)
         p.fill(shown, theme.PANEL, m.gap)
-        masked = " ".join(self.code.ljust(self.digits, "_"))
-        p.text(masked, shown, theme.INK, 1.5)
+        p.text(group_code(self.code.ljust(self.digits, "_")), shown, theme.INK, 1.5)
         if self.locked_until is not None:
             wait = countdown_seconds(self.locked_until, self.app.clock())
             p.text(lockout_text(wait), note, theme.DANGER, 0.9)
@@ -115,13 +115,22 @@ class PickupScreen(Screen):
         if self.locked_until is not None:
             self.app.sound.error()  # the keypad takes nothing; the lockout line says why
             return
-        if text.isdigit() and len(self.code) < self.digits and not self.busy:
-            self.code += text
-            self.message = ""
+        if not text.isdigit() or self.busy:
+            return
+        if len(self.code) >= self.digits:
+            # A digit too many is refused out loud: a silent key looks like a broken one.
+            self.app.sound.error()
+            self.message = _(
+                "A pickup code has {digits} digits. Use Delete or Clear to change it."
+            ).format(digits=self.digits)
+            return
+        self.code += text
+        self.message = ""
 
     def on_backspace(self) -> None:
         if self.locked_until is None:
             self.code = self.code[:-1]
+            self.message = ""
 
     def clear(self) -> None:
         if self.locked_until is None:
@@ -199,6 +208,8 @@ class PickupScreen(Screen):
             self._answered({"ok": True, "data": view})
 
     def _answered(self, result: Message) -> None:
+        """A wrong code stays on screen, so "please check it" can be done: the person
+        clears it (or deletes a digit) themselves."""
         if not result["ok"] and result.get("status") == 0 and self.opening and not self.following:
             # The link gave up, but the daemon fired a door for this code: its operation
             # says how it ends, never "not answering" for a door still being opened.
@@ -221,7 +232,6 @@ class PickupScreen(Screen):
             self.locked_until = self.app.keypad_locked_until
             self.message = ""
             return
-        self.code = ""
         self.message = error_text(result, self.app)
 
     # -- the lockout countdown ------------------------------------------------------
@@ -254,6 +264,10 @@ def op_message(view: dict[str, Any]) -> str:
     if status == "OPEN_NOT_DETECTED":
         return _("Door {door} did not open.").format(door=door)
     if status == "CLOSED":
+        if purpose == "deposit" and view.get("problem"):
+            return _("Door {door} closed; it is not used until it has been checked.").format(
+                door=door
+            )
         if purpose == "deposit" and view.get("unused"):
             return _("Door {door} closed; the compartment is free again.").format(door=door)
         confirm = view.get("confirm")

@@ -58,7 +58,7 @@ EXTEND_REFUSALS = {
 def tech_error_text(result: Message, app: ScreenContext, conflict: str = "") -> str:
     """A technician's words for a refusal of the daemon."""
     status = result.get("status")
-    contact = (app.kiosk or {}).get("operator_contact", "")
+    contact = app.contact
     if status == 0:
         return _("The kiosk is not answering. Please try again in a moment.")
     if status == 401:
