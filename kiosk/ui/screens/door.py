@@ -14,6 +14,7 @@ from kiosk.ui.i18n import _
 from kiosk.ui.link import Message
 from kiosk.ui.screen import Screen, ScreenContext
 from kiosk.ui.screens.pickup import error_text, item_notice, op_message
+from kiosk.ui.speech.phrases import door_position
 from kiosk.ui.wall import draw_wall
 from kiosk.ui.widgets import Button, Painter, Rect, cols, rows
 
@@ -60,6 +61,12 @@ class DoorScreen(Screen):
         if note:
             p.text(note, notes, theme.DANGER, 0.8)
         return self._actions(actions, m.gap)
+
+    def spoken(self) -> list[str]:
+        """Where the open door is, for a person who cannot see it highlighted."""
+        if not self.live:
+            return []
+        return [door_position(self.view["compartment"], (self.app.kiosk or {}).get("wall", []))]
 
     def _close_prompt(self) -> str:
         if not self.live:

@@ -1,8 +1,9 @@
-"""Home: pick up a parcel, the courier entry, languages, large text, the help line."""
+"""Home: pick up a parcel, the courier entry, languages, large text, speech, the help line."""
 
 from __future__ import annotations
 
 from kiosk.ui import i18n, theme
+from kiosk.ui.guidance import Mode
 from kiosk.ui.i18n import _
 from kiosk.ui.screen import Screen, ScreenContext
 from kiosk.ui.screens.pickup import PickupScreen
@@ -47,7 +48,9 @@ class HomeScreen(Screen):
             ),
         ]
         languages = kiosk.get("languages", ["en"])
-        tools = [1.0] * len(languages) + [1.3]  # a button per language, then Large text
+        speech = self.app.guidance.is_available
+        # a button per language, then Large text (and Speech, where there is a voice)
+        tools = [1.0] * len(languages) + [1.3] + ([1.3] if speech else [])
         if m.is_portrait:  # too narrow for the help line beside the buttons
             help_rect, tools_row = rows(footer, [1, 2], m.gap)
             tool_rects = cols(tools_row, tools, m.gap)
@@ -77,7 +80,7 @@ class HomeScreen(Screen):
         large = self.app.metrics.large_text
         buttons.append(
             Button(
-                tool_rects[-1],
+                tool_rects[len(languages)],
                 _("Large text"),
                 lambda: self.app.set_large_text(not large),
                 "ok" if large else "key",
@@ -85,7 +88,31 @@ class HomeScreen(Screen):
                 size=0.7,
             )
         )
+        if speech:
+            buttons.append(self._speech_button(tool_rects[-1]))
         return buttons
+
+    def _speech_button(self, rect: Rect) -> Button:
+        """Spoken guidance for this person: off, on (out loud), on (headphones)."""
+        mode = self.app.guidance.mode
+        labels = {
+            Mode.OFF: _("Speech"),
+            Mode.ALOUD: _("Speech: on"),
+            Mode.HEADPHONES: _("Speech: headphones"),
+        }
+        style = "key" if mode is Mode.OFF else "ok"
+        return Button(
+            rect, labels[mode], self.app.guidance.next_mode, style, name="speech", size=0.7
+        )
+
+    def spoken(self) -> list[str]:
+        """What the two big buttons offer: a voice has no other way to find them."""
+        return [
+            _("Pick up a parcel"),
+            _("Type your pickup code or scan it"),
+            _("Courier"),
+            _("Deliver or collect"),
+        ]
 
     def pickup(self) -> None:
         self.app.goto(PickupScreen(self.app))
