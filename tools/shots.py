@@ -42,5 +42,6 @@ SHOTS = [
     "technician-open-all-progress",
     "technician-open-all-result",
     "courier-sign-in-name",
+    "home-speech-on",
 ]
 """Every screenshot, in the order the user guide walks through them."""
