@@ -393,6 +393,15 @@ class Tour:
         self.shot("home-large-text")
         self.tap("large-text")
 
+    def speech(self) -> None:
+        """Home with spoken guidance on (where espeak-ng is installed: else no button)."""
+        self.ui.app.home()
+        self.until(lambda: self.on(HomeScreen), "the home screen")
+        if self.ui.app.guidance.is_available:
+            self.tap("speech")
+            self.shot("home-speech-on")
+            self.ui.app.guidance.reset()
+
     def keyboard_focus(self) -> None:
         """Home worked from the keyboard: Tab twice puts the focus ring on Courier."""
         self.until(lambda: self.on(HomeScreen), "the home screen")
@@ -476,6 +485,7 @@ def tour(lang: str, size: tuple[int, int], camera: Camera) -> None:
         walk.portrait()
         walk.simulator()
         walk.doors_paused()
+        walk.speech()
 
 
 def parse_size(text: str) -> tuple[int, int]:

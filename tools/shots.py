@@ -45,5 +45,6 @@ SHOTS = [
     "home-door-left-open",
     "courier-empty-door",
     "customer-report-problem",
+    "home-speech-on",
 ]
 """Every screenshot, in the order the user guide walks through them."""

@@ -176,6 +176,7 @@ def _read_ui(t: Table) -> UiSection:
         # into the daemon (tests/unit/test_speech_phrases.py holds the two together)
         speech=t.get_str("speech", "espeak-ng", choices=("espeak-ng", "none")),
         speech_rate=t.get_int("speech_rate", 160, minimum=80, maximum=450),
+        speech_on=t.get_bool("speech_on", False),
     )
     t.check_unknown()
     return section

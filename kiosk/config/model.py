@@ -150,6 +150,7 @@ class UiSection:
     key_sound: bool = False
     speech: str = "espeak-ng"  # spoken guidance: espeak-ng (where installed) | none
     speech_rate: int = 160  # words a minute (kiosk/ui/speech/espeak.py: DEFAULT_RATE)
+    speech_on: bool = False  # speak to everyone, not only after the home screen's button
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from typing import Any
 import pygame
 
 from kiosk.ui import i18n, theme
+from kiosk.ui.guidance import Guidance
 from kiosk.ui.i18n import _
 from kiosk.ui.link import TIMEOUT_S, DaemonLink, Message
 from kiosk.ui.screen import Callback, Screen
@@ -114,6 +115,7 @@ class App:
         ``ui.speech`` settings ask for, made when they arrive from the daemon."""
         self._speaker_given = speaker is not None
         self._speech_settings: tuple[object, object] | None = None
+        self.guidance = Guidance(lambda: self.speaker)
         self.wedge = WedgeDetector(clock)
         self.screen: Screen = HomeScreen(self)
         self.dialog: Screen | None = None
@@ -212,6 +214,7 @@ class App:
             self.kiosk = msg["data"]
             self.sound.enabled = bool(self.ui.get("key_sound", False))
             self._configure_speech()
+            self.guidance.set_default(bool(self.ui.get("speech_on", False)))
             if self.fixed_lang is None and i18n.language() not in self.kiosk["languages"]:
                 i18n.set_language(self.kiosk["languages"][0])
             self.refresh_status()
@@ -297,11 +300,13 @@ class App:
         self.focus = None
         self.last_input = self.clock()
         self.dirty = True
+        self.guidance.entered()
 
     def show_dialog(self, dialog: Screen | None) -> None:
         self.dialog = dialog
         self.focus = None
         self.dirty = True
+        self.guidance.entered()
 
     # -- where a screen sends a person (ScreenContext): the app builds the screen ------
 
@@ -342,6 +347,7 @@ class App:
         if timed_out or (sign_out and self.session is not None):
             i18n.set_language(self.default_language)
             self.large_text_override = self.fixed_large_text
+            self.guidance.reset()
         if sign_out:
             self.sign_out()
         self.goto(HomeScreen(self))
@@ -410,6 +416,7 @@ class App:
         else:
             self.focus = None
             target.on_text(text)
+        self.guidance.typed(kind, text)
         self.sound.click()
 
     def _focused(self) -> Button | None:
@@ -428,6 +435,7 @@ class App:
                 self.sound.click()
                 assert button.on_tap is not None
                 button.on_tap()
+                self.guidance.key(button.name, button.label)
                 self.dirty = True
                 return
 
@@ -445,9 +453,15 @@ class App:
         deadlines = [d for d in (self.screen.next_timer(), self.wedge.next_flush()) if d]
         if self.dialog is not None and self.dialog.next_timer():
             deadlines.append(self.dialog.next_timer())  # type: ignore[arg-type]
-        if self.screen.idle_timeout and self.dialog is None:
+        if (self.screen.idle_timeout or self._speaking_to_nobody) and self.dialog is None:
             deadlines.append(self.last_input + float(self.ui.get("idle_timeout_s", 60.0)))
         return min(deadlines) if deadlines else None
+
+    @property
+    def _speaking_to_nobody(self) -> bool:
+        """Home shows, with speech other than the kiosk's default: once home has been
+        idle for the idle time, the person who chose it has gone."""
+        return isinstance(self.screen, HomeScreen) and self.guidance.mode != self.guidance.default
 
     def step(self, max_wait_s: float | None = None) -> None:
         """Wait for something to happen (at most ``max_wait_s``), handle it, redraw."""
@@ -481,6 +495,9 @@ class App:
         idle_s = float(self.ui.get("idle_timeout_s", 60.0))
         if self.screen.idle_timeout and self.dialog is None and now - self.last_input >= idle_s:
             self.show_dialog(MoreTimeDialog(self, float(self.ui.get("more_time_s", 30.0))))
+        if self._speaking_to_nobody and self.dialog is None and now - self.last_input >= idle_s:
+            self.guidance.reset()
+            self.dirty = True
 
     def run(self) -> None:
         try:
@@ -498,12 +515,17 @@ class App:
         area = Rect(0, 0, *self.size).inflate(-2 * m.gap, -2 * m.gap)
         header, body = rows(area, [1, 7], m.gap)
         self._header(painter, header)
+        heading = len(painter.texts)
         buttons = self.screen.build(body, painter)
+        said_from = heading  # a voice says the header, then the screen or the dialog over it
         if self.dialog is not None:
             shade = pygame.Surface(self.size, pygame.SRCALPHA)
             shade.fill((0, 0, 0, 150))
             self.surface.blit(shade, (0, 0))
+            said_from = len(painter.texts)
             buttons = self.dialog.build(body.inflate(-4 * m.gap, -2 * m.gap), painter)
+        drawn = painter.texts[:heading] + painter.texts[said_from:]  # not the buttons' labels
+        said = [t for t in drawn if t not in painter.unspoken]
         for button in buttons:
             painter.button(button)
         self.buttons = buttons
@@ -514,6 +536,15 @@ class App:
         self.texts = painter.texts
         self.overflows = painter.overflows
         self.dirty = False
+        self._guide(said)
+
+    def _guide(self, drawn: list[str]) -> None:
+        """Spoken guidance after a frame: the screen's texts (the dialog's over it, if
+        one shows) and what it adds for a voice."""
+        extra: list[str] = []
+        if self.guidance.is_on:
+            extra = (self.dialog or self.screen).spoken()
+        self.guidance.after_frame(drawn, extra)
 
     def _header(self, p: Painter, rect: Rect) -> None:
         name = self.in_language("name")
@@ -539,11 +570,11 @@ class App:
             p.fill(rect, theme.PANEL, p.metrics.gap)
             inner = rect.inflate(-2 * p.metrics.gap, 0)
             if not (self.contact and self.screen.shows_help):
-                p.text(name, inner, theme.INK, 0.9)
+                p.text(name, inner, theme.INK, 0.9, spoken=False)  # said on every screen: noise
                 return
             name_rect, help_rect = cols(inner, [1.3, 1.2], p.metrics.gap)
-            p.text(name, name_rect, theme.INK, 0.8)
-            p.text(self.help_line, help_rect, theme.INK, 0.7)
+            p.text(name, name_rect, theme.INK, 0.8, spoken=False)
+            p.text(self.help_line, help_rect, theme.INK, 0.7, spoken=False)
 
     @property
     def help_line(self) -> str:

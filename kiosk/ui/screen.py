@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from kiosk.ui import theme
+from kiosk.ui.guidance import Guidance
 from kiosk.ui.link import Message
 from kiosk.ui.sound import Sound
 from kiosk.ui.widgets import Button, Painter, Rect
@@ -31,6 +32,8 @@ class ScreenContext(Protocol):
     session: dict[str, Any] | None
     """The signed-in courier's or technician's session, if any."""
     sound: Sound
+    guidance: Guidance
+    """Spoken guidance: whether it is on, and the home screen's button that turns it on."""
     last_input: float
     screen: Screen
     open_doors: set[str]
@@ -150,3 +153,10 @@ class Screen:
         return None
 
     def on_timer(self) -> None: ...
+
+    def spoken(self) -> list[str]:
+        """What spoken guidance says beyond the texts this screen draws, for a person
+        who cannot see it (a door's place in the wall): sentences in the language on
+        show. Called after each frame while guidance is on; a sentence not returned
+        the frame before is said (kiosk/ui/guidance.py)."""
+        return []

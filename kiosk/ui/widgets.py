@@ -57,6 +57,9 @@ class Painter:
     overflows: list[str] = field(default_factory=list)
     """Text that did not fit its rectangle (a word wider than it, or lines taller):
     a layout bug, which ``tests/ui/test_accessibility.py`` looks for."""
+    unspoken: list[str] = field(default_factory=list)
+    """Text drawn with ``spoken=False``, which spoken guidance never says (the field a
+    code or PIN is typed into: the key echo speaks for it)."""
     _fonts: dict[int, pygame.font.Font] = field(default_factory=dict)
 
     def font(self, size: float = 1.0) -> pygame.font.Font:
@@ -78,11 +81,15 @@ class Painter:
         color: Color = theme.INK,
         size: float = 1.0,
         align: str = "center",
+        spoken: bool = True,
     ) -> int:
-        """Draw ``text`` wrapped into ``rect``; returns the height used."""
+        """Draw ``text`` wrapped into ``rect``; returns the height used. ``spoken=False``:
+        spoken guidance does not say it (:attr:`unspoken`)."""
         if not text:
             return 0
         self.texts.append(text)
+        if not spoken:
+            self.unspoken.append(text)
         font, lines = self._fit(text, rect, size)
         line_h = font.get_linesize()
         total = line_h * len(lines)

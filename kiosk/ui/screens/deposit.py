@@ -147,7 +147,7 @@ class ParcelScreen(DepositStep):
             title, field = cols(top, [1, 1.6], m.gap)
         p.text(_("Scan the parcel or type its barcode."), title, theme.INK, 0.9)
         p.fill(field, theme.PANEL, m.gap)
-        p.text(display_barcode(self.text) or _("Barcode"), field, theme.INK, 1.0)
+        p.text(display_barcode(self.text) or _("Barcode"), field, theme.INK, 1.0, spoken=False)
         if m.is_portrait:
             back, ok = cols(actions, [1, 1.3], m.gap)
         else:
@@ -331,7 +331,7 @@ class PhoneScreen(DepositStep):
         p.text(_("The recipient's phone number"), title, theme.INK, 1.0)
         p.text(_("The recipient gets the pickup code by text message."), hint, theme.INK, 0.75)
         p.fill(shown, theme.PANEL, m.gap)
-        p.text(self.phone or _("Phone number"), shown, theme.INK, 1.2)
+        p.text(self.phone or _("Phone number"), shown, theme.INK, 1.2, spoken=False)
         self.note(p, note)
         back, ok = cols(actions, [1, 1.4], m.gap)
         can_send = self.digits >= PHONE_MIN_DIGITS and not self.busy

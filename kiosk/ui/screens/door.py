@@ -23,6 +23,7 @@ from kiosk.ui.screens.dialogs import ConfirmDialog
 from kiosk.ui.screens.home import door_list
 from kiosk.ui.screens.pickup import error_text, item_notice, op_message
 from kiosk.ui.screens.problem import report_button
+from kiosk.ui.speech.phrases import door_position
 from kiosk.ui.wall import draw_wall
 from kiosk.ui.widgets import Button, Painter, Rect, cols, rows
 
@@ -81,6 +82,12 @@ class DoorScreen(Screen):
         if note:
             p.text(note, notes, theme.DANGER, 0.8)
         return self._actions(actions, m.gap)
+
+    def spoken(self) -> list[str]:
+        """Where the open door is, for a person who cannot see it highlighted."""
+        if not self.live:
+            return []
+        return [door_position(self.view["compartment"], (self.app.kiosk or {}).get("wall", []))]
 
     def _close_prompt(self) -> str:
         if not self.live:

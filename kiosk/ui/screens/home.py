@@ -1,11 +1,12 @@
-"""Home: pick up a parcel, the courier entry, languages, large text, the help line, and
-what the next person should know: doors left open, the keypad's lockout."""
+"""Home: pick up a parcel, the courier entry, languages, large text, speech, the help
+line, and what the next person should know: doors left open, the keypad's lockout."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
 from kiosk.ui import i18n, theme
+from kiosk.ui.guidance import Mode
 from kiosk.ui.i18n import _, ngettext
 from kiosk.ui.screen import Screen, ScreenContext
 from kiosk.ui.screens.pickup import PickupScreen, countdown_seconds, lockout_text
@@ -74,7 +75,9 @@ class HomeScreen(Screen):
             ),
         ]
         languages = kiosk.get("languages", ["en"])
-        tools = [1.0] * len(languages) + [1.3]  # a button per language, then Large text
+        speech = self.app.guidance.is_available
+        # a button per language, then Large text (and Speech, where there is a voice)
+        tools = [1.0] * len(languages) + [1.3] + ([1.3] if speech else [])
         if m.is_portrait:  # too narrow for the help line beside the buttons
             help_rect, tools_row = rows(footer, [1, 2], m.gap)
             tool_rects = cols(tools_row, tools, m.gap)
@@ -103,7 +106,7 @@ class HomeScreen(Screen):
         large = self.app.metrics.large_text
         buttons.append(
             Button(
-                tool_rects[-1],
+                tool_rects[len(languages)],
                 _("Large text"),
                 lambda: self.app.set_large_text(not large),
                 "ok" if large else "key",
@@ -111,6 +114,8 @@ class HomeScreen(Screen):
                 size=0.7,
             )
         )
+        if speech:
+            buttons.append(self._speech_button(tool_rects[-1]))
         return buttons
 
     def notices(self) -> list[str]:
@@ -126,6 +131,28 @@ class HomeScreen(Screen):
         if self.app.keypad_wait is None:
             return None
         return min(self.app.keypad_locked_until or 0.0, self.app.clock() + 1.0)
+
+    def _speech_button(self, rect: Rect) -> Button:
+        """Spoken guidance for this person: off, on (out loud), on (headphones)."""
+        mode = self.app.guidance.mode
+        labels = {
+            Mode.OFF: _("Speech"),
+            Mode.ALOUD: _("Speech: on"),
+            Mode.HEADPHONES: _("Speech: headphones"),
+        }
+        style = "key" if mode is Mode.OFF else "ok"
+        return Button(
+            rect, labels[mode], self.app.guidance.next_mode, style, name="speech", size=0.7
+        )
+
+    def spoken(self) -> list[str]:
+        """What the two big buttons offer: a voice has no other way to find them."""
+        return [
+            _("Pick up a parcel"),
+            _("Type your pickup code or scan it"),
+            _("Courier"),
+            _("Deliver or collect"),
+        ]
 
     def pickup(self) -> None:
         self.app.goto(PickupScreen(self.app))

@@ -12,6 +12,12 @@ from kiosk.ui.link import Message
 from kiosk.ui.scanned import pickup_code
 from kiosk.ui.screen import Screen, ScreenContext
 from kiosk.ui.screens.keypad import keypad
+from kiosk.ui.speech.phrases import (
+    lockout_countdown,
+    lockout_over,
+    lockout_started,
+    next_countdown_mark,
+)
 from kiosk.ui.widgets import Button, Painter, Rect, cols, rows
 
 
@@ -78,6 +84,9 @@ class PickupScreen(Screen):
         """The answer did not come in time, but the door's operation is known: its own
         state gives the outcome."""
         self.locked_until: float | None = app.keypad_locked_until if app.keypad_wait else None
+        self.said_left: float | None = None
+        """Seconds left when the lockout's countdown was last said out loud."""
+        self.said_lockout = ""
 
     @property
     def digits(self) -> int:
@@ -90,10 +99,11 @@ class PickupScreen(Screen):
         title, shown, note, actions = rows(left, [1, 1.2, 1.6, 1], m.gap)
         p.text(_("Type your pickup code"), title, theme.INK, 1.1)
         p.fill(shown, theme.PANEL, m.gap)
-        p.text(group_code(self.code.ljust(self.digits, "_")), shown, theme.INK, 1.5)
+        shown_code = group_code(self.code.ljust(self.digits, "_"))
+        p.text(shown_code, shown, theme.INK, 1.5, spoken=False)  # the key echo speaks for it
         if self.locked_until is not None:
             wait = countdown_seconds(self.locked_until, self.app.clock())
-            p.text(lockout_text(wait), note, theme.DANGER, 0.9)
+            p.text(lockout_text(wait), note, theme.DANGER, 0.9, spoken=False)  # said by spoken()
         elif self.busy:
             p.text(self._progress(), note, theme.INK, 0.9)
         elif self.message:
@@ -255,6 +265,24 @@ class PickupScreen(Screen):
         if self.locked_until is not None and self.app.clock() >= self.locked_until:
             self.locked_until = None
             self.message = ""
+
+    def spoken(self) -> list[str]:
+        """The lockout out loud: when it starts, at a few marks (not every second, as
+        the screen counts), and once when the keypad is ready again."""
+        if self.locked_until is None:
+            if self.said_left is None:
+                return []
+            self.said_left = None
+            return [lockout_over()]
+        left = self.locked_until - self.app.clock()
+        if self.said_left is None:
+            self.said_left = left
+            self.said_lockout = lockout_started(left)
+        mark = next_countdown_mark(self.said_left)
+        if mark is not None and left <= mark:
+            self.said_left = left
+            self.said_lockout = lockout_countdown(left)
+        return [self.said_lockout]
 
 
 def op_message(view: dict[str, Any]) -> str:

@@ -54,7 +54,7 @@ class SignInScreen(Screen):
             title, field = cols(top, [1, 1.6], m.gap)
         p.text(_("Sign in: scan your badge or type your name."), title, theme.INK, 0.85)
         p.fill(field, theme.PANEL, m.gap)
-        p.text(self.name or _("Name"), field, theme.INK, 1.0)
+        p.text(self.name or _("Name"), field, theme.INK, 1.0, spoken=False)
         if m.is_portrait:
             back, ok = cols(actions, [1, 1.3], m.gap)
         else:
@@ -78,7 +78,7 @@ class SignInScreen(Screen):
         else:
             p.text(_("{name}: type your PIN.").format(name=self.name), hint, theme.INK, 0.8)
         p.fill(shown, theme.PANEL, m.gap)
-        p.text(" ".join("•" * len(self.pin)) or _("PIN"), shown, theme.INK, 1.4)
+        p.text(" ".join("•" * len(self.pin)) or _("PIN"), shown, theme.INK, 1.4, spoken=False)
         self._note(p, note)
         back, ok = cols(actions, [1, 1.4], m.gap)
         can_send = len(self.pin) >= self.pin_min and not self.busy and self.locked_until is None
