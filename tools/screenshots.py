@@ -41,7 +41,7 @@ from hw_sim import window as sim_window
 from kiosk.ui import i18n
 from kiosk.ui.screens.courier import CourierMenuScreen
 from kiosk.ui.screens.deposit import PhoneScreen, ReceiptScreen, SizeScreen
-from kiosk.ui.screens.dialogs import ConfirmDialog, MoreTimeDialog
+from kiosk.ui.screens.dialogs import MoreTimeDialog, OpenAllDialog
 from kiosk.ui.screens.door import DoorScreen
 from kiosk.ui.screens.eventlog import EventLogScreen
 from kiosk.ui.screens.home import HomeScreen
@@ -320,7 +320,7 @@ class Tour:
         self.shot("technician-grid")
         self.extend_hold(grid)
         self.tap("open-all")
-        self.until(lambda: isinstance(self.ui.app.dialog, ConfirmDialog), "the confirmation")
+        self.until(lambda: isinstance(self.ui.app.dialog, OpenAllDialog), "the confirmation")
         self.shot("technician-open-all")
         self.tap("cancel")
         self.daemon.sim().close_door(opened)
@@ -365,7 +365,7 @@ class Tour:
         sim = self.daemon.sim()
         sim.set_person("auto")
         self.tap("open-all")
-        self.until(lambda: isinstance(self.ui.app.dialog, ConfirmDialog), "the confirmation")
+        self.until(lambda: isinstance(self.ui.app.dialog, OpenAllDialog), "the confirmation")
         self.tap("confirm")
         job = self.on(JobScreen)
         self.until(lambda: job.job and job.job["done"] >= len(IDS) // 3, "open-all to run")
