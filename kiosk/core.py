@@ -74,7 +74,6 @@ class DoorUnavailable(LockerError):
         self.reason = "door_unavailable"
 
 
-PICKUP_AGAIN_S = 60.0
 """How long after a pickup's door closed its customer may open it again from the screen
 (``POST /v1/operations/{id}/again``): a parcel left behind, a second one forgotten. The
 compartment is handed out to nobody meanwhile."""
@@ -322,7 +321,7 @@ class Kiosk:
         return {**view, "again_token": token}
 
     async def pickup_again(self, op_id: int, token: str) -> dict[str, Any]:
-        """Open a pickup's door again within :data:`PICKUP_AGAIN_S` of its closing, for
+        """Open a pickup's door again within ``doors.reopen_after_pickup_s`` of its closing, for
         the screen that holds the pickup's ``token`` (no code: the customer has just used
         it). Whatever the item sensor says: it may miss a flat parcel."""
         op = self.store.op(op_id)
@@ -504,12 +503,13 @@ class Kiosk:
         or the compartment is settled (a reopening closed after the window ended)."""
         cid = op.compartment_id
         token = self._again_tokens.pop(op.id, None)
-        if token is not None:
-            until = self.settings.monotonic() + PICKUP_AGAIN_S
+        again_s = self.config.doors.reopen_after_pickup_s
+        if token is not None and again_s > 0:
+            until = self.settings.monotonic() + again_s
             self._again[cid] = AgainWindow(op.id, token, until)
-            asyncio.get_running_loop().call_later(PICKUP_AGAIN_S, self._again_over, cid, op.id)
-        elif op.details.get("again") and cid not in self._again:
-            self._settle_after_pickup(cid)
+            asyncio.get_running_loop().call_later(again_s, self._again_over, cid, op.id)
+        elif token is not None or (op.details.get("again") and cid not in self._again):
+            self._settle_after_pickup(cid)  # no window (0 s), or a reopening's closing
 
     def _again_over(self, cid: str, op_id: int) -> None:
         window = self._again.get(cid)

@@ -44,6 +44,7 @@ def soak_config(data_dir: Path) -> str:
         "open_timeout_s = 2.0",
         "debounce_ms = 0",
         "debounce_polls = 1",
+        "reopen_after_pickup_s = 0",  # each compartment free again at once, as the load needs
         "poll_hz = 100",
         "[locks]",
         "pulse_ms = 50",

@@ -286,6 +286,7 @@ def _read_doors(t: Table) -> DoorsSection:
         open_retries=t.get_int("open_retries", 1, minimum=0, maximum=3),
         remind_after_s=remind,
         left_open_after_s=t.get_float("left_open_after_s", 120.0, above=0),
+        reopen_after_pickup_s=t.get_float("reopen_after_pickup_s", 60.0, minimum=0, maximum=600),
         debounce_ms=t.get_float("debounce_ms", 30.0, minimum=0, maximum=1000),
         debounce_polls=t.get_int("debounce_polls", 3, minimum=1, maximum=20),
         poll_hz=t.get_float("poll_hz", 10.0, minimum=0.5, maximum=100),

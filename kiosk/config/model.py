@@ -82,6 +82,7 @@ class DoorsSection:
     open_retries: int = 1
     remind_after_s: float = 30.0
     left_open_after_s: float = 120.0
+    reopen_after_pickup_s: float = 60.0  # a picked-up door may be opened again this long
     debounce_ms: float = 30.0
     debounce_polls: int = 3
     poll_hz: float = 10.0

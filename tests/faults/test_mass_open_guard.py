@@ -38,6 +38,10 @@ def test_a_burst_of_opens_stops_the_doors_until_a_technician_resets_the_guard(
     job = tech.post("/v1/compartments/open-all")  # 12 doors: not counted
     *_, done = tech.watch_job(job["id"], poll=10)
     assert [r["ok"] for r in done["results"]] == [True] * 12
+    # The simulated person put something into each door open-all opened: out again, so
+    # the deposits below find their compartments empty, as a real kiosk's would be.
+    for row in daemon.client().get("/v1/compartments")["compartments"]:
+        daemon.sim().set_item(row["id"], False)
     codes = [deposit(daemon, f"GUARD-{n}") for n in range(3)]  # opens 1-3
     fires = daemon.sim().fire_counts()
 

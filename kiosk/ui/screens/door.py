@@ -29,8 +29,9 @@ from kiosk.ui.widgets import Button, Painter, Rect, cols, rows
 
 THANK_YOU_S = 6.0
 AGAIN_S = 60.0
-"""How long after a pickup the door may be opened again (the daemon's PICKUP_AGAIN_S,
-which decides); the thank-you stays that long when a parcel still seems to be inside."""
+"""How long after a pickup the door may be opened again (the daemon's
+``doors.reopen_after_pickup_s`` decides, 60 s by default); the thank-you stays that
+long when a parcel still seems to be inside."""
 
 
 class DoorScreen(Screen):
