@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from typing import Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -45,12 +46,18 @@ def login_page(request: Request, next: str = "") -> Response:
 
 
 def _login_form(request: Request, next: str, error: str | None, status: int) -> Response:
+    return render_tokened_form(
+        request, "login.html", status, next=forms.next_path(next), error=error
+    )
+
+
+def render_tokened_form(request: Request, template: str, status: int, **context: Any) -> Response:
+    """A page whose form is sent without a session (signing in, enrolling): the token it
+    carries is also set in a short-lived cookie, and :func:`form_token_ok` compares them."""
     token = request.cookies.get(LOGIN_COOKIE)
     if not token or len(token) != 43:
         token = secrets.token_urlsafe(32)
-    response = console_of(request).render(
-        request, "login.html", status, next=forms.next_path(next), error=error, login_token=token
-    )
+    response = console_of(request).render(request, template, status, login_token=token, **context)
     response.set_cookie(
         LOGIN_COOKIE,
         token,
@@ -62,6 +69,17 @@ def _login_form(request: Request, next: str, error: str | None, status: int) -> 
     return response
 
 
+def form_token_ok(request: Request, login_token: str) -> bool:
+    """Whether a form sent without a session came from the console's own page: its
+    origin, and its token the same as the cookie :func:`render_tokened_form` set."""
+    cookie = request.cookies.get(LOGIN_COOKIE, "")
+    return (
+        same_origin(request, console_of(request).config.web.public_origin)
+        and bool(cookie)
+        and secrets.compare_digest(cookie.encode(), login_token.encode())
+    )
+
+
 @router.post("/login")
 def login(
     request: Request,
@@ -71,12 +89,7 @@ def login(
     next: str = Form(""),
 ) -> Response:
     console = console_of(request)
-    cookie = request.cookies.get(LOGIN_COOKIE, "")
-    if (
-        not same_origin(request, console.config.web.public_origin)
-        or not cookie
-        or not secrets.compare_digest(cookie.encode(), login_token.encode())
-    ):
+    if not form_token_ok(request, login_token):
         return _login_form(
             request, next, i18n.N_("The sign-in form was too old. Please try again."), 403
         )

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import importlib
 import re
-import secrets
 from types import ModuleType
 from typing import Any
 
@@ -20,10 +19,9 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from office.web import forms
-from office.web.auth import LOGIN_COOKIE
+from office.web.auth import form_token_ok, render_tokened_form
 from office.web.console import Admin, AdminForm, PageError, console_of
 from office.web.i18n import N_
-from office.web.security import same_origin
 
 router = APIRouter()
 ROLES = ("courier", "technician")
@@ -161,21 +159,7 @@ def enrol_page(request: Request) -> Response:
 
 
 def _enrol_form(request: Request, error: str | None, done: str | None, status: int) -> Response:
-    token = request.cookies.get(LOGIN_COOKIE)
-    if not token or len(token) != 43:
-        token = secrets.token_urlsafe(32)
-    response = console_of(request).render(
-        request, "enrol.html", status, error=error, done=done, login_token=token
-    )
-    response.set_cookie(
-        LOGIN_COOKIE,
-        token,
-        max_age=3600,
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-    )
-    return response
+    return render_tokened_form(request, "enrol.html", status, error=error, done=done)
 
 
 @router.post("/enrol")
@@ -187,10 +171,7 @@ def enrol(
     login_token: str = Form(""),
 ) -> Response:
     staff = _staff()
-    cookie = request.cookies.get(LOGIN_COOKIE, "")
-    if not same_origin(request, console_of(request).config.web.public_origin) or not (
-        cookie and secrets.compare_digest(cookie.encode(), login_token.encode())
-    ):
+    if not form_token_ok(request, login_token):
         return _enrol_form(request, N_("The form was too old. Please try again."), None, 403)
     who = forms.matching(name, "name", forms.NAME)
     given = forms.matching(
