@@ -3,7 +3,17 @@ lockerctl and the logs keep the English."""
 
 from __future__ import annotations
 
-from kiosk.reasons import OOS_TEXTS, DoorResult, OosReason, door_result, reason_codes
+from kiosk.reasons import (
+    COURIER_PROBLEMS,
+    CUSTOMER_PROBLEMS,
+    OOS_TEXTS,
+    UNUSABLE,
+    DoorResult,
+    OosReason,
+    door_result,
+    reason_codes,
+)
+from kiosk.ui.screens import problem
 
 
 def test_a_jammed_door_in_open_all_is_reported_with_its_code_and_english() -> None:
@@ -40,3 +50,11 @@ def test_a_self_test_failure_keeps_the_failed_results_code() -> None:
 def test_a_technicians_own_words_are_kept_as_given_and_in_service_has_no_code() -> None:
     assert reason_codes("hinge broken")["reason_code"] == OosReason.TECHNICIAN
     assert reason_codes(None) == {"reason_code": None, "reason_detail": None}
+
+
+def test_the_touchscreen_offers_the_problems_the_daemon_takes() -> None:
+    # The touchscreen may import only kiosk.protocol, so it keeps its own list of the
+    # problem codes; it must name the daemon's, each for the person the daemon takes it from.
+    assert tuple(CUSTOMER_PROBLEMS) == problem.CUSTOMER
+    assert tuple(COURIER_PROBLEMS) == problem.COURIER
+    assert set(problem.UNUSABLE) == set(UNUSABLE)
