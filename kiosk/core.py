@@ -318,7 +318,10 @@ class Kiosk:
         except LockerError:
             self._again_tokens.pop(op.id, None)
             raise
-        return {**view, "again_token": token}
+        again_s = self.config.doors.reopen_after_pickup_s
+        if again_s <= 0:
+            return view  # no window: nothing for the screen to open again with
+        return {**view, "again_token": token, "again_s": again_s}
 
     async def pickup_again(self, op_id: int, token: str) -> dict[str, Any]:
         """Open a pickup's door again within ``doors.reopen_after_pickup_s`` of its closing, for

@@ -123,3 +123,13 @@ def test_customer_code_of_an_expired_then_returned_parcel_says_so() -> None:
         err = refused(lambda: customer.post("/v1/pickup", {"code": code}), 409)
         assert err.message == "This parcel has been returned to the sender."
         assert "wrong_code" not in event_kinds(daemon)
+
+
+def test_a_kiosk_set_to_no_second_opening_frees_the_compartment_when_the_door_closes() -> None:
+    with running_daemon(sections={"doors": {"reopen_after_pickup_s": 0}}) as daemon:
+        cid, code = store_parcel(daemon, "PKG-ONCE", size="M")
+        customer = daemon.client()
+        view = customer.post("/v1/pickup", {"code": code})
+        assert "again_token" not in view and "again_s" not in view  # no button to offer
+        assert customer.wait_operation(view["operation"])["status"] == "CLOSED"
+        daemon.wait_for(lambda: states(daemon)[cid] == "AVAILABLE", what="the compartment free")

@@ -29,9 +29,9 @@ from kiosk.ui.widgets import Button, Painter, Rect, cols, rows
 
 THANK_YOU_S = 6.0
 AGAIN_S = 60.0
-"""How long after a pickup the door may be opened again (the daemon's
-``doors.reopen_after_pickup_s`` decides, 60 s by default); the thank-you stays that
-long when a parcel still seems to be inside."""
+"""How long after a pickup the door may be opened again, where the pickup's answer does
+not say (``again_s``: the daemon's ``doors.reopen_after_pickup_s`` decides); the
+thank-you stays that long when a parcel still seems to be inside."""
 
 
 class DoorScreen(Screen):
@@ -54,6 +54,7 @@ class DoorScreen(Screen):
         self.again: tuple[int, str] | None = None
         if view.get("again_token") and view["purpose"] == "pickup":
             self.again = (int(view["operation"]), str(view["again_token"]))
+        self.again_s = float(view.get("again_s", AGAIN_S))
         self.again_until: float | None = None
         if view.get("replaces") and view["status"] != "OPEN_NOT_DETECTED":
             # This door replaces one that did not open: keep that news.
@@ -215,7 +216,7 @@ class DoorScreen(Screen):
             self.done_at = self.app.clock()
             self.app.last_input = self.app.clock()
             if self.again is not None and self.again_until is None:
-                self.again_until = self.done_at + AGAIN_S
+                self.again_until = self.done_at + self.again_s
 
     def _can_open_again(self) -> bool:
         return (
