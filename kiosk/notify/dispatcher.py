@@ -31,14 +31,15 @@ log = logging.getLogger(__name__)
 def backend_from_config(config: Config) -> Backend:
     n = config.notify
     if n.backend == "webhook":
-        return build_backend("webhook", url=n.webhook_url, secret=n.webhook_secret)
+        return build_backend("webhook", url=n.webhook.url, secret=n.webhook.secret)
     if n.backend == "smtp":
-        return build_backend("smtp", host=n.smtp_host, port=n.smtp_port, sender=n.smtp_from,
-                             starttls=n.smtp_starttls, username=n.smtp_username,
-                             password=n.smtp_password)  # fmt: skip
-    if n.backend == "file" and n.file_path is not None:
+        smtp = n.smtp
+        return build_backend("smtp", host=smtp.host, port=smtp.port, sender=smtp.sender,
+                             starttls=smtp.starttls, username=smtp.username,
+                             password=smtp.password)  # fmt: skip
+    if n.backend == "file" and n.file.path is not None:
         # A relative inbox lives in the data dir (the demo's throwaway one).
-        return build_backend("file", path=str(config.kiosk.data_dir / n.file_path))
+        return build_backend("file", path=str(config.kiosk.data_dir / n.file.path))
     return build_backend("log")
 
 
