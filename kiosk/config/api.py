@@ -71,7 +71,8 @@ class ApiSection:
         File,
         Field(
             description='the touchscreen\'s socket; left out or "": touchscreen.sock beside '
-            "kiosk.socket"
+            "kiosk.socket",
+            json_schema_extra={"default": ""},  # the file's default; the loader puts it there
         ),
     ] = Path("/run/locker-kiosk/touchscreen.sock")
     touchscreen_group: Annotated[

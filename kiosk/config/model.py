@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, WithJsonSchema
+from pydantic import BeforeValidator, ConfigDict, Field, WithJsonSchema
 from pydantic.json_schema import SkipJsonSchema
 
 from drivers.base import BoardSpec, ChannelSpec
@@ -98,11 +98,16 @@ DEFAULT_SIZES = (
 
 @dataclass(frozen=True)
 class KioskSection:
-    """Who the kiosk is and where it keeps its data."""
+    """Who the kiosk is and where it keeps its data.
+
+    ``name`` and ``operator_contact`` may instead be given per language, a text for each
+    of ``languages`` (and only those): ``name = { en = "Main Street 1", de = "Hauptstraße
+    1" }``. The daemon's own words (notifications, lockerctl) use the English one, else the
+    first."""
 
     __pydantic_config__ = SECTION
 
-    id: Annotated[Identifier, Field(description=f"required; {ID_RULE}")]
+    id: Annotated[Identifier, Field(description=f"required; {ID_RULE}", examples=["KIOSK-01"])]
     name: Annotated[ByLanguage, Field(description="shown on screen; defaults to the id")] = ""
     data_dir: Annotated[File, Field(description="database, event log, keys")] = Path(
         "/var/lib/locker-kiosk"
@@ -452,13 +457,29 @@ class ScannerSection:
 @dataclass(frozen=True)
 class BoardConfig:
     """A lock control board. Every key but these is an option of its driver, checked
-    against the driver's declared options (docs/hardware.md)."""
+    against the driver's declared options: a real board takes e.g. ``port =
+    "/dev/ttyUSB0"``, ``baud = 19200`` and ``address = 0``, and a gpio board (the Pi's own
+    pins) says which Pi it is (``pi_model = "4"``: 1 2 3 4 400 zero zero-2 cm1 cm3 cm4 5
+    500 cm5) and which lock outputs an external resistor holds off from power-on
+    (``held_off_pins = []``; docs/hardware.md, "Safe from power-on").
 
-    __pydantic_config__ = SECTION
+    Each driver's options, with their defaults and what is still to be confirmed on a
+    bench: docs/hardware.md, and the examples config/kerong.toml (CU16),
+    config/kerong-cu48.toml, config/modbus.toml (8 relays, (D)), config/modbus-16-32.toml
+    (16 and 32 relays, shared input boards) and config/gpio-pi.toml."""
 
-    name: Annotated[Identifier, Field(description="required, unique; compartments refer to it")]
+    # the file's other keys are the driver's options, taken apart before validation
+    __pydantic_config__ = ConfigDict(
+        extra="forbid", json_schema_extra={"additionalProperties": True}
+    )
+
+    name: Annotated[
+        Identifier,
+        Field(description="required, unique; compartments refer to it", examples=["main"]),
+    ]
     driver: Annotated[
-        Str, Field(description="required: sim | kerong | kerong-cu48 | modbus | gpio")
+        Str,
+        Field(description="required: sim | kerong | kerong-cu48 | modbus | gpio", examples=["sim"]),
     ]
     power_group: Annotated[
         Identifier, Field(description="boards sharing a power supply fire one lock at a time")
@@ -474,11 +495,18 @@ class CompartmentConfig:
 
     __pydantic_config__ = SECTION
 
-    id: Annotated[ShortName, Field(description="required: 1-8 letters or digits, unique")]
-    size: Annotated[Str, Field(description="required: one of the sizes")]
-    board: Annotated[Str, Field(description="required: a board defined in [[boards]]")]
+    id: Annotated[
+        ShortName, Field(description="required: 1-8 letters or digits, unique", examples=["A01"])
+    ]
+    size: Annotated[Str, Field(description="required: one of the sizes", examples=["M"])]
+    board: Annotated[
+        Str, Field(description="required: a board defined in [[boards]]", examples=["main"])
+    ]
     lock: Annotated[
-        Int, Field(ge=1, le=64, description="required: one compartment per lock of a board")
+        Int,
+        Field(
+            ge=1, le=64, description="required: one compartment per lock of a board", examples=[1]
+        ),
     ]
     accessible: Annotated[Bool, Field(description="true: reachable from a wheelchair")] = False
     column: Annotated[

@@ -85,7 +85,13 @@ class NotifySection:
 
     __pydantic_config__ = SECTION
 
-    backend: Annotated[BackendName, Field(description="log | webhook | smtp")] = "log"
+    backend: Annotated[
+        BackendName,
+        Field(
+            description="log | webhook | smtp | file (the demo and tests only: refused unless "
+            "demo = true)"
+        ),
+    ] = "log"
     retry_initial_s: Annotated[
         Float, Field(gt=0, description="first retry delay for a failed delivery; doubles each time")
     ] = 5.0
