@@ -51,7 +51,7 @@ from kiosk.config.model import (
     SizeConfig,
     UiSection,
 )
-from kiosk.config.notify import BACKEND_NAMES, NotifySection, check_notify
+from kiosk.config.notify import NotifySection, check_notify
 from kiosk.config.schema import validate_section
 from kiosk.config.trace import TraceSection
 
@@ -80,7 +80,6 @@ __all__ = [
     "load_config",
 ]
 
-NOTIFY_BACKENDS = BACKEND_NAMES
 _TOP = [field.name for field in dataclasses.fields(Config) if field.name != "path"]
 """The file's top-level keys, in the order they are read (and reported)."""
 

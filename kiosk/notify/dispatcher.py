@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 from kiosk.access import codes
 from kiosk.config import Config
-from kiosk.notify import Backend, DeliveryError, Notification, backoff_delay, build_backend
+from kiosk.notify import Backend, DeliveryError, Notification, backend_from_options, backoff_delay
 from kiosk.store import OutboxRow, Store
 from kiosk.store.base import StoreError
 
@@ -29,18 +29,8 @@ log = logging.getLogger(__name__)
 
 
 def backend_from_config(config: Config) -> Backend:
-    n = config.notify
-    if n.backend == "webhook":
-        return build_backend("webhook", url=n.webhook.url, secret=n.webhook.secret)
-    if n.backend == "smtp":
-        smtp = n.smtp
-        return build_backend("smtp", host=smtp.host, port=smtp.port, sender=smtp.sender,
-                             starttls=smtp.starttls, username=smtp.username,
-                             password=smtp.password)  # fmt: skip
-    if n.backend == "file" and n.file.path is not None:
-        # A relative inbox lives in the data dir (the demo's throwaway one).
-        return build_backend("file", path=str(config.kiosk.data_dir / n.file.path))
-    return build_backend("log")
+    """The back end ``[notify]`` names, a relative path of it in the data dir."""
+    return backend_from_options(config.notify, config.kiosk.data_dir)
 
 
 class Dispatcher:

@@ -15,10 +15,11 @@ import jsonschema
 import pytest
 
 from kiosk.commands.cli import main
-
-from .config_files import BOARDS_AND_COMPARTMENTS, problems_of, write_config
+from tests.unit.config_files import BOARDS_AND_COMPARTMENTS, problems_of, write_config
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
+pytestmark = pytest.mark.usefixtures("fake_drivers")
+
 KIOSK_CONFIGS = sorted(p.name for p in CONFIG_DIR.glob("*.toml") if p.name != "office-example.toml")
 
 
