@@ -18,7 +18,9 @@ from pydantic_core import CoreSchema
 
 from kiosk.config.model import Config
 
-SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+SCHEMA_DIALECT = "http://json-schema.org/draft-07/schema#"
+"""Draft 7, the newest Taplo's validator reads (not 2019-09 nor 2020-12); the schema needs
+nothing later, and its ``$defs`` are reached by JSON pointer, as draft 7 resolves them."""
 TITLE = "locker-kiosk configuration (kiosk.toml)"
 
 

@@ -38,7 +38,7 @@ def printed_schema() -> dict[str, Any]:
 
 def editor_errors(schema: dict[str, Any], text: str) -> dict[str, str]:
     """What an editor checking against ``schema`` marks: key path -> message."""
-    validator = jsonschema.Draft202012Validator(schema)
+    validator = jsonschema.Draft7Validator(schema)
     return {
         ".".join(str(part) for part in error.absolute_path): error.message
         for error in validator.iter_errors(tomllib.loads(text))
@@ -46,7 +46,7 @@ def editor_errors(schema: dict[str, Any], text: str) -> dict[str, str]:
 
 
 def test_the_schema_is_a_valid_json_schema_for_a_toml_file(printed_schema: dict[str, Any]) -> None:
-    jsonschema.Draft202012Validator.check_schema(printed_schema)
+    jsonschema.Draft7Validator.check_schema(printed_schema)
     assert printed_schema["title"] == "locker-kiosk configuration (kiosk.toml)"
     assert printed_schema["required"] == ["kiosk", "boards", "compartments"]
 
