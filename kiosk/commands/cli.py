@@ -23,6 +23,7 @@ examples:
   locker-kiosk modbus-board read --port /dev/ttyUSB0   a board's address and baud (bench)
   locker-kiosk scan-port --port /dev/ttyUSB0 --protocol modbus --all-bauds
   locker-kiosk reinit --config kiosk.toml --void-pickup-codes   only when start says so
+  locker-kiosk config-schema > kiosk.schema.json     for an editor to check kiosk.toml
 """
 
 
@@ -54,6 +55,16 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--keep", action="store_true", help="keep the data dir at the end")
     check = sub.add_parser("check-config", help="validate a config and exit")
     check.add_argument("--config", required=True)
+    schema = sub.add_parser(
+        "config-schema",
+        help="print the config file's JSON Schema (for an editor), or the full example",
+        description="Print the JSON Schema of a config file: every key with its type, "
+        "default, range and description, for an editor to complete and check kiosk.toml "
+        "with (docs/operations.md). --example prints config/example-full.toml instead.",
+    )
+    schema.add_argument(
+        "--example", action="store_true", help="every key at its default, as commented TOML"
+    )
     off = sub.add_parser(
         "safe-off",
         help="switch every lock output of every board off, without the daemon",
@@ -193,6 +204,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         from kiosk.ui import main as ui_main
 
         return ui_main.run(args)
+    if args.command == "config-schema":
+        return _config_schema(example=args.example)
     if args.command in ("modbus-board", "scan-port"):
         from kiosk.commands import bench as bench_cli
 
@@ -241,3 +254,17 @@ def _dispatch(args: argparse.Namespace) -> int:
     from kiosk.daemon import run
 
     return run(config, Path(args.ready_file) if args.ready_file else None)
+
+
+def _config_schema(*, example: bool) -> int:
+    if example:
+        from kiosk.config.example import example_toml
+
+        sys.stdout.write(example_toml())
+        return 0
+    import json
+
+    from kiosk.config.fileschema import file_schema
+
+    print(json.dumps(file_schema(), indent=2, ensure_ascii=False))
+    return 0

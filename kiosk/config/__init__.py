@@ -10,32 +10,33 @@ file, the key path and what is wrong::
 
 Indices in key paths count from 0 (``compartments[0]`` is the first ``[[compartments]]``).
 
-The dataclasses a config is made of live in :mod:`kiosk.config.model`; they are
-imported from here as well. The bank's layout (sizes, boards and their drivers'
-options, compartments) is read by :mod:`kiosk.config.layout`, ``[api]`` by
-:mod:`kiosk.config.api`, ``[fleet]`` by :mod:`kiosk.config.fleet`.
+The schema a config is made of (frozen pydantic dataclasses, each setting declared
+once with its default, range and description) lives in :mod:`kiosk.config.model` and
+the modules of its sections (``api``, ``fleet``, ``host``, ``notify``, ``trace``); its
+classes are imported from here as well. Each table is validated by pydantic and what it
+refuses is told in the house's words (:mod:`kiosk.config.schema`); what several values
+must agree on is checked after, here and in :mod:`kiosk.config.layout` (sizes, boards
+and their drivers' options, compartments).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
+from typing import Any, TypeVar
 
 from kiosk import phones
 from kiosk.access import bounds
-from kiosk.config.api import UNIX_SOCKET_PATH_MAX as _UNIX_SOCKET_PATH_MAX
-from kiosk.config.api import read_api
-from kiosk.config.check import ID_PATTERN, ID_RULE, Problems, Table, describe, number, read_toml
-from kiosk.config.fleet import FleetSection, read_fleet
-from kiosk.config.host import ClockSection, StorageSection, read_clock, read_storage
+from kiosk.config.api import UNIX_SOCKET_PATH_MAX, ApiSection, check_api, touchscreen_beside
+from kiosk.config.check import ID_PATTERN, Problems, Table, describe, number, read_toml, suggest
+from kiosk.config.fleet import FleetSection, check_fleet
+from kiosk.config.host import ClockSection, StorageSection, check_clock
 from kiosk.config.layout import check_boards, read_boards, read_compartments, read_sizes
 from kiosk.config.model import (
     DEFAULT_SIZES,
     MAX_PULSE_MS,
-    ApiSection,
     BoardConfig,
     CompartmentConfig,
     Config,
@@ -43,7 +44,6 @@ from kiosk.config.model import (
     DoorsSection,
     KioskSection,
     LocksSection,
-    NotifySection,
     PolicySection,
     ScannerSection,
     SecuritySection,
@@ -51,8 +51,9 @@ from kiosk.config.model import (
     SizeConfig,
     UiSection,
 )
-from kiosk.config.trace import TraceSection, read_trace
-from kiosk.protocol.languages import available_languages
+from kiosk.config.notify import NotifySection, check_notify
+from kiosk.config.schema import validate_section
+from kiosk.config.trace import TraceSection
 
 __all__ = [
     "DEFAULT_SIZES",
@@ -79,7 +80,8 @@ __all__ = [
     "load_config",
 ]
 
-NOTIFY_BACKENDS = ("log", "webhook", "smtp", "file")
+_TOP = [field.name for field in dataclasses.fields(Config) if field.name != "path"]
+"""The file's top-level keys, in the order they are read (and reported)."""
 
 
 def load_config(path: str | Path) -> Config:
@@ -89,256 +91,170 @@ def load_config(path: str | Path) -> Config:
     if raw is None:
         raise ConfigError(problems.messages)
     config = _build(raw, Path(path).absolute(), problems)
-    if not problems:  # a driver is built only from options that passed their type checks
+    if config is not None and not problems:  # a driver is built only from checked options
         check_boards(config, problems)
-    if problems:
+    if problems or config is None:
         raise ConfigError(problems.messages)
     return config
 
 
-def _build(raw: dict[str, Any], path: Path, problems: Problems) -> Config:
-    top = Table(raw, "", problems)
-    demo = top.get_bool("demo", False)
-    if top.has("kiosk"):
-        kiosk = _read_kiosk(top.table("kiosk"), path.parent)
-    else:
-        top.problem("kiosk", "missing (required): the file needs a [kiosk] table")
-        kiosk = KioskSection(id="", name="")
-    policy = _read_policy(top.table("policy"))
-    doors = _read_doors(top.table("doors"))
-    locks = _read_locks(top.table("locks"))
-    security = _read_security(top.table("security"))
-    notify = _read_notify(top.table("notify"), demo)
-    sizes = read_sizes(top)
-    boards = read_boards(top)
-    compartments = read_compartments(top, sizes, boards)
-    _check_guessing(top.table("security"), security, policy, len(compartments))
-    ui = _read_ui(top.table("ui"))
-    scanner = _read_scanner(top.table("scanner"))
-    api = read_api(top.table("api"), path.parent, kiosk.socket)
-    fleet = read_fleet(top.table("fleet"), path.parent, kiosk.id)
-    clock = read_clock(top.table("clock"), path.parent)
-    storage = read_storage(top.table("storage"))
-    trace = read_trace(top.table("trace"), path.parent)
-    sim = _read_sim(top.table("sim"))
-    top.check_unknown()
+def _build(raw: dict[str, Any], path: Path, problems: Problems) -> Config | None:
+    base = path.parent
+    demo = raw.get("demo", False)
+    if not isinstance(demo, bool):
+        problems.add("demo", f"must be true or false, got {describe(demo)}")
+    kiosk = _read_kiosk(raw, base, problems)
+    policy = _read_policy(raw, base, problems)
+    doors = _section(DoorsSection, raw, "doors", problems, base)
+    if doors.left_open_after_s <= doors.remind_after_s:
+        problems.add(
+            "doors.left_open_after_s",
+            f"must be greater than remind_after_s ({number(doors.remind_after_s)}), "
+            f"got {number(doors.left_open_after_s)}",
+        )
+    locks = _section(LocksSection, raw, "locks", problems, base)
+    security = _section(SecuritySection, raw, "security", problems, base)
+    if security.lockout_max_s < security.lockout_initial_s:
+        problems.add(
+            "security.lockout_max_s",
+            f"must be at least lockout_initial_s ({number(security.lockout_initial_s)}), "
+            f"got {number(security.lockout_max_s)}",
+        )
+    notify = _section(NotifySection, raw, "notify", problems, base)
+    check_notify(notify, demo is True, problems)
+    sizes = read_sizes(raw, problems, base)
+    boards = read_boards(raw, problems, base)
+    compartments = read_compartments(raw, problems, base, sizes, boards)
+    _check_guessing(raw.get("security"), security, policy, len(compartments), problems)
+    ui = _section(UiSection, raw, "ui", problems, base)
+    scanner = _section(ScannerSection, raw, "scanner", problems, base)
+    if scanner.backend != "none" and not scanner.device:
+        problems.add("scanner.device", f"is required when backend = {scanner.backend!r}")
+    api_raw = raw.get("api", {})
+    if isinstance(api_raw, dict):
+        api_raw = touchscreen_beside(api_raw, kiosk.socket)
+    api = _section(ApiSection, {"api": api_raw}, "api", problems, base)
+    check_api(api, kiosk.socket, problems)
+    fleet = _validated(FleetSection, raw, "fleet", problems, base)
+    if fleet is not None and raw.get("fleet"):  # no [fleet] table: no link
+        check_fleet(fleet, kiosk.id, problems)
+    clock = _section(ClockSection, raw, "clock", problems, base)
+    check_clock(clock, problems)
+    storage = _section(StorageSection, raw, "storage", problems, base)
+    trace = _section(TraceSection, raw, "trace", problems, base)
+    sim = _section(SimSection, raw, "sim", problems, base)
+    for name in raw:
+        if name not in _TOP:
+            problems.add(name, "unknown key" + suggest(name, _TOP))
+    if problems:
+        return None
     return Config(
-        path,
+        path=path, demo=demo, kiosk=kiosk, policy=policy, doors=doors, locks=locks,
+        security=security, notify=notify, sizes=sizes, boards=boards,
+        compartments=compartments, ui=ui, scanner=scanner, api=api,
+        clock=clock, storage=storage, trace=trace, sim=sim, fleet=fleet or FleetSection(),
+    )  # fmt: skip
+
+
+S = TypeVar("S")
+
+
+def _section(cls: type[S], raw: Mapping[str, Any], name: str, problems: Problems, base: Path) -> S:
+    """The table ``name`` of ``raw`` as a ``cls``; its defaults where it is left out or
+    wrong (the problems recorded), so that reading goes on."""
+    section = _validated(cls, raw, name, problems, base)
+    return cls() if section is None else section
+
+
+def _validated(
+    cls: type[S], raw: Mapping[str, Any], name: str, problems: Problems, base: Path
+) -> S | None:
+    """The table ``name`` of ``raw`` as a ``cls``; ``None`` where it is wrong."""
+    table = raw.get(name, {})
+    if not isinstance(table, dict):
+        problems.add(name, f"must be a table, got {describe(table)}")
+        return None
+    return validate_section(cls, table, name, problems, base)
+
+
+def _read_kiosk(raw: Mapping[str, Any], base: Path, problems: Problems) -> KioskSection:
+    table = raw.get("kiosk")
+    if table is None:
+        problems.add("kiosk", "missing (required): the file needs a [kiosk] table")
+        table = {}
+    elif not isinstance(table, dict):
+        problems.add("kiosk", f"must be a table, got {describe(table)}")
+        table = {}
+    texts = {name: table[name] for name in _BY_LANGUAGE if name in table}
+    rest = {name: value for name, value in table.items() if name not in _BY_LANGUAGE}
+    checked = validate_section(KioskSection, rest, "kiosk", problems, base) if table else None
+    kiosk = checked or _placeholder(rest)
+    if not kiosk.languages:
+        problems.add("kiosk.languages", "must name at least one language")
+    if len(str(kiosk.socket).encode()) > UNIX_SOCKET_PATH_MAX:
+        message = f"path is too long for a Unix socket ({UNIX_SOCKET_PATH_MAX} bytes)"
+        problems.add("kiosk.socket", message)
+    t = Table(texts, "kiosk", problems)
+    names = t.get_by_language("name", kiosk.id, kiosk.languages)
+    contacts = t.get_by_language("operator_contact", "", kiosk.languages)
+    return dataclasses.replace(
         kiosk,
-        policy,
-        doors,
-        locks,
-        security,
-        notify,
-        sizes,
-        boards,
-        compartments,
-        demo,
-        ui,
-        scanner,
-        api,
-        fleet,
-        clock,
-        storage,
-        trace,
-        sim,
-    )
-
-
-def _read_sim(t: Table) -> SimSection:
-    """``[sim]``: what ``locker-kiosk sim`` makes of the emulated boards."""
-    section = SimSection(unlock_reply=t.get_bool("unlock_reply", True))
-    t.check_unknown()
-    return section
-
-
-def _read_scanner(t: Table) -> ScannerSection:
-    section = ScannerSection(
-        backend=t.get_str("backend", "none", choices=("none", "evdev", "serial")),
-        device=t.get_str("device", ""),
-        baud=t.get_int("baud", 9600, minimum=1200, maximum=921600),
-    )
-    if section.backend != "none" and not section.device:
-        t.problem("device", f"is required when backend = {section.backend!r}")
-    t.check_unknown()
-    return section
-
-
-def _read_ui(t: Table) -> UiSection:
-    section = UiSection(
-        idle_timeout_s=t.get_float("idle_timeout_s", 60.0, minimum=10, maximum=600),
-        more_time_s=t.get_float("more_time_s", 30.0, minimum=20, maximum=120),
-        door_open_grace_s=t.get_float("door_open_grace_s", 60.0, minimum=10, maximum=600),
-        display_dpi=t.get_float("display_dpi", 133.0, minimum=50, maximum=600),
-        large_text=t.get_bool("large_text", False),
-        key_sound=t.get_bool("key_sound", False),
-        # kiosk/ui/speech, whose names these are, is not imported: it would bring pygame
-        # into the daemon (tests/unit/test_speech_phrases.py holds the two together)
-        speech=t.get_str("speech", "espeak-ng", choices=("espeak-ng", "none")),
-        speech_rate=t.get_int("speech_rate", 160, minimum=80, maximum=450),
-        speech_on=t.get_bool("speech_on", False),
-    )
-    t.check_unknown()
-    return section
-
-
-def _read_kiosk(t: Table, base: Path) -> KioskSection:
-    kiosk_id = t.get_str("id", pattern=ID_PATTERN, rule=ID_RULE)
-    languages = t.get_list("languages", ("en",), lambda key, v: _language(t, key, v))
-    names = t.get_by_language("name", kiosk_id, languages)
-    contacts = t.get_by_language("operator_contact", "", languages)
-    section = KioskSection(
-        id=kiosk_id,
-        name=_in_english(names, languages, kiosk_id),
-        data_dir=_path(t, "data_dir", KioskSection.data_dir, base),
-        socket=_path(t, "socket", KioskSection.socket, base),
-        languages=languages,
-        operator_contact=_in_english(contacts, languages, ""),
+        name=_in_english(names, kiosk.languages, kiosk.id),
+        operator_contact=_in_english(contacts, kiosk.languages, ""),
         name_by_language=names,
         operator_contact_by_language=contacts,
-    )
-    if not section.languages:
-        t.problem("languages", "must name at least one language")
-    if len(str(section.socket).encode()) > _UNIX_SOCKET_PATH_MAX:
-        t.problem("socket", f"path is too long for a Unix socket ({_UNIX_SOCKET_PATH_MAX} bytes)")
-    t.check_unknown()
-    return section
+    ) if checked else kiosk  # fmt: skip
 
 
-def _in_english(texts: dict[str, str], languages: tuple[str, ...], default: str) -> str:
+_BY_LANGUAGE = ("name", "operator_contact")
+
+
+def _placeholder(table: Mapping[str, Any]) -> KioskSection:
+    """A kiosk to read the rest of the file with when ``[kiosk]`` itself is wrong."""
+    kiosk_id = table.get("id")
+    if isinstance(kiosk_id, str) and re.fullmatch(ID_PATTERN, kiosk_id):
+        return KioskSection(id=kiosk_id)
+    return KioskSection(id="KIOSK")
+
+
+def _in_english(texts: Mapping[str, str], languages: tuple[str, ...], default: str) -> str:
     """The text of a per-language setting for the daemon's own (English) words."""
     return texts.get("en") or (texts.get(languages[0], default) if languages else default)
 
 
-def _path(t: Table, name: str, default: Path, base: Path) -> Path:
-    text = t.get_str(name, str(default))
-    if not text:
-        t.problem(name, "must not be empty")
-        return default
-    return base / text  # an absolute ``text`` replaces ``base``
-
-
-def _language(t: Table, key: str, value: object) -> str | None:
-    """A language the touchscreen has a catalog for (``kiosk/ui/locale``; English is built in)."""
-    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*", value):
-        t.problems.add(key, f"must be a language code like 'en' or 'pt-BR', got {describe(value)}")
-        return None
-    available = available_languages()
-    if value not in available:
-        t.problems.add(
-            key,
-            f"the touchscreen has no translation for {value!r} (it has: {', '.join(available)})",
-        )
-        return None
-    return value
-
-
-def _read_policy(t: Table) -> PolicySection:
-    hold = t.get_float("hold_hours", 72.0, above=0, maximum=24 * 60)
-    section = PolicySection(
-        pickup_code_digits=t.get_int("pickup_code_digits", 8, minimum=6, maximum=12),
-        hold_hours=hold,
-        reminder_hours=t.get_list(
-            "reminder_hours", (24.0, 60.0), lambda key, v: t.check_float(key, v, above=0)
-        ),
-        max_barcode_length=t.get_int("max_barcode_length", 64, minimum=8, maximum=256),
-        max_extend_hours=t.get_float("max_extend_hours", 72.0, minimum=0, maximum=24 * 30),
-        expiry_check_s=t.get_float("expiry_check_s", 60.0, minimum=0.1, maximum=3600),
-        phone_region=_phone_region(t),
-    )
-    if not t.has("reminder_hours"):  # the default reminders are those before expiry
-        reminders = tuple(hours for hours in section.reminder_hours if hours < hold)
-        section = dataclasses.replace(section, reminder_hours=reminders)
-    for i, hours in enumerate(section.reminder_hours):
+def _read_policy(raw: Mapping[str, Any], base: Path, problems: Problems) -> PolicySection:
+    policy = _section(PolicySection, raw, "policy", problems, base)
+    table = raw.get("policy")
+    hold = policy.hold_hours
+    reminders = policy.reminder_hours
+    if not (isinstance(table, dict) and "reminder_hours" in table):
+        reminders = tuple(hours for hours in reminders if hours < hold)  # those before expiry
+    for i, hours in enumerate(reminders):
         if hours >= hold:
-            t.problem(
-                f"reminder_hours[{i}]",
+            problems.add(
+                f"policy.reminder_hours[{i}]",
                 f"must be less than hold_hours ({number(hold)}), got {number(hours)}",
             )
-    t.check_unknown()
-    return dataclasses.replace(section, reminder_hours=tuple(sorted(section.reminder_hours)))
+    _check_phone_region(policy.phone_region, problems)
+    return dataclasses.replace(policy, reminder_hours=tuple(sorted(reminders)))
 
 
-def _phone_region(t: Table) -> str:
+def _check_phone_region(region: str, problems: Problems) -> None:
     """A region libphonenumber knows (``DE``), or "" for none: then every phone number
     needs its country code (a guessed country would send codes to strangers)."""
-    region = t.get_str("phone_region", "")
     if not region or phones.is_region(region):
-        return region
+        return
     if phones.is_region(region.upper()):
         hint = f" (did you mean {region.upper()!r}?)"
     elif region.upper() == "UK":
         hint = " (the United Kingdom is 'GB')"
     else:
         hint = ""
-    t.problem(
-        "phone_region",
+    problems.add(
+        "policy.phone_region",
         f"{describe(region)} is not a region phone numbers are known for: an ISO 3166 "
         f"code like 'DE' or 'AT', or \"\" for none{hint}",
     )
-    return ""
-
-
-def _read_doors(t: Table) -> DoorsSection:
-    remind = t.get_float("remind_after_s", 30.0, above=0)
-    section = DoorsSection(
-        open_timeout_s=t.get_float("open_timeout_s", 5.0, minimum=0.5, maximum=60),
-        open_retries=t.get_int("open_retries", 1, minimum=0, maximum=3),
-        remind_after_s=remind,
-        left_open_after_s=t.get_float("left_open_after_s", 120.0, above=0),
-        reopen_after_pickup_s=t.get_float("reopen_after_pickup_s", 60.0, minimum=0, maximum=600),
-        debounce_ms=t.get_float("debounce_ms", 30.0, minimum=0, maximum=1000),
-        debounce_polls=t.get_int("debounce_polls", 3, minimum=1, maximum=20),
-        poll_hz=t.get_float("poll_hz", 10.0, minimum=0.5, maximum=100),
-        offline_after_misses=t.get_int("offline_after_misses", 3, minimum=1, maximum=100),
-        offline_after_s=t.get_float("offline_after_s", 1.0, minimum=0, maximum=60),
-        offline_alarm_after_s=t.get_float("offline_alarm_after_s", 10.0, minimum=0, maximum=3600),
-    )
-    if section.left_open_after_s <= remind:
-        t.problem(
-            "left_open_after_s",
-            f"must be greater than remind_after_s ({number(remind)}), "
-            f"got {number(section.left_open_after_s)}",
-        )
-    t.check_unknown()
-    return section
-
-
-def _read_locks(t: Table) -> LocksSection:
-    section = LocksSection(
-        pulse_ms=t.get_int("pulse_ms", 500, minimum=50, maximum=MAX_PULSE_MS, cap="the hard cap"),
-        gap_ms=t.get_int("gap_ms", 150, minimum=0, maximum=5000),
-    )
-    t.check_unknown()
-    return section
-
-
-def _read_security(t: Table) -> SecuritySection:
-    initial = t.get_float("lockout_initial_s", 30.0, minimum=1)
-    section = SecuritySection(
-        wrong_codes_before_lockout=t.get_int(
-            "wrong_codes_before_lockout", 5, minimum=1, maximum=20
-        ),
-        lockout_initial_s=initial,
-        lockout_max_s=t.get_float("lockout_max_s", 1800.0, minimum=1),
-        bruteforce_alarm_per_hour=t.get_int("bruteforce_alarm_per_hour", 20, minimum=1),
-        sign_in_failures_per_hour=t.get_int(
-            "sign_in_failures_per_hour", 10, minimum=1, maximum=3600
-        ),
-        courier_pin_digits=t.get_int("courier_pin_digits", 6, minimum=4, maximum=12),
-        technician_pin_digits=t.get_int("technician_pin_digits", 8, minimum=4, maximum=12),
-        session_idle_minutes=t.get_float("session_idle_minutes", 10.0, minimum=1, maximum=240),
-        mass_open_max=t.get_int("mass_open_max", 20, minimum=1, maximum=100_000),
-        mass_open_window_s=t.get_float("mass_open_window_s", 60.0, minimum=1, maximum=86400),
-    )
-    if section.lockout_max_s < initial:
-        t.problem(
-            "lockout_max_s",
-            f"must be at least lockout_initial_s ({number(initial)}), "
-            f"got {number(section.lockout_max_s)}",
-        )
-    t.check_unknown()
-    return section
 
 
 _CODE_THROTTLE = ("wrong_codes_before_lockout", "lockout_initial_s", "lockout_max_s")
@@ -346,10 +262,15 @@ _SIGN_IN_THROTTLE = ("sign_in_failures_per_hour", "courier_pin_digits", "technic
 
 
 def _check_guessing(
-    t: Table, security: SecuritySection, policy: PolicySection, compartments: int
+    table: object,
+    security: SecuritySection,
+    policy: PolicySection,
+    compartments: int,
+    problems: Problems,
 ) -> None:
     """Refuse throttle settings that give 30 days of guessing at the screen more than a
     1 % chance (kiosk/access/bounds.py, docs/security.md); one line each, with the figure."""
+    given = table if isinstance(table, dict) else {}
     try:
         code_limits, sign_in_limits = security.code_limits(), security.sign_in_limits()
     except ValueError:
@@ -357,8 +278,8 @@ def _check_guessing(
     live, digits = max(compartments, 1), policy.pickup_code_digits
     code = bounds.code_bound(code_limits, digits, live)
     if code.too_high:
-        set_here = [t.key(name) for name in _CODE_THROTTLE if t.has(name)]
-        t.problems.add(
+        set_here = [f"security.{name}" for name in _CODE_THROTTLE if name in given]
+        problems.add(
             (set_here or ["policy.pickup_code_digits"])[0],
             f"these settings let a guesser try {code.guesses:,} pickup codes in "
             f"{bounds.DAYS} days: with {live} live parcels (one per compartment) among "
@@ -368,71 +289,11 @@ def _check_guessing(
     pin_digits = security.shortest_pin_digits
     staff = bounds.sign_in_bound(sign_in_limits, pin_digits)
     if staff.too_high:
-        set_here = [name for name in _SIGN_IN_THROTTLE if t.has(name)]
-        t.problem(
-            (set_here or list(_SIGN_IN_THROTTLE))[0],
+        set_here = [name for name in _SIGN_IN_THROTTLE if name in given]
+        problems.add(
+            "security." + (set_here or list(_SIGN_IN_THROTTLE))[0],
             f"these settings let a guesser try {staff.guesses:,} sign-ins in {bounds.DAYS} "
             f"days: with {pin_digits}-digit PINs that is a {staff.percent} chance to sign "
             "in as somebody, above 1 %; lower sign_in_failures_per_hour or ask for longer "
             "PINs (docs/security.md)",
         )
-
-
-def _read_notify(t: Table, demo: bool) -> NotifySection:
-    backend = t.get_str("backend", "log", choices=NOTIFY_BACKENDS)
-    if backend == "file" and not demo:
-        t.problem(
-            "backend",
-            "'file' writes pickup codes in plain text: it is for the demo and tests only "
-            "(demo = true at the top of the file); a kiosk with customers uses 'webhook' or "
-            "'smtp'",
-        )
-    webhook, smtp, file = t.table("webhook"), t.table("smtp"), t.table("file")
-    initial = t.get_float("retry_initial_s", 5.0, above=0)
-    section = NotifySection(
-        backend=backend,
-        webhook_url=webhook.get_str("url", ""),
-        file_path=_file_path(backend, file),
-        webhook_secret=webhook.get_str("secret", ""),
-        smtp_host=smtp.get_str("host", ""),
-        smtp_port=smtp.get_int("port", 25, minimum=1, maximum=65535),
-        smtp_from=smtp.get_str("from", ""),
-        smtp_starttls=smtp.get_bool("starttls", False),
-        smtp_username=smtp.get_str("username", ""),
-        smtp_password=smtp.get_str("password", ""),
-        retry_initial_s=initial,
-        retry_max_s=t.get_float("retry_max_s", 3600.0, above=0),
-        max_attempts=t.get_int("max_attempts", 20, minimum=1),
-        outbox_keep_days=t.get_float("outbox_keep_days", 30.0, minimum=0, maximum=3650),
-    )
-    if section.retry_max_s < initial:
-        t.problem("retry_max_s", f"must be at least retry_initial_s ({number(initial)})")
-    _check_backend(section, webhook, smtp)
-    for table in (webhook, smtp, file, t):
-        table.check_unknown()
-    return section
-
-
-def _file_path(backend: str, file: Table) -> Path | None:
-    """``[notify.file] path``: a simulated recipients' inbox (demo and tests only)."""
-    raw = file.get_str("path", "")
-    if backend != "file":
-        return Path(raw) if raw else None
-    if not raw:
-        file.problem("path", "is required when backend = 'file'")
-        return None
-    return Path(raw)
-
-
-def _check_backend(section: NotifySection, webhook: Table, smtp: Table) -> None:
-    if section.backend == "webhook":
-        url = urlsplit(section.webhook_url)
-        if url.scheme not in ("http", "https") or not url.netloc:
-            webhook.problem("url", "must be an http:// or https:// URL when backend = 'webhook'")
-        if not section.webhook_secret:
-            webhook.problem("secret", "is required when backend = 'webhook'")
-    if section.backend == "smtp":
-        if not section.smtp_host:
-            smtp.problem("host", "is required when backend = 'smtp'")
-        if not section.smtp_from:
-            smtp.problem("from", "is required when backend = 'smtp'")

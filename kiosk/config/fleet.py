@@ -14,38 +14,112 @@ broker"), so under any other name the link would connect and reach nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Annotated
 
-from kiosk.config.check import Table, describe
+from pydantic import AfterValidator, Field
+
+from kiosk.config.check import Problems, describe
+from kiosk.config.schema import SECTION, Bool, Float, Int, OptionalFile, Str
 from kiosk.domain import Role
 from kiosk.fleet.net import is_loopback
 
 STAFF_ROLES = (str(Role.COURIER), str(Role.TECHNICIAN))
 
 
+def _role(value: str) -> str:
+    if value not in STAFF_ROLES:
+        choices = " or ".join(map(repr, STAFF_ROLES))
+        raise ValueError(f"must be {choices}, got {describe(value)}")
+    return value
+
+
+StaffRole = Annotated[Str, AfterValidator(_role)]
+
+
 @dataclass(frozen=True)
 class FleetSection:
-    broker: str = ""  # "host:port"; empty: no link
-    username: str = ""  # "" or the kiosk id: the broker's name for the kiosk
-    password_file: Path | None = None
-    ca_file: Path | None = None
-    cert_file: Path | None = None
-    key_file: Path | None = None
-    tls: bool = True
-    keyring: Path | None = None
-    keepalive_s: int = 30
-    remote_opens_per_hour: int = 10
-    health_interval_s: float = 60.0
-    reconnect_min_s: float = 1.0
-    reconnect_max_s: float = 120.0
-    session_expiry_s: int = 7 * 24 * 3600
-    max_held_share: float = 0.5  # of all compartments, at most this many held at once
-    # After the link connects, a sign-in of the operator's staff waits at most this long
-    # for the broker's retained staff list (kiosk/access/staff_sync.py).
-    staff_sync_wait_s: float = 5.0
-    # The roles the operator's staff lists may bring: a technician opens every door, so
-    # a network whose technicians are all local takes couriers alone from afar.
-    staff_roles: tuple[str, ...] = STAFF_ROLES
+    """The link to the operator's MQTT network (docs/fleet.md). Leave the table out and
+    the daemon makes no connection. The kiosk id is the MQTT client id and, by default,
+    the broker user name. Remote commands are acted on only when signed by a key in the
+    keyring file (lines from `locker-fleet keygen`, under [keys])."""
+
+    __pydantic_config__ = SECTION
+
+    broker: Annotated[
+        Str,
+        Field(
+            description="required: HOST:PORT",
+            json_schema_extra={"examples": ["broker.example.net:8883"]},
+        ),
+    ] = ""
+    username: Annotated[Str, Field(description="only the kiosk id, the default")] = ""
+    password_file: Annotated[
+        OptionalFile,
+        Field(
+            description="or cert_file + key_file",
+            json_schema_extra={"examples": ["/etc/locker-kiosk/fleet.password"]},
+        ),
+    ] = None
+    ca_file: Annotated[
+        OptionalFile,
+        Field(
+            description="the broker's CA; default: the system's",
+            json_schema_extra={"examples": ["/etc/locker-kiosk/fleet-ca.pem"]},
+        ),
+    ] = None
+    cert_file: Annotated[OptionalFile, Field(description="a client certificate (PEM) ...")] = None
+    key_file: Annotated[OptionalFile, Field(description="... and its key")] = None
+    tls: Annotated[Bool, Field(description="false only for a broker on loopback")] = True
+    keyring: Annotated[
+        OptionalFile,
+        Field(
+            description="required: the operator's public keys",
+            json_schema_extra={"examples": ["/etc/locker-kiosk/fleet-keys.toml"]},
+        ),
+    ] = None
+    keepalive_s: Annotated[Int, Field(ge=5, le=3600, description="MQTT keep-alive")] = 30
+    remote_opens_per_hour: Annotated[
+        Int, Field(ge=0, le=1000, description="remote door opens allowed an hour")
+    ] = 10
+    health_interval_s: Annotated[
+        Float, Field(ge=1, le=86400, description="health telemetry every so often")
+    ] = 60.0
+    reconnect_min_s: Annotated[
+        Float, Field(ge=0.1, le=600, description="backoff with full jitter, from ...")
+    ] = 1.0
+    reconnect_max_s: Annotated[Float, Field(ge=1, le=3600, description="... to at most this")] = (
+        120.0
+    )
+    session_expiry_s: Annotated[
+        Int, Field(ge=0, le=2**32 - 1, description="the broker keeps the session this long")
+    ] = 7 * 24 * 3600
+    max_held_share: Annotated[
+        Float,
+        Field(
+            ge=0,
+            le=1,
+            description="reservations hold at most this share of all compartments at once",
+        ),
+    ] = 0.5
+    # kiosk/access/staff_sync.py
+    staff_sync_wait_s: Annotated[
+        Float,
+        Field(
+            ge=0,
+            le=60,
+            description="after a reconnect, a sign-in of the operator's staff waits this long at "
+            "most for the latest staff list",
+        ),
+    ] = 5.0
+    # a technician opens every door, so a network whose technicians are all local takes
+    # couriers alone from afar
+    staff_roles: Annotated[
+        tuple[StaffRole, ...],
+        Field(
+            description='the roles the operator\'s staff lists may bring; ["courier"] keeps '
+            "every technician local (docs/security.md)"
+        ),
+    ] = STAFF_ROLES
 
     @property
     def enabled(self) -> bool:
@@ -57,56 +131,32 @@ class FleetSection:
         return host.strip("[]"), int(port)
 
 
-def read_fleet(t: Table, base: Path, kiosk_id: str) -> FleetSection:
-    if not t.data:
-        t.check_unknown()
-        return FleetSection()
-    broker = t.get_str("broker")
-    files: dict[str, Path | None] = {}
-    for name in ("password_file", "ca_file", "cert_file", "key_file", "keyring"):
-        text = t.get_str(name, "")
-        files[name] = base / text if text else None
-    section = FleetSection(
-        broker=broker,
-        username=t.get_str("username", ""),
-        tls=t.get_bool("tls", True),
-        keepalive_s=t.get_int("keepalive_s", 30, minimum=5, maximum=3600),
-        remote_opens_per_hour=t.get_int("remote_opens_per_hour", 10, minimum=0, maximum=1000),
-        health_interval_s=t.get_float("health_interval_s", 60.0, minimum=1, maximum=86400),
-        reconnect_min_s=t.get_float("reconnect_min_s", 1.0, minimum=0.1, maximum=600),
-        reconnect_max_s=t.get_float("reconnect_max_s", 120.0, minimum=1, maximum=3600),
-        session_expiry_s=t.get_int("session_expiry_s", 7 * 24 * 3600, minimum=0, maximum=2**32 - 1),
-        max_held_share=t.get_float("max_held_share", 0.5, minimum=0, maximum=1),
-        staff_sync_wait_s=t.get_float("staff_sync_wait_s", 5.0, minimum=0, maximum=60),
-        staff_roles=t.get_list("staff_roles", STAFF_ROLES, lambda key, v: _role(t, key, v)),
-        **files,
-    )
+def check_fleet(section: FleetSection, kiosk_id: str, problems: Problems) -> None:
+    """What a ``[fleet]`` table that is there must give, and agree on."""
+    broker = section.broker
     host, _, port = broker.rpartition(":")
-    if broker and (not host or not port.isdigit() or not 0 < int(port) < 65536):
-        t.problem("broker", f"must be HOST:PORT like 'broker.example.net:8883', got {broker!r}")
-    elif broker and not section.tls and not is_loopback(host.strip("[]")):
-        t.problem("tls", "may be false only for a broker on this machine's loopback")
+    if not broker:
+        problems.add("fleet.broker", "missing (required)")
+    elif not host or not port.isdigit() or not 0 < int(port) < 65536:
+        message = f"must be HOST:PORT like 'broker.example.net:8883', got {broker!r}"
+        problems.add("fleet.broker", message)
+    elif not section.tls and not is_loopback(host.strip("[]")):
+        problems.add("fleet.tls", "may be false only for a broker on this machine's loopback")
     if section.keyring is None:
-        t.problem("keyring", "is required: the operator keys that remote commands are signed with")
+        message = "is required: the operator keys that remote commands are signed with"
+        problems.add("fleet.keyring", message)
     if (section.cert_file is None) != (section.key_file is None):
-        t.problem("cert_file", "cert_file and key_file go together (a client certificate)")
+        message = "cert_file and key_file go together (a client certificate)"
+        problems.add("fleet.cert_file", message)
     if section.password_file is None and section.cert_file is None:
-        t.problem("password_file", "is required unless cert_file and key_file are given")
+        message = "is required unless cert_file and key_file are given"
+        problems.add("fleet.password_file", message)
     if section.username and kiosk_id and section.username != kiosk_id:
-        t.problem(
-            "username",
+        problems.add(
+            "fleet.username",
             f"{section.username!r} is not the kiosk id {kiosk_id!r}: the broker makes a "
             "kiosk's username its client id and lets it reach only the topics of the kiosk "
             "of that id (config/broker/), so leave it out",
         )
     if section.reconnect_max_s < section.reconnect_min_s:
-        t.problem("reconnect_max_s", "must not be below reconnect_min_s")
-    t.check_unknown()
-    return section
-
-
-def _role(t: Table, key: str, value: object) -> str | None:
-    if value in STAFF_ROLES:
-        return str(value)
-    t.problems.add(key, f"must be {' or '.join(map(repr, STAFF_ROLES))}, got {describe(value)}")
-    return None
+        problems.add("fleet.reconnect_max_s", "must not be below reconnect_min_s")

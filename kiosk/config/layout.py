@@ -11,13 +11,19 @@ bus address, a port at two bauds or in two protocols, a GPIO pin).
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, TypeVar
 
 from drivers.base import Driver, create_driver, driver_class, known_drivers, port_key
 from drivers.claims import clashes
 from drivers.errors import DriverError, OptionsRefused
-from kiosk.config.check import ID_PATTERN, ID_RULE, Problems, Table, suggest
+from kiosk.config.check import Problems, Table, describe, suggest
 from kiosk.config.model import DEFAULT_SIZES, BoardConfig, CompartmentConfig, Config, SizeConfig
+from kiosk.config.schema import validate_section
+
+E = TypeVar("E")
 
 __all__ = ["check_boards", "read_boards", "read_compartments", "read_sizes"]
 
@@ -67,28 +73,48 @@ def _check_scanner_port(config: Config, boards: list[Driver], problems: Problems
             return
 
 
-def read_sizes(top: Table) -> tuple[SizeConfig, ...]:
-    tables = top.tables("sizes")
+def _tables(raw: Mapping[str, Any], name: str, problems: Problems) -> list[Any] | None:
+    """An array of tables as written; ``None`` when absent or not an array."""
+    if name not in raw:
+        return None
+    value = raw[name]
+    if not isinstance(value, list):
+        problems.add(name, f"must be an array of tables ([[{name}]]), got {describe(value)}")
+        return None
+    return value
+
+
+def _entries(
+    cls: type[E], tables: list[Any], name: str, problems: Problems, base: Path
+) -> list[tuple[int, E]]:
+    """Each table of an array that validates as a ``cls``, with its index."""
+    entries: list[tuple[int, E]] = []
+    for i, table in enumerate(tables):
+        key = f"{name}[{i}]"
+        if not isinstance(table, dict):
+            problems.add(key, f"must be a table, got {describe(table)}")
+            continue
+        entry = validate_section(cls, table, key, problems, base)
+        if entry is not None:
+            entries.append((i, entry))
+    return entries
+
+
+def read_sizes(raw: Mapping[str, Any], problems: Problems, base: Path) -> tuple[SizeConfig, ...]:
+    tables = _tables(raw, "sizes", problems)
     if tables is None:
         return DEFAULT_SIZES
     if not tables:
-        top.problem("sizes", "must list at least one size (or leave [[sizes]] out)")
+        problems.add("sizes", "must list at least one size (or leave [[sizes]] out)")
     sizes: list[SizeConfig] = []
-    for t in tables:
-        size = SizeConfig(
-            name=t.get_str("name", pattern=r"[A-Za-z0-9]{1,8}", rule="1-8 letters or digits"),
-            width_mm=t.get_int("width_mm", minimum=1, maximum=10_000),
-            height_mm=t.get_int("height_mm", minimum=1, maximum=10_000),
-            depth_mm=t.get_int("depth_mm", minimum=1, maximum=10_000),
-        )
-        t.check_unknown()
+    for i, size in _entries(SizeConfig, tables, "sizes", problems, base):
         earlier = [s.name for s in sizes]
-        if size.name and size.name in earlier:
+        if size.name in earlier:
             where = f"sizes[{earlier.index(size.name)}]"
-            t.problem("name", f"size {size.name!r} is already defined by {where}")
-        elif sizes and 0 < _volume(size) <= _volume(sizes[-1]):
+            problems.add(f"sizes[{i}].name", f"size {size.name!r} is already defined by {where}")
+        elif sizes and _volume(size) <= _volume(sizes[-1]):
             smaller = f"size {size.name!r} must be larger than {sizes[-1].name!r} before it"
-            t.problem("name", smaller + " (list sizes smallest first)")
+            problems.add(f"sizes[{i}].name", smaller + " (list sizes smallest first)")
         sizes.append(size)
     return tuple(sizes)
 
@@ -97,28 +123,39 @@ def _volume(size: SizeConfig) -> int:
     return size.width_mm * size.height_mm * size.depth_mm
 
 
-def read_boards(top: Table) -> tuple[BoardConfig, ...]:
-    tables = top.tables("boards")
+_BOARD_KEYS = ("name", "driver", "power_group")
+
+
+def read_boards(raw: Mapping[str, Any], problems: Problems, base: Path) -> tuple[BoardConfig, ...]:
+    """``[[boards]]``: a board's own keys, and every other key an option of its driver."""
+    tables = _tables(raw, "boards", problems)
     if not tables:
-        top.problem("boards", "at least one [[boards]] table is required")
+        problems.add("boards", "at least one [[boards]] table is required")
         return ()
     boards: list[BoardConfig] = []
-    for t in tables:
-        name = t.get_str("name", pattern=ID_PATTERN, rule=ID_RULE)
-        driver = t.get_str("driver")
-        power_group = t.get_str("power_group", "main", pattern=ID_PATTERN, rule=ID_RULE)
-        options = _driver_options(t, driver, t.rest())
+    for i, table in enumerate(tables):
+        key = f"boards[{i}]"
+        if not isinstance(table, dict):
+            problems.add(key, f"must be a table, got {describe(table)}")
+            continue
+        own = {name: value for name, value in table.items() if name in _BOARD_KEYS}
+        board = validate_section(BoardConfig, own, key, problems, base)
+        if board is None:
+            continue
+        given = {name: value for name, value in table.items() if name not in _BOARD_KEYS}
+        options = _driver_options(Table(given, key, problems), board.driver, given)
         earlier = [b.name for b in boards]
-        if name and name in earlier:
-            t.problem("name", f"board {name!r} is already defined by boards[{earlier.index(name)}]")
-        boards.append(BoardConfig(name, driver, power_group, options))
+        if board.name in earlier:
+            message = (
+                f"board {board.name!r} is already defined by boards[{earlier.index(board.name)}]"
+            )
+            problems.add(f"{key}.name", message)
+        boards.append(dataclasses.replace(board, options=options))
     return tuple(boards)
 
 
 def _driver_options(t: Table, driver: str, given: dict[str, Any]) -> dict[str, Any]:
     """``given`` checked against the driver's ``OPTIONS``, with its defaults filled in."""
-    if not driver:
-        return given
     if driver not in known_drivers():
         t.problem("driver", f"unknown driver {driver!r}" + suggest(driver, known_drivers()))
         return given
@@ -138,44 +175,42 @@ def _driver_options(t: Table, driver: str, given: dict[str, Any]) -> dict[str, A
 
 
 def read_compartments(
-    top: Table, sizes: tuple[SizeConfig, ...], boards: tuple[BoardConfig, ...]
+    raw: Mapping[str, Any],
+    problems: Problems,
+    base: Path,
+    sizes: tuple[SizeConfig, ...],
+    boards: tuple[BoardConfig, ...],
 ) -> tuple[CompartmentConfig, ...]:
-    tables = top.tables("compartments")
+    tables = _tables(raw, "compartments", problems)
     if not tables:
-        top.problem("compartments", "at least one [[compartments]] table is required")
+        problems.add("compartments", "at least one [[compartments]] table is required")
         return ()
     size_names = [s.name for s in sizes]
     board_names = [b.name for b in boards]
     ids: dict[str, int] = {}
     channels: dict[tuple[str, int], str] = {}
     result: list[CompartmentConfig] = []
-    for i, t in enumerate(tables):
-        c = CompartmentConfig(
-            id=t.get_str("id", pattern=r"[A-Za-z0-9]{1,8}", rule="1-8 letters or digits"),
-            size=t.get_str("size"),
-            board=t.get_str("board"),
-            lock=t.get_int("lock", minimum=1, maximum=64),
-            accessible=t.get_bool("accessible", False),
-            column=t.get_int("column", 0, minimum=0, maximum=64),
-            row=t.get_int("row", 0, minimum=0, maximum=64),
-        )
-        t.check_unknown()
+    for i, c in _entries(CompartmentConfig, tables, "compartments", problems, base):
+        key = f"compartments[{i}]"
         if c.id in ids:
-            t.problem("id", f"duplicate compartment id {c.id!r} (also compartments[{ids[c.id]}])")
-        elif c.id:
+            message = f"duplicate compartment id {c.id!r} (also compartments[{ids[c.id]}])"
+            problems.add(f"{key}.id", message)
+        else:
             ids[c.id] = i
-        if c.size and c.size not in size_names:
-            t.problem("size", f"unknown size {c.size!r} (sizes: {', '.join(size_names)})")
-        if c.board and c.board not in board_names:
+        if c.size not in size_names:
+            message = f"unknown size {c.size!r} (sizes: {', '.join(size_names)})"
+            problems.add(f"{key}.size", message)
+        if c.board not in board_names:
             known = ", ".join(board_names) or "none"
-            t.problem("board", f"board {c.board!r} is not defined in [[boards]] (boards: {known})")
-        if c.lock and (c.board, c.lock) in channels:
-            t.problem(
-                "lock",
+            message = f"board {c.board!r} is not defined in [[boards]] (boards: {known})"
+            problems.add(f"{key}.board", message)
+        if (c.board, c.lock) in channels:
+            problems.add(
+                f"{key}.lock",
                 f"lock {c.lock} of board {c.board!r} is already used by compartment "
                 f"{channels[c.board, c.lock]}",
             )
-        elif c.lock:
+        else:
             channels[c.board, c.lock] = c.id
         result.append(c)
     return tuple(result)

@@ -11,19 +11,43 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
-from kiosk.config.check import Table
+from pydantic import BeforeValidator, Field
 
-__all__ = ["TRACE_FILE", "TraceSection", "read_trace"]
+from kiosk.config.schema import SECTION, Int, OptionalFile
+
+__all__ = ["TRACE_FILE", "TraceSection"]
 
 TRACE_FILE = "wire-trace.log"
 
 
+def _a_file(value: object) -> object:
+    if isinstance(value, str) and value.endswith("/"):
+        raise ValueError(f"must name a file, not a directory: {value!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class TraceSection:
-    path: Path | None = None  # None: TRACE_FILE in the data dir
-    max_kib: int = 1024
-    keep: int = 1
+    """The wire trace: every frame a board sends and receives, for a technician finding
+    out what a board does (docs/hardware.md). Off until switched on for one board at a
+    time (lockerctl trace BOARD on); this only says where it goes and bounds it. The file
+    is mode 0600; it holds no pickup code (no code ever reaches a board's bus)."""
+
+    __pydantic_config__ = SECTION
+
+    path: Annotated[
+        Annotated[OptionalFile, BeforeValidator(_a_file)],
+        Field(description='"" = wire-trace.log in the data dir'),
+    ] = None
+    max_kib: Annotated[
+        Int,
+        Field(ge=4, le=102_400, description="the file's size cap in KiB; then it is rotated ..."),
+    ] = 1024
+    keep: Annotated[
+        Int, Field(ge=1, le=9, description="... keeping this many older files (.1, .2 ...)")
+    ] = 1
 
     def file_in(self, data_dir: Path) -> Path:
         """The trace's file for a kiosk whose data dir is ``data_dir``."""
@@ -32,16 +56,3 @@ class TraceSection:
     @property
     def max_bytes(self) -> int:
         return self.max_kib * 1024
-
-
-def read_trace(t: Table, base: Path) -> TraceSection:
-    text = t.get_str("path", "")
-    section = TraceSection(
-        path=base / text if text else None,
-        max_kib=t.get_int("max_kib", 1024, minimum=4, maximum=102_400),
-        keep=t.get_int("keep", 1, minimum=1, maximum=9),
-    )
-    if text.endswith("/"):
-        t.problem("path", f"must name a file, not a directory: {text!r}")
-    t.check_unknown()
-    return section

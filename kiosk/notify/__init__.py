@@ -15,8 +15,8 @@ logs a payload, puts it in an error message, or logs a recipient other than mask
 
 This module is the contract (:class:`Notification`, :class:`Backend`,
 :class:`DeliveryError`), the text of a message, the retry delays and the registry of back
-ends by name; the back ends themselves are in :mod:`kiosk.notify.backends`, imported
-when one is built.
+ends by name (:func:`backend_class`); the back ends themselves are one module each in
+:mod:`kiosk.notify.backends`, imported when one is built.
 """
 
 from __future__ import annotations
@@ -28,8 +28,10 @@ import logging
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from pathlib import Path
+from typing import Any, Protocol, Self, cast
 
+from kiosk.config.notify import BACKEND_NAMES, BackendName, NotifySection
 from kiosk.errors import InvalidInput, LockerError
 from kiosk.protocol.codes import group_code
 
@@ -37,6 +39,8 @@ __all__ = [
     "Backend",
     "DeliveryError",
     "Notification",
+    "backend_class",
+    "backend_from_options",
     "backoff_delay",
     "build_backend",
     "mask_recipient",
@@ -183,31 +187,46 @@ def _format_time(value: object) -> str:
     return f"{text} {'UTC' if offset == timedelta(0) else moment.tzname()}"
 
 
-# --- factory ----------------------------------------------------------------------------------
+# --- the registry ------------------------------------------------------------------------------
 
-# By name, imported when one is built: importing this module (the contract, for the API
-# and the dispatcher) loads neither smtplib nor httpx.
-_BACKENDS = {
-    "log": "LogBackend",
-    "webhook": "WebhookBackend",
-    "smtp": "SmtpBackend",
-    "file": "FileBackend",
-}
+
+class ConfiguredBackend(Backend, Protocol):
+    """A back end class as the registry holds it: built from the config's ``[notify]``."""
+
+    @classmethod
+    def from_options(cls, notify: NotifySection, data_dir: Path) -> Self:
+        """The back end from its own options table (``[notify.webhook]``); ``data_dir``
+        is where a relative path of it lives."""
+        ...
+
+
+def backend_class(name: BackendName) -> type[ConfiguredBackend]:
+    """The back end named ``name``: the class of that name in
+    ``kiosk.notify.backends.<name>`` (``webhook``: ``WebhookBackend``), imported only now,
+    so that importing this module (the contract, for the API and the dispatcher) loads
+    neither smtplib nor httpx. :data:`~kiosk.config.notify.BackendName` is the list."""
+    module = importlib.import_module(f"kiosk.notify.backends.{name}")
+    cls: type[ConfiguredBackend] = getattr(module, f"{name.capitalize()}Backend")
+    return cls
+
+
+def backend_from_options(notify: NotifySection, data_dir: Path) -> Backend:
+    """The back end ``notify.backend`` names, built from its options."""
+    return backend_class(notify.backend).from_options(notify, data_dir)
 
 
 def build_backend(kind: str, **settings: Any) -> Backend:
-    """The back end named ``kind`` (``log``, ``webhook``, ``smtp`` or ``file``) built from
-    ``settings``.
+    """The back end named ``kind`` (one of :data:`~kiosk.config.notify.BACKEND_NAMES`)
+    built from ``settings``, its constructor's arguments.
 
     Raises :class:`InvalidInput` for an unknown kind, an unknown setting (with a suggestion)
     or a missing one.
     """
-    name = _BACKENDS.get(kind)
-    if name is None:
+    if kind not in BACKEND_NAMES:
         raise InvalidInput(
-            f"unknown notification back end {kind!r}; expected one of {', '.join(_BACKENDS)}"
+            f"unknown notification back end {kind!r}; expected one of {', '.join(BACKEND_NAMES)}"
         )
-    cls = getattr(importlib.import_module("kiosk.notify.backends"), name)
+    cls = backend_class(cast(BackendName, kind))
     params = list(inspect.signature(cls).parameters)
     for name in settings:
         if name not in params:

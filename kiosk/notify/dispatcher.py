@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 from kiosk.access import codes
 from kiosk.config import Config
-from kiosk.notify import Backend, DeliveryError, Notification, backoff_delay, build_backend
+from kiosk.notify import Backend, DeliveryError, Notification, backend_from_options, backoff_delay
 from kiosk.store import OutboxRow, Store
 from kiosk.store.base import StoreError
 
@@ -29,17 +29,8 @@ log = logging.getLogger(__name__)
 
 
 def backend_from_config(config: Config) -> Backend:
-    n = config.notify
-    if n.backend == "webhook":
-        return build_backend("webhook", url=n.webhook_url, secret=n.webhook_secret)
-    if n.backend == "smtp":
-        return build_backend("smtp", host=n.smtp_host, port=n.smtp_port, sender=n.smtp_from,
-                             starttls=n.smtp_starttls, username=n.smtp_username,
-                             password=n.smtp_password)  # fmt: skip
-    if n.backend == "file" and n.file_path is not None:
-        # A relative inbox lives in the data dir (the demo's throwaway one).
-        return build_backend("file", path=str(config.kiosk.data_dir / n.file_path))
-    return build_backend("log")
+    """The back end ``[notify]`` names, a relative path of it in the data dir."""
+    return backend_from_options(config.notify, config.kiosk.data_dir)
 
 
 class Dispatcher:

@@ -39,7 +39,7 @@ def test_webhook_backend_reads_its_table(tmp_path: Path) -> None:
 
     notify = load_config(path).notify
 
-    assert (notify.backend, notify.webhook_url, notify.webhook_secret) == (
+    assert (notify.backend, notify.webhook.url, notify.webhook.secret) == (
         "webhook",
         "https://hooks.example.com/locker",
         "s3cret",

@@ -125,3 +125,19 @@ def test_the_fleet_section_shown_in_the_full_example_loads_once_uncommented(
     config = load_config(path)
     assert config.fleet.enabled and config.fleet.tls
     assert config.fleet.host_port == ("broker.example.net", 8883)
+
+
+def test_the_full_example_is_what_config_schema_writes_from_the_schema() -> None:
+    import contextlib
+    import io
+
+    from kiosk.commands.cli import main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["config-schema", "--example"]) == 0
+    checked_in = (CONFIG_DIR / "example-full.toml").read_text(encoding="utf-8")
+    assert checked_in == out.getvalue(), (
+        "config/example-full.toml is not what the schema in kiosk/config gives: "
+        "locker-kiosk config-schema --example > config/example-full.toml"
+    )

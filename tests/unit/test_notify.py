@@ -16,19 +16,27 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
+from kiosk.config import load_config
+from kiosk.config.notify import BACKEND_NAMES
 from kiosk.errors import InvalidInput
 from kiosk.notify import (
     DeliveryError,
     Notification,
+    backend_class,
     backoff_delay,
     build_backend,
     mask_recipient,
     render_text,
 )
-from kiosk.notify.backends import LogBackend, SmtpBackend, WebhookBackend
+from kiosk.notify.backends.log import LogBackend
+from kiosk.notify.backends.smtp import SmtpBackend
+from kiosk.notify.backends.webhook import WebhookBackend
+from kiosk.notify.dispatcher import backend_from_config
+from tests.unit.config_files import write_config
 
 CODE = "73914268"
 SECRET = "webhook-secret"
@@ -449,3 +457,40 @@ def test_factory_refuses_unknown_names_with_a_suggestion() -> None:
         build_backend("webhook", url="https://x.example/n", secrt="s")
     with pytest.raises(InvalidInput, match="missing setting 'secret'"):
         build_backend("webhook", url="https://x.example/n")
+
+
+NOTIFY_TABLES = {
+    "log": "",
+    "file": '[notify.file]\npath = "inbox.jsonl"',
+    "webhook": '[notify.webhook]\nurl = "https://gateway.example/n"\nsecret = "s3cret"',
+    "smtp": '[notify.smtp]\nhost = "relay.example"\nfrom = "Locker <noreply@locker.example>"',
+}
+
+
+@pytest.mark.usefixtures("fake_drivers")
+@pytest.mark.parametrize("name", BACKEND_NAMES)
+def test_each_back_end_the_config_may_name_is_built_from_its_own_table(
+    tmp_path: Path, name: str
+) -> None:
+    path = write_config(tmp_path, f'[notify]\nbackend = "{name}"\n{NOTIFY_TABLES[name]}')
+    path.write_text("demo = true\n" + path.read_text())  # the file back end is the demo's
+    config = load_config(path).with_data_dir(tmp_path / "data")
+
+    backend = backend_from_config(config)
+
+    assert type(backend).__module__ == f"kiosk.notify.backends.{name}"
+    assert type(backend) is backend_class(name)
+
+
+@pytest.mark.usefixtures("fake_drivers")
+def test_the_demo_inbox_is_written_in_the_data_dir(tmp_path: Path) -> None:
+    path = write_config(tmp_path, f'[notify]\nbackend = "file"\n{NOTIFY_TABLES["file"]}')
+    path.write_text("demo = true\n" + path.read_text())
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    backend = backend_from_config(load_config(path).with_data_dir(data_dir))
+
+    asyncio.run(backend.send(stored()))
+
+    (line,) = (data_dir / "inbox.jsonl").read_text().splitlines()
+    assert json.loads(line)["payload"]["compartment"] == "B03"
