@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from office.ingest.messages import EventMsg
+from office.received import EventMsg
 from office.vocab import AlarmKind, CompartmentState, DoorState, ParcelState
 
 ALARM_OF_EVENT = {

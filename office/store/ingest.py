@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
-from office.ingest import messages as m
+from office import received as m
 from office.store import schema as s
 from office.store.derive import Derived, derive
 
