@@ -1,5 +1,9 @@
 """The kiosks' messages as the office accepts them: parsed, checked, typed.
 
+What each message may say is declared in :mod:`kiosk.fleet.payloads`; the records here
+are what the office keeps of them, each field checked (the wall of doors and the
+boards' health keep the payloads' own types).
+
 Everything from the broker is untrusted text. :func:`parse` turns one message into a
 typed record or a :class:`Rejected` naming what was wrong; it never raises. The kiosk
 is named by the topic, never by the payload (the broker's ACL lets a kiosk write only
