@@ -56,6 +56,7 @@ from kiosk.fleet.payloads import (
     OpenArgs,
     OutOfServiceArgs,
     ResendEventsArgs,
+    SealedStaff,
     SelftestArgs,
     Settings,
     StaffListArgs,
@@ -354,8 +355,8 @@ def pack_staff(people: Sequence[StaffEntry]) -> bytes:
     ...]}`` as compact JSON, deflated. Each verifier keeps 16 bytes of scrypt's output
     (what scrypt gives with a length of 16: the kiosk checks a PIN against as many bytes
     as it is given), which is plenty for a secret of 20 to 27 bits and halves its size."""
-    rows = [[p.name, p.role, _short(p.pin), p.badge] for p in people]
-    return zlib.compress(json.dumps({"people": rows}, separators=(",", ":")).encode(), 9)
+    content = SealedStaff(people=[[p.name, p.role, _short(p.pin), p.badge] for p in people])
+    return zlib.compress(json.dumps(content, separators=(",", ":")).encode(), 9)
 
 
 def _short(verifier: str | None) -> str | None:

@@ -95,6 +95,13 @@ class StaffListArgs(TypedDict):
     sealed: str
 
 
+class SealedStaff(TypedDict):
+    """What a staff list's ``sealed`` box holds, as deflated compact JSON: each person as
+    ``[name, role, PIN verifier or null, badge or null]``."""
+
+    people: list[list[str | None]]
+
+
 CommandArgs = (
     OpenArgs
     | OutOfServiceArgs

@@ -3,8 +3,11 @@ and declaring them changed no byte of what an operator signs."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 import time
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -145,3 +148,18 @@ def test_each_report_a_kiosk_sends_carries_exactly_the_fields_its_type_declares(
         assert_shaped(value, typed)
     assert set(report.presence(kiosk, online=True)) == keys_of(payloads.Presence)[1]
     assert time.time() - report.health(kiosk, 0)["ts"] < 3600
+
+
+def test_a_staff_lists_sealed_people_pack_to_the_very_bytes_they_did_before() -> None:
+    verifier = "scrypt$16384$8$1${}${}".format(
+        base64.b64encode(b"salt" * 4).decode(), base64.b64encode(bytes(range(32))).decode()
+    )
+    people = [
+        messages.StaffEntry("anna", "courier", verifier, "BADGE-1"),
+        messages.StaffEntry("ben", "technician", None, None),
+    ]
+    packed = messages.pack_staff(people)
+    assert hashlib.sha256(packed).hexdigest() == (
+        "6612a182e08318cd10613c58027a6c6fb3a676a5d6206e42d01e4a66c8187b17"
+    ), "the sealed people of a staff list are no longer byte for byte what they were"
+    assert_shaped(json.loads(zlib.decompress(packed)), payloads.SealedStaff)
