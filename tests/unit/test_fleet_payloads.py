@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import time
 import zlib
 from pathlib import Path
 from typing import Any
@@ -147,7 +146,6 @@ def test_each_report_a_kiosk_sends_carries_exactly_the_fields_its_type_declares(
     for value, typed in sent:
         assert_shaped(value, typed)
     assert set(report.presence(kiosk, online=True)) == keys_of(payloads.Presence)[1]
-    assert time.time() - report.health(kiosk, 0)["ts"] < 3600
 
 
 def test_a_staff_lists_sealed_people_pack_to_the_very_bytes_they_did_before() -> None:
