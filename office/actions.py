@@ -15,7 +15,6 @@ record of the command keeps them masked (``+49•••••••78``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import kiosk.fleet.messages as messages
 from kiosk.fleet.messages import Outgoing
@@ -109,7 +108,9 @@ class Actions:
             raise NoSigningKey("this office has no signing key ([signing] in its config)")
         return self.sender.signer
 
-    def _send(self, who: str, out: Outgoing, why: str, shown: dict[str, Any] | None = None) -> Sent:
+    def _send(
+        self, who: str, out: Outgoing, why: str, shown: dict[str, object] | None = None
+    ) -> Sent:
         assert self.sender is not None  # _signer() made sure
         args = shown if shown is not None else out.body["args"]
         with self.sender.engine.begin() as conn:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import logging
-import os
 import sys
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from kiosk.fleet.net import is_loopback
+from office import staff_cli
 from office.checks import OfficeConfigError
 from office.config import ENV_VAR, OfficeConfig, config_path, load_office_config
 from office.store.migrate import SchemaNotCurrent
@@ -71,8 +70,6 @@ def build_parser() -> argparse.ArgumentParser:
     passwd.add_argument("--password-stdin", action="store_true")
     remove = users_sub.add_parser("disable", help="sign out and refuse an account")
     remove.add_argument("username")
-    from office import staff_cli  # (it imports this module: only once it is loaded)
-
     staff_cli.add_parser(sub)
     return parser
 
@@ -127,9 +124,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         )
         return 0
     if args.command == "staff":
-        from office.staff_cli import run_staff
-
-        return run_staff(config, engine, args)
+        return staff_cli.run_staff(config, engine, args)
     from office.users_cli import run_users
 
     return run_users(engine, args)
@@ -174,23 +169,6 @@ def _serve(config: OfficeConfig, args: argparse.Namespace) -> int:
             )
             return 2
     return serve(config)
-
-
-def read_password(args: argparse.Namespace) -> str:
-    if args.password_stdin:
-        return sys.stdin.readline().rstrip("\r\n")
-    first = getpass.getpass("password: ")
-    if first != getpass.getpass("again: "):
-        raise ValueError("the two passwords differ")
-    return first
-
-
-def operator_name() -> str:
-    """Who ran the command, for the audit: ``cli:<login>``."""
-    try:
-        return f"cli:{os.getlogin()}"
-    except OSError:
-        return f"cli:{getpass.getuser()}"
 
 
 if __name__ == "__main__":

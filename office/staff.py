@@ -57,6 +57,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 import kiosk.fleet.messages as messages
+from kiosk.fleet.payloads import Body
 from office.ingest.outgoing import CommandSender
 from office.passwords import hash_password, verify
 from office.store import commands
@@ -520,7 +521,7 @@ def _one_list(
         )
     except ValueError as exc:
         raise StaffError(str(exc)) from None
-    sent = {**out.body, "args": {"version": version, "people": len(people)}}
+    sent: Body = {**out.body, "args": {"version": version, "people": len(people)}}
     reason = (f"staff: {about}" if about else "staff") + (f" ({why})" if why else "")
     commands.record(conn, sent, actor, reason[:500])
     rows.add_update(conn, kiosk.kiosk, version, out.id, len(people), out.payload.decode())

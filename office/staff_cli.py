@@ -19,9 +19,9 @@ from sqlalchemy.engine import Engine
 
 from kiosk.fleet.messages import Signer
 from office import staff
-from office.cli import operator_name
 from office.config import OfficeConfig
 from office.ingest.outgoing import CommandSender, OneShotPublisher
+from office.prompt import operator_name
 from office.store import migrate
 
 

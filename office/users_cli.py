@@ -9,8 +9,8 @@ import sys
 
 from sqlalchemy.engine import Engine
 
-from office.cli import operator_name, read_password
 from office.passwords import WeakPassword, check_strength
+from office.prompt import operator_name, read_password
 from office.store import accounts, migrate
 from office.vocab import Role
 

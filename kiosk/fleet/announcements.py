@@ -21,6 +21,7 @@ from kiosk.errors import InvalidInput, LockerError
 from kiosk.fleet import report
 from kiosk.fleet.envelope import ANNOUNCEMENTS, Command, CommandRefused, text_arg, version_of
 from kiosk.fleet.gate import Gate
+from kiosk.fleet.payloads import Announced, Outcome, Refused, Result
 from kiosk.store.fleet import ANNOUNCEMENTS_CURSOR, FleetCommandRow
 
 if TYPE_CHECKING:
@@ -36,7 +37,7 @@ class Announcements:
         self.kiosk, self.courier, self.gate, self.store = kiosk, courier, gate, kiosk.store
         self.kiosk_id = kiosk.config.kiosk.id
 
-    def handle(self, raw: bytes) -> dict[str, Any]:
+    def handle(self, raw: bytes) -> Result:
         """The answer to one message on the announcements topic."""
         try:
             admitted = self.gate.admit(raw, ANNOUNCEMENTS)
@@ -78,7 +79,7 @@ class Announcements:
             )
         return version
 
-    def _apply(self, cmd: Command, version: int) -> tuple[str, dict[str, Any]]:
+    def _apply(self, cmd: Command, version: int) -> tuple[str, Announced]:
         actor, args = f"fleet:{cmd.kid}", cmd.args
         held: str | None = None
         if cmd.command == "cancel":
@@ -97,22 +98,17 @@ class Announcements:
             if reserve:
                 held, said = self.courier.hold_for(parcel, hours, actor)
                 message += " " + said
-        return message, {
-            "barcode": parcel.barcode,
-            "parcel": parcel.id,
-            "version": version,
-            "held": held,
-        }
+        return message, Announced(
+            barcode=parcel.barcode, parcel=parcel.id, version=version, held=held
+        )
 
-    def _refuse(
-        self, cmd: Command, reason: str, message: str, version: int | None
-    ) -> dict[str, Any]:
+    def _refuse(self, cmd: Command, reason: str, message: str, version: int | None) -> Result:
         """A signed announcement refused: recorded (a copy gets this answer again) with
         its event; with ``version``, the cursor moves past it in the same transaction."""
         with self.store.transaction():
             if version is not None:
                 self.store.set_meta(ANNOUNCEMENTS_CURSOR, str(version))
-            self._record(cmd, False, reason, message, {}, version)
+            self._record(cmd, False, reason, message, Refused(), version)
             self.store.log_event(
                 "announcement_refused",
                 "warning",
@@ -123,7 +119,7 @@ class Announcements:
                 reason=reason,
                 message=message,
             )
-        return self._answer(cmd, False, reason, message, {})
+        return self._answer(cmd, False, reason, message, Refused())
 
     def _record(
         self,
@@ -131,7 +127,7 @@ class Announcements:
         ok: bool,
         reason: str | None,
         message: str,
-        details: dict[str, Any],
+        details: Announced | Refused,
         version: int | None,
     ) -> None:
         # The recipient's phone and e-mail stay in the parcel's row alone, not here too.
@@ -147,7 +143,7 @@ class Announcements:
             event=False,
         )
 
-    def _replay(self, cmd: Command, seen: FleetCommandRow) -> dict[str, Any]:
+    def _replay(self, cmd: Command, seen: FleetCommandRow) -> Result:
         return report.result(
             self.kiosk_id,
             cmd.id,
@@ -160,8 +156,8 @@ class Announcements:
         )
 
     def _answer(
-        self, cmd: Command, ok: bool, reason: str | None, message: str, details: dict[str, Any]
-    ) -> dict[str, Any]:
+        self, cmd: Command, ok: bool, reason: str | None, message: str, details: Outcome
+    ) -> Result:
         return report.result(self.kiosk_id, cmd.id, cmd.command, ok, reason, message, details)
 
 

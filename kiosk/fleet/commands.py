@@ -33,6 +33,17 @@ from kiosk.fleet import report
 from kiosk.fleet.announcements import Announcements
 from kiosk.fleet.envelope import COMMANDS, Command, CommandRefused, Keyring, text_arg
 from kiosk.fleet.gate import Gate
+from kiosk.fleet.payloads import (
+    AnnouncementCancelled,
+    DoorOpened,
+    HoldExtended,
+    Outcome,
+    Refused,
+    ReportedConfig,
+    Resending,
+    Result,
+    ServiceChanged,
+)
 from kiosk.fleet.settings import DesiredSettings, Reply
 from kiosk.fleet.staff import StaffLists
 from kiosk.fleet.window import HourlyCap
@@ -51,7 +62,7 @@ RESENDS_PER_HOUR = 12
 REMOTE_OPENS = "fleet.remote_opens"
 RESENDS = "fleet.resends"
 
-Action = Callable[[str, dict[str, Any]], tuple[str, dict[str, Any]]]
+Action = Callable[[str, dict[str, Any]], tuple[str, Outcome]]
 
 
 class Commands:
@@ -79,7 +90,7 @@ class Commands:
 
     # -- by topic -------------------------------------------------------------------
 
-    def announcement(self, raw: bytes) -> dict[str, Any]:
+    def announcement(self, raw: bytes) -> Result:
         """The answer to a message on the announcements topic."""
         return self.announcements.handle(raw)
 
@@ -87,14 +98,14 @@ class Commands:
         """The answer and the reported config for a message on config/desired."""
         return self.settings.handle(raw)
 
-    def reported(self) -> dict[str, Any]:
+    def reported(self) -> ReportedConfig:
         return self.settings.reported()
 
-    def staff_list(self, raw: bytes) -> dict[str, Any] | None:
+    def staff_list(self, raw: bytes) -> Result | None:
         """The answer to a message on the staff topic (``None``: nothing to say)."""
         return self.staff.handle(raw)
 
-    async def command(self, raw: bytes) -> dict[str, Any]:
+    async def command(self, raw: bytes) -> Result:
         """The result message for one command envelope (see docs/fleet.md)."""
         try:
             admitted = self.gate.admit(raw, COMMANDS)
@@ -132,7 +143,7 @@ class Commands:
             self.kiosk.refresh(cid)
         return self._result(cmd.id, cmd.command, True, None, message, result)
 
-    def _replay(self, cmd: Command, seen: FleetCommandRow) -> dict[str, Any]:
+    def _replay(self, cmd: Command, seen: FleetCommandRow) -> Result:
         self.gate.note(
             "remote_command_replayed",
             "warning",
@@ -150,7 +161,7 @@ class Commands:
             replayed=True,
         )
 
-    async def _open(self, cmd: Command) -> dict[str, Any]:
+    async def _open(self, cmd: Command) -> Result:
         k = self.kiosk
         actor = f"fleet:{cmd.kid}"
         try:
@@ -164,7 +175,7 @@ class Commands:
             with self.store.transaction():
                 op = k.begin_op(cid, Purpose.TECHNICIAN, actor, technician=False)
                 self.opens.take()
-                result = {"compartment": cid, "operation": op.id, "status": "UNLOCK_SENT"}
+                result = DoorOpened(compartment=cid, operation=op.id, status="UNLOCK_SENT")
                 self._record(cmd, True, None, f"Door {cid} is being unlocked.", result)
         except OpensPaused as exc:
             return self._refuse(cmd, CommandRefused("guard_tripped", str(exc)))
@@ -173,30 +184,28 @@ class Commands:
         view = await k.open_and_report(op, customer=False)
         opened = view["status"] not in ("OPEN_NOT_DETECTED", "UNLOCK_SENT")
         message = f"Door {cid} opened." if opened else f"Door {cid} did not open."
-        result = {"compartment": cid, "operation": op.id, "status": view["status"]}
+        result = DoorOpened(compartment=cid, operation=op.id, status=view["status"])
         self.store.update_fleet_result(cmd.id, opened, {"message": message, "result": result})
         return self._result(
             cmd.id, cmd.command, opened, None if opened else "refused", message, result
         )
 
-    def _out_of_service(self, actor: str, args: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    def _out_of_service(self, actor: str, args: dict[str, Any]) -> tuple[str, Outcome]:
         cid = text_arg(args, "compartment")
         reason = str(args.get("reason") or OOS_TEXTS[OosReason.REMOTE])[:200]
         row = self.store.set_out_of_service(cid, reason, actor)
-        return f"Compartment {cid} is out of service.", {
-            "compartment": cid,
-            "state": str(row.state),
-        }
+        return f"Compartment {cid} is out of service.", ServiceChanged(
+            compartment=cid, state=str(row.state)
+        )
 
-    def _in_service(self, actor: str, args: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    def _in_service(self, actor: str, args: dict[str, Any]) -> tuple[str, Outcome]:
         cid = text_arg(args, "compartment")
         row = self.store.set_in_service(cid, actor)
-        return f"Compartment {cid} is back in service.", {
-            "compartment": cid,
-            "state": str(row.state),
-        }
+        return f"Compartment {cid} is back in service.", ServiceChanged(
+            compartment=cid, state=str(row.state)
+        )
 
-    def _extend(self, actor: str, args: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    def _extend(self, actor: str, args: dict[str, Any]) -> tuple[str, Outcome]:
         barcode = text_arg(args, "barcode")
         hours = args.get("hours")
         if isinstance(hours, bool) or not isinstance(hours, int | float):
@@ -204,20 +213,22 @@ class Commands:
         parcel = self.technician.extend_hold(barcode, float(hours), actor)
         return (
             f"Parcel {barcode} is held {hours:g} h longer.",
-            {
-                "barcode": barcode,
-                "expires_at": parcel.expires_at,
-                "extended_hours": parcel.extended_hours,
-            },
+            HoldExtended(
+                barcode=barcode,
+                expires_at=parcel.expires_at,
+                extended_hours=parcel.extended_hours,
+            ),
         )
 
-    def _cancel_announcement(self, actor: str, args: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    def _cancel_announcement(self, actor: str, args: dict[str, Any]) -> tuple[str, Outcome]:
         barcode = text_arg(args, "barcode")
         parcel = self.store.cancel_announcement(barcode, actor)
         asyncio.get_running_loop().call_soon(self.kiosk.refresh_all)  # after the commit
-        return f"Announcement of {barcode} cancelled.", {"barcode": barcode, "parcel": parcel.id}
+        return f"Announcement of {barcode} cancelled.", AnnouncementCancelled(
+            barcode=barcode, parcel=parcel.id
+        )
 
-    def _resend_events(self, actor: str, args: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    def _resend_events(self, actor: str, args: dict[str, Any]) -> tuple[str, Outcome]:
         """A consumer found a gap in this kiosk's seq (a broker dropped what it had
         acknowledged): send the event log again from ``from_seq``. Opens nothing."""
         first = args.get("from_seq")
@@ -233,17 +244,17 @@ class Commands:
             self.on_resend(first)
         return (
             f"Events {first} to {last} are being sent again.",
-            {"from_seq": first, "last_seq": last},
+            Resending(from_seq=first, last_seq=last),
         )
 
-    def _selftest(self, actor: str, args: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    def _selftest(self, actor: str, args: dict[str, Any]) -> tuple[str, Outcome]:
         result = report.selftest(self.kiosk)
         n = len(result["problems"])
         message = "Self-test passed." if not n else f"Self-test found {n} problem(s)."
         return message + " (No door was opened.)", result
 
     def _record(
-        self, cmd: Command, ok: bool, reason: str | None, message: str, result: dict[str, Any]
+        self, cmd: Command, ok: bool, reason: str | None, message: str, result: Outcome
     ) -> None:
         self.store.record_fleet_command(
             cmd.id,
@@ -255,10 +266,10 @@ class Commands:
             {"message": message, "result": result},
         )
 
-    def _refuse(self, cmd: Command, exc: LockerError) -> dict[str, Any]:
+    def _refuse(self, cmd: Command, exc: LockerError) -> Result:
         reason = exc.reason if isinstance(exc, CommandRefused) else "refused"
-        self._record(cmd, False, reason, str(exc), {})
-        return self._result(cmd.id, cmd.command, False, reason, str(exc), {})
+        self._record(cmd, False, reason, str(exc), Refused())
+        return self._result(cmd.id, cmd.command, False, reason, str(exc), Refused())
 
     def _result(
         self,
@@ -267,9 +278,9 @@ class Commands:
         ok: bool,
         reason: str | None,
         message: str,
-        result: dict[str, Any],
+        result: Outcome,
         replayed: bool = False,
-    ) -> dict[str, Any]:
+    ) -> Result:
         return report.result(self.kiosk_id, cid, command, ok, reason, message, result, replayed)
 
 

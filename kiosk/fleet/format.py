@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from kiosk.fleet.operator import Answer, KioskView, NoAnswer
+from kiosk.fleet.payloads import Body
 from kiosk.lockerctl.format import NONE, detail_text, local_time, table
 
 _VERSIONED = ("announce", "cancel", "desired_config")
@@ -95,7 +96,7 @@ def answer_text(answer: Answer) -> str:
     return text
 
 
-def _done(sent: dict[str, Any]) -> str:
+def _done(sent: Body) -> str:
     pattern = _DONE.get(str(sent.get("command")), "{command} done")
     fields = {"command": sent.get("command"), **(sent.get("args") or {})}
     try:

@@ -33,6 +33,7 @@ from kiosk.fleet.envelope import (
     open_envelope,
     unverified_id,
 )
+from kiosk.fleet.payloads import Refused, Result
 
 if TYPE_CHECKING:
     from kiosk.store import Store
@@ -85,7 +86,7 @@ class Gate:
             check_time(command, self.clock())
         return Admitted(command, seen)
 
-    def refuse(self, kind: str, raw: bytes, exc: CommandRefused, **detail: Any) -> dict[str, Any]:
+    def refuse(self, kind: str, raw: bytes, exc: CommandRefused, **detail: Any) -> Result:
         """The event (``kind``) and the answer for a message refused before it was
         trusted; the id and name in both are what the message claims, nothing more."""
         cid, name = unverified_id(raw)
@@ -98,7 +99,7 @@ class Gate:
             message=str(exc),
             **detail,
         )
-        return report.result(self.kiosk_id, cid, name, False, exc.reason, str(exc), {})
+        return report.result(self.kiosk_id, cid, name, False, exc.reason, str(exc), Refused())
 
     def note(self, kind: str, severity: str, **detail: Any) -> None:
         """An event of ``kind``, within its quota of :data:`EVENTS_PER_HOUR`."""

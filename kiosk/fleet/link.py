@@ -54,6 +54,7 @@ from kiosk.config.fleet import FleetSection
 from kiosk.fleet import report
 from kiosk.fleet.commands import Commands
 from kiosk.fleet.net import no_delay
+from kiosk.fleet.payloads import CompartmentsState, Report, Result
 from kiosk.store import Event
 from kiosk.store.fleet import ACKED_SEQ
 
@@ -93,7 +94,7 @@ class FleetLink:
         self.acked_seq = self.store.meta_int(ACKED_SEQ)
         self._persisted_seq = self.acked_seq
         self._sent_upto = self.acked_seq
-        self._last_state: dict[str, Any] | None = None
+        self._last_state: CompartmentsState | None = None
         self._state_stale = True
         self._state = "connecting"
         self._since = time.time()
@@ -347,7 +348,7 @@ class FleetLink:
             log.exception("a message on %s could not be handled", leaf)
             self.store.log_event("fleet_message_failed", "warning", None, None, topic=leaf)
 
-    def _reply(self, result: dict[str, Any]) -> None:
+    def _reply(self, result: Result) -> None:
         client = self._client
         if client is None:  # the record stays: the operator's retry gets it as a replay
             log.warning("result of %s not sent: the link is down", result.get("id"))
@@ -358,7 +359,7 @@ class FleetLink:
         self,
         client: mqtt.Client,
         leaf: str,
-        body: dict[str, Any],
+        body: Report,
         qos: int = 1,
         retain: bool = False,
     ) -> mqtt.MQTTMessageInfo:
@@ -405,7 +406,7 @@ class FleetLink:
                     self._publish(
                         client,
                         "state/compartments",
-                        {**state, "ts": time.time()},
+                        CompartmentsState(**state, ts=time.time()),
                         qos=1,
                         retain=True,
                     )

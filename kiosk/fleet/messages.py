@@ -29,7 +29,7 @@ import time
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TypedDict, Unpack
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -45,6 +45,22 @@ from kiosk.fleet.envelope import (
     Channel,
     channel_of,
     sign,
+)
+from kiosk.fleet.payloads import (
+    Announcement,
+    BarcodeArgs,
+    Body,
+    DesiredConfigArgs,
+    ExtendArgs,
+    InServiceArgs,
+    OpenArgs,
+    OutOfServiceArgs,
+    ResendEventsArgs,
+    SealedStaff,
+    SelftestArgs,
+    Settings,
+    StaffListArgs,
+    VersionedArgs,
 )
 
 ROOT = "lk/v1/kiosk"
@@ -69,6 +85,14 @@ _versions = threading.Lock()
 _last_version = 0
 
 
+class Signing(TypedDict, total=False):
+    """How any message is signed, besides its arguments: see :func:`signed`."""
+
+    lifetime_s: float | None
+    now: float | None
+    message_id: str | None
+
+
 @dataclass(frozen=True)
 class Signer:
     """The operator's private key and the id a kiosk's keyring knows it by."""
@@ -86,7 +110,7 @@ class Outgoing:
     payload: bytes
     """The envelope, exactly as it is to be published (and re-published: a kiosk that
     has it already answers a copy as a replay)."""
-    body: dict[str, Any]
+    body: Body
     """What it says: ``id``, ``kiosk``, ``issued_at``, ``expires_at``, ``command``,
     ``args``."""
 
@@ -128,7 +152,7 @@ def signed(
     signer: Signer,
     kiosk: str,
     name: str,
-    args: Mapping[str, Any] | None = None,
+    args: Mapping[str, object] | None = None,
     *,
     lifetime_s: float | None = None,
     now: float | None = None,
@@ -156,43 +180,46 @@ def signed(
 # -- commands (each lives COMMAND_LIFETIME_S unless told) ------------------------------
 
 
-def open_door(signer: Signer, kiosk: str, compartment: str, **kw: Any) -> Outgoing:
+def open_door(signer: Signer, kiosk: str, compartment: str, **kw: Unpack[Signing]) -> Outgoing:
     """Open one door (counted by the kiosk's hourly cap and its mass-open guard)."""
-    return signed(signer, kiosk, "open", {"compartment": compartment}, **kw)
+    return signed(signer, kiosk, "open", OpenArgs(compartment=compartment), **kw)
 
 
 def out_of_service(
-    signer: Signer, kiosk: str, compartment: str, reason: str, **kw: Any
+    signer: Signer, kiosk: str, compartment: str, reason: str, **kw: Unpack[Signing]
 ) -> Outgoing:
-    return signed(
-        signer, kiosk, "out_of_service", {"compartment": compartment, "reason": reason}, **kw
-    )
+    args = OutOfServiceArgs(compartment=compartment, reason=reason)
+    return signed(signer, kiosk, "out_of_service", args, **kw)
 
 
-def in_service(signer: Signer, kiosk: str, compartment: str, **kw: Any) -> Outgoing:
-    return signed(signer, kiosk, "in_service", {"compartment": compartment}, **kw)
+def in_service(signer: Signer, kiosk: str, compartment: str, **kw: Unpack[Signing]) -> Outgoing:
+    return signed(signer, kiosk, "in_service", InServiceArgs(compartment=compartment), **kw)
 
 
-def extend(signer: Signer, kiosk: str, barcode: str, hours: float, **kw: Any) -> Outgoing:
+def extend(
+    signer: Signer, kiosk: str, barcode: str, hours: float, **kw: Unpack[Signing]
+) -> Outgoing:
     """Hold a stored parcel ``hours`` longer (within the kiosk's policy.max_extend_hours)."""
-    return signed(signer, kiosk, "extend", {"barcode": barcode, "hours": hours}, **kw)
+    return signed(signer, kiosk, "extend", ExtendArgs(barcode=barcode, hours=hours), **kw)
 
 
-def cancel_announcement(signer: Signer, kiosk: str, barcode: str, **kw: Any) -> Outgoing:
+def cancel_announcement(
+    signer: Signer, kiosk: str, barcode: str, **kw: Unpack[Signing]
+) -> Outgoing:
     """Withdraw an announcement now (a command: refused after 2 minutes unseen)."""
-    return signed(signer, kiosk, "cancel_announcement", {"barcode": barcode}, **kw)
+    return signed(signer, kiosk, "cancel_announcement", BarcodeArgs(barcode=barcode), **kw)
 
 
-def selftest(signer: Signer, kiosk: str, **kw: Any) -> Outgoing:
+def selftest(signer: Signer, kiosk: str, **kw: Unpack[Signing]) -> Outgoing:
     """Read every board and door sensor; opens nothing."""
-    return signed(signer, kiosk, "selftest", {}, **kw)
+    return signed(signer, kiosk, "selftest", SelftestArgs(), **kw)
 
 
-def resend_events(signer: Signer, kiosk: str, from_seq: int, **kw: Any) -> Outgoing:
+def resend_events(signer: Signer, kiosk: str, from_seq: int, **kw: Unpack[Signing]) -> Outgoing:
     """Send the event log again from ``from_seq`` (a consumer found a gap)."""
     if isinstance(from_seq, bool) or not isinstance(from_seq, int) or from_seq < 1:
         raise ValueError(f"from_seq must be a whole number from 1, not {from_seq!r}")
-    return signed(signer, kiosk, "resend_events", {"from_seq": from_seq}, **kw)
+    return signed(signer, kiosk, "resend_events", ResendEventsArgs(from_seq=from_seq), **kw)
 
 
 # -- announcements (versioned; 30 days unless told) ------------------------------------
@@ -209,13 +236,13 @@ def announce(
     reserve: bool = False,
     reserve_hours: float | None = None,
     version: int | None = None,
-    **kw: Any,
+    **kw: Unpack[Signing],
 ) -> Outgoing:
     """Pre-announce a parcel for ``phone`` and/or ``email``; with ``reserve``, the kiosk
     also holds a compartment for it (``reserve_hours``, 24 by default, at most 168)."""
     if not (phone or email):
         raise ValueError("an announcement needs the recipient's phone or e-mail")
-    args: dict[str, Any] = {"barcode": barcode, "size": size, "phone": phone, "email": email}
+    args = Announcement(barcode=barcode, size=size, phone=phone, email=email)
     if reserve:
         args["reserve"] = True
         if reserve_hours is not None:
@@ -224,11 +251,16 @@ def announce(
 
 
 def withdraw(
-    signer: Signer, kiosk: str, barcode: str, *, version: int | None = None, **kw: Any
+    signer: Signer,
+    kiosk: str,
+    barcode: str,
+    *,
+    version: int | None = None,
+    **kw: Unpack[Signing],
 ) -> Outgoing:
     """Cancel an announcement in the announcements' own order (``action`` cancel): it is
     applied after every earlier announcement of the kiosk's and never before one."""
-    return _versioned(signer, kiosk, "cancel", {"barcode": barcode}, version, kw)
+    return _versioned(signer, kiosk, "cancel", BarcodeArgs(barcode=barcode), version, kw)
 
 
 # -- desired config (retained; 30 days unless told) ------------------------------------
@@ -237,14 +269,15 @@ def withdraw(
 def desired_config(
     signer: Signer,
     kiosk: str,
-    settings: Mapping[str, Any],
+    settings: Settings,
     *,
     version: int | None = None,
-    **kw: Any,
+    **kw: Unpack[Signing],
 ) -> Outgoing:
     """The settings the operator wants in force (docs/fleet.md lists what a kiosk lets the
     network set); published retained, applied once, never over a later version."""
-    return _versioned(signer, kiosk, "desired_config", {"settings": dict(settings)}, version, kw)
+    args = DesiredConfigArgs(settings=dict(settings))
+    return _versioned(signer, kiosk, "desired_config", args, version, kw)
 
 
 # -- staff lists (retained, sealed; 30 days unless told) -------------------------------
@@ -293,7 +326,7 @@ def staff_list(
     people: Sequence[StaffEntry],
     *,
     version: int | None = None,
-    **kw: Any,
+    **kw: Unpack[Signing],
 ) -> Outgoing:
     """Everyone ``kiosk`` lets sign in from the network, sealed to its ``staff_key``:
     published retained, applied once, never over a later version. Whoever is not in it
@@ -301,7 +334,7 @@ def staff_list(
     can lose a revocation. ValueError when it would not fit in one message (about 800
     people: :data:`STAFF_LIST_BYTES_EACH`)."""
     box = sealed.seal(staff_key, pack_staff(people), check_kiosk_id(kiosk))
-    out = _versioned(signer, kiosk, "staff_list", {"sealed": box}, version, kw)
+    out = _versioned(signer, kiosk, "staff_list", StaffListArgs(sealed=box), version, kw)
     if len(out.payload) > MAX_MESSAGE_BYTES:
         raise ValueError(
             f"the staff list of {kiosk} ({len(people)} people) would be "
@@ -322,8 +355,8 @@ def pack_staff(people: Sequence[StaffEntry]) -> bytes:
     ...]}`` as compact JSON, deflated. Each verifier keeps 16 bytes of scrypt's output
     (what scrypt gives with a length of 16: the kiosk checks a PIN against as many bytes
     as it is given), which is plenty for a secret of 20 to 27 bits and halves its size."""
-    rows = [[p.name, p.role, _short(p.pin), p.badge] for p in people]
-    return zlib.compress(json.dumps({"people": rows}, separators=(",", ":")).encode(), 9)
+    content = SealedStaff(people=[[p.name, p.role, _short(p.pin), p.badge] for p in people])
+    return zlib.compress(json.dumps(content, separators=(",", ":")).encode(), 9)
 
 
 def _short(verifier: str | None) -> str | None:
@@ -340,11 +373,11 @@ def _versioned(
     signer: Signer,
     kiosk: str,
     name: str,
-    args: dict[str, Any],
+    args: VersionedArgs,
     version: int | None,
-    kw: dict[str, Any],
+    kw: Signing,
 ) -> Outgoing:
-    now = kw.pop("now", None)
+    now = kw.get("now")
     issued = time.time() if now is None else now
     chosen = next_version(issued) if version is None else version
     if isinstance(chosen, bool) or not isinstance(chosen, int) or chosen < 1:
@@ -354,7 +387,15 @@ def _versioned(
             f"version {chosen} is in the future: a version is at most the time of signing in "
             "milliseconds (a kiosk refuses one above it)"
         )
-    return signed(signer, kiosk, name, {**args, "version": chosen}, now=issued, **kw)
+    return signed(
+        signer,
+        kiosk,
+        name,
+        {**args, "version": chosen},
+        lifetime_s=kw.get("lifetime_s"),
+        now=issued,
+        message_id=kw.get("message_id"),
+    )
 
 
 def next_version(now: float) -> int:

@@ -34,6 +34,7 @@ from kiosk.fleet.envelope import CommandRefused, parse_object
 from kiosk.fleet.messages import COMMAND_LIFETIME_S, ROOT, Outgoing, Signer, check_kiosk_id, topic
 from kiosk.fleet.net import no_delay
 from kiosk.fleet.operator_config import OperatorConfig
+from kiosk.fleet.payloads import Body
 
 __all__ = ["COMMAND_LIFETIME_S", "ROOT", "Operator", "check_kiosk_id", "topic"]
 _KEEPALIVE_S = 30
@@ -55,7 +56,7 @@ class NoAnswer(FleetError):
     """The kiosk did not answer in time; ``sent`` is what was published (its
     ``expires_at`` is when it stops being valid)."""
 
-    def __init__(self, message: str, kiosk: str, sent: dict[str, Any]) -> None:
+    def __init__(self, message: str, kiosk: str, sent: Body) -> None:
         super().__init__(message)
         self.kiosk = kiosk
         self.sent = sent
@@ -97,8 +98,9 @@ class Answer:
     """A kiosk's result for something sent to it, with what was sent."""
 
     kiosk: str
-    sent: dict[str, Any]
+    sent: Body
     result: dict[str, Any]
+    """As the kiosk sent it (a :class:`kiosk.fleet.payloads.Result`, read unchecked)."""
 
     @property
     def ok(self) -> bool:

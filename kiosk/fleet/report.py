@@ -10,6 +10,17 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from kiosk import __version__
+from kiosk.fleet.payloads import (
+    BoardHealth,
+    CompartmentsState,
+    EventReport,
+    Health,
+    Outcome,
+    Presence,
+    Result,
+    SelftestReport,
+    WallCompartment,
+)
 from kiosk.store import Event
 from kiosk.store.fleet import ANNOUNCEMENTS_CURSOR
 
@@ -24,26 +35,21 @@ def topic(kiosk_id: str, leaf: str) -> str:
     return f"{PREFIX}/{kiosk_id}/{leaf}"
 
 
-def presence(kiosk: Kiosk, online: bool) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "kiosk": kiosk.config.kiosk.id,
-        "status": "online" if online else "offline",
-    }
+def presence(kiosk: Kiosk, online: bool) -> Presence:
+    body = Presence(kiosk=kiosk.config.kiosk.id, status="online" if online else "offline")
     if online:
-        body.update(
-            since=time.time(),
-            version=__version__,
-            announcements_cursor=kiosk.store.meta_int(ANNOUNCEMENTS_CURSOR),
-            staff_version=kiosk.store.staff_version(),
-        )
+        body["since"] = time.time()
+        body["version"] = __version__
+        body["announcements_cursor"] = kiosk.store.meta_int(ANNOUNCEMENTS_CURSOR)
+        body["staff_version"] = kiosk.store.staff_version()
     return body
 
 
-def last_will(kiosk_id: str) -> dict[str, Any]:
+def last_will(kiosk_id: str) -> Presence:
     return {"kiosk": kiosk_id, "status": "offline"}
 
 
-def compartments_state(kiosk: Kiosk) -> dict[str, Any]:
+def compartments_state(kiosk: Kiosk) -> CompartmentsState:
     """The retained summary; compared without ``ts`` to decide whether it changed.
     ``alarms`` counts the last day's by the kiosk's time, which stamped them: by a wall
     clock set days ahead, the alarm it raised would be days old already."""
@@ -72,7 +78,7 @@ def compartments_state(kiosk: Kiosk) -> dict[str, Any]:
     }
 
 
-def _compartment(c: dict[str, Any]) -> dict[str, Any]:
+def _compartment(c: dict[str, Any]) -> WallCompartment:
     """One compartment as the network sees it: enough for a wall of doors (no parcel, no
     code, no recipient)."""
     return {
@@ -86,7 +92,7 @@ def _compartment(c: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def health(kiosk: Kiosk, acked_seq: int) -> dict[str, Any]:
+def health(kiosk: Kiosk, acked_seq: int) -> Health:
     """``acked_seq``: every event up to it reached the broker, so a consumer that lacks
     one of them lost it (even the last ones, which no later event would show missing)."""
     return {
@@ -97,17 +103,17 @@ def health(kiosk: Kiosk, acked_seq: int) -> dict[str, Any]:
         "acked_seq": acked_seq,
         "notify_depth": kiosk.store.outbox_depth(),
         "boards": {
-            b["name"]: {
-                "online": bool(b["online"]),
-                "errors": int(b["stats"].get("errors", 0)),
-                "last_seen": b["last_seen"],
-            }
+            b["name"]: BoardHealth(
+                online=bool(b["online"]),
+                errors=int(b["stats"].get("errors", 0)),
+                last_seen=b["last_seen"],
+            )
             for b in kiosk.hw.board_status()
         },
     }
 
 
-def event_message(kiosk_id: str, event: Event) -> dict[str, Any]:
+def event_message(kiosk_id: str, event: Event) -> EventReport:
     return {
         "kiosk": kiosk_id,
         "seq": event.seq,
@@ -121,7 +127,7 @@ def event_message(kiosk_id: str, event: Event) -> dict[str, Any]:
     }
 
 
-def selftest(kiosk: Kiosk) -> dict[str, Any]:
+def selftest(kiosk: Kiosk) -> SelftestReport:
     """A remote self-test: every board and door sensor read, **no door opened**."""
     boards = {b["name"]: bool(b["online"]) for b in kiosk.hw.board_status()}
     doors = {c["id"]: c["door"] for c in kiosk.compartments_view()}
@@ -143,9 +149,9 @@ def result(
     ok: bool,
     reason: str | None,
     message: str,
-    details: dict[str, Any],
+    details: Outcome,
     replayed: bool = False,
-) -> dict[str, Any]:
+) -> Result:
     """The answer on ``results`` to one message, by the id it carried (docs/fleet.md)."""
     return {
         "kiosk": kiosk_id,

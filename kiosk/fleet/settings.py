@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from kiosk.fleet import report
 from kiosk.fleet.envelope import DESIRED_CONFIG, Command, CommandRefused, version_of
 from kiosk.fleet.gate import Gate
+from kiosk.fleet.payloads import Outcome, Refused, ReportedConfig, Result, Settings, SettingsApplied
 from kiosk.store.fleet import SETTINGS, SETTINGS_ID, SETTINGS_VERSION, UNSIGNED_SETTINGS
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ SETTABLE: dict[str, tuple[type, float, float]] = {
     "fleet.remote_opens_per_hour": (int, 0, 1000),
 }
 
-Reply = tuple[dict[str, Any] | None, dict[str, Any] | None]
+Reply = tuple[Result | None, ReportedConfig | None]
 """What to publish: the answer on ``results`` and the ``config/reported``; ``None``
 where there is nothing to say (the retained copy of the config in force, once more)."""
 
@@ -85,11 +86,12 @@ class DesiredSettings:
                 )
         except CommandRefused as exc:
             self._record_refusal(cmd, exc)
-            return self._answer(cmd, False, exc.reason, str(exc), {}), None
+            return self._answer(cmd, False, exc.reason, str(exc), Refused()), None
         return self._apply(cmd, version, settings)
 
     def _apply(self, cmd: Command, version: int, settings: dict[str, Any]) -> Reply:
-        applied, refused = {}, {}
+        applied: Settings = {}
+        refused: dict[str, str] = {}
         for key, value in settings.items():
             problem = check_setting(str(key), value)
             if problem:
@@ -97,7 +99,7 @@ class DesiredSettings:
             else:
                 applied[key] = value
         saved = {**self.saved(), **applied}
-        outcome = {"version": version, "applied": applied, "refused": refused}
+        outcome = SettingsApplied(version=version, applied=applied, refused=refused)
         message = f"Settings of version {version} applied" + (
             f"; refused: {', '.join(sorted(refused))}." if refused else "."
         )
@@ -109,7 +111,7 @@ class DesiredSettings:
                 cmd.id,
                 cmd.kid,
                 cmd.command,
-                outcome,
+                dict(outcome),
                 True,
                 None,
                 {"message": message, "result": outcome},
@@ -150,11 +152,11 @@ class DesiredSettings:
             )
 
     def _answer(
-        self, cmd: Command, ok: bool, reason: str | None, message: str, details: dict[str, Any]
-    ) -> dict[str, Any]:
+        self, cmd: Command, ok: bool, reason: str | None, message: str, details: Outcome
+    ) -> Result:
         return report.result(self.kiosk_id, cmd.id, cmd.command, ok, reason, message, details)
 
-    def reported(self, refused: dict[str, str] | None = None) -> dict[str, Any]:
+    def reported(self, refused: dict[str, str] | None = None) -> ReportedConfig:
         """``config/reported``: the settings in force, with the version and id they came
         with (``refused``: what the last desired config asked for and could not have)."""
         return {
@@ -165,17 +167,19 @@ class DesiredSettings:
             "refused": refused or {},
         }
 
-    def saved(self) -> dict[str, Any]:
+    def saved(self) -> Settings:
         raw = self.store.get_meta(SETTINGS)
         saved = json.loads(raw) if raw else {}
         return {k: v for k, v in saved.items() if not check_setting(k, v)}
 
-    def apply(self, settings: dict[str, Any]) -> None:
+    def apply(self, settings: Settings) -> None:
         """Put ``settings`` in force in the running daemon."""
         config = self.kiosk.config
         policy, fleet = config.policy, config.fleet
-        for key, value in settings.items():
+        for key, number in settings.items():
             section, name = key.split(".", 1)
+            # the field is named at run time; check_setting held its value to its rule
+            value: Any = number
             if section == "policy":
                 policy = dataclasses.replace(policy, **{name: value})
             else:

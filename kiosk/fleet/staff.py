@@ -34,6 +34,7 @@ from kiosk.domain import Role
 from kiosk.fleet import report, sealed
 from kiosk.fleet.envelope import STAFF, Command, CommandRefused, version_of
 from kiosk.fleet.gate import Gate
+from kiosk.fleet.payloads import Outcome, Refused, Result, StaffApplied
 from kiosk.store.staff import StaffDiff, StaffPerson
 
 if TYPE_CHECKING:
@@ -56,7 +57,7 @@ class StaffLists:
         """This kiosk's staff key, for the back office to register."""
         return sealed.public_text(self.key)
 
-    def handle(self, raw: bytes) -> dict[str, Any] | None:
+    def handle(self, raw: bytes) -> Result | None:
         """The answer to one message on the staff topic (``None``: nothing to say, the
         retained copy of the list in force once more)."""
         digest = hashlib.sha256(raw).digest()
@@ -109,7 +110,7 @@ class StaffLists:
 
     def _apply(
         self, cmd: Command, version: int, people: list[StaffPerson], left_out: list[str]
-    ) -> dict[str, Any]:
+    ) -> Result:
         """Apply the list; ``left_out``: people of it whose role this kiosk takes from
         no list (``fleet.staff_roles``), who sign in here no more than if never sent."""
         shadowed = sorted(p.name for p in people if self.store.user_by_name(p.name) is not None)
@@ -129,7 +130,7 @@ class StaffLists:
         self.kiosk.end_sessions_of([*diff.removed, *diff.changed])
         return self._answer(cmd, True, None, message, outcome)
 
-    def _refuse(self, cmd: Command, exc: CommandRefused, version: int | None) -> dict[str, Any]:
+    def _refuse(self, cmd: Command, exc: CommandRefused, version: int | None) -> Result:
         """A signed list refused: recorded (a copy gets this answer again) with its event;
         with ``version`` (one that could not be used), the version in force moves past it
         in the same transaction, and the people in force stay."""
@@ -143,11 +144,11 @@ class StaffLists:
             self.store.log_event("staff_update_refused", "warning", f"fleet:{cmd.kid}", None,
                                  command_id=cmd.id, version=version, reason=exc.reason,
                                  message=str(exc))  # fmt: skip
-        return self._answer(cmd, False, exc.reason, str(exc), {})
+        return self._answer(cmd, False, exc.reason, str(exc), Refused())
 
     def _answer(
-        self, cmd: Command, ok: bool, reason: str | None, message: str, details: dict[str, Any]
-    ) -> dict[str, Any]:
+        self, cmd: Command, ok: bool, reason: str | None, message: str, details: Outcome
+    ) -> Result:
         return report.result(self.kiosk_id, cmd.id, cmd.command, ok, reason, message, details)
 
 
@@ -212,19 +213,19 @@ def _outcome(
     diff: StaffDiff,
     shadowed: list[str],
     left_out: list[str],
-) -> dict[str, Any]:
-    return {
-        "version": version,
-        "people": len(people),
-        "added": list(diff.added),
-        "changed": list(diff.changed),
-        "revoked": list(diff.removed),
-        "shadowed": shadowed,
-        "role_not_taken": left_out,
-    }
+) -> StaffApplied:
+    return StaffApplied(
+        version=version,
+        people=len(people),
+        added=list(diff.added),
+        changed=list(diff.changed),
+        revoked=list(diff.removed),
+        shadowed=shadowed,
+        role_not_taken=left_out,
+    )
 
 
-def _said(outcome: dict[str, Any]) -> str:
+def _said(outcome: StaffApplied) -> str:
     said = (
         f"Staff list {outcome['version']} applied: {outcome['people']} people "
         f"({len(outcome['added'])} added, {len(outcome['changed'])} changed, "

@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 
 from kiosk.fleet.messages import Outgoing, Signer, resend_events
 from kiosk.fleet.net import no_delay
+from kiosk.fleet.payloads import Body
 from office.config import MqttSection
 from office.store import commands
 
@@ -48,12 +49,12 @@ class CommandSender:
         out: Outgoing,
         asked_by: str,
         why: str | None = None,
-        shown_args: dict[str, Any] | None = None,
+        shown_args: dict[str, object] | None = None,
     ) -> Outgoing:
         """Record ``out`` (who asked, why), then publish it; ``published_at`` says if it went.
         ``shown_args``: what the record keeps of its arguments, where that must be less
         than what was signed (a recipient's contact, masked)."""
-        body = out.body if shown_args is None else {**out.body, "args": shown_args}
+        body: Body = out.body if shown_args is None else {**out.body, "args": shown_args}
         with self.engine.begin() as conn:
             commands.record(conn, body, asked_by, why)
         if self.link.publish(out.topic, out.payload):

@@ -1,7 +1,7 @@
 """The ingest loop: take what arrived, store it in one transaction, then acknowledge it.
 
 One thread. It waits for a message, takes every other one already waiting (up to
-``batch_max``), parses them (office/ingest/messages.py), writes them with
+``batch_max``), parses them (office/received.py), writes them with
 :class:`~office.store.ingest.IngestStore` and, only once that transaction committed,
 acknowledges them to the broker. A database that is away (a restart, a lock held too
 long) is waited for, with growing pauses, and the same batch is written again: nothing
@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import exc as sa_exc
 
-from office.ingest import messages as m
+from office import received as m
 from office.ingest.link import Incoming
 from office.store.ingest import IngestStore, Item, Written
 from office.vocab import RejectReason

@@ -11,10 +11,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from kiosk.fleet.payloads import Body
 from office.store import schema as s
 
 
-def record(conn: sa.Connection, sent: dict[str, Any], asked_by: str, why: str | None) -> None:
+def record(conn: sa.Connection, sent: Body, asked_by: str, why: str | None) -> None:
     """A signed command's payload as sent (``id``, ``kiosk``, ``command``, ``args``...)."""
     conn.execute(
         s.commands.insert().values(

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, TypedDict
 
-from office.ingest.messages import EventMsg
+from office.received import EventMsg
 from office.vocab import AlarmKind, CompartmentState, DoorState, ParcelState
 
 ALARM_OF_EVENT = {
@@ -37,7 +37,12 @@ RESOLVED_BY = {
 }
 """An event that ends the condition of open alarms: ``(kinds, what must match)``."""
 
-PARCEL_STATE_OF = {
+ParcelTime = Literal[
+    "announced_at", "stored_at", "picked_up_at", "expired_at", "returned_at", "cancelled_at"
+]
+"""The column of a parcel's row that keeps when it reached a state."""
+
+PARCEL_STATE_OF: dict[str, tuple[ParcelState, ParcelTime | None]] = {
     "parcel_announced": (ParcelState.ANNOUNCED, "announced_at"),
     "parcel_stored": (ParcelState.STORED, "stored_at"),
     "parcel_picked_up": (ParcelState.PICKED_UP, "picked_up_at"),
@@ -46,7 +51,7 @@ PARCEL_STATE_OF = {
     "announcement_cancelled": (ParcelState.CANCELLED, "cancelled_at"),
     "hold_extended": (ParcelState.STORED, None),
 }
-PARCEL_TIMES = (
+PARCEL_TIMES: tuple[ParcelTime, ...] = (
     "announced_at",
     "stored_at",
     "picked_up_at",
@@ -72,14 +77,74 @@ COMPARTMENT_OF_EVENT = {
 }
 
 
+class AlarmRow(TypedDict):
+    """An alarm raised by one event (``alarms``); ``detail`` is the event's, with its kind
+    and actor."""
+
+    kiosk: str
+    kind: str
+    source_seq: int
+    compartment: str | None
+    board: str | None
+    raised_at: float
+    detail: dict[str, Any]
+
+
+class Resolution(TypedDict):
+    """The open alarms of ``r_kind`` one event ends (those of its board or compartment,
+    ``r_match``, or any with ``None``), raised before ``r_seq``."""
+
+    r_kiosk: str
+    r_kind: str
+    r_seq: int
+    r_now: float
+    r_match: str | None
+
+
+class ParcelRow(TypedDict):
+    """A parcel as the network's events tell it (``parcels``)."""
+
+    kiosk: str
+    local_id: int
+    barcode: str | None
+    size: str | None
+    state: str | None
+    state_seq: int
+    compartment: str | None
+    courier: str | None
+    expires_at: float | None
+    updated_at: float
+    announced_at: float | None
+    stored_at: float | None
+    picked_up_at: float | None
+    expired_at: float | None
+    returned_at: float | None
+    cancelled_at: float | None
+
+
+class CompartmentRow(TypedDict):
+    """A compartment's state and door as the network's events tell them
+    (``compartments``), each with the ``seq`` of the event that set it."""
+
+    kiosk: str
+    compartment: str
+    state: str | None
+    state_seq: int
+    oos_reason: str | None
+    parcel_ref: int | None
+    door: str | None
+    door_seq: int
+    updated_at: float
+
+
 @dataclass
 class Derived:
     """Rows to write for one batch of newly stored events."""
 
-    alarms: list[dict[str, Any]] = field(default_factory=list)
-    resolutions: list[dict[str, Any]] = field(default_factory=list)
-    parcels: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
-    compartments: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    alarms: list[AlarmRow] = field(default_factory=list)
+    resolutions: list[Resolution] = field(default_factory=list)
+    parcels: dict[tuple[str, int], ParcelRow] = field(default_factory=dict)
+    compartments: dict[tuple[str, str], CompartmentRow] = field(default_factory=dict)
 
 
 def derive(new_events: Iterable[EventMsg], now: float) -> Derived:
@@ -97,7 +162,7 @@ def derive(new_events: Iterable[EventMsg], now: float) -> Derived:
     return out
 
 
-def alarm_of(event: EventMsg) -> dict[str, Any] | None:
+def alarm_of(event: EventMsg) -> AlarmRow | None:
     """The alarm an event raises, as a row, or None."""
     kind = ALARM_OF_EVENT.get(event.kind)
     reason = event.detail.get("reason")
@@ -113,18 +178,18 @@ def alarm_of(event: EventMsg) -> dict[str, Any] | None:
     if kind is None:
         return None
     board = event.detail.get("board")
-    return {
-        "kiosk": event.kiosk,
-        "kind": str(kind),
-        "source_seq": event.seq,
-        "compartment": event.compartment,
-        "board": board[:64] if isinstance(board, str) else None,
-        "raised_at": event.ts,
-        "detail": {"event": event.kind, "actor": event.actor, **event.detail},
-    }
+    return AlarmRow(
+        kiosk=event.kiosk,
+        kind=str(kind),
+        source_seq=event.seq,
+        compartment=event.compartment,
+        board=board[:64] if isinstance(board, str) else None,
+        raised_at=event.ts,
+        detail={"event": event.kind, "actor": event.actor, **event.detail},
+    )
 
 
-def resolutions_of(event: EventMsg, now: float) -> list[dict[str, Any]]:
+def resolutions_of(event: EventMsg, now: float) -> list[Resolution]:
     found = RESOLVED_BY.get(event.kind)
     if found is None:
         return []
@@ -133,37 +198,34 @@ def resolutions_of(event: EventMsg, now: float) -> list[dict[str, Any]]:
     if match is not None and not isinstance(value, str):
         return []
     return [
-        {
-            "r_kiosk": event.kiosk,
-            "r_kind": str(kind),
-            "r_seq": event.seq,
-            "r_now": now,
-            "r_match": value,
-        }
+        Resolution(r_kiosk=event.kiosk, r_kind=str(kind), r_seq=event.seq, r_now=now, r_match=value)
         for kind in kinds
     ]
 
 
-def _merge_parcel(
-    parcels: dict[tuple[str, int], dict[str, Any]], event: EventMsg, now: float
-) -> None:
+def _merge_parcel(parcels: dict[tuple[str, int], ParcelRow], event: EventMsg, now: float) -> None:
     assert event.parcel_ref is not None
     state, column = PARCEL_STATE_OF[event.kind]
     row = parcels.setdefault(
         (event.kiosk, event.parcel_ref),
-        {
-            "kiosk": event.kiosk,
-            "local_id": event.parcel_ref,
-            "barcode": None,
-            "size": None,
-            "state": None,
-            "state_seq": 0,
-            "compartment": None,
-            "courier": None,
-            "expires_at": None,
-            "updated_at": now,
-            **dict.fromkeys(PARCEL_TIMES),
-        },
+        ParcelRow(
+            kiosk=event.kiosk,
+            local_id=event.parcel_ref,
+            barcode=None,
+            size=None,
+            state=None,
+            state_seq=0,
+            compartment=None,
+            courier=None,
+            expires_at=None,
+            updated_at=now,
+            announced_at=None,
+            stored_at=None,
+            picked_up_at=None,
+            expired_at=None,
+            returned_at=None,
+            cancelled_at=None,
+        ),
     )
     detail = event.detail
     barcode, size, expires = detail.get("barcode"), detail.get("size"), detail.get("expires_at")
@@ -182,7 +244,7 @@ def _merge_parcel(
 
 
 def _merge_compartment(
-    compartments: dict[tuple[str, str], dict[str, Any]], event: EventMsg, now: float
+    compartments: dict[tuple[str, str], CompartmentRow], event: EventMsg, now: float
 ) -> None:
     assert event.compartment is not None
     state = COMPARTMENT_OF_EVENT.get(event.kind)
@@ -194,17 +256,17 @@ def _merge_compartment(
         return
     row = compartments.setdefault(
         (event.kiosk, event.compartment),
-        {
-            "kiosk": event.kiosk,
-            "compartment": event.compartment,
-            "state": None,
-            "state_seq": 0,
-            "oos_reason": None,
-            "parcel_ref": None,
-            "door": None,
-            "door_seq": 0,
-            "updated_at": now,
-        },
+        CompartmentRow(
+            kiosk=event.kiosk,
+            compartment=event.compartment,
+            state=None,
+            state_seq=0,
+            oos_reason=None,
+            parcel_ref=None,
+            door=None,
+            door_seq=0,
+            updated_at=now,
+        ),
     )
     if state is not None:
         reason = event.detail.get("reason")

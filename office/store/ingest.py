@@ -13,15 +13,16 @@ from __future__ import annotations
 import functools
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
-from office.ingest import messages as m
+from kiosk.fleet.payloads import BoardHealth, WallCompartment
+from office import received as m
 from office.store import schema as s
 from office.store.derive import Derived, derive
 
@@ -70,7 +71,11 @@ class IngestStore:
         self._new_alarm = lambda i: i.on_conflict_do_nothing(index_elements=["kiosk", "source_seq"])
 
     def _bulk(
-        self, conn: sa.Connection, table: sa.Table, finish: Any, rows: list[dict[str, Any]]
+        self,
+        conn: sa.Connection,
+        table: sa.Table,
+        finish: Any,
+        rows: Sequence[Mapping[str, object]],
     ) -> sa.CursorResult[Any]:
         """``INSERT`` of ``rows`` into ``table``, with ``finish`` adding ON CONFLICT (and
         RETURNING). On PostgreSQL the rows travel as one JSON text the server turns into
@@ -167,8 +172,8 @@ class IngestStore:
         if d.parcels:
             self._bulk(conn, s.parcels, _parcel_upsert, [d.parcels[k] for k in sorted(d.parcels)])
         if d.compartments:
-            rows = [d.compartments[k] for k in sorted(d.compartments)]
-            self._bulk(conn, s.compartments, _compartment_upsert, rows)
+            walls = [d.compartments[k] for k in sorted(d.compartments)]
+            self._bulk(conn, s.compartments, _compartment_upsert, walls)
 
     def _presence(self, conn: sa.Connection, records: list[RecordItem]) -> None:
         latest: dict[str, tuple[m.PresenceMsg, float]] = {}
@@ -193,8 +198,8 @@ class IngestStore:
 
     def _latest(self, conn: sa.Connection, records: list[RecordItem], now: float) -> None:
         """Compartment state, health and reported config: the newest of each kiosk."""
-        states: dict[str, dict[str, Any]] = {}
-        health: dict[str, dict[str, Any]] = {}
+        states: dict[str, StateRow] = {}
+        health: dict[str, HealthRow] = {}
         reported: dict[str, dict[str, Any]] = {}
         for p, at in records:
             if isinstance(p, m.StateMsg):
@@ -212,11 +217,11 @@ class IngestStore:
         if reported:
             conn.execute(_REPORTED, [reported[k] for k in sorted(reported)])
 
-    def _occupancy(self, conn: sa.Connection, states: list[dict[str, Any]], now: float) -> None:
+    def _occupancy(self, conn: sa.Connection, states: list[StateRow], now: float) -> None:
         due = [
             r for r in states if now - self._sampled.get(r["kiosk"], 0.0) >= self.occupancy_sample_s
         ]
-        samples: list[dict[str, Any]] = []
+        samples: list[OccupancySample] = []
         for row in due:
             claimed = conn.execute(
                 _CLAIM_SAMPLE, {"k": row["kiosk"], "now": now, "due": now - self.occupancy_sample_s}
@@ -226,13 +231,13 @@ class IngestStore:
             )
             if claimed.rowcount == 1:  # not sampled lately by any process
                 samples += [
-                    {
-                        "kiosk": row["kiosk"],
-                        "at": now,
-                        "size": size,
-                        "free": row["free"].get(size, 0),
-                        "total": total,
-                    }
+                    OccupancySample(
+                        kiosk=row["kiosk"],
+                        at=now,
+                        size=size,
+                        free=row["free"].get(size, 0),
+                        total=total,
+                    )
                     for size, total in sorted(row["total"].items())
                 ]
         if samples:
@@ -273,7 +278,9 @@ class IngestStore:
             conn.execute(s.ingest_rejects.insert(), rows)
 
 
-def recordset(table: sa.Table, names: list[str], rows: list[dict[str, Any]]) -> sa.Select[Any]:
+def recordset(
+    table: sa.Table, names: list[str], rows: Sequence[Mapping[str, object]]
+) -> sa.Select[Any]:
     """``SELECT`` from ``json_to_recordset`` of the rows sent as one JSON text (PostgreSQL).
 
     One parameter that the server parses: psycopg's text dumper for arrays quoted every
@@ -429,35 +436,79 @@ def _health_upsert(stmt: Any) -> Any:
     )
 
 
-def _state_row(p: m.StateMsg, at: float) -> dict[str, Any]:
-    return {
-        "kiosk": p.kiosk,
-        "ts": p.ts,
-        "received_at": at,
-        "free": p.free,
-        "total": p.total,
-        "out_of_service": p.out_of_service,
-        "held": p.held,
-        "doors_open": p.doors_open,
-        "doors_unknown": p.doors_unknown,
-        "boards": p.boards,
-        "guard": p.guard,
-        "alarms_24h": p.alarms,
-        "boards_down": p.boards_down,
-        "compartments": p.compartments,
-    }
+class StateRow(TypedDict):
+    """A kiosk's latest ``state/compartments`` (``kiosk_state``)."""
+
+    kiosk: str
+    ts: float | None
+    received_at: float
+    free: dict[str, int]
+    total: dict[str, int]
+    out_of_service: list[str]
+    held: list[str]
+    doors_open: list[str]
+    doors_unknown: list[str]
+    boards: dict[str, bool]
+    guard: str
+    alarms_24h: int
+    boards_down: int
+    compartments: list[WallCompartment] | None
 
 
-def _health_row(p: m.HealthMsg, at: float) -> dict[str, Any]:
-    return {
-        "kiosk": p.kiosk,
-        "ts": p.ts,
-        "received_at": at,
-        "clock_offset_s": at - p.ts,
-        "uptime_s": p.uptime_s,
-        "outbox_depth": p.outbox_depth,
-        "notify_depth": p.notify_depth,
-        "acked_seq": p.acked_seq,
-        "acked_seq_at": at,
-        "boards": p.boards,
-    }
+class HealthRow(TypedDict):
+    """A kiosk's latest ``health`` (``kiosk_health``)."""
+
+    kiosk: str
+    ts: float
+    received_at: float
+    clock_offset_s: float
+    uptime_s: float | None
+    outbox_depth: int | None
+    notify_depth: int | None
+    acked_seq: int | None
+    acked_seq_at: float
+    boards: dict[str, BoardHealth]
+
+
+class OccupancySample(TypedDict):
+    """Free and total compartments of one size at one time (``occupancy_samples``)."""
+
+    kiosk: str
+    at: float
+    size: str
+    free: int
+    total: int
+
+
+def _state_row(p: m.StateMsg, at: float) -> StateRow:
+    return StateRow(
+        kiosk=p.kiosk,
+        ts=p.ts,
+        received_at=at,
+        free=p.free,
+        total=p.total,
+        out_of_service=p.out_of_service,
+        held=p.held,
+        doors_open=p.doors_open,
+        doors_unknown=p.doors_unknown,
+        boards=p.boards,
+        guard=p.guard,
+        alarms_24h=p.alarms,
+        boards_down=p.boards_down,
+        compartments=p.compartments,
+    )
+
+
+def _health_row(p: m.HealthMsg, at: float) -> HealthRow:
+    return HealthRow(
+        kiosk=p.kiosk,
+        ts=p.ts,
+        received_at=at,
+        clock_offset_s=at - p.ts,
+        uptime_s=p.uptime_s,
+        outbox_depth=p.outbox_depth,
+        notify_depth=p.notify_depth,
+        acked_seq=p.acked_seq,
+        acked_seq_at=at,
+        boards=p.boards,
+    )

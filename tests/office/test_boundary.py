@@ -7,7 +7,12 @@ import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-CONTRACT = {"kiosk.fleet.envelope", "kiosk.fleet.messages", "kiosk.fleet.net"}
+CONTRACT = {
+    "kiosk.fleet.envelope",
+    "kiosk.fleet.messages",
+    "kiosk.fleet.net",
+    "kiosk.fleet.payloads",
+}
 
 
 def imports_of(folder: Path) -> dict[str, set[str]]:

@@ -15,9 +15,9 @@ import sqlalchemy as sa
 from kiosk.fleet.envelope import Keyring, verify
 from kiosk.fleet.messages import Signer
 from office.config import IngestSection
-from office.ingest.messages import parse
 from office.ingest.outgoing import CommandSender
 from office.ingest.sweeper import Sweeper
+from office.received import parse
 from office.store import schema
 from office.store.ingest import IngestStore
 from testkit.office import KID, write_keys

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from office.ingest.messages import Cleared, Rejected, parse
+from office.received import Cleared, Rejected, parse
 from office.vocab import RejectReason
 
 

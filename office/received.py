@@ -1,5 +1,9 @@
 """The kiosks' messages as the office accepts them: parsed, checked, typed.
 
+What each message may say is declared in :mod:`kiosk.fleet.payloads`; the records here
+are what the office keeps of them, each field checked (the wall of doors and the
+boards' health keep the payloads' own types).
+
 Everything from the broker is untrusted text. :func:`parse` turns one message into a
 typed record or a :class:`Rejected` naming what was wrong; it never raises. The kiosk
 is named by the topic, never by the payload (the broker's ACL lets a kiosk write only
@@ -22,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from kiosk.fleet.payloads import BoardHealth, WallCompartment
 from office.vocab import RejectReason
 
 ROOT = ("lk", "v1", "kiosk")
@@ -88,9 +93,8 @@ class StateMsg:
     boards: dict[str, bool]
     guard: str
     alarms: int
-    compartments: list[dict[str, Any]] | None = None
-    """Each compartment's id, size, state, door, accessible, held, board_online; None
-    from a kiosk that sends no list (older versions)."""
+    compartments: list[WallCompartment] | None = None
+    """The wall of doors; None from a kiosk that sends no list (older versions)."""
 
     @property
     def boards_down(self) -> int:
@@ -105,7 +109,7 @@ class HealthMsg:
     outbox_depth: int | None
     notify_depth: int | None
     acked_seq: int | None = None
-    boards: dict[str, dict[str, Any]] = field(default_factory=dict)
+    boards: dict[str, BoardHealth] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -405,7 +409,7 @@ DOORS = ("OPEN", "CLOSED", "UNKNOWN")
 FLAGS = ("accessible", "held", "board_online")
 
 
-def _compartments(body: dict[str, Any]) -> list[dict[str, Any]] | None:
+def _compartments(body: dict[str, Any]) -> list[WallCompartment] | None:
     """The wall of compartments, each checked and reduced to the fields the office keeps."""
     value = body.get("compartments")
     if value is None:
@@ -421,13 +425,15 @@ def _compartments(body: dict[str, Any]) -> list[dict[str, Any]] | None:
         if not all(isinstance(item.get(flag, False), bool) for flag in FLAGS):
             raise Invalid(f"compartments: {', '.join(FLAGS)} must be true or false")
         wall.append(
-            {
-                "id": text(item, "id", 32, required=True),
-                "size": text(item, "size", 16, required=True),
-                "state": item["state"],
-                "door": item["door"],
-                **{flag: bool(item.get(flag, False)) for flag in FLAGS},
-            }
+            WallCompartment(
+                id=text(item, "id", 32, required=True) or "",
+                size=text(item, "size", 16, required=True) or "",
+                state=item["state"],
+                door=item["door"],
+                accessible=bool(item.get("accessible", False)),
+                held=bool(item.get("held", False)),
+                board_online=bool(item.get("board_online", False)),
+            )
         )
     return wall
 
@@ -436,18 +442,18 @@ def _health(kiosk: str, body: dict[str, Any]) -> HealthMsg:
     boards = body.get("boards", {})
     if not isinstance(boards, dict) or len(boards) > 64:
         raise Invalid("boards: must be an object of boards")
-    kept: dict[str, dict[str, Any]] = {}
+    kept: dict[str, BoardHealth] = {}
     for name, board in boards.items():
         if not isinstance(board, dict) or not 0 < len(name) <= 64 or "\x00" in name:
             raise Invalid("boards: each board must be an object under its name")
         online = board.get("online")
         if not isinstance(online, bool):
             raise Invalid(f"boards.{name[:64]}.online: must be true or false")
-        kept[name] = {
-            "online": online,
-            "errors": integer(board, "errors", required=False),
-            "last_seen": number(board, "last_seen", required=False),
-        }
+        kept[name] = BoardHealth(
+            online=online,
+            errors=integer(board, "errors", required=False),
+            last_seen=number(board, "last_seen", required=False),
+        )
     return HealthMsg(
         kiosk,
         number(body, "ts") or 0.0,
