@@ -43,7 +43,10 @@ def test_announce_deposit_pickup_reach_the_operator_in_order_and_once(
     key, keyring = operator_key
     with (
         operator(broker, key, keyring, f"{TOPIC}/#") as op,
-        linked_kiosk(broker, KIOSK, keyring, tmp_path) as daemon,
+        # No window to open the door again after the pickup: the M is free at once.
+        linked_kiosk(
+            broker, KIOSK, keyring, tmp_path, more={"doors": {"reopen_after_pickup_s": 0}}
+        ) as daemon,
     ):
         presence = op.peer.wait_for(lambda: op.peer.bodies("presence"), what="presence")
         assert presence[-1]["status"] == "online"
