@@ -15,6 +15,7 @@ from kiosk.barcode import normalize_barcode
 from kiosk.core import Kiosk
 from kiosk.domain import OpStatus, ParcelState, Purpose, Role
 from kiosk.errors import ConflictError, Forbidden, InvalidInput, LockerError, NoCompartmentFree
+from kiosk.protocol.events import EventKind, Severity
 from kiosk.reasons import OOS_TEXTS, OosReason
 from kiosk.store import OpRow, ParcelRow
 
@@ -288,7 +289,9 @@ class Courier:
         except phones.InvalidPhone as exc:
             # the barcode was read before the phone number, so it reads again here
             where = {"barcode": self._barcode(barcode_text), "reason": exc.reason}
-            self.k.store.log_event("recipient_phone_refused", "warning", actor, None, **where)
+            self.k.store.log_event(
+                EventKind.RECIPIENT_PHONE_REFUSED, Severity.WARNING, actor, None, **where
+            )
             raise
 
     def contact(

@@ -30,6 +30,7 @@ from kiosk.broadcast import Bus
 from kiosk.config import DoorsSection
 from kiosk.domain import OpStatus
 from kiosk.doors.hardware import Hardware
+from kiosk.protocol.events import EventKind, Severity
 from kiosk.store import OpRow, Store
 from kiosk.store.base import StoreError
 
@@ -174,7 +175,12 @@ class Doors:
                 result = await (first if attempt == 0 else self.hw.unlock(cid))
             if not result.ok:
                 self.store.log_event(
-                    "unlock_failed", "warning", None, cid, operation=live.op_id, error=result.error
+                    EventKind.UNLOCK_FAILED,
+                    Severity.WARNING,
+                    None,
+                    cid,
+                    operation=live.op_id,
+                    error=result.error,
                 )
             if await self.hw.wait_for_door(cid, DoorState.OPEN, self.settings.open_timeout_s):
                 return True
@@ -205,7 +211,7 @@ class Doors:
                 self._publish(row, "door_left_open")
             else:
                 reminders += 1
-                self.store.log_event("door_open_reminder", "info", None, cid,
+                self.store.log_event(EventKind.DOOR_OPEN_REMINDER, Severity.INFO, None, cid,
                                      operation=live.op_id, reminder=reminders)  # fmt: skip
                 self._publish(self.store.op(live.op_id), "door_open_reminder")
         await self._finish(live)

@@ -36,6 +36,7 @@ from kiosk.fleet.gate import Gate
 from kiosk.fleet.settings import DesiredSettings, Reply
 from kiosk.fleet.staff import StaffLists
 from kiosk.fleet.window import HourlyCap
+from kiosk.protocol.events import EventKind, Severity
 from kiosk.reasons import OOS_TEXTS, OosReason
 from kiosk.store.fleet import FleetCommandRow
 
@@ -99,7 +100,7 @@ class Commands:
         try:
             admitted = self.gate.admit(raw, COMMANDS)
         except CommandRefused as exc:
-            return self.gate.refuse("remote_command_refused", raw, exc)
+            return self.gate.refuse(EventKind.REMOTE_COMMAND_REFUSED, raw, exc)
         cmd = admitted.command
         if admitted.seen is not None:
             return self._replay(cmd, admitted.seen)
@@ -134,8 +135,8 @@ class Commands:
 
     def _replay(self, cmd: Command, seen: FleetCommandRow) -> dict[str, Any]:
         self.gate.note(
-            "remote_command_replayed",
-            "warning",
+            EventKind.REMOTE_COMMAND_REPLAYED,
+            Severity.WARNING,
             command_id=cmd.id,
             command=cmd.command,
             kid=cmd.kid,

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.errors import LockerError, NeedsAPerson, NotFound
+from kiosk.protocol.events import EventKind, Severity
 from kiosk.store.eventlog import GENESIS, ChainReport, Event, canonical_detail, row_hash
 from kiosk.store.eventlog import verify_rows as _verify_rows
 from kiosk.store.rows import ParcelRow
@@ -296,8 +297,8 @@ class StoreBase:
 
     def _event(
         self,
-        kind: str,
-        severity: str = "info",
+        kind: EventKind,
+        severity: Severity = Severity.INFO,
         actor: str | None = None,
         compartment: str | None = None,
         **detail: Any,
@@ -346,8 +347,8 @@ class StoreBase:
 
     def log_event(
         self,
-        kind: str,
-        severity: str = "info",
+        kind: EventKind,
+        severity: Severity = Severity.INFO,
         actor: str | None = None,
         compartment: str | None = None,
         **detail: Any,
@@ -369,8 +370,8 @@ class StoreBase:
 
     def log_event_or_refuse(
         self,
-        kind: str,
-        severity: str = "info",
+        kind: EventKind,
+        severity: Severity = Severity.INFO,
         actor: str | None = None,
         compartment: str | None = None,
         **detail: Any,
@@ -446,14 +447,16 @@ class StoreBase:
             db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
     def set_meta_with_events(
-        self, key: str, value: str, events: Sequence[tuple[str, str, dict[str, Any]]]
+        self, key: str, value: str, events: Sequence[tuple[EventKind, Severity, dict[str, Any]]]
     ) -> None:
         """``set_meta`` and ``(kind, severity, detail)`` events in one transaction (a wrong
         code: the throttle's new state and what it led to, all or nothing)."""
         self.set_metas_with_events({key: value}, events)
 
     def set_metas_with_events(
-        self, values: Mapping[str, str], events: Sequence[tuple[str, str, dict[str, Any]]] = ()
+        self,
+        values: Mapping[str, str],
+        events: Sequence[tuple[EventKind, Severity, dict[str, Any]]] = (),
     ) -> None:
         """Several meta values and events in one transaction."""
         with self._tx() as db:

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 
 from kiosk.domain import ParcelState, Role
 from kiosk.errors import ConflictError, InvalidInput, NotFound
+from kiosk.protocol.events import EventKind, Severity
 from kiosk.store.base import CompartmentSpec, OutboxItem, StoreBase, StoreError
 from kiosk.store.checks import ChecksMixin
 from kiosk.store.fleet import FleetMixin
@@ -76,7 +77,7 @@ class Store(
                 "UPDATE compartments SET state = 'OUT_OF_SERVICE', oos_reason = ? WHERE id = ?",
                 (reason, cid),
             )
-            self._event("out_of_service", "warning", actor, cid, reason=reason)
+            self._event(EventKind.OUT_OF_SERVICE, Severity.WARNING, actor, cid, reason=reason)
         return self.compartment(cid)
 
     def set_in_service(self, cid: str, actor: str | None) -> CompartmentRow:
@@ -87,7 +88,7 @@ class Store(
             db.execute(
                 "UPDATE compartments SET state = ?, oos_reason = NULL WHERE id = ?", (state, cid)
             )
-            self._event("in_service", "info", actor, cid, state=state)
+            self._event(EventKind.IN_SERVICE, Severity.INFO, actor, cid, state=state)
         return self.compartment(cid)
 
     # -- parcels --------------------------------------------------------------------
@@ -148,8 +149,15 @@ class Store(
                 (barcode, size, phone, email, self.clock()),
             )
             pid = int(cur.lastrowid or 0)
-            self._event("parcel_announced", "info", actor, None, parcel=pid, barcode=barcode,
-                        size=size)  # fmt: skip
+            self._event(
+                EventKind.PARCEL_ANNOUNCED,
+                Severity.INFO,
+                actor,
+                None,
+                parcel=pid,
+                barcode=barcode,
+                size=size,
+            )
         return self.parcel(pid)
 
     def cancel_announcement(self, barcode: str, actor: str | None) -> ParcelRow:
@@ -169,8 +177,14 @@ class Store(
                 raise ConflictError(f"parcel {barcode} is being deposited right now")
             db.execute("UPDATE parcels SET state = 'CANCELLED' WHERE id = ?", (parcel.id,))
             self.release_holds_of(parcel.id, "announcement cancelled", actor)
-            self._event("announcement_cancelled", "info", actor, None, parcel=parcel.id,
-                        barcode=barcode)  # fmt: skip
+            self._event(
+                EventKind.ANNOUNCEMENT_CANCELLED,
+                Severity.INFO,
+                actor,
+                None,
+                parcel=parcel.id,
+                barcode=barcode,
+            )
         return self.parcel(parcel.id)
 
     def live_parcels(self) -> dict[str, ParcelRow]:
@@ -209,9 +223,18 @@ class Store(
                 " extended_hours = ? WHERE id = ?",
                 (expires_at, extended, parcel.id),
             )
-            self._event("hold_extended", "info", actor, parcel.compartment_id, parcel=parcel.id,
-                        barcode=barcode, hours=hours, expires_at=expires_at,
-                        extended_hours=extended, was=str(parcel.state))  # fmt: skip
+            self._event(
+                EventKind.HOLD_EXTENDED,
+                Severity.INFO,
+                actor,
+                parcel.compartment_id,
+                parcel=parcel.id,
+                barcode=barcode,
+                hours=hours,
+                expires_at=expires_at,
+                extended_hours=extended,
+                was=str(parcel.state),
+            )
         return self.parcel(parcel.id)
 
     def _check_extension(self, parcel: ParcelRow, hours: float, limit_hours: float) -> None:
@@ -275,8 +298,14 @@ class Store(
                 )
                 parcel = ParcelRow.from_row(r)
                 self._queue(notifications(parcel))
-                self._event("parcel_expired", "info", None, r["compartment_id"], parcel=r["id"],
-                            barcode=r["barcode"])  # fmt: skip
+                self._event(
+                    EventKind.PARCEL_EXPIRED,
+                    Severity.INFO,
+                    None,
+                    r["compartment_id"],
+                    parcel=r["id"],
+                    barcode=r["barcode"],
+                )
         return [self.parcel(r["id"]) for r in rows]
 
     def send_due_reminders(
@@ -300,7 +329,7 @@ class Store(
                     (r["id"],),
                 )
                 self._queue(notifications(ParcelRow.from_row(r), n + 1))
-                self._event("pickup_reminder", "info", None, r["compartment_id"],
+                self._event(EventKind.PICKUP_REMINDER, Severity.INFO, None, r["compartment_id"],
                             parcel=r["id"], reminder=n + 1)  # fmt: skip
                 sent += 1
         return sent
@@ -368,7 +397,7 @@ class Store(
                 )
             except sqlite3.IntegrityError:
                 raise ConflictError(f"a user named {name!r} or with that badge exists") from None
-            self._event("user_added", "info", None, None, user=name, role=str(role))
+            self._event(EventKind.USER_ADDED, Severity.INFO, None, None, user=name, role=str(role))
         return self.user(name)
 
     def user(self, name: str) -> UserRow:
@@ -413,4 +442,4 @@ class Store(
         with self._tx() as db:
             if db.execute("DELETE FROM users WHERE name = ?", (name,)).rowcount == 0:
                 raise NotFound(f"no user {name!r}")
-            self._event("user_removed", "info", None, None, user=name)
+            self._event(EventKind.USER_REMOVED, Severity.INFO, None, None, user=name)
