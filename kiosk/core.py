@@ -679,7 +679,7 @@ class Kiosk:
                     "accessible": row.accessible,
                     "state": str(row.state),
                     "reason": row.oos_reason,
-                    **reason_codes(row.oos_reason),
+                    **reason_codes(row.out_of_service),
                     "door": str(self.hw.door(row.id)),
                     "item": self.hw.item(row.id),
                     "board_online": self.hw.is_board_online(row.board),

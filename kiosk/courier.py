@@ -16,7 +16,7 @@ from kiosk.core import Kiosk
 from kiosk.domain import OpStatus, ParcelState, Purpose, Role
 from kiosk.errors import ConflictError, Forbidden, InvalidInput, LockerError, NoCompartmentFree
 from kiosk.protocol.events import EventKind, Severity
-from kiosk.reasons import OOS_TEXTS, OosReason
+from kiosk.reasons import OosReason, OutOfService
 from kiosk.store import OpRow, ParcelRow
 
 DEPOSIT_DETAILS = ("barcode", "size", "phone", "email", "announced_parcel", "accessible")
@@ -187,7 +187,7 @@ class Courier:
         with self.k.store.transaction():
             self.k.store.update_details(op_id, unused="door did not open (courier)")
             self.k.store.set_out_of_service(
-                op.compartment_id, OOS_TEXTS[OosReason.COURIER_REPORTED], session.user
+                op.compartment_id, OutOfService(OosReason.COURIER_REPORTED), session.user
             )
         rank = self.k.config.size_rank(op.details["size"])
         return await self._deposit_into_best(session, dict(op.details), rank)

@@ -26,9 +26,9 @@ from kiosk.protocol.events import EventKind, Severity
 from kiosk.reasons import (
     COURIER_PROBLEMS,
     CUSTOMER_PROBLEMS,
-    OOS_TEXTS,
     UNUSABLE,
     CheckReason,
+    OutOfService,
     ProblemReason,
 )
 from kiosk.store import OpRow
@@ -72,7 +72,7 @@ class ProblemReports:
         if reason in UNUSABLE:
             row = self.k.store.compartment(cid)
             if row.state is not CompartmentState.OUT_OF_SERVICE:  # keep the first reason
-                self.k.store.set_out_of_service(cid, OOS_TEXTS[UNUSABLE[reason]], actor)
+                self.k.store.set_out_of_service(cid, OutOfService(UNUSABLE[reason]), actor)
         elif reason is ProblemReason.COMPARTMENT_OCCUPIED:
             self.k.store.flag_for_check(cid, CheckReason.ITEM_UNEXPECTED, actor,
                                         reported=str(reason))  # fmt: skip

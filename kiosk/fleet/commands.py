@@ -37,7 +37,7 @@ from kiosk.fleet.settings import DesiredSettings, Reply
 from kiosk.fleet.staff import StaffLists
 from kiosk.fleet.window import HourlyCap
 from kiosk.protocol.events import EventKind, Severity
-from kiosk.reasons import OOS_TEXTS, OosReason
+from kiosk.reasons import OosReason, OutOfService
 from kiosk.store.fleet import FleetCommandRow
 
 if TYPE_CHECKING:
@@ -182,8 +182,9 @@ class Commands:
 
     def _out_of_service(self, actor: str, args: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         cid = text_arg(args, "compartment")
-        reason = str(args.get("reason") or OOS_TEXTS[OosReason.REMOTE])[:200]
-        row = self.store.set_out_of_service(cid, reason, actor)
+        words = str(args.get("reason") or "")[:200]
+        why = OutOfService.typed(words) if words else OutOfService(OosReason.REMOTE)
+        row = self.store.set_out_of_service(cid, why, actor)
         return f"Compartment {cid} is out of service.", {
             "compartment": cid,
             "state": str(row.state),

@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kiosk.domain import CompartmentState
 from kiosk.errors import LockerError, NeedsAPerson, NotFound
 from kiosk.protocol.events import EventKind, Severity
+from kiosk.reasons import OutOfService
 from kiosk.store.eventlog import GENESIS, ChainReport, Event, canonical_detail, row_hash
 from kiosk.store.eventlog import verify_rows as _verify_rows
 from kiosk.store.rows import ParcelRow
@@ -338,6 +340,17 @@ class StoreBase:
                 (item.key, item.kind, item.channel, item.recipient,
                  json.dumps(item.payload, sort_keys=True), now, now, item.parcel_id),
             )  # fmt: skip
+
+    def _out_of_service(
+        self, cid: str, why: OutOfService, only_if: CompartmentState | None = None
+    ) -> None:
+        """Set ``cid`` OUT_OF_SERVICE with ``why`` (only from state ``only_if``, when
+        given); call inside ``_tx``."""
+        self._db.execute(
+            "UPDATE compartments SET state = 'OUT_OF_SERVICE', oos_code = ?, oos_result = ?,"
+            " oos_seconds = ?, oos_words = ? WHERE id = ? AND state = coalesce(?, state)",
+            (why.code, why.result, why.seconds, why.words, cid, only_if),
+        )
 
     def _one(self, sql: str, *args: Any) -> sqlite3.Row | None:
         row: sqlite3.Row | None = self._db.execute(sql, args).fetchone()

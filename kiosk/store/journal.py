@@ -7,10 +7,10 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from kiosk.domain import OpStatus, Purpose
+from kiosk.domain import CompartmentState, OpStatus, Purpose
 from kiosk.errors import ConflictError, NotFound
 from kiosk.protocol.events import EventKind, Severity
-from kiosk.reasons import OOS_TEXTS, OosReason
+from kiosk.reasons import OosReason, OutOfService
 from kiosk.store.base import LIVE_OPS, OutboxItem
 from kiosk.store.outbox import OutboxMixin
 from kiosk.store.rows import OpRow, ParcelRow
@@ -139,12 +139,9 @@ class JournalMixin(OutboxMixin):
     def op_open_not_detected(self, op_id: int) -> OpRow:
         """The door did not open: the compartment goes out of service, a deposit's
         reservation is dropped, a parcel inside stays where it is."""
-        with self._tx() as db:
+        with self._tx():
             op = self._set_status(op_id, OpStatus.OPEN_NOT_DETECTED)
-            db.execute(
-                "UPDATE compartments SET state = 'OUT_OF_SERVICE', oos_reason = ? WHERE id = ?",
-                (OOS_TEXTS[OosReason.DID_NOT_OPEN], op.compartment_id),
-            )
+            self._out_of_service(op.compartment_id, OutOfService(OosReason.DID_NOT_OPEN))
             self._event(EventKind.OPEN_NOT_DETECTED, Severity.ALARM, op.actor, op.compartment_id,
                         operation=op_id, purpose=str(op.purpose))  # fmt: skip
         return self.op(op_id)
@@ -160,11 +157,8 @@ class JournalMixin(OutboxMixin):
         with self._tx() as db:
             op = self._set_status(op_id, OpStatus.ABANDONED, reason=reason)
             if op.purpose is Purpose.DEPOSIT and item_inside:
-                db.execute(
-                    "UPDATE compartments SET state = 'OUT_OF_SERVICE', oos_reason = ?"
-                    " WHERE id = ? AND state = 'RESERVED'",
-                    (OOS_TEXTS[OosReason.CHECK_AFTER_INTERRUPTED_DEPOSIT], op.compartment_id),
-                )
+                held = OutOfService(OosReason.CHECK_AFTER_INTERRUPTED_DEPOSIT)
+                self._out_of_service(op.compartment_id, held, CompartmentState.RESERVED)
                 self._event(
                     EventKind.DEPOSIT_NEEDS_CHECK,
                     Severity.ALARM,

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from kiosk.domain import ParcelState, Role
 from kiosk.errors import ConflictError, InvalidInput, NotFound
 from kiosk.protocol.events import EventKind, Severity
+from kiosk.reasons import OutOfService
 from kiosk.store.base import CompartmentSpec, OutboxItem, StoreBase, StoreError
 from kiosk.store.checks import ChecksMixin
 from kiosk.store.fleet import FleetMixin
@@ -71,13 +72,12 @@ class Store(
             raise NotFound(f"no compartment {cid}")
         return CompartmentRow.from_row(row)
 
-    def set_out_of_service(self, cid: str, reason: str, actor: str | None) -> CompartmentRow:
-        with self._tx() as db:
-            db.execute(
-                "UPDATE compartments SET state = 'OUT_OF_SERVICE', oos_reason = ? WHERE id = ?",
-                (reason, cid),
-            )
-            self._event(EventKind.OUT_OF_SERVICE, Severity.WARNING, actor, cid, reason=reason)
+    def set_out_of_service(self, cid: str, why: OutOfService, actor: str | None) -> CompartmentRow:
+        """Take ``cid`` out of service, its reason kept as codes; the event carries the
+        English made from them."""
+        with self._tx():
+            self._out_of_service(cid, why)
+            self._event(EventKind.OUT_OF_SERVICE, Severity.WARNING, actor, cid, reason=why.text)
         return self.compartment(cid)
 
     def set_in_service(self, cid: str, actor: str | None) -> CompartmentRow:
@@ -86,7 +86,9 @@ class Store(
                 raise ConflictError(f"compartment {cid} has a door operation in progress")
             state = "OCCUPIED" if self._live_parcel_row(cid) else "AVAILABLE"
             db.execute(
-                "UPDATE compartments SET state = ?, oos_reason = NULL WHERE id = ?", (state, cid)
+                "UPDATE compartments SET state = ?, oos_code = NULL, oos_result = NULL,"
+                " oos_seconds = NULL, oos_words = NULL WHERE id = ?",
+                (state, cid),
             )
             self._event(EventKind.IN_SERVICE, Severity.INFO, actor, cid, state=state)
         return self.compartment(cid)

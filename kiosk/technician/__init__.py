@@ -20,7 +20,7 @@ from kiosk.core import Kiosk
 from kiosk.domain import CompartmentState, OpStatus, Purpose
 from kiosk.errors import ConflictError, InvalidInput, NotFound
 from kiosk.protocol.events import JobKind, Severity, job_finished, job_started
-from kiosk.reasons import SELF_TEST_PREFIX, CheckReason, DoorResult, door_result
+from kiosk.reasons import CheckReason, DoorResult, OutOfService, door_result
 from kiosk.store import CompartmentRow, ParcelRow
 
 
@@ -67,7 +67,7 @@ class Technician:
         reason = reason.strip()
         if not reason:
             raise InvalidInput("Give a reason for taking the compartment out of service.")
-        row = self.kiosk.store.set_out_of_service(cid, reason, session.user)
+        row = self.kiosk.store.set_out_of_service(cid, OutOfService.typed(reason), session.user)
         self.kiosk._refresh(cid)
         return row
 
@@ -219,8 +219,10 @@ class Technician:
                 if not result["ok"] and take_oos:
                     row = k.store.compartment(cid)
                     if row.state is not CompartmentState.OUT_OF_SERVICE:
-                        reason = SELF_TEST_PREFIX + result["detail"]
-                        k.store.set_out_of_service(cid, reason, session.user)
+                        why = OutOfService.self_test(
+                            DoorResult(result["code"]), result["detail"], result.get("seconds")
+                        )
+                        k.store.set_out_of_service(cid, why, session.user)
                         k._refresh(cid)
                 self._record(job, result)
 
