@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 
 class DoorResult(StrEnum):
@@ -150,18 +150,34 @@ class OutOfService:
             return result_text(self.result, float(self.seconds or 0))
         return str(self.result)
 
-    def detail(self) -> dict[str, Any] | None:
+    def detail(self) -> ResultDetail | None:
         """``reason_detail``: the self-test's result code (and seconds), else None. A
         result told in the daemon's own words (not its code's text) reads ``error``, as
         a screen has nothing but the English to show for it."""
         if self.code is not OosReason.SELF_TEST:
             return None
         code = self.result if self.words is None and self.result else DoorResult.ERROR
-        seconds = {} if self.seconds is None else {"seconds": self.seconds}
-        return {"code": str(code), **seconds}
+        detail = ResultDetail(code=str(code))
+        if self.seconds is not None:
+            detail["seconds"] = self.seconds
+        return detail
 
 
-def reason_codes(reason: OutOfService | None) -> dict[str, Any]:
+class ResultDetail(TypedDict):
+    """``reason_detail`` of a compartment the self-test took out of service."""
+
+    code: str
+    seconds: NotRequired[int]
+
+
+class ReasonCodes(TypedDict):
+    """A compartment's ``reason_code`` and ``reason_detail``."""
+
+    reason_code: str | None
+    reason_detail: ResultDetail | None
+
+
+def reason_codes(reason: OutOfService | None) -> ReasonCodes:
     """``reason_code`` and ``reason_detail`` of a compartment; both None in service."""
     if reason is None:
         return {"reason_code": None, "reason_detail": None}
