@@ -42,7 +42,7 @@ from kiosk.errors import (
 )
 from kiosk.keypads import Keypads
 from kiosk.notify.text import Notices
-from kiosk.protocol.events import EventKind, ItemCheck, Severity, item_check_kind
+from kiosk.protocol.events import EventKind, ItemCheck, OpStep, Severity, item_check_kind
 from kiosk.reasons import CheckReason, check_view, reason_codes
 from kiosk.store import Event, OpRow, ParcelRow, Store, UserRow
 from kiosk.store.base import StoreError, StoreFull, StoreRefused
@@ -489,7 +489,7 @@ class Kiosk:
             self._await_answer(op.id)
         if op.purpose is Purpose.PICKUP:
             self._pickup_closed(op)
-        self.bus.publish({"type": "operation", "kind": "closed", "operation": op.id,
+        self.bus.publish({"type": "operation", "kind": OpStep.CLOSED, "operation": op.id,
                           "compartment": cid, "purpose": str(op.purpose)})  # fmt: skip
         asyncio.get_running_loop().call_soon(self._after_operation, cid)
 

@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from kiosk.domain import Purpose
+from kiosk.domain import OpStatus, Purpose
 from kiosk.doors.guard import OpensPaused
 from kiosk.errors import InvalidInput, LockerError
 from kiosk.fleet import report
@@ -172,7 +172,7 @@ class Commands:
         except LockerError as exc:
             return self._refuse(cmd, exc)
         view = await k.open_and_report(op, customer=False)
-        opened = view["status"] not in ("OPEN_NOT_DETECTED", "UNLOCK_SENT")
+        opened = view["status"] not in (OpStatus.OPEN_NOT_DETECTED, OpStatus.UNLOCK_SENT)
         message = f"Door {cid} opened." if opened else f"Door {cid} did not open."
         result = {"compartment": cid, "operation": op.id, "status": view["status"]}
         self.store.update_fleet_result(cmd.id, opened, {"message": message, "result": result})

@@ -15,6 +15,7 @@ __all__ = [
     "EventKind",
     "ItemCheck",
     "JobKind",
+    "OpStep",
     "Severity",
     "item_check_kind",
     "job_finished",
@@ -128,6 +129,18 @@ class EventKind(StrEnum):
     WIRE_TRACE_OFF = "wire_trace_off"
     WIRE_TRACE_ON = "wire_trace_on"
     WRONG_CODE = "wrong_code"
+
+
+class OpStep(StrEnum):
+    """What just happened to a door operation: ``kind`` of an ``operation`` message on
+    the event stream (each but ``closed`` has the event of the same name in the log)."""
+
+    DOOR_OPENED = "door_opened"
+    OPEN_NOT_DETECTED = "open_not_detected"
+    OPERATION_ABANDONED = "operation_abandoned"
+    DOOR_OPEN_REMINDER = "door_open_reminder"
+    DOOR_LEFT_OPEN = "door_left_open"
+    CLOSED = "closed"  # finished: the door closed, or the operation ended without it
 
 
 class JobKind(StrEnum):

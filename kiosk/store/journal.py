@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from kiosk.domain import CompartmentState, OpStatus, Purpose
+from kiosk.domain import CompartmentState, OpStatus, ParcelState, Purpose
 from kiosk.errors import ConflictError, NotFound
 from kiosk.protocol.events import EventKind, Severity
 from kiosk.reasons import OosReason, OutOfService
@@ -72,7 +72,7 @@ class JournalMixin(OutboxMixin):
             if self._live_op(cid) is not None:
                 raise ConflictError(f"compartment {cid} is busy with another door operation")
             if purpose is Purpose.DEPOSIT:
-                if comp["state"] != "AVAILABLE":
+                if comp["state"] != CompartmentState.AVAILABLE:
                     raise ConflictError(f"compartment {cid} is not free")
                 db.execute("UPDATE compartments SET state = 'RESERVED' WHERE id = ?", (cid,))
             cur = db.execute(
@@ -312,9 +312,13 @@ class JournalMixin(OutboxMixin):
             if op.parcel_id is None:
                 raise ConflictError(f"operation {op_id} has no parcel")
             if op.purpose is Purpose.PICKUP:
-                state, column, kind = "PICKED_UP", "picked_up_at", EventKind.PARCEL_PICKED_UP
+                state, column, kind = (
+                    ParcelState.PICKED_UP,
+                    "picked_up_at",
+                    EventKind.PARCEL_PICKED_UP,
+                )
             else:
-                state, column, kind = "RETURNED", "returned_at", EventKind.PARCEL_RETURNED
+                state, column, kind = ParcelState.RETURNED, "returned_at", EventKind.PARCEL_RETURNED
             db.execute(
                 f"UPDATE parcels SET state = ?, {column} = ? WHERE id = ?",
                 (state, now, op.parcel_id),

@@ -6,7 +6,7 @@ import math
 import sqlite3
 from collections.abc import Callable, Sequence
 
-from kiosk.domain import ParcelState, Role
+from kiosk.domain import CompartmentState, ParcelState, Purpose, Role
 from kiosk.errors import ConflictError, InvalidInput, NotFound
 from kiosk.protocol.events import EventKind, Severity
 from kiosk.reasons import OutOfService
@@ -84,7 +84,11 @@ class Store(
         with self._tx() as db:
             if self._live_op(cid) is not None:
                 raise ConflictError(f"compartment {cid} has a door operation in progress")
-            state = "OCCUPIED" if self._live_parcel_row(cid) else "AVAILABLE"
+            state = (
+                CompartmentState.OCCUPIED
+                if self._live_parcel_row(cid)
+                else CompartmentState.AVAILABLE
+            )
             db.execute(
                 "UPDATE compartments SET state = ?, oos_code = NULL, oos_result = NULL,"
                 " oos_seconds = NULL, oos_words = NULL WHERE id = ?",
@@ -266,7 +270,7 @@ class Store(
                     "still_expired",
                 )
             live = self._live_op(parcel.compartment_id)
-            if live is not None and live["purpose"] == "return":
+            if live is not None and live["purpose"] == Purpose.RETURN:
                 raise ConflictError(
                     f"Parcel {parcel.barcode} is being collected for return right now.",
                     "being_returned",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from kiosk.protocol.events import JobKind
 from kiosk.ui import i18n, theme
 from kiosk.ui.i18n import _
 from kiosk.ui.link import Message
@@ -56,7 +57,7 @@ class JobScreen(Screen):
         self.starting = True
         self.note = ""
         body: dict[str, Any] = {"include_parcels": self.include_parcels}
-        if self.kind == "self-test":
+        if self.kind == JobKind.SELF_TEST:
             body["take_out_of_service"] = self.take_out_of_service
         self.app.call("POST", PATHS[self.kind], body, on_done=self._started)
 
@@ -155,7 +156,7 @@ class JobScreen(Screen):
             Button(back, _("Back"), lambda: back_to_grid(self.app), "secondary", name="back"),
             Button(
                 start,
-                _("Start the self-test") if self.kind == "self-test" else _("Open all doors"),
+                _("Start the self-test") if self.kind == JobKind.SELF_TEST else _("Open all doors"),
                 self.start,
                 "primary",
                 not self.starting,
@@ -163,7 +164,7 @@ class JobScreen(Screen):
                 0.9,
             ),
         ]
-        if self.kind == "self-test":
+        if self.kind == JobKind.SELF_TEST:
             on = self.take_out_of_service
             buttons.append(
                 Button(
