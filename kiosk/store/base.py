@@ -127,7 +127,7 @@ class OutboxItem:
     """A notification to queue in the same transaction as its cause."""
 
     key: str
-    kind: str
+    template: str  # which message: parcel_stored, pickup_reminder, ... (column ``kind``)
     channel: str
     recipient: str
     payload: dict[str, Any]
@@ -337,7 +337,7 @@ class StoreBase:
             self._db.execute(
                 "INSERT OR IGNORE INTO outbox (key, kind, channel, recipient, payload,"
                 " next_at, created_at, parcel_id) VALUES (?,?,?,?,?,?,?,?)",
-                (item.key, item.kind, item.channel, item.recipient,
+                (item.key, item.template, item.channel, item.recipient,
                  json.dumps(item.payload, sort_keys=True), now, now, item.parcel_id),
             )  # fmt: skip
 

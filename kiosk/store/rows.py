@@ -174,7 +174,7 @@ class UserRow:
 class OutboxRow:
     id: int
     key: str
-    kind: str
+    template: str  # which message: parcel_stored, pickup_reminder, ... (column ``kind``)
     channel: str
     recipient: str
     payload: dict[str, Any]
