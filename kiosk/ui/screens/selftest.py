@@ -24,13 +24,13 @@ from kiosk.ui.wall import draw_doors
 from kiosk.ui.widgets import Button, Painter, Rect, cols, rows
 
 POLL_S = 1.0
-PATHS = {"self-test": "/v1/selftest", "open-all": "/v1/compartments/open-all"}
+PATHS = {JobKind.SELF_TEST: "/v1/selftest", JobKind.OPEN_ALL: "/v1/compartments/open-all"}
 
 
 class JobScreen(Screen):
-    def __init__(self, app: ScreenContext, kind: str, holding: int = 0) -> None:
+    def __init__(self, app: ScreenContext, kind: JobKind, holding: int = 0) -> None:
         super().__init__(app)
-        self.kind = kind  # "self-test" or "open-all"
+        self.kind = kind  # SELF_TEST or OPEN_ALL
         self.holding = holding  # compartments with a parcel, skipped unless included
         self.include_parcels = False
         self.take_out_of_service = False
@@ -115,7 +115,7 @@ class JobScreen(Screen):
 
     @property
     def title(self) -> str:
-        if self.kind == "open-all":
+        if self.kind == JobKind.OPEN_ALL:
             return _("Opening all doors, one after another.")
         return _("Self-test of every lock and door sensor.")
 
@@ -185,7 +185,7 @@ class JobScreen(Screen):
         self.include_parcels = not self.include_parcels
 
     def _explanation(self) -> str:
-        if self.kind == "open-all":
+        if self.kind == JobKind.OPEN_ALL:
             return _("Every door opens, one after another. Close them when you are done.")
         return _(
             "Each door opens in turn; close it again and the next one follows. "
@@ -203,7 +203,7 @@ class JobScreen(Screen):
             return self.title
         failed = sum(not r["ok"] for r in job.get("results", []))
         passed = len(job.get("results", [])) - failed
-        if self.kind == "open-all":
+        if self.kind == JobKind.OPEN_ALL:
             done = _("All doors done: {opened} opened, {failed} did not open.").format(
                 opened=passed, failed=failed
             )

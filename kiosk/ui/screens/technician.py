@@ -16,6 +16,7 @@ from functools import partial
 from typing import Any
 from urllib.parse import quote
 
+from kiosk.protocol.events import JobKind
 from kiosk.protocol.states import CompartmentState, ParcelState
 from kiosk.ui import theme
 from kiosk.ui.i18n import N_, _
@@ -486,11 +487,11 @@ class TechnicianScreen(Screen):
 
     def open_all(self, include_parcels: bool = False) -> None:
         self.app.to_job(
-            "open-all", start=True, holding=self.holding, include_parcels=include_parcels
+            JobKind.OPEN_ALL, start=True, holding=self.holding, include_parcels=include_parcels
         )
 
     def selftest(self) -> None:
-        self.app.to_job("self-test", holding=self.holding)
+        self.app.to_job(JobKind.SELF_TEST, holding=self.holding)
 
     def confirm_time(self) -> None:
         """After a jump (or before the first synchronisation): the technician checks the
