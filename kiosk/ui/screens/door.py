@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kiosk.protocol.events import OpStep
+from kiosk.protocol.events import ItemCheck, OpStep
 from kiosk.protocol.states import OpStatus, Purpose, Role
 from kiosk.ui import theme
 from kiosk.ui.i18n import _, ngettext
@@ -231,7 +231,7 @@ class DoorScreen(Screen):
     @property
     def thank_you_s(self) -> float:
         """A parcel still seen inside: the screen stays while the door may open again."""
-        if self.view.get("item_check") == "still_inside" and self.again_until is not None:
+        if self.view.get("item_check") == ItemCheck.STILL_INSIDE and self.again_until is not None:
             return max(THANK_YOU_S, self.again_until - (self.done_at or 0.0))
         return THANK_YOU_S
 

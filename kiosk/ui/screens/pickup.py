@@ -6,7 +6,7 @@ import math
 from typing import Any
 
 from kiosk.protocol.codes import group_code
-from kiosk.protocol.events import EventKind
+from kiosk.protocol.events import EventKind, ItemCheck
 from kiosk.protocol.states import OpStatus, Purpose
 from kiosk.ui import theme
 from kiosk.ui.i18n import _
@@ -333,22 +333,22 @@ def op_message(view: dict[str, Any]) -> str:
 def item_notice(view: dict[str, Any]) -> str:
     """The item sensor's warning for a closed door, or nothing."""
     door = view["compartment"]
-    if view.get("item_check") == "still_inside":
+    if view.get("item_check") == ItemCheck.STILL_INSIDE:
         return _("A parcel still seems to be inside door {door}. Did you take everything?").format(
             door=door
         )
-    if view.get("item_check") == "empty" and view.get("confirm") == "asked":
+    if view.get("item_check") == ItemCheck.EMPTY and view.get("confirm") == "asked":
         return _(
             "Door {door} closed, but its sensor sees nothing inside. Nothing is stored and "
             "nobody is notified until you answer."
         ).format(door=door)
-    if view.get("item_check") == "empty" and view.get("confirm") == "stored":
+    if view.get("item_check") == ItemCheck.EMPTY and view.get("confirm") == "stored":
         return _(
             "Its sensor sees nothing inside, so compartment {door} is marked for a "
             "technician's check."
         ).format(door=door)
-    if view.get("item_check") == "empty" and view.get("confirm"):
+    if view.get("item_check") == ItemCheck.EMPTY and view.get("confirm"):
         return ""
-    if view.get("item_check") == "empty":
+    if view.get("item_check") == ItemCheck.EMPTY:
         return _("Compartment {door} looks empty. Did the parcel go in?").format(door=door)
     return ""
