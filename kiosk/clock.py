@@ -60,6 +60,7 @@ from typing import Any
 
 from kiosk.config.host import ClockSection
 from kiosk.errors import ConflictError
+from kiosk.protocol.events import EventKind, Severity
 from kiosk.store import Store
 from kiosk.store.base import StoreError
 
@@ -220,15 +221,27 @@ class KioskClock:
         self._unsaved = True
         log.error("the wall clock jumped %+.0f s against the time that really passed: "
                   "expiry waits until a technician confirms the time", offset)  # fmt: skip
-        self.store.log_event("clock_jump", "alarm", None, None, step_s=jump["step_s"],
-                             wall_time=round(now + offset, 1))  # fmt: skip
+        self.store.log_event(
+            EventKind.CLOCK_JUMP,
+            Severity.ALARM,
+            None,
+            None,
+            step_s=jump["step_s"],
+            wall_time=round(now + offset, 1),
+        )
 
     def _end_jump(self, jump: dict[str, Any]) -> None:
         self._line = dataclasses.replace(self._line, jump=None)
         self._unsaved = True
         log.warning("the wall clock is back on the kiosk's time: expiry goes on")
-        self.store.log_event("clock_returned", "warning", None, None, step_s=jump["step_s"],
-                             after_s=round(self.now() - float(jump["at"]), 1))  # fmt: skip
+        self.store.log_event(
+            EventKind.CLOCK_RETURNED,
+            Severity.WARNING,
+            None,
+            None,
+            step_s=jump["step_s"],
+            after_s=round(self.now() - float(jump["at"]), 1),
+        )
 
     async def _is_synced(self) -> bool:
         trust = self.settings.trust
@@ -260,15 +273,21 @@ class KioskClock:
         wall, mono = self._wall(), self._mono()
         step = wall - self.now()
         confirmed = technician is not None
-        kind = "clock_confirmed" if confirmed else "clock_synchronised"
+        kind = EventKind.CLOCK_CONFIRMED if confirmed else EventKind.CLOCK_SYNCHRONISED
         self._line = dataclasses.replace(old, wall=wall, mono=mono, synced=True,
                                          jump=None if confirmed else old.jump)  # fmt: skip
         try:
             with self.store.transaction():
                 moved = self.store.shift_times_since(old.first_op, step, old.first_parcel)
                 self.store.set_meta(META_KEY, self._line.to_json())
-                self.store.log_event(kind, "warning" if confirmed else "info", technician,
-                                     None, step_s=round(step, 1), parcels_moved=moved)  # fmt: skip
+                self.store.log_event(
+                    kind,
+                    Severity.WARNING if confirmed else Severity.INFO,
+                    technician,
+                    None,
+                    step_s=round(step, 1),
+                    parcels_moved=moved,
+                )
         except StoreError:
             self._line = old
             raise

@@ -42,6 +42,7 @@ from kiosk.errors import (
 )
 from kiosk.keypads import Keypads
 from kiosk.notify.text import Notices
+from kiosk.protocol.events import EventKind, ItemCheck, OpStep, Severity, item_check_kind
 from kiosk.reasons import CheckReason, check_view, reason_codes
 from kiosk.store import Event, OpRow, ParcelRow, Store, UserRow
 from kiosk.store.base import StoreError, StoreFull, StoreRefused
@@ -179,7 +180,9 @@ class Kiosk:
         for op in self.store.unconfirmed_deposits():
             # whoever was asked before the restart is signed out: nobody can answer now
             self._unanswered(op.id)
-        self.store.log_event("kiosk_started", "info", None, None, unfinished=len(unfinished))
+        self.store.log_event(
+            EventKind.KIOSK_STARTED, Severity.INFO, None, None, unfinished=len(unfinished)
+        )
         self.refresh_all()
 
     def refresh_all(self) -> None:
@@ -220,13 +223,15 @@ class Kiosk:
             ):
                 # Our own pulse, late: a reopen that waited for the lock's coil time while
                 # the person closed the door. Not a forced door; they close it again.
-                self.store.log_event("door_opened_by_late_pulse", "warning", None, cid)
+                self.store.log_event(
+                    EventKind.DOOR_OPENED_BY_LATE_PULSE, Severity.WARNING, None, cid
+                )
             elif old is DoorState.UNKNOWN:
-                self.store.log_event("door_found_open", "alarm", None, cid)
+                self.store.log_event(EventKind.DOOR_FOUND_OPEN, Severity.ALARM, None, cid)
             else:
-                self.store.log_event("forced_open", "alarm", None, cid)
+                self.store.log_event(EventKind.FORCED_OPEN, Severity.ALARM, None, cid)
         elif new is DoorState.CLOSED and live is None and old is DoorState.OPEN:
-            self.store.log_event("door_closed", "info", None, cid, operation=None)
+            self.store.log_event(EventKind.DOOR_CLOSED, Severity.INFO, None, cid, operation=None)
         if new is not DoorState.UNKNOWN:
             self._reconciling.discard(cid)
             self.start_check.reading(cid, busy=live is not None)
@@ -242,9 +247,11 @@ class Kiosk:
         if alarm is not None:
             alarm.cancel()
         if online:
-            self.store.log_event("board_online", "info", None, None, board=board)
+            self.store.log_event(EventKind.BOARD_ONLINE, Severity.INFO, None, None, board=board)
         else:
-            self.store.log_event("board_offline", "warning", None, None, board=board, error=error)
+            self.store.log_event(
+                EventKind.BOARD_OFFLINE, Severity.WARNING, None, None, board=board, error=error
+            )
             grace = self.config.doors.offline_alarm_after_s
             loop = asyncio.get_running_loop()
             self._offline_alarms[board] = loop.call_later(grace, self._still_offline, board)
@@ -257,7 +264,7 @@ class Kiosk:
             return
         error = self.hw.boards[board].error
         grace = self.config.doors.offline_alarm_after_s
-        self.store.log_event("board_still_offline", "alarm", None, None, board=board,
+        self.store.log_event(EventKind.BOARD_STILL_OFFLINE, Severity.ALARM, None, None, board=board,
                              error=error, offline_s=grace)  # fmt: skip
         self.refresh_all()
 
@@ -275,7 +282,7 @@ class Kiosk:
         code = codes.normalize_code(code_text, self.config.policy.pickup_code_digits)
         parcel = self.store.parcel_by_code_tag(codes.code_tag(self.key, code))
         if parcel is None:
-            self.keypads.fail("code", "wrong_code")
+            self.keypads.fail("code", EventKind.WRONG_CODE)
             wait = self.keypads.retry_after("code")
             if wait > 0:  # this very code started the lockout: say so now
                 raise WrongCodeLockedOut(
@@ -308,7 +315,9 @@ class Kiosk:
                 if row.state is CompartmentState.OUT_OF_SERVICE
                 else "board offline"
             )
-            self.store.log_event("pickup_refused", "warning", "customer", cid, reason=why)
+            self.store.log_event(
+                EventKind.PICKUP_REFUSED, Severity.WARNING, "customer", cid, reason=why
+            )
             raise DoorUnavailable(cid, self.config.kiosk.operator_contact)
         op = self.begin_op(cid, Purpose.PICKUP, "customer", parcel_id=parcel.id)
         token = secrets.token_urlsafe(16)
@@ -371,11 +380,19 @@ class Kiosk:
         matches = await asyncio.to_thread(self._pin_matches, found, pin)
         if not matches or found is None or not self._still_in_force(found):
             who = found.name if badge and found else named
-            self.keypads.wrong("pin", attempt, "sign_in_failed", user=who, badge=bool(badge))
+            self.keypads.wrong(
+                "pin", attempt, EventKind.SIGN_IN_FAILED, user=who, badge=bool(badge)
+            )
             raise AuthError("Sign-in failed: name, badge or PIN not recognised.")
         self.keypads.right("pin", attempt)
-        self.store.log_event("signed_in", "info", found.name, None, role=str(found.role),
-                             source=found.source)  # fmt: skip
+        self.store.log_event(
+            EventKind.SIGNED_IN,
+            Severity.INFO,
+            found.name,
+            None,
+            role=str(found.role),
+            source=found.source,
+        )
         return self.sessions.create(found.name, found.role, found.source)
 
     async def _signing_in(self, named: str | None, badge: str | None) -> UserRow | None:
@@ -453,7 +470,11 @@ class Kiosk:
         view = self.op_view(self.store.op(op.id))
         if not opened and customer:
             self.store.log_event(
-                "customer_needs_help", "alarm", None, op.compartment_id, operation=op.id
+                EventKind.CUSTOMER_NEEDS_HELP,
+                Severity.ALARM,
+                None,
+                op.compartment_id,
+                operation=op.id,
             )
             raise DoorDidNotOpen(op.compartment_id, self.config.kiosk.operator_contact)
         return view
@@ -468,7 +489,7 @@ class Kiosk:
             self._await_answer(op.id)
         if op.purpose is Purpose.PICKUP:
             self._pickup_closed(op)
-        self.bus.publish({"type": "operation", "kind": "closed", "operation": op.id,
+        self.bus.publish({"type": "operation", "kind": OpStep.CLOSED, "operation": op.id,
                           "compartment": cid, "purpose": str(op.purpose)})  # fmt: skip
         asyncio.get_running_loop().call_soon(self._after_operation, cid)
 
@@ -477,13 +498,19 @@ class Kiosk:
         check = self._item_check(op)
         if check is not None:
             op = self.store.update_details(op.id, item_check=check)
-            self.store.log_event(f"item_{check}", "warning", op.actor, cid, operation=op.id,
-                                 purpose=str(op.purpose))  # fmt: skip
+            self.store.log_event(
+                item_check_kind(check),
+                Severity.WARNING,
+                op.actor,
+                cid,
+                operation=op.id,
+                purpose=str(op.purpose),
+            )
         if op.purpose is Purpose.DEPOSIT and op.details.get("unused"):
             self.store.finish_unused_deposit(op.id, op.details["unused"])
             if self.hw.item(cid):  # a cancelled deposit with something left inside
                 self._flag_unexpected(cid, "deposit")
-        elif op.purpose is Purpose.DEPOSIT and check == "empty":
+        elif op.purpose is Purpose.DEPOSIT and check is ItemCheck.EMPTY:
             self.store.ask_deposit(op.id)  # stored once the courier says it is inside
         elif op.purpose is Purpose.DEPOSIT:
             self._store_deposit(op)
@@ -491,7 +518,7 @@ class Kiosk:
             self.store.finish_plain(op.id)  # the parcel left at the first closing
         elif op.purpose in (Purpose.PICKUP, Purpose.RETURN):
             self.store.finish_removal(op.id)
-            if op.purpose is Purpose.RETURN and check == "still_inside":
+            if op.purpose is Purpose.RETURN and check is ItemCheck.STILL_INSIDE:
                 self._flag_unexpected(cid, "return")
         else:
             self.store.finish_plain(op.id)
@@ -575,16 +602,16 @@ class Kiosk:
             return
         self._refresh(op.compartment_id)
 
-    def _item_check(self, op: OpRow) -> str | None:
+    def _item_check(self, op: OpRow) -> ItemCheck | None:
         """What the item sensor says about a door that just closed, if it disagrees:
         a parcel still inside after a pickup or return, nothing inside after a deposit."""
         item = self.hw.item(op.compartment_id)
         if item is None:
             return None  # no item sensor on this board
         if op.purpose in (Purpose.PICKUP, Purpose.RETURN) and item:
-            return "still_inside"
+            return ItemCheck.STILL_INSIDE
         if op.purpose is Purpose.DEPOSIT and not op.details.get("unused") and not item:
-            return "empty"
+            return ItemCheck.EMPTY
         return None
 
     def _op_not_opened(self, op: OpRow) -> None:
@@ -652,7 +679,7 @@ class Kiosk:
                     "accessible": row.accessible,
                     "state": str(row.state),
                     "reason": row.oos_reason,
-                    **reason_codes(row.oos_reason),
+                    **reason_codes(row.out_of_service),
                     "door": str(self.hw.door(row.id)),
                     "item": self.hw.item(row.id),
                     "board_online": self.hw.is_board_online(row.board),

@@ -15,7 +15,8 @@ from kiosk.barcode import normalize_barcode
 from kiosk.core import Kiosk
 from kiosk.domain import OpStatus, ParcelState, Purpose, Role
 from kiosk.errors import ConflictError, Forbidden, InvalidInput, LockerError, NoCompartmentFree
-from kiosk.reasons import OOS_TEXTS, OosReason
+from kiosk.protocol.events import EventKind, Severity
+from kiosk.reasons import OosReason, OutOfService
 from kiosk.store import OpRow, ParcelRow
 
 DEPOSIT_DETAILS = ("barcode", "size", "phone", "email", "announced_parcel", "accessible")
@@ -186,7 +187,7 @@ class Courier:
         with self.k.store.transaction():
             self.k.store.update_details(op_id, unused="door did not open (courier)")
             self.k.store.set_out_of_service(
-                op.compartment_id, OOS_TEXTS[OosReason.COURIER_REPORTED], session.user
+                op.compartment_id, OutOfService(OosReason.COURIER_REPORTED), session.user
             )
         rank = self.k.config.size_rank(op.details["size"])
         return await self._deposit_into_best(session, dict(op.details), rank)
@@ -288,7 +289,9 @@ class Courier:
         except phones.InvalidPhone as exc:
             # the barcode was read before the phone number, so it reads again here
             where = {"barcode": self._barcode(barcode_text), "reason": exc.reason}
-            self.k.store.log_event("recipient_phone_refused", "warning", actor, None, **where)
+            self.k.store.log_event(
+                EventKind.RECIPIENT_PHONE_REFUSED, Severity.WARNING, actor, None, **where
+            )
             raise
 
     def contact(

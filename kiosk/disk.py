@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.config.host import StorageSection
+from kiosk.protocol.events import EventKind, Severity
 from kiosk.store import Store
 from kiosk.store.base import StoreFull
 from kiosk.store.space import FULL_BELOW_BYTES, free_bytes, total_bytes
@@ -115,12 +116,12 @@ class DiskWatch:
         detail = {"free_mb": round(free / 2**20, 1), "low_space_mb": self.settings.low_space_mb}
         if state is StorageState.FULL:
             log.error("the disk holding %s is full: no door opens until there is room", self.path)
-            self.store.log_event("disk_full", "alarm", None, None, **detail)
+            self.store.log_event(EventKind.DISK_FULL, Severity.ALARM, None, None, **detail)
         elif state is StorageState.LOW:
             log.warning("the disk holding %s has %.1f MB free", self.path, detail["free_mb"])
-            self.store.log_event("disk_space_low", "alarm", None, None, **detail)
+            self.store.log_event(EventKind.DISK_SPACE_LOW, Severity.ALARM, None, None, **detail)
         elif before is not None:
             log.info("the disk holding %s has room again", self.path)
-            self.store.log_event("disk_space_ok", "info", None, None, **detail)
+            self.store.log_event(EventKind.DISK_SPACE_OK, Severity.INFO, None, None, **detail)
         if self._publish is not None:
             self._publish({"type": "storage", "state": str(state)})

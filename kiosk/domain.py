@@ -1,60 +1,24 @@
-"""The kiosk's vocabulary: states of compartments, parcels and door operations."""
+"""The kiosk's vocabulary: states of compartments, parcels and door operations (declared
+in :mod:`kiosk.protocol.states`, where the front ends read them too), and of doors."""
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 from drivers.base import DoorState
+from kiosk.protocol.states import (
+    LIVE_PARCEL_STATES,
+    CompartmentState,
+    OpStatus,
+    ParcelState,
+    Purpose,
+    Role,
+)
 
-__all__ = ["CompartmentState", "DoorState", "OpStatus", "ParcelState", "Purpose", "Role"]
-
-
-class CompartmentState(StrEnum):
-    AVAILABLE = "AVAILABLE"
-    RESERVED = "RESERVED"  # held for a door operation in progress
-    OCCUPIED = "OCCUPIED"
-    OUT_OF_SERVICE = "OUT_OF_SERVICE"
-
-
-class ParcelState(StrEnum):
-    ANNOUNCED = "ANNOUNCED"
-    STORED = "STORED"
-    PICKED_UP = "PICKED_UP"
-    EXPIRED = "EXPIRED"
-    RETURNED = "RETURNED"
-    CANCELLED = "CANCELLED"  # a pre-announcement withdrawn before delivery
-
-
-LIVE_PARCEL_STATES = (ParcelState.STORED, ParcelState.EXPIRED)
-
-
-class Purpose(StrEnum):
-    DEPOSIT = "deposit"
-    PICKUP = "pickup"
-    RETURN = "return"
-    TECHNICIAN = "technician"
-    SELF_TEST = "self-test"
-
-
-class OpStatus(StrEnum):
-    """Progress of a door operation (the intent journal).
-
-    ``UNLOCK_SENT`` is committed *before* the lock fires. ``LEFT_OPEN`` is an alarm on a
-    live operation: it still ends in ``CLOSED`` when the door shuts.
-    """
-
-    UNLOCK_SENT = "UNLOCK_SENT"
-    OPENED = "OPENED"
-    LEFT_OPEN = "LEFT_OPEN"
-    CLOSED = "CLOSED"
-    OPEN_NOT_DETECTED = "OPEN_NOT_DETECTED"
-    ABANDONED = "ABANDONED"
-
-    @property
-    def is_final(self) -> bool:
-        return self in (OpStatus.CLOSED, OpStatus.OPEN_NOT_DETECTED, OpStatus.ABANDONED)
-
-
-class Role(StrEnum):
-    COURIER = "courier"
-    TECHNICIAN = "technician"
+__all__ = [
+    "LIVE_PARCEL_STATES",
+    "CompartmentState",
+    "DoorState",
+    "OpStatus",
+    "ParcelState",
+    "Purpose",
+    "Role",
+]

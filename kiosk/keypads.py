@@ -33,6 +33,7 @@ from kiosk.access.throttle import FailureOutcome, Throttle, ThrottleLimits, wait
 from kiosk.clock import read_boot_id
 from kiosk.config.model import SecuritySection
 from kiosk.errors import InvalidInput, LockerError, Throttled
+from kiosk.protocol.events import EventKind, Severity
 from kiosk.store import Store
 
 __all__ = ["SAVE_REFUSALS_S", "Keypads"]
@@ -121,7 +122,7 @@ class Keypads:
             raise Throttled(f"Too many wrong tries. The kiosk accepts {_WHAT[name]} again in "
                             f"{math.ceil(wait)} seconds.", wait)  # fmt: skip
 
-    def fail(self, name: str, kind: str, **detail: Any) -> None:
+    def fail(self, name: str, kind: EventKind, **detail: Any) -> None:
         """Count a wrong input: the throttle's state and its events, one transaction."""
         self._report_refusals(name)
         self._write(name, self._throttles[name].record_failure(), kind, detail)
@@ -144,7 +145,7 @@ class Keypads:
         self._watch(name)
         return outcome
 
-    def wrong(self, name: str, outcome: FailureOutcome, kind: str, **detail: Any) -> None:
+    def wrong(self, name: str, outcome: FailureOutcome, kind: EventKind, **detail: Any) -> None:
         """The admitted input was wrong: its event, with the lockout and alarm it led to."""
         self._write(name, outcome, kind, detail)
 
@@ -160,16 +161,16 @@ class Keypads:
 
     # -- inside ---------------------------------------------------------------------
 
-    def _write(self, name: str, outcome: FailureOutcome, kind: str, detail: dict[str, Any]
+    def _write(self, name: str, outcome: FailureOutcome, kind: EventKind, detail: dict[str, Any]
                ) -> None:  # fmt: skip
-        events: list[tuple[str, str, dict[str, Any]]] = [
-            (kind, "warning", {"in_row": outcome.failures_in_row, **detail})
+        events: list[tuple[EventKind, Severity, dict[str, Any]]] = [
+            (kind, Severity.WARNING, {"in_row": outcome.failures_in_row, **detail})
         ]
         if outcome.locked_for > 0:
-            events.append(("keypad_locked", "warning",
+            events.append((EventKind.KEYPAD_LOCKED, Severity.WARNING,
                            {"input": name, "seconds": round(outcome.locked_for, 1)}))  # fmt: skip
         if outcome.alarm:
-            events.append(("brute_force_suspected", "alarm", {"input": name}))
+            events.append((EventKind.BRUTE_FORCE_SUSPECTED, Severity.ALARM, {"input": name}))
         self.store.set_metas_with_events(self._state(name), events)
         self._watch(name)
 
@@ -180,7 +181,9 @@ class Keypads:
         now = self.clock()
         if not alarm and now - refused.saved_at < SAVE_REFUSALS_S:
             return
-        events = [("brute_force_suspected", "alarm", {"input": name})] if alarm else []
+        events = (
+            [(EventKind.BRUTE_FORCE_SUSPECTED, Severity.ALARM, {"input": name})] if alarm else []
+        )
         try:
             self._save(name, events)
         except LockerError as exc:  # the refusal stands; its count stays in memory
@@ -193,8 +196,8 @@ class Keypads:
         refused = self._refused[name]
         if not refused.count or (self.retry_after(name) > 0 and not even_if_locked):
             return
-        kind = "code_refused_locked" if name == "code" else "sign_in_refused_locked"
-        event = (kind, "warning", refused.detail())
+        kind = EventKind.CODE_REFUSED_LOCKED if name == "code" else EventKind.SIGN_IN_REFUSED_LOCKED
+        event = (kind, Severity.WARNING, refused.detail())
         self._refused[name] = _Refused()
         try:
             self._save(name, [event])
@@ -221,8 +224,9 @@ class Keypads:
         except LockerError as exc:
             log.warning("the count of refused %s waits for the next input: %s", _WHAT[name], exc)
 
-    def _save(self, name: str, events: list[tuple[str, str, dict[str, Any]]] | None = None
-              ) -> None:  # fmt: skip
+    def _save(
+        self, name: str, events: list[tuple[EventKind, Severity, dict[str, Any]]] | None = None
+    ) -> None:
         self.store.set_metas_with_events(self._state(name), events or [])
 
     def _state(self, name: str) -> dict[str, str]:

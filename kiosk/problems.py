@@ -22,12 +22,13 @@ from kiosk.access.sessions import Session
 from kiosk.core import Kiosk
 from kiosk.domain import CompartmentState, Purpose, Role
 from kiosk.errors import ConflictError, Forbidden
+from kiosk.protocol.events import EventKind, Severity
 from kiosk.reasons import (
     COURIER_PROBLEMS,
     CUSTOMER_PROBLEMS,
-    OOS_TEXTS,
     UNUSABLE,
     CheckReason,
+    OutOfService,
     ProblemReason,
 )
 from kiosk.store import OpRow
@@ -52,8 +53,15 @@ class ProblemReports:
         actor = session.user if session else None
         with self.k.store.transaction():
             self.k.store.update_details(op.id, problem=str(reason))
-            self.k.store.log_event("problem_reported", "alarm", actor, cid, operation=op.id,
-                                   purpose=str(op.purpose), reason=str(reason))  # fmt: skip
+            self.k.store.log_event(
+                EventKind.PROBLEM_REPORTED,
+                Severity.ALARM,
+                actor,
+                cid,
+                operation=op.id,
+                purpose=str(op.purpose),
+                reason=str(reason),
+            )
             if op.purpose is Purpose.DEPOSIT and op.id in self.k.doors.live:
                 self.k.store.update_details(op.id, unused=f"problem reported: {reason}")
             self._take_out(cid, reason, actor)
@@ -64,7 +72,7 @@ class ProblemReports:
         if reason in UNUSABLE:
             row = self.k.store.compartment(cid)
             if row.state is not CompartmentState.OUT_OF_SERVICE:  # keep the first reason
-                self.k.store.set_out_of_service(cid, OOS_TEXTS[UNUSABLE[reason]], actor)
+                self.k.store.set_out_of_service(cid, OutOfService(UNUSABLE[reason]), actor)
         elif reason is ProblemReason.COMPARTMENT_OCCUPIED:
             self.k.store.flag_for_check(cid, CheckReason.ITEM_UNEXPECTED, actor,
                                         reported=str(reason))  # fmt: skip

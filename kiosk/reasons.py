@@ -1,18 +1,18 @@
 """Stable codes for what the daemon says in English about doors and compartments.
 
 A door's result in open-all or the self-test, and why a compartment is out of service,
-are kept and shown in English (``lockerctl``, the event log, a technician's typed
-reason). Screens in other languages must not show that English, so every such answer
-also carries a code from here, which a screen looks up in its own catalog. A code,
-once published, keeps its meaning; new ones may be added (a client shows a generic
-line for a code it does not know).
+are shown in English (``lockerctl``, the event log) beside a code from here, which a
+screen in another language looks up in its own catalog. The store keeps the codes (and
+only a person's own words as words); the English is made from a code where it is shown
+and never parsed back. A code, once published, keeps its meaning; new ones may be added
+(a client shows a generic line for a code it does not know).
 """
 
 from __future__ import annotations
 
-import re
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 
 class DoorResult(StrEnum):
@@ -96,8 +96,6 @@ UNUSABLE = {
 """The reports that take the compartment out of service, and with which reason."""
 SELF_TEST_PREFIX = "self-test: "
 
-_NOT_CLOSED = re.compile(r"door not closed within (\d+) s")
-
 
 def result_text(code: DoorResult, seconds: float = 0.0) -> str:
     """The English ``detail`` of a door's result."""
@@ -111,29 +109,79 @@ def door_result(cid: str, code: DoorResult, detail: str = "", **extra: Any) -> d
     return {"compartment": cid, "ok": ok, "code": str(code), "detail": text, **extra}
 
 
-def parse_result(detail: str) -> dict[str, Any]:
-    """``{"code", "seconds"?}`` of an English result (as stored in a self-test's reason)."""
-    for code, text in RESULT_TEXTS.items():
-        if detail == text:
-            return {"code": str(code)}
-    match = _NOT_CLOSED.fullmatch(detail)
-    if match:
-        return {"code": str(DoorResult.NOT_CLOSED), "seconds": int(match.group(1))}
-    return {"code": str(DoorResult.ERROR)}
+@dataclass(frozen=True)
+class OutOfService:
+    """Why a compartment is out of service, as the store keeps it: the code, and what
+    goes with it. The English (:attr:`text`) is made from these where it is shown
+    (lockerctl, the event log); nothing reads it back."""
+
+    code: OosReason
+    result: DoorResult | None = None  # SELF_TEST: the failed door result's code
+    seconds: int | None = None  # SELF_TEST, NOT_CLOSED: how long the door was given
+    words: str | None = None  # TECHNICIAN: as the person gave them; SELF_TEST, ERROR: the daemon's
+
+    @classmethod
+    def typed(cls, words: str) -> OutOfService:
+        """The reason a person typed or picked (a technician, the operator's network)."""
+        return cls(OosReason.TECHNICIAN, words=words)
+
+    @classmethod
+    def self_test(cls, code: DoorResult, detail: str, seconds: float | None) -> OutOfService:
+        """A door the self-test failed: its result's code, English ``detail`` and
+        ``seconds`` (as :func:`door_result` gave them). The detail is kept only where it
+        is not the code's own text (an error in the daemon's words)."""
+        whole = None if seconds is None else int(f"{seconds:.0f}")  # as the text says
+        own = code in RESULT_TEXTS and detail == result_text(code, float(seconds or 0))
+        return cls(OosReason.SELF_TEST, code, whole, None if own else detail)
+
+    @property
+    def text(self) -> str:
+        """The English reason (``reason`` in the API, the ``out_of_service`` event)."""
+        if self.code is OosReason.SELF_TEST:
+            return SELF_TEST_PREFIX + self._result_text()
+        if self.words is not None:
+            return self.words
+        return OOS_TEXTS.get(self.code, str(self.code))
+
+    def _result_text(self) -> str:
+        if self.words is not None:
+            return self.words
+        if self.result in RESULT_TEXTS:
+            return result_text(self.result, float(self.seconds or 0))
+        return str(self.result)
+
+    def detail(self) -> ResultDetail | None:
+        """``reason_detail``: the self-test's result code (and seconds), else None. A
+        result told in the daemon's own words (not its code's text) reads ``error``, as
+        a screen has nothing but the English to show for it."""
+        if self.code is not OosReason.SELF_TEST:
+            return None
+        code = self.result if self.words is None and self.result else DoorResult.ERROR
+        detail = ResultDetail(code=str(code))
+        if self.seconds is not None:
+            detail["seconds"] = self.seconds
+        return detail
 
 
-def reason_codes(reason: str | None) -> dict[str, Any]:
-    """``reason_code`` (and ``reason_detail`` for the self-test) of a stored reason;
-    both None for a compartment in service."""
+class ResultDetail(TypedDict):
+    """``reason_detail`` of a compartment the self-test took out of service."""
+
+    code: str
+    seconds: NotRequired[int]
+
+
+class ReasonCodes(TypedDict):
+    """A compartment's ``reason_code`` and ``reason_detail``."""
+
+    reason_code: str | None
+    reason_detail: ResultDetail | None
+
+
+def reason_codes(reason: OutOfService | None) -> ReasonCodes:
+    """``reason_code`` and ``reason_detail`` of a compartment; both None in service."""
     if reason is None:
         return {"reason_code": None, "reason_detail": None}
-    for code, text in OOS_TEXTS.items():
-        if reason == text:
-            return {"reason_code": str(code), "reason_detail": None}
-    if reason.startswith(SELF_TEST_PREFIX):
-        detail = parse_result(reason.removeprefix(SELF_TEST_PREFIX))
-        return {"reason_code": str(OosReason.SELF_TEST), "reason_detail": detail}
-    return {"reason_code": str(OosReason.TECHNICIAN), "reason_detail": None}
+    return {"reason_code": str(reason.code), "reason_detail": reason.detail()}
 
 
 class CheckReason(StrEnum):

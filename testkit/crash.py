@@ -32,6 +32,7 @@ from hw_sim.model import DOOR_LOG
 from kiosk.commands.sim import Simulator
 from kiosk.config import load_config
 from kiosk.protocol.client import ApiClient, ApiError, ClientError
+from kiosk.reasons import OosReason
 from testkit.chaos import ChaosPlan, chaos_config
 from testkit.daemon import COURIER, TECHNICIAN, Daemon
 from testkit.invariants import (
@@ -401,7 +402,8 @@ class CrashRun:
         kept, to_check = deposits_closed_in_sim(at_kill, read_door_log(data / DOOR_LOG))
         with self._lock:
             self.ledger.kept |= kept
-        return check_closed_deposits(read_store(data / "kiosk.db"), to_check, CHECK_REASON)
+        held = str(OosReason.CHECK_AFTER_INTERRUPTED_DEPOSIT)
+        return check_closed_deposits(read_store(data / "kiosk.db"), to_check, held)
 
     def _check(self, fires_before: list[str]) -> list[str]:
         data = self.daemon.data_dir

@@ -195,14 +195,14 @@ def deposits_closed_in_sim(
     return kept, to_check
 
 
-def check_closed_deposits(view: StoreView, to_check: Mapping[str, str], reason: str) -> list[str]:
+def check_closed_deposits(view: StoreView, to_check: Mapping[str, str], code: str) -> list[str]:
     """Each of ``to_check`` (see :func:`deposits_closed_in_sim`) is kept, or its
-    compartment is out of service for a check with ``reason``."""
+    compartment is out of service for a check, with the reason ``code`` stored."""
     by_barcode = view.parcel_by_barcode()
     out = []
     for cid, barcode in sorted(to_check.items()):
         kept = barcode in by_barcode and by_barcode[barcode]["state"] != "CANCELLED"
-        held = view.compartments[cid]["oos_reason"] == reason
+        held = view.compartments[cid]["oos_code"] == code
         if not (kept or held):
             out.append(f"deposit {barcode} closed in {cid} in the simulator, neither kept nor "
                        "held for a check")  # fmt: skip

@@ -167,7 +167,7 @@ def parcel_view(p: ParcelRow) -> dict[str, Any]:
 
 def compartment_view(row: CompartmentRow) -> dict[str, Any]:
     return {"id": row.id, "size": row.size, "state": str(row.state), "reason": row.oos_reason,
-            **reason_codes(row.oos_reason),
+            **reason_codes(row.out_of_service),
             **check_view(row.check_reason, row.check_detail, row.check_since)}  # fmt: skip
 
 

@@ -42,6 +42,7 @@ from kiosk.daemon.data_dir import (
 )
 from kiosk.errors import LockerError
 from kiosk.notify.text import Notices
+from kiosk.protocol.events import EventKind, Severity
 from kiosk.reasons import CheckReason
 from kiosk.store import OutboxItem, ParcelRow, Store
 from kiosk.store.base import StoreDamaged
@@ -128,7 +129,7 @@ def _forget_stored_parcels(config: Config, problem: str | None) -> list[str]:
                                  for c in config.compartments])  # fmt: skip
         recorded = old_mark.compartments if old_mark else {}
         with store.transaction():
-            store.log_event("store_reinitialised", "alarm", None, None, why=problem,
+            store.log_event(EventKind.STORE_REINITIALISED, Severity.ALARM, None, None, why=problem,
                             set_aside=str(aside) if aside else None,
                             compartments=len(config.compartments))  # fmt: skip
             for c in config.compartments:

@@ -52,6 +52,7 @@ from kiosk.disk import DiskWatch
 from kiosk.doors.hardware import Hardware
 from kiosk.errors import LockerError
 from kiosk.notify.dispatcher import Dispatcher, backend_from_config
+from kiosk.protocol.events import EventKind, Severity
 from kiosk.store import Event
 from kiosk.store.mark import MarkKeeper
 from kiosk.technician import Technician
@@ -201,7 +202,7 @@ async def serve(config: Config, ready_file: Path | None = None) -> int:
             with contextlib.suppress(LockerError):
                 kiosk.keypads.flush()
         with contextlib.suppress(Exception):
-            store.log_event("kiosk_stopped", "info", None, None)
+            store.log_event(EventKind.KIOSK_STOPPED, Severity.INFO, None, None)
         if keeper is not None:
             keeper.close()
         lines.flush()
@@ -286,7 +287,7 @@ def start_fleet(kiosk: Kiosk, courier: Courier, tech: Technician) -> FleetLink |
     except LockerError as exc:
         error = f"the fleet link is off: {exc}"
         kiosk.staff_sync.link_down()  # sign-ins go on with the staff list the kiosk has
-        kiosk.store.log_event("fleet_link_down", "warning", None, None, error=error)
+        kiosk.store.log_event(EventKind.FLEET_LINK_DOWN, Severity.WARNING, None, None, error=error)
         kiosk.fleet_status = lambda: {"enabled": True, "state": "off", "broker": fleet.broker,
                                       "last_error": error, "unacked": 0}  # fmt: skip
         log.error("%s", error)

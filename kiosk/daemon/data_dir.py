@@ -47,6 +47,7 @@ from typing import Any
 
 from kiosk.access.codes import create_key, key_fingerprint, load_key
 from kiosk.config import Config
+from kiosk.protocol.events import EventKind, Severity
 from kiosk.reasons import CheckReason
 from kiosk.store import Event, Store
 from kiosk.store.base import StoreFull, StoreRefused
@@ -307,7 +308,7 @@ def check_against_mark(
     own; the daemon's holds a check a full disk did not let be written). Their ids."""
     flag_check = flag or store.flag_for_check
     if mark_error is not None:
-        store.log_event("mark_unreadable", "warning", None, None, error=mark_error)
+        store.log_event(EventKind.MARK_UNREADABLE, Severity.WARNING, None, None, error=mark_error)
     why = behind_mark(store, mark) if mark is not None else None
     if mark is None or why is None:
         return []
@@ -318,7 +319,7 @@ def check_against_mark(
         if _contents(mark.compartments.get(cid)) != _contents(now.get(cid))
     )  # fmt: skip
     seq, _ = store.last_event()
-    store.log_event("store_behind", "alarm", None, None, why=why, mark_seq=mark.seq,
+    store.log_event(EventKind.STORE_BEHIND, Severity.ALARM, None, None, why=why, mark_seq=mark.seq,
                     store_seq=seq, compartments=differ)  # fmt: skip
     for cid in differ:
         flag_check(cid, CheckReason.STORE_BEHIND, recorded=_contents(mark.compartments.get(cid)),

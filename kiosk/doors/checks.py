@@ -38,13 +38,13 @@ from typing import Any
 
 from kiosk.domain import CompartmentState
 from kiosk.doors.hardware import Hardware
-from kiosk.reasons import OOS_TEXTS, CheckReason, OosReason
+from kiosk.reasons import CheckReason, OosReason, OutOfService
 from kiosk.store import Event, Store
 from kiosk.store.base import StoreFull
 
 log = logging.getLogger(__name__)
 
-_HELD_AFTER_DEPOSIT = OOS_TEXTS[OosReason.CHECK_AFTER_INTERRUPTED_DEPOSIT]
+_HELD_AFTER_DEPOSIT = OutOfService(OosReason.CHECK_AFTER_INTERRUPTED_DEPOSIT)
 
 
 class StartItemCheck:
@@ -101,7 +101,7 @@ class StartItemCheck:
             return
         row = self.store.compartment(cid)
         parcel = self.store.parcel_in(cid)
-        held = row.needs_check or row.oos_reason == _HELD_AFTER_DEPOSIT  # a person will look
+        held = row.needs_check or row.out_of_service == _HELD_AFTER_DEPOSIT  # a person will look
         if row.check_reason == CheckReason.CONTENTS_UNKNOWN:
             self._settle_unknown(cid, item, has_parcel=parcel is not None)
         elif held or row.state is CompartmentState.RESERVED:

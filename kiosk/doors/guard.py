@@ -31,6 +31,7 @@ from collections.abc import Callable
 from typing import Any
 
 from drivers.errors import LockerError
+from kiosk.protocol.events import EventKind, Severity
 from kiosk.store import Store
 
 META_KEY = "guard.mass_open"
@@ -87,8 +88,13 @@ class MassOpenGuard:
         if self._tripped is None and len(self._opens) >= self.max_opens:
             self._trip(compartment, purpose, actor)
         if self._tripped is not None and not technician:
-            self.store.log_event("open_refused_by_guard", "warning", actor, compartment,
-                                 purpose=purpose)  # fmt: skip
+            self.store.log_event(
+                EventKind.OPEN_REFUSED_BY_GUARD,
+                Severity.WARNING,
+                actor,
+                compartment,
+                purpose=purpose,
+            )
             raise OpensPaused(self.help_line)
 
     def opened(self) -> None:
@@ -106,7 +112,7 @@ class MassOpenGuard:
         self._tripped = None
         self._opens.clear()
         self.store.set_meta(META_KEY, "")
-        self.store.log_event("mass_open_guard_reset", "warning", technician, None)
+        self.store.log_event(EventKind.MASS_OPEN_GUARD_RESET, Severity.WARNING, technician, None)
 
     def view(self) -> dict[str, Any]:
         self._prune(self._clock())
@@ -123,6 +129,6 @@ class MassOpenGuard:
         self._tripped = {"at": self.store.clock(), "opens": len(self._opens)}
         self.store.set_meta(META_KEY, json.dumps(self._tripped))
         self.store.log_event(
-            "mass_open_guard_tripped", "alarm", actor, compartment,
+            EventKind.MASS_OPEN_GUARD_TRIPPED, Severity.ALARM, actor, compartment,
             opens=len(self._opens), window_s=self.window_s, last_purpose=purpose,
         )  # fmt: skip

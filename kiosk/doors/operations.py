@@ -30,6 +30,7 @@ from kiosk.broadcast import Bus
 from kiosk.config import DoorsSection
 from kiosk.domain import OpStatus
 from kiosk.doors.hardware import Hardware
+from kiosk.protocol.events import EventKind, OpStep, Severity
 from kiosk.store import OpRow, Store
 from kiosk.store.base import StoreError
 
@@ -130,12 +131,12 @@ class Doors:
         live = self.live[op.id]
         if not await self._fire_and_expect_open(live, first):
             row = await self._written(op.id, lambda: self.store.op_open_not_detected(op.id))
-            self._publish(row, "open_not_detected")
+            self._publish(row, OpStep.OPEN_NOT_DETECTED)
             self._resolve(live, False, OpStatus.OPEN_NOT_DETECTED)
             self._on_not_opened(row)
             return
         row = await self._written(op.id, lambda: self.store.op_opened(op.id))
-        self._publish(row, "door_opened")
+        self._publish(row, OpStep.DOOR_OPENED)
         self._resolve(live, True, None)
         await self._watch_until_closed(live)
 
@@ -155,7 +156,7 @@ class Doors:
             # We cannot know whether the pulse left the board: never fire it again.
             why, item = "door found closed at start; not fired again", self.hw.item(cid)
             row = await self._written(op.id, lambda: self.store.abandon_op(op.id, why, item))
-            self._publish(row, "operation_abandoned")
+            self._publish(row, OpStep.OPERATION_ABANDONED)
             self._resolve(live, False, OpStatus.ABANDONED)
             self._on_not_opened(row)
             return
@@ -174,7 +175,12 @@ class Doors:
                 result = await (first if attempt == 0 else self.hw.unlock(cid))
             if not result.ok:
                 self.store.log_event(
-                    "unlock_failed", "warning", None, cid, operation=live.op_id, error=result.error
+                    EventKind.UNLOCK_FAILED,
+                    Severity.WARNING,
+                    None,
+                    cid,
+                    operation=live.op_id,
+                    error=result.error,
                 )
             if await self.hw.wait_for_door(cid, DoorState.OPEN, self.settings.open_timeout_s):
                 return True
@@ -202,12 +208,12 @@ class Doors:
                 left_open = True
                 left = functools.partial(self.store.op_left_open, live.op_id, elapsed)
                 row = await self._written(live.op_id, left)
-                self._publish(row, "door_left_open")
+                self._publish(row, OpStep.DOOR_LEFT_OPEN)
             else:
                 reminders += 1
-                self.store.log_event("door_open_reminder", "info", None, cid,
+                self.store.log_event(EventKind.DOOR_OPEN_REMINDER, Severity.INFO, None, cid,
                                      operation=live.op_id, reminder=reminders)  # fmt: skip
-                self._publish(self.store.op(live.op_id), "door_open_reminder")
+                self._publish(self.store.op(live.op_id), OpStep.DOOR_OPEN_REMINDER)
         await self._finish(live)
 
     async def _finish(self, live: LiveOp) -> None:
@@ -288,11 +294,11 @@ class Doors:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    def _publish(self, row: OpRow, kind: str) -> None:
+    def _publish(self, row: OpRow, step: OpStep) -> None:
         self.bus.publish(
             {
                 "type": "operation",
-                "kind": kind,
+                "kind": step,
                 "operation": row.id,
                 "compartment": row.compartment_id,
                 "purpose": str(row.purpose),

@@ -22,6 +22,7 @@ from kiosk.fleet import report
 from kiosk.fleet.envelope import ANNOUNCEMENTS, Command, CommandRefused, text_arg, version_of
 from kiosk.fleet.gate import Gate
 from kiosk.fleet.payloads import Announced, Outcome, Refused, Result
+from kiosk.protocol.events import EventKind, Severity
 from kiosk.store.fleet import ANNOUNCEMENTS_CURSOR, FleetCommandRow
 
 if TYPE_CHECKING:
@@ -42,7 +43,9 @@ class Announcements:
         try:
             admitted = self.gate.admit(raw, ANNOUNCEMENTS)
         except CommandRefused as exc:
-            return self.gate.refuse("announcement_refused", raw, exc, topic=ANNOUNCEMENTS.leaf)
+            return self.gate.refuse(
+                EventKind.ANNOUNCEMENT_REFUSED, raw, exc, topic=ANNOUNCEMENTS.leaf
+            )
         cmd = admitted.command
         if admitted.seen is not None:
             return self._replay(cmd, admitted.seen)
@@ -110,8 +113,8 @@ class Announcements:
                 self.store.set_meta(ANNOUNCEMENTS_CURSOR, str(version))
             self._record(cmd, False, reason, message, Refused(), version)
             self.store.log_event(
-                "announcement_refused",
-                "warning",
+                EventKind.ANNOUNCEMENT_REFUSED,
+                Severity.WARNING,
                 f"fleet:{cmd.kid}",
                 None,
                 command_id=cmd.id,

@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from kiosk.domain import Purpose
+from kiosk.domain import OpStatus, Purpose
 from kiosk.doors.guard import OpensPaused
 from kiosk.errors import InvalidInput, LockerError
 from kiosk.fleet import report
@@ -47,7 +47,8 @@ from kiosk.fleet.payloads import (
 from kiosk.fleet.settings import DesiredSettings, Reply
 from kiosk.fleet.staff import StaffLists
 from kiosk.fleet.window import HourlyCap
-from kiosk.reasons import OOS_TEXTS, OosReason
+from kiosk.protocol.events import EventKind, Severity
+from kiosk.reasons import OosReason, OutOfService
 from kiosk.store.fleet import FleetCommandRow
 
 if TYPE_CHECKING:
@@ -110,7 +111,7 @@ class Commands:
         try:
             admitted = self.gate.admit(raw, COMMANDS)
         except CommandRefused as exc:
-            return self.gate.refuse("remote_command_refused", raw, exc)
+            return self.gate.refuse(EventKind.REMOTE_COMMAND_REFUSED, raw, exc)
         cmd = admitted.command
         if admitted.seen is not None:
             return self._replay(cmd, admitted.seen)
@@ -145,8 +146,8 @@ class Commands:
 
     def _replay(self, cmd: Command, seen: FleetCommandRow) -> Result:
         self.gate.note(
-            "remote_command_replayed",
-            "warning",
+            EventKind.REMOTE_COMMAND_REPLAYED,
+            Severity.WARNING,
             command_id=cmd.id,
             command=cmd.command,
             kid=cmd.kid,
@@ -182,7 +183,7 @@ class Commands:
         except LockerError as exc:
             return self._refuse(cmd, exc)
         view = await k.open_and_report(op, customer=False)
-        opened = view["status"] not in ("OPEN_NOT_DETECTED", "UNLOCK_SENT")
+        opened = view["status"] not in (OpStatus.OPEN_NOT_DETECTED, OpStatus.UNLOCK_SENT)
         message = f"Door {cid} opened." if opened else f"Door {cid} did not open."
         result = DoorOpened(compartment=cid, operation=op.id, status=view["status"])
         self.store.update_fleet_result(cmd.id, opened, {"message": message, "result": result})
@@ -192,8 +193,9 @@ class Commands:
 
     def _out_of_service(self, actor: str, args: dict[str, Any]) -> tuple[str, Outcome]:
         cid = text_arg(args, "compartment")
-        reason = str(args.get("reason") or OOS_TEXTS[OosReason.REMOTE])[:200]
-        row = self.store.set_out_of_service(cid, reason, actor)
+        words = str(args.get("reason") or "")[:200]
+        why = OutOfService.typed(words) if words else OutOfService(OosReason.REMOTE)
+        row = self.store.set_out_of_service(cid, why, actor)
         return f"Compartment {cid} is out of service.", ServiceChanged(
             compartment=cid, state=str(row.state)
         )

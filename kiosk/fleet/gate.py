@@ -34,6 +34,7 @@ from kiosk.fleet.envelope import (
     unverified_id,
 )
 from kiosk.fleet.payloads import Refused, Result
+from kiosk.protocol.events import EventKind, Severity
 
 if TYPE_CHECKING:
     from kiosk.store import Store
@@ -75,7 +76,7 @@ class Gate:
     ) -> None:
         self.keyring, self.kiosk_id, self.store = keyring, kiosk_id, store
         self.clock, self.monotonic = clock, monotonic
-        self._quotas: dict[str, _Quota] = {}
+        self._quotas: dict[EventKind, _Quota] = {}
 
     def admit(self, raw: bytes, channel: Channel) -> Admitted:
         """The message in ``raw`` if it may be acted on (or answered as a replay); else
@@ -86,13 +87,13 @@ class Gate:
             check_time(command, self.clock())
         return Admitted(command, seen)
 
-    def refuse(self, kind: str, raw: bytes, exc: CommandRefused, **detail: Any) -> Result:
+    def refuse(self, kind: EventKind, raw: bytes, exc: CommandRefused, **detail: Any) -> Result:
         """The event (``kind``) and the answer for a message refused before it was
         trusted; the id and name in both are what the message claims, nothing more."""
         cid, name = unverified_id(raw)
         self.note(
             kind,
-            "warning",
+            Severity.WARNING,
             command_id=cid,
             command=name,
             reason=exc.reason,
@@ -101,7 +102,7 @@ class Gate:
         )
         return report.result(self.kiosk_id, cid, name, False, exc.reason, str(exc), Refused())
 
-    def note(self, kind: str, severity: str, **detail: Any) -> None:
+    def note(self, kind: EventKind, severity: Severity, **detail: Any) -> None:
         """An event of ``kind``, within its quota of :data:`EVENTS_PER_HOUR`."""
         now = self.monotonic()
         quota = self._quotas.get(kind)
@@ -123,9 +124,9 @@ class Gate:
             if now - quota.started >= WINDOW_S:
                 del self._quotas[kind]
                 if quota.unlogged:
-                    self._log(kind, "warning", {**quota.last, "unlogged": quota.unlogged})
+                    self._log(kind, Severity.WARNING, {**quota.last, "unlogged": quota.unlogged})
 
-    def _log(self, kind: str, severity: str, detail: dict[str, Any]) -> None:
+    def _log(self, kind: EventKind, severity: Severity, detail: dict[str, Any]) -> None:
         self.store.log_event(kind, severity, "fleet", None, **detail)
         log.warning(
             "%s: %s (%s)%s",

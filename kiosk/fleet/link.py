@@ -55,6 +55,7 @@ from kiosk.fleet import report
 from kiosk.fleet.commands import Commands
 from kiosk.fleet.net import no_delay
 from kiosk.fleet.payloads import CompartmentsState, Report, Result
+from kiosk.protocol.events import EventKind, Severity
 from kiosk.store import Event
 from kiosk.store.fleet import ACKED_SEQ
 
@@ -254,8 +255,8 @@ class FleetLink:
         self._publish(client, "config/reported", self.commands.reported(), qos=1, retain=True)
         self._reported_down = False
         self.store.log_event(
-            "fleet_link_up",
-            "info",
+            EventKind.FLEET_LINK_UP,
+            Severity.INFO,
             None,
             None,
             broker=self.cfg.broker,
@@ -281,7 +282,12 @@ class FleetLink:
         if not self._reported_down:  # one event per outage, not one per retry
             self._reported_down = True
             self.store.log_event(
-                "fleet_link_down", "warning", None, None, broker=self.cfg.broker, error=why
+                EventKind.FLEET_LINK_DOWN,
+                Severity.WARNING,
+                None,
+                None,
+                broker=self.cfg.broker,
+                error=why,
             )
             log.warning("fleet link down: %s", why)
 
@@ -326,7 +332,9 @@ class FleetLink:
                     self._reply(result)
         except Exception:
             log.exception("a message on staff could not be handled")
-            self.store.log_event("fleet_message_failed", "warning", None, None, topic="staff")
+            self.store.log_event(
+                EventKind.FLEET_MESSAGE_FAILED, Severity.WARNING, None, None, topic="staff"
+            )
         finally:
             if retained:  # handled, whatever came of it: waiting on would not help
                 self.kiosk.staff_sync.confirmed()
@@ -346,7 +354,9 @@ class FleetLink:
                     self._publish(current, "config/reported", reported, qos=1, retain=True)
         except Exception:
             log.exception("a message on %s could not be handled", leaf)
-            self.store.log_event("fleet_message_failed", "warning", None, None, topic=leaf)
+            self.store.log_event(
+                EventKind.FLEET_MESSAGE_FAILED, Severity.WARNING, None, None, topic=leaf
+            )
 
     def _reply(self, result: Result) -> None:
         client = self._client

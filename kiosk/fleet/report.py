@@ -10,6 +10,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from kiosk import __version__
+from kiosk.domain import CompartmentState
 from kiosk.fleet.payloads import (
     BoardHealth,
     CompartmentsState,
@@ -67,7 +68,7 @@ def compartments_state(kiosk: Kiosk) -> CompartmentsState:
         "kiosk": kiosk.config.kiosk.id,
         "free": kiosk.free_by_size(),
         "total": total,
-        "out_of_service": [c["id"] for c in comps if c["state"] == "OUT_OF_SERVICE"],
+        "out_of_service": [c["id"] for c in comps if c["state"] == CompartmentState.OUT_OF_SERVICE],
         "held": [c["id"] for c in comps if c.get("held_for") is not None],
         "doors_open": [c["id"] for c in comps if c["door"] == "OPEN"],
         "doors_unknown": [c["id"] for c in comps if c["door"] == "UNKNOWN"],

@@ -20,6 +20,7 @@ from kiosk.fleet import report
 from kiosk.fleet.envelope import DESIRED_CONFIG, Command, CommandRefused, version_of
 from kiosk.fleet.gate import Gate
 from kiosk.fleet.payloads import Outcome, Refused, ReportedConfig, Result, Settings, SettingsApplied
+from kiosk.protocol.events import EventKind, Severity
 from kiosk.store.fleet import SETTINGS, SETTINGS_ID, SETTINGS_VERSION, UNSIGNED_SETTINGS
 
 if TYPE_CHECKING:
@@ -56,7 +57,7 @@ class DesiredSettings:
             settings = raw[:200]
         with self.store.transaction():
             self.store.set_meta(UNSIGNED_SETTINGS, "{}")
-            self.store.log_event("remote_config_refused", "warning", "fleet", None,
+            self.store.log_event(EventKind.REMOTE_CONFIG_REFUSED, Severity.WARNING, "fleet", None,
                                  reason="unsigned", settings=settings,
                                  message="settings once set by an unsigned desired config are "
                                  "no longer in force; the kiosk's own file is, until the "
@@ -72,7 +73,7 @@ class DesiredSettings:
         except CommandRefused as exc:
             self._last_refused = digest
             return self.gate.refuse(
-                "remote_config_refused", raw, exc, topic=DESIRED_CONFIG.leaf
+                EventKind.REMOTE_CONFIG_REFUSED, raw, exc, topic=DESIRED_CONFIG.leaf
             ), None
         if admitted.seen is not None:
             return None, None
@@ -118,8 +119,8 @@ class DesiredSettings:
                 event=False,
             )
             self.store.log_event(
-                "remote_config_applied",
-                "info",
+                EventKind.REMOTE_CONFIG_APPLIED,
+                Severity.INFO,
                 f"fleet:{cmd.kid}",
                 None,
                 version=version,
@@ -142,8 +143,8 @@ class DesiredSettings:
                 event=False,
             )
             self.store.log_event(
-                "remote_config_refused",
-                "warning",
+                EventKind.REMOTE_CONFIG_REFUSED,
+                Severity.WARNING,
                 f"fleet:{cmd.kid}",
                 None,
                 command_id=cmd.id,

@@ -35,6 +35,7 @@ from kiosk.fleet import report, sealed
 from kiosk.fleet.envelope import STAFF, Command, CommandRefused, version_of
 from kiosk.fleet.gate import Gate
 from kiosk.fleet.payloads import Outcome, Refused, Result, StaffApplied
+from kiosk.protocol.events import EventKind, Severity
 from kiosk.store.staff import StaffDiff, StaffPerson
 
 if TYPE_CHECKING:
@@ -67,7 +68,7 @@ class StaffLists:
             admitted = self.gate.admit(raw, STAFF)
         except CommandRefused as exc:
             self._last_refused = digest
-            return self.gate.refuse("staff_update_refused", raw, exc, topic=STAFF.leaf)
+            return self.gate.refuse(EventKind.STAFF_UPDATE_REFUSED, raw, exc, topic=STAFF.leaf)
         cmd = admitted.command
         if admitted.seen is not None:
             return None
@@ -123,10 +124,16 @@ class StaffLists:
                                             {"version": version, "people": len(people)}, True,
                                             None, {"message": message, "result": outcome},
                                             event=False)  # fmt: skip
-            self.store.log_event("staff_updated", "info", actor, None, **outcome)
+            self.store.log_event(EventKind.STAFF_UPDATED, Severity.INFO, actor, None, **outcome)
             for name in diff.removed:
-                self.store.log_event("staff_revoked", "warning", actor, None, user=name,
-                                     version=version)  # fmt: skip
+                self.store.log_event(
+                    EventKind.STAFF_REVOKED,
+                    Severity.WARNING,
+                    actor,
+                    None,
+                    user=name,
+                    version=version,
+                )
         self.kiosk.end_sessions_of([*diff.removed, *diff.changed])
         return self._answer(cmd, True, None, message, outcome)
 
@@ -141,9 +148,16 @@ class StaffLists:
                                             False, exc.reason,
                                             {"message": str(exc), "result": {}},
                                             event=False)  # fmt: skip
-            self.store.log_event("staff_update_refused", "warning", f"fleet:{cmd.kid}", None,
-                                 command_id=cmd.id, version=version, reason=exc.reason,
-                                 message=str(exc))  # fmt: skip
+            self.store.log_event(
+                EventKind.STAFF_UPDATE_REFUSED,
+                Severity.WARNING,
+                f"fleet:{cmd.kid}",
+                None,
+                command_id=cmd.id,
+                version=version,
+                reason=exc.reason,
+                message=str(exc),
+            )
         return self._answer(cmd, False, exc.reason, str(exc), Refused())
 
     def _answer(

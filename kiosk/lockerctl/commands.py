@@ -24,6 +24,7 @@ from kiosk.lockerctl.io import (
     follow_job,
 )
 from kiosk.protocol.client import ApiClient, ApiError
+from kiosk.protocol.states import OpStatus
 
 # -- waiting for doors and jobs -----------------------------------------------------------
 
@@ -57,7 +58,7 @@ def door_operation(
     if view.get("live") and not getattr(args, "no_wait", False):
         final = wait_for_door(client, view, out)
     out.data(final)
-    if final.get("live") or final.get("status") == "CLOSED":
+    if final.get("live") or final.get("status") == OpStatus.CLOSED:
         return EXIT_OK
     return EXIT_FAILED
 
@@ -153,7 +154,11 @@ def cmd_pickup(client: ApiClient, args: argparse.Namespace, out: Out) -> int:
 def cmd_open(client: ApiClient, args: argparse.Namespace, out: Out) -> int:
     view = client.post(f"/v1/compartments/{args.compartment}/open")
     out.show(view, view.get("message") or f"Door {args.compartment}: {view.get('status')}")
-    return EXIT_FAILED if view.get("status") in {"OPEN_NOT_DETECTED", "ABANDONED"} else EXIT_OK
+    return (
+        EXIT_FAILED
+        if view.get("status") in {OpStatus.OPEN_NOT_DETECTED, OpStatus.ABANDONED}
+        else EXIT_OK
+    )
 
 
 def confirm_open_all(args: argparse.Namespace) -> None:
@@ -256,7 +261,7 @@ def collect_returns(client: ApiClient, out: Out, done: list[dict[str, Any]]) -> 
         final = wait_for_door(client, view, out) if view.get("live") else view
         record = {**view, **final}
         done.append(record)
-        ok = record.get("status") == "CLOSED"
+        ok = record.get("status") == OpStatus.CLOSED
         line = f"[{'x' if ok else '!'}] {barcode} from {record.get('compartment')}"
         out.say(line if ok else f"{line}: {record.get('message') or record.get('status')}")
 

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from kiosk.protocol.scan import display_barcode
+from kiosk.protocol.states import OpStatus
 
 NONE = "-"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -317,7 +318,7 @@ def returns_summary(done: list[dict[str, Any]], end: str) -> tuple[str, bool]:
     """
     if not done:
         return end, True
-    failed = [r for r in done if r.get("status") != "CLOSED"]
+    failed = [r for r in done if r.get("status") != OpStatus.CLOSED]
     text = f"Collected {len(done) - len(failed)} of {len(done)} expired parcels for return."
     if failed:
         text += " Not collected: " + ", ".join(

@@ -13,13 +13,14 @@ from collections.abc import Callable
 from typing import Any
 
 from kiosk.protocol.client import ApiClient, ApiError, DaemonUnreachable
+from kiosk.protocol.states import OpStatus
 
 PROG = "lockerctl"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_THROTTLED = 0, 1, 2, 3, 4
 EXIT_INTERRUPTED = 130
 # Seconds per long-poll of an operation or job; a live answer after this long means "no news".
 POLL_S = 30.0
-DOOR_OPEN_STATUSES = {"OPENED", "LEFT_OPEN"}
+DOOR_OPEN_STATUSES = {OpStatus.OPENED, OpStatus.LEFT_OPEN}
 
 Handler = Callable[[ApiClient, argparse.Namespace, "Out"], int]
 

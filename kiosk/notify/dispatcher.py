@@ -102,7 +102,7 @@ class Dispatcher:
             payload["code"] = codes.derive_code(
                 self.key, nonce, self.config.policy.pickup_code_digits
             )
-        note = Notification(row.key, row.kind, row.channel, row.recipient, payload)
+        note = Notification(row.key, row.template, row.channel, row.recipient, payload)
         n = self.config.notify
         try:
             await self.backend.send(note)

@@ -14,7 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kiosk.domain import CompartmentState
 from kiosk.errors import LockerError, NeedsAPerson, NotFound
+from kiosk.protocol.events import EventKind, Severity
+from kiosk.reasons import OutOfService
 from kiosk.store.eventlog import GENESIS, ChainReport, Event, canonical_detail, row_hash
 from kiosk.store.eventlog import verify_rows as _verify_rows
 from kiosk.store.rows import ParcelRow
@@ -124,7 +127,7 @@ class OutboxItem:
     """A notification to queue in the same transaction as its cause."""
 
     key: str
-    kind: str
+    template: str  # which message: parcel_stored, pickup_reminder, ... (column ``kind``)
     channel: str
     recipient: str
     payload: dict[str, Any]
@@ -296,8 +299,8 @@ class StoreBase:
 
     def _event(
         self,
-        kind: str,
-        severity: str = "info",
+        kind: EventKind,
+        severity: Severity = Severity.INFO,
         actor: str | None = None,
         compartment: str | None = None,
         **detail: Any,
@@ -334,9 +337,20 @@ class StoreBase:
             self._db.execute(
                 "INSERT OR IGNORE INTO outbox (key, kind, channel, recipient, payload,"
                 " next_at, created_at, parcel_id) VALUES (?,?,?,?,?,?,?,?)",
-                (item.key, item.kind, item.channel, item.recipient,
+                (item.key, item.template, item.channel, item.recipient,
                  json.dumps(item.payload, sort_keys=True), now, now, item.parcel_id),
             )  # fmt: skip
+
+    def _out_of_service(
+        self, cid: str, why: OutOfService, only_if: CompartmentState | None = None
+    ) -> None:
+        """Set ``cid`` OUT_OF_SERVICE with ``why`` (only from state ``only_if``, when
+        given); call inside ``_tx``."""
+        self._db.execute(
+            "UPDATE compartments SET state = 'OUT_OF_SERVICE', oos_code = ?, oos_result = ?,"
+            " oos_seconds = ?, oos_words = ? WHERE id = ? AND state = coalesce(?, state)",
+            (why.code, why.result, why.seconds, why.words, cid, only_if),
+        )
 
     def _one(self, sql: str, *args: Any) -> sqlite3.Row | None:
         row: sqlite3.Row | None = self._db.execute(sql, args).fetchone()
@@ -346,8 +360,8 @@ class StoreBase:
 
     def log_event(
         self,
-        kind: str,
-        severity: str = "info",
+        kind: EventKind,
+        severity: Severity = Severity.INFO,
         actor: str | None = None,
         compartment: str | None = None,
         **detail: Any,
@@ -369,8 +383,8 @@ class StoreBase:
 
     def log_event_or_refuse(
         self,
-        kind: str,
-        severity: str = "info",
+        kind: EventKind,
+        severity: Severity = Severity.INFO,
         actor: str | None = None,
         compartment: str | None = None,
         **detail: Any,
@@ -446,14 +460,16 @@ class StoreBase:
             db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
     def set_meta_with_events(
-        self, key: str, value: str, events: Sequence[tuple[str, str, dict[str, Any]]]
+        self, key: str, value: str, events: Sequence[tuple[EventKind, Severity, dict[str, Any]]]
     ) -> None:
         """``set_meta`` and ``(kind, severity, detail)`` events in one transaction (a wrong
         code: the throttle's new state and what it led to, all or nothing)."""
         self.set_metas_with_events({key: value}, events)
 
     def set_metas_with_events(
-        self, values: Mapping[str, str], events: Sequence[tuple[str, str, dict[str, Any]]] = ()
+        self,
+        values: Mapping[str, str],
+        events: Sequence[tuple[EventKind, Severity, dict[str, Any]]] = (),
     ) -> None:
         """Several meta values and events in one transaction."""
         with self._tx() as db:

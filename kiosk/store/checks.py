@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 from kiosk.errors import ConflictError, NotFound
+from kiosk.protocol.events import EventKind, Severity
 from kiosk.reasons import CheckReason
 from kiosk.store.base import StoreBase
 from kiosk.store.rows import CompartmentRow
@@ -31,8 +32,14 @@ class ChecksMixin(StoreBase):
             if row is None or row["check_reason"] is not None:
                 return False
             db.execute(_SET, (str(reason), _json(detail), self.clock(), cid))
-            self._event("compartment_needs_check", "alarm", actor, cid, reason=str(reason),
-                        **detail)  # fmt: skip
+            self._event(
+                EventKind.COMPARTMENT_NEEDS_CHECK,
+                Severity.ALARM,
+                actor,
+                cid,
+                reason=str(reason),
+                **detail,
+            )
         return True
 
     def flag_all_for_check(self, reason: CheckReason, **detail: Any) -> list[str]:
@@ -54,8 +61,15 @@ class ChecksMixin(StoreBase):
             if row is None or row["check_reason"] != str(was):
                 return False
             db.execute(_SET, (str(reason), _json(detail), self.clock(), cid))
-            self._event("compartment_needs_check", "alarm", None, cid, reason=str(reason),
-                        replaces=str(was), **detail)  # fmt: skip
+            self._event(
+                EventKind.COMPARTMENT_NEEDS_CHECK,
+                Severity.ALARM,
+                None,
+                cid,
+                reason=str(reason),
+                replaces=str(was),
+                **detail,
+            )
         return True
 
     def clear_check(self, cid: str, actor: str | None, **detail: Any) -> CompartmentRow:
@@ -68,7 +82,7 @@ class ChecksMixin(StoreBase):
             if row["check_reason"] is None:
                 raise ConflictError(f"Compartment {cid} does not need a check.", "no_check")
             db.execute(_SET, (None, None, None, cid))
-            self._event("compartment_check_cleared", "info", actor, cid,
+            self._event(EventKind.COMPARTMENT_CHECK_CLEARED, Severity.INFO, actor, cid,
                         reason=row["check_reason"], **detail)  # fmt: skip
             row = self._one("SELECT * FROM compartments WHERE id = ?", cid)
         assert row is not None

@@ -19,6 +19,10 @@ GENESIS = "0" * 64
 
 @dataclass(frozen=True)
 class Event:
+    """One row of the log. ``kind`` and ``severity`` are written from
+    :class:`~kiosk.protocol.events.EventKind` and ``Severity`` members and read back as
+    stored: a row is never rewritten, so it may hold a kind an earlier version wrote."""
+
     seq: int
     ts: float
     kind: str

@@ -15,6 +15,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from kiosk.protocol.events import EventKind, Severity
 from kiosk.store.base import StoreBase
 
 ACKED_SEQ = "fleet.acked_seq"
@@ -87,8 +88,8 @@ class FleetMixin(StoreBase):
             )
             if event:
                 self._event(
-                    "remote_command" if ok else "remote_command_refused",
-                    "info" if ok else "warning",
+                    EventKind.REMOTE_COMMAND if ok else EventKind.REMOTE_COMMAND_REFUSED,
+                    Severity.INFO if ok else Severity.WARNING,
                     f"fleet:{kid}" if kid else "fleet",
                     args.get("compartment") if isinstance(args.get("compartment"), str) else None,
                     command_id=command_id,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from kiosk.domain import CompartmentState, ParcelState
 from kiosk.errors import ConflictError
+from kiosk.protocol.events import EventKind, Severity
 from kiosk.store.base import StoreBase
 from kiosk.store.rows import CompartmentRow
 
@@ -30,7 +31,7 @@ class HoldsMixin(StoreBase):
                 "UPDATE compartments SET held_for = ?, held_until = ? WHERE id = ?",
                 (parcel_id, until, cid),
             )
-            self._event("compartment_held", "info", actor, cid, parcel=parcel_id,
+            self._event(EventKind.COMPARTMENT_HELD, Severity.INFO, actor, cid, parcel=parcel_id,
                         barcode=parcel["barcode"], until=until)  # fmt: skip
 
     def next_parcel_id(self) -> int:
@@ -53,7 +54,14 @@ class HoldsMixin(StoreBase):
                     "UPDATE compartments SET held_for = NULL, held_until = NULL WHERE id = ?",
                     (cid,),
                 )
-                self._event("hold_released", "info", actor, cid, parcel=parcel_id, reason=reason)
+                self._event(
+                    EventKind.HOLD_RELEASED,
+                    Severity.INFO,
+                    actor,
+                    cid,
+                    parcel=parcel_id,
+                    reason=reason,
+                )
         return cids
 
     def release_expired_holds(self, now: float) -> list[str]:
@@ -66,6 +74,12 @@ class HoldsMixin(StoreBase):
                     "UPDATE compartments SET held_for = NULL, held_until = NULL WHERE id = ?",
                     (r["id"],),
                 )
-                self._event("hold_released", "info", None, r["id"], parcel=r["held_for"],
-                            reason="expired")  # fmt: skip
+                self._event(
+                    EventKind.HOLD_RELEASED,
+                    Severity.INFO,
+                    None,
+                    r["id"],
+                    parcel=r["held_for"],
+                    reason="expired",
+                )
         return [r["id"] for r in rows]

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from kiosk.protocol.events import EventKind, Severity
 from kiosk.store.base import LIVE_OPS, OutboxItem, StoreBase
 from kiosk.store.eventlog import GENESIS
 from kiosk.store.rows import ParcelRow
@@ -86,7 +87,7 @@ class IdentityMixin(StoreBase):
                 values[KEY_FINGERPRINT] = key_fingerprint
             for key, value in values.items():
                 db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
-            self._event("store_identity_recorded", "info", None, None, store=store,
+            self._event(EventKind.STORE_IDENTITY_RECORDED, Severity.INFO, None, None, store=store,
                         kiosk=kiosk, key_fingerprint=key_fingerprint,
                         new_database=new)  # fmt: skip
         identity = self.identity()
@@ -102,7 +103,7 @@ class IdentityMixin(StoreBase):
                 (KEY_FINGERPRINT, key_fingerprint),
             )
             if replaced is not None:
-                self._event("kiosk_key_replaced", "warning", None, None,
+                self._event(EventKind.KIOSK_KEY_REPLACED, Severity.WARNING, None, None,
                             key_fingerprint=key_fingerprint, why=replaced)  # fmt: skip
 
     def bound_to_key(self) -> KeyBound:
@@ -162,9 +163,16 @@ class IdentityMixin(StoreBase):
                 (KEY_FINGERPRINT, key_fingerprint),
             )
             done = Rekeyed(len(stored), int(void[0]), tuple(badges))
-            self._event("kiosk_rekeyed", "alarm", None, None, key_fingerprint=key_fingerprint,
-                        new_codes=done.new_codes, void_codes=done.void_codes,
-                        badges_removed=list(done.badges_removed))  # fmt: skip
+            self._event(
+                EventKind.KIOSK_REKEYED,
+                Severity.ALARM,
+                None,
+                None,
+                key_fingerprint=key_fingerprint,
+                new_codes=done.new_codes,
+                void_codes=done.void_codes,
+                badges_removed=list(done.badges_removed),
+            )
         return done
 
     def _supersede_nonces(self) -> None:

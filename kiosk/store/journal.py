@@ -7,9 +7,10 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from kiosk.domain import OpStatus, Purpose
+from kiosk.domain import CompartmentState, OpStatus, ParcelState, Purpose
 from kiosk.errors import ConflictError, NotFound
-from kiosk.reasons import OOS_TEXTS, OosReason
+from kiosk.protocol.events import EventKind, Severity
+from kiosk.reasons import OosReason, OutOfService
 from kiosk.store.base import LIVE_OPS, OutboxItem
 from kiosk.store.outbox import OutboxMixin
 from kiosk.store.rows import OpRow, ParcelRow
@@ -71,7 +72,7 @@ class JournalMixin(OutboxMixin):
             if self._live_op(cid) is not None:
                 raise ConflictError(f"compartment {cid} is busy with another door operation")
             if purpose is Purpose.DEPOSIT:
-                if comp["state"] != "AVAILABLE":
+                if comp["state"] != CompartmentState.AVAILABLE:
                     raise ConflictError(f"compartment {cid} is not free")
                 db.execute("UPDATE compartments SET state = 'RESERVED' WHERE id = ?", (cid,))
             cur = db.execute(
@@ -81,7 +82,9 @@ class JournalMixin(OutboxMixin):
                  json.dumps(details or {}, sort_keys=True), now, now),
             )  # fmt: skip
             op_id = int(cur.lastrowid or 0)
-            self._event("unlock", "info", actor, cid, operation=op_id, purpose=str(purpose))
+            self._event(
+                EventKind.UNLOCK, Severity.INFO, actor, cid, operation=op_id, purpose=str(purpose)
+            )
         return self.op(op_id)
 
     def _set_status(self, op_id: int, status: OpStatus, **details: Any) -> OpRow:
@@ -100,7 +103,13 @@ class JournalMixin(OutboxMixin):
         with self._tx() as db:
             db.execute("UPDATE door_ops SET fires = fires + 1 WHERE id = ?", (op_id,))
             op = self.op(op_id)
-            self._event("unlock_retry", "warning", op.actor, op.compartment_id, operation=op_id)
+            self._event(
+                EventKind.UNLOCK_RETRY,
+                Severity.WARNING,
+                op.actor,
+                op.compartment_id,
+                operation=op_id,
+            )
 
     def update_details(self, op_id: int, **details: Any) -> OpRow:
         with self._tx():
@@ -110,27 +119,30 @@ class JournalMixin(OutboxMixin):
     def op_opened(self, op_id: int) -> OpRow:
         with self._tx():
             op = self._set_status(op_id, OpStatus.OPENED)
-            self._event("door_opened", "info", op.actor, op.compartment_id, operation=op_id,
-                        purpose=str(op.purpose))  # fmt: skip
+            self._event(
+                EventKind.DOOR_OPENED,
+                Severity.INFO,
+                op.actor,
+                op.compartment_id,
+                operation=op_id,
+                purpose=str(op.purpose),
+            )
         return self.op(op_id)
 
     def op_left_open(self, op_id: int, after_s: float) -> OpRow:
         with self._tx():
             op = self._set_status(op_id, OpStatus.LEFT_OPEN)
-            self._event("door_left_open", "alarm", op.actor, op.compartment_id,
+            self._event(EventKind.DOOR_LEFT_OPEN, Severity.ALARM, op.actor, op.compartment_id,
                         operation=op_id, open_for_s=round(after_s, 1))  # fmt: skip
         return self.op(op_id)
 
     def op_open_not_detected(self, op_id: int) -> OpRow:
         """The door did not open: the compartment goes out of service, a deposit's
         reservation is dropped, a parcel inside stays where it is."""
-        with self._tx() as db:
+        with self._tx():
             op = self._set_status(op_id, OpStatus.OPEN_NOT_DETECTED)
-            db.execute(
-                "UPDATE compartments SET state = 'OUT_OF_SERVICE', oos_reason = ? WHERE id = ?",
-                (OOS_TEXTS[OosReason.DID_NOT_OPEN], op.compartment_id),
-            )
-            self._event("open_not_detected", "alarm", op.actor, op.compartment_id,
+            self._out_of_service(op.compartment_id, OutOfService(OosReason.DID_NOT_OPEN))
+            self._event(EventKind.OPEN_NOT_DETECTED, Severity.ALARM, op.actor, op.compartment_id,
                         operation=op_id, purpose=str(op.purpose))  # fmt: skip
         return self.op(op_id)
 
@@ -145,29 +157,44 @@ class JournalMixin(OutboxMixin):
         with self._tx() as db:
             op = self._set_status(op_id, OpStatus.ABANDONED, reason=reason)
             if op.purpose is Purpose.DEPOSIT and item_inside:
-                db.execute(
-                    "UPDATE compartments SET state = 'OUT_OF_SERVICE', oos_reason = ?"
-                    " WHERE id = ? AND state = 'RESERVED'",
-                    (OOS_TEXTS[OosReason.CHECK_AFTER_INTERRUPTED_DEPOSIT], op.compartment_id),
+                held = OutOfService(OosReason.CHECK_AFTER_INTERRUPTED_DEPOSIT)
+                self._out_of_service(op.compartment_id, held, CompartmentState.RESERVED)
+                self._event(
+                    EventKind.DEPOSIT_NEEDS_CHECK,
+                    Severity.ALARM,
+                    op.actor,
+                    op.compartment_id,
+                    operation=op_id,
+                    barcode=op.details.get("barcode"),
                 )
-                self._event("deposit_needs_check", "alarm", op.actor, op.compartment_id,
-                            operation=op_id, barcode=op.details.get("barcode"))  # fmt: skip
             elif op.purpose is Purpose.DEPOSIT:
                 db.execute(
                     "UPDATE compartments SET state = 'AVAILABLE'"
                     " WHERE id = ? AND state = 'RESERVED'",
                     (op.compartment_id,),
                 )
-            self._event("operation_abandoned", "warning", op.actor, op.compartment_id,
-                        operation=op_id, reason=reason)  # fmt: skip
+            self._event(
+                EventKind.OPERATION_ABANDONED,
+                Severity.WARNING,
+                op.actor,
+                op.compartment_id,
+                operation=op_id,
+                reason=reason,
+            )
         return self.op(op_id)
 
     def finish_plain(self, op_id: int) -> OpRow:
         """A technician's or self-test door closed: nothing changes hands."""
         with self._tx():
             op = self._set_status(op_id, OpStatus.CLOSED)
-            self._event("door_closed", "info", op.actor, op.compartment_id, operation=op_id,
-                        purpose=str(op.purpose))  # fmt: skip
+            self._event(
+                EventKind.DOOR_CLOSED,
+                Severity.INFO,
+                op.actor,
+                op.compartment_id,
+                operation=op_id,
+                purpose=str(op.purpose),
+            )
         return self.op(op_id)
 
     def finish_deposit(
@@ -215,9 +242,17 @@ class JournalMixin(OutboxMixin):
             self._queue(notifications(pid))
             # size and expires_at: a consumer of the event log (the back office) knows
             # the parcel's deadline without asking the kiosk
-            self._event("parcel_stored", "info", op.actor, op.compartment_id, operation=op_id,
-                        parcel=pid, barcode=d["barcode"], size=d["size"],
-                        expires_at=expires_at)  # fmt: skip
+            self._event(
+                EventKind.PARCEL_STORED,
+                Severity.INFO,
+                op.actor,
+                op.compartment_id,
+                operation=op_id,
+                parcel=pid,
+                barcode=d["barcode"],
+                size=d["size"],
+                expires_at=expires_at,
+            )
         return self.parcel(pid)
 
     def ask_deposit(self, op_id: int) -> OpRow:
@@ -226,8 +261,14 @@ class JournalMixin(OutboxMixin):
         inside (``confirm`` ``asked``); the compartment stays reserved meanwhile."""
         with self._tx():
             op = self._set_status(op_id, OpStatus.CLOSED, outcome="unconfirmed", confirm="asked")
-            self._event("deposit_unconfirmed", "warning", op.actor, op.compartment_id,
-                        operation=op_id, barcode=op.details.get("barcode"))  # fmt: skip
+            self._event(
+                EventKind.DEPOSIT_UNCONFIRMED,
+                Severity.WARNING,
+                op.actor,
+                op.compartment_id,
+                operation=op_id,
+                barcode=op.details.get("barcode"),
+            )
         return self.op(op_id)
 
     def unconfirmed_deposits(self) -> list[OpRow]:
@@ -247,7 +288,7 @@ class JournalMixin(OutboxMixin):
                 "UPDATE compartments SET state = 'AVAILABLE' WHERE id = ? AND state = 'RESERVED'",
                 (op.compartment_id,),
             )
-            self._event("compartment_freed", "info", op.actor, op.compartment_id,
+            self._event(EventKind.COMPARTMENT_FREED, Severity.INFO, op.actor, op.compartment_id,
                         operation=op_id, reason=reason)  # fmt: skip
         return self.op(op_id)
 
@@ -259,7 +300,7 @@ class JournalMixin(OutboxMixin):
                 "UPDATE compartments SET state = 'AVAILABLE' WHERE id = ? AND state = 'RESERVED'",
                 (op.compartment_id,),
             )
-            self._event("compartment_freed", "info", op.actor, op.compartment_id,
+            self._event(EventKind.COMPARTMENT_FREED, Severity.INFO, op.actor, op.compartment_id,
                         operation=op_id, reason=reason)  # fmt: skip
         return self.op(op_id)
 
@@ -271,9 +312,13 @@ class JournalMixin(OutboxMixin):
             if op.parcel_id is None:
                 raise ConflictError(f"operation {op_id} has no parcel")
             if op.purpose is Purpose.PICKUP:
-                state, column, kind = "PICKED_UP", "picked_up_at", "parcel_picked_up"
+                state, column, kind = (
+                    ParcelState.PICKED_UP,
+                    "picked_up_at",
+                    EventKind.PARCEL_PICKED_UP,
+                )
             else:
-                state, column, kind = "RETURNED", "returned_at", "parcel_returned"
+                state, column, kind = ParcelState.RETURNED, "returned_at", EventKind.PARCEL_RETURNED
             db.execute(
                 f"UPDATE parcels SET state = ?, {column} = ? WHERE id = ?",
                 (state, now, op.parcel_id),
@@ -284,6 +329,6 @@ class JournalMixin(OutboxMixin):
                 (op.compartment_id,),
             )
             self._drop_code_nonces(op.parcel_id)
-            self._event(kind, "info", op.actor, op.compartment_id, operation=op_id,
+            self._event(kind, Severity.INFO, op.actor, op.compartment_id, operation=op_id,
                         parcel=op.parcel_id)  # fmt: skip
         return self.parcel(op.parcel_id)

@@ -17,6 +17,7 @@ import json
 import sqlite3
 from collections.abc import Sequence
 
+from kiosk.protocol.events import EventKind, Severity
 from kiosk.store.base import StoreBase
 from kiosk.store.rows import OutboxRow
 
@@ -63,7 +64,7 @@ class OutboxMixin(StoreBase):
                 (self.clock(), _without(row["payload"], redact), item_id),
             )
             self._scrub_owed = True
-            self._event("notification_sent", "info", None, None, key=row["key"],
+            self._event(EventKind.NOTIFICATION_SENT, Severity.INFO, None, None, key=row["key"],
                         notification=row["kind"], channel=row["channel"])  # fmt: skip
 
     def outbox_retry(self, item_id: int, error: str, next_at: float, give_up: bool) -> None:
@@ -80,8 +81,8 @@ class OutboxMixin(StoreBase):
                 " failed = ?, payload = ? WHERE id = ?",
                 (next_at, error, int(give_up), payload, item_id),
             )
-            severity = "alarm" if give_up else "warning"
-            kind = "notification_failed" if give_up else "notification_retry"
+            severity = Severity.ALARM if give_up else Severity.WARNING
+            kind = EventKind.NOTIFICATION_FAILED if give_up else EventKind.NOTIFICATION_RETRY
             self._event(kind, severity, None, None, key=row["key"] if row else None, error=error)
 
     def _drop_code_nonces(self, parcel_id: int) -> None:
@@ -101,8 +102,14 @@ class OutboxMixin(StoreBase):
                  "withdrawn: the parcel left the kiosk first", row["id"]),
             )  # fmt: skip
             if waiting:
-                self._event("notification_withdrawn", "info", None, None, key=row["key"],
-                            parcel=parcel_id)  # fmt: skip
+                self._event(
+                    EventKind.NOTIFICATION_WITHDRAWN,
+                    Severity.INFO,
+                    None,
+                    None,
+                    key=row["key"],
+                    parcel=parcel_id,
+                )
             self._scrub_owed = True
 
     def purge_outbox(self, before: float) -> int:

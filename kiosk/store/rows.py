@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kiosk.domain import CompartmentState, OpStatus, ParcelState, Purpose, Role
+from kiosk.reasons import DoorResult, OosReason, OutOfService
 
 
 @dataclass(frozen=True)
@@ -18,7 +19,7 @@ class CompartmentRow:
     lock: int
     accessible: bool
     state: CompartmentState
-    oos_reason: str | None
+    out_of_service: OutOfService | None  # why, while its state is OUT_OF_SERVICE
     held_for: int | None = None  # an announced parcel this compartment is kept for
     held_until: float | None = None
     # Not handed out until a person checked it (kiosk.reasons.CheckReason), whatever
@@ -31,6 +32,11 @@ class CompartmentRow:
     def needs_check(self) -> bool:
         return self.check_reason is not None
 
+    @property
+    def oos_reason(self) -> str | None:
+        """Why it is out of service, in English (made from the code)."""
+        return None if self.out_of_service is None else self.out_of_service.text
+
     @classmethod
     def from_row(cls, r: sqlite3.Row) -> CompartmentRow:
         return cls(
@@ -40,13 +46,20 @@ class CompartmentRow:
             r["lock"],
             bool(r["accessible"]),
             CompartmentState(r["state"]),
-            r["oos_reason"],
+            _out_of_service(r),
             r["held_for"],
             r["held_until"],
             r["check_reason"],
             json.loads(r["check_detail"] or "{}"),
             r["check_since"],
         )
+
+
+def _out_of_service(r: sqlite3.Row) -> OutOfService | None:
+    if r["oos_code"] is None:
+        return None
+    result = None if r["oos_result"] is None else DoorResult(r["oos_result"])
+    return OutOfService(OosReason(r["oos_code"]), result, r["oos_seconds"], r["oos_words"])
 
 
 @dataclass(frozen=True)
@@ -161,7 +174,7 @@ class UserRow:
 class OutboxRow:
     id: int
     key: str
-    kind: str
+    template: str  # which message: parcel_stored, pickup_reminder, ... (column ``kind``)
     channel: str
     recipient: str
     payload: dict[str, Any]

@@ -7,7 +7,9 @@ the new schema, never half of one. Never edit a released migration: add a new on
 
 from __future__ import annotations
 
+import re
 import sqlite3
+from collections.abc import Callable
 
 V1 = """
 CREATE TABLE meta (
@@ -186,7 +188,72 @@ CREATE TABLE staff (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5)
+# V6: why a compartment is out of service is kept as codes (kiosk.reasons.OutOfService):
+# the reason's code, a failed self-test's result code and seconds, and a person's own
+# words, each in a column of its own. Until V5 the reason was English in ``oos_reason``;
+# each such row is read once, here, and the column is emptied (kept, as an SQLite before
+# 3.35 cannot drop it): nothing reads English back after this.
+V6_COLUMNS = """
+ALTER TABLE compartments ADD COLUMN oos_code TEXT;
+ALTER TABLE compartments ADD COLUMN oos_result TEXT;
+ALTER TABLE compartments ADD COLUMN oos_seconds INTEGER;
+ALTER TABLE compartments ADD COLUMN oos_words TEXT;
+"""
+
+# The English the daemon wrote until V5, by code: a copy, so that the migration reads
+# what was written then whatever the texts say later.
+_V5_REASONS = {
+    "door did not open": "did_not_open",
+    "courier reported: door did not open": "courier_reported",
+    "something inside after an interrupted deposit: check it": ("check_after_interrupted_deposit"),
+    "taken out of service remotely": "remote",
+    "reported at the screen: the door won't open": "reported_door_wont_open",
+    "reported at the screen: the compartment is dirty": "reported_dirty",
+    "reported at the screen: the compartment is damaged": "reported_damaged",
+}
+_V5_RESULTS = {
+    "opened": "opened",
+    "opened and closed": "opened_and_closed",
+    "door did not open": "did_not_open",
+    "board offline": "board_offline",
+    "busy with another operation": "busy",
+}
+_V5_NOT_CLOSED = re.compile(r"door not closed within (\d+) s")
+_V5_SELF_TEST = "self-test: "
+
+
+def v5_reason_as_codes(reason: str) -> tuple[str, str | None, int | None, str | None]:
+    """``(code, result, seconds, words)`` of a reason as V5 wrote it in English."""
+    if reason in _V5_REASONS:
+        return _V5_REASONS[reason], None, None, None
+    if not reason.startswith(_V5_SELF_TEST):
+        return "technician", None, None, reason
+    detail = reason.removeprefix(_V5_SELF_TEST)
+    if detail in _V5_RESULTS:
+        return "self_test", _V5_RESULTS[detail], None, None
+    match = _V5_NOT_CLOSED.fullmatch(detail)
+    if match:
+        return "self_test", "not_closed", int(match.group(1)), None
+    return "self_test", "error", None, detail
+
+
+def _v6(conn: sqlite3.Connection) -> None:
+    for statement in _split(V6_COLUMNS):
+        conn.execute(statement)
+    rows = conn.execute("SELECT id, oos_reason FROM compartments WHERE oos_reason IS NOT NULL")
+    for cid, reason in rows.fetchall():
+        conn.execute(
+            "UPDATE compartments SET oos_code = ?, oos_result = ?, oos_seconds = ?,"
+            " oos_words = ?, oos_reason = NULL WHERE id = ?",
+            (*v5_reason_as_codes(reason), cid),
+        )
+
+
+Migration = str | Callable[[sqlite3.Connection], None]
+"""A script, or a function for what SQL alone cannot do; either runs in the migration's
+transaction."""
+
+MIGRATIONS: tuple[Migration, ...] = (V1, V2, V3, V4, V5, _v6)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -207,14 +274,21 @@ def migrate(conn: sqlite3.Connection) -> int:
         # the migration and the version bump share one transaction.
         conn.execute("BEGIN IMMEDIATE")
         try:
-            for statement in _split(MIGRATIONS[version]):
-                conn.execute(statement)
+            _run(conn, MIGRATIONS[version])
             conn.execute(f"PRAGMA user_version = {version + 1}")
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
     return found
+
+
+def _run(conn: sqlite3.Connection, migration: Migration) -> None:
+    if callable(migration):
+        migration(conn)
+        return
+    for statement in _split(migration):
+        conn.execute(statement)
 
 
 def _split(script: str) -> list[str]:

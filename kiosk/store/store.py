@@ -6,8 +6,10 @@ import math
 import sqlite3
 from collections.abc import Callable, Sequence
 
-from kiosk.domain import ParcelState, Role
+from kiosk.domain import CompartmentState, ParcelState, Purpose, Role
 from kiosk.errors import ConflictError, InvalidInput, NotFound
+from kiosk.protocol.events import EventKind, Severity
+from kiosk.reasons import OutOfService
 from kiosk.store.base import CompartmentSpec, OutboxItem, StoreBase, StoreError
 from kiosk.store.checks import ChecksMixin
 from kiosk.store.fleet import FleetMixin
@@ -70,24 +72,29 @@ class Store(
             raise NotFound(f"no compartment {cid}")
         return CompartmentRow.from_row(row)
 
-    def set_out_of_service(self, cid: str, reason: str, actor: str | None) -> CompartmentRow:
-        with self._tx() as db:
-            db.execute(
-                "UPDATE compartments SET state = 'OUT_OF_SERVICE', oos_reason = ? WHERE id = ?",
-                (reason, cid),
-            )
-            self._event("out_of_service", "warning", actor, cid, reason=reason)
+    def set_out_of_service(self, cid: str, why: OutOfService, actor: str | None) -> CompartmentRow:
+        """Take ``cid`` out of service, its reason kept as codes; the event carries the
+        English made from them."""
+        with self._tx():
+            self._out_of_service(cid, why)
+            self._event(EventKind.OUT_OF_SERVICE, Severity.WARNING, actor, cid, reason=why.text)
         return self.compartment(cid)
 
     def set_in_service(self, cid: str, actor: str | None) -> CompartmentRow:
         with self._tx() as db:
             if self._live_op(cid) is not None:
                 raise ConflictError(f"compartment {cid} has a door operation in progress")
-            state = "OCCUPIED" if self._live_parcel_row(cid) else "AVAILABLE"
-            db.execute(
-                "UPDATE compartments SET state = ?, oos_reason = NULL WHERE id = ?", (state, cid)
+            state = (
+                CompartmentState.OCCUPIED
+                if self._live_parcel_row(cid)
+                else CompartmentState.AVAILABLE
             )
-            self._event("in_service", "info", actor, cid, state=state)
+            db.execute(
+                "UPDATE compartments SET state = ?, oos_code = NULL, oos_result = NULL,"
+                " oos_seconds = NULL, oos_words = NULL WHERE id = ?",
+                (state, cid),
+            )
+            self._event(EventKind.IN_SERVICE, Severity.INFO, actor, cid, state=state)
         return self.compartment(cid)
 
     # -- parcels --------------------------------------------------------------------
@@ -148,8 +155,15 @@ class Store(
                 (barcode, size, phone, email, self.clock()),
             )
             pid = int(cur.lastrowid or 0)
-            self._event("parcel_announced", "info", actor, None, parcel=pid, barcode=barcode,
-                        size=size)  # fmt: skip
+            self._event(
+                EventKind.PARCEL_ANNOUNCED,
+                Severity.INFO,
+                actor,
+                None,
+                parcel=pid,
+                barcode=barcode,
+                size=size,
+            )
         return self.parcel(pid)
 
     def cancel_announcement(self, barcode: str, actor: str | None) -> ParcelRow:
@@ -169,8 +183,14 @@ class Store(
                 raise ConflictError(f"parcel {barcode} is being deposited right now")
             db.execute("UPDATE parcels SET state = 'CANCELLED' WHERE id = ?", (parcel.id,))
             self.release_holds_of(parcel.id, "announcement cancelled", actor)
-            self._event("announcement_cancelled", "info", actor, None, parcel=parcel.id,
-                        barcode=barcode)  # fmt: skip
+            self._event(
+                EventKind.ANNOUNCEMENT_CANCELLED,
+                Severity.INFO,
+                actor,
+                None,
+                parcel=parcel.id,
+                barcode=barcode,
+            )
         return self.parcel(parcel.id)
 
     def live_parcels(self) -> dict[str, ParcelRow]:
@@ -209,9 +229,18 @@ class Store(
                 " extended_hours = ? WHERE id = ?",
                 (expires_at, extended, parcel.id),
             )
-            self._event("hold_extended", "info", actor, parcel.compartment_id, parcel=parcel.id,
-                        barcode=barcode, hours=hours, expires_at=expires_at,
-                        extended_hours=extended, was=str(parcel.state))  # fmt: skip
+            self._event(
+                EventKind.HOLD_EXTENDED,
+                Severity.INFO,
+                actor,
+                parcel.compartment_id,
+                parcel=parcel.id,
+                barcode=barcode,
+                hours=hours,
+                expires_at=expires_at,
+                extended_hours=extended,
+                was=str(parcel.state),
+            )
         return self.parcel(parcel.id)
 
     def _check_extension(self, parcel: ParcelRow, hours: float, limit_hours: float) -> None:
@@ -241,7 +270,7 @@ class Store(
                     "still_expired",
                 )
             live = self._live_op(parcel.compartment_id)
-            if live is not None and live["purpose"] == "return":
+            if live is not None and live["purpose"] == Purpose.RETURN:
                 raise ConflictError(
                     f"Parcel {parcel.barcode} is being collected for return right now.",
                     "being_returned",
@@ -275,8 +304,14 @@ class Store(
                 )
                 parcel = ParcelRow.from_row(r)
                 self._queue(notifications(parcel))
-                self._event("parcel_expired", "info", None, r["compartment_id"], parcel=r["id"],
-                            barcode=r["barcode"])  # fmt: skip
+                self._event(
+                    EventKind.PARCEL_EXPIRED,
+                    Severity.INFO,
+                    None,
+                    r["compartment_id"],
+                    parcel=r["id"],
+                    barcode=r["barcode"],
+                )
         return [self.parcel(r["id"]) for r in rows]
 
     def send_due_reminders(
@@ -300,7 +335,7 @@ class Store(
                     (r["id"],),
                 )
                 self._queue(notifications(ParcelRow.from_row(r), n + 1))
-                self._event("pickup_reminder", "info", None, r["compartment_id"],
+                self._event(EventKind.PICKUP_REMINDER, Severity.INFO, None, r["compartment_id"],
                             parcel=r["id"], reminder=n + 1)  # fmt: skip
                 sent += 1
         return sent
@@ -368,7 +403,7 @@ class Store(
                 )
             except sqlite3.IntegrityError:
                 raise ConflictError(f"a user named {name!r} or with that badge exists") from None
-            self._event("user_added", "info", None, None, user=name, role=str(role))
+            self._event(EventKind.USER_ADDED, Severity.INFO, None, None, user=name, role=str(role))
         return self.user(name)
 
     def user(self, name: str) -> UserRow:
@@ -413,4 +448,4 @@ class Store(
         with self._tx() as db:
             if db.execute("DELETE FROM users WHERE name = ?", (name,)).rowcount == 0:
                 raise NotFound(f"no user {name!r}")
-            self._event("user_removed", "info", None, None, user=name)
+            self._event(EventKind.USER_REMOVED, Severity.INFO, None, None, user=name)

@@ -19,14 +19,15 @@ from kiosk.barcode import normalize_barcode
 from kiosk.core import Kiosk
 from kiosk.domain import CompartmentState, OpStatus, Purpose
 from kiosk.errors import ConflictError, InvalidInput, NotFound
-from kiosk.reasons import SELF_TEST_PREFIX, CheckReason, DoorResult, door_result
+from kiosk.protocol.events import JobKind, Severity, job_finished, job_started
+from kiosk.reasons import CheckReason, DoorResult, OutOfService, door_result
 from kiosk.store import CompartmentRow, ParcelRow
 
 
 @dataclass
 class Job:
     id: int
-    kind: str
+    kind: JobKind
     total: int
     results: list[dict[str, Any]] = field(default_factory=list)
     state: str = "running"
@@ -66,7 +67,7 @@ class Technician:
         reason = reason.strip()
         if not reason:
             raise InvalidInput("Give a reason for taking the compartment out of service.")
-        row = self.kiosk.store.set_out_of_service(cid, reason, session.user)
+        row = self.kiosk.store.set_out_of_service(cid, OutOfService.typed(reason), session.user)
         self.kiosk._refresh(cid)
         return row
 
@@ -129,14 +130,14 @@ class Technician:
 
     def start_open_all(self, session: Session, include_parcels: bool = False) -> Job:
         ids, skipped = self._doors(include_parcels)
-        return self._start("open-all", ids, self._open_all(session, ids), skipped)
+        return self._start(JobKind.OPEN_ALL, ids, self._open_all(session, ids), skipped)
 
     def start_selftest(
         self, session: Session, take_out_of_service: bool, include_parcels: bool = False
     ) -> Job:
         ids, skipped = self._doors(include_parcels)
         run = self._selftest(session, ids, take_out_of_service)
-        return self._start("self-test", ids, run, skipped)
+        return self._start(JobKind.SELF_TEST, ids, run, skipped)
 
     def _doors(self, include_parcels: bool) -> tuple[list[str], list[str]]:
         """The doors a job opens, and those it leaves shut: a customer's parcel is not
@@ -148,18 +149,20 @@ class Technician:
             return ids, []
         return [i for i in ids if i not in holding], [i for i in ids if i in holding]
 
-    def start_job(self, kind: str, ids: list[str], run: Any) -> Job:
+    def start_job(self, kind: JobKind, ids: list[str], run: Any) -> Job:
         """Run ``await run(job)`` as a job of ``len(ids)`` steps, like open-all (for other
         technician tools, e.g. :mod:`kiosk.technician.board_tools`); one job runs at a time."""
         return self._start(kind, ids, run)
 
-    def _start(self, kind: str, ids: list[str], coro: Any, skipped: list[str] | None = None) -> Job:
+    def _start(
+        self, kind: JobKind, ids: list[str], coro: Any, skipped: list[str] | None = None
+    ) -> Job:
         if any(j.state == "running" for j in self.jobs.values()):
             raise ConflictError("Another open-all or self-test is still running.")
         job = Job(next(self._ids), kind, len(ids), skipped=list(skipped or []))
         self.jobs[job.id] = job
         more = {"skipped": job.skipped} if job.skipped else {}
-        self.kiosk.store.log_event(f"{kind}_started", "info", None, None, job=job.id, **more)
+        self.kiosk.store.log_event(job_started(kind), Severity.INFO, None, None, job=job.id, **more)
         task = asyncio.get_running_loop().create_task(self._run(job, coro))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -172,8 +175,14 @@ class Technician:
             job.state = "done"
             job.changed.set()
             failed = [r["compartment"] for r in job.results if not r["ok"]]
-            self.kiosk.store.log_event(f"{job.kind}_finished", "warning" if failed else "info",
-                                       None, None, job=job.id, failed=failed)  # fmt: skip
+            self.kiosk.store.log_event(
+                job_finished(job.kind),
+                Severity.WARNING if failed else Severity.INFO,
+                None,
+                None,
+                job=job.id,
+                failed=failed,
+            )
             self.kiosk.bus.publish({"type": "job", **job.view()})
 
     def _record(self, job: Job, result: dict[str, Any]) -> None:
@@ -210,8 +219,10 @@ class Technician:
                 if not result["ok"] and take_oos:
                     row = k.store.compartment(cid)
                     if row.state is not CompartmentState.OUT_OF_SERVICE:
-                        reason = SELF_TEST_PREFIX + result["detail"]
-                        k.store.set_out_of_service(cid, reason, session.user)
+                        why = OutOfService.self_test(
+                            DoorResult(result["code"]), result["detail"], result.get("seconds")
+                        )
+                        k.store.set_out_of_service(cid, why, session.user)
                         k._refresh(cid)
                 self._record(job, result)
 

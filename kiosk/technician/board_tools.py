@@ -56,6 +56,7 @@ from kiosk.access.sessions import Session
 from kiosk.config import CompartmentConfig
 from kiosk.core import Kiosk
 from kiosk.errors import ConflictError, NotFound
+from kiosk.protocol.events import EventKind, JobKind, Severity
 from kiosk.technician import Job, Technician
 
 __all__ = ["BoardTools", "Step", "bus_members"]
@@ -136,7 +137,9 @@ class BoardTools:
         steps = self._plan(names)
         taken = {c.id for c in self.kiosk.config.compartments}
         self._new_ids = (f"NEW{n:02d}" for n in itertools.count(1) if f"NEW{n:02d}" not in taken)
-        return self.tech.start_job("discover", [s.label for s in steps], self._run(session, steps))
+        return self.tech.start_job(
+            JobKind.DISCOVER, [s.label for s in steps], self._run(session, steps)
+        )
 
     def _live_doors(self) -> str:
         return ", ".join(live.compartment for live in self.kiosk.live_ops())
@@ -205,8 +208,9 @@ class BoardTools:
         cid = step.compartment.id if step.compartment else None
         where = {"board": step.board, "channel": step.lock}
         # On the disk before the lock fires, as a door operation's intent would be.
-        k.store.log_event_or_refuse("discover_fire", "info", session.user, cid, **where,
-                                    job=job.id)  # fmt: skip
+        k.store.log_event_or_refuse(
+            EventKind.DISCOVER_FIRE, Severity.INFO, session.user, cid, **where, job=job.id
+        )
         fire = k.hw.safety.unlock(step.board, step.lock, any_channel=True)
         fired = await asyncio.wrap_future(fire)
         if not fired.ok:

@@ -35,6 +35,7 @@ from kiosk.access.sessions import Session
 from kiosk.config import Config
 from kiosk.core import Kiosk
 from kiosk.errors import ConflictError, InvalidInput, NotFound
+from kiosk.protocol.events import EventKind, JobKind, Severity
 from kiosk.technician import Job, Technician
 from kiosk.technician.board_tools import bus_members
 
@@ -135,7 +136,7 @@ class BusTools:
 
     def _log(self, session: Session, bus: _Bus, found: dict[int, list[BoardKind]]) -> None:
         kinds = {str(a): [k.name for k in ks] for a, ks in sorted(found.items())}
-        self.kiosk.store.log_event("bus_scanned", "info", session.user, None,
+        self.kiosk.store.log_event(EventKind.BUS_SCANNED, Severity.INFO, session.user, None,
                                    board=bus.boards[0], boards=list(bus.boards),
                                    found=sorted(found), kinds=kinds)  # fmt: skip
 
@@ -153,7 +154,7 @@ class BusTools:
             raise InvalidInput(f"No board of {named} has a bus to scan (sim and gpio have none).")
         steps = [(bus, kind) for bus in buses for kind in board_kinds(bus.claim.protocol)]
         labels = [f"{bus.port} {kind.name}" for bus, kind in steps]
-        return self.tech.start_job("bus-scan", labels, self._run(session, steps))
+        return self.tech.start_job(JobKind.BUS_SCAN, labels, self._run(session, steps))
 
     def _run(
         self, session: Session, steps: list[tuple[_Bus, BoardKind]]
@@ -188,7 +189,7 @@ class BusTools:
         if self._claim(board) is None:
             raise self._no_bus(board, "trace", "trace")
         trace = _installed()
-        kind = "wire_trace_on" if on else "wire_trace_off"
+        kind = EventKind.WIRE_TRACE_ON if on else EventKind.WIRE_TRACE_OFF
         note = f" by {session.user}"
         if on:
             trace.start(board, note)
@@ -199,7 +200,7 @@ class BusTools:
             trace.stop(board, note)
         else:
             return self.trace_view()
-        self.kiosk.store.log_event(kind, "info", session.user, None, board=board,
+        self.kiosk.store.log_event(kind, Severity.INFO, session.user, None, board=board,
                                    file=str(trace.path))  # fmt: skip
         return self.trace_view()
 

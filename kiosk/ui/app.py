@@ -22,6 +22,7 @@ from typing import Any
 
 import pygame
 
+from kiosk.protocol.events import JobKind
 from kiosk.ui import i18n, theme
 from kiosk.ui.guidance import Guidance
 from kiosk.ui.i18n import _
@@ -329,7 +330,7 @@ class App:
         self.goto(TechnicianScreen(self))
 
     def to_job(
-        self, kind: str, start: bool = False, holding: int = 0, include_parcels: bool = False
+        self, kind: JobKind, start: bool = False, holding: int = 0, include_parcels: bool = False
     ) -> None:
         screen = JobScreen(self, kind, holding)
         screen.include_parcels = include_parcels

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from kiosk.protocol.events import JobKind
 from kiosk.ui import theme
 from kiosk.ui.guidance import Guidance
 from kiosk.ui.link import Message
@@ -107,7 +108,7 @@ class ScreenContext(Protocol):
     def to_technician(self) -> None: ...
 
     def to_job(
-        self, kind: str, start: bool = False, holding: int = 0, include_parcels: bool = False
+        self, kind: JobKind, start: bool = False, holding: int = 0, include_parcels: bool = False
     ) -> None:
         """``holding``: compartments with a parcel, which the job skips unless
         ``include_parcels``."""

@@ -155,10 +155,10 @@ def test_a_deposit_whose_door_closed_in_the_simulator_is_held_to_being_kept() ->
 
     assert (kept, to_check) == ({"SEEN-OPEN"}, {"A02": "NOT-SEEN"})
     lost = _view([], {"A02": "AVAILABLE"})
-    lost.compartments["A02"]["oos_reason"] = None
+    lost.compartments["A02"]["oos_code"] = None
     assert check_closed_deposits(lost, to_check, "check it") == [
         "deposit NOT-SEEN closed in A02 in the simulator, neither kept nor held for a check"
     ]
     held = _view([], {"A02": "OUT_OF_SERVICE"})
-    held.compartments["A02"]["oos_reason"] = "check it"
+    held.compartments["A02"]["oos_code"] = "check it"
     assert check_closed_deposits(held, to_check, "check it") == []

@@ -182,6 +182,32 @@ def test_selftest_reports_a_jammed_lock_and_takes_failures_out_of_service(quick:
     quick.sim().close_door("A05")
 
 
+def test_a_self_test_failure_reads_back_with_its_code_and_seconds_after_a_restart(
+    quick: Daemon,
+) -> None:
+    quick.sim().leave_open("A05")
+    tech = quick.signed_in(TECHNICIAN)
+    finished(quick, tech.post("/v1/selftest", {"take_out_of_service": True}))
+    quick.sim().close_door("A05")
+    why = ("OUT_OF_SERVICE", "self-test: door not closed within 2 s", "self_test",
+           {"code": "not_closed", "seconds": 2})  # fmt: skip
+    before = compartments(quick)["A05"]
+    assert (
+        before["state"],
+        before["reason"],
+        before["reason_code"],
+        before["reason_detail"],
+    ) == why
+
+    assert quick.stop() == 0
+    quick.start()
+
+    after = compartments(quick)["A05"]
+    assert (after["state"], after["reason"], after["reason_code"], after["reason_detail"]) == why
+    (event,) = quick.events("out_of_service")
+    assert (event["compartment"], event["detail"]["reason"]) == ("A05", after["reason"])
+
+
 def test_technician_reads_the_event_log_newest_first_and_it_is_intact(daemon: Daemon) -> None:
     store_parcel(daemon, "PKG-LOG", size="S")
     tech = daemon.signed_in(TECHNICIAN)

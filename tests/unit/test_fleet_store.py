@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.domain import CompartmentState
+from kiosk.reasons import OosReason, OutOfService
 from kiosk.store import Store
 from kiosk.store.store import CompartmentSpec
 
@@ -23,7 +24,7 @@ def test_a_command_whose_record_fails_leaves_no_action_behind(store: Store) -> N
     store.record_fleet_command("cmd-00000001", "ops", "in_service", {}, True, None, {})
     events_before = store.last_event_seq()
     with pytest.raises(sqlite3.IntegrityError), store.transaction():
-        store.set_out_of_service("A01", "remote", "fleet:ops")
+        store.set_out_of_service("A01", OutOfService(OosReason.REMOTE), "fleet:ops")
         store.record_fleet_command("cmd-00000001", "ops", "out_of_service", {}, True, None, {})
     assert store.compartment("A01").state is CompartmentState.AVAILABLE
     assert store.last_event_seq() == events_before, "no event of an action that did not happen"
@@ -31,7 +32,7 @@ def test_a_command_whose_record_fails_leaves_no_action_behind(store: Store) -> N
 
 def test_a_recorded_command_is_found_again_with_its_result(store: Store) -> None:
     with store.transaction():
-        store.set_out_of_service("A01", "hinge", "fleet:ops")
+        store.set_out_of_service("A01", OutOfService.typed("hinge"), "fleet:ops")
         store.record_fleet_command("cmd-00000002", "ops", "out_of_service",
                                    {"compartment": "A01"}, True, None,
                                    {"message": "Compartment A01 is out of service."})  # fmt: skip

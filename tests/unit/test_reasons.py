@@ -10,6 +10,7 @@ from kiosk.reasons import (
     UNUSABLE,
     DoorResult,
     OosReason,
+    OutOfService,
     door_result,
     reason_codes,
 )
@@ -36,20 +37,43 @@ def test_a_door_left_open_in_the_self_test_says_how_long_it_was_given() -> None:
 
 def test_each_reason_the_daemon_writes_has_its_own_code() -> None:
     for code, english in OOS_TEXTS.items():
-        assert reason_codes(english) == {"reason_code": str(code), "reason_detail": None}
+        why = OutOfService(code)
+        assert (why.text, reason_codes(why)) == (
+            english,
+            {"reason_code": str(code), "reason_detail": None},
+        )
 
 
 def test_a_self_test_failure_keeps_the_failed_results_code() -> None:
-    assert reason_codes("self-test: door not closed within 30 s") == {
+    why = OutOfService.self_test(DoorResult.NOT_CLOSED, "door not closed within 30 s", 30)
+    assert why.text == "self-test: door not closed within 30 s"
+    assert reason_codes(why) == {
         "reason_code": "self_test",
         "reason_detail": {"code": "not_closed", "seconds": 30},
     }
-    assert reason_codes("self-test: board offline")["reason_detail"] == {"code": "board_offline"}
+    offline = OutOfService.self_test(DoorResult.BOARD_OFFLINE, "board offline", None)
+    assert (offline.text, offline.detail()) == (
+        "self-test: board offline",
+        {"code": "board_offline"},
+    )
+
+
+def test_a_self_test_failure_in_the_daemons_own_words_is_shown_in_them_as_an_error() -> None:
+    why = OutOfService.self_test(DoorResult.ERROR, "board 'top': no reply", None)
+    assert why.text == "self-test: board 'top': no reply"
+    assert why.detail() == {"code": "error"}
 
 
 def test_a_technicians_own_words_are_kept_as_given_and_in_service_has_no_code() -> None:
-    assert reason_codes("hinge broken")["reason_code"] == OosReason.TECHNICIAN
+    why = OutOfService.typed("hinge broken")
+    assert (why.text, reason_codes(why)["reason_code"]) == ("hinge broken", OosReason.TECHNICIAN)
     assert reason_codes(None) == {"reason_code": None, "reason_detail": None}
+
+
+def test_words_that_read_like_the_daemons_own_stay_a_persons_words() -> None:
+    """Nothing is parsed back: a technician who types the daemon's English is still the
+    technician who gave a reason."""
+    assert reason_codes(OutOfService.typed("door did not open"))["reason_code"] == "technician"
 
 
 def test_the_touchscreen_offers_the_problems_the_daemon_takes() -> None:

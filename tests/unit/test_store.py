@@ -10,6 +10,7 @@ import pytest
 
 from kiosk.domain import CompartmentState, OpStatus, ParcelState, Purpose
 from kiosk.errors import ConflictError, NeedsAPerson
+from kiosk.reasons import OutOfService
 from kiosk.store import OutboxItem, Store, StoreError
 from kiosk.store.schema import SCHEMA_VERSION
 from kiosk.store.store import CompartmentSpec
@@ -218,10 +219,11 @@ def test_a_delivered_notification_loses_its_code_nonce(store: Store) -> None:
 
 def test_back_in_service_returns_to_occupied_when_a_parcel_is_inside(store: Store) -> None:
     stored_parcel(store)
-    store.set_out_of_service("A01", "hinge loose", "tomas")
+    store.set_out_of_service("A01", OutOfService.typed("hinge loose"), "tomas")
     assert store.compartment("A01").oos_reason == "hinge loose"
     assert store.set_in_service("A01", "tomas").state is CompartmentState.OCCUPIED
-    store.set_out_of_service("A02", "hinge loose", "tomas")
+    assert store.compartment("A01").out_of_service is None
+    store.set_out_of_service("A02", OutOfService.typed("hinge loose"), "tomas")
     assert store.set_in_service("A02", "tomas").state is CompartmentState.AVAILABLE
 
 

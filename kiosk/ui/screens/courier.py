@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from kiosk.protocol.states import ParcelState
 from kiosk.ui import i18n, theme
 from kiosk.ui.i18n import _
 from kiosk.ui.link import Message
@@ -61,7 +62,7 @@ class CourierMenuScreen(Screen):
         self.loading = False
         if result["ok"]:
             self.app.status = result["data"]
-            self.expired = int(result["data"].get("parcels", {}).get("EXPIRED", 0))
+            self.expired = int(result["data"].get("parcels", {}).get(ParcelState.EXPIRED, 0))
         if self.stale:
             self._load()
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kiosk.protocol.scan import display_barcode
+from kiosk.protocol.states import OpStatus
 from kiosk.ui import i18n, theme
 from kiosk.ui.i18n import _
 from kiosk.ui.link import Message
@@ -395,7 +396,7 @@ class ReceiptScreen(Screen):
     @property
     def stored(self) -> bool:
         return (
-            self.view.get("status") == "CLOSED"
+            self.view.get("status") == OpStatus.CLOSED
             and not self.view.get("unused")
             and self.view.get("confirm") in (None, "stored")
         )

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from kiosk.protocol.events import ItemCheck, OpStep
+from kiosk.protocol.states import OpStatus, Purpose, Role
 from kiosk.ui import theme
 from kiosk.ui.i18n import _, ngettext
 from kiosk.ui.link import Message
@@ -52,11 +54,11 @@ class DoorScreen(Screen):
         # A pickup's operation and the token that opens its door again, kept across
         # reopenings (the operation's view, read again, does not carry the token).
         self.again: tuple[int, str] | None = None
-        if view.get("again_token") and view["purpose"] == "pickup":
+        if view.get("again_token") and view["purpose"] == Purpose.PICKUP:
             self.again = (int(view["operation"]), str(view["again_token"]))
         self.again_s = float(view.get("again_s", AGAIN_S))
         self.again_until: float | None = None
-        if view.get("replaces") and view["status"] != "OPEN_NOT_DETECTED":
+        if view.get("replaces") and view["status"] != OpStatus.OPEN_NOT_DETECTED:
             # This door replaces one that did not open: keep that news.
             self.note = _("The first door did not open; use this one.")
         self._refresh()
@@ -68,9 +70,9 @@ class DoorScreen(Screen):
     @property
     def live(self) -> bool:
         return bool(self.view.get("live", True)) and self.view["status"] not in (
-            "CLOSED",
-            "OPEN_NOT_DETECTED",
-            "ABANDONED",
+            OpStatus.CLOSED,
+            OpStatus.OPEN_NOT_DETECTED,
+            OpStatus.ABANDONED,
         )
 
     def build(self, area: Rect, p: Painter) -> list[Button]:
@@ -78,7 +80,7 @@ class DoorScreen(Screen):
         wall_area, side = (rows if m.is_portrait else cols)(area, [1, 1.4], m.gap)
         draw_wall(p, wall_area, self.app.kiosk, highlight=self.view["compartment"])
         text, notes, actions = rows(side, [2, 1, 1.4], m.gap)
-        color = theme.OK if self.view["status"] == "CLOSED" else theme.INK
+        color = theme.OK if self.view["status"] == OpStatus.CLOSED else theme.INK
         p.text(op_message(self.view), text, color if color != theme.OK else theme.INK, 1.15)
         note = item_notice(self.view) or self._close_prompt() or self._close_others() or self.note
         if note:
@@ -95,7 +97,7 @@ class DoorScreen(Screen):
         if not self.live:
             return ""
         door = self.view["compartment"]
-        if self.view["status"] == "LEFT_OPEN":
+        if self.view["status"] == OpStatus.LEFT_OPEN:
             return _("Door {door} has been open a long time. Please close it now.").format(
                 door=door
             )
@@ -130,12 +132,12 @@ class DoorScreen(Screen):
                 return [button, *self._report(report)]
             label = _("Next") if self.after else _("Done")
             return [Button(area, label, self._next, "primary", name="next")]
-        if self.role != "courier":
+        if self.role != Role.COURIER:
             return self._report(cols(area, [1, 1], gap)[1])
         if self.busy:
             return []
         top, bottom = rows(area, [1, 1], gap)
-        deposit = self.view["purpose"] == "deposit" and not self.view.get("unused")
+        deposit = self.view["purpose"] == Purpose.DEPOSIT and not self.view.get("unused")
         if deposit:
             reopen_area, cancel_area, report_area = cols(top, [1, 1, 1], gap)
         else:
@@ -162,7 +164,7 @@ class DoorScreen(Screen):
     def asking(self) -> bool:
         """The door closed on an empty compartment: the daemon waits for the courier to
         say whether the parcel is inside before it stores anything."""
-        return self.role == "courier" and not self.live and self.view.get("confirm") == "asked"
+        return self.role == Role.COURIER and not self.live and self.view.get("confirm") == "asked"
 
     def _answers(self, area: Rect, gap: int) -> list[Button]:
         if self.busy:
@@ -201,7 +203,7 @@ class DoorScreen(Screen):
         if msg.get("kind") == "link" and msg.get("online"):
             self._refresh()  # events may have been missed while the daemon was away
         elif msg.get("kind") == "stream" and msg["data"].get("operation") == self.view["operation"]:
-            if msg["data"].get("kind") in ("door_open_reminder", "door_left_open"):
+            if msg["data"].get("kind") in (OpStep.DOOR_OPEN_REMINDER, OpStep.DOOR_LEFT_OPEN):
                 self.reminded = True
             self._refresh()
 
@@ -223,13 +225,13 @@ class DoorScreen(Screen):
             self.again is not None
             and self.again_until is not None
             and self.app.clock() < self.again_until
-            and self.view["status"] == "CLOSED"
+            and self.view["status"] == OpStatus.CLOSED
         )
 
     @property
     def thank_you_s(self) -> float:
         """A parcel still seen inside: the screen stays while the door may open again."""
-        if self.view.get("item_check") == "still_inside" and self.again_until is not None:
+        if self.view.get("item_check") == ItemCheck.STILL_INSIDE and self.again_until is not None:
             return max(THANK_YOU_S, self.again_until - (self.done_at or 0.0))
         return THANK_YOU_S
 

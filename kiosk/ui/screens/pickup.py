@@ -6,6 +6,8 @@ import math
 from typing import Any
 
 from kiosk.protocol.codes import group_code
+from kiosk.protocol.events import EventKind, ItemCheck
+from kiosk.protocol.states import OpStatus, Purpose
 from kiosk.ui import theme
 from kiosk.ui.i18n import _
 from kiosk.ui.link import Message
@@ -189,7 +191,7 @@ class PickupScreen(Screen):
         if not self.busy or msg.get("kind") != "stream":
             return
         detail = data.get("detail") or {}
-        if data.get("kind") == "unlock" and detail.get("purpose") == "pickup":
+        if data.get("kind") == EventKind.UNLOCK and detail.get("purpose") == Purpose.PICKUP:
             self.opening = (int(detail["operation"]), str(data.get("compartment")))
         elif self.opening is None or self.opening[0] != detail.get(
             "operation", data.get("operation")
@@ -209,9 +211,9 @@ class PickupScreen(Screen):
             self._answered(result)
             return
         view = result["data"]
-        if view["status"] == "UNLOCK_SENT":
+        if view["status"] == OpStatus.UNLOCK_SENT:
             return  # still firing: the operation's next event asks again
-        if view["status"] == "OPEN_NOT_DETECTED":
+        if view["status"] == OpStatus.OPEN_NOT_DETECTED:
             status = {"ok": False, "status": 502, "details": {"compartment": view["compartment"]}}
             self._answered(status)
         else:
@@ -289,31 +291,31 @@ def op_message(view: dict[str, Any]) -> str:
     """What a screen says about a door operation, in the person's language."""
     door = view["compartment"]
     status, purpose = view["status"], view["purpose"]
-    if status == "OPEN_NOT_DETECTED":
+    if status == OpStatus.OPEN_NOT_DETECTED:
         return _("Door {door} did not open.").format(door=door)
-    if status == "CLOSED":
-        if purpose == "deposit" and view.get("problem"):
+    if status == OpStatus.CLOSED:
+        if purpose == Purpose.DEPOSIT and view.get("problem"):
             return _("Door {door} closed; it is not used until it has been checked.").format(
                 door=door
             )
-        if purpose == "deposit" and view.get("unused"):
+        if purpose == Purpose.DEPOSIT and view.get("unused"):
             return _("Door {door} closed; the compartment is free again.").format(door=door)
         confirm = view.get("confirm")
-        if purpose == "deposit" and confirm == "asked":
+        if purpose == Purpose.DEPOSIT and confirm == "asked":
             return _("Is the parcel inside?")
-        if purpose == "deposit" and confirm == "unanswered":
+        if purpose == Purpose.DEPOSIT and confirm == "unanswered":
             return _("Nothing was stored in {door}: it waits for a technician's check.").format(
                 door=door
             )
-        if purpose == "deposit" and confirm not in (None, "stored"):
+        if purpose == Purpose.DEPOSIT and confirm not in (None, "stored"):
             return _("Nothing was stored in {door}; the compartment is free again.").format(
                 door=door
             )
-        if purpose == "deposit":
+        if purpose == Purpose.DEPOSIT:
             return _("Stored in {door}; the recipient has been notified.").format(door=door)
-        if purpose == "pickup":
+        if purpose == Purpose.PICKUP:
             return _("Thank you!")
-        if purpose == "return":
+        if purpose == Purpose.RETURN:
             return _("Parcel from {door} collected for return to the sender.").format(door=door)
         return _("Door {door} closed.").format(door=door)
     if view.get("unused"):
@@ -331,22 +333,22 @@ def op_message(view: dict[str, Any]) -> str:
 def item_notice(view: dict[str, Any]) -> str:
     """The item sensor's warning for a closed door, or nothing."""
     door = view["compartment"]
-    if view.get("item_check") == "still_inside":
+    if view.get("item_check") == ItemCheck.STILL_INSIDE:
         return _("A parcel still seems to be inside door {door}. Did you take everything?").format(
             door=door
         )
-    if view.get("item_check") == "empty" and view.get("confirm") == "asked":
+    if view.get("item_check") == ItemCheck.EMPTY and view.get("confirm") == "asked":
         return _(
             "Door {door} closed, but its sensor sees nothing inside. Nothing is stored and "
             "nobody is notified until you answer."
         ).format(door=door)
-    if view.get("item_check") == "empty" and view.get("confirm") == "stored":
+    if view.get("item_check") == ItemCheck.EMPTY and view.get("confirm") == "stored":
         return _(
             "Its sensor sees nothing inside, so compartment {door} is marked for a "
             "technician's check."
         ).format(door=door)
-    if view.get("item_check") == "empty" and view.get("confirm"):
+    if view.get("item_check") == ItemCheck.EMPTY and view.get("confirm"):
         return ""
-    if view.get("item_check") == "empty":
+    if view.get("item_check") == ItemCheck.EMPTY:
         return _("Compartment {door} looks empty. Did the parcel go in?").format(door=door)
     return ""

@@ -12,6 +12,7 @@ from typing import Any
 import pygame
 
 from kiosk.protocol.scan import display_barcode
+from kiosk.protocol.states import OpStatus
 from kiosk.ui import i18n, theme
 from kiosk.ui.i18n import _
 from kiosk.ui.link import Message
@@ -21,7 +22,7 @@ from kiosk.ui.screens.pickup import op_message
 from kiosk.ui.wall import draw_wall
 from kiosk.ui.widgets import Button, Painter, Rect, cols, rows
 
-DONE = ("CLOSED", "OPEN_NOT_DETECTED", "ABANDONED")
+DONE = (OpStatus.CLOSED, OpStatus.OPEN_NOT_DETECTED, OpStatus.ABANDONED)
 
 
 def is_done(view: dict[str, Any]) -> bool:
@@ -32,7 +33,7 @@ def checklist_line(view: dict[str, Any], barcode: str | None = None) -> str:
     door = view.get("compartment", "")
     if barcode is None:
         barcode = display_barcode(view.get("barcode", ""))
-    if view.get("status") == "CLOSED":
+    if view.get("status") == OpStatus.CLOSED:
         return _("{door}: {barcode}, collected").format(door=door, barcode=barcode)
     if is_done(view):
         return _("{door}: {barcode}, the door did not open").format(door=door, barcode=barcode)
@@ -54,7 +55,7 @@ def draw_checklist(p: Painter, area: Rect, collected: list[dict[str, Any]]) -> N
     for i, view in enumerate(shown):
         line = Rect(area.left, area.top + i * line_h, area.width, line_h)
         box = Rect(line.left, line.top, line_h, line_h).inflate(-6, -6)
-        if view.get("status") == "CLOSED":
+        if view.get("status") == OpStatus.CLOSED:
             tick(p, box)
         text = line.copy()
         text.left, text.width = box.right + p.metrics.gap, line.width - line_h - p.metrics.gap
@@ -223,7 +224,7 @@ class ReturnsDoneScreen(Screen):
     def build(self, area: Rect, p: Painter) -> list[Button]:
         m = p.metrics
         title, summary, listed, actions = rows(area, [1, 0.8, 3, 1], m.gap)
-        count = sum(1 for v in self.collected if v.get("status") == "CLOSED")
+        count = sum(1 for v in self.collected if v.get("status") == OpStatus.CLOSED)
         if not self.collected:
             p.text(_("There are no expired parcels to collect."), title, theme.INK, 1.2)
         elif self.complete:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from kiosk.protocol.events import JobKind
 from kiosk.ui import i18n, theme
 from kiosk.ui.i18n import _
 from kiosk.ui.link import Message
@@ -23,13 +24,13 @@ from kiosk.ui.wall import draw_doors
 from kiosk.ui.widgets import Button, Painter, Rect, cols, rows
 
 POLL_S = 1.0
-PATHS = {"self-test": "/v1/selftest", "open-all": "/v1/compartments/open-all"}
+PATHS = {JobKind.SELF_TEST: "/v1/selftest", JobKind.OPEN_ALL: "/v1/compartments/open-all"}
 
 
 class JobScreen(Screen):
-    def __init__(self, app: ScreenContext, kind: str, holding: int = 0) -> None:
+    def __init__(self, app: ScreenContext, kind: JobKind, holding: int = 0) -> None:
         super().__init__(app)
-        self.kind = kind  # "self-test" or "open-all"
+        self.kind = kind  # SELF_TEST or OPEN_ALL
         self.holding = holding  # compartments with a parcel, skipped unless included
         self.include_parcels = False
         self.take_out_of_service = False
@@ -56,7 +57,7 @@ class JobScreen(Screen):
         self.starting = True
         self.note = ""
         body: dict[str, Any] = {"include_parcels": self.include_parcels}
-        if self.kind == "self-test":
+        if self.kind == JobKind.SELF_TEST:
             body["take_out_of_service"] = self.take_out_of_service
         self.app.call("POST", PATHS[self.kind], body, on_done=self._started)
 
@@ -114,7 +115,7 @@ class JobScreen(Screen):
 
     @property
     def title(self) -> str:
-        if self.kind == "open-all":
+        if self.kind == JobKind.OPEN_ALL:
             return _("Opening all doors, one after another.")
         return _("Self-test of every lock and door sensor.")
 
@@ -155,7 +156,7 @@ class JobScreen(Screen):
             Button(back, _("Back"), lambda: back_to_grid(self.app), "secondary", name="back"),
             Button(
                 start,
-                _("Start the self-test") if self.kind == "self-test" else _("Open all doors"),
+                _("Start the self-test") if self.kind == JobKind.SELF_TEST else _("Open all doors"),
                 self.start,
                 "primary",
                 not self.starting,
@@ -163,7 +164,7 @@ class JobScreen(Screen):
                 0.9,
             ),
         ]
-        if self.kind == "self-test":
+        if self.kind == JobKind.SELF_TEST:
             on = self.take_out_of_service
             buttons.append(
                 Button(
@@ -184,7 +185,7 @@ class JobScreen(Screen):
         self.include_parcels = not self.include_parcels
 
     def _explanation(self) -> str:
-        if self.kind == "open-all":
+        if self.kind == JobKind.OPEN_ALL:
             return _("Every door opens, one after another. Close them when you are done.")
         return _(
             "Each door opens in turn; close it again and the next one follows. "
@@ -202,7 +203,7 @@ class JobScreen(Screen):
             return self.title
         failed = sum(not r["ok"] for r in job.get("results", []))
         passed = len(job.get("results", [])) - failed
-        if self.kind == "open-all":
+        if self.kind == JobKind.OPEN_ALL:
             done = _("All doors done: {opened} opened, {failed} did not open.").format(
                 opened=passed, failed=failed
             )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+from kiosk.protocol.states import Role
 from kiosk.ui import theme
 from kiosk.ui.i18n import _
 from kiosk.ui.link import Message
@@ -184,7 +185,7 @@ class SignInScreen(Screen):
             self.message = error_text(result, self.app)
 
     def _enter(self, role: str) -> None:
-        if role == "technician":
+        if role == Role.TECHNICIAN:
             self.app.to_technician()
         else:
             self.app.to_courier_menu()

@@ -16,6 +16,8 @@ from functools import partial
 from typing import Any
 from urllib.parse import quote
 
+from kiosk.protocol.events import JobKind
+from kiosk.protocol.states import CompartmentState, ParcelState
 from kiosk.ui import theme
 from kiosk.ui.i18n import N_, _
 from kiosk.ui.link import Message
@@ -113,7 +115,7 @@ def when(ts: float, now: float | None = None) -> str:
 def parcel_lines(parcel: dict[str, Any]) -> list[str]:
     """What the detail says of the parcel inside: its barcode and its pickup deadline."""
     until, hours = when(parcel["expires_at"]), f"{parcel['extended_hours']:g}"
-    if parcel["state"] == "EXPIRED":
+    if parcel["state"] == ParcelState.EXPIRED:
         deadline = _("Pickup time ended {time}.").format(time=until)
     elif parcel["extended_hours"]:
         deadline = _("Pickup until {time} (+{hours} h).").format(time=until, hours=hours)
@@ -254,9 +256,12 @@ class TechnicianScreen(Screen):
         comps = list(self.compartments.values())
         lines = [
             _("{count} free, {used} in use, {out} out of service.").format(
-                count=sum(c["state"] == "AVAILABLE" for c in comps),
-                used=sum(c["state"] in ("OCCUPIED", "RESERVED") for c in comps),
-                out=sum(c["state"] == "OUT_OF_SERVICE" for c in comps),
+                count=sum(c["state"] == CompartmentState.AVAILABLE for c in comps),
+                used=sum(
+                    c["state"] in (CompartmentState.OCCUPIED, CompartmentState.RESERVED)
+                    for c in comps
+                ),
+                out=sum(c["state"] == CompartmentState.OUT_OF_SERVICE for c in comps),
             ),
             _("Doors open: {count}.").format(count=sum(c["door"] == "OPEN" for c in comps)),
         ]
@@ -288,7 +293,7 @@ class TechnicianScreen(Screen):
         p.text("\n".join([*self._lines(c), *([note] if note else [])]), body, theme.INK, 0.7)
         top, bottom = rows(actions, [1, 1], gap)
         left, right = cols(top, [1, 1], gap)
-        out = c.get("state") == "OUT_OF_SERVICE"
+        out = c.get("state") == CompartmentState.OUT_OF_SERVICE
         can_act = bool(c) and not self.busy
         if out:
             service = Button(right, _("Back in service"), self.in_service, "ok", name="in-service")
@@ -319,7 +324,11 @@ class TechnicianScreen(Screen):
             return [_("Loading…")]
         state, door = STATE_LINES.get(c["state"], c["state"]), DOOR_LINES[c["door"]]
         # "holds a parcel" goes without saying above the parcel's own lines
-        lines = [_(door)] if c.get("parcel") and c["state"] == "OCCUPIED" else [_(state), _(door)]
+        lines = (
+            [_(door)]
+            if c.get("parcel") and c["state"] == CompartmentState.OCCUPIED
+            else [_(state), _(door)]
+        )
         if c.get("reason"):
             lines.append(_("Reason: {reason}").format(reason=reason_text(c)))
         if c.get("check"):
@@ -451,7 +460,7 @@ class TechnicianScreen(Screen):
             return
         if cid in self.compartments:  # shown at once; the refresh brings the rest
             self.compartments[cid].update(result["data"])
-        if result["data"]["state"] == "OUT_OF_SERVICE":
+        if result["data"]["state"] == CompartmentState.OUT_OF_SERVICE:
             self.note = _("{door} is out of service.").format(door=cid)
         else:
             self.note = _("{door} is back in service.").format(door=cid)
@@ -478,11 +487,11 @@ class TechnicianScreen(Screen):
 
     def open_all(self, include_parcels: bool = False) -> None:
         self.app.to_job(
-            "open-all", start=True, holding=self.holding, include_parcels=include_parcels
+            JobKind.OPEN_ALL, start=True, holding=self.holding, include_parcels=include_parcels
         )
 
     def selftest(self) -> None:
-        self.app.to_job("self-test", holding=self.holding)
+        self.app.to_job(JobKind.SELF_TEST, holding=self.holding)
 
     def confirm_time(self) -> None:
         """After a jump (or before the first synchronisation): the technician checks the
