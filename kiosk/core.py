@@ -42,6 +42,7 @@ from kiosk.errors import (
 )
 from kiosk.keypads import Keypads
 from kiosk.notify.text import Notices
+from kiosk.protocol.stream import StreamKind
 from kiosk.reasons import CheckReason, check_view, reason_codes
 from kiosk.store import Event, OpRow, ParcelRow, Store, UserRow
 from kiosk.store.base import StoreError, StoreFull, StoreRefused
@@ -208,10 +209,10 @@ class Kiosk:
     # -- listeners (on the loop) ----------------------------------------------------
 
     def _publish_event(self, event: Event) -> None:
-        self.bus.publish({"type": "event", **event.as_dict()})
+        self.bus.publish({"type": StreamKind.EVENT, **event.as_dict()})
 
     def _door_changed(self, cid: str, old: DoorState, new: DoorState) -> None:
-        self.bus.publish({"type": "door", "compartment": cid, "door": str(new)})
+        self.bus.publish({"type": StreamKind.DOOR, "compartment": cid, "door": str(new)})
         live = self.doors.live_for(cid)
         unexpected = cid not in self._reconciling and cid not in self.expected_open
         if new is DoorState.OPEN and live is None and unexpected:
@@ -248,7 +249,8 @@ class Kiosk:
             grace = self.config.doors.offline_alarm_after_s
             loop = asyncio.get_running_loop()
             self._offline_alarms[board] = loop.call_later(grace, self._still_offline, board)
-        self.bus.publish({"type": "board", "board": board, "online": online, "error": error})
+        message = {"type": StreamKind.BOARD, "board": board, "online": online, "error": error}
+        self.bus.publish(message)
 
     def _still_offline(self, board: str) -> None:
         """The grace time of an offline board is over: the alarm, if it is still offline."""
@@ -468,7 +470,7 @@ class Kiosk:
             self._await_answer(op.id)
         if op.purpose is Purpose.PICKUP:
             self._pickup_closed(op)
-        self.bus.publish({"type": "operation", "kind": "closed", "operation": op.id,
+        self.bus.publish({"type": StreamKind.OPERATION, "kind": "closed", "operation": op.id,
                           "compartment": cid, "purpose": str(op.purpose)})  # fmt: skip
         asyncio.get_running_loop().call_soon(self._after_operation, cid)
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.config.host import StorageSection
+from kiosk.protocol.stream import StreamKind
 from kiosk.store import Store
 from kiosk.store.base import StoreFull
 from kiosk.store.space import FULL_BELOW_BYTES, free_bytes, total_bytes
@@ -123,4 +124,4 @@ class DiskWatch:
             log.info("the disk holding %s has room again", self.path)
             self.store.log_event("disk_space_ok", "info", None, None, **detail)
         if self._publish is not None:
-            self._publish({"type": "storage", "state": str(state)})
+            self._publish({"type": StreamKind.STORAGE, "state": str(state)})

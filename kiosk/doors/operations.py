@@ -30,6 +30,7 @@ from kiosk.broadcast import Bus
 from kiosk.config import DoorsSection
 from kiosk.domain import OpStatus
 from kiosk.doors.hardware import Hardware
+from kiosk.protocol.stream import StreamKind
 from kiosk.store import OpRow, Store
 from kiosk.store.base import StoreError
 
@@ -291,7 +292,7 @@ class Doors:
     def _publish(self, row: OpRow, kind: str) -> None:
         self.bus.publish(
             {
-                "type": "operation",
+                "type": StreamKind.OPERATION,
                 "kind": kind,
                 "operation": row.id,
                 "compartment": row.compartment_id,

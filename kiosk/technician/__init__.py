@@ -19,6 +19,7 @@ from kiosk.barcode import normalize_barcode
 from kiosk.core import Kiosk
 from kiosk.domain import CompartmentState, OpStatus, Purpose
 from kiosk.errors import ConflictError, InvalidInput, NotFound
+from kiosk.protocol.stream import StreamKind
 from kiosk.reasons import SELF_TEST_PREFIX, CheckReason, DoorResult, door_result
 from kiosk.store import CompartmentRow, ParcelRow
 
@@ -174,14 +175,14 @@ class Technician:
             failed = [r["compartment"] for r in job.results if not r["ok"]]
             self.kiosk.store.log_event(f"{job.kind}_finished", "warning" if failed else "info",
                                        None, None, job=job.id, failed=failed)  # fmt: skip
-            self.kiosk.bus.publish({"type": "job", **job.view()})
+            self.kiosk.bus.publish({"type": StreamKind.JOB, **job.view()})
 
     def _record(self, job: Job, result: dict[str, Any]) -> None:
         """One door's result (:func:`kiosk.reasons.door_result`), kept and published."""
         job.results.append(result)
         job.changed.set()
         progress = {"id": job.id, "kind": job.kind, "done": len(job.results), "total": job.total}
-        self.kiosk.bus.publish({"type": "job", **progress, **result})
+        self.kiosk.bus.publish({"type": StreamKind.JOB, **progress, **result})
 
     def _open_all(self, session: Session, ids: list[str]) -> Any:
         async def run(job: Job) -> None:

@@ -56,6 +56,7 @@ from kiosk.access.sessions import Session
 from kiosk.config import CompartmentConfig
 from kiosk.core import Kiosk
 from kiosk.errors import ConflictError, NotFound
+from kiosk.protocol.stream import StreamKind
 from kiosk.technician import Job, Technician
 
 __all__ = ["BoardTools", "Step", "bus_members"]
@@ -173,7 +174,7 @@ class BoardTools:
         job.results.append(result)
         job.changed.set()
         progress = {"id": job.id, "kind": job.kind, "done": len(job.results), "total": job.total}
-        self.kiosk.bus.publish({"type": "job", **progress, **result})
+        self.kiosk.bus.publish({"type": StreamKind.JOB, **progress, **result})
 
     async def _try(self, job: Job, session: Session, step: Step) -> dict[str, Any]:
         if not self.kiosk.hw.is_board_online(step.board):

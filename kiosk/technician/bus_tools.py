@@ -35,6 +35,7 @@ from kiosk.access.sessions import Session
 from kiosk.config import Config
 from kiosk.core import Kiosk
 from kiosk.errors import ConflictError, InvalidInput, NotFound
+from kiosk.protocol.stream import StreamKind
 from kiosk.technician import Job, Technician
 from kiosk.technician.board_tools import bus_members
 
@@ -179,7 +180,7 @@ class BusTools:
         job.results.append(result)
         job.changed.set()
         progress = {"id": job.id, "kind": job.kind, "done": len(job.results), "total": job.total}
-        self.kiosk.bus.publish({"type": "job", **progress, **result})
+        self.kiosk.bus.publish({"type": StreamKind.JOB, **progress, **result})
 
     # -- the wire trace ---------------------------------------------------------------
 
