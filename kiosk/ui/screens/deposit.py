@@ -15,11 +15,12 @@ from kiosk.ui import i18n, theme
 from kiosk.ui.i18n import _
 from kiosk.ui.link import Message
 from kiosk.ui.screen import Screen, ScreenContext
-from kiosk.ui.screens.courier import CourierMenuScreen, courier_error, session_lost
+from kiosk.ui.screens.courier import CourierMenuScreen, session_lost
 from kiosk.ui.screens.door import DoorScreen
 from kiosk.ui.screens.keyboard import keyboard
 from kiosk.ui.screens.keypad import keypad
 from kiosk.ui.widgets import Button, Painter, Rect, cols, grid, rows
+from kiosk.ui.words import courier_error
 
 PHONE_MAX = 16
 PHONE_MIN_DIGITS = 6

@@ -21,11 +21,12 @@ from kiosk.ui.link import Message
 from kiosk.ui.screen import Screen, ScreenContext
 from kiosk.ui.screens.dialogs import ConfirmDialog
 from kiosk.ui.screens.home import door_list
-from kiosk.ui.screens.pickup import error_text, item_notice, op_message
+from kiosk.ui.screens.pickup import item_notice, op_message
 from kiosk.ui.screens.problem import report_button
 from kiosk.ui.speech.phrases import door_position
 from kiosk.ui.wall import draw_wall
 from kiosk.ui.widgets import Button, Painter, Rect, cols, rows
+from kiosk.ui.words import error_text
 
 THANK_YOU_S = 6.0
 AGAIN_S = 60.0

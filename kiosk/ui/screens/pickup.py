@@ -19,42 +19,7 @@ from kiosk.ui.speech.phrases import (
     next_countdown_mark,
 )
 from kiosk.ui.widgets import Button, Painter, Rect, cols, rows
-
-
-def error_text(result: Message, app: ScreenContext) -> str:
-    """The person's words for a refusal of the daemon (never the daemon's English)."""
-    details = result.get("details") or {}
-    kind, status = result.get("error_kind"), result.get("status")
-    contact = app.contact
-    reason = details.get("reason")
-    if kind == "DaemonUnreachable" or status == 0:
-        return _("The kiosk is not answering. Please try again in a moment.")
-    if kind == "DoorDidNotOpen" or status == 502:
-        door = details.get("compartment", "")
-        return _("Door {door} did not open. For help: {contact}").format(door=door, contact=contact)
-    if reason == "door_unavailable":
-        door = details.get("compartment", "")
-        return _("Door {door} cannot be opened right now. For help: {contact}").format(
-            door=door, contact=contact
-        )
-    if reason == "opens_paused":
-        return _("The kiosk has paused opening doors for safety. For help: {contact}").format(
-            contact=contact
-        )
-    if reason == "storage_full":
-        return _("The kiosk cannot open doors right now: its storage is full. "
-                 "For help: {contact}").format(contact=contact)  # fmt: skip
-    if reason == "expired":
-        return _("The pickup time for this parcel has ended; it is going back to the sender.")
-    if reason == "returned":
-        return _("This parcel has been returned to the sender.")
-    if reason == "picked_up":
-        return _("This parcel has already been picked up.")
-    if status == 429:
-        return _("Too many wrong tries. Please wait.")
-    if status == 401:
-        return _("That code is not right. Please check it and try again.")
-    return _("Something went wrong. For help: {contact}").format(contact=contact)
+from kiosk.ui.words import error_text
 
 
 def lockout_text(seconds: int) -> str:

@@ -11,9 +11,9 @@ from typing import Any
 from kiosk.ui import theme
 from kiosk.ui.i18n import _
 from kiosk.ui.link import Message
-from kiosk.ui.reasons import PROBLEMS
 from kiosk.ui.screen import Screen, ScreenContext
 from kiosk.ui.widgets import Button, Painter, Rect, cols, grid, rows
+from kiosk.ui.words import PROBLEMS, error_text
 
 CUSTOMER = ("compartment_empty", "parcel_damaged", "wrong_parcel", "door_wont_open")
 COURIER = ("compartment_dirty", "compartment_damaged", "compartment_occupied")
@@ -117,8 +117,6 @@ class ProblemDialog(Screen):
                 contact=self.app.contact
             )
         else:
-            from kiosk.ui.screens.pickup import error_text
-
             self.answer = error_text(result, self.app)
 
     def close(self) -> None:

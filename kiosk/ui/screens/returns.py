@@ -16,10 +16,11 @@ from kiosk.ui import i18n, theme
 from kiosk.ui.i18n import _
 from kiosk.ui.link import Message
 from kiosk.ui.screen import Screen, ScreenContext
-from kiosk.ui.screens.courier import CourierMenuScreen, courier_error, session_lost
+from kiosk.ui.screens.courier import CourierMenuScreen, session_lost
 from kiosk.ui.screens.pickup import op_message
 from kiosk.ui.wall import draw_wall
 from kiosk.ui.widgets import Button, Painter, Rect, cols, rows
+from kiosk.ui.words import courier_error
 
 DONE = ("CLOSED", "OPEN_NOT_DETECTED", "ABANDONED")
 

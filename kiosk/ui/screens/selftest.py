@@ -14,13 +14,13 @@ from typing import Any
 from kiosk.ui import i18n, theme
 from kiosk.ui.i18n import _
 from kiosk.ui.link import Message
-from kiosk.ui.reasons import result_text
 from kiosk.ui.screen import Screen, ScreenContext
 from kiosk.ui.screens.dialogs import include_button, skip_line
-from kiosk.ui.screens.technician import back_to_grid, door_rects, tech_error_text
+from kiosk.ui.screens.technician import back_to_grid, door_rects
 from kiosk.ui.theme import Color
 from kiosk.ui.wall import draw_doors
 from kiosk.ui.widgets import Button, Painter, Rect, cols, rows
+from kiosk.ui.words import result_text, tech_error_text
 
 POLL_S = 1.0
 PATHS = {"self-test": "/v1/selftest", "open-all": "/v1/compartments/open-all"}

@@ -16,8 +16,9 @@ from kiosk.ui.scanned import badge as scanned_badge
 from kiosk.ui.screen import Screen, ScreenContext
 from kiosk.ui.screens.keyboard import keyboard
 from kiosk.ui.screens.keypad import keypad
-from kiosk.ui.screens.pickup import countdown_seconds, error_text
+from kiosk.ui.screens.pickup import countdown_seconds
 from kiosk.ui.widgets import Button, Painter, Rect, cols, rows
+from kiosk.ui.words import error_text
 
 PIN_MAX = 12
 NAME_MAX = 32

@@ -19,13 +19,19 @@ from urllib.parse import quote
 from kiosk.ui import theme
 from kiosk.ui.i18n import N_, _
 from kiosk.ui.link import Message
-from kiosk.ui.reasons import PICKED_REASONS, check_text, reason_text
 from kiosk.ui.screen import Screen, ScreenContext
 from kiosk.ui.screens.dialogs import ConfirmDialog, OpenAllDialog
 from kiosk.ui.screens.pickup import op_message
 from kiosk.ui.theme import Color, Metrics
 from kiosk.ui.wall import draw_doors, wall_rects
 from kiosk.ui.widgets import AREA, Button, Painter, Rect, cols, grid, rows
+from kiosk.ui.words import (
+    EXTEND_REFUSALS,
+    PICKED_REASONS,
+    check_text,
+    reason_text,
+    tech_error_text,
+)
 
 STATE_MARKS = {
     "AVAILABLE": N_("free"),
@@ -47,27 +53,6 @@ DOOR_LINES = {
 STREAM_TYPES = ("door", "event", "board", "operation")
 EXTEND_STEP_H = 24.0
 """How much later one tap on "Extend hold" moves a parcel's pickup deadline."""
-EXTEND_REFUSALS = {
-    "extend_limit": N_("This hold cannot be extended any further."),
-    "extend_off": N_("This hold cannot be extended any further."),
-    "still_expired": N_("Even extended, the pickup time would already have ended."),
-    "being_returned": N_("This parcel is being collected for return right now."),
-}
-
-
-def tech_error_text(result: Message, app: ScreenContext, conflict: str = "") -> str:
-    """A technician's words for a refusal of the daemon."""
-    status = result.get("status")
-    contact = app.contact
-    if status == 0:
-        return _("The kiosk is not answering. Please try again in a moment.")
-    if status == 401:
-        return _("Your sign-in has ended. Please sign out and sign in again.")
-    if status == 404:
-        return _("The kiosk no longer knows this; it may have restarted.")
-    if status == 409:
-        return conflict or _("Not now: a door operation on this compartment is in progress.")
-    return _("Something went wrong. For help: {contact}").format(contact=contact)
 
 
 def health_lines(status: dict[str, Any]) -> list[str]:
