@@ -28,7 +28,7 @@ from kiosk.broadcast import Bus
 from kiosk.clock import KioskClock
 from kiosk.config import CompartmentConfig, Config
 from kiosk.disk import DiskWatch
-from kiosk.domain import CompartmentState, ParcelState, Purpose, Role
+from kiosk.domain import CompartmentState, DoorOutcome, ParcelState, Purpose, Role
 from kiosk.doors.checks import StartItemCheck
 from kiosk.doors.guard import MassOpenGuard
 from kiosk.doors.hardware import Hardware
@@ -265,7 +265,7 @@ class Kiosk:
 
     # -- customer -------------------------------------------------------------------
 
-    async def pickup(self, code_text: str) -> dict[str, Any]:
+    async def pickup(self, code_text: str) -> DoorOutcome:
         """Open the door of the parcel whose pickup code this is."""
         if self.store.is_full:  # no door could be opened: the code is not even looked at
             raise StoreFull(
@@ -323,9 +323,9 @@ class Kiosk:
         again_s = self.config.doors.reopen_after_pickup_s
         if again_s <= 0:
             return view  # no window: nothing for the screen to open again with
-        return {**view, "again_token": token, "again_s": again_s}
+        return dataclasses.replace(view, again_token=token, again_s=again_s)
 
-    async def pickup_again(self, op_id: int, token: str) -> dict[str, Any]:
+    async def pickup_again(self, op_id: int, token: str) -> DoorOutcome:
         """Open a pickup's door again within ``doors.reopen_after_pickup_s`` of its closing, for
         the screen that holds the pickup's ``token`` (no code: the customer has just used
         it). Whatever the item sensor says: it may miss a flat parcel."""
@@ -448,11 +448,11 @@ class Kiosk:
             self.guard.opened()
         return op
 
-    async def open_and_report(self, op: OpRow, customer: bool) -> dict[str, Any]:
+    async def open_and_report(self, op: OpRow, customer: bool) -> DoorOutcome:
         live = self.doors.start(op)
         self._refresh(op.compartment_id)
         opened = await asyncio.shield(live.opened)
-        view = self.op_view(self.store.op(op.id))
+        view = self.outcome(self.store.op(op.id))
         if not opened and customer:
             self.store.log_event(
                 "customer_needs_help", "alarm", None, op.compartment_id, operation=op.id
@@ -605,37 +605,33 @@ class Kiosk:
         issued = codes.new_code(self.key, digits, self.store.is_code_tag_live)
         return issued.tag, issued.nonce
 
-    async def wait_operation(self, op_id: int, timeout: float) -> dict[str, Any]:
+    async def wait_operation(self, op_id: int, timeout: float) -> DoorOutcome:
         live = self.doors.live.get(op_id)
         if live is not None:
             done = asyncio.shield(live.done)
             with contextlib.suppress(TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(done, timeout)
-        return self.op_view(self.store.op(op_id))
+        return self.outcome(self.store.op(op_id))
 
-    def op_view(self, op: OpRow) -> dict[str, Any]:
+    def outcome(self, op: OpRow) -> DoorOutcome:
+        """What operation ``op`` has come to, with the door as it is now."""
         cid = op.compartment_id
-        view = {
-            "operation": op.id,
-            "compartment": cid,
-            "purpose": str(op.purpose),
-            "status": str(op.status),
-            "door": str(self.hw.door(cid)),
-            "live": op.id in self.doors.live,
-            "message": self.notices.op_message(op),
-        }
-        if op.parcel_id is not None:
-            view["parcel"] = op.parcel_id
-        if op.details.get("unused"):
-            view["unused"] = op.details["unused"]
-        if op.details.get("problem"):  # a ProblemReason code, reported at the screen
-            view["problem"] = op.details["problem"]
-        if op.details.get("item_check"):
-            view["item_check"] = op.details["item_check"]
-            view["notice"] = self.notices.item_notice(op)
-        if op.details.get("confirm"):
-            view["confirm"] = op.details["confirm"]
-        return view
+        item_check = op.details.get("item_check") or None
+        return DoorOutcome(
+            operation=op.id,
+            compartment=cid,
+            purpose=op.purpose,
+            status=op.status,
+            door=self.hw.door(cid),
+            live=op.id in self.doors.live,
+            message=self.notices.op_message(op),
+            parcel=op.parcel_id,
+            unused=op.details.get("unused") or None,
+            problem=op.details.get("problem") or None,
+            item_check=item_check,
+            notice=self.notices.item_notice(op) if item_check else None,
+            confirm=op.details.get("confirm") or None,
+        )
 
     # -- queries --------------------------------------------------------------------
 

@@ -6,10 +6,50 @@ from typing import cast
 
 from kiosk import __version__
 from kiosk.core import Kiosk
+from kiosk.domain import DoorOutcome
 from kiosk.notify import mask_recipient
-from kiosk.protocol.views import CompartmentBrief, CompartmentCounts, ParcelView, Status
+from kiosk.protocol.views import (
+    CompartmentBrief,
+    CompartmentCounts,
+    OperationView,
+    ParcelView,
+    Status,
+)
 from kiosk.reasons import check_view, reason_codes
 from kiosk.store import CompartmentRow, ParcelRow
+
+
+def operation_view(o: DoorOutcome) -> OperationView:
+    """A door operation's answer: its fields that say something, and no others."""
+    view: OperationView = {
+        "operation": o.operation,
+        "compartment": o.compartment,
+        "purpose": str(o.purpose),
+        "status": str(o.status),
+        "door": str(o.door),
+        "live": o.live,
+        "message": o.message,
+    }
+    if o.parcel is not None:
+        view["parcel"] = o.parcel
+    if o.unused is not None:
+        view["unused"] = o.unused
+    if o.problem is not None:
+        view["problem"] = o.problem
+    if o.item_check is not None:
+        view["item_check"] = o.item_check
+        view["notice"] = o.notice  # said even when the sensor has no warning
+    if o.confirm is not None:
+        view["confirm"] = o.confirm
+    if o.replaces is not None:
+        view["replaces"] = o.replaces
+    if o.again_token is not None and o.again_s is not None:
+        view["again_token"] = o.again_token
+        view["again_s"] = o.again_s
+    if o.barcode is not None and o.remaining is not None:
+        view["barcode"] = o.barcode
+        view["remaining"] = o.remaining
+    return view
 
 
 def parcel_view(p: ParcelRow) -> ParcelView:
@@ -51,7 +91,8 @@ def status_view(kiosk: Kiosk) -> Status:
         "boards": kiosk.hw.board_status(),
         "compartments": compartment_counts(kiosk),
         "parcels": kiosk.store.counts(),
-        "operations": [kiosk.op_view(kiosk.store.op(lv.op_id)) for lv in kiosk.live_ops()],
+        "operations": [operation_view(kiosk.outcome(kiosk.store.op(lv.op_id)))
+                       for lv in kiosk.live_ops()],
         "outbox_depth": kiosk.store.outbox_depth(),
         "keypad": kiosk.keypads.view("code"),
         "sign_in": kiosk.keypads.view("pin"),

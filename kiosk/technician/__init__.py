@@ -17,7 +17,7 @@ from drivers.base import DoorState
 from kiosk.access.sessions import Session
 from kiosk.barcode import normalize_barcode
 from kiosk.core import Kiosk
-from kiosk.domain import CompartmentState, OpStatus, Purpose
+from kiosk.domain import CompartmentState, DoorOutcome, OpStatus, Purpose
 from kiosk.errors import ConflictError, InvalidInput, NotFound
 from kiosk.protocol.stream import StreamKind
 from kiosk.reasons import SELF_TEST_PREFIX, CheckReason, DoorResult, door_result
@@ -56,7 +56,7 @@ class Technician:
 
     # -- single doors ---------------------------------------------------------------
 
-    async def open(self, session: Session, cid: str, bulk: bool = False) -> dict[str, Any]:
+    async def open(self, session: Session, cid: str, bulk: bool = False) -> DoorOutcome:
         """Open one door; ``bulk`` for a door of open-all (not counted by the guard)."""
         k = self.kiosk
         k.store.compartment(cid)  # NotFound for an unknown id
@@ -195,9 +195,9 @@ class Technician:
                 except Exception as exc:  # one door's trouble must not stop the rest
                     self._record(job, door_result(cid, DoorResult.ERROR, str(exc)))
                     continue
-                opened = view["status"] != str(OpStatus.OPEN_NOT_DETECTED)
+                opened = view.status is not OpStatus.OPEN_NOT_DETECTED
                 code = DoorResult.OPENED if opened else DoorResult.DID_NOT_OPEN
-                self._record(job, door_result(cid, code, view["message"]))
+                self._record(job, door_result(cid, code, view.message))
 
         return run
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Query
 from kiosk.access.sessions import Session
 from kiosk.api.auth import Token, session_of
 from kiosk.api.models import AnnounceRequest, ConfirmRequest, DepositRequest, RowId, SignInRequest
-from kiosk.api.views import parcel_view
+from kiosk.api.views import operation_view, parcel_view
 from kiosk.core import Kiosk
 from kiosk.courier import Courier
 from kiosk.domain import Role
@@ -41,35 +41,37 @@ def router(kiosk: Kiosk, courier_uc: Courier) -> APIRouter:
         return courier_uc.lookup(s, barcode)
 
     @api.post("/v1/deposits", response_model=OperationView)
-    async def deposit(body: DepositRequest, s: Signed) -> Any:
-        return await courier_uc.deposit(s, body.barcode, body.size, body.phone, body.email,
-                                        body.accessible)  # fmt: skip
+    async def deposit(body: DepositRequest, s: Signed) -> OperationView:
+        outcome = await courier_uc.deposit(
+            s, body.barcode, body.size, body.phone, body.email, body.accessible
+        )
+        return operation_view(outcome)
 
     @api.post("/v1/operations/{op_id}/bigger", response_model=OperationView)
-    async def bigger(op_id: RowId, s: Signed) -> Any:
-        return await courier_uc.bigger(s, op_id)
+    async def bigger(op_id: RowId, s: Signed) -> OperationView:
+        return operation_view(await courier_uc.bigger(s, op_id))
 
     @api.post("/v1/operations/{op_id}/not-opened", response_model=OperationView)
-    async def not_opened(op_id: RowId, s: Signed) -> Any:
-        return await courier_uc.not_opened(s, op_id)
+    async def not_opened(op_id: RowId, s: Signed) -> OperationView:
+        return operation_view(await courier_uc.not_opened(s, op_id))
 
     @api.post("/v1/operations/{op_id}/reopen", response_model=OperationView)
-    async def reopen(op_id: RowId, s: Signed) -> Any:
-        return await courier_uc.reopen(s, op_id)
+    async def reopen(op_id: RowId, s: Signed) -> OperationView:
+        return operation_view(await courier_uc.reopen(s, op_id))
 
     @api.post("/v1/operations/{op_id}/cancel", response_model=OperationView)
-    async def cancel(op_id: RowId, s: Signed) -> Any:
-        return courier_uc.cancel(s, op_id)
+    async def cancel(op_id: RowId, s: Signed) -> OperationView:
+        return operation_view(courier_uc.cancel(s, op_id))
 
     @api.post("/v1/operations/{op_id}/confirm", response_model=OperationView)
-    async def confirm(op_id: RowId, body: ConfirmRequest, s: Signed) -> Any:
-        return await courier_uc.answer(s, op_id, body.answer)
+    async def confirm(op_id: RowId, body: ConfirmRequest, s: Signed) -> OperationView:
+        return operation_view(await courier_uc.answer(s, op_id, body.answer))
 
     @api.post("/v1/returns/next", response_model=OperationView)
-    async def next_return(s: Signed) -> Any:
+    async def next_return(s: Signed) -> OperationView:
         view = await courier_uc.next_return(s)
         if view is None:
             raise NotFound("No expired parcels to collect.")
-        return view
+        return operation_view(view)
 
     return api

@@ -6,7 +6,7 @@ from typing import Annotated, Any, cast
 from fastapi import APIRouter, Query
 
 from kiosk.api.models import RowId, Seq
-from kiosk.api.views import parcel_view, status_view
+from kiosk.api.views import operation_view, parcel_view, status_view
 from kiosk.core import Kiosk
 from kiosk.domain import ParcelState
 from kiosk.protocol.views import (
@@ -60,8 +60,8 @@ def router(kiosk: Kiosk, tech: Technician, buses: BusTools) -> APIRouter:
         return {"ok": r.ok, "rows": r.rows, "first_bad_seq": r.first_bad_seq, "reason": r.reason}
 
     @api.get("/v1/operations/{op_id}", response_model=OperationView)
-    async def operation(op_id: RowId, wait: Wait = 0) -> Any:
-        return await kiosk.wait_operation(op_id, wait)
+    async def operation(op_id: RowId, wait: Wait = 0) -> OperationView:
+        return operation_view(await kiosk.wait_operation(op_id, wait))
 
     @api.get("/v1/jobs/{job_id}", response_model=JobView)
     async def job(job_id: RowId, wait: Wait = 0) -> Any:

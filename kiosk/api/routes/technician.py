@@ -17,7 +17,7 @@ from kiosk.api.models import (
     SelfTestRequest,
     TraceRequest,
 )
-from kiosk.api.views import compartment_view, parcel_view
+from kiosk.api.views import compartment_view, operation_view, parcel_view
 from kiosk.core import Kiosk
 from kiosk.domain import Role
 from kiosk.errors import ConflictError
@@ -57,8 +57,8 @@ def router(kiosk: Kiosk, tech: Technician, buses: BusTools) -> APIRouter:
         return tech.start_open_all(s, bool(body and body.include_parcels)).view()
 
     @api.post("/v1/compartments/{cid}/open", response_model=OperationView)
-    async def open_one(cid: str, s: Tech) -> Any:
-        return await tech.open(s, cid)
+    async def open_one(cid: str, s: Tech) -> OperationView:
+        return operation_view(await tech.open(s, cid))
 
     @api.post("/v1/compartments/{cid}/out-of-service", response_model=CompartmentBrief)
     async def out_of_service(cid: str, body: ReasonRequest, s: Tech) -> CompartmentBrief:
