@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from kiosk.protocol.stream import StreamKind
 from kiosk.ui import i18n, theme
 from kiosk.ui.i18n import _
 from kiosk.ui.link import Message
@@ -26,7 +27,7 @@ def session_lost(app: ScreenContext) -> None:
 
 
 def user_name(app: ScreenContext) -> str:
-    return str((app.session or {}).get("user", ""))
+    return str(app.session.get("user", "")) if app.session else ""
 
 
 class CourierMenuScreen(Screen):
@@ -56,7 +57,7 @@ class CourierMenuScreen(Screen):
     def on_message(self, msg: Message) -> None:
         data: dict[str, Any] = msg.get("data") or {}
         # The number of expired parcels changes when one expires or a door closes.
-        changed = data.get("kind") == "parcel_expired" or data.get("type") == "operation"
+        changed = data.get("kind") == "parcel_expired" or data.get("type") == StreamKind.OPERATION
         back_online = msg.get("kind") == "link" and bool(msg.get("online"))
         if (msg.get("kind") == "stream" and changed) or back_online:
             self._load()

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
-from typing import Any
 
 from kiosk.protocol.codes import group_code
+from kiosk.protocol.stream import StreamKind
+from kiosk.protocol.views import OperationView
 from kiosk.ui import theme
 from kiosk.ui.i18n import _
 from kiosk.ui.link import Message
@@ -55,7 +56,8 @@ class PickupScreen(Screen):
 
     @property
     def digits(self) -> int:
-        return int((self.app.kiosk or {}).get("pickup_code_digits", 8))
+        kiosk = self.app.kiosk
+        return int(kiosk.get("pickup_code_digits", 8)) if kiosk else 8
 
     def build(self, area: Rect, p: Painter) -> list[Button]:
         self._follow_lockout()
@@ -162,7 +164,7 @@ class PickupScreen(Screen):
             return
         elif data.get("kind") == "unlock_retry":
             self.retrying = True
-        elif self.following and data.get("type") == "operation":
+        elif self.following and data.get("type") == StreamKind.OPERATION:
             self._follow()
 
     def _follow(self) -> None:
@@ -250,7 +252,7 @@ class PickupScreen(Screen):
         return [self.said_lockout]
 
 
-def op_message(view: dict[str, Any]) -> str:
+def op_message(view: OperationView) -> str:
     """What a screen says about a door operation, in the person's language."""
     door = view["compartment"]
     status, purpose = view["status"], view["purpose"]
@@ -293,7 +295,7 @@ def op_message(view: dict[str, Any]) -> str:
     return texts.get(purpose, texts["technician"]).format(door=door)
 
 
-def item_notice(view: dict[str, Any]) -> str:
+def item_notice(view: OperationView) -> str:
     """The item sensor's warning for a closed door, or nothing."""
     door = view["compartment"]
     if view.get("item_check") == "still_inside":

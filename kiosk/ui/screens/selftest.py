@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from kiosk.protocol.stream import StreamKind
+from kiosk.protocol.views import WallPlace
 from kiosk.ui import i18n, theme
 from kiosk.ui.i18n import _
 from kiosk.ui.link import Message
@@ -100,7 +102,7 @@ class JobScreen(Screen):
             self.poll()
         elif msg.get("kind") == "stream":
             data = msg["data"]
-            if data.get("type") == "job" and data.get("id") == self.job["id"]:
+            if data.get("type") == StreamKind.JOB and data.get("id") == self.job["id"]:
                 self.poll()
 
     def next_timer(self) -> float | None:
@@ -234,7 +236,7 @@ class JobScreen(Screen):
     def _results(self) -> dict[str, dict[str, Any]]:
         return {r["compartment"]: r for r in (self.job or {}).get("results", [])}
 
-    def _color(self, door: dict[str, Any]) -> tuple[Color, Color, str]:
+    def _color(self, door: WallPlace) -> tuple[Color, Color, str]:
         result = self._results().get(door["id"])
         if result is None:
             return theme.PANEL, theme.INK, door["id"]

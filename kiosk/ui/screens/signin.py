@@ -39,7 +39,8 @@ class SignInScreen(Screen):
     @property
     def pin_min(self) -> int:
         """The fewest digits a PIN of anybody's may have (the kiosk says)."""
-        return int((self.app.kiosk or {}).get("pin_digits", 6))
+        kiosk = self.app.kiosk
+        return int(kiosk.get("pin_digits", 6)) if kiosk else 6
 
     def build(self, area: Rect, p: Painter) -> list[Button]:
         if self.step == "who":
