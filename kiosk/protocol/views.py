@@ -79,6 +79,13 @@ class ParcelSummary(TypedDict):
     extended_hours: Number
 
 
+class ResultCode(TypedDict):
+    """A door's result as a code: a self-test's reason for taking a door out of service."""
+
+    code: str
+    seconds: NotRequired[int]  # not_closed: within how long it was not
+
+
 class CompartmentBrief(TypedDict):
     """A compartment after a technician changed its state or check."""
 
@@ -87,7 +94,7 @@ class CompartmentBrief(TypedDict):
     state: str
     reason: str | None
     reason_code: str | None
-    reason_detail: dict[str, Any] | None  # a self-test's door result, parsed
+    reason_detail: ResultCode | None  # a self-test's door result
     check: CheckView | None
 
 
@@ -204,12 +211,19 @@ class JobView(TypedDict):
     skipped: list[str]
 
 
+class BusAddress(TypedDict):
+    address: int
+    board: str | None  # the configured board at this address, if any
+    role: str | None
+    kinds: NotRequired[list[str]]  # the kinds of board that answered there
+
+
 class BusScan(TypedDict):
     board: str
     driver: str
     port: str
-    addresses: list[dict[str, Any]]
-    missing: list[dict[str, Any]]
+    addresses: list[BusAddress]  # those that answered
+    missing: list[BusAddress]  # configured, but silent
 
 
 class TraceView(TypedDict):
@@ -343,6 +357,7 @@ class Status(TypedDict):
 
 __all__ = [
     "BoardView",
+    "BusAddress",
     "BusScan",
     "CheckView",
     "ClockView",
@@ -365,6 +380,7 @@ __all__ = [
     "ParcelView",
     "Parcels",
     "PersonView",
+    "ResultCode",
     "SessionView",
     "SizeView",
     "StaffSyncView",
