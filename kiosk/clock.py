@@ -60,6 +60,7 @@ from typing import Any
 
 from kiosk.config.host import ClockSection
 from kiosk.errors import ConflictError
+from kiosk.protocol.views import ClockView
 from kiosk.store import Store
 from kiosk.store.base import StoreError
 
@@ -173,7 +174,7 @@ class KioskClock:
             return ClockState.JUMPED
         return ClockState.TRUSTED if self._line.synced else ClockState.WAITING
 
-    def view(self) -> dict[str, Any]:
+    def view(self) -> ClockView:
         """The clock as ``GET /v1/status`` shows it."""
         jump = self._line.jump or {}
         return {
@@ -240,7 +241,7 @@ class KioskClock:
 
     # -- moving the anchor ----------------------------------------------------------
 
-    def confirm(self, technician: str) -> dict[str, Any]:
+    def confirm(self, technician: str) -> ClockView:
         """A technician says the wall clock is right: the kiosk takes it as its time.
 
         Raises :class:`ConflictError` (``clock_trusted``) when there is nothing to

@@ -31,6 +31,7 @@ from collections.abc import Callable
 from typing import Any
 
 from drivers.errors import LockerError
+from kiosk.protocol.views import GuardView
 from kiosk.store import Store
 
 META_KEY = "guard.mass_open"
@@ -108,7 +109,7 @@ class MassOpenGuard:
         self.store.set_meta(META_KEY, "")
         self.store.log_event("mass_open_guard_reset", "warning", technician, None)
 
-    def view(self) -> dict[str, Any]:
+    def view(self) -> GuardView:
         self._prune(self._clock())
         recent = len(self._opens)
         return {

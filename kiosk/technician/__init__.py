@@ -20,6 +20,7 @@ from kiosk.core import Kiosk
 from kiosk.domain import CompartmentState, DoorOutcome, OpStatus, Purpose
 from kiosk.errors import ConflictError, InvalidInput, NotFound
 from kiosk.protocol.stream import StreamKind
+from kiosk.protocol.views import JobView
 from kiosk.reasons import SELF_TEST_PREFIX, CheckReason, DoorResult, door_result
 from kiosk.store import CompartmentRow, ParcelRow
 
@@ -35,7 +36,7 @@ class Job:
 
     skipped: list[str] = field(default_factory=list)  # doors left shut: they hold parcels
 
-    def view(self) -> dict[str, Any]:
+    def view(self) -> JobView:
         return {
             "id": self.id,
             "kind": self.kind,
@@ -120,7 +121,7 @@ class Technician:
         except KeyError:
             raise NotFound(f"no job {job_id}") from None
 
-    async def wait_job(self, job_id: int, timeout: float) -> dict[str, Any]:
+    async def wait_job(self, job_id: int, timeout: float) -> JobView:
         job = self.job(job_id)
         if job.state == "running":
             job.changed.clear()

@@ -36,6 +36,7 @@ from kiosk.config import Config
 from kiosk.core import Kiosk
 from kiosk.errors import ConflictError, InvalidInput, NotFound
 from kiosk.protocol.stream import StreamKind
+from kiosk.protocol.views import TraceView
 from kiosk.technician import Job, Technician
 from kiosk.technician.board_tools import bus_members
 
@@ -184,7 +185,7 @@ class BusTools:
 
     # -- the wire trace ---------------------------------------------------------------
 
-    def trace(self, session: Session, board: str, on: bool) -> dict[str, Any]:
+    def trace(self, session: Session, board: str, on: bool) -> TraceView:
         """Switch the wire trace on or off for ``board``; the trace's view after."""
         if self._claim(board) is None:
             raise self._no_bus(board, "trace", "trace")
@@ -204,7 +205,7 @@ class BusTools:
                                    file=str(trace.path))  # fmt: skip
         return self.trace_view()
 
-    def trace_view(self) -> dict[str, Any]:
+    def trace_view(self) -> TraceView:
         """Which boards are traced, where to, within what bounds."""
         trace = _installed()
         return {
