@@ -64,11 +64,11 @@ def router(kiosk: Kiosk, tech: Technician, buses: BusTools) -> APIRouter:
         return operation_view(await kiosk.wait_operation(op_id, wait))
 
     @api.get("/v1/jobs/{job_id}", response_model=JobView)
-    async def job(job_id: RowId, wait: Wait = 0) -> Any:
+    async def job(job_id: RowId, wait: Wait = 0) -> JobView:
         return await tech.wait_job(job_id, wait)
 
     @api.get("/v1/trace", response_model=TraceView)
-    async def trace_view() -> Any:
+    async def trace_view() -> TraceView:
         """Which boards the wire trace is on for, its file and its bounds."""
         return buses.trace_view()
 

@@ -53,7 +53,7 @@ def router(kiosk: Kiosk, tech: Technician, buses: BusTools) -> APIRouter:
     tools = BoardTools(kiosk, tech)
 
     @api.post("/v1/compartments/open-all", response_model=JobView)
-    async def open_all(s: Tech, body: OpenAllRequest | None = None) -> Any:
+    async def open_all(s: Tech, body: OpenAllRequest | None = None) -> JobView:
         return tech.start_open_all(s, bool(body and body.include_parcels)).view()
 
     @api.post("/v1/compartments/{cid}/open", response_model=OperationView)
@@ -98,13 +98,13 @@ def router(kiosk: Kiosk, tech: Technician, buses: BusTools) -> APIRouter:
         }
 
     @api.post("/v1/guard/reset", response_model=GuardView)
-    async def guard_reset(s: Tech) -> Any:
+    async def guard_reset(s: Tech) -> GuardView:
         """Doors may open again after the mass-open guard tripped (a technician looked)."""
         kiosk.guard.reset(s.user)
         return kiosk.guard.view()
 
     @api.post("/v1/clock/confirm", response_model=ClockView)
-    async def clock_confirm(s: Tech) -> Any:
+    async def clock_confirm(s: Tech) -> ClockView:
         """The wall clock is right (a technician checked it): parcels' deadlines follow
         it again after a jump, or before the first synchronisation."""
         if kiosk.timekeeper is None:
@@ -112,7 +112,7 @@ def router(kiosk: Kiosk, tech: Technician, buses: BusTools) -> APIRouter:
         return kiosk.timekeeper.confirm(s.user)
 
     @api.post("/v1/selftest", response_model=JobView)
-    async def selftest(body: SelfTestRequest, s: Tech) -> Any:
+    async def selftest(body: SelfTestRequest, s: Tech) -> JobView:
         return tech.start_selftest(s, body.take_out_of_service, body.include_parcels).view()
 
     @api.post("/v1/boards/{name}/scan-bus", response_model=BusScan)
@@ -121,17 +121,17 @@ def router(kiosk: Kiosk, tech: Technician, buses: BusTools) -> APIRouter:
         return await buses.scan_bus(s, name)
 
     @api.post("/v1/bus-scan", response_model=JobView)
-    async def bus_scan(s: Tech, body: BusScanRequest | None = None) -> Any:
+    async def bus_scan(s: Tech, body: BusScanRequest | None = None) -> JobView:
         """A job: every bus (of ``boards``, default all) asked for every kind of board."""
         return buses.start_scan(s, body.boards if body else None).view()
 
     @api.post("/v1/boards/{name}/trace", response_model=TraceView)
-    async def trace(name: str, body: TraceRequest, s: Tech) -> Any:
+    async def trace(name: str, body: TraceRequest, s: Tech) -> TraceView:
         """The wire trace on or off for one board; which boards are traced after."""
         return buses.trace(s, name, body.on)
 
     @api.post("/v1/discover", response_model=JobView)
-    async def discover(s: Tech, body: DiscoverRequest | None = None) -> Any:
+    async def discover(s: Tech, body: DiscoverRequest | None = None) -> JobView:
         """A job: fire every channel of each board in turn and report which door opened."""
         return tools.start_discover(s, body.boards if body else None).view()
 
