@@ -16,6 +16,7 @@ from kiosk.barcode import normalize_barcode
 from kiosk.core import Kiosk
 from kiosk.domain import DoorOutcome, OpStatus, ParcelState, Purpose, Role
 from kiosk.errors import ConflictError, Forbidden, InvalidInput, LockerError, NoCompartmentFree
+from kiosk.protocol.views import DepositLookup
 from kiosk.reasons import OOS_TEXTS, OosReason
 from kiosk.store import OpRow, ParcelRow
 
@@ -59,7 +60,7 @@ class Courier:
         self.k.store.hold(cid, parcel.id, self.k.clock() + hours * 3600, actor)
         return cid, f"Compartment {cid} is held for it for {hours:g} h."
 
-    def lookup(self, session: Session, barcode_text: str) -> dict[str, Any]:
+    def lookup(self, session: Session, barcode_text: str) -> DepositLookup:
         """What the kiosk knows of a parcel about to be deposited (for the screen)."""
         barcode = self._barcode(barcode_text)
         parcel = self.k.store.parcel_by_barcode(barcode)

@@ -36,7 +36,7 @@ from kiosk.config import Config
 from kiosk.core import Kiosk
 from kiosk.errors import ConflictError, InvalidInput, NotFound
 from kiosk.protocol.stream import StreamKind
-from kiosk.protocol.views import TraceView
+from kiosk.protocol.views import BusAddress, BusScan, TraceView
 from kiosk.technician import Job, Technician
 from kiosk.technician.board_tools import bus_members
 
@@ -105,7 +105,7 @@ class BusTools:
 
     # -- one board's bus, at once -----------------------------------------------------
 
-    async def scan_bus(self, session: Session, board: str) -> dict[str, Any]:
+    async def scan_bus(self, session: Session, board: str) -> BusScan:
         """The addresses answering on ``board``'s bus to any kind of board, each with
         the kind and the configured board it is (or ``None``), and the configured
         boards of that bus that did not answer."""
@@ -239,9 +239,9 @@ def _installed() -> WireTrace:
     return trace
 
 
-def _entry(address: int, members: Members, kinds: Sequence[BoardKind] = ()) -> dict[str, Any]:
+def _entry(address: int, members: Members, kinds: Sequence[BoardKind] = ()) -> BusAddress:
     name, role = members.get(address, (None, None))
-    entry: dict[str, Any] = {"address": address, "board": name, "role": role}
+    entry: BusAddress = {"address": address, "board": name, "role": role}
     if kinds:
         entry["kinds"] = [kind.name for kind in kinds]
     return entry
@@ -280,7 +280,7 @@ def _step_result(
     }
 
 
-def _member(entry: dict[str, Any]) -> str:
+def _member(entry: BusAddress) -> str:
     where = f"address {entry['address']}"
     if entry.get("role") == "door inputs":
         return f"{where} (door inputs of board {entry['board']!r})"

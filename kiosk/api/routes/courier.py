@@ -1,6 +1,6 @@
 """Sessions, and the courier's routes: announcements, deposits and their doors, returns."""
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
@@ -37,7 +37,7 @@ def router(kiosk: Kiosk, courier_uc: Courier) -> APIRouter:
     @api.get("/v1/deposits/lookup", response_model=DepositLookup)
     async def deposit_lookup(
         barcode: Annotated[str, Query(min_length=1, max_length=512)], s: Signed
-    ) -> Any:
+    ) -> DepositLookup:
         return courier_uc.lookup(s, barcode)
 
     @api.post("/v1/deposits", response_model=OperationView)

@@ -116,7 +116,7 @@ def router(kiosk: Kiosk, tech: Technician, buses: BusTools) -> APIRouter:
         return tech.start_selftest(s, body.take_out_of_service, body.include_parcels).view()
 
     @api.post("/v1/boards/{name}/scan-bus", response_model=BusScan)
-    async def scan_bus(name: str, s: Tech) -> Any:
+    async def scan_bus(name: str, s: Tech) -> BusScan:
         """The addresses that answer on the board's bus, and which configured board each is."""
         return await buses.scan_bus(s, name)
 
