@@ -15,9 +15,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from kiosk.protocol.stream import StreamKind
+
 Message = dict[str, Any]
 #: what a subscriber receives when the bus closes
-CLOSED: Message = {"type": "closed"}
+CLOSED: Message = {"type": StreamKind.CLOSED}
 
 
 class Bus:
@@ -40,7 +42,7 @@ class Bus:
     def publish_scan(self, text: str) -> None:
         """A scan, to the subscriptions that asked for scans only."""
         for queue in self._scan_readers:
-            _put(queue, {"type": "scan", "text": text})
+            _put(queue, {"type": StreamKind.SCAN, "text": text})
 
     @asynccontextmanager
     async def subscribe(self, scans: bool = False) -> AsyncIterator[asyncio.Queue[Message]]:

@@ -61,6 +61,7 @@ from typing import Any
 from kiosk.config.host import ClockSection
 from kiosk.errors import ConflictError
 from kiosk.protocol.events import EventKind, Severity
+from kiosk.protocol.views import ClockView
 from kiosk.store import Store
 from kiosk.store.base import StoreError
 
@@ -174,7 +175,7 @@ class KioskClock:
             return ClockState.JUMPED
         return ClockState.TRUSTED if self._line.synced else ClockState.WAITING
 
-    def view(self) -> dict[str, Any]:
+    def view(self) -> ClockView:
         """The clock as ``GET /v1/status`` shows it."""
         jump = self._line.jump or {}
         return {
@@ -253,7 +254,7 @@ class KioskClock:
 
     # -- moving the anchor ----------------------------------------------------------
 
-    def confirm(self, technician: str) -> dict[str, Any]:
+    def confirm(self, technician: str) -> ClockView:
         """A technician says the wall clock is right: the kiosk takes it as its time.
 
         Raises :class:`ConflictError` (``clock_trusted``) when there is nothing to

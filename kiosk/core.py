@@ -28,7 +28,7 @@ from kiosk.broadcast import Bus
 from kiosk.clock import KioskClock
 from kiosk.config import CompartmentConfig, Config
 from kiosk.disk import DiskWatch
-from kiosk.domain import CompartmentState, ParcelState, Purpose, Role
+from kiosk.domain import CompartmentState, DoorOutcome, ParcelState, Purpose, Role
 from kiosk.doors.checks import StartItemCheck
 from kiosk.doors.guard import MassOpenGuard
 from kiosk.doors.hardware import Hardware
@@ -43,6 +43,7 @@ from kiosk.errors import (
 from kiosk.keypads import Keypads
 from kiosk.notify.text import Notices
 from kiosk.protocol.events import EventKind, ItemCheck, OpStep, Severity, item_check_kind
+from kiosk.protocol.stream import StreamKind
 from kiosk.reasons import CheckReason, check_view, reason_codes
 from kiosk.store import Event, OpRow, ParcelRow, Store, UserRow
 from kiosk.store.base import StoreError, StoreFull, StoreRefused
@@ -211,10 +212,10 @@ class Kiosk:
     # -- listeners (on the loop) ----------------------------------------------------
 
     def _publish_event(self, event: Event) -> None:
-        self.bus.publish({"type": "event", **event.as_dict()})
+        self.bus.publish({"type": StreamKind.EVENT, **event.as_dict()})
 
     def _door_changed(self, cid: str, old: DoorState, new: DoorState) -> None:
-        self.bus.publish({"type": "door", "compartment": cid, "door": str(new)})
+        self.bus.publish({"type": StreamKind.DOOR, "compartment": cid, "door": str(new)})
         live = self.doors.live_for(cid)
         unexpected = cid not in self._reconciling and cid not in self.expected_open
         if new is DoorState.OPEN and live is None and unexpected:
@@ -255,7 +256,8 @@ class Kiosk:
             grace = self.config.doors.offline_alarm_after_s
             loop = asyncio.get_running_loop()
             self._offline_alarms[board] = loop.call_later(grace, self._still_offline, board)
-        self.bus.publish({"type": "board", "board": board, "online": online, "error": error})
+        message = {"type": StreamKind.BOARD, "board": board, "online": online, "error": error}
+        self.bus.publish(message)
 
     def _still_offline(self, board: str) -> None:
         """The grace time of an offline board is over: the alarm, if it is still offline."""
@@ -270,7 +272,7 @@ class Kiosk:
 
     # -- customer -------------------------------------------------------------------
 
-    async def pickup(self, code_text: str) -> dict[str, Any]:
+    async def pickup(self, code_text: str) -> DoorOutcome:
         """Open the door of the parcel whose pickup code this is."""
         if self.store.is_full:  # no door could be opened: the code is not even looked at
             raise StoreFull(
@@ -330,9 +332,9 @@ class Kiosk:
         again_s = self.config.doors.reopen_after_pickup_s
         if again_s <= 0:
             return view  # no window: nothing for the screen to open again with
-        return {**view, "again_token": token, "again_s": again_s}
+        return dataclasses.replace(view, again_token=token, again_s=again_s)
 
-    async def pickup_again(self, op_id: int, token: str) -> dict[str, Any]:
+    async def pickup_again(self, op_id: int, token: str) -> DoorOutcome:
         """Open a pickup's door again within ``doors.reopen_after_pickup_s`` of its closing, for
         the screen that holds the pickup's ``token`` (no code: the customer has just used
         it). Whatever the item sensor says: it may miss a flat parcel."""
@@ -463,11 +465,11 @@ class Kiosk:
             self.guard.opened()
         return op
 
-    async def open_and_report(self, op: OpRow, customer: bool) -> dict[str, Any]:
+    async def open_and_report(self, op: OpRow, customer: bool) -> DoorOutcome:
         live = self.doors.start(op)
         self._refresh(op.compartment_id)
         opened = await asyncio.shield(live.opened)
-        view = self.op_view(self.store.op(op.id))
+        view = self.outcome(self.store.op(op.id))
         if not opened and customer:
             self.store.log_event(
                 EventKind.CUSTOMER_NEEDS_HELP,
@@ -489,7 +491,7 @@ class Kiosk:
             self._await_answer(op.id)
         if op.purpose is Purpose.PICKUP:
             self._pickup_closed(op)
-        self.bus.publish({"type": "operation", "kind": OpStep.CLOSED, "operation": op.id,
+        self.bus.publish({"type": StreamKind.OPERATION, "kind": OpStep.CLOSED, "operation": op.id,
                           "compartment": cid, "purpose": str(op.purpose)})  # fmt: skip
         asyncio.get_running_loop().call_soon(self._after_operation, cid)
 
@@ -630,37 +632,33 @@ class Kiosk:
         issued = codes.new_code(self.key, digits, self.store.is_code_tag_live)
         return issued.tag, issued.nonce
 
-    async def wait_operation(self, op_id: int, timeout: float) -> dict[str, Any]:
+    async def wait_operation(self, op_id: int, timeout: float) -> DoorOutcome:
         live = self.doors.live.get(op_id)
         if live is not None:
             done = asyncio.shield(live.done)
             with contextlib.suppress(TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(done, timeout)
-        return self.op_view(self.store.op(op_id))
+        return self.outcome(self.store.op(op_id))
 
-    def op_view(self, op: OpRow) -> dict[str, Any]:
+    def outcome(self, op: OpRow) -> DoorOutcome:
+        """What operation ``op`` has come to, with the door as it is now."""
         cid = op.compartment_id
-        view = {
-            "operation": op.id,
-            "compartment": cid,
-            "purpose": str(op.purpose),
-            "status": str(op.status),
-            "door": str(self.hw.door(cid)),
-            "live": op.id in self.doors.live,
-            "message": self.notices.op_message(op),
-        }
-        if op.parcel_id is not None:
-            view["parcel"] = op.parcel_id
-        if op.details.get("unused"):
-            view["unused"] = op.details["unused"]
-        if op.details.get("problem"):  # a ProblemReason code, reported at the screen
-            view["problem"] = op.details["problem"]
-        if op.details.get("item_check"):
-            view["item_check"] = op.details["item_check"]
-            view["notice"] = self.notices.item_notice(op)
-        if op.details.get("confirm"):
-            view["confirm"] = op.details["confirm"]
-        return view
+        item_check = op.details.get("item_check") or None
+        return DoorOutcome(
+            operation=op.id,
+            compartment=cid,
+            purpose=op.purpose,
+            status=op.status,
+            door=self.hw.door(cid),
+            live=op.id in self.doors.live,
+            message=self.notices.op_message(op),
+            parcel=op.parcel_id,
+            unused=op.details.get("unused") or None,
+            problem=op.details.get("problem") or None,
+            item_check=item_check,
+            notice=self.notices.item_notice(op) if item_check else None,
+            confirm=op.details.get("confirm") or None,
+        )
 
     # -- queries --------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 from drivers.base import DoorState
@@ -13,9 +14,10 @@ from kiosk import phones
 from kiosk.access.sessions import Session
 from kiosk.barcode import normalize_barcode
 from kiosk.core import Kiosk
-from kiosk.domain import OpStatus, ParcelState, Purpose, Role
+from kiosk.domain import DoorOutcome, OpStatus, ParcelState, Purpose, Role
 from kiosk.errors import ConflictError, Forbidden, InvalidInput, LockerError, NoCompartmentFree
 from kiosk.protocol.events import EventKind, Severity
+from kiosk.protocol.views import DepositLookup
 from kiosk.reasons import OosReason, OutOfService
 from kiosk.store import OpRow, ParcelRow
 
@@ -59,7 +61,7 @@ class Courier:
         self.k.store.hold(cid, parcel.id, self.k.clock() + hours * 3600, actor)
         return cid, f"Compartment {cid} is held for it for {hours:g} h."
 
-    def lookup(self, session: Session, barcode_text: str) -> dict[str, Any]:
+    def lookup(self, session: Session, barcode_text: str) -> DepositLookup:
         """What the kiosk knows of a parcel about to be deposited (for the screen)."""
         barcode = self._barcode(barcode_text)
         parcel = self.k.store.parcel_by_barcode(barcode)
@@ -80,7 +82,7 @@ class Courier:
         phone: str | None = None,
         email: str | None = None,
         accessible: bool = False,
-    ) -> dict[str, Any]:
+    ) -> DoorOutcome:
         """Reserve the best compartment, open it, and follow it until the door closes."""
         barcode = self._barcode(barcode_text)
         announced = self.k.store.parcel_by_barcode(barcode)
@@ -121,7 +123,7 @@ class Courier:
         need_rank: int,
         prefer: str | None = None,
         instead_of: tuple[int, str] | None = None,
-    ) -> dict[str, Any]:
+    ) -> DoorOutcome:
         """Open the best free compartment (``prefer``, the one held for the parcel, if it is
         free and big enough); if its door does not open, the next one, whose view then
         ``replaces`` the first (and its English message says so).
@@ -153,16 +155,15 @@ class Courier:
                 self.k._refresh(cid)  # not reserved after all: eligible again
                 raise
             view = await self.k.open_and_report(op, customer=False)
-            if view["status"] != str(OpStatus.OPEN_NOT_DETECTED):
+            if view.status is not OpStatus.OPEN_NOT_DETECTED:
                 if replaced:
                     note = f"Door {replaced} did not open; use door {cid} instead."
-                    view["message"] = f"{note} {view['message']}"
-                    view["replaces"] = replaced
+                    view = replace(view, message=f"{note} {view.message}", replaces=replaced)
                 return view
             replaced = cid
         raise NoCompartmentFree(self.k.config.size_names()[need_rank])
 
-    async def bigger(self, session: Session, op_id: int) -> dict[str, Any]:
+    async def bigger(self, session: Session, op_id: int) -> DoorOutcome:
         """The parcel does not fit: open a bigger door, free the first one when it closes."""
         op = self._courier_op(session, op_id, Purpose.DEPOSIT)
         rank = self.k.config.size_rank(op.details["size"]) + 1
@@ -172,7 +173,7 @@ class Courier:
             session, dict(op.details), rank, instead_of=(op_id, "did not fit")
         )
 
-    async def not_opened(self, session: Session, op_id: int) -> dict[str, Any]:
+    async def not_opened(self, session: Session, op_id: int) -> DoorOutcome:
         """The courier says the door did not open: the compartment goes out of service
         and another one of the same size opens. Refused while the door's sensor sees it
         open: the door did open (a tap beside "Doesn't fit" must not take a sound
@@ -192,24 +193,23 @@ class Courier:
         rank = self.k.config.size_rank(op.details["size"])
         return await self._deposit_into_best(session, dict(op.details), rank)
 
-    async def reopen(self, session: Session, op_id: int) -> dict[str, Any]:
+    async def reopen(self, session: Session, op_id: int) -> DoorOutcome:
         op = self._courier_op(session, op_id, None)
         opened = await self.k.doors.reopen(op.id)
-        view = self.k.op_view(self.k.store.op(op_id))
-        if not opened and view["status"] != str(OpStatus.CLOSED):
+        view = self.k.outcome(self.k.store.op(op_id))
+        if not opened and view.status is not OpStatus.CLOSED:
             # (closed meanwhile: the pulse was dropped and the view says how it ended)
-            view["message"] = f"Door {op.compartment_id} did not open again."
+            view = replace(view, message=f"Door {op.compartment_id} did not open again.")
         return view
 
-    def cancel(self, session: Session, op_id: int) -> dict[str, Any]:
+    def cancel(self, session: Session, op_id: int) -> DoorOutcome:
         """The courier gives up this deposit: the compartment is freed when its door closes."""
         self._courier_op(session, op_id, Purpose.DEPOSIT)
         op = self.k.store.update_details(op_id, unused="cancelled by courier")
-        view = self.k.op_view(op)
-        view["message"] = f"Deposit cancelled. Please close door {op.compartment_id}."
-        return view
+        message = f"Deposit cancelled. Please close door {op.compartment_id}."
+        return replace(self.k.outcome(op), message=message)
 
-    async def answer(self, session: Session, op_id: int, answer: str) -> dict[str, Any]:
+    async def answer(self, session: Session, op_id: int, answer: str) -> DoorOutcome:
         """The courier's answer to "Is the parcel inside?" (a deposit whose door closed
         on an empty compartment): ``stored`` (it is: stored and notified), ``open_again``
         (the same door opens for the parcel, as a new deposit), ``cancel`` (nothing
@@ -220,16 +220,16 @@ class Courier:
         if session.role is Role.COURIER and op.actor != session.user:
             raise Forbidden("This operation belongs to another courier.")
         if answer == "stored":
-            return self.k.op_view(self.k.confirm_deposit(op))
+            return self.k.outcome(self.k.confirm_deposit(op))
         if answer == "cancel":
             op = self.k.store.drop_unconfirmed(op_id, "cancel", "cancelled by courier")
             self.k.refresh(op.compartment_id)
-            return self.k.op_view(op)
+            return self.k.outcome(op)
         if answer != "open_again":
             raise InvalidInput("answer must be stored, open_again or cancel.")
         return await self._open_again(session, op)
 
-    async def _open_again(self, session: Session, op: OpRow) -> dict[str, Any]:
+    async def _open_again(self, session: Session, op: OpRow) -> DoorOutcome:
         """The same door opens again for the parcel: a new deposit operation, begun in the
         transaction that gives up the first, so the compartment stays the parcel's."""
         cid = op.compartment_id
@@ -253,7 +253,7 @@ class Courier:
             raise Forbidden("This operation belongs to another courier.")
         return op
 
-    async def next_return(self, session: Session) -> dict[str, Any] | None:
+    async def next_return(self, session: Session) -> DoorOutcome | None:
         """Open the next compartment whose parcel expired, for return to the sender."""
         busy = [lv.compartment for lv in self.k.doors.live.values()]
         parcel = self.k.store.next_expired(skip=busy)
@@ -265,9 +265,8 @@ class Courier:
             technician=session.role is Role.TECHNICIAN,
         )  # fmt: skip
         view = await self.k.open_and_report(op, customer=False)
-        view["barcode"] = parcel.barcode
-        view["remaining"] = len(self.k.store.parcels(ParcelState.EXPIRED)) - 1
-        return view
+        remaining = len(self.k.store.parcels(ParcelState.EXPIRED)) - 1
+        return replace(view, barcode=parcel.barcode, remaining=remaining)
 
     # -- validation -----------------------------------------------------------------
 

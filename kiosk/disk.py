@@ -26,6 +26,8 @@ from typing import Any
 
 from kiosk.config.host import StorageSection
 from kiosk.protocol.events import EventKind, Severity
+from kiosk.protocol.stream import StreamKind
+from kiosk.protocol.views import StorageView
 from kiosk.store import Store
 from kiosk.store.base import StoreFull
 from kiosk.store.space import FULL_BELOW_BYTES, free_bytes, total_bytes
@@ -81,7 +83,7 @@ class DiskWatch:
         with contextlib.suppress(RuntimeError):  # no loop running: the next round tells
             asyncio.get_running_loop().call_soon(self.check)
 
-    def view(self) -> dict[str, Any]:
+    def view(self) -> StorageView:
         """The disk as ``GET /v1/status`` shows it."""
         free = self._free(self.path)
         return {
@@ -124,4 +126,4 @@ class DiskWatch:
             log.info("the disk holding %s has room again", self.path)
             self.store.log_event(EventKind.DISK_SPACE_OK, Severity.INFO, None, None, **detail)
         if self._publish is not None:
-            self._publish({"type": "storage", "state": str(state)})
+            self._publish({"type": StreamKind.STORAGE, "state": str(state)})

@@ -34,6 +34,7 @@ from kiosk.clock import read_boot_id
 from kiosk.config.model import SecuritySection
 from kiosk.errors import InvalidInput, LockerError, Throttled
 from kiosk.protocol.events import EventKind, Severity
+from kiosk.protocol.views import KeypadView
 from kiosk.store import Store
 
 __all__ = ["SAVE_REFUSALS_S", "Keypads"]
@@ -106,7 +107,7 @@ class Keypads:
         """Seconds until keypad ``name`` accepts input again (0.0: it does now)."""
         return self._throttles[name].retry_after()
 
-    def view(self, name: str) -> dict[str, Any]:
+    def view(self, name: str) -> KeypadView:
         """What status shows of keypad ``name``: the wait, and the inputs refused in the
         lockout going on that are not yet in the event log."""
         return {"retry_after": wait_shown(self.retry_after(name)),

@@ -16,11 +16,9 @@ each operation takes one report.
 
 from __future__ import annotations
 
-from typing import Any
-
 from kiosk.access.sessions import Session
 from kiosk.core import Kiosk
-from kiosk.domain import CompartmentState, Purpose, Role
+from kiosk.domain import CompartmentState, DoorOutcome, Purpose, Role
 from kiosk.errors import ConflictError, Forbidden
 from kiosk.protocol.events import EventKind, Severity
 from kiosk.reasons import (
@@ -41,7 +39,7 @@ class ProblemReports:
     def __init__(self, kiosk: Kiosk) -> None:
         self.k = kiosk
 
-    def report(self, op_id: int, reason: ProblemReason, session: Session | None) -> dict[str, Any]:
+    def report(self, op_id: int, reason: ProblemReason, session: Session | None) -> DoorOutcome:
         """Report ``reason`` about operation ``op_id``'s compartment; its view after.
 
         Raises :class:`ConflictError` for an operation that is not a pickup (customer
@@ -66,7 +64,7 @@ class ProblemReports:
                 self.k.store.update_details(op.id, unused=f"problem reported: {reason}")
             self._take_out(cid, reason, actor)
         self.k.refresh(cid)
-        return self.k.op_view(self.k.store.op(op.id))
+        return self.k.outcome(self.k.store.op(op.id))
 
     def _take_out(self, cid: str, reason: ProblemReason, actor: str | None) -> None:
         if reason in UNUSABLE:

@@ -24,7 +24,9 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Literal
+
+from kiosk.protocol.views import StaffSyncView
 
 log = logging.getLogger(__name__)
 
@@ -73,5 +75,5 @@ class StaffSync:
             log.warning("no staff list came within %.0f s of connecting: signing in with the "
                         "one the kiosk has", self.wait_s)  # fmt: skip
 
-    def view(self) -> dict[str, Any]:
+    def view(self) -> StaffSyncView:
         return {"state": self.state, "wait_s": self.wait_s}

@@ -32,6 +32,7 @@ from typing import Any
 
 from drivers.errors import LockerError
 from kiosk.protocol.events import EventKind, Severity
+from kiosk.protocol.views import GuardView
 from kiosk.store import Store
 
 META_KEY = "guard.mass_open"
@@ -114,7 +115,7 @@ class MassOpenGuard:
         self.store.set_meta(META_KEY, "")
         self.store.log_event(EventKind.MASS_OPEN_GUARD_RESET, Severity.WARNING, technician, None)
 
-    def view(self) -> dict[str, Any]:
+    def view(self) -> GuardView:
         self._prune(self._clock())
         recent = len(self._opens)
         return {

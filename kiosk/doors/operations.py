@@ -31,6 +31,7 @@ from kiosk.config import DoorsSection
 from kiosk.domain import OpStatus
 from kiosk.doors.hardware import Hardware
 from kiosk.protocol.events import EventKind, OpStep, Severity
+from kiosk.protocol.stream import StreamKind
 from kiosk.store import OpRow, Store
 from kiosk.store.base import StoreError
 
@@ -297,7 +298,7 @@ class Doors:
     def _publish(self, row: OpRow, step: OpStep) -> None:
         self.bus.publish(
             {
-                "type": "operation",
+                "type": StreamKind.OPERATION,
                 "kind": step,
                 "operation": row.id,
                 "compartment": row.compartment_id,

@@ -183,9 +183,9 @@ class Commands:
         except LockerError as exc:
             return self._refuse(cmd, exc)
         view = await k.open_and_report(op, customer=False)
-        opened = view["status"] not in (OpStatus.OPEN_NOT_DETECTED, OpStatus.UNLOCK_SENT)
+        opened = view.status not in (OpStatus.OPEN_NOT_DETECTED, OpStatus.UNLOCK_SENT)
         message = f"Door {cid} opened." if opened else f"Door {cid} did not open."
-        result = DoorOpened(compartment=cid, operation=op.id, status=view["status"])
+        result = DoorOpened(compartment=cid, operation=op.id, status=str(view.status))
         self.store.update_fleet_result(cmd.id, opened, {"message": message, "result": result})
         return self._result(
             cmd.id, cmd.command, opened, None if opened else "refused", message, result

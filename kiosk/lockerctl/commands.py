@@ -25,11 +25,13 @@ from kiosk.lockerctl.io import (
 )
 from kiosk.protocol.client import ApiClient, ApiError
 from kiosk.protocol.states import OpStatus
+from kiosk.protocol.stream import StreamKind
+from kiosk.protocol.views import OperationView
 
 # -- waiting for doors and jobs -----------------------------------------------------------
 
 
-def wait_for_door(client: ApiClient, view: dict[str, Any], out: Out) -> dict[str, Any]:
+def wait_for_door(client: ApiClient, view: OperationView, out: Out) -> OperationView:
     """Poll the operation until it is no longer live; say what changes. Returns the last view."""
     shown = view.get("message")
     door = view.get("compartment", "?")
@@ -50,7 +52,7 @@ def wait_for_door(client: ApiClient, view: dict[str, Any], out: Out) -> dict[str
 
 
 def door_operation(
-    client: ApiClient, view: dict[str, Any], args: argparse.Namespace, out: Out
+    client: ApiClient, view: OperationView, args: argparse.Namespace, out: Out
 ) -> int:
     """Show an operation's message, wait for the door to close (unless --no-wait), report."""
     out.say(view.get("message") or f"Door {view.get('compartment')}: {view.get('status')}")
@@ -67,19 +69,19 @@ def door_operation(
 
 
 def cmd_status(client: ApiClient, args: argparse.Namespace, out: Out) -> int:
-    status = client.get("/v1/status")
+    status = client.status()
     out.show(status, fmt.status_text(status))
     return EXIT_OK
 
 
 def cmd_compartments(client: ApiClient, args: argparse.Namespace, out: Out) -> int:
-    answer = client.get("/v1/compartments")
+    answer = client.compartments()
     out.show(answer, fmt.compartments_table(answer.get("compartments", [])))
     return EXIT_OK
 
 
 def cmd_parcels(client: ApiClient, args: argparse.Namespace, out: Out) -> int:
-    answer = client.get("/v1/parcels", state=args.state)
+    answer = client.parcels(args.state)
     parcels = answer.get("parcels", [])
     out.show(answer, fmt.parcels_table(parcels) if parcels else "No parcels.")
     return EXIT_OK
@@ -88,7 +90,7 @@ def cmd_parcels(client: ApiClient, args: argparse.Namespace, out: Out) -> int:
 def cmd_events(client: ApiClient, args: argparse.Namespace, out: Out) -> int:
     if args.verify:
         return verify_events(client, out)
-    answer = client.get("/v1/events", limit=args.limit, newest_first=True)
+    answer = client.events(args.limit, newest_first=True)
     events = list(reversed(answer.get("events", [])))
     if args.follow:
         for event in events:
@@ -102,7 +104,7 @@ def cmd_events(client: ApiClient, args: argparse.Namespace, out: Out) -> int:
 
 
 def verify_events(client: ApiClient, out: Out) -> int:
-    answer = client.get("/v1/events/verify")
+    answer = client.verify_events()
     if answer.get("ok"):
         out.show(answer, f"event log intact: {answer.get('rows', 0)} events")
         return EXIT_OK
@@ -115,7 +117,7 @@ def follow_events(client: ApiClient, out: Out, last_seq: int) -> int:
     """Print events from the stream until Ctrl-C (exit 0) or the daemon closes it (exit 3)."""
     try:
         for message in client.stream(f"/v1/stream?after={last_seq}"):
-            if message.get("type") != "event" or message.get("seq", 0) <= last_seq:
+            if message.get("type") != StreamKind.EVENT or message.get("seq", 0) <= last_seq:
                 continue
             last_seq = message.get("seq", last_seq)
             out.data(message, compact=True)
@@ -127,7 +129,7 @@ def follow_events(client: ApiClient, out: Out, last_seq: int) -> int:
 
 def cmd_announce(client: ApiClient, args: argparse.Namespace, out: Out) -> int:
     body = {"barcode": args.barcode, "size": args.size, "phone": args.phone, "email": args.email}
-    parcel = client.post("/v1/announcements", drop_none(body))
+    parcel = client.announce(drop_none(body))
     recipient = parcel.get("phone") or parcel.get("email") or "no recipient"
     out.show(
         parcel,
@@ -143,16 +145,16 @@ def cmd_deposit(client: ApiClient, args: argparse.Namespace, out: Out) -> int:
     )
     if args.accessible:
         body["accessible"] = True
-    return door_operation(client, client.post("/v1/deposits", body), args, out)
+    return door_operation(client, client.deposit(body), args, out)
 
 
 def cmd_pickup(client: ApiClient, args: argparse.Namespace, out: Out) -> int:
     code = args.code if args.code is not None else ctl_io.read_pickup_code()
-    return door_operation(client, client.post("/v1/pickup", {"code": code}), args, out)
+    return door_operation(client, client.pickup(code), args, out)
 
 
 def cmd_open(client: ApiClient, args: argparse.Namespace, out: Out) -> int:
-    view = client.post(f"/v1/compartments/{args.compartment}/open")
+    view = client.open_door(args.compartment)
     out.show(view, view.get("message") or f"Door {args.compartment}: {view.get('status')}")
     return (
         EXIT_FAILED
@@ -174,8 +176,8 @@ def confirm_open_all(args: argparse.Namespace) -> None:
 
 def cmd_open_all(client: ApiClient, args: argparse.Namespace, out: Out) -> int:
     body = {"include_parcels": args.include_parcels}
-    job = follow_job(client, client.post("/v1/compartments/open-all", body), out,
-                     fmt.job_result_line)  # fmt: skip
+    first = client.start_job("/v1/compartments/open-all", body)
+    job = follow_job(client, first, out, fmt.job_result_line)
     text, ok = fmt.job_summary(job, "Open all")
     out.show(job, text)
     return EXIT_OK if ok else EXIT_FAILED
@@ -184,27 +186,26 @@ def cmd_open_all(client: ApiClient, args: argparse.Namespace, out: Out) -> int:
 def cmd_selftest(client: ApiClient, args: argparse.Namespace, out: Out) -> int:
     body = {"take_out_of_service": args.take_out_of_service,
             "include_parcels": args.include_parcels}  # fmt: skip
-    job = follow_job(client, client.post("/v1/selftest", body), out, fmt.job_result_line)
+    job = follow_job(client, client.start_job("/v1/selftest", body), out, fmt.job_result_line)
     text, ok = fmt.job_summary(job, "Self-test")
     out.show(job, f"{text}. {'PASS' if ok else 'FAIL'}")
     return EXIT_OK if ok else EXIT_FAILED
 
 
 def cmd_out_of_service(client: ApiClient, args: argparse.Namespace, out: Out) -> int:
-    body = {"reason": args.reason}
-    view = client.post(f"/v1/compartments/{args.compartment}/out-of-service", body)
+    view = client.set_service(args.compartment, "out-of-service", args.reason)
     out.show(view, f"{view.get('id', args.compartment)} is now {view.get('state')}: {args.reason}")
     return EXIT_OK
 
 
 def cmd_in_service(client: ApiClient, args: argparse.Namespace, out: Out) -> int:
-    view = client.post(f"/v1/compartments/{args.compartment}/in-service")
+    view = client.set_service(args.compartment, "in-service")
     out.show(view, f"{view.get('id', args.compartment)} is now {view.get('state')}.")
     return EXIT_OK
 
 
 def cmd_clear_check(client: ApiClient, args: argparse.Namespace, out: Out) -> int:
-    view = client.post(f"/v1/compartments/{args.compartment}/clear-check")
+    view = client.set_service(args.compartment, "clear-check")
     out.show(view, f"{view.get('id', args.compartment)} is checked: {view.get('state')}, "
              "handed out again when free.")  # fmt: skip
     return EXIT_OK
@@ -219,13 +220,13 @@ def cmd_extend(client: ApiClient, args: argparse.Namespace, out: Out) -> int:
 
 
 def cmd_guard_reset(client: ApiClient, args: argparse.Namespace, out: Out) -> int:
-    view = client.post("/v1/guard/reset")
+    view = client.reset_guard()
     out.show(view, "Doors open again: the mass-open guard is reset.")
     return EXIT_OK
 
 
 def cmd_clock_confirm(client: ApiClient, args: argparse.Namespace, out: Out) -> int:
-    view = client.post("/v1/clock/confirm")
+    view = client.confirm_clock()
     out.show(view, f"The kiosk's time is now {fmt.local_time(view.get('kiosk_time'))}: "
              "parcels expire by it again.")  # fmt: skip
     return EXIT_OK
@@ -233,7 +234,7 @@ def cmd_clock_confirm(client: ApiClient, args: argparse.Namespace, out: Out) -> 
 
 def cmd_returns(client: ApiClient, args: argparse.Namespace, out: Out) -> int:
     """Open each expired parcel's door in turn until the daemon says there are no more."""
-    done: list[dict[str, Any]] = []
+    done: list[OperationView] = []
     try:
         end = collect_returns(client, out, done)
     finally:
@@ -243,12 +244,12 @@ def cmd_returns(client: ApiClient, args: argparse.Namespace, out: Out) -> int:
     return EXIT_OK if ok else EXIT_FAILED
 
 
-def collect_returns(client: ApiClient, out: Out, done: list[dict[str, Any]]) -> str:
+def collect_returns(client: ApiClient, out: Out, done: list[OperationView]) -> str:
     """Fill ``done`` with one merged view per parcel; return the daemon's closing message."""
     seen: set[str] = set()
     while True:
         try:
-            view = client.post("/v1/returns/next")
+            view = client.next_return()
         except ApiError as exc:
             if exc.status == 404:
                 return exc.message
@@ -259,7 +260,7 @@ def collect_returns(client: ApiClient, out: Out, done: list[dict[str, Any]]) -> 
         seen.add(barcode)
         out.say(view.get("message") or f"Door {view.get('compartment')}: take out {barcode}")
         final = wait_for_door(client, view, out) if view.get("live") else view
-        record = {**view, **final}
+        record: OperationView = {**view, **final}
         done.append(record)
         ok = record.get("status") == OpStatus.CLOSED
         line = f"[{'x' if ok else '!'}] {barcode} from {record.get('compartment')}"

@@ -8,11 +8,24 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from kiosk.protocol.scan import display_barcode
 from kiosk.protocol.states import OpStatus
+from kiosk.protocol.views import (
+    BoardView,
+    CheckView,
+    ClockView,
+    CompartmentView,
+    EventView,
+    JobView,
+    KeypadView,
+    OperationView,
+    ParcelView,
+    Status,
+    StorageView,
+)
 
 NONE = "-"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -89,7 +102,7 @@ def _short(value: Any) -> str:
 # -- the commands' views ----------------------------------------------------------------
 
 
-def status_text(status: dict[str, Any]) -> str:
+def status_text(status: Status) -> str:
     kiosk = status.get("kiosk", {})
     comps = status.get("compartments", {})
     demo = " (demo)" if kiosk.get("demo") else ""
@@ -118,10 +131,10 @@ def status_text(status: dict[str, Any]) -> str:
         lines.append(f"Door opens:    {guard.get('opens_in_window', 0)} in the last {window} "
                      f"(the guard stops them past {guard.get('max_opens')})")  # fmt: skip
     lines.append(f"Fleet link:    {fleet_line(status.get('fleet') or {})}")
-    if status.get("clock"):
-        lines.append(f"Clock:         {clock_line(status['clock'])}")
-    if status.get("storage"):
-        lines.append(f"Storage:       {storage_line(status['storage'])}")
+    if clock := status.get("clock"):
+        lines.append(f"Clock:         {clock_line(clock)}")
+    if storage := status.get("storage"):
+        lines.append(f"Storage:       {storage_line(storage)}")
     if comps.get("needs_check"):
         lines.append(f"Needs a check: {', '.join(comps['needs_check'])} (not handed out; "
                      "see lockerctl compartments, then lockerctl clear-check ID)")  # fmt: skip
@@ -135,7 +148,7 @@ def status_text(status: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def clock_line(clock: dict[str, Any]) -> str:
+def clock_line(clock: ClockView) -> str:
     state = clock.get("state")
     if state == "waiting_for_sync":
         how = {"timesyncd": "systemd-timesyncd", "command": "the sync command"}
@@ -150,7 +163,7 @@ def clock_line(clock: dict[str, Any]) -> str:
     return f"trusted, {local_time(clock.get('kiosk_time'))}"
 
 
-def storage_line(storage: dict[str, Any]) -> str:
+def storage_line(storage: StorageView) -> str:
     free = f"{(storage.get('free_bytes') or 0) / 2**20:.1f} MB free"
     if storage.get("state") == "full":
         waiting = storage.get("unwritten_events") or 0
@@ -178,7 +191,7 @@ def _indent(text: str) -> str:
     return "\n".join(f"  {line}" for line in text.splitlines())
 
 
-def boards_table(boards: list[dict[str, Any]]) -> str:
+def boards_table(boards: list[BoardView]) -> str:
     """One row per board, with its driver's counters (``stats``): the frames sent on the
     wire (Kerong, Modbus; ``-`` for boards without one), errors in total and by kind,
     retries, and when the board last answered."""
@@ -211,7 +224,7 @@ def errors_text(errors: Any) -> str:
     return cell_text(errors)
 
 
-def operations_table(ops: list[dict[str, Any]]) -> str:
+def operations_table(ops: list[OperationView]) -> str:
     rows = [
         [o.get("compartment"), o.get("purpose"), o.get("status"), o.get("door"), o.get("operation")]
         for o in ops
@@ -219,7 +232,7 @@ def operations_table(ops: list[dict[str, Any]]) -> str:
     return table(["DOOR", "PURPOSE", "STATUS", "SENSED", "OP"], rows)
 
 
-def compartments_table(compartments: list[dict[str, Any]]) -> str:
+def compartments_table(compartments: list[CompartmentView]) -> str:
     rows = [
         [
             c.get("id"),
@@ -230,7 +243,7 @@ def compartments_table(compartments: list[dict[str, Any]]) -> str:
             c.get("door"),
             "yes" if c.get("item") else "",
             c.get("operation"),
-            (c.get("check") or {}).get("text"),
+            check_text(c.get("check")),
             c.get("reason"),
         ]
         for c in compartments
@@ -240,7 +253,12 @@ def compartments_table(compartments: list[dict[str, Any]]) -> str:
     return table(headers, rows)
 
 
-def parcels_table(parcels: list[dict[str, Any]]) -> str:
+def check_text(check: CheckView | None) -> str | None:
+    """Why a compartment needs a check, in the daemon's English, or nothing."""
+    return check.get("text") if check else None
+
+
+def parcels_table(parcels: list[ParcelView]) -> str:
     rows = [
         [
             p.get("barcode"),
@@ -257,14 +275,14 @@ def parcels_table(parcels: list[dict[str, Any]]) -> str:
     return table(headers, rows)
 
 
-def events_table(events: list[dict[str, Any]]) -> str:
+def events_table(events: list[EventView]) -> str:
     return table(EVENT_HEADERS, [event_row(e) for e in events])
 
 
 EVENT_HEADERS = ["SEQ", "TIME", "SEVERITY", "KIND", "DOOR", "ACTOR", "DETAIL"]
 
 
-def event_row(event: dict[str, Any]) -> list[Any]:
+def event_row(event: EventView | Mapping[str, Any]) -> list[Any]:
     return [
         event.get("seq"),
         local_time(event.get("ts")),
@@ -296,7 +314,7 @@ def job_result_line(index: int, total: int, result: dict[str, Any]) -> str:
     return f"{head} FAILED: {result.get('detail') or 'no detail'}"
 
 
-def job_summary(job: dict[str, Any], what: str) -> tuple[str, bool]:
+def job_summary(job: JobView, what: str) -> tuple[str, bool]:
     """``Self-test: 15 of 16 passed; FAILED: A04`` and whether everything passed."""
     results = job.get("results") or []
     failed = [str(r.get("compartment", "?")) for r in results if not r.get("ok")]
@@ -311,7 +329,7 @@ def job_summary(job: dict[str, Any], what: str) -> tuple[str, bool]:
     return text, not failed
 
 
-def returns_summary(done: list[dict[str, Any]], end: str) -> tuple[str, bool]:
+def returns_summary(done: list[OperationView], end: str) -> tuple[str, bool]:
     """What a courier collecting returns is told at the end, and whether every door worked.
 
     ``end`` is the daemon's message when nothing (more) was to collect.
@@ -327,7 +345,7 @@ def returns_summary(done: list[dict[str, Any]], end: str) -> tuple[str, bool]:
     return text, not failed
 
 
-def keypad_line(keypad: dict[str, Any]) -> str:
+def keypad_line(keypad: KeypadView) -> str:
     """``ready``, or how long the lockout lasts (whole seconds, rounded up) and how many
     tries it refused so far."""
     retry = keypad.get("retry_after") or 0

@@ -14,6 +14,7 @@ from typing import Any
 
 from kiosk.protocol.client import ApiClient, ApiError, DaemonUnreachable
 from kiosk.protocol.states import OpStatus
+from kiosk.protocol.views import JobView
 
 PROG = "lockerctl"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_THROTTLED = 0, 1, 2, 3, 4
@@ -119,15 +120,15 @@ def sign_out_quietly(client: ApiClient) -> None:
 
 def follow_job(
     client: ApiClient,
-    job: dict[str, Any],
+    job: JobView,
     out: Out,
     line: Callable[[int, int, dict[str, Any]], str],
-) -> dict[str, Any]:
+) -> JobView:
     """Print ``line(n, total, result)`` for each new result of a job (open-all,
     self-test, discover) until it is done; return its last view."""
     printed = 0
 
-    def show_new(view: dict[str, Any]) -> None:
+    def show_new(view: JobView) -> None:
         nonlocal printed
         results = view.get("results") or []
         total = view.get("total") or len(results)

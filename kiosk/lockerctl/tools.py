@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from kiosk.lockerctl import io as ctl_io
 from kiosk.protocol.client import ApiClient
+from kiosk.protocol.views import TraceView
 
 if TYPE_CHECKING:
     from kiosk.lockerctl.io import Out
@@ -41,7 +42,7 @@ SIZE_PLACEHOLDER = "?"
 
 def cmd_scan_bus(client: ApiClient, args: argparse.Namespace, out: Out) -> int:
     body = {"boards": args.board} if args.board else {}
-    job = ctl_io.follow_job(client, client.post("/v1/bus-scan", body), out, scan_line)
+    job = ctl_io.follow_job(client, client.start_job("/v1/bus-scan", body), out, scan_line)
     results = job.get("results") or []
     out.data(job)
     out.say(scan_summary(results))
@@ -101,15 +102,15 @@ def cmd_trace(client: ApiClient, args: argparse.Namespace, out: Out) -> int:
     if args.board and not args.state:
         raise ctl_io.CtlError("say on or off: lockerctl trace BOARD on|off", EXIT_USAGE)
     if not args.board:
-        view = client.get("/v1/trace")
+        view = client.trace_view()
         out.show(view, trace_text(view))
         return EXIT_OK
-    view = client.post(f"/v1/boards/{args.board}/trace", {"on": args.state == "on"})
+    view = client.set_trace(args.board, args.state == "on")
     out.show(view, trace_text(view, args.board, args.state == "on"))
     return EXIT_OK
 
 
-def trace_text(view: dict[str, Any], board: str | None = None, on: bool = False) -> str:
+def trace_text(view: TraceView, board: str | None = None, on: bool = False) -> str:
     """What the trace does now, where it writes, how large it may grow."""
     traced = [str(b) for b in view.get("boards") or []]
     kib = int(view.get("max_bytes") or 0) // 1024
@@ -136,9 +137,9 @@ def trace_text(view: dict[str, Any], board: str | None = None, on: bool = False)
 
 def cmd_discover(client: ApiClient, args: argparse.Namespace, out: Out) -> int:
     body = {"boards": args.board} if args.board else {}
-    job = ctl_io.follow_job(client, client.post("/v1/discover", body), out, progress_line)
+    job = ctl_io.follow_job(client, client.start_job("/v1/discover", body), out, progress_line)
     results = job.get("results") or []
-    info = client.get("/v1/kiosk")
+    info = client.kiosk_info()
     sizes = [str(s.get("name")) for s in info.get("sizes") or [] if s.get("name")]
     proposal = proposal_toml(results, str(info.get("id", "?")), sizes)
     text, ok = discovery_summary(results)

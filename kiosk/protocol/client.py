@@ -25,10 +25,27 @@ import os
 import socket as sockets
 from collections.abc import Iterator
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 import httpx
+
+from kiosk.protocol.views import (
+    ClockView,
+    CompartmentBrief,
+    Compartments,
+    Events,
+    GuardView,
+    JobView,
+    KioskInfo,
+    OperationView,
+    Parcels,
+    ParcelView,
+    SessionView,
+    Status,
+    TraceView,
+    Verification,
+)
 
 __all__ = [
     "DEFAULT_SOCKET",
@@ -193,10 +210,10 @@ class ApiClient:
 
     def sign_in(
         self, pin: str | None, user: str | None = None, badge: str | None = None
-    ) -> dict[str, Any]:
+    ) -> SessionView:
         """Sign in with a PIN (and optional user name) or a badge; keeps the token."""
         body = {k: v for k, v in {"pin": pin, "user": user, "badge": badge}.items() if v}
-        answer = self.post("/v1/sessions", body)
+        answer = cast(SessionView, self.post("/v1/sessions", body))
         self.token = answer.get("token")
         return answer
 
@@ -209,16 +226,85 @@ class ApiClient:
         finally:
             self.token = None
 
+    # -- reading --------------------------------------------------------------------
+    # Each answer is typed as the daemon's schema declares it (kiosk.protocol.views);
+    # the client trusts its daemon and does not check the answer again.
+
+    def status(self) -> Status:
+        return cast(Status, self.get("/v1/status"))
+
+    def kiosk_info(self) -> KioskInfo:
+        return cast(KioskInfo, self.get("/v1/kiosk"))
+
+    def compartments(self) -> Compartments:
+        return cast(Compartments, self.get("/v1/compartments"))
+
+    def parcels(self, state: str | None = None) -> Parcels:
+        return cast(Parcels, self.get("/v1/parcels", state=state))
+
+    def events(self, limit: int, newest_first: bool = False) -> Events:
+        return cast(Events, self.get("/v1/events", limit=limit, newest_first=newest_first))
+
+    def verify_events(self) -> Verification:
+        return cast(Verification, self.get("/v1/events/verify"))
+
+    def trace_view(self) -> TraceView:
+        return cast(TraceView, self.get("/v1/trace"))
+
+    # -- doors ----------------------------------------------------------------------
+
+    def pickup(self, code: str) -> OperationView:
+        return cast(OperationView, self.post("/v1/pickup", {"code": code}))
+
+    def deposit(self, body: dict[str, Any]) -> OperationView:
+        return cast(OperationView, self.post("/v1/deposits", body))
+
+    def open_door(self, compartment: str) -> OperationView:
+        return cast(OperationView, self.post(f"/v1/compartments/{compartment}/open"))
+
+    def next_return(self) -> OperationView:
+        """The next expired parcel's door, opened; 404 (:class:`ApiError`) when none is left."""
+        return cast(OperationView, self.post("/v1/returns/next"))
+
+    # -- jobs -----------------------------------------------------------------------
+
+    def start_job(self, path: str, body: dict[str, Any] | None = None) -> JobView:
+        """Start a technician's job (``/v1/compartments/open-all``, ``/v1/selftest``,
+        ``/v1/bus-scan``, ``/v1/discover``); its first view."""
+        return cast(JobView, self.post(path, body))
+
+    # -- compartments and the kiosk (a technician's session) ---------------------------
+
+    def set_service(
+        self, compartment: str, change: str, reason: str | None = None
+    ) -> CompartmentBrief:
+        """``change``: ``out-of-service`` (with a ``reason``), ``in-service``, ``clear-check``."""
+        body = {"reason": reason} if reason is not None else None
+        return cast(CompartmentBrief, self.post(f"/v1/compartments/{compartment}/{change}", body))
+
+    def reset_guard(self) -> GuardView:
+        return cast(GuardView, self.post("/v1/guard/reset"))
+
+    def confirm_clock(self) -> ClockView:
+        return cast(ClockView, self.post("/v1/clock/confirm"))
+
+    def set_trace(self, board: str, on: bool) -> TraceView:
+        return cast(TraceView, self.post(f"/v1/boards/{board}/trace", {"on": on}))
+
     # -- parcels --------------------------------------------------------------------
 
-    def extend_hold(self, barcode: str, hours: float) -> dict[str, Any]:
+    def announce(self, body: dict[str, Any]) -> ParcelView:
+        return cast(ParcelView, self.post("/v1/announcements", body))
+
+    def extend_hold(self, barcode: str, hours: float) -> ParcelView:
         """Move the end of the parcel's hold ``hours`` later (a technician's session);
         returns the parcel as ``GET /v1/parcels`` shows it, with the new ``expires_at``."""
-        return self.post(f"/v1/parcels/{quote(barcode, safe='')}/extend", {"hours": hours})
+        path = f"/v1/parcels/{quote(barcode, safe='')}/extend"
+        return cast(ParcelView, self.post(path, {"hours": hours}))
 
     # -- waiting --------------------------------------------------------------------
 
-    def watch_operation(self, op_id: int | str, poll: float = 30) -> Iterator[dict[str, Any]]:
+    def watch_operation(self, op_id: int | str, poll: float = 30) -> Iterator[OperationView]:
         """Yield the operation's view after every long-poll, ending with the first not live.
 
         Each poll returns once the operation is no longer live or ``poll`` seconds passed, so
@@ -226,14 +312,14 @@ class ApiClient:
         """
         wait = min(max(poll, 0.0), MAX_WAIT_S)
         while True:
-            view = self.get(f"/v1/operations/{op_id}", wait=wait)
+            view = cast(OperationView, self.get(f"/v1/operations/{op_id}", wait=wait))
             yield view
             if not view.get("live"):
                 return
 
     def wait_operation(
         self, op_id: int | str, until_done: bool = True, poll: float = 30
-    ) -> dict[str, Any]:
+    ) -> OperationView:
         """The operation's view once it is no longer live (``until_done``), else after one poll."""
         views = self.watch_operation(op_id, poll)
         if not until_done:
@@ -241,14 +327,14 @@ class ApiClient:
         *_, last = views  # runs the polls to the end; the last view is the answer
         return last
 
-    def watch_job(self, job_id: int | str, poll: float = 30) -> Iterator[dict[str, Any]]:
+    def watch_job(self, job_id: int | str, poll: float = 30) -> Iterator[JobView]:
         """Yield the job's view after every long-poll, ending with the first whose state is done.
 
         The daemon answers early whenever a result is added, so a caller sees progress.
         """
         wait = min(max(poll, 0.0), MAX_WAIT_S)
         while True:
-            view = self.get(f"/v1/jobs/{job_id}", wait=wait)
+            view = cast(JobView, self.get(f"/v1/jobs/{job_id}", wait=wait))
             yield view
             if view.get("state") == "done":
                 return

@@ -17,9 +17,11 @@ from drivers.base import DoorState
 from kiosk.access.sessions import Session
 from kiosk.barcode import normalize_barcode
 from kiosk.core import Kiosk
-from kiosk.domain import CompartmentState, OpStatus, Purpose
+from kiosk.domain import CompartmentState, DoorOutcome, OpStatus, Purpose
 from kiosk.errors import ConflictError, InvalidInput, NotFound
 from kiosk.protocol.events import JobKind, Severity, job_finished, job_started
+from kiosk.protocol.stream import StreamKind
+from kiosk.protocol.views import JobView
 from kiosk.reasons import CheckReason, DoorResult, OutOfService, door_result
 from kiosk.store import CompartmentRow, ParcelRow
 
@@ -35,7 +37,7 @@ class Job:
 
     skipped: list[str] = field(default_factory=list)  # doors left shut: they hold parcels
 
-    def view(self) -> dict[str, Any]:
+    def view(self) -> JobView:
         return {
             "id": self.id,
             "kind": self.kind,
@@ -56,7 +58,7 @@ class Technician:
 
     # -- single doors ---------------------------------------------------------------
 
-    async def open(self, session: Session, cid: str, bulk: bool = False) -> dict[str, Any]:
+    async def open(self, session: Session, cid: str, bulk: bool = False) -> DoorOutcome:
         """Open one door; ``bulk`` for a door of open-all (not counted by the guard)."""
         k = self.kiosk
         k.store.compartment(cid)  # NotFound for an unknown id
@@ -120,7 +122,7 @@ class Technician:
         except KeyError:
             raise NotFound(f"no job {job_id}") from None
 
-    async def wait_job(self, job_id: int, timeout: float) -> dict[str, Any]:
+    async def wait_job(self, job_id: int, timeout: float) -> JobView:
         job = self.job(job_id)
         if job.state == "running":
             job.changed.clear()
@@ -183,14 +185,14 @@ class Technician:
                 job=job.id,
                 failed=failed,
             )
-            self.kiosk.bus.publish({"type": "job", **job.view()})
+            self.kiosk.bus.publish({"type": StreamKind.JOB, **job.view()})
 
     def _record(self, job: Job, result: dict[str, Any]) -> None:
         """One door's result (:func:`kiosk.reasons.door_result`), kept and published."""
         job.results.append(result)
         job.changed.set()
         progress = {"id": job.id, "kind": job.kind, "done": len(job.results), "total": job.total}
-        self.kiosk.bus.publish({"type": "job", **progress, **result})
+        self.kiosk.bus.publish({"type": StreamKind.JOB, **progress, **result})
 
     def _open_all(self, session: Session, ids: list[str]) -> Any:
         async def run(job: Job) -> None:
@@ -203,9 +205,9 @@ class Technician:
                 except Exception as exc:  # one door's trouble must not stop the rest
                     self._record(job, door_result(cid, DoorResult.ERROR, str(exc)))
                     continue
-                opened = view["status"] != str(OpStatus.OPEN_NOT_DETECTED)
+                opened = view.status is not OpStatus.OPEN_NOT_DETECTED
                 code = DoorResult.OPENED if opened else DoorResult.DID_NOT_OPEN
-                self._record(job, door_result(cid, code, view["message"]))
+                self._record(job, door_result(cid, code, view.message))
 
         return run
 

@@ -57,6 +57,7 @@ from kiosk.config import CompartmentConfig
 from kiosk.core import Kiosk
 from kiosk.errors import ConflictError, NotFound
 from kiosk.protocol.events import EventKind, JobKind, Severity
+from kiosk.protocol.stream import StreamKind
 from kiosk.technician import Job, Technician
 
 __all__ = ["BoardTools", "Step", "bus_members"]
@@ -176,7 +177,7 @@ class BoardTools:
         job.results.append(result)
         job.changed.set()
         progress = {"id": job.id, "kind": job.kind, "done": len(job.results), "total": job.total}
-        self.kiosk.bus.publish({"type": "job", **progress, **result})
+        self.kiosk.bus.publish({"type": StreamKind.JOB, **progress, **result})
 
     async def _try(self, job: Job, session: Session, step: Step) -> dict[str, Any]:
         if not self.kiosk.hw.is_board_online(step.board):

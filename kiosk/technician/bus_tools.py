@@ -36,6 +36,8 @@ from kiosk.config import Config
 from kiosk.core import Kiosk
 from kiosk.errors import ConflictError, InvalidInput, NotFound
 from kiosk.protocol.events import EventKind, JobKind, Severity
+from kiosk.protocol.stream import StreamKind
+from kiosk.protocol.views import BusAddress, BusScan, TraceView
 from kiosk.technician import Job, Technician
 from kiosk.technician.board_tools import bus_members
 
@@ -104,7 +106,7 @@ class BusTools:
 
     # -- one board's bus, at once -----------------------------------------------------
 
-    async def scan_bus(self, session: Session, board: str) -> dict[str, Any]:
+    async def scan_bus(self, session: Session, board: str) -> BusScan:
         """The addresses answering on ``board``'s bus to any kind of board, each with
         the kind and the configured board it is (or ``None``), and the configured
         boards of that bus that did not answer."""
@@ -180,11 +182,11 @@ class BusTools:
         job.results.append(result)
         job.changed.set()
         progress = {"id": job.id, "kind": job.kind, "done": len(job.results), "total": job.total}
-        self.kiosk.bus.publish({"type": "job", **progress, **result})
+        self.kiosk.bus.publish({"type": StreamKind.JOB, **progress, **result})
 
     # -- the wire trace ---------------------------------------------------------------
 
-    def trace(self, session: Session, board: str, on: bool) -> dict[str, Any]:
+    def trace(self, session: Session, board: str, on: bool) -> TraceView:
         """Switch the wire trace on or off for ``board``; the trace's view after."""
         if self._claim(board) is None:
             raise self._no_bus(board, "trace", "trace")
@@ -204,7 +206,7 @@ class BusTools:
                                    file=str(trace.path))  # fmt: skip
         return self.trace_view()
 
-    def trace_view(self) -> dict[str, Any]:
+    def trace_view(self) -> TraceView:
         """Which boards are traced, where to, within what bounds."""
         trace = _installed()
         return {
@@ -238,9 +240,9 @@ def _installed() -> WireTrace:
     return trace
 
 
-def _entry(address: int, members: Members, kinds: Sequence[BoardKind] = ()) -> dict[str, Any]:
+def _entry(address: int, members: Members, kinds: Sequence[BoardKind] = ()) -> BusAddress:
     name, role = members.get(address, (None, None))
-    entry: dict[str, Any] = {"address": address, "board": name, "role": role}
+    entry: BusAddress = {"address": address, "board": name, "role": role}
     if kinds:
         entry["kinds"] = [kind.name for kind in kinds]
     return entry
@@ -279,7 +281,7 @@ def _step_result(
     }
 
 
-def _member(entry: dict[str, Any]) -> str:
+def _member(entry: BusAddress) -> str:
     where = f"address {entry['address']}"
     if entry.get("role") == "door inputs":
         return f"{where} (door inputs of board {entry['board']!r})"

@@ -17,12 +17,14 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pygame
 
 from kiosk.protocol.events import JobKind
+from kiosk.protocol.stream import StreamKind
+from kiosk.protocol.views import KioskInfo, OperationView, SessionView, Status
 from kiosk.ui import i18n, theme
 from kiosk.ui.guidance import Guidance
 from kiosk.ui.i18n import _
@@ -59,7 +61,7 @@ LINK_EVENT = pygame.USEREVENT + 1
 ACTIVE_POLL_S, IDLE_POLL_S, ACTIVE_S = 0.005, 0.025, 3.0
 """SDL's queue is looked at every ACTIVE_POLL_S until ACTIVE_S after the last event,
 then every IDLE_POLL_S (the longest a first tap after a quiet spell waits)."""
-STATUS_TYPES = ("board", "storage")
+STATUS_TYPES = (StreamKind.BOARD, StreamKind.STORAGE)
 STATUS_KINDS = ("mass_open", "clock_", "disk_", "keypad_locked")
 """Stream messages (by type) and events (by kind prefix) after which the status is
 read again: what they change is shown from it (out of service, the technician's lines)."""
@@ -85,10 +87,10 @@ class App:
         pygame.key.set_repeat(0)
         self.clock = clock
         self.size = self.surface.get_size()
-        self.kiosk: dict[str, Any] | None = None
-        self.status: dict[str, Any] | None = None
+        self.kiosk: KioskInfo | None = None
+        self.status: Status | None = None
         self.online = False
-        self.session: dict[str, Any] | None = None
+        self.session: SessionView | None = None
         self.open_doors: set[str] = set()
         self.keypad_locked_until: float | None = None
         """Until when (this app's clock) the pickup keypad takes no code: the lockout is
@@ -127,12 +129,12 @@ class App:
 
     @property
     def ui(self) -> dict[str, Any]:
-        return (self.kiosk or {}).get("ui", {})
+        return self.kiosk.get("ui", {}) if self.kiosk else {}
 
     def in_language(self, key: str) -> str:
         """A kiosk setting that may be given per language (``name``,
         ``operator_contact``), in the language on screen."""
-        kiosk = self.kiosk or {}
+        kiosk: Mapping[str, Any] = self.kiosk or {}  # read by a key given as text
         by_language = kiosk.get(f"{key}_by_language") or {}
         return str(by_language.get(i18n.language(), kiosk.get(key, "")))
 
@@ -202,7 +204,7 @@ class App:
         """How long a call that opens ``doors`` doors waits for its answer: the daemon's
         longest answer for each (``door_answer_s``, from its timings), and the link's
         usual wait on top for the rest (a queue of pulses, the database)."""
-        per_door = float((self.kiosk or {}).get("door_answer_s") or TIMEOUT_S)
+        per_door = float((self.kiosk.get("door_answer_s") if self.kiosk else None) or TIMEOUT_S)
         return TIMEOUT_S + doors * per_door
 
     def _on_link(self, msg: Message) -> None:
@@ -225,13 +227,13 @@ class App:
                 self.status = None
         elif kind == "stream":
             data = msg["data"]
-            if data.get("type") == "door":
+            if data.get("type") == StreamKind.DOOR:
                 self._door_seen(str(data.get("compartment")), str(data.get("door")))
             if data.get("type") in STATUS_TYPES or str(data.get("kind", "")).startswith(
                 STATUS_KINDS
             ):
                 self.refresh_status()
-            if data.get("type") == "scan":
+            if data.get("type") == StreamKind.SCAN:
                 self.scan(str(data.get("text", "")))
                 return
         for screen in (self.dialog, self.screen):
@@ -282,13 +284,17 @@ class App:
     @property
     def storage_full(self) -> bool:
         """The daemon's disk is full: it can store nothing, so it opens no door."""
-        return ((self.status or {}).get("storage") or {}).get("state") == "full"
+        storage = self.status.get("storage") if self.status else None
+        return bool(storage and storage.get("state") == "full")
 
     @property
     def out_of_service(self) -> bool:
         """No board answers, the mass-open guard stopped door opens, or the disk is full."""
-        status = self.status or {}
-        if (status.get("mass_open_guard") or {}).get("tripped") or self.storage_full:
+        status = self.status
+        if status is None:
+            return self.storage_full
+        guard = status.get("mass_open_guard")
+        if (guard and guard.get("tripped")) or self.storage_full:
             return True
         boards = status.get("boards", [])
         return bool(boards) and not any(b["online"] for b in boards)
@@ -323,7 +329,7 @@ class App:
     def to_returns(self) -> None:
         self.goto(ReturnsScreen(self))
 
-    def to_door(self, view: dict[str, Any], role: str) -> None:
+    def to_door(self, view: OperationView, role: str) -> None:
         self.goto(DoorScreen(self, view, role=role))
 
     def to_technician(self) -> None:
@@ -356,7 +362,8 @@ class App:
     @property
     def default_language(self) -> str:
         """The language given on the command line, else the kiosk's first."""
-        return self.fixed_lang or ((self.kiosk or {}).get("languages") or ["en"])[0]
+        languages = self.kiosk.get("languages") if self.kiosk else None
+        return self.fixed_lang or (languages or ["en"])[0]
 
     def sign_out(self) -> None:
         if self.session is not None:

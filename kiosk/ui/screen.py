@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from kiosk.protocol.events import JobKind
+from kiosk.protocol.views import KioskInfo, OperationView, SessionView, Status
 from kiosk.ui import theme
 from kiosk.ui.guidance import Guidance
 from kiosk.ui.link import Message
@@ -26,11 +27,11 @@ class ScreenContext(Protocol):
     """What a screen may ask of the application (:class:`~kiosk.ui.app.App` is one)."""
 
     clock: Callable[[], float]
-    kiosk: dict[str, Any] | None
+    kiosk: KioskInfo | None
     """The kiosk's settings as the daemon last sent them (``GET /v1/kiosk``)."""
-    status: dict[str, Any] | None
+    status: Status | None
     online: bool
-    session: dict[str, Any] | None
+    session: SessionView | None
     """The signed-in courier's or technician's session, if any."""
     sound: Sound
     guidance: Guidance
@@ -103,7 +104,7 @@ class ScreenContext(Protocol):
 
     def to_returns(self) -> None: ...
 
-    def to_door(self, view: dict[str, Any], role: str) -> None: ...
+    def to_door(self, view: OperationView, role: str) -> None: ...
 
     def to_technician(self) -> None: ...
 

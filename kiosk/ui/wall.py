@@ -8,23 +8,23 @@ screen can make them tappable.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
+from kiosk.protocol.views import KioskInfo, WallPlace
 from kiosk.ui import theme
 from kiosk.ui.theme import Color
 from kiosk.ui.widgets import Painter, Rect, cols
 
-Colorer = Callable[[dict[str, Any]], tuple[Color, Color, str]]
+Colorer = Callable[[WallPlace], tuple[Color, Color, str]]
 
 
-def plain(door: dict[str, Any]) -> tuple[Color, Color, str]:
+def plain(door: WallPlace) -> tuple[Color, Color, str]:
     return theme.PANEL, theme.INK, door["id"]
 
 
 def draw_wall(
     p: Painter,
     area: Rect,
-    kiosk: dict[str, Any] | None,
+    kiosk: KioskInfo | None,
     highlight: str | None = None,
     colorer: Colorer = plain,
 ) -> dict[str, Rect]:
@@ -33,12 +33,12 @@ def draw_wall(
     return rects
 
 
-def wall_rects(area: Rect, kiosk: dict[str, Any] | None, gap: int) -> dict[str, Rect]:
+def wall_rects(area: Rect, kiosk: KioskInfo | None, gap: int) -> dict[str, Rect]:
     """Where each door sits in ``area``, without drawing anything."""
     if not kiosk or not kiosk.get("wall"):
         return {}
     heights = {s["name"]: s["height_mm"] for s in kiosk["sizes"]}
-    columns: dict[int, list[dict[str, Any]]] = {}
+    columns: dict[int, list[WallPlace]] = {}
     for door in kiosk["wall"]:
         columns.setdefault(door["column"], []).append(door)
     order = sorted(columns)
@@ -58,7 +58,7 @@ def wall_rects(area: Rect, kiosk: dict[str, Any] | None, gap: int) -> dict[str, 
 def draw_doors(
     p: Painter,
     rects: dict[str, Rect],
-    kiosk: dict[str, Any] | None,
+    kiosk: KioskInfo | None,
     highlight: str | None = None,
     colorer: Colorer = plain,
 ) -> None:
@@ -66,7 +66,7 @@ def draw_doors(
 
     A label of several lines keeps only the lines that fit the door's height."""
     line_h = p.font(0.6).get_linesize()
-    for door in (kiosk or {}).get("wall", []):
+    for door in kiosk.get("wall", []) if kiosk else []:
         rect = rects.get(door["id"])
         if rect is None:
             continue

@@ -30,8 +30,8 @@ from babel.messages.pofile import read_po
 from kiosk.reasons import OOS_TEXTS, RESULT_TEXTS, DoorResult, OosReason
 from kiosk.ui import i18n
 from kiosk.ui.i18n import _
-from kiosk.ui.reasons import reason_text, result_text
 from kiosk.ui.screens.selftest import JobScreen
+from kiosk.ui.words import reason_text, result_text
 from testkit.daemon import COURIER, TECHNICIAN, Daemon
 from testkit.ui import UiDriver
 from tests.ui.test_customer_ui import stored

@@ -1,7 +1,6 @@
 """The courier's menu after sign-in: deposit parcels, collect returns, sign out.
 
-Also the wording of the daemon's refusals that every courier screen shares. A scan on
-the menu is taken as a parcel barcode and starts a deposit with it.
+A scan on the menu is taken as a parcel barcode and starts a deposit with it.
 """
 
 from __future__ import annotations
@@ -9,23 +8,13 @@ from __future__ import annotations
 from typing import Any
 
 from kiosk.protocol.states import ParcelState
+from kiosk.protocol.stream import StreamKind
 from kiosk.ui import i18n, theme
 from kiosk.ui.i18n import _
 from kiosk.ui.link import Message
 from kiosk.ui.screen import Screen, ScreenContext
-from kiosk.ui.screens.pickup import error_text
 from kiosk.ui.widgets import Button, Painter, Rect, cols, rows
-
-
-def courier_error(result: Message, app: ScreenContext) -> str:
-    """A refusal of a courier request, in the person's words (never the daemon's)."""
-    details = result.get("details") or {}
-    if result.get("status") == 401:
-        return _("You have been signed out. Please sign in again.")
-    if details.get("reason") == "no_compartment":
-        size = details.get("size", "")
-        return _("No compartment of size {size} or larger is free.").format(size=size)
-    return error_text(result, app)
+from kiosk.ui.words import SIGNED_OUT
 
 
 def is_session_lost(result: Message) -> bool:
@@ -35,11 +24,11 @@ def is_session_lost(result: Message) -> bool:
 def session_lost(app: ScreenContext) -> None:
     """The daemon no longer knows this session (expired, or the daemon restarted)."""
     app.session = None
-    app.to_sign_in(_("You have been signed out. Please sign in again."))
+    app.to_sign_in(_(SIGNED_OUT))
 
 
 def user_name(app: ScreenContext) -> str:
-    return str((app.session or {}).get("user", ""))
+    return str(app.session.get("user", "")) if app.session else ""
 
 
 class CourierMenuScreen(Screen):
@@ -69,7 +58,7 @@ class CourierMenuScreen(Screen):
     def on_message(self, msg: Message) -> None:
         data: dict[str, Any] = msg.get("data") or {}
         # The number of expired parcels changes when one expires or a door closes.
-        changed = data.get("kind") == "parcel_expired" or data.get("type") == "operation"
+        changed = data.get("kind") == "parcel_expired" or data.get("type") == StreamKind.OPERATION
         back_online = msg.get("kind") == "link" and bool(msg.get("online"))
         if (msg.get("kind") == "stream" and changed) or back_online:
             self._load()

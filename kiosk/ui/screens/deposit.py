@@ -7,20 +7,23 @@ recipient known) opens a door as soon as it is scanned. The door itself is
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from kiosk.protocol.scan import display_barcode
 from kiosk.protocol.states import OpStatus
+from kiosk.protocol.views import SizeView
 from kiosk.ui import i18n, theme
 from kiosk.ui.i18n import _
 from kiosk.ui.link import Message
 from kiosk.ui.screen import Screen, ScreenContext
-from kiosk.ui.screens.courier import CourierMenuScreen, courier_error, session_lost
+from kiosk.ui.screens.courier import CourierMenuScreen, session_lost
 from kiosk.ui.screens.door import DoorScreen
 from kiosk.ui.screens.keyboard import keyboard
 from kiosk.ui.screens.keypad import keypad
 from kiosk.ui.widgets import Button, Painter, Rect, cols, grid, rows
+from kiosk.ui.words import courier_error
 
 PHONE_MAX = 16
 PHONE_MIN_DIGITS = 6
@@ -90,7 +93,7 @@ class DepositStep(Screen):
 
     def _not_low(self, door: str) -> str:
         """Words for a low compartment asked for but none free that fits, else nothing."""
-        wall = (self.app.kiosk or {}).get("wall", [])
+        wall = self.app.kiosk.get("wall", []) if self.app.kiosk else []
         if any(c["id"] == door and c.get("accessible") for c in wall):
             return ""
         return _("No low compartment is free for this size; door {door} is not low.").format(
@@ -103,7 +106,7 @@ class DepositStep(Screen):
 
     def _receipt(self) -> None:
         screen = self.app.screen
-        view = screen.view if isinstance(screen, DoorScreen) else {}
+        view: Mapping[str, Any] = screen.view if isinstance(screen, DoorScreen) else {}
         self.app.goto(ReceiptScreen(self.app, view))
 
     def note(self, p: Painter, rect: Rect, size: float = 0.8) -> None:
@@ -137,7 +140,8 @@ class ParcelScreen(DepositStep):
 
     @property
     def max_length(self) -> int:
-        return int((self.app.kiosk or {}).get("max_barcode_length", 64))
+        kiosk = self.app.kiosk
+        return int(kiosk.get("max_barcode_length", 64)) if kiosk else 64
 
     def build(self, area: Rect, p: Painter) -> list[Button]:
         m = p.metrics
@@ -227,8 +231,8 @@ class SizeScreen(DepositStep):
 
     def __init__(self, app: ScreenContext, deposit: Deposit, message: str = "") -> None:
         super().__init__(app, deposit, message)
-        status = app.status or {}
-        self.free: dict[str, int] | None = status.get("compartments", {}).get("free_by_size")
+        counts = app.status.get("compartments") if app.status else None
+        self.free: dict[str, int] | None = counts.get("free_by_size") if counts else None
         self._load()
 
     def _load(self) -> None:
@@ -246,7 +250,7 @@ class SizeScreen(DepositStep):
         text = _("Choose a size for parcel {barcode}.")
         p.text(text.format(barcode=display_barcode(self.deposit.barcode)), title, theme.INK, 0.9)
         self.note(p, note)
-        known = (self.app.kiosk or {}).get("sizes", [])
+        known = self.app.kiosk.get("sizes", []) if self.app.kiosk else []
         n_cols = 1 if m.is_portrait or len(known) < 2 else 2
         cells = grid(sizes, n_cols, max(1, -(-len(known) // n_cols)), m.gap)
         buttons = [self._size_button(r, known, i) for i, r in enumerate(cells[: len(known)])]
@@ -268,7 +272,7 @@ class SizeScreen(DepositStep):
         assert self.deposit is not None
         self.deposit.low = not self.deposit.low
 
-    def _size_button(self, rect: Rect, known: list[dict[str, Any]], index: int) -> Button:
+    def _size_button(self, rect: Rect, known: list[SizeView], index: int) -> Button:
         size = known[index]
         usable, note = self._availability(size["name"], [s["name"] for s in known[index + 1 :]])
         label = _("{size} — {width} × {height} × {depth} cm").format(
@@ -389,7 +393,8 @@ class PhoneScreen(DepositStep):
 class ReceiptScreen(Screen):
     """After the door closed: where the parcel is, then the next parcel or sign out."""
 
-    def __init__(self, app: ScreenContext, view: dict[str, Any]) -> None:
+    def __init__(self, app: ScreenContext, view: Mapping[str, Any]) -> None:
+        """``view``: the deposit's last view, or nothing when the door screen is gone."""
         super().__init__(app)
         self.view = view
 

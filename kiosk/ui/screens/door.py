@@ -17,17 +17,19 @@ from typing import Any
 
 from kiosk.protocol.events import ItemCheck, OpStep
 from kiosk.protocol.states import OpStatus, Purpose, Role
+from kiosk.protocol.views import OperationView
 from kiosk.ui import theme
 from kiosk.ui.i18n import _, ngettext
 from kiosk.ui.link import Message
 from kiosk.ui.screen import Screen, ScreenContext
 from kiosk.ui.screens.dialogs import ConfirmDialog
 from kiosk.ui.screens.home import door_list
-from kiosk.ui.screens.pickup import error_text, item_notice, op_message
+from kiosk.ui.screens.pickup import item_notice, op_message
 from kiosk.ui.screens.problem import report_button
 from kiosk.ui.speech.phrases import door_position
 from kiosk.ui.wall import draw_wall
 from kiosk.ui.widgets import Button, Painter, Rect, cols, rows
+from kiosk.ui.words import error_text
 
 THANK_YOU_S = 6.0
 AGAIN_S = 60.0
@@ -38,7 +40,7 @@ thank-you stays that long when a parcel still seems to be inside."""
 
 class DoorScreen(Screen):
     def __init__(
-        self, app: ScreenContext, view: dict[str, Any], role: str, after: Any = None
+        self, app: ScreenContext, view: OperationView, role: str, after: Any = None
     ) -> None:
         super().__init__(app)
         self.view = view
@@ -91,7 +93,8 @@ class DoorScreen(Screen):
         """Where the open door is, for a person who cannot see it highlighted."""
         if not self.live:
             return []
-        return [door_position(self.view["compartment"], (self.app.kiosk or {}).get("wall", []))]
+        wall = self.app.kiosk.get("wall", []) if self.app.kiosk else []
+        return [door_position(self.view["compartment"], wall)]
 
     def _close_prompt(self) -> str:
         if not self.live:
@@ -192,7 +195,7 @@ class DoorScreen(Screen):
         """ "Report a problem" with this door's compartment (kiosk/ui/screens/problem.py)."""
         return report_button(self.app, rect, self.view, self._reported)
 
-    def _reported(self, view: dict[str, Any]) -> None:
+    def _reported(self, view: OperationView) -> None:
         self.view = view
         if not self.live and self.done_at is None:
             self.done_at = self.app.clock()
@@ -276,7 +279,8 @@ class DoorScreen(Screen):
             self.note = error_text(result, self.app)
             if (result.get("details") or {}).get("reason") == "again_over":
                 over = _("This door can no longer be opened again. For help: {contact}")
-                self.note = over.format(contact=(self.app.kiosk or {}).get("operator_contact", ""))
+                contact = self.app.kiosk.get("operator_contact", "") if self.app.kiosk else ""
+                self.note = over.format(contact=contact)
             return
         screen = DoorScreen(self.app, result["data"], self.role)
         screen.again, screen.again_until = self.again, self.again_until

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from kiosk.protocol.stream import StreamKind
 from kiosk.ui import theme
 from kiosk.ui.event_names import event_name
 from kiosk.ui.i18n import N_, _
@@ -82,7 +83,11 @@ class EventLogScreen(Screen):
     def on_message(self, msg: Message) -> None:
         if msg.get("kind") == "link" and msg.get("online"):
             self.load_newest()
-        elif msg.get("kind") == "stream" and msg["data"].get("type") == "event" and self.top == 0:
+        elif (
+            msg.get("kind") == "stream"
+            and msg["data"].get("type") == StreamKind.EVENT
+            and self.top == 0
+        ):
             event = {k: v for k, v in msg["data"].items() if k != "type"}
             if not self.events or event["seq"] > self.events[0]["seq"]:
                 self.events.insert(0, event)
@@ -188,3 +193,8 @@ def fit(p: Painter, text: str, width: int, size: float = 0.65) -> str:
     while text and font.size(text + "…")[0] > width:
         text = text[:-1]
     return text + "…"
+
+
+def is_event(data: dict[str, Any]) -> bool:
+    """Whether a message of the stream is an event of the log."""
+    return data.get("type") == StreamKind.EVENT

@@ -39,7 +39,6 @@ class HomeScreen(Screen):
 
     def build(self, area: Rect, p: Painter) -> list[Button]:
         m = p.metrics
-        kiosk = self.app.kiosk or {}
         notices = self.notices()
         if notices:
             main, notice, footer = rows(area, [4, 0.9 * len(notices), 1.3], m.gap)
@@ -74,7 +73,7 @@ class HomeScreen(Screen):
                 _("Deliver or collect"),
             ),
         ]
-        languages = kiosk.get("languages", ["en"])
+        languages = self.app.kiosk.get("languages", ["en"]) if self.app.kiosk else ["en"]
         speech = self.app.guidance.is_available
         # a button per language, then Large text (and Speech, where there is a voice)
         tools = [1.0] * len(languages) + [1.3] + ([1.3] if speech else [])

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
-from typing import Any
 
 from kiosk.protocol.codes import group_code
 from kiosk.protocol.events import EventKind, ItemCheck
 from kiosk.protocol.states import OpStatus, Purpose
+from kiosk.protocol.stream import StreamKind
+from kiosk.protocol.views import OperationView
 from kiosk.ui import theme
 from kiosk.ui.i18n import _
 from kiosk.ui.link import Message
@@ -21,42 +22,7 @@ from kiosk.ui.speech.phrases import (
     next_countdown_mark,
 )
 from kiosk.ui.widgets import Button, Painter, Rect, cols, rows
-
-
-def error_text(result: Message, app: ScreenContext) -> str:
-    """The person's words for a refusal of the daemon (never the daemon's English)."""
-    details = result.get("details") or {}
-    kind, status = result.get("error_kind"), result.get("status")
-    contact = app.contact
-    reason = details.get("reason")
-    if kind == "DaemonUnreachable" or status == 0:
-        return _("The kiosk is not answering. Please try again in a moment.")
-    if kind == "DoorDidNotOpen" or status == 502:
-        door = details.get("compartment", "")
-        return _("Door {door} did not open. For help: {contact}").format(door=door, contact=contact)
-    if reason == "door_unavailable":
-        door = details.get("compartment", "")
-        return _("Door {door} cannot be opened right now. For help: {contact}").format(
-            door=door, contact=contact
-        )
-    if reason == "opens_paused":
-        return _("The kiosk has paused opening doors for safety. For help: {contact}").format(
-            contact=contact
-        )
-    if reason == "storage_full":
-        return _("The kiosk cannot open doors right now: its storage is full. "
-                 "For help: {contact}").format(contact=contact)  # fmt: skip
-    if reason == "expired":
-        return _("The pickup time for this parcel has ended; it is going back to the sender.")
-    if reason == "returned":
-        return _("This parcel has been returned to the sender.")
-    if reason == "picked_up":
-        return _("This parcel has already been picked up.")
-    if status == 429:
-        return _("Too many wrong tries. Please wait.")
-    if status == 401:
-        return _("That code is not right. Please check it and try again.")
-    return _("Something went wrong. For help: {contact}").format(contact=contact)
+from kiosk.ui.words import error_text
 
 
 def lockout_text(seconds: int) -> str:
@@ -92,7 +58,8 @@ class PickupScreen(Screen):
 
     @property
     def digits(self) -> int:
-        return int((self.app.kiosk or {}).get("pickup_code_digits", 8))
+        kiosk = self.app.kiosk
+        return int(kiosk.get("pickup_code_digits", 8)) if kiosk else 8
 
     def build(self, area: Rect, p: Painter) -> list[Button]:
         self._follow_lockout()
@@ -199,7 +166,7 @@ class PickupScreen(Screen):
             return
         elif data.get("kind") == "unlock_retry":
             self.retrying = True
-        elif self.following and data.get("type") == "operation":
+        elif self.following and data.get("type") == StreamKind.OPERATION:
             self._follow()
 
     def _follow(self) -> None:
@@ -287,7 +254,7 @@ class PickupScreen(Screen):
         return [self.said_lockout]
 
 
-def op_message(view: dict[str, Any]) -> str:
+def op_message(view: OperationView) -> str:
     """What a screen says about a door operation, in the person's language."""
     door = view["compartment"]
     status, purpose = view["status"], view["purpose"]
@@ -330,7 +297,7 @@ def op_message(view: dict[str, Any]) -> str:
     return texts.get(purpose, texts["technician"]).format(door=door)
 
 
-def item_notice(view: dict[str, Any]) -> str:
+def item_notice(view: OperationView) -> str:
     """The item sensor's warning for a closed door, or nothing."""
     door = view["compartment"]
     if view.get("item_check") == ItemCheck.STILL_INSIDE:

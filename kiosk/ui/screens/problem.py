@@ -6,25 +6,25 @@ compartment reported unusable out of service; the dialog then says what happens 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
+from kiosk.protocol.views import OperationView
 from kiosk.ui import theme
 from kiosk.ui.i18n import _
 from kiosk.ui.link import Message
-from kiosk.ui.reasons import PROBLEMS
 from kiosk.ui.screen import Screen, ScreenContext
 from kiosk.ui.widgets import Button, Painter, Rect, cols, grid, rows
+from kiosk.ui.words import PROBLEMS, error_text
 
 CUSTOMER = ("compartment_empty", "parcel_damaged", "wrong_parcel", "door_wont_open")
 COURIER = ("compartment_dirty", "compartment_damaged", "compartment_occupied")
 UNUSABLE = ("door_wont_open", "compartment_dirty", "compartment_damaged")
 """The codes of kiosk.reasons.ProblemReason: the customer's, the courier's, and those
 that take the compartment out of service."""
-Reported = Callable[[dict[str, Any]], None]
+Reported = Callable[[OperationView], None]
 """Called with the operation's view once a report went in."""
 
 
-def problem_choices(view: dict[str, Any]) -> tuple[str, ...]:
+def problem_choices(view: OperationView) -> tuple[str, ...]:
     """The problems the person of this door operation may report (none once reported)."""
     if view.get("problem"):
         return ()
@@ -55,7 +55,7 @@ class ProblemDialog(Screen):
     idle_timeout = False
 
     def __init__(
-        self, app: ScreenContext, view: dict[str, Any], on_reported: Reported | None = None
+        self, app: ScreenContext, view: OperationView, on_reported: Reported | None = None
     ) -> None:
         super().__init__(app)
         self.view = view
@@ -117,8 +117,6 @@ class ProblemDialog(Screen):
                 contact=self.app.contact
             )
         else:
-            from kiosk.ui.screens.pickup import error_text
-
             self.answer = error_text(result, self.app)
 
     def close(self) -> None:
@@ -129,7 +127,7 @@ class ProblemDialog(Screen):
 
 
 def report_button(
-    app: ScreenContext, rect: Rect, view: dict[str, Any], on_reported: Reported
+    app: ScreenContext, rect: Rect, view: OperationView, on_reported: Reported
 ) -> list[Button]:
     """ "Report a problem" for this door's operation, if there is anything to report."""
     if not problem_choices(view):

@@ -7,29 +7,29 @@ more (404), a summary.
 
 from __future__ import annotations
 
-from typing import Any
-
 import pygame
 
 from kiosk.protocol.scan import display_barcode
 from kiosk.protocol.states import OpStatus
+from kiosk.protocol.views import OperationView
 from kiosk.ui import i18n, theme
 from kiosk.ui.i18n import _
 from kiosk.ui.link import Message
 from kiosk.ui.screen import Screen, ScreenContext
-from kiosk.ui.screens.courier import CourierMenuScreen, courier_error, session_lost
+from kiosk.ui.screens.courier import CourierMenuScreen, session_lost
 from kiosk.ui.screens.pickup import op_message
 from kiosk.ui.wall import draw_wall
 from kiosk.ui.widgets import Button, Painter, Rect, cols, rows
+from kiosk.ui.words import courier_error
 
 DONE = (OpStatus.CLOSED, OpStatus.OPEN_NOT_DETECTED, OpStatus.ABANDONED)
 
 
-def is_done(view: dict[str, Any]) -> bool:
+def is_done(view: OperationView) -> bool:
     return view.get("status") in DONE or view.get("live") is False
 
 
-def checklist_line(view: dict[str, Any], barcode: str | None = None) -> str:
+def checklist_line(view: OperationView, barcode: str | None = None) -> str:
     door = view.get("compartment", "")
     if barcode is None:
         barcode = display_barcode(view.get("barcode", ""))
@@ -40,7 +40,7 @@ def checklist_line(view: dict[str, Any], barcode: str | None = None) -> str:
     return _("{door}: {barcode}, door open").format(door=door, barcode=barcode)
 
 
-def draw_checklist(p: Painter, area: Rect, collected: list[dict[str, Any]]) -> None:
+def draw_checklist(p: Painter, area: Rect, collected: list[OperationView]) -> None:
     """The latest lines that fit, newest last; a tick in front of each collected one."""
     line_h = p.font(0.7).get_linesize() + p.metrics.gap // 2
     fits = max(1, area.height // line_h)
@@ -62,7 +62,7 @@ def draw_checklist(p: Painter, area: Rect, collected: list[dict[str, Any]]) -> N
         p.text(fitted_line(p, view, text.width), text, theme.INK, 0.7, align="left")
 
 
-def fitted_line(p: Painter, view: dict[str, Any], width: int) -> str:
+def fitted_line(p: Painter, view: OperationView, width: int) -> str:
     """The checklist line of ``view`` on one line of ``width``: a long barcode loses its
     front ("…4567"), as its end is what a courier compares with the label."""
     font = p.font(0.7)
@@ -87,14 +87,14 @@ def tick(p: Painter, box: Rect) -> None:
 class ReturnsScreen(Screen):
     def __init__(self, app: ScreenContext) -> None:
         super().__init__(app)
-        self.collected: list[dict[str, Any]] = []
+        self.collected: list[OperationView] = []
         self.message = ""
         self.busy = False
         self.stopping = False
         self._next()
 
     @property
-    def current(self) -> dict[str, Any] | None:
+    def current(self) -> OperationView | None:
         return self.collected[-1] if self.collected else None
 
     @property
@@ -111,7 +111,8 @@ class ReturnsScreen(Screen):
     def _opened(self, result: Message) -> None:
         self.busy = False
         if result["ok"]:
-            self.collected.append(dict(result["data"]))
+            view: OperationView = result["data"]
+            self.collected.append(view.copy())
             if is_done(result["data"]):  # its door did not open: on to the next one
                 self._door_done()
             else:
@@ -216,7 +217,7 @@ class ReturnsScreen(Screen):
 
 
 class ReturnsDoneScreen(Screen):
-    def __init__(self, app: ScreenContext, collected: list[dict[str, Any]], complete: bool) -> None:
+    def __init__(self, app: ScreenContext, collected: list[OperationView], complete: bool) -> None:
         super().__init__(app)
         self.collected = collected
         self.complete = complete

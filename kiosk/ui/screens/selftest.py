@@ -12,16 +12,18 @@ from __future__ import annotations
 from typing import Any
 
 from kiosk.protocol.events import JobKind
+from kiosk.protocol.stream import StreamKind
+from kiosk.protocol.views import WallPlace
 from kiosk.ui import i18n, theme
 from kiosk.ui.i18n import _
 from kiosk.ui.link import Message
-from kiosk.ui.reasons import result_text
 from kiosk.ui.screen import Screen, ScreenContext
 from kiosk.ui.screens.dialogs import include_button, skip_line
-from kiosk.ui.screens.technician import back_to_grid, door_rects, tech_error_text
+from kiosk.ui.screens.technician import back_to_grid, door_rects
 from kiosk.ui.theme import Color
 from kiosk.ui.wall import draw_doors
 from kiosk.ui.widgets import Button, Painter, Rect, cols, rows
+from kiosk.ui.words import result_text, tech_error_text
 
 POLL_S = 1.0
 PATHS = {JobKind.SELF_TEST: "/v1/selftest", JobKind.OPEN_ALL: "/v1/compartments/open-all"}
@@ -101,7 +103,7 @@ class JobScreen(Screen):
             self.poll()
         elif msg.get("kind") == "stream":
             data = msg["data"]
-            if data.get("type") == "job" and data.get("id") == self.job["id"]:
+            if data.get("type") == StreamKind.JOB and data.get("id") == self.job["id"]:
                 self.poll()
 
     def next_timer(self) -> float | None:
@@ -235,7 +237,7 @@ class JobScreen(Screen):
     def _results(self) -> dict[str, dict[str, Any]]:
         return {r["compartment"]: r for r in (self.job or {}).get("results", [])}
 
-    def _color(self, door: dict[str, Any]) -> tuple[Color, Color, str]:
+    def _color(self, door: WallPlace) -> tuple[Color, Color, str]:
         result = self._results().get(door["id"])
         if result is None:
             return theme.PANEL, theme.INK, door["id"]

@@ -17,8 +17,9 @@ from kiosk.ui.scanned import badge as scanned_badge
 from kiosk.ui.screen import Screen, ScreenContext
 from kiosk.ui.screens.keyboard import keyboard
 from kiosk.ui.screens.keypad import keypad
-from kiosk.ui.screens.pickup import countdown_seconds, error_text
+from kiosk.ui.screens.pickup import countdown_seconds
 from kiosk.ui.widgets import Button, Painter, Rect, cols, rows
+from kiosk.ui.words import error_text
 
 PIN_MAX = 12
 NAME_MAX = 32
@@ -39,7 +40,8 @@ class SignInScreen(Screen):
     @property
     def pin_min(self) -> int:
         """The fewest digits a PIN of anybody's may have (the kiosk says)."""
-        return int((self.app.kiosk or {}).get("pin_digits", 6))
+        kiosk = self.app.kiosk
+        return int(kiosk.get("pin_digits", 6)) if kiosk else 6
 
     def build(self, area: Rect, p: Painter) -> list[Button]:
         if self.step == "who":

@@ -18,16 +18,24 @@ from urllib.parse import quote
 
 from kiosk.protocol.events import JobKind
 from kiosk.protocol.states import CompartmentState, ParcelState
+from kiosk.protocol.stream import StreamKind
+from kiosk.protocol.views import ClockView, KioskInfo, Status, WallPlace
 from kiosk.ui import theme
 from kiosk.ui.i18n import N_, _
 from kiosk.ui.link import Message
-from kiosk.ui.reasons import PICKED_REASONS, check_text, reason_text
 from kiosk.ui.screen import Screen, ScreenContext
 from kiosk.ui.screens.dialogs import ConfirmDialog, OpenAllDialog
 from kiosk.ui.screens.pickup import op_message
 from kiosk.ui.theme import Color, Metrics
 from kiosk.ui.wall import draw_doors, wall_rects
 from kiosk.ui.widgets import AREA, Button, Painter, Rect, cols, grid, rows
+from kiosk.ui.words import (
+    EXTEND_REFUSALS,
+    PICKED_REASONS,
+    check_text,
+    reason_text,
+    tech_error_text,
+)
 
 STATE_MARKS = {
     "AVAILABLE": N_("free"),
@@ -46,45 +54,26 @@ DOOR_LINES = {
     "CLOSED": N_("Door: closed."),
     "UNKNOWN": N_("Door: unknown, the sensor gives no answer."),
 }
-STREAM_TYPES = ("door", "event", "board", "operation")
+STREAM_TYPES = (StreamKind.DOOR, StreamKind.EVENT, StreamKind.BOARD, StreamKind.OPERATION)
 EXTEND_STEP_H = 24.0
 """How much later one tap on "Extend hold" moves a parcel's pickup deadline."""
-EXTEND_REFUSALS = {
-    "extend_limit": N_("This hold cannot be extended any further."),
-    "extend_off": N_("This hold cannot be extended any further."),
-    "still_expired": N_("Even extended, the pickup time would already have ended."),
-    "being_returned": N_("This parcel is being collected for return right now."),
-}
 
 
-def tech_error_text(result: Message, app: ScreenContext, conflict: str = "") -> str:
-    """A technician's words for a refusal of the daemon."""
-    status = result.get("status")
-    contact = app.contact
-    if status == 0:
-        return _("The kiosk is not answering. Please try again in a moment.")
-    if status == 401:
-        return _("Your sign-in has ended. Please sign out and sign in again.")
-    if status == 404:
-        return _("The kiosk no longer knows this; it may have restarted.")
-    if status == 409:
-        return conflict or _("Not now: a door operation on this compartment is in progress.")
-    return _("Something went wrong. For help: {contact}").format(contact=contact)
-
-
-def health_lines(status: dict[str, Any]) -> list[str]:
+def health_lines(status: Status | None) -> list[str]:
     """What the technician should know of the kiosk's clock and its disk."""
     lines = []
-    clock, storage = status.get("clock") or {}, status.get("storage") or {}
-    if clock.get("state") == "waiting_for_sync":
+    clock = status.get("clock") if status else None
+    storage = status.get("storage") if status else None
+    state = clock.get("state") if clock else None
+    if state == "waiting_for_sync":
         lines.append(_("The clock is not synchronised yet: no parcel expires until it is."))
-    elif clock.get("state") == "jumped":
+    elif clock and state == "jumped":
         step = signed_span(clock.get("jump_s") or 0)
         text = _("The clock jumped {step}: no parcel expires until the time is confirmed.")
         lines.append(text.format(step=step))
-    if storage.get("state") == "full":
+    if storage and storage.get("state") == "full":
         lines.append(_("Storage full: nothing can be stored and no door opens."))
-    elif storage.get("state") == "low":
+    elif storage and storage.get("state") == "low":
         free = round((storage.get("free_bytes") or 0) / 2**20)
         lines.append(_("Storage nearly full: {free} MB free.").format(free=free))
     return lines
@@ -97,9 +86,10 @@ def signed_span(seconds: float) -> str:
     return f"{seconds / 60:+.0f} min"
 
 
-def extend_step(parcel: dict[str, Any], kiosk: dict[str, Any] | None) -> float:
+def extend_step(parcel: dict[str, Any], kiosk: KioskInfo | None) -> float:
     """The hours one tap adds: :data:`EXTEND_STEP_H`, or what is left of the limit."""
-    left = float((kiosk or {}).get("max_extend_hours", 0)) - parcel["extended_hours"]
+    limit = kiosk.get("max_extend_hours", 0) if kiosk else 0
+    left = float(limit) - parcel["extended_hours"]
     return max(0.0, min(EXTEND_STEP_H, left))
 
 
@@ -124,7 +114,7 @@ def parcel_lines(parcel: dict[str, Any]) -> list[str]:
     return [_("Parcel: {barcode}").format(barcode=parcel["barcode"]), deadline]
 
 
-def door_rects(area: Rect, kiosk: dict[str, Any] | None, m: Metrics) -> dict[str, Rect]:
+def door_rects(area: Rect, kiosk: KioskInfo | None, m: Metrics) -> dict[str, Rect]:
     """The wall picture's doors where each is big enough to tap; otherwise an even grid
     of the same doors: one grid column per wall column where they fit, else in wall
     order (down each column, then across)."""
@@ -147,9 +137,9 @@ def door_rects(area: Rect, kiosk: dict[str, Any] | None, m: Metrics) -> dict[str
     return {d["id"]: cells[(i % n_rows) * n_cols + i // n_rows] for i, d in enumerate(doors)}
 
 
-def wall_columns(doors: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+def wall_columns(doors: list[WallPlace]) -> list[list[WallPlace]]:
     """``doors`` (in wall order) grouped by their column on the wall."""
-    columns: dict[int, list[dict[str, Any]]] = {}
+    columns: dict[int, list[WallPlace]] = {}
     for door in doors:
         columns.setdefault(door["column"], []).append(door)
     return list(columns.values())
@@ -195,7 +185,7 @@ class TechnicianScreen(Screen):
             self.refresh()
         elif msg.get("kind") == "stream" and msg["data"].get("type") in STREAM_TYPES:
             data = msg["data"]
-            if data["type"] == "door" and data.get("compartment") in self.compartments:
+            if data["type"] == StreamKind.DOOR and data.get("compartment") in self.compartments:
                 self.compartments[data["compartment"]]["door"] = data["door"]
             self.refresh()
 
@@ -227,7 +217,7 @@ class TechnicianScreen(Screen):
             for cid, rect in rects.items()
         ]
 
-    def _color(self, door: dict[str, Any]) -> tuple[Color, Color, str]:
+    def _color(self, door: WallPlace) -> tuple[Color, Color, str]:
         c = self.compartments.get(door["id"])
         if c is None:
             return theme.PANEL, theme.INK, door["id"]
@@ -246,12 +236,13 @@ class TechnicianScreen(Screen):
     def _summary(self, area: Rect, p: Painter) -> list[Button]:
         title, body, note = rows(area, [1, 2.5, 1.2], p.metrics.gap)
         buttons: list[Button] = []
-        if self._clock().get("state") in ("jumped", "waiting_for_sync"):
+        clock = self._clock()
+        if clock and clock.get("state") in ("jumped", "waiting_for_sync"):
             note, confirm = cols(note, [1.3, 1], p.metrics.gap)
             label = _("Confirm the time")
             buttons.append(Button(confirm, label, self.confirm_time, "warn", not self.busy,
                                   "confirm-time", 0.7))  # fmt: skip
-        user = (self.app.session or {}).get("user", "")
+        user = self.app.session.get("user", "") if self.app.session else ""
         p.text(_("Technician: {user}").format(user=user), title, theme.INK, 1.0)
         comps = list(self.compartments.values())
         lines = [
@@ -270,13 +261,13 @@ class TechnicianScreen(Screen):
             lines.append(_("Compartments to check: {count}.").format(count=checks))
         for board in sorted({c["board"] for c in comps if not c["board_online"]}):
             lines.append(_("Board {board} is offline.").format(board=board))
-        lines += health_lines(self.app.status or {})
+        lines += health_lines(self.app.status)
         p.text("\n".join(lines), body, theme.INK, 0.75)
         p.text(self.note or _("Tap a compartment to see it and act on it."), note, theme.INK, 0.7)
         return buttons
 
-    def _clock(self) -> dict[str, Any]:
-        return (self.app.status or {}).get("clock") or {}
+    def _clock(self) -> ClockView | None:
+        return self.app.status.get("clock") if self.app.status else None
 
     def _detail(self, area: Rect, p: Painter) -> list[Button]:
         assert self.selected is not None
@@ -482,7 +473,7 @@ class TechnicianScreen(Screen):
         return sum(bool(c.get("parcel")) for c in self.compartments.values())
 
     def confirm_open_all(self) -> None:
-        count = len((self.app.kiosk or {}).get("wall", []))
+        count = len(self.app.kiosk.get("wall", [])) if self.app.kiosk else 0
         self.app.show_dialog(OpenAllDialog(self.app, count, self.holding, self.open_all))
 
     def open_all(self, include_parcels: bool = False) -> None:
@@ -496,7 +487,8 @@ class TechnicianScreen(Screen):
     def confirm_time(self) -> None:
         """After a jump (or before the first synchronisation): the technician checks the
         time shown against their own and confirms it."""
-        wall = self._clock().get("wall_time") or time.time()
+        clock = self._clock()
+        wall = (clock.get("wall_time") if clock else None) or time.time()
         shown = time.strftime("%Y-%m-%d %H:%M", time.localtime(wall))
         question = _("Is it {time} now? Parcels then expire by this clock.").format(time=shown)
         self.app.show_dialog(ConfirmDialog(self.app, question, _("The time is right"),

@@ -1,4 +1,5 @@
-"""The person's words for the daemon's result and reason codes (``docs/api.md``).
+"""The person's words for the daemon's codes (``docs/api.md``): its refusals, door
+results, out-of-service, check and problem reasons. The one place a screen finds them.
 
 The daemon answers with English for ``lockerctl`` and its logs, and with a code beside
 it; screens show only the catalog's words for the code, so no daemon English reaches a
@@ -11,6 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from kiosk.ui.i18n import N_, _
+from kiosk.ui.link import Message
+from kiosk.ui.screen import ScreenContext
 
 PICKED_REASONS = [
     N_("Door does not close"),
@@ -93,3 +96,79 @@ def reason_text(compartment: dict[str, Any]) -> str:
     if code == "technician":  # a person's words: translated if picked from the list
         return _(reason) if reason in PICKED_REASONS else reason
     return _("Out of service.")
+
+
+# -- refusals ---------------------------------------------------------------------------
+
+NOT_ANSWERING = N_("The kiosk is not answering. Please try again in a moment.")
+SIGNED_OUT = N_("You have been signed out. Please sign in again.")
+SOMETHING_WRONG = N_("Something went wrong. For help: {contact}")
+EXTEND_REFUSALS = {
+    "extend_limit": N_("This hold cannot be extended any further."),
+    "extend_off": N_("This hold cannot be extended any further."),
+    "still_expired": N_("Even extended, the pickup time would already have ended."),
+    "being_returned": N_("This parcel is being collected for return right now."),
+}
+"""Why a hold could not be extended (the refusal's ``details.reason``)."""
+
+
+def error_text(result: Message, app: ScreenContext) -> str:
+    """The person's words for a refusal of the daemon (never the daemon's English)."""
+    details = result.get("details") or {}
+    kind, status = result.get("error_kind"), result.get("status")
+    contact = app.contact
+    reason = details.get("reason")
+    if kind == "DaemonUnreachable" or status == 0:
+        return _(NOT_ANSWERING)
+    if kind == "DoorDidNotOpen" or status == 502:
+        door = details.get("compartment", "")
+        return _("Door {door} did not open. For help: {contact}").format(door=door, contact=contact)
+    if reason == "door_unavailable":
+        door = details.get("compartment", "")
+        return _("Door {door} cannot be opened right now. For help: {contact}").format(
+            door=door, contact=contact
+        )
+    if reason == "opens_paused":
+        return _("The kiosk has paused opening doors for safety. For help: {contact}").format(
+            contact=contact
+        )
+    if reason == "storage_full":
+        return _("The kiosk cannot open doors right now: its storage is full. "
+                 "For help: {contact}").format(contact=contact)  # fmt: skip
+    if reason == "expired":
+        return _("The pickup time for this parcel has ended; it is going back to the sender.")
+    if reason == "returned":
+        return _("This parcel has been returned to the sender.")
+    if reason == "picked_up":
+        return _("This parcel has already been picked up.")
+    if status == 429:
+        return _("Too many wrong tries. Please wait.")
+    if status == 401:
+        return _("That code is not right. Please check it and try again.")
+    return _(SOMETHING_WRONG).format(contact=contact)
+
+
+def courier_error(result: Message, app: ScreenContext) -> str:
+    """A refusal of a courier request, in the person's words (never the daemon's)."""
+    details = result.get("details") or {}
+    if result.get("status") == 401:
+        return _(SIGNED_OUT)
+    if details.get("reason") == "no_compartment":
+        size = details.get("size", "")
+        return _("No compartment of size {size} or larger is free.").format(size=size)
+    return error_text(result, app)
+
+
+def tech_error_text(result: Message, app: ScreenContext, conflict: str = "") -> str:
+    """A technician's words for a refusal of the daemon."""
+    status = result.get("status")
+    contact = app.contact
+    if status == 0:
+        return _(NOT_ANSWERING)
+    if status == 401:
+        return _("Your sign-in has ended. Please sign out and sign in again.")
+    if status == 404:
+        return _("The kiosk no longer knows this; it may have restarted.")
+    if status == 409:
+        return conflict or _("Not now: a door operation on this compartment is in progress.")
+    return _(SOMETHING_WRONG).format(contact=contact)
