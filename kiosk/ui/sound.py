@@ -25,12 +25,13 @@ def open_mixer() -> bool:
     Called by the click on the loop's thread and by speech on its own, whichever comes
     first: the lock keeps the two from opening it twice."""
     with _opening:
-        if pygame.mixer.get_init():
-            return True
         try:
+            if pygame.mixer.get_init():
+                return True
             pygame.mixer.init(RATE, -16, 1)
         except (pygame.error, NotImplementedError):
-            # no audio device, or a pygame built without its mixer
+            # no audio device, or a pygame built without its mixer (whose every
+            # function, get_init too, raises NotImplementedError)
             return False
         pygame.mixer.set_reserved(SPEECH_CHANNEL + 1)
         return True

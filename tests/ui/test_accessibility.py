@@ -198,6 +198,9 @@ def test_a_pygame_without_its_mixer_is_silent_too(monkeypatch: pytest.MonkeyPatc
     def missing(*args: Any, **kwargs: Any) -> None:
         raise NotImplementedError("mixer module not available")  # pygame's MissingModule
 
+    # pygame's MissingModule: every function of the mixer raises, get_init too (so it
+    # does not matter whether an earlier test in this process opened a mixer)
+    monkeypatch.setattr(pygame.mixer, "get_init", missing)
     monkeypatch.setattr(pygame.mixer, "init", missing)
     sound = Sound(True)
     sound.click()
