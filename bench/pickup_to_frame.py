@@ -61,7 +61,15 @@ UNLOCK_BYTES = 5
 LOCK_BUSY_S = 0.5 + 0.02 + 0.03
 GOAL_RATIO = 1.5
 SECTIONS = {
-    "doors": {"poll_hz": POLL_HZ, "debounce_ms": 0, "debounce_polls": 1, "open_timeout_s": 3.0},
+    # reopen_after_pickup_s = 0: each compartment free again as soon as its parcel is picked
+    # up, for the next fill of the bank; a window to reopen the door would hold them all.
+    "doors": {
+        "poll_hz": POLL_HZ,
+        "debounce_ms": 0,
+        "debounce_polls": 1,
+        "open_timeout_s": 3.0,
+        "reopen_after_pickup_s": 0,
+    },
     "locks": {"pulse_ms": 100, "gap_ms": 20},
     "notify": {"backend": "file"},
     "notify.file": {"path": "inbox.jsonl"},

@@ -254,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     runs = QUICK if args.quick else FULL
     machine = common.machine_info()
-    with running_daemon(close_delay_s=0.3) as daemon:
+    with running_daemon(**ui_perf.DAEMON) as daemon:
         ui = ui_perf.connect(daemon)
         try:
             print(f"touch_perf: {runs.taps} taps, speech off", file=sys.stderr)
@@ -277,7 +277,8 @@ def main(argv: list[str] | None = None) -> int:
         [
             ("UI", "kiosk.ui.app.App in this process (SDL video and audio driver: dummy), "
                    f"{ui_perf.SIZE[0]}x{ui_perf.SIZE[1]}, pygame {pygame.version.ver}"),
-            ("daemon", "testkit/daemon.py: 12 sim compartments, door closed after 0.3 s"),
+            ("daemon", "testkit/daemon.py: 12 sim compartments, door closed after 0.3 s, "
+                       "no reopen window"),
             ("input", "MOUSEBUTTONDOWN at an on-screen key's centre (a finger, as SDL "
                       "delivers it), 150-250 ms apart"),
         ],

@@ -15,7 +15,7 @@ from office.config import ENV_VAR, OfficeConfig, config_path, load_office_config
 from office.store.migrate import SchemaNotCurrent
 
 EXAMPLES = """examples:
-  locker-office check-config --config /etc/locker-office/office.toml
+  locker-office --config /etc/locker-office/office.toml check-config
   locker-office migrate
   locker-office users add alice --role admin
   locker-office staff register KIOSK-17 --key <its staff key> --site berlin-mitte

@@ -179,6 +179,10 @@ def chaos_config(data_dir: Path, plan: ChaosPlan) -> str:
         f"offline_after_misses = {plan.offline_after_misses}",
         f"offline_after_s = {plan.offline_after_s}",
         f"offline_alarm_after_s = {plan.offline_alarm_after_s}",
+        # Each compartment free again as soon as its parcel is picked up: with a window to
+        # reopen the door, a long run's compartments would all be held and most operations
+        # would be refused for want of one, not run on the noisy bus.
+        "reopen_after_pickup_s = 0",
         "[locks]",
         "pulse_ms = 100",
         "gap_ms = 20",

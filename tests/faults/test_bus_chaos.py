@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from testkit.chaos import ChaosPlan, ChaosReport, ChaosRun
+from kiosk.config import load_config
+from testkit.chaos import ChaosPlan, ChaosReport, ChaosRun, chaos_config
 
 OPS = int(os.environ.get("CHAOS_OPS", "25"))
 SILENCE_S = float(os.environ.get("CHAOS_SILENCE_S", "10"))
@@ -91,3 +92,15 @@ def test_noise_alone_never_raises_an_offline_alarm(report: ChaosReport) -> None:
 
 def test_noise_alone_never_takes_a_board_offline(report: ChaosReport) -> None:
     assert report.false_offlines == []
+
+
+@pytest.mark.parametrize("bus", sorted(PLANS))
+def test_a_compartment_picked_up_is_free_for_the_next_deposit_at_once(
+    bus: str, tmp_path: Path
+) -> None:
+    """A long run (bench/bus_chaos.py) stores and picks up thousands of parcels in 16
+    compartments: a window to reopen each door after its pickup would hold them all, and
+    the run would measure refusals for want of a compartment instead of the bus."""
+    path = tmp_path / "kiosk.toml"
+    path.write_text(chaos_config(tmp_path / "data", PLANS[bus]))
+    assert load_config(path).doors.reopen_after_pickup_s == 0
