@@ -31,7 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import common
 
 from kiosk.fleet import messages
-from kiosk.fleet.envelope import ANNOUNCEMENTS, CommandRefused, Keyring, new_key
+from kiosk.fleet.channels import ANNOUNCEMENTS
+from kiosk.fleet.envelope import CommandRefused, Keyring, new_key
 from kiosk.fleet.gate import EVENTS_PER_HOUR, WINDOW_S, Gate
 from kiosk.store import Store
 

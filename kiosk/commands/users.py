@@ -17,7 +17,6 @@ from kiosk.config import Config
 from kiosk.daemon.data_dir import keep_mark_offline, open_data_dir, prepare_data_dir
 from kiosk.domain import Role
 from kiosk.errors import ConflictError, InvalidInput, NotFound
-from kiosk.fleet import sealed
 from kiosk.store import Store
 
 NAME = pins.PERSON_NAME
@@ -134,6 +133,10 @@ def list_people(store: Store) -> None:
 
 
 def staff_key(config: Config, key: bytes) -> None:
+    # Imported here: the sealing code loads cryptography, which the daemon (whose command
+    # line knows this subcommand) never needs without a fleet link.
+    from kiosk.fleet import sealed
+
     print(f"{config.kiosk.id} staff key: {sealed.public_text(sealed.kiosk_staff_key(key))}")
 
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from kiosk.clock import KioskClock
 from kiosk.config import Config
 from kiosk.disk import DiskWatch
-from kiosk.fleet.envelope import REPLAYABLE_S
+from kiosk.fleet.channels import REPLAYABLE_S
 from kiosk.notify.text import Notices
 from kiosk.store import Store
 from kiosk.store.base import StoreError
@@ -51,7 +51,7 @@ class ExpiryClock:
     @property
     def replayable_s(self) -> float:
         """How long the record of a network message is kept: while a copy of it could
-        pass the envelope's time check (:data:`~kiosk.fleet.envelope.REPLAYABLE_S`), by
+        pass the envelope's time check (:data:`~kiosk.fleet.channels.REPLAYABLE_S`), by
         a wall clock that may be ``clock.max_step_s`` behind the kiosk's time without a
         jump. Only on a trusted clock: a forgotten id whose copy is taken again would
         act twice."""

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from kiosk.errors import InvalidInput, LockerError
 from kiosk.fleet import report
-from kiosk.fleet.envelope import ANNOUNCEMENTS, Command, CommandRefused, text_arg, version_of
+from kiosk.fleet.channels import ANNOUNCEMENTS
+from kiosk.fleet.envelope import Command, CommandRefused, text_arg, version_of
 from kiosk.fleet.gate import Gate
 from kiosk.fleet.payloads import Announced, Outcome, Refused, Result
 from kiosk.protocol.events import EventKind, Severity

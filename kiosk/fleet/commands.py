@@ -31,7 +31,8 @@ from kiosk.doors.guard import OpensPaused
 from kiosk.errors import InvalidInput, LockerError
 from kiosk.fleet import report
 from kiosk.fleet.announcements import Announcements
-from kiosk.fleet.envelope import COMMANDS, Command, CommandRefused, Keyring, text_arg
+from kiosk.fleet.channels import COMMANDS
+from kiosk.fleet.envelope import Command, CommandRefused, Keyring, text_arg
 from kiosk.fleet.gate import Gate
 from kiosk.fleet.payloads import (
     AnnouncementCancelled,

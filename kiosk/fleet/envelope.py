@@ -12,18 +12,20 @@ on the kiosk against keys pinned there::
                "command": "open", "args": {"compartment": "A07"}}
 
 The signature covers the payload's bytes as sent, so there is no canonical form to get
-wrong. Four topics carry envelopes (:data:`CHANNELS`), each with the names it accepts
-and the longest life an envelope on it may have: a **command** lives at most 5 minutes
-(a door opens now or never), an **announcement**, a **desired config** or a **staff
-list** at most 30 days (a kiosk that was away for days still takes them when it comes
-back; each is applied once, and never over a later one, whenever it arrives).
+wrong. Four topics carry envelopes (:data:`~kiosk.fleet.channels.CHANNELS`), each with
+the names it accepts and the longest life an envelope on it may have: a **command** lives
+at most 5 minutes (a door opens now or never), an **announcement**, a **desired config**
+or a **staff list** at most 30 days (a kiosk that was away for days still takes them
+when it comes back; each is applied once, and never over a later one, whenever it
+arrives).
 
 :func:`open_envelope` refuses, with a reason, an envelope that is malformed (not JSON,
 larger than :data:`MAX_MESSAGE_BYTES`, nested deeper than :data:`MAX_DEPTH`), unsigned,
 signed by a key not in the kiosk's keyring, forged, meant for another kiosk, or valid
 for longer than its channel allows; :func:`check_time` one that is expired or not yet
-valid (with :data:`LEEWAY_S` for clocks that disagree a little). Whether a message was
-seen before (a replay) is the store's to say, in the same transaction as its action.
+valid (with :data:`~kiosk.fleet.channels.LEEWAY_S` for clocks that disagree a little).
+Whether a message was seen before (a replay) is the store's to say, in the same
+transaction as its action.
 """
 
 from __future__ import annotations
@@ -46,8 +48,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from kiosk.errors import InvalidInput, LockerError
+from kiosk.fleet.channels import COMMANDS, LEEWAY_S, Channel
 
-LEEWAY_S = 30.0
 MAX_MESSAGE_BYTES = 65_536
 """The largest message a kiosk reads (the shipped broker's ``message_size_limit``)."""
 MAX_DEPTH = 16
@@ -69,51 +71,6 @@ REASONS = (
     "not_yet_valid",
     "too_long_lived",
 )
-
-
-@dataclass(frozen=True)
-class Channel:
-    """A topic that carries signed envelopes: what it accepts, and for how long at most."""
-
-    leaf: str
-    names: frozenset[str]
-    max_lifetime_s: float
-
-
-COMMANDS = Channel(
-    "commands",
-    frozenset(
-        {
-            "open",
-            "out_of_service",
-            "in_service",
-            "extend",
-            "cancel_announcement",
-            "selftest",
-            "resend_events",
-        }
-    ),
-    300.0,
-)
-ANNOUNCEMENTS = Channel("announcements", frozenset({"announce", "cancel"}), 30 * 86400.0)
-DESIRED_CONFIG = Channel("config/desired", frozenset({"desired_config"}), 30 * 86400.0)
-STAFF = Channel("staff", frozenset({"staff_list"}), 30 * 86400.0)
-CHANNELS = {c.leaf: c for c in (COMMANDS, ANNOUNCEMENTS, DESIRED_CONFIG, STAFF)}
-MAX_LIFETIME_S = COMMANDS.max_lifetime_s
-LONGEST_LIFETIME_S = max(c.max_lifetime_s for c in CHANNELS.values())
-REPLAYABLE_S = LONGEST_LIFETIME_S + 2 * LEEWAY_S
-"""How long after a kiosk took a message a copy of it may still pass :func:`check_time`:
-it was issued at most :data:`LEEWAY_S` after the kiosk's clock said it arrived, lives
-at most :data:`LONGEST_LIFETIME_S`, and is taken until :data:`LEEWAY_S` past its expiry.
-Its id is kept that long (``fleet_commands``); after that a copy is refused as expired."""
-
-
-def channel_of(name: str) -> Channel:
-    """The channel that carries the message ``name``; ValueError for an unknown one."""
-    for channel in CHANNELS.values():
-        if name in channel.names:
-            return channel
-    raise ValueError(f"no topic carries a message named {name!r}")
 
 
 class CommandRefused(LockerError):

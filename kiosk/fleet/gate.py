@@ -1,7 +1,7 @@
 """The kiosk's trust boundary with its network: every message from it passes here first.
 
 Commands, announcements, desired config and staff lists alike
-(:data:`~kiosk.fleet.envelope.CHANNELS`) are admitted only as an envelope signed by a key
+(:data:`~kiosk.fleet.channels.CHANNELS`) are admitted only as an envelope signed by a key
 pinned on this kiosk, for this kiosk, within the lifetime of their topic, and not
 expired (:mod:`kiosk.fleet.envelope`). One
 seen before is a replay: its first answer stands and nothing is done again, whatever its
@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from kiosk.fleet import report
+from kiosk.fleet.channels import Channel
 from kiosk.fleet.envelope import (
-    Channel,
     Command,
     CommandRefused,
     Keyring,

@@ -36,16 +36,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from kiosk.access import pins
 from kiosk.errors import InvalidInput
 from kiosk.fleet import sealed
-from kiosk.fleet.envelope import (
-    ANNOUNCEMENTS,
-    DESIRED_CONFIG,
-    LEEWAY_S,
-    MAX_MESSAGE_BYTES,
-    STAFF,
-    Channel,
-    channel_of,
-    sign,
-)
+from kiosk.fleet.channels import ANNOUNCEMENTS, DESIRED_CONFIG, LEEWAY_S, STAFF, Channel, channel_of
+from kiosk.fleet.envelope import MAX_MESSAGE_BYTES, sign
 from kiosk.fleet.payloads import (
     Announcement,
     BarcodeArgs,

@@ -17,7 +17,8 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from kiosk.fleet import report
-from kiosk.fleet.envelope import DESIRED_CONFIG, Command, CommandRefused, version_of
+from kiosk.fleet.channels import DESIRED_CONFIG
+from kiosk.fleet.envelope import Command, CommandRefused, version_of
 from kiosk.fleet.gate import Gate
 from kiosk.fleet.payloads import Outcome, Refused, ReportedConfig, Result, Settings, SettingsApplied
 from kiosk.protocol.events import EventKind, Severity

@@ -32,7 +32,8 @@ from typing import TYPE_CHECKING, Any
 from kiosk.access import pins
 from kiosk.domain import Role
 from kiosk.fleet import report, sealed
-from kiosk.fleet.envelope import STAFF, Command, CommandRefused, version_of
+from kiosk.fleet.channels import STAFF
+from kiosk.fleet.envelope import Command, CommandRefused, version_of
 from kiosk.fleet.gate import Gate
 from kiosk.fleet.payloads import Outcome, Refused, Result, StaffApplied
 from kiosk.protocol.events import EventKind, Severity

@@ -100,7 +100,7 @@ class FleetMixin(StoreBase):
     def purge_fleet_commands(self, before: float) -> int:
         """Forget the messages taken before ``before`` (the kiosk's time): the caller
         knows that a copy of any of them is refused as expired by now
-        (:data:`kiosk.fleet.envelope.REPLAYABLE_S`). Returns how many."""
+        (:data:`kiosk.fleet.channels.REPLAYABLE_S`). Returns how many."""
         with self._tx() as db:
             return int(db.execute("DELETE FROM fleet_commands WHERE received_at < ?",
                                   (before,)).rowcount)  # fmt: skip

@@ -23,15 +23,9 @@ from typing import Any
 
 import pytest
 
+from kiosk.fleet.channels import ANNOUNCEMENTS
 from kiosk.fleet.cli import main
-from kiosk.fleet.envelope import (
-    ANNOUNCEMENTS,
-    CommandRefused,
-    Keyring,
-    new_key,
-    private_pem,
-    verify,
-)
+from kiosk.fleet.envelope import CommandRefused, Keyring, new_key, private_pem, verify
 from testkit.broker import Broker, free_port, running_broker
 from testkit.fleet import KID, USERS
 

@@ -88,6 +88,16 @@ def test_a_second_daemon_on_the_same_socket_is_refused(daemon: Daemon) -> None:
     assert daemon.client().get("/v1/status")["kiosk"]["id"] == "TEST-01"
 
 
+def test_a_kiosk_without_a_fleet_link_never_loads_the_signing_library(daemon: Daemon) -> None:
+    """cryptography costs an idle daemon about 7 MB; only the fleet link and the staff
+    key need it. The daemon has served a request and swept its records by now."""
+    assert daemon.client().get("/v1/status")["kiosk"]["id"] == "TEST-01"
+    assert daemon.proc is not None
+    maps = Path(f"/proc/{daemon.proc.pid}/maps").read_text()
+    assert "/cryptography/" not in maps
+    assert "/pydantic_core/" in maps  # the check reads the right process's libraries
+
+
 def test_safe_off_switches_every_lock_output_off_without_the_daemon(tmp_path: Path) -> None:
     root = Path(tempfile.mkdtemp(prefix="lk-", dir="/tmp"))
     daemon = Daemon(root)

@@ -20,7 +20,8 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from kiosk.fleet import sealed
-from kiosk.fleet.envelope import STAFF, Keyring, new_key, open_envelope
+from kiosk.fleet.channels import STAFF
+from kiosk.fleet.envelope import Keyring, new_key, open_envelope
 from kiosk.fleet.messages import Signer
 from kiosk.fleet.staff import read_people
 from office import staff

@@ -8,11 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from kiosk.fleet.channels import ANNOUNCEMENTS, DESIRED_CONFIG, LEEWAY_S, MAX_LIFETIME_S
 from kiosk.fleet.envelope import (
-    ANNOUNCEMENTS,
-    DESIRED_CONFIG,
-    LEEWAY_S,
-    MAX_LIFETIME_S,
     MAX_MESSAGE_BYTES,
     CommandRefused,
     Keyring,

@@ -10,16 +10,8 @@ import pytest
 
 from kiosk.config import load_config
 from kiosk.daemon.housekeeping import ExpiryClock
-from kiosk.fleet.envelope import (
-    ANNOUNCEMENTS,
-    COMMANDS,
-    REPLAYABLE_S,
-    Channel,
-    CommandRefused,
-    Keyring,
-    new_key,
-    sign,
-)
+from kiosk.fleet.channels import ANNOUNCEMENTS, COMMANDS, REPLAYABLE_S, Channel
+from kiosk.fleet.envelope import CommandRefused, Keyring, new_key, sign
 from kiosk.fleet.gate import EVENTS_PER_HOUR, Gate
 from kiosk.notify.text import Notices
 from kiosk.store import Store

@@ -7,7 +7,8 @@ import json
 import pytest
 
 from kiosk.fleet import messages
-from kiosk.fleet.envelope import CHANNELS, Keyring, new_key, verify
+from kiosk.fleet.channels import CHANNELS
+from kiosk.fleet.envelope import Keyring, new_key, verify
 from kiosk.fleet.messages import Signer
 
 NOW = 1_800_000_000.0
