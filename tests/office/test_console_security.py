@@ -94,7 +94,8 @@ def forger(target: str) -> Iterator[str]:
             pass
 
     port = free_port()
-    server = http.server.HTTPServer(("127.0.0.1", port), Page)
+    # threads: a browser may open a second connection first and send nothing on it
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Page)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
